@@ -1,0 +1,194 @@
+#include "hostutil/fileio.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static _Thread_local char g_detail[512];
+
+const char *veil_error_detail(void) { return g_detail; }
+
+void veil_error_detail_set(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(g_detail, sizeof g_detail, fmt, ap);
+    va_end(ap);
+}
+
+void veil_error_detail_clear(void) { g_detail[0] = '\0'; }
+
+static veil_status errno_status(int e)
+{
+    switch (e) {
+    case ENOENT:
+        return VEIL_ERR_NOT_FOUND;
+    case EEXIST:
+        return VEIL_ERR_EXISTS;
+    case EACCES:
+    case EPERM:
+        return VEIL_ERR_PERMISSION;
+    default:
+        return VEIL_ERR_IO;
+    }
+}
+
+veil_status veil_path_join(char *out, size_t cap, const char *dir, const char *name)
+{
+    int n = snprintf(out, cap, "%s/%s", dir, name);
+    ENSURE(n >= 0 && (size_t)n < cap, VEIL_ERR_TOO_LARGE);
+    return VEIL_OK;
+}
+
+veil_status veil_file_read(const char *path, size_t max, uint8_t **buf, size_t *len)
+{
+    veil_status st = VEIL_OK;
+    uint8_t *data = NULL;
+    struct stat sb;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        veil_error_detail_set("%s: %s", path, strerror(errno));
+        return errno_status(errno);
+    }
+    if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
+        veil_error_detail_set("%s: not a regular file", path);
+        st = VEIL_ERR_IO;
+        goto out;
+    }
+    if ((uint64_t)sb.st_size > max) {
+        veil_error_detail_set("%s: %lld bytes, limit %zu", path, (long long)sb.st_size, max);
+        st = VEIL_ERR_TOO_LARGE;
+        goto out;
+    }
+    size_t size = (size_t)sb.st_size, got = 0;
+    data = malloc(size ? size : 1);
+    ENSURE_OUT(data != NULL, VEIL_ERR_NOMEM);
+    while (got < size) {
+        ssize_t r = read(fd, data + got, size - got);
+        if (r < 0 && errno == EINTR) continue;
+        if (r <= 0) {
+            veil_error_detail_set("%s: read failed: %s", path, r < 0 ? strerror(errno) : "short");
+            st = VEIL_ERR_IO;
+            goto out;
+        }
+        got += (size_t)r;
+    }
+    *buf = data;
+    *len = size;
+    data = NULL;
+out:
+    free(data);
+    close(fd);
+    return st;
+}
+
+static veil_status write_all(int fd, const void *data, size_t len)
+{
+    const uint8_t *p = data;
+    while (len > 0) {
+        ssize_t w = write(fd, p, len);
+        if (w < 0 && errno == EINTR) continue;
+        if (w <= 0) return VEIL_ERR_IO;
+        p += w;
+        len -= (size_t)w;
+    }
+    return VEIL_OK;
+}
+
+static veil_status fsync_parent(const char *path)
+{
+    char dir[PATH_MAX];
+    ENSURE(strlen(path) < sizeof dir, VEIL_ERR_TOO_LARGE);
+    strcpy(dir, path);
+    char *slash = strrchr(dir, '/');
+    if (slash == NULL) strcpy(dir, ".");
+    else if (slash == dir) dir[1] = '\0';
+    else *slash = '\0';
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    ENSURE(fd >= 0, VEIL_ERR_IO);
+    int r = fsync(fd);
+    close(fd);
+    return r == 0 ? VEIL_OK : VEIL_ERR_IO;
+}
+
+static veil_status write_atomic(const char *path, const void *data, size_t len, mode_t mode,
+                                int exclusive)
+{
+    char tmp[PATH_MAX];
+    int n = snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
+    ENSURE(n > 0 && (size_t)n < sizeof tmp, VEIL_ERR_TOO_LARGE);
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+    if (fd < 0) {
+        veil_error_detail_set("%s: %s", tmp, strerror(errno));
+        return errno_status(errno);
+    }
+    veil_status st = write_all(fd, data, len);
+    if (st == VEIL_OK && fchmod(fd, mode) != 0) st = VEIL_ERR_IO;
+    if (st == VEIL_OK && fsync(fd) != 0) st = VEIL_ERR_IO;
+    close(fd);
+    if (st == VEIL_OK) {
+        /* link() fails if the target exists, giving create-new semantics atomically. */
+        int r = exclusive ? link(tmp, path) : rename(tmp, path);
+        if (r != 0) {
+            st = errno_status(errno);
+            veil_error_detail_set("%s: %s", path, strerror(errno));
+        }
+    } else {
+        veil_error_detail_set("%s: write failed", tmp);
+    }
+    if (exclusive || st != VEIL_OK) unlink(tmp);
+    if (st == VEIL_OK) st = fsync_parent(path);
+    return st;
+}
+
+veil_status veil_file_write_atomic(const char *path, const void *data, size_t len, mode_t mode)
+{
+    return write_atomic(path, data, len, mode, 0);
+}
+
+veil_status veil_file_create_new(const char *path, const void *data, size_t len, mode_t mode)
+{
+    return write_atomic(path, data, len, mode, 1);
+}
+
+veil_status veil_mkdir_p(const char *path, mode_t mode)
+{
+    char buf[PATH_MAX];
+    ENSURE(strlen(path) > 0 && strlen(path) < sizeof buf, VEIL_ERR_ARG);
+    strcpy(buf, path);
+    for (char *p = buf + 1; *p; p++) {
+        if (*p != '/') continue;
+        *p = '\0';
+        if (mkdir(buf, mode) != 0 && errno != EEXIST) {
+            veil_error_detail_set("%s: %s", buf, strerror(errno));
+            return errno_status(errno);
+        }
+        *p = '/';
+    }
+    if (mkdir(buf, mode) != 0 && errno != EEXIST) {
+        veil_error_detail_set("%s: %s", buf, strerror(errno));
+        return errno_status(errno);
+    }
+    return VEIL_OK;
+}
+
+veil_status veil_file_check_private(const char *path)
+{
+    struct stat sb;
+    if (stat(path, &sb) != 0) {
+        veil_error_detail_set("%s: %s", path, strerror(errno));
+        return errno_status(errno);
+    }
+    if ((sb.st_mode & 077) != 0) {
+        veil_error_detail_set("%s has mode %03o; it must be 0600 (chmod 600 %s)", path,
+                              (unsigned)(sb.st_mode & 0777), path);
+        return VEIL_ERR_PERMISSION;
+    }
+    return VEIL_OK;
+}

@@ -1,0 +1,41 @@
+/* Host file helpers: bounded reads, crash-safe writes, private files. Host only. */
+#ifndef VEIL_HOSTUTIL_FILEIO_H
+#define VEIL_HOSTUTIL_FILEIO_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "common/status.h"
+
+/* Reads a whole file of at most max bytes into a malloc'd buffer (caller frees).
+ * VEIL_ERR_NOT_FOUND if absent, VEIL_ERR_TOO_LARGE over max, VEIL_ERR_IO otherwise. */
+VEIL_MUST_CHECK veil_status veil_file_read(const char *path, size_t max, uint8_t **buf,
+                                           size_t *len);
+
+/* Writes data to path atomically: a temporary file in the same directory, fsync,
+ * rename, fsync of the directory. A crash leaves either the old or the new file. */
+VEIL_MUST_CHECK veil_status veil_file_write_atomic(const char *path, const void *data, size_t len,
+                                                   mode_t mode);
+
+/* Like veil_file_write_atomic but fails with VEIL_ERR_EXISTS if path exists. */
+VEIL_MUST_CHECK veil_status veil_file_create_new(const char *path, const void *data, size_t len,
+                                                 mode_t mode);
+
+/* Creates a directory and its parents (like mkdir -p). */
+VEIL_MUST_CHECK veil_status veil_mkdir_p(const char *path, mode_t mode);
+
+/* VEIL_ERR_PERMISSION if the file is readable or writable by group or others. */
+VEIL_MUST_CHECK veil_status veil_file_check_private(const char *path);
+
+/* Joins dir and name into out (cap bytes). VEIL_ERR_TOO_LARGE if it does not fit. */
+VEIL_MUST_CHECK veil_status veil_path_join(char *out, size_t cap, const char *dir,
+                                           const char *name);
+
+/* A human-readable detail for the last failure on this thread (errno text, file name),
+ * or "" if none. Host-side companion to veil_status_str. */
+const char *veil_error_detail(void);
+void veil_error_detail_set(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void veil_error_detail_clear(void);
+
+#endif

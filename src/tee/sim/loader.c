@@ -1,0 +1,281 @@
+/* The sim backend's loader and CPU.
+ *
+ * Loading reads the signed image once, verifies its signature structure and
+ * measurement, copies the verified bytes into a sealed memfd and dlopens that, so
+ * the bytes that were measured are the bytes that run (no re-read of the path).
+ * Each load is a separate copy of the image with its own globals: two enclaves never
+ * share state, even when loaded from the same file.
+ *
+ * The CPU operations act for the enclave whose sim_cpu they receive: the identity
+ * in key derivation and reports is the one measured here.
+ */
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "crypto/crypto.h"
+#include "crypto/crypto_host.h"
+#include "hostutil/fileio.h"
+#include "tee/sim/sigstruct.h"
+#include "tee/sim/sim_abi.h"
+#include "tee/sim/sim_host.h"
+
+#define DEFAULT_ENCLAVE_MEMORY (64u * 1024u * 1024u)
+#define OCALL_MAX_OUT (64u * 1024u * 1024u)
+
+struct sim_cpu {
+    tee_platform *platform;
+    tee_identity identity;
+    tee_ocall_table ocalls;
+    size_t heap_max;
+    atomic_size_t heap_used;
+};
+
+struct tee_enclave {
+    void *dl;
+    const tee_enclave_def *def;
+    struct sim_cpu cpu;
+};
+
+/* --- CPU operations ------------------------------------------------------------- */
+static veil_status cpu_random(sim_cpu *cpu, void *buf, size_t n)
+{
+    (void)cpu;
+    return veil_random_bytes(buf, n);
+}
+
+static veil_status cpu_getkey(sim_cpu *cpu, const sim_key_request *req, uint8_t key[TEE_KEY_LEN])
+{
+    const tee_identity *id = &cpu->identity;
+    if (req->name == TEE_KEY_REPORT)
+        return sim_cpu_derive(cpu->platform, TEE_KEY_REPORT, 0, id->mrenclave, 0, 0,
+                              id->attributes, req->key_id, key);
+    ENSURE(req->name == TEE_KEY_SEAL || req->name == TEE_KEY_APP, VEIL_ERR_TEE_POLICY);
+    ENSURE(req->svn <= id->svn, VEIL_ERR_TEE_SVN);
+    const uint8_t *who;
+    switch (req->policy) {
+    case TEE_POLICY_MRSIGNER:
+        who = id->mrsigner;
+        break;
+    case TEE_POLICY_MRENCLAVE:
+        who = id->mrenclave;
+        break;
+    default:
+        return VEIL_ERR_TEE_POLICY;
+    }
+    /* The debug attribute is part of every key: a debug enclave can never open what a
+     * production enclave sealed. */
+    return sim_cpu_derive(cpu->platform, req->name, req->policy, who, id->prodid, req->svn,
+                          id->attributes & TEE_ATTR_DEBUG, req->key_id, key);
+}
+
+static veil_status cpu_report(sim_cpu *cpu, const tee_target_info *target,
+                              const uint8_t report_data[TEE_REPORT_DATA_LEN], tee_report *out)
+{
+    uint8_t key[TEE_KEY_LEN], wire[TEE_REPORT_WIRE_LEN];
+    memset(out, 0, sizeof *out);
+    out->body.identity = cpu->identity;
+    memcpy(out->body.report_data, report_data, TEE_REPORT_DATA_LEN);
+    TRY(veil_random_bytes(out->key_id, sizeof out->key_id));
+    TRY(sim_cpu_derive(cpu->platform, TEE_KEY_REPORT, 0, target->mrenclave, 0, 0,
+                       target->attributes, out->key_id, key));
+    tee_report_serialize(out, wire);
+    veil_hmac_sha256(out->mac, key, sizeof key, wire, TEE_REPORT_WIRE_LEN - TEE_REPORT_MAC_LEN);
+    veil_wipe(key, sizeof key);
+    return VEIL_OK;
+}
+
+static void cpu_identity(sim_cpu *cpu, tee_identity *out) { *out = cpu->identity; }
+
+static void cpu_qe_target_info(sim_cpu *cpu, tee_target_info *out)
+{
+    (void)cpu;
+    sim_qe_target_info(out);
+}
+
+static veil_status cpu_quote(sim_cpu *cpu, const tee_report *report, uint8_t *out, size_t out_cap,
+                             size_t *out_len)
+{
+    return sim_qe_quote(cpu->platform, report, out, out_cap, out_len);
+}
+
+/* Enclave heap: every allocation carries its size so the budget can be enforced. */
+typedef struct heap_hdr {
+    size_t size;
+    size_t pad; /* keeps the payload 16-byte aligned */
+} heap_hdr;
+
+static void *cpu_alloc(sim_cpu *cpu, size_t n)
+{
+    size_t total;
+    if (__builtin_add_overflow(n, sizeof(heap_hdr), &total)) return NULL;
+    size_t used = atomic_fetch_add(&cpu->heap_used, total);
+    if (used + total > cpu->heap_max || used + total < used) {
+        atomic_fetch_sub(&cpu->heap_used, total);
+        return NULL;
+    }
+    heap_hdr *h = malloc(total);
+    if (h == NULL) {
+        atomic_fetch_sub(&cpu->heap_used, total);
+        return NULL;
+    }
+    h->size = total;
+    return h + 1;
+}
+
+static void cpu_free(sim_cpu *cpu, void *p)
+{
+    if (p == NULL) return;
+    heap_hdr *h = (heap_hdr *)p - 1;
+    atomic_fetch_sub(&cpu->heap_used, h->size);
+    free(h);
+}
+
+static veil_status cpu_ocall(sim_cpu *cpu, uint32_t index, const uint8_t *in, size_t in_len,
+                             uint8_t *out, size_t out_cap, size_t *out_len)
+{
+    ENSURE(index < cpu->ocalls.count && cpu->ocalls.fns[index] != NULL, VEIL_ERR_TEE_NO_OCALL);
+    ENSURE(out_cap <= OCALL_MAX_OUT, VEIL_ERR_TOO_LARGE);
+    /* The host writes into its own buffer; only a length-checked copy enters. */
+    uint8_t *host_out = malloc(out_cap ? out_cap : 1);
+    ENSURE(host_out != NULL, VEIL_ERR_NOMEM);
+    size_t n = 0;
+    veil_status st = cpu->ocalls.fns[index](cpu->ocalls.ctx, in, in_len, host_out, out_cap, &n);
+    if (st == VEIL_OK && n > out_cap) st = VEIL_ERR_BUFFER_TOO_SMALL;
+    if (st == VEIL_OK) {
+        if (n > 0) memcpy(out, host_out, n);
+        *out_len = n;
+    }
+    free(host_out);
+    return st;
+}
+
+static const sim_cpu_ops g_cpu_ops = {
+    .abi_version = SIM_ABI_VERSION,
+    .random = cpu_random,
+    .getkey = cpu_getkey,
+    .report = cpu_report,
+    .identity = cpu_identity,
+    .qe_target_info = cpu_qe_target_info,
+    .quote = cpu_quote,
+    .alloc = cpu_alloc,
+    .free = cpu_free,
+    .ocall = cpu_ocall,
+};
+
+/* --- loading -------------------------------------------------------------------- */
+static veil_status image_open_verified(const uint8_t *image, size_t len, void **dl)
+{
+    char path[64];
+    int fd = memfd_create("veil-enclave", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+    if (fd < 0) {
+        veil_error_detail_set("memfd_create: %s", strerror(errno));
+        return VEIL_ERR_TEE_LOAD;
+    }
+    veil_status st = VEIL_OK;
+    size_t off = 0;
+    while (off < len) {
+        ssize_t w = write(fd, image + off, len - off);
+        if (w < 0 && errno == EINTR) continue;
+        ENSURE_OUT(w > 0, VEIL_ERR_TEE_LOAD);
+        off += (size_t)w;
+    }
+    /* Freeze the copy: nothing can change the bytes between measurement and mapping. */
+    ENSURE_OUT(fcntl(fd, F_ADD_SEALS, F_SEAL_WRITE | F_SEAL_GROW | F_SEAL_SHRINK | F_SEAL_SEAL) == 0,
+               VEIL_ERR_TEE_LOAD);
+    snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
+    *dl = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+    if (*dl == NULL) {
+        veil_error_detail_set("dlopen: %s", dlerror());
+        st = VEIL_ERR_TEE_LOAD;
+    }
+out:
+    close(fd);
+    return st;
+}
+
+veil_status tee_enclave_load(tee_platform *p, const char *signed_image_path,
+                             const tee_ocall_table *ocalls, size_t max_memory, tee_enclave **out)
+{
+    veil_status st;
+    uint8_t *file = NULL;
+    size_t file_len;
+    sim_sigstruct sig;
+    tee_enclave *e = NULL;
+
+    veil_error_detail_clear();
+    TRY(veil_crypto_init());
+    TRY(veil_file_read(signed_image_path, SIM_IMAGE_MAX + SIM_SIGSTRUCT_LEN, &file, &file_len));
+    TRY_OUT(sim_sigstruct_verify(file, file_len, &sig));
+    e = calloc(1, sizeof *e);
+    ENSURE_OUT(e != NULL, VEIL_ERR_NOMEM);
+    e->cpu.platform = p;
+    sim_sigstruct_identity(&sig, &e->cpu.identity);
+    if (ocalls != NULL) e->cpu.ocalls = *ocalls;
+    e->cpu.heap_max = max_memory ? max_memory : DEFAULT_ENCLAVE_MEMORY;
+    atomic_init(&e->cpu.heap_used, 0);
+    TRY_OUT(image_open_verified(file, (size_t)sig.image_len, &e->dl));
+
+    /* The image exports one entry point; everything else is reached through it. */
+    sim_enclave_entry_fn entry;
+    *(void **)&entry = dlsym(e->dl, SIM_ENCLAVE_ENTRY_SYMBOL);
+    if (entry == NULL) {
+        veil_error_detail_set("image has no %s symbol", SIM_ENCLAVE_ENTRY_SYMBOL);
+        st = VEIL_ERR_TEE_LOAD;
+        goto out;
+    }
+    TRY_OUT(entry(&g_cpu_ops, &e->cpu, &e->def));
+    ENSURE_OUT(e->def != NULL && e->def->ecalls != NULL, VEIL_ERR_TEE_LOAD);
+    *out = e;
+    e = NULL;
+out:
+    free(file);
+    tee_enclave_destroy(e);
+    return st;
+}
+
+void tee_enclave_destroy(tee_enclave *e)
+{
+    if (e == NULL) return;
+    if (e->dl != NULL) dlclose(e->dl);
+    free(e);
+}
+
+veil_status tee_enclave_call(tee_enclave *e, uint32_t index, const uint8_t *in, size_t in_len,
+                             uint8_t *out, size_t out_cap, size_t *out_len)
+{
+    ENSURE(index < e->def->ecall_count && e->def->ecalls[index] != NULL, VEIL_ERR_TEE_NO_ECALL);
+    /* Marshal through enclave memory: the handler sees private copies, counted against
+     * the enclave's memory budget. */
+    uint8_t *ein = cpu_alloc(&e->cpu, in_len ? in_len : 1);
+    uint8_t *eout = cpu_alloc(&e->cpu, out_cap ? out_cap : 1);
+    veil_status st = VEIL_ERR_TEE_OUT_OF_MEMORY;
+    if (ein != NULL && eout != NULL) {
+        if (in_len > 0) memcpy(ein, in, in_len);
+        size_t n = 0;
+        st = e->def->ecalls[index](ein, in_len, eout, out_cap, &n);
+        if (st == VEIL_OK && n > out_cap) st = VEIL_ERR_TEE_ENCLAVE_FAULT;
+        if (st == VEIL_OK) {
+            if (n > 0) memcpy(out, eout, n);
+            *out_len = n;
+        }
+    }
+    cpu_free(&e->cpu, ein);
+    cpu_free(&e->cpu, eout);
+    return st;
+}
+
+void tee_enclave_identity(const tee_enclave *e, tee_identity *out) { *out = e->cpu.identity; }
+
+void tee_enclave_target_info(const tee_enclave *e, tee_target_info *out)
+{
+    memcpy(out->mrenclave, e->cpu.identity.mrenclave, TEE_MEASUREMENT_LEN);
+    out->attributes = e->cpu.identity.attributes;
+}

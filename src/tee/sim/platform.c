@@ -1,0 +1,150 @@
+/* The simulated platform: its root secret (the fuses) and its provisioned
+ * attestation key. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <openssl/pem.h>
+#include <openssl/x509v3.h>
+
+#include "common/cursor.h"
+#include "crypto/crypto.h"
+#include "crypto/crypto_host.h"
+#include "hostutil/fileio.h"
+#include "tee/sim/sim_abi.h"
+#include "tee/sim/sim_host.h"
+
+veil_status tee_platform_default_dir(char *buf, size_t cap)
+{
+    const char *env = getenv("VEIL_PLATFORM_DIR");
+    if (env != NULL && env[0] != '\0') {
+        ENSURE(strlen(env) < cap, VEIL_ERR_TOO_LARGE);
+        strcpy(buf, env);
+        return VEIL_OK;
+    }
+    const char *home = getenv("HOME");
+    ENSURE(home != NULL && home[0] != '\0', VEIL_ERR_ARG);
+    int n = snprintf(buf, cap, "%s/.veil/platform", home);
+    ENSURE(n > 0 && (size_t)n < cap, VEIL_ERR_TOO_LARGE);
+    return VEIL_OK;
+}
+
+/* The root secret stands in for CPU fuses: created once, 0600, never rewritten. */
+static veil_status root_secret_load(const char *dir, uint8_t out[static SIM_ROOT_SECRET_LEN])
+{
+    char path[PATH_MAX];
+    uint8_t *buf = NULL;
+    size_t len;
+    TRY(veil_path_join(path, sizeof path, dir, SIM_ROOT_SECRET_FILE));
+    veil_status st = veil_file_read(path, 1024, &buf, &len);
+    if (st == VEIL_ERR_NOT_FOUND) {
+        uint8_t fresh[SIM_ROOT_SECRET_LEN];
+        TRY(veil_mkdir_p(dir, 0700));
+        TRY(veil_random_bytes(fresh, sizeof fresh));
+        st = veil_file_create_new(path, fresh, sizeof fresh, 0600);
+        veil_wipe(fresh, sizeof fresh);
+        /* Another process may have won the race; either way, read what is there. */
+        if (st != VEIL_OK && st != VEIL_ERR_EXISTS) return st;
+        TRY(veil_file_read(path, 1024, &buf, &len));
+    } else if (st != VEIL_OK) {
+        return st;
+    }
+    st = veil_file_check_private(path);
+    if (st == VEIL_OK && len != SIM_ROOT_SECRET_LEN) {
+        veil_error_detail_set("%s: expected %u bytes, found %zu", path, SIM_ROOT_SECRET_LEN, len);
+        st = VEIL_ERR_MALFORMED;
+    }
+    if (st == VEIL_OK) memcpy(out, buf, SIM_ROOT_SECRET_LEN);
+    veil_wipe(buf, len);
+    free(buf);
+    return st;
+}
+
+static veil_status pck_load(tee_platform *p)
+{
+    char kpath[PATH_MAX], cpath[PATH_MAX];
+    veil_status st;
+    uint8_t *kpem = NULL, *cpem = NULL;
+    size_t klen = 0, clen = 0;
+    BIO *kb = NULL, *cb = NULL;
+    X509 *cert = NULL;
+
+    TRY(veil_path_join(kpath, sizeof kpath, p->dir, SIM_PCK_KEY_FILE));
+    TRY(veil_path_join(cpath, sizeof cpath, p->dir, SIM_PCK_CERT_FILE));
+    st = veil_file_read(kpath, 64 * 1024, &kpem, &klen);
+    if (st == VEIL_ERR_NOT_FOUND) return VEIL_OK; /* not provisioned: quoting will say so */
+    if (st != VEIL_OK) return st;
+    TRY_OUT(veil_file_check_private(kpath));
+    TRY_OUT(veil_file_read(cpath, 64 * 1024, &cpem, &clen));
+    kb = BIO_new_mem_buf(kpem, (int)klen);
+    cb = BIO_new_mem_buf(cpem, (int)clen);
+    ENSURE_OUT(kb != NULL && cb != NULL, VEIL_ERR_NOMEM);
+    p->pck_key = PEM_read_bio_PrivateKey(kb, NULL, NULL, NULL);
+    cert = PEM_read_bio_X509(cb, NULL, NULL, NULL);
+    ENSURE_OUT(p->pck_key != NULL && cert != NULL, VEIL_ERR_TEE_PLATFORM);
+    int n = i2d_X509(cert, &p->pck_cert_der);
+    ENSURE_OUT(n > 0 && (size_t)n <= SIM_QUOTE_CERT_MAX, VEIL_ERR_TEE_PLATFORM);
+    p->pck_cert_len = (size_t)n;
+out:
+    BIO_free(kb);
+    BIO_free(cb);
+    X509_free(cert);
+    if (kpem != NULL) veil_wipe(kpem, klen);
+    free(kpem);
+    free(cpem);
+    if (st != VEIL_OK) veil_error_detail_set("%s: platform attestation key unusable", p->dir);
+    return st;
+}
+
+veil_status tee_platform_open(const char *dir, tee_platform **out)
+{
+    veil_status st;
+    TRY(veil_crypto_init());
+    tee_platform *p = calloc(1, sizeof *p);
+    ENSURE(p != NULL, VEIL_ERR_NOMEM);
+    if (dir != NULL) {
+        ENSURE_OUT(strlen(dir) < sizeof p->dir, VEIL_ERR_TOO_LARGE);
+        strcpy(p->dir, dir);
+    } else {
+        TRY_OUT(tee_platform_default_dir(p->dir, sizeof p->dir));
+    }
+    TRY_OUT(root_secret_load(p->dir, p->root_secret));
+    TRY_OUT(pck_load(p));
+    *out = p;
+    return VEIL_OK;
+out:
+    tee_platform_close(p);
+    return st;
+}
+
+void tee_platform_close(tee_platform *p)
+{
+    if (p == NULL) return;
+    veil_wipe(p->root_secret, sizeof p->root_secret);
+    EVP_PKEY_free(p->pck_key);
+    OPENSSL_free(p->pck_cert_der);
+    free(p);
+}
+
+veil_status sim_cpu_derive(const tee_platform *p, tee_key_name name, tee_key_policy policy,
+                           const uint8_t identity[TEE_MEASUREMENT_LEN], uint16_t prodid,
+                           uint16_t svn, uint64_t attributes, const uint8_t key_id[TEE_KEY_ID_LEN],
+                           uint8_t key[TEE_KEY_LEN])
+{
+    /* info = label || name || policy || identity || prodid || svn || attributes || key id */
+    uint8_t info[sizeof SIM_KDF_LABEL - 1 + 2 + 2 + 32 + 2 + 2 + 8 + 32];
+    uint8_t *q = info;
+    memcpy(q, SIM_KDF_LABEL, sizeof SIM_KDF_LABEL - 1);
+    q += sizeof SIM_KDF_LABEL - 1;
+    veil_put_u16(q, (uint16_t)name);
+    veil_put_u16(q + 2, (uint16_t)policy);
+    memcpy(q + 4, identity, TEE_MEASUREMENT_LEN);
+    veil_put_u16(q + 36, prodid);
+    veil_put_u16(q + 38, svn);
+    veil_put_u64(q + 40, attributes);
+    memcpy(q + 48, key_id, TEE_KEY_ID_LEN);
+    return veil_hkdf_sha256(key, TEE_KEY_LEN, NULL, 0, p->root_secret, sizeof p->root_secret, info,
+                            sizeof info);
+}

@@ -1,0 +1,234 @@
+/* tee.h — Veil's portable TEE layer.
+ *
+ * One interface, one directory per backend (src/tee/sim today; SGX, OP-TEE and
+ * Keystone are ports of the same calls, see docs/tee-ports.md). Nothing above this
+ * header may assume a particular TEE.
+ *
+ * Two sides:
+ *  - HOST side (untrusted process): open the platform, load a signed enclave image,
+ *    call its ecalls by index with byte buffers, serve its ocalls, destroy it, and
+ *    verify quotes.
+ *  - TRUSTED side (code compiled into an enclave image): random bytes, key derivation
+ *    by policy, seal/unseal with associated data, reports for a target enclave and
+ *    their verification, quotes, own identity, memory, ocalls.
+ *
+ * Buffers crossing the boundary are plain (pointer, length) pairs. The backend copies
+ * ecall input into enclave-owned memory before the handler runs and copies output
+ * back after it returns, so a handler never reads host memory twice.
+ */
+#ifndef VEIL_TEE_TEE_H
+#define VEIL_TEE_TEE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/status.h"
+
+#define TEE_MEASUREMENT_LEN 32
+#define TEE_REPORT_DATA_LEN 64
+#define TEE_KEY_ID_LEN 32
+#define TEE_KEY_LEN 32
+
+/* Enclave attribute flags (identity.attributes). */
+#define TEE_ATTR_DEBUG ((uint64_t)1 << 1)
+
+/* Who an enclave is. mrenclave: hash of the image; mrsigner: hash of the signer's
+ * public key; prodid / svn: chosen by the signer in the signature structure. */
+typedef struct tee_identity {
+    uint8_t mrenclave[TEE_MEASUREMENT_LEN];
+    uint8_t mrsigner[TEE_MEASUREMENT_LEN];
+    uint16_t prodid;
+    uint16_t svn;
+    uint64_t attributes;
+} tee_identity;
+
+/* What a report binds: the enclave's identity plus 64 bytes of its choosing. */
+typedef struct tee_report_body {
+    tee_identity identity;
+    uint8_t report_data[TEE_REPORT_DATA_LEN];
+} tee_report_body;
+
+/* Enough about a target enclave for another enclave to MAC a report to it. */
+typedef struct tee_target_info {
+    uint8_t mrenclave[TEE_MEASUREMENT_LEN];
+    uint64_t attributes;
+} tee_target_info;
+
+/* A report: body, the key id used for the MAC, and the MAC (only the target enclave
+ * can recompute it). Serialised form: docs/sealing-and-attestation.md. */
+#define TEE_REPORT_MAC_LEN 32
+typedef struct tee_report {
+    tee_report_body body;
+    uint8_t key_id[TEE_KEY_ID_LEN];
+    uint8_t mac[TEE_REPORT_MAC_LEN];
+} tee_report;
+
+/* Key policies: whose identity a derived key is bound to. */
+typedef enum tee_key_policy {
+    TEE_POLICY_MRSIGNER = 1, /* any enclave of the same signer and product id */
+    TEE_POLICY_MRENCLAVE = 2 /* only this exact image */
+} tee_key_policy;
+
+/* Key names: what a derived key is for (separates key spaces). */
+typedef enum tee_key_name {
+    TEE_KEY_SEAL = 1,
+    TEE_KEY_REPORT = 2, /* only via the report calls */
+    TEE_KEY_APP = 3     /* application-defined use of a policy-bound key */
+} tee_key_name;
+
+/* Claims returned by quote verification. */
+typedef enum tee_tcb_status {
+    TEE_TCB_UP_TO_DATE = 0,
+    TEE_TCB_OUT_OF_DATE = 1
+} tee_tcb_status;
+
+typedef struct tee_quote_claims {
+    tee_report_body body;
+    uint16_t platform_tcb; /* the platform's TCB level, from its attestation cert */
+    tee_tcb_status tcb_status;
+} tee_quote_claims;
+
+/* Sizes. Sealed blob = TEE_SEAL_OVERHEAD + plaintext length. */
+#define TEE_SEAL_OVERHEAD 80u
+#define TEE_SEAL_MAX_PLAINTEXT (64u * 1024u * 1024u)
+#define TEE_REPORT_WIRE_LEN 248u
+#define TEE_QUOTE_MAX_LEN 8192u
+
+/* Serialise/parse the fixed report layout (hosts carry reports between enclaves).
+ * Parsing checks length and shape only; authenticity comes from tee_report_verify. */
+void tee_report_serialize(const tee_report *r, uint8_t out[static TEE_REPORT_WIRE_LEN]);
+VEIL_MUST_CHECK veil_status tee_report_parse(const uint8_t *in, size_t len, tee_report *out);
+void tee_identity_serialize(const tee_identity *id, uint8_t out[static 76]);
+VEIL_MUST_CHECK veil_status tee_identity_parse(const uint8_t *in, size_t len, tee_identity *out);
+#define TEE_IDENTITY_WIRE_LEN 76u
+
+/* ============================ HOST SIDE ========================================== */
+
+typedef struct tee_platform tee_platform;
+typedef struct tee_enclave tee_enclave;
+
+/* An ocall handler, run by the host on the enclave's behalf. `ctx` is the table's. */
+typedef veil_status (*tee_ocall_fn)(void *ctx, const uint8_t *in, size_t in_len, uint8_t *out,
+                                    size_t out_cap, size_t *out_len);
+
+typedef struct tee_ocall_table {
+    const tee_ocall_fn *fns;
+    size_t count;
+    void *ctx;
+} tee_ocall_table;
+
+/* Opens this machine's platform state in `dir` (NULL: $VEIL_PLATFORM_DIR, else
+ * $HOME/.veil/platform). Creates the root secret (0600) on first use. Quoting needs
+ * a provisioned platform (veil platform init); other calls do not. */
+VEIL_MUST_CHECK veil_status tee_platform_open(const char *dir, tee_platform **out);
+void tee_platform_close(tee_platform *p);
+/* The directory tee_platform_open(NULL, ...) would use, written into buf. */
+VEIL_MUST_CHECK veil_status tee_platform_default_dir(char *buf, size_t cap);
+
+/* Loads a signed enclave image. Verifies the signature structure, recomputes the
+ * measurement over the image bytes and refuses any mismatch; the bytes that were
+ * verified are the bytes that run. `ocalls` may be NULL. `max_memory` bounds the
+ * enclave's heap (0: 64 MiB). */
+VEIL_MUST_CHECK veil_status tee_enclave_load(tee_platform *p, const char *signed_image_path,
+                                             const tee_ocall_table *ocalls, size_t max_memory,
+                                             tee_enclave **out);
+void tee_enclave_destroy(tee_enclave *e);
+
+/* Calls ecall `index`. Input is copied in; at most out_cap bytes are copied out and
+ * *out_len set. Returns the handler's status (an enclave-side error code), or
+ * VEIL_ERR_TEE_NO_ECALL. Several host threads may call concurrently. */
+VEIL_MUST_CHECK veil_status tee_enclave_call(tee_enclave *e, uint32_t index, const uint8_t *in,
+                                             size_t in_len, uint8_t *out, size_t out_cap,
+                                             size_t *out_len);
+
+void tee_enclave_identity(const tee_enclave *e, tee_identity *out);
+void tee_enclave_target_info(const tee_enclave *e, tee_target_info *out);
+
+/* Quote verification against a pinned provisioning root (PEM file). Checks the
+ * attestation-key certificate chain to that root, the quote signature over the
+ * report body, and returns the claims. min_platform_tcb decides tcb_status. */
+VEIL_MUST_CHECK veil_status tee_quote_verify(const uint8_t *quote, size_t quote_len,
+                                             const char *pinned_root_pem_path,
+                                             uint16_t min_platform_tcb,
+                                             tee_quote_claims *claims);
+/* Same, with the root already in memory (PEM bytes). */
+VEIL_MUST_CHECK veil_status tee_quote_verify_mem(const uint8_t *quote, size_t quote_len,
+                                                 const uint8_t *root_pem, size_t root_pem_len,
+                                                 uint16_t min_platform_tcb,
+                                                 tee_quote_claims *claims);
+
+/* ============================ TRUSTED SIDE ======================================= */
+/* Only code linked into an enclave image may call these. */
+
+/* An ecall handler. Input and output are enclave-owned copies. */
+typedef veil_status (*tee_ecall_fn)(const uint8_t *in, size_t in_len, uint8_t *out,
+                                    size_t out_cap, size_t *out_len);
+
+/* Each enclave image defines exactly one ecall table and an optional init hook:
+ *   TEE_ENCLAVE_DEFINE(init_fn_or_NULL, handler0, handler1, ...);
+ * The init hook runs once at load, before any ecall. */
+typedef struct tee_enclave_def {
+    veil_status (*init)(void);
+    const tee_ecall_fn *ecalls;
+    size_t ecall_count;
+} tee_enclave_def;
+
+extern const tee_enclave_def tee_enclave_definition;
+
+#define TEE_ENCLAVE_DEFINE(init_fn, ...)                                                 \
+    static const tee_ecall_fn tee_ecalls_[] = {__VA_ARGS__};                             \
+    const tee_enclave_def tee_enclave_definition = {                                     \
+        (init_fn), tee_ecalls_, sizeof tee_ecalls_ / sizeof tee_ecalls_[0]}
+
+VEIL_MUST_CHECK veil_status tee_random(void *buf, size_t n);
+
+/* Derives a 32-byte key bound to this enclave's identity under `policy`, for
+ * security version `svn` (must be <= own SVN, else VEIL_ERR_TEE_SVN) and `key_id`. */
+VEIL_MUST_CHECK veil_status tee_derive_key(tee_key_name name, tee_key_policy policy, uint16_t svn,
+                                           const uint8_t key_id[static TEE_KEY_ID_LEN],
+                                           uint8_t key[static TEE_KEY_LEN]);
+
+/* Seals pt under a key derived with `policy` at the enclave's own SVN and a fresh key
+ * id. aad is authenticated, not stored: the same aad must be given to unseal.
+ * out_cap >= TEE_SEAL_OVERHEAD + pt_len. */
+VEIL_MUST_CHECK veil_status tee_seal(tee_key_policy policy, const void *aad, size_t aad_len,
+                                     const void *pt, size_t pt_len, uint8_t *out, size_t out_cap,
+                                     size_t *out_len);
+
+/* Opens a sealed blob. VEIL_ERR_TEE_UNSEAL on any alteration of blob or aad, or when
+ * this enclave may not derive the key (other signer, other image under MRENCLAVE);
+ * VEIL_ERR_TEE_SVN when the blob is from a newer SVN. out_cap >= blob_len - overhead. */
+VEIL_MUST_CHECK veil_status tee_unseal(const uint8_t *blob, size_t blob_len, const void *aad,
+                                       size_t aad_len, uint8_t *out, size_t out_cap,
+                                       size_t *out_len);
+
+/* Plaintext length a blob would unseal to, from its header (no authentication). */
+VEIL_MUST_CHECK veil_status tee_sealed_plaintext_len(const uint8_t *blob, size_t blob_len,
+                                                     size_t *pt_len);
+
+void tee_self_identity(tee_identity *out);
+void tee_self_target_info(tee_target_info *out);
+
+/* A report of this enclave, MACed for `target`. */
+VEIL_MUST_CHECK veil_status tee_report_create(const tee_target_info *target,
+                                              const uint8_t report_data[static TEE_REPORT_DATA_LEN],
+                                              tee_report *out);
+/* Verifies a report targeted at this enclave (local attestation). */
+VEIL_MUST_CHECK veil_status tee_report_verify(const tee_report *r);
+
+/* A quote over this enclave's identity and report_data, signed by the platform's
+ * quoting service. */
+VEIL_MUST_CHECK veil_status tee_quote_create(const uint8_t report_data[static TEE_REPORT_DATA_LEN],
+                                             uint8_t *out, size_t out_cap, size_t *out_len);
+
+/* Enclave heap, bounded by the budget given at load. NULL when exhausted. */
+void *tee_alloc(size_t n);
+void *tee_calloc(size_t count, size_t size);
+void tee_free(void *p);
+
+/* Calls the host's ocall `index`. The host's output is copied into `out`. */
+VEIL_MUST_CHECK veil_status tee_ocall(uint32_t index, const uint8_t *in, size_t in_len,
+                                      uint8_t *out, size_t out_cap, size_t *out_len);
+
+#endif

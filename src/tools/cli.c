@@ -1,0 +1,65 @@
+#include "tools/cli.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "hostutil/fileio.h"
+
+int cli_dispatch(const char *prog, const cli_command *cmds, int argc, char **argv)
+{
+    if (argc >= 2) {
+        for (const cli_command *c = cmds; c->name != NULL; c++)
+            if (strcmp(argv[1], c->name) == 0) return c->run(argc - 1, argv + 1);
+    }
+    bool help = argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
+                              strcmp(argv[1], "help") == 0);
+    FILE *f = help ? stdout : stderr;
+    if (argc >= 2 && !help) fprintf(f, "%s: unknown command '%s'\n\n", prog, argv[1]);
+    fprintf(f, "usage: %s <command> [options]\n\ncommands:\n", prog);
+    for (const cli_command *c = cmds; c->name != NULL; c++)
+        fprintf(f, "  %-12s %s\n", c->name, c->summary);
+    fprintf(f, "\nRun '%s <command> --help' for a command's options.\n", prog);
+    return help ? 0 : 2;
+}
+
+int cli_fail(const char *what, veil_status st)
+{
+    const char *detail = veil_error_detail();
+    if (detail[0] != '\0')
+        fprintf(stderr, "veil: %s: %s (%s)\n", what, veil_status_str(st), detail);
+    else
+        fprintf(stderr, "veil: %s: %s\n", what, veil_status_str(st));
+    return 1;
+}
+
+int cli_usage_error(const char *fmt, ...)
+{
+    va_list ap;
+    fputs("veil: ", stderr);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputs(" (see --help)\n", stderr);
+    return 2;
+}
+
+bool cli_parse_u64(const char *s, uint64_t max, uint64_t *out)
+{
+    if (s == NULL || *s < '0' || *s > '9') return false;
+    errno = 0;
+    char *end;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (errno != 0 || *end != '\0' || v > max) return false;
+    *out = v;
+    return true;
+}
+
+bool cli_wants_help(int argc, char **argv)
+{
+    for (int i = 1; i < argc; i++)
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) return true;
+    return false;
+}

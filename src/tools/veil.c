@@ -1,0 +1,22 @@
+/* veil: the multi-call front door. One subcommand per file (cmd_*.c). */
+#include <stdio.h>
+#include <string.h>
+
+#include "tools/cli.h"
+#include "tools/commands.h"
+
+static const cli_command commands[] = {
+    {"enclave", cmd_enclave, "sign, inspect and verify enclave images"},
+    {"platform", cmd_platform, "provision the simulated TEE platform"},
+    VEIL_EXTRA_COMMANDS
+    {NULL, NULL, NULL},
+};
+
+int main(int argc, char **argv)
+{
+    if (argc >= 2 && strcmp(argv[1], "--version") == 0) {
+        printf("veil %s\n", VEIL_VERSION);
+        return 0;
+    }
+    return cli_dispatch("veil", commands, argc, argv);
+}
