@@ -1,3 +1,5 @@
+# Keys are generated once: their commands name `veil` (a target-level dependency) but do
+# not depend on its file, so rebuilding veil never asks for a new key.
 # veil_add_enclave(NAME PRODID <n> SVN <n> [DEBUG] [VARIANT <name>] SOURCES ... LIBS ...)
 #
 # Builds an enclave image (a shared object from trusted-core sources only, linked with
@@ -56,7 +58,6 @@ endfunction()
 add_custom_command(
   OUTPUT ${VEIL_DEV_SIGNER_KEY}
   COMMAND veil enclave keygen --out ${VEIL_DEV_SIGNER_KEY}
-  DEPENDS veil
   COMMENT "Generating the development enclave signer key")
 add_custom_target(veil_dev_signer_key DEPENDS ${VEIL_DEV_SIGNER_KEY})
 

@@ -40,6 +40,7 @@ struct sim_cpu {
 
 struct tee_enclave {
     void *dl;
+    int memfd; /* open while loaded: see image_open_verified */
     const tee_enclave_def *def;
     struct sim_cpu cpu;
 };
@@ -171,7 +172,10 @@ static const sim_cpu_ops g_cpu_ops = {
 };
 
 /* --- loading -------------------------------------------------------------------- */
-static veil_status image_open_verified(const uint8_t *image, size_t len, void **dl)
+/* glibc recognises an already loaded object by its path, and /proc/self/fd/N repeats
+ * when a descriptor number is reused. The memfd therefore stays open while the enclave
+ * is loaded (keeping its path unique) and is closed only after dlclose. */
+static veil_status image_open_verified(const uint8_t *image, size_t len, void **dl, int *memfd)
 {
     char path[64];
     int fd = memfd_create("veil-enclave", MFD_CLOEXEC | MFD_ALLOW_SEALING);
@@ -197,7 +201,8 @@ static veil_status image_open_verified(const uint8_t *image, size_t len, void **
         st = VEIL_ERR_TEE_LOAD;
     }
 out:
-    close(fd);
+    if (st == VEIL_OK) *memfd = fd;
+    else close(fd);
     return st;
 }
 
@@ -216,12 +221,13 @@ veil_status tee_enclave_load(tee_platform *p, const char *signed_image_path,
     TRY_OUT(sim_sigstruct_verify(file, file_len, &sig));
     e = calloc(1, sizeof *e);
     ENSURE_OUT(e != NULL, VEIL_ERR_NOMEM);
+    e->memfd = -1;
     e->cpu.platform = p;
     sim_sigstruct_identity(&sig, &e->cpu.identity);
     if (ocalls != NULL) e->cpu.ocalls = *ocalls;
     e->cpu.heap_max = max_memory ? max_memory : DEFAULT_ENCLAVE_MEMORY;
     atomic_init(&e->cpu.heap_used, 0);
-    TRY_OUT(image_open_verified(file, (size_t)sig.image_len, &e->dl));
+    TRY_OUT(image_open_verified(file, (size_t)sig.image_len, &e->dl, &e->memfd));
 
     /* The image exports one entry point; everything else is reached through it. */
     sim_enclave_entry_fn entry;
@@ -245,6 +251,7 @@ void tee_enclave_destroy(tee_enclave *e)
 {
     if (e == NULL) return;
     if (e->dl != NULL) dlclose(e->dl);
+    if (e->memfd >= 0) close(e->memfd);
     free(e);
 }
 

@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# `veil enclave` end to end: keygen, sign, info, verify, and their refusals.
+# usage: cli_enclave.sh VEIL ENCLAVE_DIR
+set -u
+veil=$1 enclaves=$2
+tmp=$(mktemp -d) && trap 'rm -rf "$tmp"' EXIT
+fails=0 passes=0
+check() { # check "what" expected_rc actual_rc
+  if [[ $2 == "$3" ]]; then passes=$((passes + 1)); else echo "FAIL: $1 (exit $3, wanted $2)"; fails=$((fails + 1)); fi
+}
+contains() { # contains "what" file pattern
+  if grep -q -- "$3" "$2"; then passes=$((passes + 1)); else echo "FAIL: $1: '$3' not in: $(cat "$2")"; fails=$((fails + 1)); fi
+}
+
+"$veil" enclave keygen --out "$tmp/k" >"$tmp/out" 2>&1; check "keygen" 0 $?
+mrsigner=$(awk '/^mrsigner/ {print $2}' "$tmp/out")
+[[ ${#mrsigner} == 64 ]]; check "keygen prints mrsigner" 0 $?
+[[ $(stat -c %a "$tmp/k") == 600 ]]; check "signer key is 0600" 0 $?
+"$veil" enclave keygen --out "$tmp/k" 2>"$tmp/err"; check "keygen refuses to overwrite" 1 $?
+contains "overwrite message" "$tmp/err" "exists"
+
+"$veil" enclave sign --key "$tmp/k" --prodid 3 --svn 4 --debug "$enclaves/test_enclave.so" --out "$tmp/s.so"
+check "sign" 0 $?
+"$veil" enclave info "$tmp/s.so" >"$tmp/info"; check "info" 0 $?
+contains "info prodid" "$tmp/info" "^prodid *3$"
+contains "info svn" "$tmp/info" "^svn *4$"
+contains "info debug" "$tmp/info" "^debug *yes$"
+contains "info mrsigner = keygen's" "$tmp/info" "^mrsigner *$mrsigner$"
+"$veil" enclave info --json "$tmp/s.so" >"$tmp/json"; check "info --json" 0 $?
+contains "json fields" "$tmp/json" "\"prodid\":3,\"svn\":4,\"debug\":true}"
+contains "json mrsigner" "$tmp/json" "\"mrsigner\":\"$mrsigner\""
+"$veil" enclave verify "$tmp/s.so" >/dev/null; check "verify good image" 0 $?
+
+# Tampering: one byte of the image, one byte of the signature structure.
+cp "$tmp/s.so" "$tmp/t.so"
+printf '\x42' | dd of="$tmp/t.so" bs=1 seek=4096 conv=notrunc status=none
+"$veil" enclave verify "$tmp/t.so" 2>"$tmp/err"; check "verify tampered image" 1 $?
+contains "tamper message" "$tmp/err" "measurement does not match"
+cp "$tmp/s.so" "$tmp/t2.so"
+size=$(stat -c %s "$tmp/t2.so")
+printf '\x09' | dd of="$tmp/t2.so" bs=1 seek=$((size - 256 + 59)) conv=notrunc status=none
+"$veil" enclave verify "$tmp/t2.so" 2>"$tmp/err"; check "verify altered SVN" 1 $?
+contains "signature message" "$tmp/err" "not validly signed"
+"$veil" enclave verify "$enclaves/test_enclave.so" 2>"$tmp/err"; check "verify unsigned" 1 $?
+contains "unsigned message" "$tmp/err" "not a signed Veil enclave"
+"$veil" enclave verify "$tmp/nonexistent" 2>"$tmp/err"; check "verify missing file" 1 $?
+contains "missing message" "$tmp/err" "not found"
+
+# Usage errors and refusals.
+"$veil" enclave sign --key "$tmp/k" --prodid 3 "$enclaves/test_enclave.so" --out "$tmp/x" 2>/dev/null
+check "sign without --svn" 2 $?
+"$veil" enclave sign --key "$tmp/k" --prodid 70000 --svn 1 "$enclaves/test_enclave.so" --out "$tmp/x" 2>/dev/null
+check "sign with prodid out of range" 2 $?
+"$veil" enclave sign --key "$tmp/k" --prodid 1 --svn 1 "$tmp/s.so" --out "$tmp/x" 2>"$tmp/err"
+check "sign an already signed image" 1 $?
+chmod 644 "$tmp/k"
+"$veil" enclave sign --key "$tmp/k" --prodid 1 --svn 1 "$enclaves/test_enclave.so" --out "$tmp/x" 2>"$tmp/err"
+check "sign with a world-readable key" 1 $?
+contains "permission message" "$tmp/err" "chmod 600"
+"$veil" enclave frobnicate 2>/dev/null; check "unknown subcommand" 2 $?
+for sub in keygen sign info verify; do
+  "$veil" enclave $sub --help >/dev/null; check "enclave $sub --help" 0 $?
+done
+"$veil" --help >/dev/null; check "veil --help" 0 $?
+"$veil" platform init --help >/dev/null; check "platform init --help" 0 $?
+
+echo "$passes passed, $fails failed"
+[[ $fails == 0 ]]
