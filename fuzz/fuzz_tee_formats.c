@@ -1,0 +1,86 @@
+/* Fuzzes the TEE layer's parsers of untrusted bytes. The first input byte selects:
+ *   0  signed enclave image (sim_sigstruct_verify)
+ *   1  quote (tee_quote_verify_mem against a pinned root)
+ *   2  report wire (tee_report_parse) and identity wire (tee_identity_parse)
+ *   3  sealed blob, opened inside a real enclave (TE_UNSEAL ecall)
+ * Invariant: every call returns a status; only well-formed and authentic input
+ * may return VEIL_OK. */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/cursor.h"
+#include "crypto/crypto.h"
+#include "hostutil/fileio.h"
+#include "tee/sim/sigstruct.h"
+#include "tee/sim/sim_host.h"
+#include "tee/tee.h"
+
+#define TE_UNSEAL 2 /* tests/enclave/test_enclave.h */
+
+static tee_platform *g_platform;
+static tee_enclave *g_enclave;
+static uint8_t *g_root_pem;
+static size_t g_root_pem_len;
+
+int LLVMFuzzerInitialize(int *argc, char ***argv);
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+    (void)argc, (void)argv;
+    char dir[] = "/tmp/veil-fuzz-tee-XXXXXX", plat[64], root[64], pem[96];
+    if (mkdtemp(dir) == NULL) abort();
+    snprintf(plat, sizeof plat, "%s/p", dir);
+    snprintf(root, sizeof root, "%s/r", dir);
+    snprintf(pem, sizeof pem, "%s/%s", root, SIM_ROOT_CA_CERT_FILE);
+    if (veil_crypto_init() != VEIL_OK || sim_platform_provision(plat, root, 1, false) != VEIL_OK ||
+        tee_platform_open(plat, &g_platform) != VEIL_OK ||
+        veil_file_read(pem, 65536, &g_root_pem, &g_root_pem_len) != VEIL_OK ||
+        tee_enclave_load(g_platform, VEIL_TEST_ENCLAVE, NULL, 0, &g_enclave) != VEIL_OK)
+        abort();
+    return 0;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    if (size < 1) return 0;
+    const uint8_t *in = data + 1;
+    size_t n = size - 1;
+    switch (data[0] % 4) {
+    case 0: {
+        sim_sigstruct s;
+        if (sim_sigstruct_verify(in, n, &s) == VEIL_OK && s.image_len + SIM_SIGSTRUCT_LEN != n)
+            abort();
+        break;
+    }
+    case 1: {
+        tee_quote_claims c;
+        /* No quote in the corpus is certified by this run's fresh root. */
+        if (tee_quote_verify_mem(in, n, g_root_pem, g_root_pem_len, 0, &c) == VEIL_OK) abort();
+        break;
+    }
+    case 2: {
+        tee_report r;
+        tee_identity id;
+        if (tee_report_parse(in, n, &r) == VEIL_OK && n != TEE_REPORT_WIRE_LEN) abort();
+        if (tee_identity_parse(in, n, &id) == VEIL_OK && n != TEE_IDENTITY_WIRE_LEN) abort();
+        break;
+    }
+    default: {
+        /* aad_len (u32, 0) || blob */
+        uint8_t *buf = malloc(n + 4), out[1024];
+        size_t out_len;
+        if (buf == NULL) abort();
+        veil_put_u32(buf, 0);
+        memcpy(buf + 4, in, n);
+        /* Blobs sealed on another platform (the corpus) never open here. */
+        if (tee_enclave_call(g_enclave, TE_UNSEAL, buf, n + 4, out, sizeof out, &out_len) ==
+            VEIL_OK)
+            abort();
+        free(buf);
+        break;
+    }
+    }
+    return 0;
+}
