@@ -1,0 +1,134 @@
+/* Shared benchmark helpers: see bench.h. */
+#include "bench.h"
+
+#include <errno.h>
+#include <math.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static volatile sig_atomic_t g_interrupted;
+static const char *g_prog = "bench";
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    g_interrupted = 1;
+}
+
+void bench_init(const char *argv0)
+{
+    if (argv0 != NULL && *argv0 != '\0') {
+        const char *slash = strrchr(argv0, '/');
+        g_prog = slash != NULL ? slash + 1 : argv0;
+    }
+    setvbuf(stdout, NULL, _IOLBF, 0);
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+}
+
+double bench_now(void)
+{
+    struct timespec ts;
+    if (clock_gettime(CLOCK_MONOTONIC, &ts) != 0) bench_die("clock_gettime: %s", strerror(errno));
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+double bench_min_seconds(void)
+{
+    const char *s = getenv("VEIL_BENCH_MIN_SECONDS");
+    if (s != NULL && *s != '\0') {
+        char *end;
+        double v = strtod(s, &end);
+        if (*end == '\0' && isfinite(v) && v > 0) return v;
+        bench_die("VEIL_BENCH_MIN_SECONDS=%s is not a positive number", s);
+    }
+    return 1.0;
+}
+
+static bool run_batch(bench_fn fn, void *ctx, uint64_t iters)
+{
+    if (!fn(ctx, iters)) return false;
+    if (g_interrupted) return bench_fail("interrupted");
+    return true;
+}
+
+double bench_run(bench_fn fn, void *ctx, double min_seconds, bench_result *res)
+{
+    double warmup = min_seconds / 5 < 0.25 ? min_seconds / 5 : 0.25;
+    double batch_target = min_seconds / 100; /* time one batch should take */
+    uint64_t batch = 1;
+
+    /* Warm-up, and batch sizing: reading the clock every operation would add its own
+     * cost to nanosecond-scale figures. */
+    double start = bench_now();
+    for (;;) {
+        double t0 = bench_now();
+        if (!run_batch(fn, ctx, batch)) return -1;
+        double t1 = bench_now();
+        if (t1 - t0 < batch_target && batch < ((uint64_t)1 << 40)) batch *= 2;
+        if (t1 - start >= warmup) break;
+    }
+
+    uint64_t ops = 0;
+    double t0 = bench_now(), elapsed;
+    do {
+        if (!run_batch(fn, ctx, batch)) return -1;
+        ops += batch;
+        elapsed = bench_now() - t0;
+    } while (elapsed < min_seconds);
+
+    double rate = (double)ops / elapsed;
+    if (res != NULL) *res = (bench_result){.ops_per_s = rate, .ops = ops, .seconds = elapsed};
+    return rate;
+}
+
+void bench_print(const char *name, double value, const char *unit)
+{
+    /* Plain decimal numbers only (no exponent), so any parser reads them. */
+    int decimals = value >= 1000 ? 0 : value >= 10 ? 1 : 3;
+    printf("BENCH %s %.*f %s\n", name, decimals, value, unit);
+}
+
+void bench_note(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("# ", stdout);
+    vprintf(fmt, ap);
+    fputc('\n', stdout);
+    va_end(ap);
+}
+
+__attribute__((format(printf, 1, 0))) static void vfail(const char *fmt, va_list ap)
+{
+    fflush(stdout);
+    fprintf(stderr, "%s: error: ", g_prog);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+}
+
+bool bench_fail(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vfail(fmt, ap);
+    va_end(ap);
+    return false;
+}
+
+void bench_die(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vfail(fmt, ap);
+    va_end(ap);
+    exit(1);
+}

@@ -1,0 +1,57 @@
+/* Small helpers shared by Veil's benchmark programs (bench/veil-bench-*).
+ *
+ * Output contract (scripts/bench, `make bench`): every figure is one line
+ *   BENCH <name> <value> <unit>
+ * and every other line on stdout starts with '#'. Errors go to stderr and the program
+ * exits 1: a benchmark that measured failures must not print a figure.
+ *
+ * Nothing here knows about Veil: only a clock, a runner and printing.
+ */
+#ifndef VEIL_BENCH_BENCH_H
+#define VEIL_BENCH_BENCH_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+/* Line-buffers stdout (so partial output survives a failure), names the program in
+ * error messages (basename of argv0), and installs SIGINT and SIGTERM handlers that make
+ * a running bench_run stop and fail, so that the program's atexit cleanup still runs.
+ * Call once at the start of main. */
+void bench_init(const char *argv0);
+
+/* Monotonic time in seconds (CLOCK_MONOTONIC). */
+double bench_now(void);
+
+/* Minimum measuring time per figure: $VEIL_BENCH_MIN_SECONDS if set to a positive
+ * number, else 1.0. */
+double bench_min_seconds(void);
+
+/* One batch of work: performs `iters` operations. Returns false on failure (after
+ * printing why to stderr, e.g. with bench_fail). */
+typedef bool (*bench_fn)(void *ctx, uint64_t iters);
+
+typedef struct bench_result {
+    double ops_per_s;
+    uint64_t ops;   /* operations timed (warm-up excluded) */
+    double seconds; /* time they took */
+} bench_result;
+
+/* Warms up (about a fifth of min_seconds, at most 0.25 s, while sizing batches to ~1% of
+ * min_seconds each), then runs batches until at least min_seconds have elapsed.
+ * Returns operations per second, or -1 if fn failed or the program was interrupted.
+ * `res` may be NULL. */
+double bench_run(bench_fn fn, void *ctx, double min_seconds, bench_result *res);
+
+/* Prints "BENCH <name> <value> <unit>". */
+void bench_print(const char *name, double value, const char *unit);
+
+/* Prints a context line: "# " followed by the formatted text. */
+void bench_note(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Prints "<prog>: error: <text>" to stderr. Returns false (for `return bench_fail(...)`). */
+bool bench_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* bench_fail, then exit(1) (atexit handlers run). */
+_Noreturn void bench_die(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+#endif
