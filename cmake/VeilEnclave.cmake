@@ -1,6 +1,7 @@
 # Keys are generated once: their commands name `veil` (a target-level dependency) but do
 # not depend on its file, so rebuilding veil never asks for a new key.
-# veil_add_enclave(NAME PRODID <n> SVN <n> [DEBUG] [VARIANT <name>] SOURCES ... LIBS ...)
+# veil_add_enclave(NAME PRODID <n> SVN <n> [DEBUG] [KEY <file>] SOURCES ... [LIBS ...]
+#                  [DEFINES ...])
 #
 # Builds an enclave image (a shared object from trusted-core sources only, linked with
 # the sim backend's trusted runtime) and signs it with the build's development signer
@@ -40,6 +41,9 @@ endfunction()
 # Extra signatures of an already built image (tests: other signer, other SVN).
 function(veil_sign_enclave image_target out_name)
   cmake_parse_arguments(S "DEBUG" "PRODID;SVN;KEY" "" ${ARGN})
+  if(NOT S_KEY)
+    set(S_KEY ${VEIL_DEV_SIGNER_KEY})
+  endif()
   set(debug_flag "")
   if(S_DEBUG)
     set(debug_flag "--debug")

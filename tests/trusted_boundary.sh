@@ -9,9 +9,18 @@ set -u
 
 allowed_headers='^(stdint|stddef|stdbool|string|stdatomic|assert|stdalign|limits|gcrypt|sodium|secp256k1|secp256k1_[a-z]+|protobuf-c/protobuf-c)\.h$'
 
+# Project headers that exist only on the host side.
+host_headers='^(hostutil/|host/|tools/|crypto/crypto_host\.h|tee/sim/(sim_host|sigstruct)\.h)'
+
 check_sources() { # check_sources FILE...
   local bad=0
   for f in "$@"; do
+    while IFS= read -r hdr; do
+      if grep -Eq "$host_headers" <<<"$hdr"; then
+        echo "boundary: $f includes \"$hdr\", a host-only header"
+        bad=1
+      fi
+    done < <(sed -nE 's/^[[:space:]]*#[[:space:]]*include[[:space:]]*"([^"]+)".*/\1/p' "$f")
     while IFS= read -r line; do
       hdr=$(sed -E 's/^[[:space:]]*#[[:space:]]*include[[:space:]]*<([^>]+)>.*/\1/' <<<"$line")
       if ! grep -Eq "$allowed_headers" <<<"$hdr"; then
@@ -56,10 +65,12 @@ if [[ ${1:-} == --self-test ]]; then
   printf '#include <stdio.h>\nint f(void) { return 0; }\n' >"$tmp/bad.c"
   printf '#include <string.h>\n#include <time.h>\n' >"$tmp/bad2.c"
   printf '#include <string.h>\n#include "x.h"\n' >"$tmp/good.c"
+  printf '#include "hostutil/fileio.h"\n' >"$tmp/bad3.c"
   fails=0
   check_sources "$tmp/bad.c" >/dev/null && { echo "FAIL: <stdio.h> not caught"; fails=1; }
   check_sources "$tmp/bad2.c" >/dev/null && { echo "FAIL: <time.h> not caught"; fails=1; }
   check_sources "$tmp/good.c" || { echo "FAIL: a clean file was refused"; fails=1; }
+  check_sources "$tmp/bad3.c" >/dev/null && { echo "FAIL: a host-only header not caught"; fails=1; }
   cat >"$tmp/img.c" <<'C'
 #include <stdio.h>
 #include <time.h>

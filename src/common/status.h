@@ -70,7 +70,75 @@
     X(VEIL_ERR_TEE_ENCLAVE_FAULT, 614, "enclave call failed inside the enclave")         \
     X(VEIL_ERR_TEE_OUT_OF_MEMORY, 615, "enclave memory budget exhausted")                \
     X(VEIL_ERR_TEE_PRODID, 616, "sealed data belongs to another product id")             \
-    X(VEIL_ERR_TEE_SIGNER_KEY, 617, "signer key file is invalid")
+    X(VEIL_ERR_TEE_SIGNER_KEY, 617, "signer key file is invalid")                        \
+    X(VEIL_ERR_TEE_UNSUPPORTED, 618, "this TEE backend does not provide the capability")                        \
+    /* transaction validation (7xx) */                                                   \
+    X(VEIL_ERR_TX_MALFORMED, 700, "transaction is not a well-formed canonical encoding") \
+    X(VEIL_ERR_TX_TOO_LARGE, 701,                                                        \
+      "transaction or its ciphertext exceeds its size limit")                            \
+    X(VEIL_ERR_TX_BODY_TOO_LARGE, 702, "transaction body exceeds 8192 bytes")            \
+    X(VEIL_ERR_TX_TOO_MANY_INPUTS, 703, "transaction has more than 64 inputs")           \
+    X(VEIL_ERR_TX_TOO_MANY_OUTPUTS, 704, "transaction has more than 64 outputs")         \
+    X(VEIL_ERR_TX_TOO_MANY_VIEW_KEYS, 705, "transaction names more than 64 view keys")   \
+    X(VEIL_ERR_TX_WRONG_CHAIN_ID, 706, "transaction is for another chain")               \
+    X(VEIL_ERR_TX_UNSUPPORTED_VERSION, 707, "unsupported transaction version")           \
+    X(VEIL_ERR_TX_NO_INPUTS, 708, "transaction has no inputs")                           \
+    X(VEIL_ERR_TX_NO_OUTPUTS, 709, "transaction has no outputs")                         \
+    X(VEIL_ERR_TX_DUPLICATE_INPUT, 710, "transaction spends the same output twice")      \
+    X(VEIL_ERR_TX_ZERO_VALUE, 711, "an output value or deposit amount is zero")          \
+    X(VEIL_ERR_TX_VALUE_ABOVE_MAX_SUPPLY, 712,                                           \
+      "a value or fee exceeds the maximum supply")                                       \
+    X(VEIL_ERR_TX_SUM_OVERFLOW, 713,                                                     \
+      "a sum of values overflows or exceeds the maximum supply")                         \
+    X(VEIL_ERR_TX_WITNESS_COUNT, 714, "number of witnesses does not match the inputs")   \
+    X(VEIL_ERR_TX_BAD_SIGNATURE, 715, "a witness signature does not verify")             \
+    X(VEIL_ERR_TX_INPUT_NOT_FOUND, 716,                                                  \
+      "an input's transaction is not in the sealed store")                               \
+    X(VEIL_ERR_TX_OUTPUT_INDEX_OUT_OF_RANGE, 717,                                        \
+      "an input's output index is out of range")                                         \
+    X(VEIL_ERR_TX_INPUT_SPENT, 718, "an input is already spent")                         \
+    X(VEIL_ERR_TX_INPUT_TIMELOCKED, 719, "an input is still time-locked")                \
+    X(VEIL_ERR_TX_TXID_MISMATCH, 720, "decrypted body does not hash to the public txid") \
+    X(VEIL_ERR_TX_OUTPUT_COUNT_MISMATCH, 721,                                            \
+      "decrypted output count differs from the public count")                            \
+    X(VEIL_ERR_TX_INPUTS_MISMATCH, 722,                                                  \
+      "decrypted inputs differ from the public input references")                        \
+    X(VEIL_ERR_TX_KIND_MISMATCH, 723,                                                    \
+      "decrypted transaction kind differs from the public kind")                         \
+    X(VEIL_ERR_TX_ACCOUNT_MISMATCH, 724,                                                 \
+      "staking account differs from the public or supplied account")                     \
+    X(VEIL_ERR_TX_UNKNOWN_KEY_EPOCH, 725,                                                \
+      "no obfuscation key for the transaction's key epoch")                              \
+    X(VEIL_ERR_TX_DECRYPT_FAILED, 726, "transaction decryption failed")                  \
+    X(VEIL_ERR_TX_FEE_TOO_LOW, 727,                                                      \
+      "fee is below the chain's minimum for the transaction's size")                     \
+    X(VEIL_ERR_TX_FEE_NOT_EXACT, 728,                                                    \
+      "fee differs from the chain's exact fee for the transaction's size")               \
+    X(VEIL_ERR_TX_INPUTS_OUTPUTS_MISMATCH, 729, "inputs do not equal outputs plus fee")  \
+    X(VEIL_ERR_TX_ACCOUNT_NOT_FOUND, 730, "staking account does not exist")              \
+    X(VEIL_ERR_TX_ACCOUNT_JAILED, 731, "staking account is jailed")                      \
+    X(VEIL_ERR_TX_WRONG_NONCE, 732, "withdraw nonce differs from the account's nonce")   \
+    X(VEIL_ERR_TX_NOT_YET_UNBONDED, 733, "account's stake is not yet unbonded")          \
+    X(VEIL_ERR_TX_OUTPUT_NOT_LOCKED, 734,                                                \
+      "withdraw output is not time-locked to the account's unbonded_from")               \
+    X(VEIL_ERR_TX_WITHDRAW_AMOUNT_MISMATCH, 735,                                         \
+      "withdraw outputs plus fee do not equal the unbonded amount")                      \
+    X(VEIL_ERR_TX_DEPOSIT_AMOUNT_MISMATCH, 736,                                          \
+      "inputs do not cover deposit amount plus fee exactly")                              \
+    /* transaction validation enclave service (8xx) */                                  \
+    X(VEIL_ERR_TVE_UNKNOWN_REQUEST, 800, "unknown or undecodable request")               \
+    X(VEIL_ERR_TVE_NOT_INITIALIZED, 801, "chain not initialised (send init-chain first)") \
+    X(VEIL_ERR_TVE_CHAIN_MISMATCH, 802, "request is for another chain id")               \
+    X(VEIL_ERR_TVE_HEIGHT, 803, "block height is out of order")                          \
+    X(VEIL_ERR_TVE_APP_HASH_MISMATCH, 804,                                               \
+      "app hash differs from the one committed at this height")                          \
+    X(VEIL_ERR_TVE_TX_EXISTS, 805, "transaction is already committed")                   \
+    X(VEIL_ERR_TVE_STAGING_MISMATCH, 806,                                                \
+      "staged transactions differ from the block being committed (verify it again)")     \
+    X(VEIL_ERR_TVE_NO_KEY, 807, "the enclave holds no obfuscation key")                  \
+    X(VEIL_ERR_TVE_TOO_MANY, 808, "request names more items than allowed")               \
+    X(VEIL_ERR_TVE_DUPLICATE_TX, 809, "transaction appears twice in the block")          \
+    X(VEIL_ERR_TVE_IDENTITY, 810, "enclave identity is not the one configured")
 
 typedef enum veil_status {
 #define VEIL_STATUS_ENUM_(name, value, msg) name = value,

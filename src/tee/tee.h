@@ -136,8 +136,10 @@ VEIL_MUST_CHECK veil_status tee_enclave_load(tee_platform *p, const char *signed
 void tee_enclave_destroy(tee_enclave *e);
 
 /* Calls ecall `index`. Input is copied in; at most out_cap bytes are copied out and
- * *out_len set. Returns the handler's status (an enclave-side error code), or
- * VEIL_ERR_TEE_NO_ECALL. Several host threads may call concurrently. */
+ * *out_len set. Returns the handler's status (an enclave-side error code),
+ * VEIL_ERR_TEE_NO_ECALL, VEIL_ERR_TEE_OUT_OF_MEMORY when the marshalled buffers do not
+ * fit the enclave's memory budget, or VEIL_ERR_TEE_ENCLAVE_FAULT when the handler claims
+ * more output than out_cap. Several host threads may call concurrently. */
 VEIL_MUST_CHECK veil_status tee_enclave_call(tee_enclave *e, uint32_t index, const uint8_t *in,
                                              size_t in_len, uint8_t *out, size_t out_cap,
                                              size_t *out_len);
@@ -196,9 +198,12 @@ VEIL_MUST_CHECK veil_status tee_seal(tee_key_policy policy, const void *aad, siz
                                      const void *pt, size_t pt_len, uint8_t *out, size_t out_cap,
                                      size_t *out_len);
 
-/* Opens a sealed blob. VEIL_ERR_TEE_UNSEAL on any alteration of blob or aad, or when
- * this enclave may not derive the key (other signer, other image under MRENCLAVE);
- * VEIL_ERR_TEE_SVN when the blob is from a newer SVN. out_cap >= blob_len - overhead. */
+/* Opens a sealed blob. Refusals: header shape (VEIL_ERR_BAD_MAGIC, VEIL_ERR_BAD_VERSION,
+ * VEIL_ERR_TEE_POLICY, VEIL_ERR_MALFORMED, VEIL_ERR_TRUNCATED); another product id
+ * (VEIL_ERR_TEE_PRODID); a newer SVN than this enclave's (VEIL_ERR_TEE_SVN); and
+ * VEIL_ERR_TEE_UNSEAL for any other alteration of blob or aad, or when this enclave may
+ * not derive the key (other signer, other image under MRENCLAVE, other platform).
+ * out_cap >= blob_len - TEE_SEAL_OVERHEAD. */
 VEIL_MUST_CHECK veil_status tee_unseal(const uint8_t *blob, size_t blob_len, const void *aad,
                                        size_t aad_len, uint8_t *out, size_t out_cap,
                                        size_t *out_len);

@@ -88,7 +88,8 @@ static int enclave_sign(int argc, char **argv)
                    "--out SIGNED\n\n"
                    "Measures IMAGE (an enclave shared object) and appends a signature structure\n"
                    "(MRENCLAVE, product id, security version, debug flag) signed with SIGNER_KEY.\n"
-                   "  --debug   mark the enclave as debuggable (verifiers refuse it by default)\n");
+                   "  --debug   mark the enclave as debuggable: its keys differ from a production\n"
+                   "            build's and quotes show the flag to verifiers\n");
             return 0;
         default:
             return cli_usage_error("enclave sign: bad option");

@@ -1,4 +1,4 @@
-/* veil platform init|info — the simulated TEE platform of this machine. */
+/* veil platform init — the simulated TEE platform of this machine. */
 #include <getopt.h>
 #include <limits.h>
 #include <stdio.h>
@@ -59,6 +59,15 @@ static int platform_init(int argc, char **argv)
     if (root[0] == '\0' && (size_t)snprintf(root, sizeof root, "%s/provisioning-root", dir) >=
                                sizeof root)
         return cli_usage_error("--dir is too long");
+    bool provisioned;
+    st = sim_platform_is_provisioned(dir, &provisioned);
+    if (st != VEIL_OK) return cli_fail(dir, st);
+    if (provisioned && !force) {
+        printf("platform %s is already provisioned; nothing changed (--force re-issues its "
+               "attestation key)\n",
+               dir);
+        return 0;
+    }
     st = sim_platform_provision(dir, root, (uint16_t)tcb, force);
     if (st != VEIL_OK) return cli_fail(dir, st);
     printf("platform      %s\nroot secret   %s/%s\nattestation   %s/%s\n"

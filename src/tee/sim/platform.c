@@ -94,7 +94,13 @@ out:
     if (kpem != NULL) veil_wipe(kpem, klen);
     free(kpem);
     free(cpem);
-    if (st != VEIL_OK) veil_error_detail_set("%s: platform attestation key unusable", p->dir);
+    if (st == VEIL_ERR_NOT_FOUND) {
+        veil_error_detail_set("%s exists but %s is missing (re-run 'veil platform init --force')",
+                              kpath, cpath);
+        st = VEIL_ERR_TEE_PLATFORM;
+    } else if (st == VEIL_ERR_TEE_PLATFORM) {
+        veil_error_detail_set("%s or %s is not a PEM key/certificate", kpath, cpath);
+    }
     return st;
 }
 

@@ -79,15 +79,21 @@ static veil_status add_ext(X509 *cert, X509 *issuer, int nid, const char *value)
 static veil_status add_tcb_ext(X509 *cert, uint16_t level)
 {
     veil_status st = VEIL_ERR_CRYPTO;
-    uint8_t v[2] = {(uint8_t)(level >> 8), (uint8_t)level};
     ASN1_OBJECT *oid = OBJ_txt2obj(SIM_TCB_OID, 1);
+    ASN1_INTEGER *value = ASN1_INTEGER_new();
     ASN1_OCTET_STRING *os = ASN1_OCTET_STRING_new();
     X509_EXTENSION *ext = NULL;
-    if (oid != NULL && os != NULL && ASN1_OCTET_STRING_set(os, v, sizeof v) == 1)
+    unsigned char *der = NULL;
+    int der_len = -1;
+    if (value != NULL && ASN1_INTEGER_set(value, level) == 1) der_len = i2d_ASN1_INTEGER(value, &der);
+    /* extnValue holds the DER of the value (RFC 5280), here an INTEGER. */
+    if (oid != NULL && os != NULL && der_len > 0 && ASN1_OCTET_STRING_set(os, der, der_len) == 1)
         ext = X509_EXTENSION_create_by_OBJ(NULL, oid, 0, os);
     if (ext != NULL && X509_add_ext(cert, ext, -1) == 1) st = VEIL_OK;
     X509_EXTENSION_free(ext);
+    OPENSSL_free(der);
     ASN1_OCTET_STRING_free(os);
+    ASN1_INTEGER_free(value);
     ASN1_OBJECT_free(oid);
     return st;
 }
@@ -139,6 +145,15 @@ out:
     return st;
 }
 
+veil_status sim_platform_is_provisioned(const char *dir, bool *provisioned)
+{
+    tee_platform *p;
+    TRY(tee_platform_open(dir, &p));
+    *provisioned = p->pck_key != NULL;
+    tee_platform_close(p);
+    return VEIL_OK;
+}
+
 veil_status sim_platform_provision(const char *dir, const char *root_ca_dir, uint16_t tcb_level,
                                    bool force)
 {
@@ -147,20 +162,17 @@ veil_status sim_platform_provision(const char *dir, const char *root_ca_dir, uin
         pck_cert_path[PATH_MAX];
     EVP_PKEY *ca_key = NULL, *pck_key = NULL;
     X509 *ca_cert = NULL, *pck_cert = NULL;
-    tee_platform *p = NULL;
 
-    TRY(veil_mkdir_p(dir, 0700));
-    TRY(veil_mkdir_p(root_ca_dir, 0700));
     TRY(veil_path_join(ca_key_path, sizeof ca_key_path, root_ca_dir, SIM_ROOT_CA_KEY_FILE));
     TRY(veil_path_join(ca_cert_path, sizeof ca_cert_path, root_ca_dir, SIM_ROOT_CA_CERT_FILE));
     TRY(veil_path_join(pck_key_path, sizeof pck_key_path, dir, SIM_PCK_KEY_FILE));
     TRY(veil_path_join(pck_cert_path, sizeof pck_cert_path, dir, SIM_PCK_CERT_FILE));
 
     /* The root secret is created by opening the platform. */
-    TRY(tee_platform_open(dir, &p));
-    bool provisioned = p->pck_key != NULL;
-    tee_platform_close(p);
+    bool provisioned;
+    TRY(sim_platform_is_provisioned(dir, &provisioned));
     if (provisioned && !force) return VEIL_OK;
+    TRY(veil_mkdir_p(root_ca_dir, 0700));
 
     st = pem_read(ca_key_path, &ca_key, NULL);
     if (st == VEIL_ERR_NOT_FOUND) {

@@ -75,9 +75,17 @@ veil_status sim_cert_tcb_level(X509 *cert, uint16_t *level)
     ASN1_OBJECT_free(oid);
     ENSURE(idx >= 0, VEIL_ERR_TEE_QUOTE_FORMAT);
     ASN1_OCTET_STRING *os = X509_EXTENSION_get_data(X509_get_ext(cert, idx));
-    ENSURE(os != NULL && ASN1_STRING_length(os) == 2, VEIL_ERR_TEE_QUOTE_FORMAT);
-    const uint8_t *d = ASN1_STRING_get0_data(os);
-    *level = veil_get_u16(d);
+    ENSURE(os != NULL, VEIL_ERR_TEE_QUOTE_FORMAT);
+    const unsigned char *d = ASN1_STRING_get0_data(os);
+    long len = ASN1_STRING_length(os);
+    ASN1_INTEGER *value = d2i_ASN1_INTEGER(NULL, &d, len);
+    /* Exactly one INTEGER in 0..65535 and nothing after it. */
+    int64_t v = -1;
+    bool ok = value != NULL && d == ASN1_STRING_get0_data(os) + len &&
+              ASN1_INTEGER_get_int64(&v, value) == 1 && v >= 0 && v <= UINT16_MAX;
+    ASN1_INTEGER_free(value);
+    ENSURE(ok, VEIL_ERR_TEE_QUOTE_FORMAT);
+    *level = (uint16_t)v;
     return VEIL_OK;
 }
 

@@ -5,7 +5,7 @@
  *   magic "VEILSIG1", version, image length, MRENCLAVE (measurement of the image
  *   bytes), product id, SVN, attributes (debug flag), the signer's Ed25519 public key,
  *   and the signer's Ed25519 signature over the structure's first 192 bytes.
- * MRSIGNER = SHA-256 of the signer's public key.
+ * MRSIGNER = SHA-256 tagged "veil/sim/mrsigner/v1" over the signer's public key.
  */
 #ifndef VEIL_TEE_SIM_SIGSTRUCT_H
 #define VEIL_TEE_SIM_SIGSTRUCT_H

@@ -18,8 +18,8 @@
 #define SIM_ROOT_CA_CERT_FILE "root_ca.crt"
 #define SIM_ROOT_SECRET_LEN 32u
 /* The platform TCB level travels in the PCK certificate under this OID (a UUID-based
- * OID, 2.25.<uuid>, so no registry is needed). Value: OCTET STRING of a 2-byte
- * big-endian level. */
+ * OID, 2.25.<uuid>, so no registry is needed). extnValue: the DER of an INTEGER in
+ * 0..65535. */
 #define SIM_TCB_OID "2.25.276518643080334685377597489766280041568"
 #define SIM_QUOTE_CERT_MAX 4096u
 
@@ -36,6 +36,10 @@ struct tee_platform {
  * An existing PCK is kept unless `force`. Prints nothing. */
 VEIL_MUST_CHECK veil_status sim_platform_provision(const char *dir, const char *root_ca_dir,
                                                    uint16_t tcb_level, bool force);
+
+/* Opens (creating the root secret if needed) and tells whether an attestation key
+ * exists. */
+VEIL_MUST_CHECK veil_status sim_platform_is_provisioned(const char *dir, bool *provisioned);
 
 /* Key derivation as the CPU does it (EGETKEY). */
 VEIL_MUST_CHECK veil_status sim_cpu_derive(const tee_platform *p, tee_key_name name,
