@@ -1,0 +1,37 @@
+/* TVE host <-> enclave interface: ecall and ocall indices, limits, sealing labels.
+ * Messages are in proto/veil/tve_enclave.proto. Shared by both sides. */
+#ifndef VEIL_TRUSTED_TVE_ABI_H
+#define VEIL_TRUSTED_TVE_ABI_H
+
+enum tve_ecall {
+    TVE_E_STATUS = 0,       /* in: empty; out: StatusResult */
+    TVE_E_GENERATE_KEY = 1, /* in: GenerateKeyCall; out: KeyResult */
+    TVE_E_LOAD_KEY = 2,     /* in: LoadKeyCall; out: KeyResult */
+    TVE_E_VERIFY = 3,       /* in: VerifyCall; out: VerifyResult */
+    TVE_E_END_BLOCK = 4,    /* in: EndBlockCall; out: EndBlockResult */
+    TVE_E_ENCRYPT = 5,      /* in: EncryptCall; out: EncryptResult */
+};
+
+enum tve_ocall {
+    TVE_O_GET_SEALED = 0, /* in: txid (32); out: sealed tx or empty */
+    TVE_O_IS_SPENT = 1,   /* in: txid (32) || index (u32 BE); out: 1 byte */
+};
+
+/* The TVE enclave's identity as signed by the build (see src/trusted/CMakeLists.txt). */
+#define TVE_PRODID 1
+#define TVE_SVN 1
+
+/* Output capacities the host provides. */
+#define TVE_SEALED_TX_MAX (16u * 1024u + 80u) /* TxPayload limit + seal overhead */
+#define TVE_VERIFY_OUT_MAX (TVE_SEALED_TX_MAX + 512u)
+#define TVE_ENCRYPT_OUT_MAX (16u * 1024u + 512u)
+#define TVE_KEY_OUT_MAX 512u
+#define TVE_BLOOM_LEN 256u
+
+/* Associated data labels (each followed by its binding, see tve_enclave.proto). */
+#define TVE_AAD_EPOCH_KEY "veil/epoch-key/v1"
+#define TVE_AAD_SEALED_TX "veil/sealed-tx/v1"
+#define TVE_AAD_TQE_ENCRYPT "veil/tqe-encrypt/v1"
+#define TVE_KEY_COMMITMENT_TAG "veil/key-commitment/v1"
+
+#endif

@@ -1,0 +1,495 @@
+/* The transaction validation enclave (TVE).
+ *
+ * Holds the obfuscation keys (generated here, sealed to the signer for storage),
+ * decrypts and validates confidential txs with the tx core, seals valid ones to the
+ * signer for the host's store, accumulates each block's view-key bloom filter, and
+ * encrypts payloads that another enclave of the same signer (the TQE) sealed to it.
+ *
+ * Everything arriving through an ecall or ocall is untrusted: messages are decoded
+ * with size limits by protobuf-c into enclave memory, and nothing that was read is
+ * read again from the host. Plaintext leaves only sealed to the signer.
+ * Thread-safe: the host runs E_VERIFY on several threads at once.
+ */
+#include <stdatomic.h>
+#include <string.h>
+
+#include "common/cursor.h"
+#include "crypto/crypto.h"
+#include "tee/tee.h"
+#include "trusted/tve/tve_abi.h"
+#include "trusted/tx/tx.h"
+#include "veil/tve_enclave.pb-c.h"
+
+#define MAX_EPOCH_KEYS 8
+
+/* --- state ---------------------------------------------------------------------- */
+static atomic_flag g_lock = ATOMIC_FLAG_INIT; /* guards the key table and bloom height */
+static veil_tx_epoch_key g_keys[MAX_EPOCH_KEYS];
+static size_t g_n_keys;
+
+static uint64_t g_bloom_height;
+static _Atomic uint64_t g_bloom_words[VEIL_BLOOM_BYTES / 8];
+
+static void lock(void)
+{
+    while (atomic_flag_test_and_set_explicit(&g_lock, memory_order_acquire)) {
+    }
+}
+static void unlock(void) { atomic_flag_clear_explicit(&g_lock, memory_order_release); }
+
+static void *pb_alloc(void *data, size_t n)
+{
+    (void)data;
+    return tee_alloc(n);
+}
+static void pb_free(void *data, void *p)
+{
+    (void)data;
+    tee_free(p);
+}
+static ProtobufCAllocator g_alloc = {pb_alloc, pb_free, NULL};
+
+/* Decodes an ecall message strictly: no unknown fields, so bytes have one meaning. */
+#define DECODE(type, fn, in, len, out)                                                   \
+    do {                                                                                 \
+        (out) = fn(&g_alloc, (len), (in));                                               \
+        ENSURE((out) != NULL, VEIL_ERR_DECODE);                                          \
+        if ((out)->base.n_unknown_fields != 0) {                                         \
+            protobuf_c_message_free_unpacked(&(out)->base, &g_alloc);                    \
+            return VEIL_ERR_DECODE;                                                      \
+        }                                                                                \
+    } while (0)
+
+static veil_status pack_out(const ProtobufCMessage *m, uint8_t *out, size_t out_cap,
+                            size_t *out_len)
+{
+    size_t n = protobuf_c_message_get_packed_size(m);
+    ENSURE(n <= out_cap, VEIL_ERR_BUFFER_TOO_SMALL);
+    *out_len = protobuf_c_message_pack(m, out);
+    return VEIL_OK;
+}
+
+static void commitment(uint64_t epoch, const uint8_t key[static VEIL_AEAD_KEY_LEN],
+                       uint8_t out[static 32])
+{
+    uint8_t buf[8 + VEIL_AEAD_KEY_LEN];
+    veil_put_u64(buf, epoch);
+    memcpy(buf + 8, key, VEIL_AEAD_KEY_LEN);
+    veil_sha256_tagged(out, TVE_KEY_COMMITMENT_TAG, buf, sizeof buf);
+    veil_wipe(buf, sizeof buf);
+}
+
+/* The AAD of a sealed epoch key: label || epoch. */
+static size_t epoch_key_aad(uint64_t epoch, uint8_t aad[static 32])
+{
+    size_t n = sizeof TVE_AAD_EPOCH_KEY - 1;
+    memcpy(aad, TVE_AAD_EPOCH_KEY, n);
+    veil_put_u64(aad + n, epoch);
+    return n + 8;
+}
+
+static size_t sealed_tx_aad(const uint8_t txid[static VEIL_TX_ID_LEN], uint8_t aad[static 64])
+{
+    size_t n = sizeof TVE_AAD_SEALED_TX - 1;
+    memcpy(aad, TVE_AAD_SEALED_TX, n);
+    memcpy(aad + n, txid, VEIL_TX_ID_LEN);
+    return n + VEIL_TX_ID_LEN;
+}
+
+/* Adds a key to the table; the same epoch twice must be the same key. */
+static veil_status keys_add(uint64_t epoch, const uint8_t key[static VEIL_AEAD_KEY_LEN])
+{
+    veil_status st = VEIL_OK;
+    lock();
+    for (size_t i = 0; i < g_n_keys; i++) {
+        if (g_keys[i].epoch != epoch) continue;
+        st = veil_ct_equal(g_keys[i].key, key, VEIL_AEAD_KEY_LEN) ? VEIL_OK : VEIL_ERR_EXISTS;
+        unlock();
+        return st;
+    }
+    if (g_n_keys == MAX_EPOCH_KEYS) {
+        st = VEIL_ERR_LIMIT;
+    } else {
+        g_keys[g_n_keys].epoch = epoch;
+        memcpy(g_keys[g_n_keys].key, key, VEIL_AEAD_KEY_LEN);
+        g_n_keys++;
+    }
+    unlock();
+    return st;
+}
+
+/* A private copy of the key table (validation runs without holding the lock). */
+static size_t keys_copy(veil_tx_epoch_key out[static MAX_EPOCH_KEYS])
+{
+    lock();
+    size_t n = g_n_keys;
+    memcpy(out, g_keys, n * sizeof *out);
+    unlock();
+    return n;
+}
+
+static bool keys_current(veil_tx_epoch_key *out)
+{
+    veil_tx_epoch_key all[MAX_EPOCH_KEYS];
+    size_t n = keys_copy(all);
+    if (n == 0) return false;
+    size_t best = 0;
+    for (size_t i = 1; i < n; i++)
+        if (all[i].epoch > all[best].epoch) best = i;
+    *out = all[best];
+    veil_wipe(all, sizeof all);
+    return true;
+}
+
+/* --- host lookups (ocalls) ------------------------------------------------------ */
+/* Resolves an input through the host's store: the host returns the input tx's sealed
+ * blob; only a blob this signer sealed for exactly that txid opens. */
+static veil_status resolve_input(void *ctx, const uint8_t txid[VEIL_TX_ID_LEN], uint32_t index,
+                                 veil_tx_output *out)
+{
+    (void)ctx;
+    veil_status st;
+    uint8_t aad[64];
+    size_t blob_len = 0, pt_len = 0, aad_len = sealed_tx_aad(txid, aad);
+    uint8_t *blob = tee_alloc(TVE_SEALED_TX_MAX);
+    uint8_t *payload = tee_alloc(TVE_SEALED_TX_MAX);
+    ENSURE_OUT(blob != NULL && payload != NULL, VEIL_ERR_TEE_OUT_OF_MEMORY);
+    TRY_OUT(tee_ocall(TVE_O_GET_SEALED, txid, VEIL_TX_ID_LEN, blob, TVE_SEALED_TX_MAX, &blob_len));
+    ENSURE_OUT(blob_len > 0, VEIL_ERR_TX_INPUT_NOT_FOUND);
+    TRY_OUT(tee_unseal(blob, blob_len, aad, aad_len, payload, TVE_SEALED_TX_MAX, &pt_len));
+    st = veil_tx_payload_output(payload, pt_len, index, &g_alloc, out);
+out:
+    if (payload != NULL) veil_wipe(payload, pt_len);
+    tee_free(payload);
+    tee_free(blob);
+    return st;
+}
+
+static veil_status host_is_spent(const veil_tx_outpoint *op, bool *spent)
+{
+    uint8_t in[VEIL_TX_ID_LEN + 4], out[1];
+    size_t n = 0;
+    memcpy(in, op->txid, VEIL_TX_ID_LEN);
+    veil_put_u32(in + VEIL_TX_ID_LEN, op->index);
+    TRY(tee_ocall(TVE_O_IS_SPENT, in, sizeof in, out, sizeof out, &n));
+    ENSURE(n == 1 && out[0] <= 1, VEIL_ERR_MALFORMED);
+    *spent = out[0] == 1;
+    return VEIL_OK;
+}
+
+/* --- conversions from the host's messages --------------------------------------- */
+typedef struct call_env {
+    char chain_id[VEIL_TX_MAX_CHAIN_ID_LEN + 1];
+    veil_tx_params params;
+    veil_tx_account account;
+    veil_tx_epoch_key keys[MAX_EPOCH_KEYS];
+    veil_tx_env env;
+} call_env;
+
+static veil_status params_from(const Veil__Tve__ChainParams *p, call_env *ce)
+{
+    ENSURE(p != NULL && p->chain_id != NULL, VEIL_ERR_DECODE);
+    size_t len = strlen(p->chain_id);
+    ENSURE(len > 0 && len <= VEIL_TX_MAX_CHAIN_ID_LEN, VEIL_ERR_DECODE);
+    memcpy(ce->chain_id, p->chain_id, len + 1);
+    ENSURE(p->fee_rule == VEIL__TVE__FEE_RULE__FEE_RULE_EXACT ||
+               p->fee_rule == VEIL__TVE__FEE_RULE__FEE_RULE_AT_LEAST,
+           VEIL_ERR_DECODE);
+    ce->params.chain_id = ce->chain_id;
+    ce->params.block_time = p->block_time;
+    ce->params.fee_base = p->fee_base;
+    ce->params.fee_per_byte = p->fee_per_byte;
+    ce->params.fee_rule =
+        p->fee_rule == VEIL__TVE__FEE_RULE__FEE_RULE_EXACT ? VEIL_TX_FEE_EXACT : VEIL_TX_FEE_AT_LEAST;
+    return VEIL_OK;
+}
+
+static veil_status account_from(const Veil__Tve__AccountState *a, veil_tx_account *out)
+{
+    memset(out, 0, sizeof *out);
+    if (a == NULL) return VEIL_OK;
+    ENSURE(a->address.len == VEIL_TX_ADDRESS_LEN, VEIL_ERR_DECODE);
+    out->present = true;
+    memcpy(out->address, a->address.data, VEIL_TX_ADDRESS_LEN);
+    out->bonded = a->bonded;
+    out->unbonded = a->unbonded;
+    out->unbonded_from = a->unbonded_from;
+    out->nonce = a->nonce;
+    out->jailed_until = a->jailed_until;
+    return VEIL_OK;
+}
+
+static veil_status env_init(call_env *ce, const Veil__Tve__ChainParams *p,
+                            const Veil__Tve__AccountState *a)
+{
+    memset(ce, 0, sizeof *ce);
+    TRY(params_from(p, ce));
+    TRY(account_from(a, &ce->account));
+    ce->env.params = &ce->params;
+    ce->env.n_keys = keys_copy(ce->keys);
+    ENSURE(ce->env.n_keys > 0, VEIL_ERR_TVE_NO_KEY);
+    ce->env.keys = ce->keys;
+    ce->env.resolve = resolve_input;
+    ce->env.alloc = &g_alloc;
+    return VEIL_OK;
+}
+
+static void env_wipe(call_env *ce) { veil_wipe(ce->keys, sizeof ce->keys); }
+
+static void outcome_to(const veil_tx_outcome *o, Veil__Tve__TxOutcome *m)
+{
+    m->txid.data = (uint8_t *)o->txid;
+    m->txid.len = VEIL_TX_ID_LEN;
+    m->kind = (Veil__Tx__TxKind)o->kind;
+    m->fee = o->fee;
+    if (o->kind != VEIL_TX_KIND_TRANSFER) {
+        m->account.data = (uint8_t *)o->account;
+        m->account.len = VEIL_TX_ADDRESS_LEN;
+    }
+    m->amount = o->amount;
+    m->nonce = o->nonce;
+    m->output_count = o->output_count;
+}
+
+/* --- bloom filter --------------------------------------------------------------- */
+static void bloom_reset_locked(uint64_t height)
+{
+    for (size_t i = 0; i < VEIL_BLOOM_BYTES / 8; i++) atomic_store(&g_bloom_words[i], 0);
+    g_bloom_height = height;
+}
+
+/* ORs a delivered tx's view keys into the filter of `height` (a new height starts a
+ * fresh filter: a block that was verified but never ended leaves nothing behind). */
+static void bloom_deliver(uint64_t height, const veil_tx_body *body)
+{
+    veil_bloom local;
+    veil_bloom_clear(&local);
+    veil_tx_bloom_add(&local, body);
+    lock();
+    if (g_bloom_height != height) bloom_reset_locked(height);
+    for (size_t i = 0; i < VEIL_BLOOM_BYTES / 8; i++) {
+        uint64_t w = 0;
+        for (size_t b = 0; b < 8; b++) w |= (uint64_t)local.bits[8 * i + b] << (8 * b);
+        atomic_fetch_or(&g_bloom_words[i], w);
+    }
+    unlock();
+}
+
+/* --- ecalls --------------------------------------------------------------------- */
+static veil_status e_status(const uint8_t *in, size_t in_len, uint8_t *out, size_t out_cap,
+                            size_t *out_len)
+{
+    (void)in;
+    ENSURE(in_len == 0, VEIL_ERR_TRAILING);
+    Veil__Tve__Enclave__StatusResult r = VEIL__TVE__ENCLAVE__STATUS_RESULT__INIT;
+    veil_tx_epoch_key k;
+    uint8_t c[32];
+    if (keys_current(&k)) {
+        r.has_key = true;
+        r.key_epoch = k.epoch;
+        commitment(k.epoch, k.key, c);
+        r.key_commitment.data = c;
+        r.key_commitment.len = sizeof c;
+        veil_wipe(&k, sizeof k);
+    }
+    return pack_out(&r.base, out, out_cap, out_len);
+}
+
+static veil_status key_result(uint64_t epoch, const uint8_t key[static VEIL_AEAD_KEY_LEN],
+                              uint8_t *sealed, size_t sealed_len, uint8_t *out, size_t out_cap,
+                              size_t *out_len)
+{
+    Veil__Tve__Enclave__KeyResult r = VEIL__TVE__ENCLAVE__KEY_RESULT__INIT;
+    uint8_t c[32];
+    commitment(epoch, key, c);
+    r.epoch = epoch;
+    r.sealed_key.data = sealed;
+    r.sealed_key.len = sealed_len;
+    r.key_commitment.data = c;
+    r.key_commitment.len = sizeof c;
+    return pack_out(&r.base, out, out_cap, out_len);
+}
+
+static veil_status e_generate_key(const uint8_t *in, size_t in_len, uint8_t *out, size_t out_cap,
+                                  size_t *out_len)
+{
+    Veil__Tve__Enclave__GenerateKeyCall *call;
+    DECODE(GenerateKeyCall, veil__tve__enclave__generate_key_call__unpack, in, in_len, call);
+    uint64_t epoch = call->epoch;
+    protobuf_c_message_free_unpacked(&call->base, &g_alloc);
+
+    veil_status st;
+    uint8_t key[VEIL_AEAD_KEY_LEN], aad[32], sealed[TEE_SEAL_OVERHEAD + VEIL_AEAD_KEY_LEN];
+    size_t sealed_len, aad_len = epoch_key_aad(epoch, aad);
+    veil_tx_epoch_key existing;
+    /* Keys are drawn once per epoch; a second draw would fork the epoch. */
+    if (keys_current(&existing)) {
+        bool taken = existing.epoch >= epoch;
+        veil_wipe(&existing, sizeof existing);
+        ENSURE(!taken, VEIL_ERR_EXISTS);
+    }
+    TRY(tee_random(key, sizeof key));
+    TRY_OUT(tee_seal(TEE_POLICY_MRSIGNER, aad, aad_len, key, sizeof key, sealed, sizeof sealed,
+                     &sealed_len));
+    TRY_OUT(keys_add(epoch, key));
+    st = key_result(epoch, key, sealed, sealed_len, out, out_cap, out_len);
+out:
+    veil_wipe(key, sizeof key);
+    return st;
+}
+
+static veil_status e_load_key(const uint8_t *in, size_t in_len, uint8_t *out, size_t out_cap,
+                              size_t *out_len)
+{
+    Veil__Tve__Enclave__LoadKeyCall *call;
+    DECODE(LoadKeyCall, veil__tve__enclave__load_key_call__unpack, in, in_len, call);
+    veil_status st;
+    uint8_t key[VEIL_AEAD_KEY_LEN], aad[32];
+    size_t key_len = 0, aad_len = epoch_key_aad(call->epoch, aad);
+    /* The AAD binds the epoch: a key sealed for one epoch cannot be loaded as another. */
+    TRY_OUT(tee_unseal(call->sealed_key.data, call->sealed_key.len, aad, aad_len, key, sizeof key,
+                       &key_len));
+    ENSURE_OUT(key_len == sizeof key, VEIL_ERR_MALFORMED);
+    TRY_OUT(keys_add(call->epoch, key));
+    st = key_result(call->epoch, key, NULL, 0, out, out_cap, out_len);
+out:
+    veil_wipe(key, sizeof key);
+    protobuf_c_message_free_unpacked(&call->base, &g_alloc);
+    return st;
+}
+
+static veil_status e_verify(const uint8_t *in, size_t in_len, uint8_t *out, size_t out_cap,
+                            size_t *out_len)
+{
+    Veil__Tve__Enclave__VerifyCall *call;
+    DECODE(VerifyCall, veil__tve__enclave__verify_call__unpack, in, in_len, call);
+    veil_status st;
+    call_env *ce = tee_alloc(sizeof *ce);
+    veil_tx_outcome *o = tee_alloc(sizeof *o);
+    uint8_t *sealed = tee_alloc(TVE_SEALED_TX_MAX);
+    bool spent[VEIL_TX_MAX_INPUTS];
+    size_t sealed_len = 0;
+
+    ENSURE_OUT(ce != NULL && o != NULL && sealed != NULL, VEIL_ERR_TEE_OUT_OF_MEMORY);
+    ENSURE_OUT(call->mode == VEIL__TVE__MODE__CHECK || call->mode == VEIL__TVE__MODE__DELIVER,
+               VEIL_ERR_DECODE);
+    ENSURE_OUT(call->n_input_spent <= VEIL_TX_MAX_INPUTS, VEIL_ERR_TX_TOO_MANY_INPUTS);
+    for (size_t i = 0; i < call->n_input_spent; i++) spent[i] = call->input_spent[i];
+    TRY_OUT(env_init(ce, call->params, call->account));
+    veil_tx_state state = {spent, call->n_input_spent,
+                           call->account != NULL ? &ce->account : NULL};
+    TRY_OUT(veil_tx_validate(&ce->env, &state, call->tx.data, call->tx.len, o));
+
+    Veil__Tve__Enclave__VerifyResult r = VEIL__TVE__ENCLAVE__VERIFY_RESULT__INIT;
+    Veil__Tve__TxOutcome om = VEIL__TVE__TX_OUTCOME__INIT;
+    outcome_to(o, &om);
+    r.outcome = &om;
+    if (call->mode == VEIL__TVE__MODE__DELIVER) {
+        uint8_t aad[64];
+        size_t aad_len = sealed_tx_aad(o->txid, aad);
+        TRY_OUT(tee_seal(TEE_POLICY_MRSIGNER, aad, aad_len, o->payload, o->payload_len, sealed,
+                         TVE_SEALED_TX_MAX, &sealed_len));
+        r.sealed_tx.data = sealed;
+        r.sealed_tx.len = sealed_len;
+    }
+    TRY_OUT(pack_out(&r.base, out, out_cap, out_len));
+    /* Only a tx the host received as valid contributes to the published filter. */
+    if (call->mode == VEIL__TVE__MODE__DELIVER) bloom_deliver(call->height, &o->body);
+out:
+    if (o != NULL) veil_tx_outcome_wipe(o);
+    if (ce != NULL) env_wipe(ce);
+    tee_free(o);
+    tee_free(ce);
+    tee_free(sealed);
+    protobuf_c_message_free_unpacked(&call->base, &g_alloc);
+    return st;
+}
+
+static veil_status e_end_block(const uint8_t *in, size_t in_len, uint8_t *out, size_t out_cap,
+                               size_t *out_len)
+{
+    Veil__Tve__Enclave__EndBlockCall *call;
+    DECODE(EndBlockCall, veil__tve__enclave__end_block_call__unpack, in, in_len, call);
+    uint64_t height = call->height;
+    protobuf_c_message_free_unpacked(&call->base, &g_alloc);
+
+    uint8_t bits[VEIL_BLOOM_BYTES] = {0};
+    lock();
+    if (g_bloom_height == height) {
+        for (size_t i = 0; i < VEIL_BLOOM_BYTES / 8; i++) {
+            uint64_t w = atomic_load(&g_bloom_words[i]);
+            for (size_t b = 0; b < 8; b++) bits[8 * i + b] = (uint8_t)(w >> (8 * b));
+        }
+    }
+    /* A block's filter is read once; the next block starts empty. */
+    bloom_reset_locked(height + 1);
+    unlock();
+    Veil__Tve__Enclave__EndBlockResult r = VEIL__TVE__ENCLAVE__END_BLOCK_RESULT__INIT;
+    r.bloom.data = bits;
+    r.bloom.len = sizeof bits;
+    return pack_out(&r.base, out, out_cap, out_len);
+}
+
+static veil_status spent_flags(const Veil__Tve__Enclave__EncryptCall *call,
+                               const veil_tx_wire *wire, bool spent[static VEIL_TX_MAX_INPUTS])
+{
+    if (call->n_input_spent > 0) {
+        ENSURE(call->n_input_spent == wire->n_inputs, VEIL_ERR_ARG);
+        for (size_t i = 0; i < wire->n_inputs; i++) spent[i] = call->input_spent[i];
+        return VEIL_OK;
+    }
+    for (size_t i = 0; i < wire->n_inputs; i++) TRY(host_is_spent(&wire->inputs[i], &spent[i]));
+    return VEIL_OK;
+}
+
+static veil_status e_encrypt(const uint8_t *in, size_t in_len, uint8_t *out, size_t out_cap,
+                             size_t *out_len)
+{
+    Veil__Tve__Enclave__EncryptCall *call;
+    DECODE(EncryptCall, veil__tve__enclave__encrypt_call__unpack, in, in_len, call);
+    veil_status st;
+    call_env *ce = tee_alloc(sizeof *ce);
+    veil_tx_outcome *o = tee_alloc(sizeof *o);
+    veil_tx_wire *wire = tee_alloc(sizeof *wire);
+    uint8_t *payload = tee_alloc(VEIL_TX_MAX_PAYLOAD_LEN);
+    uint8_t *tx = tee_alloc(VEIL_TX_MAX_WIRE_LEN);
+    uint8_t nonce[VEIL_TX_NONCE_LEN];
+    bool spent[VEIL_TX_MAX_INPUTS];
+    size_t payload_len = 0, tx_len = 0;
+    veil_tx_epoch_key current;
+    static const char label[] = TVE_AAD_TQE_ENCRYPT;
+
+    ENSURE_OUT(ce != NULL && o != NULL && wire != NULL && payload != NULL && tx != NULL,
+               VEIL_ERR_TEE_OUT_OF_MEMORY);
+    TRY_OUT(env_init(ce, call->params, call->account));
+    ENSURE_OUT(keys_current(&current), VEIL_ERR_TVE_NO_KEY);
+    /* Only an enclave of this signer can have sealed the payload for us. */
+    TRY_OUT(tee_unseal(call->sealed_payload.data, call->sealed_payload.len, label,
+                       sizeof label - 1, payload, VEIL_TX_MAX_PAYLOAD_LEN, &payload_len));
+    TRY_OUT(tee_random(nonce, sizeof nonce));
+    TRY_OUT(veil_tx_wire_seal(payload, payload_len, call->fee, current.epoch, current.key, nonce,
+                              &g_alloc, tx, VEIL_TX_MAX_WIRE_LEN, &tx_len));
+    TRY_OUT(veil_tx_wire_decode(tx, tx_len, &g_alloc, wire));
+    TRY_OUT(spent_flags(call, wire, spent));
+    veil_tx_state state = {spent, wire->n_inputs, call->account != NULL ? &ce->account : NULL};
+    /* The same validation a block would apply: nothing invalid gets encrypted. */
+    TRY_OUT(veil_tx_validate(&ce->env, &state, tx, tx_len, o));
+    Veil__Tve__Enclave__EncryptResult r = VEIL__TVE__ENCLAVE__ENCRYPT_RESULT__INIT;
+    r.tx.data = tx;
+    r.tx.len = tx_len;
+    st = pack_out(&r.base, out, out_cap, out_len);
+out:
+    veil_wipe(&current, sizeof current);
+    if (payload != NULL) veil_wipe(payload, VEIL_TX_MAX_PAYLOAD_LEN);
+    if (o != NULL) veil_tx_outcome_wipe(o);
+    if (ce != NULL) env_wipe(ce);
+    tee_free(payload);
+    tee_free(tx);
+    tee_free(wire);
+    tee_free(o);
+    tee_free(ce);
+    protobuf_c_message_free_unpacked(&call->base, &g_alloc);
+    return st;
+}
+
+TEE_ENCLAVE_DEFINE(NULL, e_status, e_generate_key, e_load_key, e_verify, e_end_block, e_encrypt);
