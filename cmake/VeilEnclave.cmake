@@ -1,5 +1,3 @@
-# Keys are generated once: their commands name `veil` (a target-level dependency) but do
-# not depend on its file, so rebuilding veil never asks for a new key.
 # veil_add_enclave(NAME PRODID <n> SVN <n> [DEBUG] [KEY <file>] SOURCES ... [LIBS ...]
 #                  [DEFINES ...])
 #
@@ -23,19 +21,11 @@ function(veil_add_enclave name)
   target_link_libraries(${name} PRIVATE ${E_LIBS} veil_tee_sim_trusted veil_crypto veil_common)
   target_link_options(${name} PRIVATE -Wl,--no-undefined -Wl,-z,defs
                       -Wl,--version-script=${CMAKE_SOURCE_DIR}/src/tee/sim/enclave.map)
-  set(debug_flag "")
+  set(debug_opt "")
   if(E_DEBUG)
-    set(debug_flag "--debug")
+    set(debug_opt DEBUG)
   endif()
-  set(signed ${VEIL_ENCLAVE_DIR}/${name}.signed.so)
-  veil_key_dependency(${E_KEY} key_dep)
-  add_custom_command(
-    OUTPUT ${signed}
-    COMMAND veil enclave sign --key ${E_KEY} --prodid ${E_PRODID} --svn ${E_SVN}
-            ${debug_flag} $<TARGET_FILE:${name}> --out ${signed}
-    DEPENDS ${name} veil ${key_dep}
-    COMMENT "Signing enclave ${name} (prodid ${E_PRODID}, svn ${E_SVN})")
-  add_custom_target(${name}_signed ALL DEPENDS ${signed})
+  veil_sign_enclave(${name} ${name} PRODID ${E_PRODID} SVN ${E_SVN} KEY ${E_KEY} ${debug_opt})
 endfunction()
 
 # Extra signatures of an already built image (tests: other signer, other SVN).
@@ -59,6 +49,8 @@ function(veil_sign_enclave image_target out_name)
   add_custom_target(${out_name}_signed ALL DEPENDS ${signed})
 endfunction()
 
+# Keys are generated once: their commands name `veil` (a target-level dependency) but do
+# not depend on its file, so rebuilding veil never asks for a new key.
 add_custom_command(
   OUTPUT ${VEIL_DEV_SIGNER_KEY}
   COMMAND veil enclave keygen --out ${VEIL_DEV_SIGNER_KEY}
