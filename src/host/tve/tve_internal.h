@@ -1,0 +1,150 @@
+/* Internals shared by the TVE service's files (tve_service.c, tve_block.c,
+ * tve_staging.c, tve_pool.c). Not an API. */
+#ifndef VEIL_HOST_TVE_INTERNAL_H
+#define VEIL_HOST_TVE_INTERNAL_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/status.h"
+#include "host/tve/tve_service.h"
+#include "host/tve/tve_store.h"
+#include "tee/tee.h"
+#include "trusted/tve/tve_abi.h"
+#include "veil/tve.pb-c.h"
+#include "veil/tve_enclave.pb-c.h"
+
+/* --- hash table: fixed-length keys -> u32 ------------------------------------------ */
+/* Keys come from untrusted requests (txids, outpoints), so slots are chosen by a keyed
+ * hash (SipHash) with a per-process random key: no one can aim collisions at it. */
+#define TVE_TABLE_KEY_MAX TVE_OUTPOINT_LEN
+
+typedef struct tve_table_slot {
+    uint8_t key[TVE_TABLE_KEY_MAX];
+    uint32_t value;
+    bool used;
+} tve_table_slot;
+
+typedef struct tve_table {
+    tve_table_slot *slots;
+    size_t cap; /* power of two, or 0 */
+    size_t n;
+    size_t key_len;
+} tve_table;
+
+void tve_table_init(tve_table *t, size_t key_len);
+void tve_table_free(tve_table *t);
+void tve_table_clear(tve_table *t);
+bool tve_table_get(const tve_table *t, const uint8_t *key, uint32_t *value);
+/* Inserts or overwrites. */
+VEIL_MUST_CHECK veil_status tve_table_put(tve_table *t, const uint8_t *key, uint32_t value);
+
+/* --- staging: the block being built ------------------------------------------------ */
+typedef struct tve_staged {
+    uint8_t txid[TVE_TXID_LEN];
+    uint32_t index; /* position among the block's confidential txs */
+    uint8_t *sealed;
+    size_t sealed_len;
+    uint8_t (*spends)[TVE_OUTPOINT_LEN];
+    size_t n_spends;
+    uint8_t *outcome; /* TxOutcome encoding */
+    size_t outcome_len;
+} tve_staged;
+
+typedef struct tve_staging {
+    uint64_t height; /* the block being built (last committed + 1); 0: nothing staged */
+    bool closed;     /* end-block has returned the bloom: no more verify-tx DELIVER */
+    bool have_bloom;
+    uint8_t bloom[TVE_BLOOM_LEN];
+    tve_staged *txs; /* ordered by index once a request completes */
+    size_t n, cap;
+    tve_table by_txid; /* txid -> position in txs */
+    tve_table spends;  /* outpoint -> index of the staged tx consuming it */
+} tve_staging;
+
+void tve_staging_init(tve_staging *g);
+void tve_staging_free(tve_staging *g);
+/* Drops every staged tx; height becomes 0. */
+void tve_staging_reset(tve_staging *g);
+/* Appends a validated tx: copies sealed, outcome and the outpoints in `inputs`. On
+ * failure (out of memory, more than TVE_BLOCK_MAX_TXS) the indexes may be left
+ * inconsistent: the caller resets the staging. */
+VEIL_MUST_CHECK veil_status tve_staging_add(tve_staging *g, uint32_t index,
+                                            const uint8_t txid[static TVE_TXID_LEN],
+                                            const uint8_t *sealed, size_t sealed_len,
+                                            const uint8_t *outcome, size_t outcome_len,
+                                            Veil__Tx__OutPoint *const *inputs, size_t n_inputs);
+/* Puts txs back in block order after a batch added them wave by wave. */
+VEIL_MUST_CHECK veil_status tve_staging_sort(tve_staging *g);
+/* The staged tx with this txid and index below `visible`, or NULL. */
+const tve_staged *tve_staging_find(const tve_staging *g, const uint8_t txid[static TVE_TXID_LEN],
+                                   uint32_t visible);
+/* Whether a staged tx with index below `visible` consumes the outpoint. */
+bool tve_staging_spends(const tve_staging *g, const uint8_t outpoint[static TVE_OUTPOINT_LEN],
+                        uint32_t visible);
+
+/* --- worker pool ------------------------------------------------------------------- */
+typedef struct tve_pool tve_pool;
+/* fn(ctx, item, worker) for every item in [0, n); worker < the pool's thread count. */
+typedef void (*tve_pool_fn)(void *ctx, size_t item, unsigned worker);
+/* n_threads >= 1 threads in all: the caller of tve_pool_run is one of them. */
+VEIL_MUST_CHECK veil_status tve_pool_create(unsigned n_threads, tve_pool **out);
+void tve_pool_destroy(tve_pool *p);
+/* Runs fn over n items on every thread and returns when all are done. */
+void tve_pool_run(tve_pool *p, size_t n, tve_pool_fn fn, void *ctx);
+
+/* --- the service ------------------------------------------------------------------- */
+struct tve_service {
+    tee_platform *platform;
+    tee_enclave *enclave;
+    tee_identity identity;
+    tve_store *store;
+    tve_store_meta meta; /* cached copy of the store's meta, refreshed on every write */
+    tve_staging staging;
+    /* Ocalls read the staging from worker threads while verify-block runs; the service
+     * thread writes it only between waves. The lock makes that rule checkable. */
+    pthread_rwlock_t staging_lock;
+    tve_pool *pool;
+    unsigned threads;
+};
+
+/* Which staged txs the ocalls of this thread's current ecall may see: those with
+ * index < tve_visible. CHECK mode and encrypt see none (committed state only); a DELIVER
+ * of block position i sees positions 0..i-1. Ocalls run on the thread that made the
+ * ecall (sim, and SGX alike), so a thread-local carries it. */
+extern _Thread_local uint32_t tve_visible;
+
+/* The ocall table the enclave is loaded with (tve_verify.c); ctx is s. */
+tee_ocall_table tve_ocall_table(tve_service *s);
+
+/* One tx's verification, as verify-tx and verify-block share it. */
+typedef struct tve_tx_job {
+    const Veil__Tve__TxContext *ctx; /* from the request */
+    uint32_t index;                  /* block position (DELIVER) */
+    bool shaped;    /* txid and input txids have their fixed lengths (host checks apply) */
+    veil_status st; /* result */
+    Veil__Tve__Enclave__VerifyResult *result; /* on VEIL_OK; free_unpacked */
+} tve_tx_job;
+
+/* Shape check of a TxContext for the host's own rules (sets job->shaped). */
+void tve_job_prepare(tve_tx_job *job);
+/* Runs E_VERIFY for one tx. params: the request's; height: DELIVER's height.
+ * Sets job->st and job->result. Thread-safe. */
+void tve_job_verify(tve_service *s, tve_tx_job *job, Veil__Tve__Mode mode, uint64_t height,
+                    const Veil__Tve__ChainParams *params);
+/* Stages a job that verified in DELIVER mode. */
+VEIL_MUST_CHECK veil_status tve_job_stage(tve_service *s, const tve_tx_job *job);
+
+/* verify-block for height last+1 (tve_block.c). Fills results (n entries) in block
+ * order. Request-level failures return an error; per-tx failures are in jobs[i].st. */
+VEIL_MUST_CHECK veil_status tve_block_verify(tve_service *s, uint64_t height,
+                                             const Veil__Tve__ChainParams *params, tve_tx_job *jobs,
+                                             size_t n);
+
+/* E_END_BLOCK: the enclave's bloom for height (and its reset). */
+VEIL_MUST_CHECK veil_status tve_enclave_end_block(tve_service *s, uint64_t height,
+                                                  uint8_t bloom[static TVE_BLOOM_LEN]);
+
+#endif

@@ -1,0 +1,166 @@
+/* The 0MQ REP loop (tve_server.h). */
+#include "host/tve/tve_server.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <zmq.h>
+
+#include "hostutil/fileio.h"
+
+/* 0MQ refuses (and disconnects) above this; frames between TVE_BLOCK_FRAME_MAX and it
+ * still reach the service, which answers VEIL_ERR_TOO_LARGE. */
+#define TVE_ZMQ_MAXMSGSIZE ((int64_t)TVE_BLOCK_FRAME_MAX + (1 << 20))
+#define TVE_POLL_MS 200
+
+struct tve_server {
+    tve_service *svc;
+    void *ctx;
+    void *sock;
+};
+
+static veil_status zmq_fail(const char *what)
+{
+    veil_error_detail_set("zmq %s: %s", what, zmq_strerror(zmq_errno()));
+    return VEIL_ERR_NET;
+}
+
+veil_status tve_server_bind(tve_service *svc, const char *endpoint, tve_server **out)
+{
+    veil_status st = VEIL_OK;
+    tve_server *srv = calloc(1, sizeof *srv);
+    ENSURE(srv != NULL, VEIL_ERR_NOMEM);
+    srv->svc = svc;
+    srv->ctx = zmq_ctx_new();
+    ENSURE_OUT(srv->ctx != NULL, zmq_fail("ctx_new"));
+    srv->sock = zmq_socket(srv->ctx, ZMQ_REP);
+    ENSURE_OUT(srv->sock != NULL, zmq_fail("socket"));
+    int64_t max = TVE_ZMQ_MAXMSGSIZE;
+    int linger = 0;
+    ENSURE_OUT(zmq_setsockopt(srv->sock, ZMQ_MAXMSGSIZE, &max, sizeof max) == 0,
+               zmq_fail("setsockopt"));
+    /* Replies to a vanished peer are not worth waiting for at shutdown. */
+    ENSURE_OUT(zmq_setsockopt(srv->sock, ZMQ_LINGER, &linger, sizeof linger) == 0,
+               zmq_fail("setsockopt"));
+    if (zmq_bind(srv->sock, endpoint) != 0) {
+        veil_error_detail_set("zmq bind %s: %s", endpoint, zmq_strerror(zmq_errno()));
+        st = VEIL_ERR_NET;
+        goto out;
+    }
+    *out = srv;
+    srv = NULL;
+out:
+    tve_server_close(srv);
+    return st;
+}
+
+void tve_server_close(tve_server *srv)
+{
+    if (srv == NULL) return;
+    if (srv->sock != NULL) zmq_close(srv->sock);
+    if (srv->ctx != NULL) zmq_ctx_term(srv->ctx);
+    free(srv);
+}
+
+static double now_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e6 + (double)ts.tv_nsec / 1e3;
+}
+
+static void free_reply(void *data, void *hint)
+{
+    (void)hint;
+    free(data);
+}
+
+/* Receives one request (all its parts). *multipart: it had more than one part, which
+ * the protocol does not allow; the parts are drained so the reply pairs with them. */
+static int recv_request(void *sock, zmq_msg_t *msg, bool *multipart)
+{
+    zmq_msg_init(msg);
+    if (zmq_msg_recv(msg, sock, ZMQ_DONTWAIT) < 0) {
+        zmq_msg_close(msg);
+        return -1;
+    }
+    *multipart = false;
+    bool more = zmq_msg_more(msg);
+    while (more) {
+        zmq_msg_t part;
+        *multipart = true;
+        zmq_msg_init(&part);
+        if (zmq_msg_recv(&part, sock, 0) < 0) {
+            zmq_msg_close(&part);
+            break;
+        }
+        more = zmq_msg_more(&part);
+        zmq_msg_close(&part);
+    }
+    return 0;
+}
+
+static void log_request(tve_log_level log, const tve_request_info *info, size_t req_len, double us)
+{
+    if (log == TVE_LOG_NONE || (log == TVE_LOG_ERRORS && info->status == VEIL_OK)) return;
+    /* Type, size, count, code and time: never anything from inside a tx. */
+    if (info->status == VEIL_OK)
+        fprintf(stderr, "tve: %s bytes=%zu items=%zu ok %.0fus\n", info->name, req_len,
+                info->n_items, us);
+    else
+        fprintf(stderr, "tve: %s bytes=%zu items=%zu error %d %s %.0fus\n", info->name, req_len,
+                info->n_items, (int)info->status, veil_status_name(info->status), us);
+}
+
+veil_status tve_server_run(tve_server *srv, tve_log_level log, volatile sig_atomic_t *stop)
+{
+    zmq_pollitem_t item = {srv->sock, 0, ZMQ_POLLIN, 0};
+    while (!*stop) {
+        int rc = zmq_poll(&item, 1, TVE_POLL_MS);
+        if (rc < 0) {
+            if (zmq_errno() == EINTR) continue;
+            if (zmq_errno() == ETERM) break;
+            return zmq_fail("poll");
+        }
+        if (rc == 0 || !(item.revents & ZMQ_POLLIN)) continue;
+
+        zmq_msg_t msg;
+        bool multipart;
+        if (recv_request(srv->sock, &msg, &multipart) != 0) {
+            if (zmq_errno() == EAGAIN || zmq_errno() == EINTR) continue;
+            return zmq_fail("recv");
+        }
+        double t0 = now_us();
+        const uint8_t *data = zmq_msg_data(&msg);
+        size_t len = zmq_msg_size(&msg);
+        uint8_t *reply = NULL;
+        size_t reply_len = 0;
+        tve_request_info info = {"invalid", VEIL_ERR_TVE_UNKNOWN_REQUEST, 0};
+        veil_status st = VEIL_ERR_TVE_UNKNOWN_REQUEST;
+        if (!multipart) {
+            st = tve_service_handle(srv->svc, data, len, &reply, &reply_len, &info);
+            if (st != VEIL_OK) info.status = st;
+        }
+        if (reply == NULL) {
+            /* Multipart frame, or no memory for a reply: a fixed error still goes out. */
+            static uint8_t fixed[256];
+            reply_len = tve_response_static_error(info.status, fixed, sizeof fixed);
+            do rc = zmq_send(srv->sock, fixed, reply_len, 0);
+            while (rc < 0 && zmq_errno() == EINTR);
+        } else {
+            zmq_msg_t out;
+            zmq_msg_init_data(&out, reply, reply_len, free_reply, NULL);
+            /* A signal must not cost the reply: REP would refuse the next receive. */
+            do rc = zmq_msg_send(&out, srv->sock, 0);
+            while (rc < 0 && zmq_errno() == EINTR);
+            if (rc < 0) zmq_msg_close(&out);
+        }
+        zmq_msg_close(&msg);
+        if (rc < 0 && zmq_errno() == ETERM) break;
+        log_request(log, &info, len, now_us() - t0);
+    }
+    return VEIL_OK;
+}

@@ -1,0 +1,458 @@
+/* The TVE host's LMDB store (layout: tve_store.h). */
+#include "host/tve/tve_store.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <lmdb.h>
+
+#include "common/cursor.h"
+#include "hostutil/fileio.h"
+
+#define META_VERSION "version"
+#define META_CHAIN_ID "chain_id"
+#define META_KEY_EPOCH "key_epoch"
+#define META_LAST_HEIGHT "last_height"
+#define META_LAST_APP_HASH "last_app_hash"
+
+/* Reader slots: one per concurrent read transaction (worker threads plus the service
+ * thread), with room to spare. */
+#define TVE_STORE_MAX_READERS 512u
+/* A block record holds at most this many txs (the service bounds blocks lower). */
+#define TVE_STORE_BLOCK_MAX_TXS 100000u
+
+struct tve_store {
+    int lock_fd; /* flock'ed HOME/tve.lock: one daemon per store */
+    MDB_env *env;
+    MDB_dbi meta, keys, txs, spent, blocks;
+};
+
+static veil_status store_err(const char *what, int rc)
+{
+    veil_error_detail_set("lmdb %s: %s", what, mdb_strerror(rc));
+    if (rc == MDB_NOTFOUND) return VEIL_ERR_NOT_FOUND;
+    if (rc == ENOMEM) return VEIL_ERR_NOMEM;
+    return VEIL_ERR_DB;
+}
+
+static MDB_val val_of(const void *p, size_t n)
+{
+    MDB_val v = {n, (void *)p};
+    return v;
+}
+
+static MDB_val key_str(const char *s) { return val_of(s, strlen(s)); }
+
+static veil_status put_u64(MDB_txn *txn, MDB_dbi dbi, const char *key, uint64_t v)
+{
+    uint8_t b[8];
+    veil_put_u64(b, v);
+    MDB_val k = key_str(key), d = val_of(b, sizeof b);
+    int rc = mdb_put(txn, dbi, &k, &d, 0);
+    return rc == 0 ? VEIL_OK : store_err("put", rc);
+}
+
+static veil_status get_u64(MDB_txn *txn, MDB_dbi dbi, const char *key, uint64_t *v)
+{
+    MDB_val k = key_str(key), d;
+    int rc = mdb_get(txn, dbi, &k, &d);
+    if (rc != 0) return store_err("get", rc);
+    if (d.mv_size != 8) {
+        veil_error_detail_set("store: meta %s has %zu bytes", key, d.mv_size);
+        return VEIL_ERR_DB;
+    }
+    *v = veil_get_u64(d.mv_data);
+    return VEIL_OK;
+}
+
+/* The first open of a fresh store writes the layout version; later opens check it. */
+static veil_status store_check_version(tve_store *s)
+{
+    MDB_txn *txn;
+    int rc = mdb_txn_begin(s->env, NULL, 0, &txn);
+    if (rc != 0) return store_err("begin", rc);
+    veil_status st = VEIL_OK;
+    MDB_val k = key_str(META_VERSION), d;
+    rc = mdb_get(txn, s->meta, &k, &d);
+    if (rc == MDB_NOTFOUND) {
+        uint8_t b[4];
+        veil_put_u32(b, TVE_STORE_VERSION);
+        d = val_of(b, sizeof b);
+        rc = mdb_put(txn, s->meta, &k, &d, 0);
+        ENSURE_OUT(rc == 0, store_err("put", rc));
+        rc = mdb_txn_commit(txn);
+        txn = NULL;
+        ENSURE_OUT(rc == 0, store_err("commit", rc));
+    } else {
+        ENSURE_OUT(rc == 0, store_err("get", rc));
+        if (d.mv_size != 4 || veil_get_u32(d.mv_data) != TVE_STORE_VERSION) {
+            veil_error_detail_set("store layout version is not %u", TVE_STORE_VERSION);
+            st = VEIL_ERR_BAD_VERSION;
+        }
+    }
+out:
+    if (txn != NULL) mdb_txn_abort(txn);
+    return st;
+}
+
+veil_status tve_store_open(const char *home, bool no_sync, tve_store **out)
+{
+    char dir[PATH_MAX];
+    veil_status st;
+    MDB_txn *txn = NULL;
+    int rc;
+
+    TRY(veil_mkdir_p(home, 0700));
+    TRY(veil_path_join(dir, sizeof dir, home, TVE_STORE_DIR));
+    TRY(veil_mkdir_p(dir, 0700));
+    tve_store *s = calloc(1, sizeof *s);
+    ENSURE(s != NULL, VEIL_ERR_NOMEM);
+    s->lock_fd = -1;
+    /* Two daemons on one store would each stage and commit the same heights. The lock
+     * dies with its process, so a kill -9 never leaves it behind. */
+    char lock_path[PATH_MAX];
+    TRY_OUT(veil_path_join(lock_path, sizeof lock_path, home, TVE_STORE_LOCK));
+    s->lock_fd = open(lock_path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (s->lock_fd < 0) {
+        veil_error_detail_set("%s: %s", lock_path, strerror(errno));
+        st = VEIL_ERR_IO;
+        goto out;
+    }
+    if (flock(s->lock_fd, LOCK_EX | LOCK_NB) != 0) {
+        st = errno == EWOULDBLOCK ? VEIL_ERR_EXISTS : VEIL_ERR_IO;
+        veil_error_detail_set("%s is in use by another process (another veil tve?)", home);
+        goto out;
+    }
+    rc = mdb_env_create(&s->env);
+    ENSURE_OUT(rc == 0, store_err("env_create", rc));
+    rc = mdb_env_set_maxdbs(s->env, 8);
+    ENSURE_OUT(rc == 0, store_err("set_maxdbs", rc));
+    rc = mdb_env_set_mapsize(s->env, TVE_STORE_MAP_SIZE);
+    ENSURE_OUT(rc == 0, store_err("set_mapsize", rc));
+    rc = mdb_env_set_maxreaders(s->env, TVE_STORE_MAX_READERS);
+    ENSURE_OUT(rc == 0, store_err("set_maxreaders", rc));
+    /* NOTLS: read transactions are not tied to threads (workers open their own). The
+     * default sync mode makes every commit durable before it returns. */
+    unsigned flags = MDB_NOTLS | (no_sync ? MDB_NOSYNC : 0);
+    rc = mdb_env_open(s->env, dir, flags, 0600);
+    if (rc != 0) {
+        st = store_err("env_open", rc);
+        veil_error_detail_set("lmdb open %s: %s", dir, mdb_strerror(rc));
+        goto out;
+    }
+    /* Reader slots of a killed process would pin old pages (the file only grows). */
+    int dead;
+    rc = mdb_reader_check(s->env, &dead);
+    ENSURE_OUT(rc == 0, store_err("reader_check", rc));
+    rc = mdb_txn_begin(s->env, NULL, 0, &txn);
+    ENSURE_OUT(rc == 0, store_err("begin", rc));
+    rc = mdb_dbi_open(txn, "meta", MDB_CREATE, &s->meta);
+    if (rc == 0) rc = mdb_dbi_open(txn, "keys", MDB_CREATE, &s->keys);
+    if (rc == 0) rc = mdb_dbi_open(txn, "txs", MDB_CREATE, &s->txs);
+    if (rc == 0) rc = mdb_dbi_open(txn, "spent", MDB_CREATE, &s->spent);
+    if (rc == 0) rc = mdb_dbi_open(txn, "blocks", MDB_CREATE, &s->blocks);
+    ENSURE_OUT(rc == 0, store_err("dbi_open", rc));
+    rc = mdb_txn_commit(txn);
+    txn = NULL;
+    ENSURE_OUT(rc == 0, store_err("commit", rc));
+    TRY_OUT(store_check_version(s));
+    *out = s;
+    s = NULL;
+    st = VEIL_OK;
+out:
+    if (txn != NULL) mdb_txn_abort(txn);
+    tve_store_close(s);
+    return st;
+}
+
+void tve_store_close(tve_store *s)
+{
+    if (s == NULL) return;
+    if (s->env != NULL) mdb_env_close(s->env);
+    if (s->lock_fd >= 0) close(s->lock_fd);
+    free(s);
+}
+
+static veil_status read_begin(tve_store *s, MDB_txn **txn)
+{
+    int rc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, txn);
+    return rc == 0 ? VEIL_OK : store_err("begin", rc);
+}
+
+veil_status tve_store_meta_get(tve_store *s, tve_store_meta *out)
+{
+    MDB_txn *txn;
+    MDB_val k, d;
+    veil_status st = VEIL_OK;
+
+    memset(out, 0, sizeof *out);
+    TRY(read_begin(s, &txn));
+    k = key_str(META_CHAIN_ID);
+    int rc = mdb_get(txn, s->meta, &k, &d);
+    if (rc == MDB_NOTFOUND) goto out; /* not initialised: all zero */
+    ENSURE_OUT(rc == 0, store_err("get", rc));
+    ENSURE_OUT(d.mv_size >= 1 && d.mv_size <= TVE_CHAIN_ID_MAX, VEIL_ERR_DB);
+    memcpy(out->chain_id, d.mv_data, d.mv_size);
+    out->chain_id[d.mv_size] = '\0';
+    TRY_OUT(get_u64(txn, s->meta, META_KEY_EPOCH, &out->key_epoch));
+    TRY_OUT(get_u64(txn, s->meta, META_LAST_HEIGHT, &out->last_height));
+    k = key_str(META_LAST_APP_HASH);
+    rc = mdb_get(txn, s->meta, &k, &d);
+    ENSURE_OUT(rc == 0, store_err("get", rc));
+    ENSURE_OUT(d.mv_size <= TVE_APP_HASH_MAX, VEIL_ERR_DB);
+    if (d.mv_size > 0) memcpy(out->last_app_hash, d.mv_data, d.mv_size);
+    out->last_app_hash_len = d.mv_size;
+    out->initialized = true;
+out:
+    mdb_txn_abort(txn);
+    if (st != VEIL_OK) memset(out, 0, sizeof *out);
+    return st;
+}
+
+veil_status tve_store_init_chain(tve_store *s, const char *chain_id, uint64_t epoch,
+                                 const uint8_t *sealed_key, size_t sealed_key_len)
+{
+    size_t id_len = strlen(chain_id);
+    ENSURE(id_len >= 1 && id_len <= TVE_CHAIN_ID_MAX, VEIL_ERR_ARG);
+    MDB_txn *txn;
+    veil_status st = VEIL_OK;
+    int rc = mdb_txn_begin(s->env, NULL, 0, &txn);
+    if (rc != 0) return store_err("begin", rc);
+
+    MDB_val k = key_str(META_CHAIN_ID), d = val_of(chain_id, id_len);
+    rc = mdb_put(txn, s->meta, &k, &d, MDB_NOOVERWRITE);
+    ENSURE_OUT(rc != MDB_KEYEXIST, VEIL_ERR_EXISTS);
+    ENSURE_OUT(rc == 0, store_err("put", rc));
+    TRY_OUT(put_u64(txn, s->meta, META_KEY_EPOCH, epoch));
+    TRY_OUT(put_u64(txn, s->meta, META_LAST_HEIGHT, 0));
+    k = key_str(META_LAST_APP_HASH);
+    d = val_of("", 0);
+    rc = mdb_put(txn, s->meta, &k, &d, 0);
+    ENSURE_OUT(rc == 0, store_err("put", rc));
+    uint8_t ek[8];
+    veil_put_u64(ek, epoch);
+    k = val_of(ek, sizeof ek);
+    d = val_of(sealed_key, sealed_key_len);
+    rc = mdb_put(txn, s->keys, &k, &d, 0);
+    ENSURE_OUT(rc == 0, store_err("put", rc));
+    rc = mdb_txn_commit(txn);
+    txn = NULL;
+    ENSURE_OUT(rc == 0, store_err("commit", rc));
+out:
+    if (txn != NULL) mdb_txn_abort(txn);
+    return st;
+}
+
+veil_status tve_store_keys_each(tve_store *s, tve_store_key_fn fn, void *ctx)
+{
+    MDB_txn *txn;
+    MDB_cursor *cur = NULL;
+    MDB_val k, d;
+    veil_status st = VEIL_OK;
+
+    TRY(read_begin(s, &txn));
+    int rc = mdb_cursor_open(txn, s->keys, &cur);
+    ENSURE_OUT(rc == 0, store_err("cursor_open", rc));
+    for (rc = mdb_cursor_get(cur, &k, &d, MDB_FIRST); rc == 0;
+         rc = mdb_cursor_get(cur, &k, &d, MDB_NEXT)) {
+        ENSURE_OUT(k.mv_size == 8, VEIL_ERR_DB);
+        TRY_OUT(fn(ctx, veil_get_u64(k.mv_data), d.mv_data, d.mv_size));
+    }
+    ENSURE_OUT(rc == MDB_NOTFOUND, store_err("cursor_get", rc));
+out:
+    if (cur != NULL) mdb_cursor_close(cur);
+    mdb_txn_abort(txn);
+    return st;
+}
+
+veil_status tve_store_tx_get(tve_store *s, const uint8_t txid[static 32], uint8_t *out, size_t cap,
+                             size_t *out_len)
+{
+    MDB_txn *txn;
+    veil_status st = VEIL_OK;
+    TRY(read_begin(s, &txn));
+    MDB_val k = val_of(txid, TVE_TXID_LEN), d;
+    int rc = mdb_get(txn, s->txs, &k, &d);
+    ENSURE_OUT(rc != MDB_NOTFOUND, VEIL_ERR_NOT_FOUND);
+    ENSURE_OUT(rc == 0, store_err("get", rc));
+    ENSURE_OUT(d.mv_size <= cap, VEIL_ERR_BUFFER_TOO_SMALL);
+    if (d.mv_size > 0) memcpy(out, d.mv_data, d.mv_size);
+    *out_len = d.mv_size;
+out:
+    mdb_txn_abort(txn);
+    return st;
+}
+
+static veil_status store_exists(tve_store *s, MDB_dbi dbi, const uint8_t *key, size_t key_len,
+                                bool *exists)
+{
+    MDB_txn *txn;
+    veil_status st = VEIL_OK;
+    TRY(read_begin(s, &txn));
+    MDB_val k = val_of(key, key_len), d;
+    int rc = mdb_get(txn, dbi, &k, &d);
+    if (rc == 0 || rc == MDB_NOTFOUND)
+        *exists = rc == 0;
+    else
+        st = store_err("get", rc);
+    mdb_txn_abort(txn);
+    return st;
+}
+
+veil_status tve_store_tx_exists(tve_store *s, const uint8_t txid[static 32], bool *exists)
+{
+    return store_exists(s, s->txs, txid, TVE_TXID_LEN, exists);
+}
+
+veil_status tve_store_is_spent(tve_store *s, const uint8_t outpoint[static TVE_OUTPOINT_LEN],
+                               bool *spent)
+{
+    return store_exists(s, s->spent, outpoint, TVE_OUTPOINT_LEN, spent);
+}
+
+/* Serialises a block record (layout in tve_store.h). */
+static veil_status block_record_build(const uint8_t *app_hash, size_t app_hash_len,
+                                      const uint8_t bloom[TVE_STORE_BLOOM_LEN],
+                                      const tve_store_tx *txs, size_t n, uint8_t **rec,
+                                      size_t *rec_len)
+{
+    ENSURE(app_hash_len <= TVE_APP_HASH_MAX && n <= TVE_STORE_BLOCK_MAX_TXS, VEIL_ERR_ARG);
+    size_t len = 1 + app_hash_len + TVE_STORE_BLOOM_LEN + 4;
+    for (size_t i = 0; i < n; i++) {
+        ENSURE(txs[i].outcome_len <= UINT32_MAX, VEIL_ERR_ARG);
+        ENSURE(!veil_add_overflows(len, 4 + txs[i].outcome_len, &len), VEIL_ERR_OVERFLOW);
+    }
+    uint8_t *p = malloc(len);
+    ENSURE(p != NULL, VEIL_ERR_NOMEM);
+    veil_writer w = veil_writer_init(p, len);
+    veil_status st = VEIL_OK;
+    TRY_OUT(veil_write_u8(&w, (uint8_t)app_hash_len));
+    TRY_OUT(veil_write_bytes(&w, app_hash, app_hash_len));
+    TRY_OUT(veil_write_bytes(&w, bloom, TVE_STORE_BLOOM_LEN));
+    TRY_OUT(veil_write_u32(&w, (uint32_t)n));
+    for (size_t i = 0; i < n; i++) {
+        TRY_OUT(veil_write_u32(&w, (uint32_t)txs[i].outcome_len));
+        TRY_OUT(veil_write_bytes(&w, txs[i].outcome, txs[i].outcome_len));
+    }
+    *rec = p;
+    *rec_len = w.len;
+    p = NULL;
+out:
+    free(p);
+    return st;
+}
+
+veil_status tve_store_commit_block(tve_store *s, uint64_t height, const uint8_t *app_hash,
+                                   size_t app_hash_len,
+                                   const uint8_t bloom[static TVE_STORE_BLOOM_LEN],
+                                   const tve_store_tx *txs, size_t n)
+{
+    uint8_t *rec = NULL;
+    size_t rec_len;
+    MDB_txn *txn = NULL;
+    MDB_val k, d;
+    veil_status st;
+    int rc;
+
+    TRY(block_record_build(app_hash, app_hash_len, bloom, txs, n, &rec, &rec_len));
+    rc = mdb_txn_begin(s->env, NULL, 0, &txn);
+    ENSURE_OUT(rc == 0, store_err("begin", rc));
+    for (size_t i = 0; i < n; i++) {
+        k = val_of(txs[i].txid, TVE_TXID_LEN);
+        d = val_of(txs[i].sealed, txs[i].sealed_len);
+        rc = mdb_put(txn, s->txs, &k, &d, MDB_NOOVERWRITE);
+        ENSURE_OUT(rc != MDB_KEYEXIST, VEIL_ERR_TVE_TX_EXISTS);
+        ENSURE_OUT(rc == 0, store_err("put", rc));
+        for (size_t j = 0; j < txs[i].n_spends; j++) {
+            k = val_of(txs[i].spends[j], TVE_OUTPOINT_LEN);
+            d = val_of("", 0);
+            rc = mdb_put(txn, s->spent, &k, &d, 0);
+            ENSURE_OUT(rc == 0, store_err("put", rc));
+        }
+    }
+    uint8_t hk[8];
+    veil_put_u64(hk, height);
+    k = val_of(hk, sizeof hk);
+    d = val_of(rec, rec_len);
+    rc = mdb_put(txn, s->blocks, &k, &d, 0);
+    ENSURE_OUT(rc == 0, store_err("put", rc));
+    TRY_OUT(put_u64(txn, s->meta, META_LAST_HEIGHT, height));
+    k = key_str(META_LAST_APP_HASH);
+    d = val_of(app_hash_len > 0 ? app_hash : (const uint8_t *)"", app_hash_len);
+    rc = mdb_put(txn, s->meta, &k, &d, 0);
+    ENSURE_OUT(rc == 0, store_err("put", rc));
+    /* The one durability point of a block: everything above or nothing. */
+    rc = mdb_txn_commit(txn);
+    txn = NULL;
+    ENSURE_OUT(rc == 0, store_err("commit", rc));
+    st = VEIL_OK;
+out:
+    if (txn != NULL) mdb_txn_abort(txn);
+    free(rec);
+    return st;
+}
+
+veil_status tve_store_block_get(tve_store *s, uint64_t height, tve_store_block *out)
+{
+    MDB_txn *txn;
+    veil_status st = VEIL_OK;
+    uint8_t *rec = NULL;
+
+    memset(out, 0, sizeof *out);
+    TRY(read_begin(s, &txn));
+    uint8_t hk[8];
+    veil_put_u64(hk, height);
+    MDB_val k = val_of(hk, sizeof hk), d;
+    int rc = mdb_get(txn, s->blocks, &k, &d);
+    ENSURE_OUT(rc != MDB_NOTFOUND, VEIL_ERR_NOT_FOUND);
+    ENSURE_OUT(rc == 0, store_err("get", rc));
+    rec = malloc(d.mv_size ? d.mv_size : 1);
+    ENSURE_OUT(rec != NULL, VEIL_ERR_NOMEM);
+    if (d.mv_size > 0) memcpy(rec, d.mv_data, d.mv_size);
+
+    /* Our own record, but parsed like any bytes read from disk: bounded. */
+    veil_reader r = veil_reader_init(rec, d.mv_size);
+    uint8_t hl;
+    uint32_t n;
+    st = veil_read_u8(&r, &hl);
+    if (st == VEIL_OK && hl > TVE_APP_HASH_MAX) st = VEIL_ERR_DB;
+    if (st == VEIL_OK) st = veil_read_bytes(&r, out->app_hash, hl);
+    if (st == VEIL_OK) st = veil_read_bytes(&r, out->bloom, TVE_STORE_BLOOM_LEN);
+    if (st == VEIL_OK) st = veil_read_u32(&r, &n);
+    if (st == VEIL_OK && n > TVE_STORE_BLOCK_MAX_TXS) st = VEIL_ERR_DB;
+    ENSURE_OUT(st == VEIL_OK, VEIL_ERR_DB);
+    out->app_hash_len = hl;
+    out->outcomes = calloc(n ? n : 1, sizeof *out->outcomes);
+    out->outcome_lens = calloc(n ? n : 1, sizeof *out->outcome_lens);
+    ENSURE_OUT(out->outcomes != NULL && out->outcome_lens != NULL, VEIL_ERR_NOMEM);
+    for (uint32_t i = 0; i < n; i++) {
+        uint32_t len;
+        ENSURE_OUT(veil_read_u32(&r, &len) == VEIL_OK, VEIL_ERR_DB);
+        ENSURE_OUT(veil_read_view(&r, len, &out->outcomes[i]) == VEIL_OK, VEIL_ERR_DB);
+        out->outcome_lens[i] = len;
+    }
+    ENSURE_OUT(veil_reader_finish(&r) == VEIL_OK, VEIL_ERR_DB);
+    out->n = n;
+    out->record = rec;
+    rec = NULL;
+out:
+    mdb_txn_abort(txn);
+    free(rec);
+    if (st != VEIL_OK) tve_store_block_free(out);
+    return st;
+}
+
+void tve_store_block_free(tve_store_block *b)
+{
+    if (b == NULL) return;
+    free(b->outcomes);
+    free(b->outcome_lens);
+    free(b->record);
+    memset(b, 0, sizeof *b);
+}

@@ -1,0 +1,187 @@
+/* veil tve: the transaction validation enclave service (docs/tve-protocol.md). */
+#include <getopt.h>
+#include <libgen.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/hex.h"
+#include "host/tve/tve_server.h"
+#include "host/tve/tve_service.h"
+#include "hostutil/fileio.h"
+#include "tools/cli.h"
+#include "tools/commands.h"
+
+#define TVE_ENCLAVE_IMAGE "veil_tve_enclave.signed.so"
+
+static volatile sig_atomic_t g_stop;
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    g_stop = 1;
+}
+
+static void usage(void)
+{
+    printf("usage: veil tve --listen ENDPOINT --home DIR [options]\n\n"
+           "Runs the transaction validation enclave service: loads the TVE enclave,\n"
+           "opens its sealed store (LMDB in DIR/tve.mdb) and answers the node's\n"
+           "requests on a 0MQ REP socket (protocol: docs/tve-protocol.md).\n"
+           "  --listen ENDPOINT  ipc://PATH or tcp://HOST:PORT\n"
+           "  --home DIR         store directory (created 0700 if missing)\n"
+           "  --threads N        verify-block worker threads (default: online CPUs)\n"
+           "  --platform DIR     TEE platform directory (default $VEIL_PLATFORM_DIR, else\n"
+           "                     ~/.veil/platform)\n"
+           "  --enclave PATH     signed TVE enclave image (default: enclaves/%s\n"
+           "                     next to the veil executable, i.e. the build's output)\n"
+           "  --mrsigner HEX     refuse to start unless the enclave has this MRSIGNER\n"
+           "  --mrenclave HEX    refuse to start unless the enclave has this MRENCLAVE\n"
+           "  --min-svn N        refuse to start if the enclave's SVN is below N\n"
+           "  --log LEVEL        per-request log lines on stderr: all (default), errors, none\n"
+           "SIGINT or SIGTERM stops the service after the request in progress.\n",
+           TVE_ENCLAVE_IMAGE);
+}
+
+/* <directory of this executable>/enclaves/<image>: where the build puts it. */
+static veil_status default_enclave_path(char *out, size_t cap)
+{
+    char exe[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (n <= 0) {
+        veil_error_detail_set("cannot resolve /proc/self/exe; pass --enclave");
+        return VEIL_ERR_NOT_FOUND;
+    }
+    exe[n] = '\0';
+    int w = snprintf(out, cap, "%s/enclaves/%s", dirname(exe), TVE_ENCLAVE_IMAGE);
+    ENSURE(w >= 0 && (size_t)w < cap, VEIL_ERR_TOO_LARGE);
+    return VEIL_OK;
+}
+
+static bool parse_measurement(const char *hex, uint8_t out[TEE_MEASUREMENT_LEN])
+{
+    return veil_hex_decode_exact(out, TEE_MEASUREMENT_LEN, hex, strlen(hex)) == VEIL_OK;
+}
+
+int cmd_tve(int argc, char **argv)
+{
+    static const struct option opts[] = {{"listen", required_argument, NULL, 'l'},
+                                         {"home", required_argument, NULL, 'H'},
+                                         {"threads", required_argument, NULL, 't'},
+                                         {"platform", required_argument, NULL, 'p'},
+                                         {"enclave", required_argument, NULL, 'e'},
+                                         {"mrsigner", required_argument, NULL, 's'},
+                                         {"mrenclave", required_argument, NULL, 'm'},
+                                         {"min-svn", required_argument, NULL, 'v'},
+                                         {"log", required_argument, NULL, 'L'},
+                                         {"help", no_argument, NULL, 'h'},
+                                         {NULL, 0, NULL, 0}};
+    const char *listen = NULL;
+    char enclave[PATH_MAX] = "";
+    uint8_t mrsigner[TEE_MEASUREMENT_LEN], mrenclave[TEE_MEASUREMENT_LEN];
+    tve_service_config cfg = {0};
+    tve_log_level log = TVE_LOG_ALL;
+    uint64_t v;
+    int c;
+
+    while ((c = getopt_long(argc, argv, "l:H:t:p:e:s:m:v:L:h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'l':
+            listen = optarg;
+            break;
+        case 'H':
+            cfg.home = optarg;
+            break;
+        case 't':
+            if (!cli_parse_u64(optarg, TVE_MAX_THREADS, &v) || v == 0)
+                return cli_usage_error("--threads must be 1..%u", TVE_MAX_THREADS);
+            cfg.threads = (unsigned)v;
+            break;
+        case 'p':
+            cfg.platform_dir = optarg;
+            break;
+        case 'e':
+            snprintf(enclave, sizeof enclave, "%s", optarg);
+            break;
+        case 's':
+            if (!parse_measurement(optarg, mrsigner))
+                return cli_usage_error("--mrsigner needs 64 hex digits");
+            cfg.mrsigner = mrsigner;
+            break;
+        case 'm':
+            if (!parse_measurement(optarg, mrenclave))
+                return cli_usage_error("--mrenclave needs 64 hex digits");
+            cfg.mrenclave = mrenclave;
+            break;
+        case 'v':
+            if (!cli_parse_u64(optarg, UINT16_MAX, &v))
+                return cli_usage_error("--min-svn must be 0..65535");
+            cfg.check_min_svn = true;
+            cfg.min_svn = (uint16_t)v;
+            break;
+        case 'L':
+            if (strcmp(optarg, "all") == 0)
+                log = TVE_LOG_ALL;
+            else if (strcmp(optarg, "errors") == 0)
+                log = TVE_LOG_ERRORS;
+            else if (strcmp(optarg, "none") == 0)
+                log = TVE_LOG_NONE;
+            else
+                return cli_usage_error("--log must be all, errors or none");
+            break;
+        case 'h':
+            usage();
+            return 0;
+        default:
+            return cli_usage_error("tve: bad option");
+        }
+    }
+    if (listen == NULL || cfg.home == NULL || optind != argc)
+        return cli_usage_error("tve needs --listen ENDPOINT and --home DIR");
+    veil_status st;
+    if (enclave[0] == '\0' && (st = default_enclave_path(enclave, sizeof enclave)) != VEIL_OK)
+        return cli_fail("enclave image", st);
+    cfg.enclave_path = enclave;
+
+    tve_service *svc = NULL;
+    tve_server *srv = NULL;
+    st = tve_service_open(&cfg, &svc);
+    if (st == VEIL_ERR_TVE_IDENTITY) {
+        fprintf(stderr, "veil: tve: refusing to start: %s: %s\n", enclave, veil_error_detail());
+        return 1;
+    }
+    if (st != VEIL_OK) return cli_fail("tve", st);
+    st = tve_server_bind(svc, listen, &srv);
+    if (st != VEIL_OK) {
+        tve_service_close(svc);
+        return cli_fail("tve", st);
+    }
+
+    /* No SA_RESTART: a signal interrupts the poll, and the loop sees the flag. */
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+
+    tee_identity id;
+    char mre[65], mrs[65];
+    tve_service_identity(svc, &id);
+    veil_hex_encode(mre, id.mrenclave, sizeof id.mrenclave);
+    veil_hex_encode(mrs, id.mrsigner, sizeof id.mrsigner);
+    /* The one start-up line; tests and scripts wait for it (the socket is bound). */
+    printf("tve: listening on %s mrenclave %s mrsigner %s last_height %llu threads %u\n", listen,
+           mre, mrs, (unsigned long long)tve_service_last_height(svc), tve_service_threads(svc));
+    fflush(stdout);
+
+    st = tve_server_run(srv, log, &g_stop);
+    tve_server_close(srv);
+    tve_service_close(svc);
+    if (st != VEIL_OK) return cli_fail("tve", st);
+    fprintf(stderr, "tve: stopped\n");
+    return 0;
+}
