@@ -1,0 +1,339 @@
+/* ChainTx envelope and public txs (rules: docs/node.md, "Transactions"). */
+#include "host/node/node_tx.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/cursor.h"
+#include "crypto/crypto.h"
+#include "tee/tee.h"
+#include "veil/node.pb-c.h"
+
+#define TAG_CONFIDENTIAL 0x0a /* ChainTx field 1, length-delimited */
+#define TAG_PUBLIC 0x12       /* ChainTx field 2, length-delimited */
+
+/* A protobuf varint, which must be minimal (canonical). */
+static veil_status read_varint(veil_reader *r, uint64_t *v)
+{
+    uint64_t x = 0;
+    for (unsigned i = 0; i < 10; i++) {
+        uint8_t b;
+        TRY(veil_read_u8(r, &b));
+        if (i == 9 && b > 1) return VEIL_ERR_TX_MALFORMED;
+        x |= (uint64_t)(b & 0x7f) << (7 * i);
+        if ((b & 0x80) == 0) {
+            if (i > 0 && b == 0) return VEIL_ERR_TX_MALFORMED; /* not minimal */
+            *v = x;
+            return VEIL_OK;
+        }
+    }
+    return VEIL_ERR_TX_MALFORMED;
+}
+
+static size_t put_varint(uint8_t *out, uint64_t v)
+{
+    size_t n = 0;
+    do {
+        uint8_t b = v & 0x7f;
+        v >>= 7;
+        out[n++] = (uint8_t)(b | (v ? 0x80 : 0));
+    } while (v);
+    return n;
+}
+
+static bool pub_canonical(const ProtobufCMessage *msg, const uint8_t *in, size_t len)
+{
+    size_t n = protobuf_c_message_get_packed_size(msg);
+    if (n != len) return false;
+    uint8_t *tmp = malloc(n ? n : 1);
+    if (tmp == NULL) return false;
+    bool ok = protobuf_c_message_pack(msg, tmp) == n && memcmp(tmp, in, n) == 0;
+    free(tmp);
+    return ok;
+}
+
+static bool copy_fixed(const ProtobufCBinaryData *b, uint8_t *out, size_t n)
+{
+    if (b->len != n) return false;
+    memcpy(out, b->data, n);
+    return true;
+}
+
+/* Builds the PublicTx message over tx's fields (borrowing them); signature included
+ * only if with_sig. */
+typedef struct pub_msg {
+    Veil__Node__PublicTx m;
+    Veil__Node__Unbond unbond;
+    Veil__Node__Unjail unjail;
+    Veil__Node__NodeJoin join;
+} pub_msg;
+
+static veil_status pub_msg_build(const node_public_tx *tx, bool with_sig, pub_msg *p)
+{
+    veil__node__public_tx__init(&p->m);
+    veil__node__unbond__init(&p->unbond);
+    veil__node__unjail__init(&p->unjail);
+    veil__node__node_join__init(&p->join);
+    ProtobufCBinaryData acc = {NODE_ADDRESS_LEN, (uint8_t *)tx->account};
+    switch (tx->kind) {
+    case NODE_PUBLIC_UNBOND:
+        p->unbond.account = acc;
+        p->unbond.amount = tx->amount;
+        p->unbond.nonce = tx->nonce;
+        p->m.kind_case = VEIL__NODE__PUBLIC_TX__KIND_UNBOND;
+        p->m.unbond = &p->unbond;
+        break;
+    case NODE_PUBLIC_UNJAIL:
+        p->unjail.account = acc;
+        p->unjail.nonce = tx->nonce;
+        p->m.kind_case = VEIL__NODE__PUBLIC_TX__KIND_UNJAIL;
+        p->m.unjail = &p->unjail;
+        break;
+    case NODE_PUBLIC_NODE_JOIN:
+        ENSURE(tx->enclave_pubkey_len <= NODE_ENCLAVE_PUBKEY_MAX && tx->quote_len <= NODE_QUOTE_MAX,
+               VEIL_ERR_ARG);
+        p->join.account = acc;
+        p->join.nonce = tx->nonce;
+        p->join.enclave_pubkey.data = (uint8_t *)tx->enclave_pubkey;
+        p->join.enclave_pubkey.len = tx->enclave_pubkey_len;
+        p->join.quote.data = (uint8_t *)tx->quote;
+        p->join.quote.len = tx->quote_len;
+        p->join.mrenclave.data = (uint8_t *)tx->mrenclave;
+        p->join.mrenclave.len = 32;
+        p->join.mrsigner.data = (uint8_t *)tx->mrsigner;
+        p->join.mrsigner.len = 32;
+        p->m.kind_case = VEIL__NODE__PUBLIC_TX__KIND_NODE_JOIN;
+        p->m.node_join = &p->join;
+        break;
+    default:
+        return VEIL_ERR_ARG;
+    }
+    if (with_sig) {
+        p->m.signature.data = (uint8_t *)tx->signature;
+        p->m.signature.len = 64;
+    }
+    return VEIL_OK;
+}
+
+veil_status node_public_tx_sighash(const node_public_tx *tx, const char *chain_id,
+                                   uint8_t out[static 32])
+{
+    pub_msg p;
+    size_t cid = strlen(chain_id);
+    ENSURE(cid <= VEIL_TX_MAX_CHAIN_ID_LEN, VEIL_ERR_ARG);
+    TRY(pub_msg_build(tx, false, &p));
+    size_t n = protobuf_c_message_get_packed_size(&p.m.base);
+    uint8_t *buf = malloc(1 + cid + n);
+    ENSURE(buf != NULL, VEIL_ERR_NOMEM);
+    buf[0] = (uint8_t)cid;
+    memcpy(buf + 1, chain_id, cid);
+    protobuf_c_message_pack(&p.m.base, buf + 1 + cid);
+    veil_sha256_tagged(out, NODE_PUBLIC_TX_TAG, buf, 1 + cid + n);
+    free(buf);
+    return VEIL_OK;
+}
+
+veil_status node_public_tx_sign(node_public_tx *tx, const char *chain_id,
+                                const uint8_t sk[static 32])
+{
+    uint8_t h[32];
+    TRY(node_public_tx_sighash(tx, chain_id, h));
+    return veil_schnorr_sign(tx->signature, h, sizeof h, sk, NULL);
+}
+
+/* tag || varint(len) || body */
+static veil_status envelope(uint8_t tag, const uint8_t *body, size_t body_len, uint8_t *out,
+                            size_t cap, size_t *len, ProtobufCMessage *msg)
+{
+    uint8_t pre[11];
+    pre[0] = tag;
+    size_t np = 1 + put_varint(pre + 1, body_len);
+    ENSURE(cap >= np && cap - np >= body_len, VEIL_ERR_BUFFER_TOO_SMALL);
+    memcpy(out, pre, np);
+    if (msg)
+        protobuf_c_message_pack(msg, out + np);
+    else if (body_len)
+        memcpy(out + np, body, body_len);
+    *len = np + body_len;
+    return VEIL_OK;
+}
+
+veil_status node_public_tx_encode(const node_public_tx *tx, uint8_t *out, size_t cap, size_t *len)
+{
+    pub_msg p;
+    TRY(pub_msg_build(tx, true, &p));
+    size_t n = protobuf_c_message_get_packed_size(&p.m.base);
+    return envelope(TAG_PUBLIC, NULL, n, out, cap, len, &p.m.base);
+}
+
+veil_status node_confidential_tx_encode(const uint8_t *wire, size_t wire_len, uint8_t *out,
+                                        size_t cap, size_t *len)
+{
+    return envelope(TAG_CONFIDENTIAL, wire, wire_len, out, cap, len, NULL);
+}
+
+/* Shape of a decoded PublicTx; copies it into *out. */
+static veil_status pub_from_msg(const Veil__Node__PublicTx *m, node_public_tx *out)
+{
+    memset(out, 0, sizeof *out);
+    ENSURE(copy_fixed(&m->signature, out->signature, 64), VEIL_ERR_TX_MALFORMED);
+    switch (m->kind_case) {
+    case VEIL__NODE__PUBLIC_TX__KIND_UNBOND:
+        ENSURE(m->unbond->base.n_unknown_fields == 0 &&
+                   copy_fixed(&m->unbond->account, out->account, 32),
+               VEIL_ERR_TX_MALFORMED);
+        out->kind = NODE_PUBLIC_UNBOND;
+        out->amount = m->unbond->amount;
+        out->nonce = m->unbond->nonce;
+        return VEIL_OK;
+    case VEIL__NODE__PUBLIC_TX__KIND_UNJAIL:
+        ENSURE(m->unjail->base.n_unknown_fields == 0 &&
+                   copy_fixed(&m->unjail->account, out->account, 32),
+               VEIL_ERR_TX_MALFORMED);
+        out->kind = NODE_PUBLIC_UNJAIL;
+        out->nonce = m->unjail->nonce;
+        return VEIL_OK;
+    case VEIL__NODE__PUBLIC_TX__KIND_NODE_JOIN: {
+        const Veil__Node__NodeJoin *j = m->node_join;
+        ENSURE(j->base.n_unknown_fields == 0 && copy_fixed(&j->account, out->account, 32) &&
+                   copy_fixed(&j->mrenclave, out->mrenclave, 32) &&
+                   copy_fixed(&j->mrsigner, out->mrsigner, 32) &&
+                   j->enclave_pubkey.len >= 1 &&
+                   j->enclave_pubkey.len <= NODE_ENCLAVE_PUBKEY_MAX && j->quote.len >= 1 &&
+                   j->quote.len <= NODE_QUOTE_MAX,
+               VEIL_ERR_TX_MALFORMED);
+        out->kind = NODE_PUBLIC_NODE_JOIN;
+        out->nonce = j->nonce;
+        out->enclave_pubkey_len = j->enclave_pubkey.len;
+        memcpy(out->enclave_pubkey, j->enclave_pubkey.data, j->enclave_pubkey.len);
+        out->quote_len = j->quote.len;
+        memcpy(out->quote, j->quote.data, j->quote.len);
+        return VEIL_OK;
+    }
+    default:
+        return VEIL_ERR_TX_MALFORMED;
+    }
+}
+
+veil_status node_chain_tx_decode(const uint8_t *tx, size_t len, const char *chain_id,
+                                 node_chain_tx *out)
+{
+    ENSURE(len <= NODE_CHAIN_TX_MAX, VEIL_ERR_TX_TOO_LARGE);
+    memset(out, 0, sizeof *out);
+    /* The envelope is one length-delimited field, so it is parsed by hand: the inner
+     * bytes are then handed on as they are (a confidential tx's txid and ciphertext
+     * are over exact bytes, never a re-encoding). */
+    veil_reader r = veil_reader_init(tx, len);
+    uint8_t tag;
+    uint64_t n;
+    const uint8_t *body;
+    ENSURE(veil_read_u8(&r, &tag) == VEIL_OK, VEIL_ERR_TX_MALFORMED);
+    ENSURE(tag == TAG_CONFIDENTIAL || tag == TAG_PUBLIC, VEIL_ERR_TX_MALFORMED);
+    ENSURE(read_varint(&r, &n) == VEIL_OK && n == veil_reader_left(&r), VEIL_ERR_TX_MALFORMED);
+    ENSURE(veil_read_view(&r, (size_t)n, &body) == VEIL_OK, VEIL_ERR_TX_MALFORMED);
+
+    if (tag == TAG_CONFIDENTIAL) {
+        out->type = NODE_TX_CONFIDENTIAL;
+        TRY(veil_tx_wire_decode(body, (size_t)n, NULL, &out->wire));
+        out->conf = body;
+        out->conf_len = (size_t)n;
+        return VEIL_OK;
+    }
+    out->type = NODE_TX_PUBLIC;
+    Veil__Node__PublicTx *m = veil__node__public_tx__unpack(NULL, (size_t)n, body);
+    ENSURE(m != NULL, VEIL_ERR_TX_MALFORMED);
+    veil_status st = VEIL_OK;
+    ENSURE_OUT(m->base.n_unknown_fields == 0 && pub_canonical(&m->base, body, (size_t)n),
+               VEIL_ERR_TX_MALFORMED);
+    TRY_OUT(pub_from_msg(m, &out->pub));
+    ENSURE_OUT(strlen(chain_id) <= VEIL_TX_MAX_CHAIN_ID_LEN, VEIL_ERR_ARG);
+    TRY_OUT(node_public_tx_sighash(&out->pub, chain_id, out->sighash));
+out:
+    veil__node__public_tx__free_unpacked(m, NULL);
+    return st;
+}
+
+/* --- rules ---------------------------------------------------------------------------- */
+#define FAIL(code, why)                                                                  \
+    do {                                                                                 \
+        if (detail) *detail = (why);                                                     \
+        return (code);                                                                   \
+    } while (0)
+
+/* Node join's attestation: the quote verifies against the chain's pinned root, names
+ * the claimed enclave identity and binds the enclave key in its report data. */
+static veil_status join_check_quote(const node_public_tx *p, const node_params *params,
+                                    const char **detail)
+{
+    tee_quote_claims claims;
+    veil_status st = tee_quote_verify_mem(p->quote, p->quote_len,
+                                          (const uint8_t *)params->attestation_root,
+                                          strlen(params->attestation_root),
+                                          (uint16_t)params->min_platform_tcb, &claims);
+    if (st != VEIL_OK) FAIL(st, "node join: the quote does not verify against the chain's attestation root");
+    if (claims.tcb_status != TEE_TCB_UP_TO_DATE)
+        FAIL(VEIL_ERR_AUTH, "node join: the quoting platform's TCB is out of date");
+    if (memcmp(claims.body.identity.mrenclave, p->mrenclave, 32) != 0 ||
+        memcmp(claims.body.identity.mrsigner, p->mrsigner, 32) != 0)
+        FAIL(VEIL_ERR_TVE_IDENTITY, "node join: the quote's enclave identity is not the one claimed");
+    uint8_t want[TEE_REPORT_DATA_LEN] = {0};
+    veil_sha256_tagged(want, NODE_ENCLAVE_KEY_TAG, p->enclave_pubkey, p->enclave_pubkey_len);
+    if (!veil_ct_equal(want, claims.body.report_data, sizeof want))
+        FAIL(VEIL_ERR_AUTH, "node join: the quote's report data does not bind the enclave key");
+    return VEIL_OK;
+}
+
+veil_status node_public_apply(const node_chain_tx *tx, const node_public_env *env,
+                              const node_account *acc, node_account *next, const char **detail)
+{
+    const node_public_tx *p = &tx->pub;
+    if (detail) *detail = NULL;
+    ENSURE(tx->type == NODE_TX_PUBLIC, VEIL_ERR_ARG);
+    /* Signature first: it needs no state, and nothing below may depend on an unsigned
+     * tx (not even which error it gets). */
+    veil_status st = veil_schnorr_verify(p->signature, tx->sighash, 32, p->account);
+    if (st != VEIL_OK) FAIL(VEIL_ERR_TX_BAD_SIGNATURE, "public tx: the account's signature does not verify");
+    if (acc == NULL) FAIL(VEIL_ERR_TX_ACCOUNT_NOT_FOUND, "public tx: no such staking account");
+    if (p->nonce != acc->nonce) FAIL(VEIL_ERR_TX_WRONG_NONCE, "public tx: nonce differs from the account's");
+    *next = *acc;
+    next->nonce = acc->nonce + 1;
+    if (next->nonce == 0) FAIL(VEIL_ERR_OVERFLOW, "public tx: nonce exhausted");
+    const uint64_t now = env->block_time;
+    switch (p->kind) {
+    case NODE_PUBLIC_UNBOND: {
+        if (acc->jailed_until > now) FAIL(VEIL_ERR_TX_ACCOUNT_JAILED, "unbond: the account is jailed");
+        if (p->amount == 0) FAIL(VEIL_ERR_TX_ZERO_VALUE, "unbond: amount is zero");
+        if (p->amount > acc->bonded) FAIL(VEIL_ERR_ARG, "unbond: amount exceeds the bonded stake");
+        uint64_t until;
+        if (__builtin_add_overflow(now, env->params->unbonding_period, &until))
+            FAIL(VEIL_ERR_OVERFLOW, "unbond: unbonding time overflows");
+        /* bonded + unbonded never exceeds the maximum supply, so this cannot overflow. */
+        if (acc->unbonded > VEIL_TX_MAX_SUPPLY - p->amount)
+            FAIL(VEIL_ERR_TX_SUM_OVERFLOW, "unbond: unbonded stake would exceed the maximum supply");
+        next->bonded = acc->bonded - p->amount;
+        next->unbonded = acc->unbonded + p->amount;
+        next->unbonded_from = until;
+        return VEIL_OK;
+    }
+    case NODE_PUBLIC_UNJAIL:
+        if (acc->jailed_until == 0) FAIL(VEIL_ERR_ARG, "unjail: the account is not jailed");
+        if (acc->jailed_until > now) FAIL(VEIL_ERR_TX_ACCOUNT_JAILED, "unjail: the jail term is not over");
+        next->jailed_until = 0;
+        return VEIL_OK;
+    case NODE_PUBLIC_NODE_JOIN:
+        if (acc->jailed_until > now) FAIL(VEIL_ERR_TX_ACCOUNT_JAILED, "node join: the account is jailed");
+        if (acc->bonded == 0) FAIL(VEIL_ERR_ARG, "node join: the account has no bonded stake");
+        if (env->params->attestation_root[0] != '\0') TRY(join_check_quote(p, env->params, detail));
+        next->has_node = true;
+        memset(&next->node, 0, sizeof next->node);
+        next->node.enclave_pubkey_len = p->enclave_pubkey_len;
+        memcpy(next->node.enclave_pubkey, p->enclave_pubkey, p->enclave_pubkey_len);
+        memcpy(next->node.mrenclave, p->mrenclave, 32);
+        memcpy(next->node.mrsigner, p->mrsigner, 32);
+        veil_sha256(next->node.quote_hash, p->quote, p->quote_len);
+        next->node.quote_verified = env->params->attestation_root[0] != '\0';
+        next->node.joined_at = now;
+        return VEIL_OK;
+    }
+    FAIL(VEIL_ERR_TX_MALFORMED, "public tx: unknown kind");
+}

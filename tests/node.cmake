@@ -1,0 +1,15 @@
+# The node (src/host/node). test_node: tree, records, store, genesis, public txs (no
+# TVE). test_node_tve: the ABCI application with a real `veil tve` daemon (block
+# execution, app-hash determinism, plaintext scan). test_node_recovery: kill -9 of
+# either process at several points, both restarted.
+veil_add_test(test_node
+  SOURCES test_node.c
+  LIBS veil_node veil_tee_host
+  DEPENDS test_enclave_signed)
+target_include_directories(test_node PRIVATE ${CMAKE_CURRENT_SOURCE_DIR})
+veil_add_test(test_node_tve
+  SOURCES test_node_tve.c support/tx_builder.c
+  LIBS veil_node veil_abci veil_tee_host veil_tx
+  DEPENDS veil veil_tve_enclave_signed veil_tqe_enclave_signed
+  TIMEOUT 600)
+target_include_directories(test_node_tve PRIVATE ${CMAKE_CURRENT_SOURCE_DIR})

@@ -1,0 +1,897 @@
+/* The node end to end: `veil node` processes driven over their ABCI sockets (as
+ * CometBFT would), each with a real `veil tve` daemon; confidential txs made with the
+ * TQE enclave in-process and encrypted by the TVE.
+ *
+ *   - a chain: withdraw, transfer, double spends, deposit, public txs, queries with
+ *     proofs checked against the app hash, the bloom event;
+ *   - app-hash determinism: two nodes (each with its own TVE holding the same key) fed
+ *     the same requests agree at every height;
+ *   - plaintext scan: the recipient's key and the amount appear nowhere in the node's
+ *     files or log;
+ *   - recovery: kill -9 of the node or the TVE at several points, both restarted:
+ *     heights and app hashes agree and committed txs are still spendable;
+ *   - a TVE of the wrong identity is refused with a clear message.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <dirent.h>
+#include <pthread.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/cursor.h"
+#include "common/hex.h"
+#include "crypto/crypto.h"
+#include "host/abci/abci_client.h"
+#include "host/node/node_abci.h"
+#include "host/node/node_records.h"
+#include "host/node/node_tx.h"
+#include "host/node/smt_verify.h"
+#include "host/node/tve_client.h"
+#include "hostutil/fileio.h"
+#include "support/tx_builder.h"
+#include "tee/sim/sim_host.h"
+#include "tee/tee.h"
+#include "tendermint/crypto/proof.pb-c.h"
+#include "trusted/tqe/tqe_abi.h"
+#include "veil/tve.pb-c.h"
+
+#define VEIL_BIN VEIL_BUILD_DIR "/veil"
+#define TQE_IMG VEIL_BUILD_DIR "/enclaves/veil_tqe_enclave.signed.so"
+#define CHAIN "veil-node-test"
+#define GEN_TIME 1700000000ull
+#define FEE 7u
+#define AMOUNT_A 987654321123ull /* account A's unbonded stake: distinctive bytes */
+
+static char g_dir[64];
+static char g_plat[128];
+static tee_platform *g_platform;
+static tee_enclave *g_tqe;
+static uint8_t sk_a[32], pk_a[32], sk_b[32], pk_b[32], sk_r[32], pk_r[32], sk_s[32], pk_s[32];
+static uint8_t vk[32];
+
+/* --- processes ------------------------------------------------------------------------ */
+typedef struct proc {
+    pid_t pid;
+    char log[256];
+} proc;
+
+static pid_t spawn(char *const argv[], const char *log)
+{
+    pid_t pid = fork();
+    if (pid == 0) {
+        int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0600);
+        if (fd >= 0) {
+            dup2(fd, 1);
+            dup2(fd, 2);
+            close(fd);
+        }
+        execv(argv[0], argv);
+        _exit(127);
+    }
+    return pid;
+}
+
+static void proc_kill(proc *p, int sig)
+{
+    if (p->pid <= 0) return;
+    kill(p->pid, sig);
+    int status;
+    waitpid(p->pid, &status, 0);
+    p->pid = 0;
+}
+
+/* An instance: a TVE and a node, each in its own directory. */
+typedef struct inst {
+    char name[16];
+    char tve_home[160], tve_ep[200], node_home[160], abci[200];
+    proc tve, node;
+    abci_client *c;
+} inst;
+
+static void inst_init(inst *in, const char *name)
+{
+    snprintf(in->name, sizeof in->name, "%s", name);
+    snprintf(in->tve_home, sizeof in->tve_home, "%s/%s-tve", g_dir, name);
+    snprintf(in->tve_ep, sizeof in->tve_ep, "ipc://%s/%s-tve.sock", g_dir, name);
+    snprintf(in->node_home, sizeof in->node_home, "%s/%s-node", g_dir, name);
+    snprintf(in->abci, sizeof in->abci, "unix://%s/%s-abci.sock", g_dir, name);
+    snprintf(in->tve.log, sizeof in->tve.log, "%s/%s-tve.log", g_dir, name);
+    snprintf(in->node.log, sizeof in->node.log, "%s/%s-node.log", g_dir, name);
+}
+
+static void tve_start(inst *in)
+{
+    char *argv[] = {VEIL_BIN, "tve", "--listen", in->tve_ep, "--home", in->tve_home,
+                    "--platform", g_plat, "--log", "errors", "--threads", "2", NULL};
+    in->tve.pid = spawn(argv, in->tve.log);
+    assert_true(in->tve.pid > 0);
+}
+
+static void node_start_args(inst *in, const char *extra1, const char *extra2)
+{
+    char *argv[] = {VEIL_BIN, "node", "--home", in->node_home, "--abci", in->abci, "--tve",
+                    in->tve_ep, "--tve-timeout", "3000", (char *)extra1, (char *)extra2, NULL};
+    in->node.pid = spawn(argv, in->node.log);
+    assert_true(in->node.pid > 0);
+}
+
+static void abci_connect(inst *in)
+{
+    abci_client_config cfg = {.addr = in->abci, .timeout_ms = 60000};
+    for (int i = 0; i < 400; i++) {
+        if (abci_client_connect(&cfg, &in->c) == VEIL_OK) return;
+        int status;
+        if (in->node.pid > 0 && waitpid(in->node.pid, &status, WNOHANG) == in->node.pid) {
+            in->node.pid = 0;
+            fail_msg("node %s exited during start-up (log %s)", in->name, in->node.log);
+        }
+        usleep(50000);
+    }
+    fail_msg("node %s does not accept ABCI connections", in->name);
+}
+
+static void node_start(inst *in)
+{
+    node_start_args(in, NULL, NULL);
+    abci_connect(in);
+}
+
+static void node_stop(inst *in, int sig)
+{
+    abci_client_close(in->c);
+    in->c = NULL;
+    proc_kill(&in->node, sig);
+}
+
+/* --- ABCI requests -------------------------------------------------------------------- */
+static Tendermint__Abci__Response *call(inst *in, Tendermint__Abci__Request *req)
+{
+    Tendermint__Abci__Response *r = NULL;
+    veil_status st = abci_client_call(in->c, req, &r);
+    if (st != VEIL_OK)
+        fail_msg("ABCI call on %s: %s (%s)", in->name, veil_status_str(st), veil_error_detail());
+    return r;
+}
+
+static uint64_t abci_info(inst *in, uint8_t hash[32])
+{
+    Tendermint__Abci__Request req = TENDERMINT__ABCI__REQUEST__INIT;
+    Tendermint__Abci__RequestInfo ri = TENDERMINT__ABCI__REQUEST_INFO__INIT;
+    req.value_case = TENDERMINT__ABCI__REQUEST__VALUE_INFO;
+    req.info = &ri;
+    Tendermint__Abci__Response *r = call(in, &req);
+    uint64_t h = (uint64_t)r->info->last_block_height;
+    memset(hash, 0, 32);
+    if (r->info->last_block_app_hash.len == 32) memcpy(hash, r->info->last_block_app_hash.data, 32);
+    abci_response_free(r);
+    return h;
+}
+
+static const char *genesis_json(void)
+{
+    static char buf[2048];
+    char a[65], b[65];
+    veil_hex_encode(a, pk_a, 32);
+    veil_hex_encode(b, pk_b, 32);
+    snprintf(buf, sizeof buf,
+             "{\"params\":{\"fee_rule\":\"at_least\",\"fee_base\":\"%u\",\"fee_per_byte\":\"0\","
+             "\"unbonding_period\":\"3600\",\"key_epoch_blocks\":\"10000\"},"
+             "\"accounts\":[{\"address\":\"%s\",\"bonded\":\"500\",\"unbonded\":\"%llu\","
+             "\"unbonded_from\":\"%llu\",\"nonce\":\"0\"},"
+             "{\"address\":\"%s\",\"bonded\":\"300\",\"unbonded\":\"0\",\"unbonded_from\":\"0\"}],"
+             "\"outputs\":[]}",
+             FEE, a, (unsigned long long)AMOUNT_A, (unsigned long long)GEN_TIME, b);
+    return buf;
+}
+
+static void abci_init_chain(inst *in, uint8_t hash[32])
+{
+    Tendermint__Abci__Request req = TENDERMINT__ABCI__REQUEST__INIT;
+    Tendermint__Abci__RequestInitChain ic = TENDERMINT__ABCI__REQUEST_INIT_CHAIN__INIT;
+    Google__Protobuf__Timestamp ts = GOOGLE__PROTOBUF__TIMESTAMP__INIT;
+    ts.seconds = (int64_t)GEN_TIME;
+    ic.time = &ts;
+    ic.chain_id = CHAIN;
+    ic.initial_height = 1;
+    const char *g = genesis_json();
+    ic.app_state_bytes.data = (uint8_t *)g;
+    ic.app_state_bytes.len = strlen(g);
+    req.value_case = TENDERMINT__ABCI__REQUEST__VALUE_INIT_CHAIN;
+    req.init_chain = &ic;
+    Tendermint__Abci__Response *r = call(in, &req);
+    assert_int_equal(r->value_case, TENDERMINT__ABCI__RESPONSE__VALUE_INIT_CHAIN);
+    assert_int_equal(r->init_chain->app_hash.len, 32);
+    memcpy(hash, r->init_chain->app_hash.data, 32);
+    abci_response_free(r);
+}
+
+static uint32_t abci_check_tx(inst *in, const uint8_t *tx, size_t len)
+{
+    Tendermint__Abci__Request req = TENDERMINT__ABCI__REQUEST__INIT;
+    Tendermint__Abci__RequestCheckTx ct = TENDERMINT__ABCI__REQUEST_CHECK_TX__INIT;
+    ct.tx.data = (uint8_t *)tx;
+    ct.tx.len = len;
+    req.value_case = TENDERMINT__ABCI__REQUEST__VALUE_CHECK_TX;
+    req.check_tx = &ct;
+    Tendermint__Abci__Response *r = call(in, &req);
+    uint32_t code = r->check_tx->code;
+    abci_response_free(r);
+    return code;
+}
+
+typedef struct blk {
+    size_t n;
+    uint8_t *tx[8];
+    size_t len[8];
+} blk;
+
+static uint64_t block_time(uint64_t h) { return GEN_TIME + 10 * h; }
+
+/* FinalizeBlock: codes[i] per tx, the app hash and the bloom; returns false if the
+ * node answered with an exception. */
+static bool abci_finalize(inst *in, uint64_t height, const blk *b, uint32_t *codes,
+                          uint8_t hash[32], uint8_t bloom[256])
+{
+    Tendermint__Abci__Request req = TENDERMINT__ABCI__REQUEST__INIT;
+    Tendermint__Abci__RequestFinalizeBlock fb = TENDERMINT__ABCI__REQUEST_FINALIZE_BLOCK__INIT;
+    Google__Protobuf__Timestamp ts = GOOGLE__PROTOBUF__TIMESTAMP__INIT;
+    ProtobufCBinaryData txs[8];
+    for (size_t i = 0; i < b->n; i++) {
+        txs[i].data = b->tx[i];
+        txs[i].len = b->len[i];
+    }
+    ts.seconds = (int64_t)block_time(height);
+    fb.time = &ts;
+    fb.height = (int64_t)height;
+    fb.n_txs = b->n;
+    fb.txs = txs;
+    req.value_case = TENDERMINT__ABCI__REQUEST__VALUE_FINALIZE_BLOCK;
+    req.finalize_block = &fb;
+    Tendermint__Abci__Response *r = NULL;
+    if (abci_client_call(in->c, &req, &r) != VEIL_OK) return false;
+    Tendermint__Abci__ResponseFinalizeBlock *f = r->finalize_block;
+    assert_int_equal(f->n_tx_results, b->n);
+    for (size_t i = 0; i < b->n; i++) {
+        codes[i] = f->tx_results[i]->code;
+        if (codes[i] != 0) assert_string_equal(f->tx_results[i]->codespace, "veil");
+    }
+    assert_int_equal(f->app_hash.len, 32);
+    memcpy(hash, f->app_hash.data, 32);
+    assert_int_equal(f->n_events, 1);
+    assert_string_equal(f->events[0]->type, "veil.block");
+    assert_int_equal(f->events[0]->n_attributes, 1);
+    assert_string_equal(f->events[0]->attributes[0]->key, "bloom");
+    assert_true(f->events[0]->attributes[0]->index);
+    const char *hex = f->events[0]->attributes[0]->value;
+    assert_int_equal(veil_hex_decode_exact(bloom, 256, hex, strlen(hex)), VEIL_OK);
+    abci_response_free(r);
+    return true;
+}
+
+static bool abci_commit(inst *in)
+{
+    Tendermint__Abci__Request req = TENDERMINT__ABCI__REQUEST__INIT;
+    Tendermint__Abci__RequestCommit rc = TENDERMINT__ABCI__REQUEST_COMMIT__INIT;
+    req.value_case = TENDERMINT__ABCI__REQUEST__VALUE_COMMIT;
+    req.commit = &rc;
+    Tendermint__Abci__Response *r = NULL;
+    if (abci_client_call(in->c, &req, &r) != VEIL_OK) return false;
+    abci_response_free(r);
+    return true;
+}
+
+/* PrepareProposal: how many txs are kept; the kept ones must be the first `n` of b
+ * whose indices are in keep. */
+static size_t abci_prepare(inst *in, uint64_t height, const blk *b, const size_t *keep)
+{
+    Tendermint__Abci__Request req = TENDERMINT__ABCI__REQUEST__INIT;
+    Tendermint__Abci__RequestPrepareProposal pp = TENDERMINT__ABCI__REQUEST_PREPARE_PROPOSAL__INIT;
+    Google__Protobuf__Timestamp ts = GOOGLE__PROTOBUF__TIMESTAMP__INIT;
+    ProtobufCBinaryData txs[8];
+    for (size_t i = 0; i < b->n; i++) {
+        txs[i].data = b->tx[i];
+        txs[i].len = b->len[i];
+    }
+    ts.seconds = (int64_t)block_time(height);
+    pp.time = &ts;
+    pp.height = (int64_t)height;
+    pp.max_tx_bytes = 1 << 20;
+    pp.n_txs = b->n;
+    pp.txs = txs;
+    req.value_case = TENDERMINT__ABCI__REQUEST__VALUE_PREPARE_PROPOSAL;
+    req.prepare_proposal = &pp;
+    Tendermint__Abci__Response *r = call(in, &req);
+    size_t n = r->prepare_proposal->n_txs;
+    for (size_t i = 0; i < n; i++) {
+        assert_int_equal(r->prepare_proposal->txs[i].len, b->len[keep[i]]);
+        assert_memory_equal(r->prepare_proposal->txs[i].data, b->tx[keep[i]], b->len[keep[i]]);
+    }
+    abci_response_free(r);
+    return n;
+}
+
+/* A block end to end; checks every code. */
+static void run_block(inst *in, uint64_t height, const blk *b, const uint32_t *want,
+                      uint8_t hash[32], uint8_t bloom[256])
+{
+    uint32_t codes[8];
+    uint8_t bl[256];
+    assert_true(abci_finalize(in, height, b, codes, hash, bloom ? bloom : bl));
+    for (size_t i = 0; i < b->n; i++)
+        if (codes[i] != want[i])
+            fail_msg("%s block %llu tx %zu: code %u (%s), wanted %u", in->name,
+                     (unsigned long long)height, i, codes[i], veil_status_str(codes[i]), want[i]);
+    assert_true(abci_commit(in));
+}
+
+/* Query with proof, checked against the app hash; returns the value (malloc'd) or
+ * NULL when absent. */
+static uint8_t *abci_query_proved(inst *in, const char *path, uint8_t ns, const uint8_t *id,
+                                  size_t id_len, const uint8_t root[32], size_t *vlen)
+{
+    Tendermint__Abci__Request req = TENDERMINT__ABCI__REQUEST__INIT;
+    Tendermint__Abci__RequestQuery q = TENDERMINT__ABCI__REQUEST_QUERY__INIT;
+    q.path = (char *)path;
+    q.prove = true;
+    req.value_case = TENDERMINT__ABCI__REQUEST__VALUE_QUERY;
+    req.query = &q;
+    Tendermint__Abci__Response *r = call(in, &req);
+    Tendermint__Abci__ResponseQuery *qr = r->query;
+    assert_int_equal(qr->code, 0);
+    assert_non_null(qr->proof_ops);
+    assert_int_equal(qr->proof_ops->n_ops, 1);
+    assert_string_equal(qr->proof_ops->ops[0]->type, "veil/smt");
+    veil_smt_proof *p = malloc(sizeof *p);
+    assert_int_equal(veil_smt_proof_decode(qr->proof_ops->ops[0]->data.data,
+                                           qr->proof_ops->ops[0]->data.len, p),
+                     VEIL_OK);
+    uint8_t *v = NULL;
+    *vlen = qr->value.len;
+    if (qr->value.len) {
+        v = malloc(qr->value.len);
+        memcpy(v, qr->value.data, qr->value.len);
+    }
+    assert_int_equal(veil_smt_verify_record(root, ns, id, id_len, v ? v : NULL, *vlen, p), VEIL_OK);
+    free(p);
+    abci_response_free(r);
+    return v;
+}
+
+/* --- confidential txs ------------------------------------------------------------------ */
+/* Seals the builder's payload in the TQE and has inst's TVE encrypt it. */
+static void encrypt_tx(inst *in, txb *b, uint64_t at_time, const uint8_t *acc_addr,
+                       uint64_t bonded, uint64_t unbonded, uint64_t unbonded_from, uint64_t nonce,
+                       uint8_t **out, size_t *out_len)
+{
+    txb_build_body(b);
+    txb_build_payload(b);
+    uint8_t sealed[VEIL_TX_MAX_PAYLOAD_LEN + TEE_SEAL_OVERHEAD];
+    size_t sealed_len;
+    assert_int_equal(tee_enclave_call(g_tqe, TQE_E_SEAL_PAYLOAD, b->payload, b->payload_len, sealed,
+                                      sizeof sealed, &sealed_len),
+                     VEIL_OK);
+    tve_client *c;
+    assert_int_equal(tve_client_open(in->tve_ep, 20000, &c), VEIL_OK);
+    Veil__Tve__Request req = VEIL__TVE__REQUEST__INIT;
+    Veil__Tve__EncryptRequest er = VEIL__TVE__ENCRYPT_REQUEST__INIT;
+    Veil__Tve__ChainParams params = VEIL__TVE__CHAIN_PARAMS__INIT;
+    Veil__Tve__AccountState acc = VEIL__TVE__ACCOUNT_STATE__INIT;
+    params.chain_id = CHAIN;
+    params.block_time = at_time;
+    params.fee_base = FEE;
+    params.fee_rule = VEIL__TVE__FEE_RULE__FEE_RULE_AT_LEAST;
+    er.sealed_payload.data = sealed;
+    er.sealed_payload.len = sealed_len;
+    er.params = &params;
+    er.fee = FEE;
+    if (acc_addr) {
+        acc.address.data = (uint8_t *)acc_addr;
+        acc.address.len = 32;
+        acc.bonded = bonded;
+        acc.unbonded = unbonded;
+        acc.unbonded_from = unbonded_from;
+        acc.nonce = nonce;
+        er.account = &acc;
+    }
+    req.request_case = VEIL__TVE__REQUEST__REQUEST_ENCRYPT;
+    req.encrypt = &er;
+    Veil__Tve__Response *r;
+    veil_status st = tve_client_call(c, &req, VEIL__TVE__RESPONSE__RESPONSE_ENCRYPT, 0, &r);
+    if (st != VEIL_OK) fail_msg("encrypt: %s (%s)", veil_status_str(st), veil_error_detail());
+    size_t n = veil__tx__confidential_tx__get_packed_size(r->encrypt->tx);
+    uint8_t *wire = malloc(n);
+    veil__tx__confidential_tx__pack(r->encrypt->tx, wire);
+    *out = malloc(n + 16);
+    assert_int_equal(node_confidential_tx_encode(wire, n, *out, n + 16, out_len), VEIL_OK);
+    free(wire);
+    veil__tve__response__free_unpacked(r, NULL);
+    tve_client_close(c);
+}
+
+/* txid of the last built tx */
+static void withdraw_a(inst *in, uint64_t at, uint8_t txid[32], uint8_t **tx, size_t *len)
+{
+    txb *b = txb_new(VEIL_TX_KIND_WITHDRAW, CHAIN);
+    memcpy(b->account, pk_a, 32);
+    b->nonce = 0;
+    txb_output(b, pk_r, AMOUNT_A - FEE, GEN_TIME);
+    txb_view_key(b, vk);
+    txb_signer(b, sk_a);
+    encrypt_tx(in, b, at, pk_a, 500, AMOUNT_A, GEN_TIME, 0, tx, len);
+    memcpy(txid, b->txid, 32);
+    txb_free(b);
+}
+
+/* Spends output `index` of `prev` (owned by sk) to `to`. */
+static void transfer(inst *in, uint64_t at, const uint8_t prev[32], uint32_t index,
+                     const uint8_t *sk, uint64_t value, const uint8_t *to, uint8_t txid[32],
+                     uint8_t **tx, size_t *len)
+{
+    txb *b = txb_new(VEIL_TX_KIND_TRANSFER, CHAIN);
+    txb_input(b, prev, index, sk);
+    txb_output(b, to, value - FEE, 0);
+    encrypt_tx(in, b, at, NULL, 0, 0, 0, 0, tx, len);
+    memcpy(txid, b->txid, 32);
+    txb_free(b);
+}
+
+static void unbond_b(uint64_t nonce, uint64_t amount, uint8_t **tx, size_t *len)
+{
+    node_public_tx *p = calloc(1, sizeof *p);
+    p->kind = NODE_PUBLIC_UNBOND;
+    memcpy(p->account, pk_b, 32);
+    p->amount = amount;
+    p->nonce = nonce;
+    assert_int_equal(node_public_tx_sign(p, CHAIN, sk_b), VEIL_OK);
+    *tx = malloc(1024);
+    assert_int_equal(node_public_tx_encode(p, *tx, 1024, len), VEIL_OK);
+    free(p);
+}
+
+/* The TVE's committed height and app hash, asked directly. */
+static uint64_t tve_height(inst *in, uint8_t hash[32])
+{
+    tve_client *c;
+    assert_int_equal(tve_client_open(in->tve_ep, 20000, &c), VEIL_OK);
+    Veil__Tve__Request req = VEIL__TVE__REQUEST__INIT;
+    Veil__Tve__StatusRequest sr = VEIL__TVE__STATUS_REQUEST__INIT;
+    req.request_case = VEIL__TVE__REQUEST__REQUEST_STATUS;
+    req.status = &sr;
+    Veil__Tve__Response *r;
+    assert_int_equal(tve_client_call(c, &req, VEIL__TVE__RESPONSE__RESPONSE_STATUS, 0, &r), VEIL_OK);
+    uint64_t h = r->status->last_height;
+    memset(hash, 0, 32);
+    if (r->status->last_app_hash.len == 32) memcpy(hash, r->status->last_app_hash.data, 32);
+    veil__tve__response__free_unpacked(r, NULL);
+    tve_client_close(c);
+    return h;
+}
+
+/* Both sides at `height` with the same app hash. */
+static void assert_in_step(inst *in, uint64_t height, const uint8_t hash[32])
+{
+    uint8_t nh[32], th[32];
+    assert_int_equal(abci_info(in, nh), height);
+    assert_memory_equal(nh, hash, 32);
+    assert_int_equal(tve_height(in, th), height);
+    assert_memory_equal(th, hash, 32);
+}
+
+static void blk_free(blk *b)
+{
+    for (size_t i = 0; i < b->n; i++) free(b->tx[i]);
+    b->n = 0;
+}
+
+/* --- fixture ------------------------------------------------------------------------- */
+static int setup(void **state)
+{
+    (void)state;
+    char root[128];
+    snprintf(g_dir, sizeof g_dir, "/tmp/veil-test-nodetve-XXXXXX");
+    if (mkdtemp(g_dir) == NULL) return -1;
+    snprintf(g_plat, sizeof g_plat, "%s/platform", g_dir);
+    snprintf(root, sizeof root, "%s/root", g_dir);
+    if (veil_crypto_init() != VEIL_OK) return -1;
+    if (sim_platform_provision(g_plat, root, 1, false) != VEIL_OK) return -1;
+    if (tee_platform_open(g_plat, &g_platform) != VEIL_OK) return -1;
+    if (tee_enclave_load(g_platform, TQE_IMG, NULL, 0, &g_tqe) != VEIL_OK) return -1;
+    memset(sk_a, 0x21, 32);
+    memset(sk_b, 0x22, 32);
+    memset(sk_r, 0x23, 32);
+    memset(sk_s, 0x24, 32);
+    uint8_t skv[32];
+    memset(skv, 0x25, 32);
+    if (veil_schnorr_pubkey(pk_a, sk_a) || veil_schnorr_pubkey(pk_b, sk_b) ||
+        veil_schnorr_pubkey(pk_r, sk_r) || veil_schnorr_pubkey(pk_s, sk_s) ||
+        veil_schnorr_pubkey(vk, skv))
+        return -1;
+    signal(SIGPIPE, SIG_IGN);
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    tee_enclave_destroy(g_tqe);
+    tee_platform_close(g_platform);
+    if (getenv("VEIL_TEST_KEEP")) return 0;
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", g_dir);
+    return system(cmd) == 0 ? 0 : -1;
+}
+
+static void inst_stop(inst *in)
+{
+    node_stop(in, SIGTERM);
+    proc_kill(&in->tve, SIGTERM);
+}
+
+/* --- a chain, and two nodes agreeing on it ---------------------------------------------- */
+static bool file_contains(const char *path, const uint8_t *needle, size_t n)
+{
+    uint8_t *buf;
+    size_t len;
+    if (veil_file_read(path, (size_t)1 << 31, &buf, &len) != VEIL_OK) return false;
+    bool found = false;
+    for (size_t i = 0; !found && i + n <= len; i++) found = memcmp(buf + i, needle, n) == 0;
+    free(buf);
+    return found;
+}
+
+/* Fails if any file under dir (recursively) contains needle. */
+static void scan_dir(const char *dir, const uint8_t *needle, size_t n, const char *what)
+{
+    DIR *d = opendir(dir);
+    assert_non_null(d);
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0) continue;
+        char p[512];
+        snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
+        struct stat s;
+        assert_int_equal(lstat(p, &s), 0);
+        if (S_ISDIR(s.st_mode))
+            scan_dir(p, needle, n, what);
+        else if (S_ISREG(s.st_mode) && file_contains(p, needle, n))
+            fail_msg("%s found in %s", what, p);
+    }
+    closedir(d);
+}
+
+static void scan_plaintext(inst *in)
+{
+    uint8_t be[8], le[8];
+    char hex[65], dec[32];
+    veil_put_u64(be, AMOUNT_A - FEE);
+    for (int i = 0; i < 8; i++) le[i] = be[7 - i];
+    veil_hex_encode(hex, pk_r, 32);
+    snprintf(dec, sizeof dec, "%llu", (unsigned long long)(AMOUNT_A - FEE));
+    const struct {
+        const void *p;
+        size_t n;
+        const char *what;
+    } needles[] = {
+        {pk_r, 32, "the recipient's key"},     {hex, 64, "the recipient's key (hex)"},
+        {vk, 32, "the view key"},              {be, 8, "the amount (big-endian)"},
+        {le, 8, "the amount (little-endian)"}, {dec, strlen(dec), "the amount (decimal)"},
+    };
+    for (size_t i = 0; i < sizeof needles / sizeof needles[0]; i++) {
+        scan_dir(in->node_home, needles[i].p, needles[i].n, needles[i].what);
+        if (file_contains(in->node.log, needles[i].p, needles[i].n))
+            fail_msg("%s found in the node's log %s", needles[i].what, in->node.log);
+    }
+}
+
+static void test_chain_and_determinism(void **state)
+{
+    (void)state;
+    inst x, y;
+    inst_init(&x, "x");
+    inst_init(&y, "y");
+    /* The two TVEs must hold the same obfuscation key (in production the TDBE shares
+     * it): initialise x's, copy its store for y while x is stopped. */
+    tve_start(&x);
+    node_start(&x);
+    uint8_t gx[32], gy[32], hx[32], hy[32], bloom[256];
+    abci_init_chain(&x, gx);
+    node_stop(&x, SIGTERM);
+    proc_kill(&x.tve, SIGTERM);
+    char cmd[512];
+    snprintf(cmd, sizeof cmd, "cp -a %s %s", x.tve_home, y.tve_home);
+    assert_int_equal(system(cmd), 0);
+    tve_start(&x);
+    tve_start(&y);
+    node_start(&x);
+    node_start(&y);
+    abci_init_chain(&x, gx); /* repeated: idempotent */
+    abci_init_chain(&y, gy);
+    assert_memory_equal(gx, gy, 32);
+    uint8_t h0[32];
+    assert_int_equal(abci_info(&x, h0), 0);
+
+    /* block 1: A withdraws its unbonded stake to R (view key vk); B unbonds 100 */
+    blk b = {0};
+    uint8_t w_id[32], t_id[32], t2_id[32];
+    withdraw_a(&x, block_time(0), w_id, &b.tx[0], &b.len[0]);
+    unbond_b(0, 100, &b.tx[1], &b.len[1]);
+    b.n = 2;
+    assert_int_equal(abci_check_tx(&x, b.tx[0], b.len[0]), 0);
+    assert_int_equal(abci_check_tx(&x, b.tx[1], b.len[1]), 0);
+    uint32_t ok2[] = {0, 0};
+    run_block(&x, 1, &b, ok2, hx, bloom);
+    assert_true(veil_bloom_contains((const veil_bloom *)bloom, vk));
+    run_block(&y, 1, &b, ok2, hy, NULL);
+    assert_memory_equal(hx, hy, 32);
+    /* replays are refused now */
+    assert_int_equal(abci_check_tx(&x, b.tx[0], b.len[0]), VEIL_ERR_TVE_TX_EXISTS);
+    assert_int_equal(abci_check_tx(&x, b.tx[1], b.len[1]), VEIL_ERR_TX_WRONG_NONCE);
+    blk_free(&b);
+
+    /* queries, with proofs against the app hash */
+    char path[128], hex[65];
+    size_t vlen;
+    veil_hex_encode(hex, pk_a, 32);
+    snprintf(path, sizeof path, "/account/%s", hex);
+    uint8_t *v = abci_query_proved(&x, path, VEIL_SMT_NS_ACCOUNT, pk_a, 32, hx, &vlen);
+    node_account acc;
+    assert_non_null(v);
+    assert_int_equal(node_account_decode(v, vlen, &acc), VEIL_OK);
+    assert_int_equal(acc.unbonded, 0);
+    assert_int_equal(acc.nonce, 1);
+    free(v);
+    veil_hex_encode(hex, pk_b, 32);
+    snprintf(path, sizeof path, "/account/%s", hex);
+    v = abci_query_proved(&x, path, VEIL_SMT_NS_ACCOUNT, pk_b, 32, hx, &vlen);
+    assert_int_equal(node_account_decode(v, vlen, &acc), VEIL_OK);
+    assert_int_equal(acc.bonded, 200);
+    assert_int_equal(acc.unbonded, 100);
+    assert_int_equal(acc.unbonded_from, block_time(1) + 3600);
+    free(v);
+    veil_hex_encode(hex, w_id, 32);
+    snprintf(path, sizeof path, "/output/%s", hex);
+    v = abci_query_proved(&x, path, VEIL_SMT_NS_OUTPUT, w_id, 32, hx, &vlen);
+    node_output o;
+    assert_int_equal(node_output_decode(v, vlen, &o), VEIL_OK);
+    assert_int_equal(o.output_count, 1);
+    assert_int_equal(o.spent, 0);
+    free(v);
+    veil_hex_encode(hex, pk_s, 32); /* no such tx: proof of absence */
+    snprintf(path, sizeof path, "/output/%s", hex);
+    assert_null(abci_query_proved(&x, path, VEIL_SMT_NS_OUTPUT, pk_s, 32, hx, &vlen));
+
+    /* block 2: R pays S; the same output spent again in the block; a public tx with a
+     * bad signature; a malformed tx */
+    transfer(&x, block_time(1), w_id, 0, sk_r, AMOUNT_A - FEE, pk_s, t_id, &b.tx[0], &b.len[0]);
+    transfer(&x, block_time(1), w_id, 0, sk_r, AMOUNT_A - FEE, pk_b, t2_id, &b.tx[1], &b.len[1]);
+    unbond_b(1, 5, &b.tx[2], &b.len[2]);
+    b.tx[2][b.len[2] - 3] ^= 1;
+    b.tx[3] = malloc(3);
+    memcpy(b.tx[3], "\x12\x01\x00", 3);
+    b.len[3] = 3;
+    b.n = 4;
+    /* a proposer drops what would fail the node's own checks */
+    size_t keep[] = {0};
+    assert_int_equal(abci_prepare(&x, 2, &b, keep), 1);
+    uint32_t want2[] = {0, VEIL_ERR_TX_INPUT_SPENT, VEIL_ERR_TX_BAD_SIGNATURE, VEIL_ERR_TX_MALFORMED};
+    run_block(&x, 2, &b, want2, hx, NULL);
+    run_block(&y, 2, &b, want2, hy, NULL);
+    assert_memory_equal(hx, hy, 32);
+    /* the spent output is now refused at CheckTx */
+    assert_int_equal(abci_check_tx(&x, b.tx[1], b.len[1]), VEIL_ERR_TX_INPUT_SPENT);
+    blk_free(&b);
+
+    /* block 3: S deposits into B's account (bonded += value - fee) */
+    {
+        txb *d = txb_new(VEIL_TX_KIND_DEPOSIT, CHAIN);
+        txb_input(d, t_id, 0, sk_s);
+        memcpy(d->account, pk_b, 32);
+        d->amount = AMOUNT_A - 3 * FEE;
+        encrypt_tx(&x, d, block_time(2), pk_b, 200, 100, block_time(1) + 3600, 1, &b.tx[0],
+                   &b.len[0]);
+        txb_free(d);
+        b.n = 1;
+        uint32_t want3[] = {0};
+        run_block(&x, 3, &b, want3, hx, NULL);
+        run_block(&y, 3, &b, want3, hy, NULL);
+        assert_memory_equal(hx, hy, 32);
+        blk_free(&b);
+        veil_hex_encode(hex, pk_b, 32);
+        snprintf(path, sizeof path, "/account/%s", hex);
+        v = abci_query_proved(&y, path, VEIL_SMT_NS_ACCOUNT, pk_b, 32, hy, &vlen);
+        assert_int_equal(node_account_decode(v, vlen, &acc), VEIL_OK);
+        assert_int_equal(acc.bonded, 200 + AMOUNT_A - 3 * FEE);
+        free(v);
+    }
+    /* an empty block */
+    b.n = 0;
+    run_block(&x, 4, &b, NULL, hx, NULL);
+    run_block(&y, 4, &b, NULL, hy, NULL);
+    assert_memory_equal(hx, hy, 32);
+    assert_in_step(&x, 4, hx);
+    assert_in_step(&y, 4, hy);
+
+    /* restarts keep the same state: the tree is rebuilt from the store */
+    node_stop(&y, SIGTERM);
+    node_start(&y);
+    assert_in_step(&y, 4, hx);
+
+    /* nothing of the confidential txs' plaintext in the node's files or log */
+    inst_stop(&x);
+    inst_stop(&y);
+    scan_plaintext(&x);
+    scan_plaintext(&y);
+}
+
+/* --- recovery ---------------------------------------------------------------------- */
+static bool log_contains(const char *path, const char *s)
+{
+    return file_contains(path, (const uint8_t *)s, strlen(s));
+}
+
+static void *tve_start_later(void *arg)
+{
+    sleep(5); /* longer than the node's 3 s request timeout: it must wait and retry */
+    tve_start(arg);
+    return NULL;
+}
+
+static void test_recovery(void **state)
+{
+    (void)state;
+    inst z;
+    inst_init(&z, "z");
+    tve_start(&z);
+    node_start(&z);
+    uint8_t g[32], h[32], h2[32], bloom[256], id1[32], id2[32], id3[32], id4[32];
+    abci_init_chain(&z, g);
+    uint32_t ok1[] = {0};
+    uint32_t codes[8];
+    blk b = {0};
+
+    /* 1. kill -9 the node between FinalizeBlock and Commit: CometBFT re-delivers the
+     *    block; the result is the same. */
+    withdraw_a(&z, block_time(0), id1, &b.tx[0], &b.len[0]);
+    b.n = 1;
+    assert_true(abci_finalize(&z, 1, &b, codes, h, bloom));
+    assert_int_equal(codes[0], 0);
+    node_stop(&z, SIGKILL);
+    node_start(&z);
+    assert_int_equal(abci_info(&z, h2), 0);
+    run_block(&z, 1, &b, ok1, h2, NULL);
+    assert_memory_equal(h, h2, 32);
+    assert_in_step(&z, 1, h);
+    blk_free(&b);
+
+    /* 2. the node dies after its own commit, before the TVE's (fault injection at
+     *    exactly that point): the restarted node replays block 2 into the TVE. */
+    transfer(&z, block_time(1), id1, 0, sk_r, AMOUNT_A - FEE, pk_s, id2, &b.tx[0], &b.len[0]);
+    b.n = 1;
+    node_stop(&z, SIGTERM);
+    node_start_args(&z, "--test-crash-point", "after-node-commit");
+    abci_connect(&z);
+    assert_true(abci_finalize(&z, 2, &b, codes, h, bloom));
+    assert_false(abci_commit(&z)); /* the node died */
+    node_stop(&z, SIGKILL);
+    assert_int_equal(tve_height(&z, h2), 1);
+    node_start(&z);
+    assert_in_step(&z, 2, h);
+    assert_true(log_contains(z.node.log, "replayed block 2 into the TVE"));
+    blk_free(&b);
+
+    /* 3. kill -9 the TVE between FinalizeBlock and Commit: at Commit the node finds
+     *    the TVE without the block and replays it. */
+    transfer(&z, block_time(2), id2, 0, sk_s, AMOUNT_A - 2 * FEE, pk_r, id3, &b.tx[0], &b.len[0]);
+    b.n = 1;
+    assert_true(abci_finalize(&z, 3, &b, codes, h, bloom));
+    assert_int_equal(codes[0], 0);
+    proc_kill(&z.tve, SIGKILL);
+    tve_start(&z);
+    assert_true(abci_commit(&z));
+    assert_in_step(&z, 3, h);
+    blk_free(&b);
+
+    /* 4. kill -9 the TVE while the node is idle: CheckTx refuses confidential txs
+     *    at once; the next block is delivered while it is down and the node waits for
+     *    it to come back. */
+    proc_kill(&z.tve, SIGKILL);
+    {
+        uint8_t *tx;
+        size_t len;
+        unbond_b(0, 1, &tx, &len);
+        assert_int_equal(abci_check_tx(&z, tx, len), 0); /* public: no TVE needed */
+        free(tx);
+    }
+    b.n = 0;
+    pthread_t later;
+    assert_int_equal(pthread_create(&later, NULL, tve_start_later, &z), 0);
+    run_block(&z, 4, &b, NULL, h, NULL);
+    assert_int_equal(pthread_join(later, NULL), 0);
+    assert_int_equal(tve_height(&z, h2), 4);
+    assert_memory_equal(h, h2, 32);
+    assert_true(log_contains(z.node.log, "waiting for the TVE"));
+
+    /* 5. kill -9 both after both committed; restart both: in step, and the last
+     *    committed output is spendable (neither side lost it). */
+    node_stop(&z, SIGKILL);
+    proc_kill(&z.tve, SIGKILL);
+    tve_start(&z);
+    node_start(&z);
+    assert_in_step(&z, 4, h);
+    /* (a copy of the node's store at height 4, for step 6) */
+    char cmd[512];
+    node_stop(&z, SIGTERM);
+    snprintf(cmd, sizeof cmd, "cp -a %s %s.bak", z.node_home, z.node_home);
+    assert_int_equal(system(cmd), 0);
+    node_start(&z);
+    blk b5 = {0}, b6 = {0};
+    uint8_t h5[32], h6[32];
+    transfer(&z, block_time(4), id3, 0, sk_r, AMOUNT_A - 3 * FEE, pk_s, id4, &b5.tx[0], &b5.len[0]);
+    b5.n = 1;
+    run_block(&z, 5, &b5, ok1, h5, NULL);
+    assert_in_step(&z, 5, h5);
+
+    /* 6. the node's store goes back to height 4 (a restored backup) while the TVE is
+     *    at 6: NODE_BEHIND; CometBFT replays 5 and 6, the TVE answers from its
+     *    records, and both end in step with the same app hashes. */
+    unbond_b(0, 1, &b6.tx[0], &b6.len[0]);
+    b6.n = 1;
+    run_block(&z, 6, &b6, ok1, h6, NULL);
+    node_stop(&z, SIGKILL);
+    snprintf(cmd, sizeof cmd, "rm -rf %s && mv %s.bak %s", z.node_home, z.node_home, z.node_home);
+    assert_int_equal(system(cmd), 0);
+    node_start(&z);
+    assert_true(log_contains(z.node.log, "the TVE is ahead"));
+    assert_int_equal(abci_info(&z, h), 4);
+    run_block(&z, 5, &b5, ok1, h, NULL);
+    assert_memory_equal(h, h5, 32);
+    run_block(&z, 6, &b6, ok1, h, NULL);
+    assert_memory_equal(h, h6, 32);
+    assert_in_step(&z, 6, h6);
+    blk_free(&b5);
+    blk_free(&b6);
+    inst_stop(&z);
+}
+
+/* A TVE whose identity the node's configuration does not accept. */
+static void test_wrong_tve_identity(void **state)
+{
+    (void)state;
+    inst w;
+    inst_init(&w, "w");
+    tve_start(&w);
+    char bad[65];
+    memset(bad, 'a', 64);
+    bad[64] = '\0';
+    node_start_args(&w, "--tve-mrsigner", bad);
+    int status;
+    assert_int_equal(waitpid(w.node.pid, &status, 0), w.node.pid);
+    w.node.pid = 0;
+    assert_true(WIFEXITED(status) && WEXITSTATUS(status) != 0);
+    assert_true(log_contains(w.node.log, "enclave identity is not the one configured"));
+    assert_true(log_contains(w.node.log, "MRSIGNER is"));
+    proc_kill(&w.tve, SIGTERM);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_chain_and_determinism),
+        cmocka_unit_test(test_recovery),
+        cmocka_unit_test(test_wrong_tve_identity),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
