@@ -6,6 +6,15 @@ int cmd_enclave(int argc, char **argv);
 int cmd_platform(int argc, char **argv);
 
 /* Commands added by later modules: declared here, listed in VEIL_EXTRA_COMMANDS. */
-#define VEIL_EXTRA_COMMANDS
+int cmd_tve(int argc, char **argv);
+int cmd_node(int, char **);
+int cmd_devnet(int argc, char **argv);
+int cmd_devchain(int, char **);
+
+#define VEIL_EXTRA_COMMANDS \
+    {"tve", cmd_tve, "run the transaction validation enclave service"}, \
+    {"node", cmd_node, "run the chain node (ABCI application)"}, \
+    {"devnet", cmd_devnet, "run the whole system locally; status; demo scenario"}, \
+    {"devchain", cmd_devchain, "run a single-validator development chain"},
 
 #endif

@@ -1,0 +1,418 @@
+/* Devnet home layout, first-start preparation, RPC access and status. */
+#include "tools/devnet.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <curl/curl.h>
+
+#include "common/hex.h"
+#include "crypto/crypto.h"
+#include "crypto/crypto_host.h"
+#include "host/node/tve_client.h"
+#include "hostutil/fileio.h"
+#include "tee/sim/sigstruct.h"
+#include "veil/tve.pb-c.h"
+
+static veil_status join(char *out, const char *home, const char *name)
+{
+    return veil_path_join(out, PATH_MAX, home, name);
+}
+
+veil_status devnet_layout_init(devnet_layout *l, const char *home, uint16_t rpc_port)
+{
+    memset(l, 0, sizeof *l);
+    ENSURE(strlen(home) < 200, VEIL_ERR_TOO_LARGE); /* sockets paths must fit sun_path */
+    snprintf(l->home, sizeof l->home, "%s", home);
+    TRY(join(l->platform, home, "platform"));
+    TRY(join(l->tve_home, home, "tve"));
+    TRY(join(l->node_home, home, "node"));
+    TRY(join(l->chain_home, home, "chain"));
+    TRY(join(l->run, home, "run"));
+    TRY(join(l->logs, home, "logs"));
+    TRY(join(l->tve_sock, l->run, "tve.sock"));
+    TRY(join(l->abci_sock, l->run, "abci.sock"));
+    TRY(join(l->config, home, "devnet.json"));
+    TRY(join(l->accounts_file, home, "demo-accounts.json"));
+    l->rpc_port = rpc_port;
+    snprintf(l->chain_id, sizeof l->chain_id, "%s", DEVNET_CHAIN_ID);
+    return VEIL_OK;
+}
+
+/* The TVE image the services load sits next to this binary; the node accepts a TVE
+ * only if it carries that image's signer. */
+static veil_status tve_signer(char hex[static 65])
+{
+    char exe[PATH_MAX], img[PATH_MAX + 64];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    ENSURE(n > 0, VEIL_ERR_IO);
+    exe[n] = '\0';
+    char *slash = strrchr(exe, '/');
+    ENSURE(slash != NULL, VEIL_ERR_IO);
+    *slash = '\0';
+    snprintf(img, sizeof img, "%s/enclaves/veil_tve_enclave.signed.so", exe);
+    uint8_t *file;
+    size_t len;
+    TRY(veil_file_read(img, SIM_IMAGE_MAX + SIM_SIGSTRUCT_LEN, &file, &len));
+    sim_sigstruct sig;
+    veil_status st = sim_sigstruct_verify(file, len, &sig);
+    free(file);
+    TRY(st);
+    tee_identity id;
+    sim_sigstruct_identity(&sig, &id);
+    veil_hex_encode(hex, id.mrsigner, sizeof id.mrsigner);
+    return VEIL_OK;
+}
+
+static veil_status accounts_generate(devnet_layout *l)
+{
+    static const char *names[DEVNET_ACCOUNTS] = {"alice", "bob", "carol"};
+    for (size_t i = 0; i < DEVNET_ACCOUNTS; i++) {
+        devnet_account *a = &l->accounts[i];
+        snprintf(a->name, sizeof a->name, "%s", names[i]);
+        TRY(veil_random_bytes(a->sk, 32));
+        TRY(veil_random_bytes(a->view_sk, 32));
+        TRY(veil_schnorr_pubkey(a->address, a->sk));
+        TRY(veil_schnorr_pubkey(a->view_pk, a->view_sk));
+    }
+    return VEIL_OK;
+}
+
+static json_t *hex_json(const uint8_t *p, size_t n)
+{
+    char buf[129];
+    veil_hex_encode(buf, p, n);
+    return json_string(buf);
+}
+
+static veil_status accounts_save(const devnet_layout *l)
+{
+    json_t *arr = json_array();
+    for (size_t i = 0; i < DEVNET_ACCOUNTS; i++) {
+        const devnet_account *a = &l->accounts[i];
+        json_array_append_new(arr, json_pack("{s:s, s:o, s:o, s:o, s:o}", "name", a->name,
+                                             "secret_key", hex_json(a->sk, 32), "address",
+                                             hex_json(a->address, 32), "view_secret_key",
+                                             hex_json(a->view_sk, 32), "view_key",
+                                             hex_json(a->view_pk, 32)));
+    }
+    json_t *doc = json_pack("{s:s, s:o}", "warning",
+                            "development keys of a local devnet; never use them elsewhere",
+                            "accounts", arr);
+    char *text = json_dumps(doc, JSON_INDENT(2));
+    json_decref(doc);
+    ENSURE(text != NULL, VEIL_ERR_NOMEM);
+    veil_status st = veil_file_write_atomic(l->accounts_file, text, strlen(text), 0600);
+    free(text);
+    return st;
+}
+
+static veil_status hex_field(json_t *o, const char *key, uint8_t out[static 32])
+{
+    json_t *v = json_object_get(o, key);
+    ENSURE(json_is_string(v), VEIL_ERR_MALFORMED);
+    return veil_hex_decode_exact(out, 32, json_string_value(v), json_string_length(v));
+}
+
+static veil_status accounts_load(devnet_layout *l)
+{
+    json_error_t je;
+    json_t *doc = json_load_file(l->accounts_file, 0, &je);
+    if (doc == NULL) {
+        veil_error_detail_set("%s: %s", l->accounts_file, je.text);
+        return VEIL_ERR_MALFORMED;
+    }
+    veil_status st = VEIL_OK;
+    json_t *arr = json_object_get(doc, "accounts");
+    ENSURE_OUT(json_is_array(arr) && json_array_size(arr) == DEVNET_ACCOUNTS, VEIL_ERR_MALFORMED);
+    for (size_t i = 0; i < DEVNET_ACCOUNTS; i++) {
+        json_t *a = json_array_get(arr, i);
+        json_t *name = json_object_get(a, "name");
+        ENSURE_OUT(json_is_string(name), VEIL_ERR_MALFORMED);
+        snprintf(l->accounts[i].name, sizeof l->accounts[i].name, "%s", json_string_value(name));
+        TRY_OUT(hex_field(a, "secret_key", l->accounts[i].sk));
+        TRY_OUT(hex_field(a, "address", l->accounts[i].address));
+        TRY_OUT(hex_field(a, "view_secret_key", l->accounts[i].view_sk));
+        TRY_OUT(hex_field(a, "view_key", l->accounts[i].view_pk));
+    }
+out:
+    json_decref(doc);
+    if (st != VEIL_OK && veil_error_detail()[0] == '\0')
+        veil_error_detail_set("%s: unexpected content", l->accounts_file);
+    return st;
+}
+
+/* Genesis state: alice and bob hold unbonded stake they can withdraw at once (funds
+ * reach outputs only through the TVE), carol is a bonded staker. */
+static veil_status app_state_write(const devnet_layout *l, const char *path)
+{
+    char now[32];
+    snprintf(now, sizeof now, "%lld", (long long)time(NULL) - 60);
+    static const char *const bonded[DEVNET_ACCOUNTS] = {"0", "0", "2000000000"};
+    static const char *const unbonded[DEVNET_ACCOUNTS] = {"1000000000", "500000000", "0"};
+    json_t *accounts = json_array();
+    for (size_t i = 0; i < DEVNET_ACCOUNTS; i++)
+        json_array_append_new(accounts,
+                              json_pack("{s:o, s:s, s:s, s:s, s:s}", "address",
+                                        hex_json(l->accounts[i].address, 32), "bonded", bonded[i],
+                                        "unbonded", unbonded[i], "unbonded_from", now, "nonce", "0"));
+    json_t *doc = json_pack("{s:{s:s, s:s, s:s, s:s, s:s}, s:o, s:[]}", "params", "fee_rule",
+                            "at_least", "fee_base", "1000", "fee_per_byte", "10",
+                            "unbonding_period", "4", "key_epoch_blocks", "100000", "accounts",
+                            accounts, "outputs");
+    char *text = json_dumps(doc, JSON_INDENT(2));
+    json_decref(doc);
+    ENSURE(text != NULL, VEIL_ERR_NOMEM);
+    veil_status st = veil_file_write_atomic(path, text, strlen(text), 0644);
+    free(text);
+    return st;
+}
+
+static veil_status config_save(const devnet_layout *l, const char *block_time)
+{
+    json_t *doc = json_pack("{s:s, s:i, s:s, s:s}", "chain_id", l->chain_id, "rpc_port",
+                            (int)l->rpc_port, "block_time", block_time, "tve_mrsigner",
+                            l->tve_mrsigner_hex);
+    char *text = json_dumps(doc, JSON_INDENT(2));
+    json_decref(doc);
+    ENSURE(text != NULL, VEIL_ERR_NOMEM);
+    veil_status st = veil_file_write_atomic(l->config, text, strlen(text), 0644);
+    free(text);
+    return st;
+}
+
+veil_status devnet_layout_load(devnet_layout *l, const char *home_arg)
+{
+    /* home_arg may point into *l, which devnet_layout_init clears. */
+    char home[PATH_MAX], config[PATH_MAX];
+    snprintf(home, sizeof home, "%s", home_arg);
+    TRY(join(config, home, "devnet.json"));
+    json_error_t je;
+    json_t *doc = json_load_file(config, 0, &je);
+    if (doc == NULL) {
+        veil_error_detail_set("%s: %s (is this a devnet home? start one with 'veil devnet')",
+                              config, je.text);
+        return VEIL_ERR_NOT_FOUND;
+    }
+    json_int_t port = json_integer_value(json_object_get(doc, "rpc_port"));
+    const char *mrsigner = json_string_value(json_object_get(doc, "tve_mrsigner"));
+    veil_status st = VEIL_OK;
+    if (port <= 0 || port > 65535 || mrsigner == NULL || strlen(mrsigner) != 64) {
+        veil_error_detail_set("%s: unexpected content", config);
+        st = VEIL_ERR_MALFORMED;
+    }
+    if (st == VEIL_OK) st = devnet_layout_init(l, home, (uint16_t)port);
+    if (st == VEIL_OK) {
+        memcpy(l->tve_mrsigner_hex, mrsigner, 65);
+        st = accounts_load(l);
+    }
+    json_decref(doc);
+    return st;
+}
+
+static int run_veil(char *const argv[])
+{
+    char exe[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (n <= 0) return -1;
+    exe[n] = '\0';
+    pid_t pid = fork();
+    if (pid < 0) return -1;
+    if (pid == 0) {
+        execv(exe, argv);
+        _exit(127);
+    }
+    int status;
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    }
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128;
+}
+
+veil_status devnet_prepare(devnet_layout *l, const char *block_time)
+{
+    TRY(veil_mkdir_p(l->home, 0700));
+    TRY(veil_mkdir_p(l->run, 0700));
+    TRY(veil_mkdir_p(l->logs, 0700));
+    uint16_t port = l->rpc_port;
+    veil_status st = devnet_layout_load(l, l->home);
+    if (st == VEIL_OK) {
+        l->rpc_port = port; /* a restart may move the RPC */
+        return config_save(l, block_time);
+    }
+    if (st != VEIL_ERR_NOT_FOUND) return st;
+    veil_error_detail_clear();
+
+    /* First start. */
+    TRY(tve_signer(l->tve_mrsigner_hex));
+    TRY(accounts_generate(l));
+    TRY(accounts_save(l));
+    char app_state[PATH_MAX];
+    TRY(join(app_state, l->home, "app_state.json"));
+    TRY(app_state_write(l, app_state));
+    char *argv[] = {"veil", "devchain", "init", "--home", l->chain_home, "--chain-id", l->chain_id,
+                    "--app-state", app_state, NULL};
+    if (run_veil(argv) != 0) {
+        veil_error_detail_set("'veil devchain init' failed");
+        return VEIL_ERR_IO;
+    }
+    /* Written last: its presence marks a complete first start. */
+    return config_save(l, block_time);
+}
+
+/* --- RPC ------------------------------------------------------------------------ */
+typedef struct membuf {
+    char *p;
+    size_t len;
+} membuf;
+
+static size_t on_body(char *data, size_t size, size_t n, void *ctx)
+{
+    membuf *b = ctx;
+    size_t add = size * n;
+    if (b->len + add > (64u << 20)) return 0; /* refuse absurd answers */
+    char *q = realloc(b->p, b->len + add + 1);
+    if (q == NULL) return 0;
+    memcpy(q + b->len, data, add);
+    b->p = q;
+    b->len += add;
+    b->p[b->len] = '\0';
+    return add;
+}
+
+veil_status devnet_rpc_get(const devnet_layout *l, const char *path_and_query, json_t **result)
+{
+    char url[4096];
+    int n = snprintf(url, sizeof url, "http://127.0.0.1:%u/%s", l->rpc_port, path_and_query);
+    ENSURE(n > 0 && (size_t)n < sizeof url, VEIL_ERR_TOO_LARGE);
+    CURL *c = curl_easy_init();
+    ENSURE(c != NULL, VEIL_ERR_NOMEM);
+    membuf body = {0};
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, &body);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT, 30L);
+    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+    CURLcode rc = curl_easy_perform(c);
+    curl_easy_cleanup(c);
+    veil_status st = VEIL_OK;
+    json_t *doc = NULL;
+    if (rc != CURLE_OK) {
+        veil_error_detail_set("%s: %s", url, curl_easy_strerror(rc));
+        st = VEIL_ERR_NET;
+        goto out;
+    }
+    json_error_t je;
+    doc = json_loads(body.p != NULL ? body.p : "", 0, &je);
+    if (doc == NULL) {
+        veil_error_detail_set("%s: answer is not JSON (%s)", url, je.text);
+        st = VEIL_ERR_DECODE;
+        goto out;
+    }
+    json_t *err = json_object_get(doc, "error");
+    if (err != NULL) {
+        const char *msg = json_string_value(json_object_get(err, "message"));
+        const char *data = json_string_value(json_object_get(err, "data"));
+        veil_error_detail_set("%s: %s%s%s", url, msg ? msg : "error", data ? ": " : "",
+                              data ? data : "");
+        st = VEIL_ERR_NET;
+        goto out;
+    }
+    json_t *res = json_object_get(doc, "result");
+    ENSURE_OUT(res != NULL, VEIL_ERR_DECODE);
+    *result = json_incref(res);
+out:
+    json_decref(doc);
+    free(body.p);
+    return st;
+}
+
+/* --- status --------------------------------------------------------------------- */
+static const char *jstr(json_t *o, const char *path)
+{
+    /* "a.b.c" lookups over objects */
+    char buf[128];
+    snprintf(buf, sizeof buf, "%s", path);
+    json_t *cur = o;
+    for (char *tok = strtok(buf, "."); tok != NULL && cur != NULL; tok = strtok(NULL, "."))
+        cur = json_object_get(cur, tok);
+    return json_is_string(cur) ? json_string_value(cur) : "?";
+}
+
+int devnet_print_status(const devnet_layout *l, bool json)
+{
+    int rc = 0;
+    json_t *st = NULL, *out = json_object();
+    veil_status s = devnet_rpc_get(l, "status", &st);
+    if (s == VEIL_OK) {
+        json_object_set_new(out, "chain",
+                            json_pack("{s:s, s:s, s:s, s:s}", "chain_id",
+                                      jstr(st, "node_info.network"), "height",
+                                      jstr(st, "sync_info.latest_block_height"), "app_hash",
+                                      jstr(st, "sync_info.latest_app_hash"), "time",
+                                      jstr(st, "sync_info.latest_block_time")));
+    } else {
+        json_object_set_new(out, "chain", json_pack("{s:s}", "error", veil_error_detail()));
+        rc = 1;
+    }
+    json_decref(st);
+
+    char endpoint[PATH_MAX + 8];
+    snprintf(endpoint, sizeof endpoint, "ipc://%s", l->tve_sock);
+    tve_client *c = NULL;
+    Veil__Tve__Response *resp = NULL;
+    Veil__Tve__Request req = VEIL__TVE__REQUEST__INIT;
+    Veil__Tve__StatusRequest sr = VEIL__TVE__STATUS_REQUEST__INIT;
+    req.request_case = VEIL__TVE__REQUEST__REQUEST_STATUS;
+    req.status = &sr;
+    s = tve_client_open(endpoint, 5000, &c);
+    if (s == VEIL_OK)
+        s = tve_client_call(c, &req, VEIL__TVE__RESPONSE__RESPONSE_STATUS, 0, &resp);
+    if (s == VEIL_OK) {
+        Veil__Tve__StatusResponse *r = resp->status;
+        char mre[65] = "", mrs[65] = "", hash[65] = "";
+        if (r->mrenclave.len == 32) veil_hex_encode(mre, r->mrenclave.data, 32);
+        if (r->mrsigner.len == 32) veil_hex_encode(mrs, r->mrsigner.data, 32);
+        if (r->last_app_hash.len == 32) veil_hex_encode(hash, r->last_app_hash.data, 32);
+        json_object_set_new(out, "tve",
+                            json_pack("{s:s, s:s, s:i, s:b, s:I, s:I, s:s}", "mrenclave", mre,
+                                      "mrsigner", mrs, "svn", (int)r->svn, "debug", r->debug,
+                                      "key_epoch", (json_int_t)r->key_epoch, "last_height",
+                                      (json_int_t)r->last_height, "last_app_hash", hash));
+        veil__tve__response__free_unpacked(resp, NULL);
+    } else {
+        json_object_set_new(out, "tve", json_pack("{s:s, s:s}", "error", veil_status_str(s),
+                                                  "detail", veil_error_detail()));
+        rc = 1;
+    }
+    tve_client_close(c);
+
+    if (json) {
+        char *text = json_dumps(out, JSON_INDENT(2));
+        printf("%s\n", text);
+        free(text);
+    } else {
+        json_t *ch = json_object_get(out, "chain"), *tv = json_object_get(out, "tve");
+        if (json_object_get(ch, "error") == NULL)
+            printf("chain  %s  height %s  app hash %s  time %s\n", jstr(ch, "chain_id"),
+                   jstr(ch, "height"), jstr(ch, "app_hash"), jstr(ch, "time"));
+        else
+            printf("chain  not answering: %s\n", jstr(ch, "error"));
+        if (json_object_get(tv, "error") == NULL)
+            printf("tve    last height %lld  key epoch %lld  svn %lld%s\n"
+                   "       mrenclave %s\n       mrsigner  %s\n",
+                   (long long)json_integer_value(json_object_get(tv, "last_height")),
+                   (long long)json_integer_value(json_object_get(tv, "key_epoch")),
+                   (long long)json_integer_value(json_object_get(tv, "svn")),
+                   json_is_true(json_object_get(tv, "debug")) ? "  DEBUG" : "",
+                   jstr(tv, "mrenclave"), jstr(tv, "mrsigner"));
+        else
+            printf("tve    not answering: %s (%s)\n", jstr(tv, "error"), jstr(tv, "detail"));
+    }
+    json_decref(out);
+    return rc;
+}

@@ -1,0 +1,59 @@
+/* `veil devnet`: layout of a devnet home, its preparation, RPC access, status and the
+ * demo scenario. */
+#ifndef VEIL_TOOLS_DEVNET_H
+#define VEIL_TOOLS_DEVNET_H
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "common/status.h"
+
+#define DEVNET_CHAIN_ID "veil-devnet"
+#define DEVNET_ACCOUNTS 3
+
+typedef struct devnet_account {
+    char name[16];
+    uint8_t sk[32];
+    uint8_t address[32]; /* x-only public key: staking address and output address */
+    uint8_t view_sk[32];
+    uint8_t view_pk[32];
+} devnet_account;
+
+typedef struct devnet_layout {
+    char home[PATH_MAX];
+    char platform[PATH_MAX];
+    char tve_home[PATH_MAX];
+    char node_home[PATH_MAX];
+    char chain_home[PATH_MAX];
+    char run[PATH_MAX];
+    char logs[PATH_MAX];
+    char tve_sock[PATH_MAX];
+    char abci_sock[PATH_MAX];
+    char config[PATH_MAX];   /* devnet.json */
+    char accounts_file[PATH_MAX];
+    uint16_t rpc_port;
+    char chain_id[64];
+    char tve_mrsigner_hex[65]; /* MRSIGNER the node requires of the TVE */
+    devnet_account accounts[DEVNET_ACCOUNTS];
+} devnet_layout;
+
+/* Fills the paths under home (nothing is created). */
+VEIL_MUST_CHECK veil_status devnet_layout_init(devnet_layout *l, const char *home,
+                                               uint16_t rpc_port);
+/* Loads an existing devnet's layout (devnet.json, demo accounts). */
+VEIL_MUST_CHECK veil_status devnet_layout_load(devnet_layout *l, const char *home);
+/* First start: directories, demo accounts, genesis (`veil devchain init`). Later starts
+ * reload what is there. */
+VEIL_MUST_CHECK veil_status devnet_prepare(devnet_layout *l, const char *block_time);
+
+/* GET http://127.0.0.1:<port>/<method>?<query>: the JSON-RPC `result`, or the error. */
+VEIL_MUST_CHECK veil_status devnet_rpc_get(const devnet_layout *l, const char *path_and_query,
+                                           json_t **result);
+
+int devnet_print_status(const devnet_layout *l, bool json);
+int devnet_demo(int argc, char **argv);
+
+#endif
