@@ -73,6 +73,7 @@ static void daemon_restart(int sig)
     daemon_start();
 }
 
+static int run(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static int run(const char *fmt, ...)
 {
     char cmd[512];

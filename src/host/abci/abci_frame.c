@@ -246,8 +246,9 @@ veil_status abci_frame_reader_next(abci_frame_reader *r, int timeout_ms, const u
     for (;;) {
         size_t consumed = 0;
         size_t avail = r->end - r->start;
-        veil_status st =
-            abci_frame_split(r->buf + r->start, avail, r->max_body, body, body_len, &consumed);
+        /* No buffer yet until the first read: NULL + 0 is undefined in C. */
+        const uint8_t *pending = r->buf != NULL ? r->buf + r->start : NULL;
+        veil_status st = abci_frame_split(pending, avail, r->max_body, body, body_len, &consumed);
         if (st == VEIL_OK) {
             r->start += consumed;
             return VEIL_OK;
@@ -264,7 +265,7 @@ veil_status abci_frame_reader_next(abci_frame_reader *r, int timeout_ms, const u
         size_t want = 0;
         uint64_t n;
         size_t used;
-        if (abci_varint_get(r->buf + r->start, avail, &n, &used) == VEIL_OK)
+        if (abci_varint_get(pending, avail, &n, &used) == VEIL_OK)
             want = used + (size_t)n; /* n <= max_body here */
 
         struct pollfd pfd = {.fd = r->fd, .events = POLLIN};

@@ -184,7 +184,7 @@ static int staged_cmp(const void *a, const void *b)
 
 veil_status tve_staging_sort(tve_staging *g)
 {
-    qsort(g->txs, g->n, sizeof *g->txs, staged_cmp);
+    if (g->n > 1) qsort(g->txs, g->n, sizeof *g->txs, staged_cmp); /* txs may be NULL */
     tve_table_clear(&g->by_txid);
     for (size_t i = 0; i < g->n; i++) TRY(tve_table_put(&g->by_txid, g->txs[i].txid, (uint32_t)i));
     return VEIL_OK;
