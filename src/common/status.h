@@ -138,7 +138,29 @@
     X(VEIL_ERR_TVE_NO_KEY, 807, "the enclave holds no obfuscation key")                  \
     X(VEIL_ERR_TVE_TOO_MANY, 808, "request names more items than allowed")               \
     X(VEIL_ERR_TVE_DUPLICATE_TX, 809, "transaction appears twice in the block")          \
-    X(VEIL_ERR_TVE_IDENTITY, 810, "enclave identity is not the one configured")
+    X(VEIL_ERR_TVE_IDENTITY, 810, "enclave identity is not the one configured")          \
+    /* attested TLS, TQE and wallet (9xx) */                                             \
+    X(VEIL_ERR_RATLS_NO_EVIDENCE, 900, "certificate carries no attestation evidence")    \
+    X(VEIL_ERR_RATLS_EVIDENCE_FORMAT, 901, "attestation evidence is malformed")          \
+    X(VEIL_ERR_RATLS_KEY_BINDING, 902,                                                   \
+      "quote's report data does not bind the certificate's key")                         \
+    X(VEIL_ERR_RATLS_MRSIGNER, 903, "enclave signer (MRSIGNER) is not an accepted one")  \
+    X(VEIL_ERR_RATLS_MRENCLAVE, 904, "enclave measurement (MRENCLAVE) is not accepted")  \
+    X(VEIL_ERR_RATLS_SVN, 905, "enclave security version is below the minimum")          \
+    X(VEIL_ERR_RATLS_DEBUG, 906, "enclave is a debug enclave and debug is not allowed")  \
+    X(VEIL_ERR_RATLS_TCB, 907, "platform TCB is out of date and that is not allowed")    \
+    X(VEIL_ERR_RATLS_EXPIRED, 908, "certificate is outside its validity period")         \
+    X(VEIL_ERR_RATLS_CERT_SIGNATURE, 909, "certificate signature does not verify")       \
+    X(VEIL_ERR_RATLS_HANDSHAKE, 910, "TLS handshake failed")                             \
+    X(VEIL_ERR_TQE_CHALLENGE, 920, "query challenge is missing, used or wrong")          \
+    X(VEIL_ERR_TQE_RATE_LIMIT, 921, "too many requests; slow down")                      \
+    X(VEIL_ERR_TQE_TOO_MANY_TXIDS, 922, "query names more txids than allowed")           \
+    X(VEIL_ERR_TQE_UNAVAILABLE, 923, "the TVE or node behind the TQE did not answer")    \
+    X(VEIL_ERR_WALLET_PASSPHRASE, 940, "wrong passphrase or damaged wallet file")        \
+    X(VEIL_ERR_WALLET_FUNDS, 941, "insufficient funds")                                  \
+    X(VEIL_ERR_WALLET_WATCH_ONLY, 942, "a watch-only wallet cannot sign")                 \
+    X(VEIL_ERR_WALLET_ADDRESS, 943, "invalid address")                                   \
+    X(VEIL_ERR_WALLET_SEED, 944, "invalid seed words")
 
 typedef enum veil_status {
 #define VEIL_STATUS_ENUM_(name, value, msg) name = value,
