@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "common/cursor.h"
+#include "trusted/tx/tx.h"
 #include "veil/node.pb-c.h"
 
 /* Packs msg into out if it fits. */
@@ -17,18 +18,6 @@ static veil_status rec_pack(const ProtobufCMessage *msg, uint8_t *out, size_t ca
     return VEIL_OK;
 }
 
-/* One meaning per byte string: what protobuf-c re-encodes, no unknown fields. */
-static bool rec_canonical(const ProtobufCMessage *msg, const uint8_t *in, size_t len)
-{
-    if (msg->n_unknown_fields) return false;
-    size_t n = protobuf_c_message_get_packed_size(msg);
-    if (n != len) return false;
-    uint8_t *tmp = malloc(n ? n : 1);
-    if (tmp == NULL) return false;
-    bool ok = protobuf_c_message_pack(msg, tmp) == n && memcmp(tmp, in, n) == 0;
-    free(tmp);
-    return ok;
-}
 
 static bool rec_bytes(const ProtobufCBinaryData *b, uint8_t *out, size_t want)
 {
@@ -74,7 +63,7 @@ veil_status node_account_decode(const uint8_t *in, size_t len, node_account *out
     m = veil__node__account__unpack(NULL, len, in);
     ENSURE(m != NULL, VEIL_ERR_MALFORMED);
     memset(out, 0, sizeof *out);
-    ENSURE_OUT(rec_canonical(&m->base, in, len), VEIL_ERR_MALFORMED);
+    ENSURE_OUT(veil_pb_is_canonical(&m->base, in, len), VEIL_ERR_MALFORMED);
     ENSURE_OUT(rec_bytes(&m->address, out->address, NODE_ADDRESS_LEN), VEIL_ERR_MALFORMED);
     out->bonded = m->bonded;
     out->unbonded = m->unbonded;
@@ -117,7 +106,7 @@ veil_status node_output_decode(const uint8_t *in, size_t len, node_output *out)
     veil_status st = VEIL_OK;
     Veil__Node__OutputStatus *m = veil__node__output_status__unpack(NULL, len, in);
     ENSURE(m != NULL, VEIL_ERR_MALFORMED);
-    ENSURE_OUT(rec_canonical(&m->base, in, len) && m->output_count <= NODE_MAX_OUTPUTS,
+    ENSURE_OUT(veil_pb_is_canonical(&m->base, in, len) && m->output_count <= NODE_MAX_OUTPUTS,
                VEIL_ERR_MALFORMED);
     /* Spent bits past the output count would make an output "exist" twice over. */
     ENSURE_OUT(m->output_count == 64 || (m->spent >> m->output_count) == 0, VEIL_ERR_MALFORMED);
@@ -154,7 +143,7 @@ veil_status node_params_decode(const uint8_t *in, size_t len, node_params *out)
     Veil__Node__Params *m = veil__node__params__unpack(NULL, len, in);
     ENSURE(m != NULL, VEIL_ERR_MALFORMED);
     memset(out, 0, sizeof *out);
-    ENSURE_OUT(rec_canonical(&m->base, in, len), VEIL_ERR_MALFORMED);
+    ENSURE_OUT(veil_pb_is_canonical(&m->base, in, len), VEIL_ERR_MALFORMED);
     ENSURE_OUT(m->fee_rule == NODE_FEE_EXACT || m->fee_rule == NODE_FEE_AT_LEAST,
                VEIL_ERR_MALFORMED);
     ENSURE_OUT(strlen(m->attestation_root) <= NODE_ATTESTATION_ROOT_MAX, VEIL_ERR_MALFORMED);
@@ -189,7 +178,7 @@ veil_status node_key_epoch_decode(const uint8_t *in, size_t len, node_key_epoch 
     Veil__Node__KeyEpoch *m = veil__node__key_epoch__unpack(NULL, len, in);
     ENSURE(m != NULL, VEIL_ERR_MALFORMED);
     memset(out, 0, sizeof *out);
-    ENSURE_OUT(rec_canonical(&m->base, in, len) &&
+    ENSURE_OUT(veil_pb_is_canonical(&m->base, in, len) &&
                    (m->commitment.len == 0 || m->commitment.len == 32),
                VEIL_ERR_MALFORMED);
     out->epoch = m->epoch;

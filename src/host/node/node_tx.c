@@ -41,16 +41,6 @@ static size_t put_varint(uint8_t *out, uint64_t v)
     return n;
 }
 
-static bool pub_canonical(const ProtobufCMessage *msg, const uint8_t *in, size_t len)
-{
-    size_t n = protobuf_c_message_get_packed_size(msg);
-    if (n != len) return false;
-    uint8_t *tmp = malloc(n ? n : 1);
-    if (tmp == NULL) return false;
-    bool ok = protobuf_c_message_pack(msg, tmp) == n && memcmp(tmp, in, n) == 0;
-    free(tmp);
-    return ok;
-}
 
 static bool copy_fixed(const ProtobufCBinaryData *b, uint8_t *out, size_t n)
 {
@@ -243,7 +233,7 @@ veil_status node_chain_tx_decode(const uint8_t *tx, size_t len, const char *chai
     Veil__Node__PublicTx *m = veil__node__public_tx__unpack(NULL, (size_t)n, body);
     ENSURE(m != NULL, VEIL_ERR_TX_MALFORMED);
     veil_status st = VEIL_OK;
-    ENSURE_OUT(m->base.n_unknown_fields == 0 && pub_canonical(&m->base, body, (size_t)n),
+    ENSURE_OUT(m->base.n_unknown_fields == 0 && veil_pb_is_canonical(&m->base, body, (size_t)n),
                VEIL_ERR_TX_MALFORMED);
     TRY_OUT(pub_from_msg(m, &out->pub));
     ENSURE_OUT(strlen(chain_id) <= VEIL_TX_MAX_CHAIN_ID_LEN, VEIL_ERR_ARG);

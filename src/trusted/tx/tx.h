@@ -285,6 +285,11 @@ VEIL_MUST_CHECK veil_status veil_tx_validate(const veil_tx_env *env, const veil_
                                              const uint8_t *wire, size_t wire_len,
                                              veil_tx_outcome *out);
 
+/* One meaning per byte string: true if `msg`, decoded from `bytes`, carries no unknown
+ * top-level fields and re-encodes to exactly `bytes`. Compares while encoding; no
+ * allocation. Used for every Veil message that is hashed, signed or stored. */
+bool veil_pb_is_canonical(const ProtobufCMessage *msg, const uint8_t *bytes, size_t len);
+
 /* Wipes the plaintext (and everything else) in an outcome. */
 void veil_tx_outcome_wipe(veil_tx_outcome *out);
 

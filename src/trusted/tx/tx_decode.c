@@ -82,7 +82,7 @@ static void tx_canon_append(ProtobufCBuffer *buf, size_t n, const uint8_t *data)
 
 static bool tx_has_unknown(const ProtobufCMessage *m) { return m->n_unknown_fields != 0; }
 
-bool tx_is_canonical(const ProtobufCMessage *msg, const uint8_t *bytes, size_t len)
+bool veil_pb_is_canonical(const ProtobufCMessage *msg, const uint8_t *bytes, size_t len)
 {
     /* protobuf-c re-emits unknown fields when packing, so they would survive the
      * comparison below if they came last; callers reject them separately, message by

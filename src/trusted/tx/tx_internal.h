@@ -18,7 +18,7 @@ ProtobufCMessage *tx_msg_unpack(const ProtobufCMessageDescriptor *desc,
 void tx_msg_free(ProtobufCMessage *msg, ProtobufCAllocator *alloc);
 
 /* true iff re-encoding msg yields exactly bytes[0..len): the one-meaning rule. */
-bool tx_is_canonical(const ProtobufCMessage *msg, const uint8_t *bytes, size_t len);
+#define tx_is_canonical veil_pb_is_canonical
 
 /* Decode steps B1-B5 of docs/transactions.md. On VEIL_OK *out is a checked message
  * the caller frees with tx_msg_free(&(*out)->base, alloc). */
