@@ -409,10 +409,10 @@ static void test_wire_tampering(void **state)
     assert_int_equal(verify(VEIL__TVE__MODE__CHECK, 1, bad, n, NULL, 0, &acct, NULL),
                      VEIL_ERR_TX_DECRYPT_FAILED);
     m->txid.data[0] ^= 0x01;
-    m->fee = 2; /* public fee no longer balances */
+    m->fee = 2; /* the fee is authenticated: another fee cannot probe the hidden sums */
     n = veil__tx__confidential_tx__pack(m, bad);
     assert_int_equal(verify(VEIL__TVE__MODE__CHECK, 1, bad, n, NULL, 0, &acct, NULL),
-                     VEIL_ERR_TX_WITHDRAW_AMOUNT_MISMATCH);
+                     VEIL_ERR_TX_DECRYPT_FAILED);
     veil__tx__confidential_tx__free_unpacked(m, NULL);
 
     /* Account state the node passes decides: wrong nonce, jailed, not yet unbonded. */

@@ -1377,11 +1377,12 @@ static void wire_decode_public_fields(void **state)
     assert_true(pub.has_account);
     assert_memory_equal(pub.account, fx->acct_pk, 32);
     assert_int_equal(pub.ciphertext_len, b->payload_len + 16);
-    /* The AAD layout: txid then the epoch, big-endian. */
+    /* The AAD layout: txid, then the epoch and the fee, big-endian. */
     uint8_t aad[VEIL_TX_AAD_LEN];
-    veil_tx_aad(aad, pub.txid, UINT64_C(0x0102030405060708));
+    veil_tx_aad(aad, pub.txid, UINT64_C(0x0102030405060708), UINT64_C(0x1112131415161718));
     assert_memory_equal(aad, pub.txid, 32);
     assert_memory_equal(aad + 32, "\x01\x02\x03\x04\x05\x06\x07\x08", 8);
+    assert_memory_equal(aad + 40, "\x11\x12\x13\x14\x15\x16\x17\x18", 8);
     txb_free(b);
 }
 

@@ -225,9 +225,9 @@ void txb_build_wire(txb *b)
         m.account.len = 32;
     }
     if (b->override_aad)
-        veil_tx_aad(aad, b->aad_txid, b->aad_epoch);
+        veil_tx_aad(aad, b->aad_txid, b->aad_epoch, b->fee);
     else
-        veil_tx_aad(aad, txid, b->key_epoch);
+        veil_tx_aad(aad, txid, b->key_epoch, b->fee);
     uint8_t *ct = xcalloc(1, b->payload_len + VEIL_AEAD_TAG_LEN);
     if (veil_aead_seal(b->key, b->nonce12, aad, sizeof aad, b->payload, b->payload_len, ct) !=
         VEIL_OK)

@@ -42,7 +42,7 @@
 #define VEIL_TX_ADDRESS_LEN 32          /* x-only public keys: addresses, accounts, view keys */
 #define VEIL_TX_WITNESS_LEN 64          /* one BIP-340 signature */
 #define VEIL_TX_NONCE_LEN VEIL_AEAD_NONCE_LEN
-#define VEIL_TX_AAD_LEN 40              /* txid(32) || key_epoch u64 big-endian (8) */
+#define VEIL_TX_AAD_LEN 48              /* txid(32) || key_epoch (8) || fee (8), u64 big-endian */
 #define VEIL_TX_MAX_INPUTS 64
 #define VEIL_TX_MAX_OUTPUTS 64
 #define VEIL_TX_MAX_VIEW_KEYS 64
@@ -202,9 +202,11 @@ typedef struct veil_tx_outcome {
 /* txid = SHA-256 tagged "veil/txid/v1" over the exact body bytes. No size limit. */
 void veil_tx_id(uint8_t txid[static VEIL_TX_ID_LEN], const uint8_t *body, size_t body_len);
 
-/* The AEAD associated data: txid || key_epoch as u64 big-endian. */
+/* The AEAD associated data: txid || key_epoch || fee, each u64 big-endian. The fee is
+ * public but feeds the sums: authenticating it means a copy of a tx with another fee
+ * fails decryption instead of probing the hidden values through the sum checks. */
 void veil_tx_aad(uint8_t aad[static VEIL_TX_AAD_LEN], const uint8_t txid[static VEIL_TX_ID_LEN],
-                 uint64_t key_epoch);
+                 uint64_t key_epoch, uint64_t fee);
 
 /* The fee-relevant size of a tx: body_len + 64 * n_witnesses. VEIL_ERR_TX_BODY_TOO_LARGE
  * if body_len > 8192, VEIL_ERR_TX_WITNESS_COUNT if n_witnesses > 64. */

@@ -140,9 +140,15 @@ static veil_status tx_check_spend(const veil_tx_env *env, const veil_tx_state *s
 
     /* 24: spent flags are public and free to check; do it before any unsealing. */
     for (size_t i = 0; i < b->n_inputs; i++) ENSURE(!state->spent[i], VEIL_ERR_TX_INPUT_SPENT);
-    /* 25-27 */
+    /* 25-27. Each input's witness is checked as soon as its output is known, before
+     * any rule that reads the output's hidden value or time lock: whoever cannot sign
+     * for an output learns nothing about it from which rule fails (the encrypt path
+     * would otherwise be an oracle on other people's outputs). */
     for (size_t i = 0; i < b->n_inputs; i++) {
         TRY(env->resolve(env->resolve_ctx, b->inputs[i].txid, b->inputs[i].index, &prev[i]));
+        TRY(tx_check_sig(pm->witnesses[i].data, pub->txid, prev[i].address));
+    }
+    for (size_t i = 0; i < b->n_inputs; i++) {
         ENSURE(prev[i].value <= VEIL_TX_MAX_SUPPLY, VEIL_ERR_TX_VALUE_ABOVE_MAX_SUPPLY);
         TRY(tx_sum_add(&sum_in, prev[i].value));
         ENSURE(prev[i].valid_from <= params->block_time, VEIL_ERR_TX_INPUT_TIMELOCKED);
@@ -162,9 +168,7 @@ static veil_status tx_check_spend(const veil_tx_env *env, const veil_tx_state *s
         /* Exact, not "at least": anything above amount + fee would simply vanish. */
         ENSURE(sum_in == b->amount + pub->fee, VEIL_ERR_TX_DEPOSIT_AMOUNT_MISMATCH);
     }
-    /* 31 */
-    for (size_t i = 0; i < b->n_inputs; i++)
-        TRY(tx_check_sig(pm->witnesses[i].data, pub->txid, prev[i].address));
+    veil_wipe(prev, sizeof prev); /* values and addresses of the spent outputs */
     return VEIL_OK;
 }
 
@@ -211,7 +215,7 @@ static veil_status tx_validate_inner(const veil_tx_env *env, const veil_tx_state
     /* 6-7 */
     key = tx_find_key(env, pub->key_epoch);
     ENSURE(key != NULL, VEIL_ERR_TX_UNKNOWN_KEY_EPOCH);
-    veil_tx_aad(aad, pub->txid, pub->key_epoch);
+    veil_tx_aad(aad, pub->txid, pub->key_epoch, pub->fee);
     st = veil_aead_open(key->key, pub->nonce, aad, sizeof aad, (*cm)->ciphertext.data,
                         (*cm)->ciphertext.len, out->payload);
     /* No detail on authentication failures: a bare code, no oracle. */

@@ -1,9 +1,10 @@
 /* The wire form (ConfidentialTx): public-field decoding and the encrypt side.
  *
- * The AEAD binds the ciphertext to the public txid and key epoch (AAD = txid ||
- * epoch): a payload cannot be replayed under another txid, and a ciphertext made
+ * The AEAD binds the ciphertext to the public txid, key epoch and fee (AAD = txid ||
+ * epoch || fee): a payload cannot be replayed under another txid; a ciphertext made
  * under one epoch's key cannot be presented as belonging to another epoch, even while
- * two epochs share a key during a grace period.
+ * two epochs share a key during a grace period; and the public fee, which enters the
+ * sum checks, cannot be changed to probe the hidden values.
  */
 #include <string.h>
 
@@ -19,10 +20,11 @@ void veil_tx_id(uint8_t txid[static VEIL_TX_ID_LEN], const uint8_t *body, size_t
 }
 
 void veil_tx_aad(uint8_t aad[static VEIL_TX_AAD_LEN], const uint8_t txid[static VEIL_TX_ID_LEN],
-                 uint64_t key_epoch)
+                 uint64_t key_epoch, uint64_t fee)
 {
     memcpy(aad, txid, VEIL_TX_ID_LEN);
     veil_put_u64(aad + VEIL_TX_ID_LEN, key_epoch);
+    veil_put_u64(aad + VEIL_TX_ID_LEN + 8, fee);
 }
 
 static bool tx_wire_has_unknown(const Veil__Tx__ConfidentialTx *m)
@@ -169,7 +171,7 @@ veil_status veil_tx_wire_seal(const uint8_t *payload, size_t payload_len, uint64
     ENSURE_OUT(pos == prefix, VEIL_ERR_INTERNAL);
     out[pos++] = TX_WIRE_CIPHERTEXT_TAG;
     pos += tx_varint_put(out + pos, ct_len);
-    veil_tx_aad(aad, txid, key_epoch);
+    veil_tx_aad(aad, txid, key_epoch, fee);
     TRY_OUT(veil_aead_seal(key, nonce, aad, sizeof aad, payload, payload_len, out + pos));
     *out_len = pos + ct_len;
 out:
