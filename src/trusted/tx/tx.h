@@ -266,7 +266,7 @@ VEIL_MUST_CHECK veil_status veil_tx_wire_decode(const uint8_t *wire, size_t wire
  * validation would, so a malformed payload is refused with the same codes), fills
  * the public fields from the body (kind, txid, inputs, output count, account), sets
  * fee and key_epoch as given, and encrypts the payload with AES-256-GCM-SIV under
- * `key`, `nonce` and AAD = txid || key_epoch. The fee is not in the body, so the
+ * `key`, `nonce` and AAD = txid || key_epoch || fee. The fee is not in the body, so the
  * caller supplies it; validate the result to check it. The nonce must be fresh random
  * bytes (GCM-SIV tolerates accidental reuse, but reuse reveals equal plaintexts).
  * `payload` must not overlap `out`. VEIL_ERR_BUFFER_TOO_SMALL if out_cap is too small
