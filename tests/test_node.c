@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "common/cursor.h"
 #include "common/hex.h"
@@ -458,6 +459,8 @@ static void test_public_unbond_unjail(void **state)
 
 static void test_public_node_join(void **state)
 {
+    /* Certificates are judged at block time: use a block time of today. */
+    const uint64_t now = (uint64_t)time(NULL);
     (void)state;
     char dir[] = "/tmp/veil-test-node-XXXXXX", plat[128], root[128], pem[192];
     assert_non_null(mkdtemp(dir));
@@ -488,7 +491,7 @@ static void test_public_node_join(void **state)
                      VEIL_OK);
 
     /* no pinned root: recorded, not verified */
-    assert_int_equal(run_public(tx, g_sk, &params, 10, &acc, &next), VEIL_OK);
+    assert_int_equal(run_public(tx, g_sk, &params, now, &acc, &next), VEIL_OK);
     assert_true(next.has_node);
     assert_false(next.node.quote_verified);
     assert_memory_equal(next.node.mrenclave, id.mrenclave, 32);
@@ -502,19 +505,21 @@ static void test_public_node_join(void **state)
     memcpy(params.attestation_root, root_pem, root_len);
     params.attestation_root[root_len] = '\0';
     free(root_pem);
-    assert_int_equal(run_public(tx, g_sk, &params, 10, &acc, &next), VEIL_OK);
+    assert_int_equal(run_public(tx, g_sk, &params, now, &acc, &next), VEIL_OK);
     assert_true(next.node.quote_verified);
+    /* The same join in a block from before the attestation certificate existed. */
+    assert_int_equal(run_public(tx, g_sk, &params, 10, &acc, &next), VEIL_ERR_TEE_QUOTE_CHAIN);
     tx->mrenclave[0] ^= 1; /* claims another enclave */
-    assert_int_equal(run_public(tx, g_sk, &params, 10, &acc, &next), VEIL_ERR_TVE_IDENTITY);
+    assert_int_equal(run_public(tx, g_sk, &params, now, &acc, &next), VEIL_ERR_TVE_IDENTITY);
     tx->mrenclave[0] ^= 1;
     tx->enclave_pubkey[5] ^= 1; /* the quote binds another key */
-    assert_int_equal(run_public(tx, g_sk, &params, 10, &acc, &next), VEIL_ERR_AUTH);
+    assert_int_equal(run_public(tx, g_sk, &params, now, &acc, &next), VEIL_ERR_AUTH);
     tx->enclave_pubkey[5] ^= 1;
     tx->quote[tx->quote_len / 2] ^= 1; /* a damaged quote */
-    assert_int_not_equal(run_public(tx, g_sk, &params, 10, &acc, &next), VEIL_OK);
+    assert_int_not_equal(run_public(tx, g_sk, &params, now, &acc, &next), VEIL_OK);
     tx->quote[tx->quote_len / 2] ^= 1;
     acc.bonded = 0; /* no stake */
-    assert_int_equal(run_public(tx, g_sk, &params, 10, &acc, &next), VEIL_ERR_ARG);
+    assert_int_equal(run_public(tx, g_sk, &params, now, &acc, &next), VEIL_ERR_ARG);
 
     free(tx);
     tee_enclave_destroy(e);

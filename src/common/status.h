@@ -11,6 +11,8 @@
 #ifndef VEIL_COMMON_STATUS_H
 #define VEIL_COMMON_STATUS_H
 
+#include <stdbool.h>
+
 #define VEIL_MUST_CHECK __attribute__((warn_unused_result))
 
 /* X(name, value, message). Append new codes within their category block. */
@@ -172,6 +174,17 @@ typedef enum veil_status {
 const char *veil_status_str(veil_status s);
 /* The code's symbolic name, e.g. "VEIL_ERR_TRUNCATED". */
 const char *veil_status_name(veil_status s);
+
+/* True for a per-transaction verdict that every validator reaches from the same
+ * inputs: malformed input, a transaction validation rule, already committed,
+ * duplicate in the block. Anything else (storage, memory, enclave faults) is a local
+ * failure and must never be recorded as a transaction's result, or validators would
+ * disagree. */
+static inline bool veil_status_is_tx_verdict(veil_status s)
+{
+    return s == VEIL_ERR_ARG || (s >= 200 && s < 300) || (s >= 700 && s < 800) ||
+           s == VEIL_ERR_TVE_TX_EXISTS || s == VEIL_ERR_TVE_DUPLICATE_TX;
+}
 
 /* Guard macros: keep the happy path straight. */
 #define TRY(expr)                                                                        \

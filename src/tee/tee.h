@@ -159,6 +159,12 @@ VEIL_MUST_CHECK veil_status tee_quote_verify_mem(const uint8_t *quote, size_t qu
                                                  const uint8_t *root_pem, size_t root_pem_len,
                                                  uint16_t min_platform_tcb,
                                                  tee_quote_claims *claims);
+/* Same, judging certificate validity at `at` (unix seconds) instead of now: what a
+ * chain must do so that every validator, and every replay, reaches the same verdict. */
+VEIL_MUST_CHECK veil_status tee_quote_verify_mem_at(const uint8_t *quote, size_t quote_len,
+                                                    const uint8_t *root_pem, size_t root_pem_len,
+                                                    uint16_t min_platform_tcb, int64_t at,
+                                                    tee_quote_claims *claims);
 
 /* ============================ TRUSTED SIDE ======================================= */
 /* Only code linked into an enclave image may call these. */

@@ -216,7 +216,14 @@ void node_app_info(node_app *a, uint64_t *height, uint8_t app_hash[static 32], b
 }
 
 /* --- the TVE ---------------------------------------------------------------------- */
-static bool transient(veil_status st) { return st == VEIL_ERR_TIMEOUT || st == VEIL_ERR_NET; }
+/* Failures that say nothing about the request: the TVE is unreachable or hit a local
+ * resource problem. Blocks wait these out rather than decide anything on them. */
+static bool transient(veil_status st)
+{
+    return st == VEIL_ERR_TIMEOUT || st == VEIL_ERR_NET || st == VEIL_ERR_DB ||
+           st == VEIL_ERR_IO || st == VEIL_ERR_NOMEM || st == VEIL_ERR_TEE_OUT_OF_MEMORY ||
+           st == VEIL_ERR_TEE_ENCLAVE_FAULT;
+}
 
 static veil_status tve_identity_check(node_app *a, const Veil__Tve__StatusResponse *s)
 {
@@ -1108,10 +1115,10 @@ veil_status node_app_finalize_block(node_app *a, uint64_t height, uint64_t time,
             TRY_OUT(apply_outcome(a, height, &jobs[k], x->ok));
             memcpy(a->accepted[a->n_accepted++], jobs[k].msg->txid.data, 32);
         } else if (x->result_case == VEIL__TVE__TX_RESULT__RESULT_ERROR && x->error != NULL &&
-                   x->error->code != 0) {
+                   veil_status_is_tx_verdict((veil_status)x->error->code)) {
             result_set(res, (veil_status)x->error->code, NULL);
         } else {
-            veil_error_detail_set("TVE returned an empty result");
+            veil_error_detail_set("TVE returned no verdict for tx %zu", k);
             st = VEIL_ERR_DECODE;
             goto out;
         }

@@ -253,14 +253,19 @@ out:
 /* Node join's attestation: the quote verifies against the chain's pinned root, names
  * the claimed enclave identity and binds the enclave key in its report data. */
 static veil_status join_check_quote(const node_public_tx *p, const node_params *params,
-                                    const char **detail)
+                                    uint64_t block_time, const char **detail)
 {
     tee_quote_claims claims;
-    veil_status st = tee_quote_verify_mem(p->quote, p->quote_len,
-                                          (const uint8_t *)params->attestation_root,
-                                          strlen(params->attestation_root),
-                                          (uint16_t)params->min_platform_tcb, &claims);
+    /* Certificates are judged at the block's time, never the local clock: validators
+     * and later replays must all reach the same verdict. */
+    veil_status st = tee_quote_verify_mem_at(p->quote, p->quote_len,
+                                             (const uint8_t *)params->attestation_root,
+                                             strlen(params->attestation_root),
+                                             (uint16_t)params->min_platform_tcb,
+                                             (int64_t)block_time, &claims);
     if (st != VEIL_OK) FAIL(st, "node join: the quote does not verify against the chain's attestation root");
+    if (claims.body.identity.attributes & TEE_ATTR_DEBUG)
+        FAIL(VEIL_ERR_RATLS_DEBUG, "node join: the enclave is a debug enclave");
     if (claims.tcb_status != TEE_TCB_UP_TO_DATE)
         FAIL(VEIL_ERR_AUTH, "node join: the quoting platform's TCB is out of date");
     if (memcmp(claims.body.identity.mrenclave, p->mrenclave, 32) != 0 ||
@@ -313,7 +318,8 @@ veil_status node_public_apply(const node_chain_tx *tx, const node_public_env *en
     case NODE_PUBLIC_NODE_JOIN:
         if (acc->jailed_until > now) FAIL(VEIL_ERR_TX_ACCOUNT_JAILED, "node join: the account is jailed");
         if (acc->bonded == 0) FAIL(VEIL_ERR_ARG, "node join: the account has no bonded stake");
-        if (env->params->attestation_root[0] != '\0') TRY(join_check_quote(p, env->params, detail));
+        if (env->params->attestation_root[0] != '\0')
+            TRY(join_check_quote(p, env->params, env->block_time, detail));
         next->has_node = true;
         memset(&next->node, 0, sizeof next->node);
         next->node.enclave_pubkey_len = p->enclave_pubkey_len;

@@ -473,6 +473,14 @@ static veil_status handle_verify_block(tve_service *s, const Veil__Tve__VerifyBl
                 if (st == VEIL_OK) st = k;
             }
         }
+        /* A local failure (store, memory, enclave) fails the whole request: recorded
+         * as one tx's verdict it would make this validator disagree with the others. */
+        for (size_t i = 0; st == VEIL_OK && i < req->n_txs; i++) {
+            if (jobs[i].st == VEIL_OK || veil_status_is_tx_verdict(jobs[i].st)) continue;
+            veil_error_detail_set("tx %zu of block %llu: %s (a local failure, not a verdict)", i,
+                                  (unsigned long long)req->height, veil_status_name(jobs[i].st));
+            st = jobs[i].st;
+        }
         for (size_t i = 0; st == VEIL_OK && i < req->n_txs; i++)
             st = result_set(a, r->results[i], jobs[i].st,
                             jobs[i].st == VEIL_OK ? jobs[i].result->outcome : NULL);

@@ -7,6 +7,7 @@
  * 212  certificate length (u16)   214 PCK certificate (DER), issued by the root
  */
 #include <string.h>
+#include <time.h>
 
 #include <openssl/pem.h>
 #include <openssl/x509v3.h>
@@ -89,7 +90,7 @@ veil_status sim_cert_tcb_level(X509 *cert, uint16_t *level)
     return VEIL_OK;
 }
 
-static veil_status chain_check(X509 *root, X509 *pck)
+static veil_status chain_check(X509 *root, X509 *pck, time_t at)
 {
     EVP_PKEY *root_key = X509_get0_pubkey(root);
     ENSURE(root_key != NULL, VEIL_ERR_TEE_QUOTE_CHAIN);
@@ -97,8 +98,8 @@ static veil_status chain_check(X509 *root, X509 *pck)
         veil_error_detail_set("attestation key certificate is not issued by the pinned root");
         return VEIL_ERR_TEE_QUOTE_CHAIN;
     }
-    if (X509_cmp_current_time(X509_get0_notBefore(pck)) >= 0 ||
-        X509_cmp_current_time(X509_get0_notAfter(pck)) <= 0) {
+    if (X509_cmp_time(X509_get0_notBefore(pck), &at) >= 0 ||
+        X509_cmp_time(X509_get0_notAfter(pck), &at) <= 0) {
         veil_error_detail_set("attestation key certificate is outside its validity period");
         return VEIL_ERR_TEE_QUOTE_CHAIN;
     }
@@ -108,6 +109,15 @@ static veil_status chain_check(X509 *root, X509 *pck)
 veil_status tee_quote_verify_mem(const uint8_t *quote, size_t quote_len, const uint8_t *root_pem,
                                  size_t root_pem_len, uint16_t min_platform_tcb,
                                  tee_quote_claims *claims)
+{
+    return tee_quote_verify_mem_at(quote, quote_len, root_pem, root_pem_len, min_platform_tcb,
+                                   (int64_t)time(NULL), claims);
+}
+
+veil_status tee_quote_verify_mem_at(const uint8_t *quote, size_t quote_len,
+                                    const uint8_t *root_pem, size_t root_pem_len,
+                                    uint16_t min_platform_tcb, int64_t at,
+                                    tee_quote_claims *claims)
 {
     veil_status st = VEIL_OK;
     X509 *root = NULL, *pck = NULL;
@@ -135,7 +145,7 @@ veil_status tee_quote_verify_mem(const uint8_t *quote, size_t quote_len, const u
     ENSURE_OUT(b != NULL, VEIL_ERR_NOMEM);
     root = PEM_read_bio_X509(b, NULL, NULL, NULL);
     ENSURE_OUT(root != NULL, VEIL_ERR_MALFORMED);
-    TRY_OUT(chain_check(root, pck));
+    TRY_OUT(chain_check(root, pck, (time_t)at));
     TRY_OUT(sim_cert_tcb_level(pck, &c.platform_tcb));
 
     EVP_PKEY *pck_key = X509_get0_pubkey(pck);
