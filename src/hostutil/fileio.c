@@ -121,15 +121,19 @@ static veil_status write_atomic(const char *path, const void *data, size_t len, 
                                 int exclusive)
 {
     char tmp[PATH_MAX];
-    int n = snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
+    int n = snprintf(tmp, sizeof tmp, "%s.tmp.XXXXXX", path);
     ENSURE(n > 0 && (size_t)n < sizeof tmp, VEIL_ERR_TOO_LARGE);
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+    /* A fresh, unpredictable name created exclusively (mkstemp: O_EXCL, mode 0600), so
+     * nothing planted in the directory can receive the data, and the final mode is
+     * set before any byte of it is written. */
+    int fd = mkstemp(tmp);
+    if (fd >= 0) (void)fcntl(fd, F_SETFD, FD_CLOEXEC);
     if (fd < 0) {
         veil_error_detail_set("%s: %s", tmp, strerror(errno));
         return errno_status(errno);
     }
-    veil_status st = write_all(fd, data, len);
-    if (st == VEIL_OK && fchmod(fd, mode) != 0) st = VEIL_ERR_IO;
+    veil_status st = fchmod(fd, mode) == 0 ? VEIL_OK : VEIL_ERR_IO;
+    if (st == VEIL_OK) st = write_all(fd, data, len);
     if (st == VEIL_OK && fsync(fd) != 0) st = VEIL_ERR_IO;
     close(fd);
     if (st == VEIL_OK) {

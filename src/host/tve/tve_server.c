@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <string.h>
 #include <time.h>
 
@@ -45,9 +46,20 @@ veil_status tve_server_bind(tve_service *svc, const char *endpoint, tve_server *
     /* Replies to a vanished peer are not worth waiting for at shutdown. */
     ENSURE_OUT(zmq_setsockopt(srv->sock, ZMQ_LINGER, &linger, sizeof linger) == 0,
                zmq_fail("setsockopt"));
-    if (zmq_bind(srv->sock, endpoint) != 0) {
+    /* Whoever can connect can ask for sealed data and encryptions: an ipc socket is
+     * created private to this user (the node runs as the same user). tcp:// is for
+     * development only; protect it with the host's firewall. */
+    mode_t old_mask = umask(077);
+    int rc = zmq_bind(srv->sock, endpoint);
+    umask(old_mask);
+    if (rc != 0) {
         veil_error_detail_set("zmq bind %s: %s", endpoint, zmq_strerror(zmq_errno()));
         st = VEIL_ERR_NET;
+        goto out;
+    }
+    if (strncmp(endpoint, "ipc://", 6) == 0 && chmod(endpoint + 6, 0600) != 0) {
+        veil_error_detail_set("chmod %s: %s", endpoint + 6, strerror(errno));
+        st = VEIL_ERR_IO;
         goto out;
     }
     *out = srv;
