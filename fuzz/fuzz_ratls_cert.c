@@ -1,0 +1,60 @@
+/* Fuzzes the attested-TLS verifier's parsers of untrusted bytes. The first input byte
+ * selects:
+ *   0  a DER certificate, through ratls_verify_cert_der (X.509, extension lookup,
+ *      CBOR evidence, quote) against a freshly provisioned root
+ *   1  the evidence extension's CBOR value, through ratls_evidence_parse
+ * Invariant: every call returns a status; no input can verify (its quote would have
+ * to chain to a root created at start-up), and a parsed quote lies inside the input. */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "crypto/crypto.h"
+#include "host/ratls/ratls_verify.h"
+#include "hostutil/fileio.h"
+#include "tee/sim/sim_host.h"
+#include "tee/tee.h"
+
+static uint8_t *g_root_pem;
+static size_t g_root_pem_len;
+
+int LLVMFuzzerInitialize(int *argc, char ***argv);
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+    (void)argc, (void)argv;
+    char dir[] = "/tmp/veil-fuzz-ratls-XXXXXX", plat[64], root[64], pem[96];
+    if (mkdtemp(dir) == NULL) abort();
+    snprintf(plat, sizeof plat, "%s/p", dir);
+    snprintf(root, sizeof root, "%s/r", dir);
+    snprintf(pem, sizeof pem, "%s/%s", root, SIM_ROOT_CA_CERT_FILE);
+    if (veil_crypto_init() != VEIL_OK || sim_platform_provision(plat, root, 1, false) != VEIL_OK ||
+        veil_file_read(pem, 65536, &g_root_pem, &g_root_pem_len) != VEIL_OK)
+        abort();
+    return 0;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    if (size < 1) return 0;
+    const uint8_t *in = data + 1;
+    size_t len = size - 1;
+    if (data[0] % 2 == 0) {
+        static const uint8_t any[TEE_MEASUREMENT_LEN];
+        ratls_policy p = {.mrsigner = any,
+                          .allow_debug = true,
+                          .allow_out_of_date_tcb = true,
+                          .root_pem = g_root_pem,
+                          .root_pem_len = g_root_pem_len};
+        if (ratls_verify_cert_der(in, len, &p, time(NULL), NULL) == VEIL_OK) abort();
+    } else {
+        const uint8_t *q = NULL;
+        size_t qlen = 0;
+        if (ratls_evidence_parse(in, len, &q, &qlen) == VEIL_OK &&
+            (q < in || qlen == 0 || qlen > TEE_QUOTE_MAX_LEN || q + qlen != in + len))
+            abort();
+    }
+    return 0;
+}

@@ -1,0 +1,275 @@
+/* Verifier of attested-TLS certificates: self-signature, validity, evidence, quote
+ * chain, key binding, identity policy, TCB (order and codes: ratls_verify.h). */
+#include "host/ratls/ratls_verify.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <cbor.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/objects.h>
+#include <openssl/x509v3.h>
+
+#include "common/hex.h"
+#include "crypto/crypto.h"
+#include "hostutil/fileio.h"
+
+void ratls_report_data(const uint8_t *spki_der, size_t spki_len,
+                       uint8_t out[static TEE_REPORT_DATA_LEN])
+{
+    memset(out, 0, TEE_REPORT_DATA_LEN);
+    veil_sha256_tagged(out, RATLS_REPORT_DATA_TAG, spki_der, spki_len);
+}
+
+/* One decoded CBOR head, seen through libcbor's streaming decoder: it invokes one
+ * callback per item head and allocates nothing, so a declared length or count in
+ * hostile input cannot make it allocate (cbor_load would allocate for a declared
+ * array or map size before checking the input holds it). */
+typedef struct evidence_item {
+    enum { EV_OTHER = 0, EV_TAG, EV_BSTR } kind;
+    uint64_t tag;
+    const uint8_t *data;
+    size_t len;
+} evidence_item;
+
+static void ev_on_tag(void *ctx, uint64_t value)
+{
+    evidence_item *it = ctx;
+    it->kind = EV_TAG;
+    it->tag = value;
+}
+
+static void ev_on_bstr(void *ctx, cbor_data data, size_t len)
+{
+    evidence_item *it = ctx;
+    it->kind = EV_BSTR;
+    it->data = data;
+    it->len = len;
+}
+
+/* Decodes one head at in[0..len): its kind, and how many bytes it used (0: error). */
+static size_t ev_decode(const uint8_t *in, size_t len, evidence_item *it)
+{
+    struct cbor_callbacks cb = cbor_empty_callbacks;
+    cb.tag = ev_on_tag;
+    cb.byte_string = ev_on_bstr; /* definite only: indefinite ones call byte_string_start */
+    memset(it, 0, sizeof *it);
+    struct cbor_decoder_result r = cbor_stream_decode(in, len, &cb, it);
+    if (r.status != CBOR_DECODER_FINISHED || r.read == 0 || r.read > len) return 0;
+    return r.read;
+}
+
+veil_status ratls_evidence_parse(const uint8_t *cbor, size_t len, const uint8_t **quote,
+                                 size_t *quote_len)
+{
+    ENSURE(cbor != NULL && quote != NULL && quote_len != NULL, VEIL_ERR_ARG);
+    ENSURE(len > 0 && len <= TEE_QUOTE_MAX_LEN + 18, VEIL_ERR_RATLS_EVIDENCE_FORMAT);
+    evidence_item tag, bstr;
+    size_t a = ev_decode(cbor, len, &tag);
+    ENSURE(a > 0 && tag.kind == EV_TAG && tag.tag == RATLS_CBOR_TAG_VEIL_SIM_QUOTE,
+           VEIL_ERR_RATLS_EVIDENCE_FORMAT);
+    size_t b = ev_decode(cbor + a, len - a, &bstr);
+    ENSURE(b > 0 && bstr.kind == EV_BSTR, VEIL_ERR_RATLS_EVIDENCE_FORMAT);
+    /* The byte string is the whole rest: one item, no trailing bytes. */
+    ENSURE(b == len - a && bstr.len > 0 && bstr.len <= TEE_QUOTE_MAX_LEN &&
+               bstr.data == cbor + len - bstr.len,
+           VEIL_ERR_RATLS_EVIDENCE_FORMAT);
+    *quote = bstr.data;
+    *quote_len = bstr.len;
+    return VEIL_OK;
+}
+
+/* The extension's value, requiring exactly one. */
+static veil_status evidence_ext_value(X509 *cert, const uint8_t **val, size_t *len)
+{
+    ASN1_OBJECT *oid = OBJ_txt2obj(RATLS_EVIDENCE_OID, 1);
+    ENSURE(oid != NULL, VEIL_ERR_CRYPTO);
+    int i = X509_get_ext_by_OBJ(cert, oid, -1);
+    int j = i < 0 ? -1 : X509_get_ext_by_OBJ(cert, oid, i);
+    ASN1_OBJECT_free(oid);
+    if (i < 0) {
+        veil_error_detail_set("no extension %s in the certificate", RATLS_EVIDENCE_OID);
+        return VEIL_ERR_RATLS_NO_EVIDENCE;
+    }
+    if (j >= 0) {
+        veil_error_detail_set("extension %s appears more than once", RATLS_EVIDENCE_OID);
+        return VEIL_ERR_RATLS_EVIDENCE_FORMAT;
+    }
+    ASN1_OCTET_STRING *d = X509_EXTENSION_get_data(X509_get_ext(cert, i));
+    ENSURE(d != NULL, VEIL_ERR_RATLS_EVIDENCE_FORMAT);
+    *val = ASN1_STRING_get0_data(d);
+    *len = (size_t)ASN1_STRING_length(d);
+    return VEIL_OK;
+}
+
+veil_status ratls_cert_evidence(X509 *cert, uint8_t **quote, size_t *quote_len)
+{
+    ENSURE(cert != NULL && quote != NULL && quote_len != NULL, VEIL_ERR_ARG);
+    const uint8_t *val, *q;
+    size_t len, qlen;
+    TRY(evidence_ext_value(cert, &val, &len));
+    veil_status st = ratls_evidence_parse(val, len, &q, &qlen);
+    if (st != VEIL_OK) {
+        veil_error_detail_set("extension %s is not a CBOR tag %u over a byte string of "
+                              "1..%u bytes",
+                              RATLS_EVIDENCE_OID, RATLS_CBOR_TAG_VEIL_SIM_QUOTE,
+                              TEE_QUOTE_MAX_LEN);
+        return st;
+    }
+    *quote = malloc(qlen);
+    ENSURE(*quote != NULL, VEIL_ERR_NOMEM);
+    memcpy(*quote, q, qlen);
+    *quote_len = qlen;
+    return VEIL_OK;
+}
+
+static void hex32(char out[65], const uint8_t in[32]) { veil_hex_encode(out, in, 32); }
+
+/* Sets a detail "what: expected E, got G" for two 32-byte values. */
+static veil_status mismatch32(veil_status code, const char *what, const uint8_t *want,
+                              const uint8_t *got)
+{
+    char w[65], g[65];
+    hex32(w, want);
+    hex32(g, got);
+    veil_error_detail_set("%s: expected %s, got %s", what, w, g);
+    return code;
+}
+
+static veil_status check_self_signature(X509 *cert)
+{
+    EVP_PKEY *pk = X509_get0_pubkey(cert);
+    if (pk == NULL || EVP_PKEY_get_base_id(pk) != EVP_PKEY_EC) {
+        veil_error_detail_set("certificate key is missing or not an EC key");
+        return VEIL_ERR_RATLS_CERT_SIGNATURE;
+    }
+    if (X509_verify(cert, pk) != 1) {
+        veil_error_detail_set("self-signature does not verify under the certificate's key");
+        return VEIL_ERR_RATLS_CERT_SIGNATURE;
+    }
+    return VEIL_OK;
+}
+
+static veil_status check_validity(X509 *cert, time_t now)
+{
+    time_t t = now;
+    const ASN1_TIME *nb = X509_get0_notBefore(cert), *na = X509_get0_notAfter(cert);
+    int before = X509_cmp_time(nb, &t); /* -1: nb <= now */
+    int after = X509_cmp_time(na, &t);  /* 1: na > now */
+    if (before == 0 || after == 0) {
+        veil_error_detail_set("certificate validity times are malformed");
+        return VEIL_ERR_RATLS_EXPIRED;
+    }
+    if (before > 0 || after < 0) {
+        struct tm tm;
+        char nows[32] = "", nbs[32] = "", nas[32] = "";
+        if (gmtime_r(&t, &tm) != NULL) strftime(nows, sizeof nows, "%Y-%m-%dT%H:%M:%SZ", &tm);
+        if (ASN1_TIME_to_tm(nb, &tm) == 1) strftime(nbs, sizeof nbs, "%Y-%m-%dT%H:%M:%SZ", &tm);
+        if (ASN1_TIME_to_tm(na, &tm) == 1) strftime(nas, sizeof nas, "%Y-%m-%dT%H:%M:%SZ", &tm);
+        veil_error_detail_set("certificate %s: valid from %s to %s, now is %s",
+                              before > 0 ? "is not yet valid" : "has expired", nbs, nas, nows);
+        return VEIL_ERR_RATLS_EXPIRED;
+    }
+    return VEIL_OK;
+}
+
+static veil_status check_binding(X509 *cert, const tee_quote_claims *c)
+{
+    /* The SubjectPublicKeyInfo exactly as it is encoded in the certificate. */
+    unsigned char *spki = NULL;
+    int n = i2d_X509_PUBKEY(X509_get_X509_PUBKEY(cert), &spki);
+    ENSURE(n > 0, VEIL_ERR_CRYPTO);
+    uint8_t want[TEE_REPORT_DATA_LEN];
+    ratls_report_data(spki, (size_t)n, want);
+    OPENSSL_free(spki);
+    if (CRYPTO_memcmp(want, c->body.report_data, TEE_REPORT_DATA_LEN) != 0) {
+        char w[129], g[129];
+        veil_hex_encode(w, want, TEE_REPORT_DATA_LEN);
+        veil_hex_encode(g, c->body.report_data, TEE_REPORT_DATA_LEN);
+        veil_error_detail_set("report data does not bind the certificate key: expected %s, "
+                              "got %s",
+                              w, g);
+        return VEIL_ERR_RATLS_KEY_BINDING;
+    }
+    return VEIL_OK;
+}
+
+static veil_status check_identity(const ratls_policy *p, const tee_quote_claims *c)
+{
+    const tee_identity *id = &c->body.identity;
+    if ((id->attributes & TEE_ATTR_DEBUG) != 0 && !p->allow_debug) {
+        veil_error_detail_set("enclave attributes 0x%016llx have the DEBUG bit; expected a "
+                              "production enclave",
+                              (unsigned long long)id->attributes);
+        return VEIL_ERR_RATLS_DEBUG;
+    }
+    if (p->mrsigner != NULL && CRYPTO_memcmp(p->mrsigner, id->mrsigner, TEE_MEASUREMENT_LEN) != 0)
+        return mismatch32(VEIL_ERR_RATLS_MRSIGNER, "MRSIGNER", p->mrsigner, id->mrsigner);
+    if (p->mrenclave != NULL &&
+        CRYPTO_memcmp(p->mrenclave, id->mrenclave, TEE_MEASUREMENT_LEN) != 0)
+        return mismatch32(VEIL_ERR_RATLS_MRENCLAVE, "MRENCLAVE", p->mrenclave, id->mrenclave);
+    if (p->has_min_svn && id->svn < p->min_svn) {
+        veil_error_detail_set("enclave SVN: expected >= %u, got %u", p->min_svn, id->svn);
+        return VEIL_ERR_RATLS_SVN;
+    }
+    if (c->tcb_status != TEE_TCB_UP_TO_DATE && !p->allow_out_of_date_tcb) {
+        veil_error_detail_set("platform TCB level: expected >= %u, got %u", p->min_platform_tcb,
+                              c->platform_tcb);
+        return VEIL_ERR_RATLS_TCB;
+    }
+    return VEIL_OK;
+}
+
+veil_status ratls_verify_cert(X509 *cert, const ratls_policy *p, time_t now,
+                              tee_quote_claims *claims)
+{
+    ENSURE(cert != NULL && p != NULL, VEIL_ERR_ARG);
+    if (p->mrsigner == NULL && p->mrenclave == NULL) {
+        veil_error_detail_set("the policy accepts no MRSIGNER or MRENCLAVE");
+        return VEIL_ERR_ARG;
+    }
+    ENSURE(p->root_pem_path != NULL || (p->root_pem != NULL && p->root_pem_len > 0),
+           VEIL_ERR_ARG);
+    veil_error_detail_clear();
+    TRY(veil_crypto_init());
+    TRY(check_self_signature(cert));
+    TRY(check_validity(cert, now));
+    uint8_t *quote = NULL;
+    size_t quote_len = 0;
+    TRY(ratls_cert_evidence(cert, &quote, &quote_len));
+    tee_quote_claims c;
+    veil_status st =
+        p->root_pem_path != NULL
+            ? tee_quote_verify(quote, quote_len, p->root_pem_path, p->min_platform_tcb, &c)
+            : tee_quote_verify_mem(quote, quote_len, p->root_pem, p->root_pem_len,
+                                   p->min_platform_tcb, &c);
+    free(quote);
+    if (st != VEIL_OK) {
+        if (veil_error_detail()[0] == '\0')
+            veil_error_detail_set("quote in extension %s: %s", RATLS_EVIDENCE_OID,
+                                  veil_status_str(st));
+        return st;
+    }
+    TRY(check_binding(cert, &c));
+    TRY(check_identity(p, &c));
+    if (claims != NULL) *claims = c;
+    return VEIL_OK;
+}
+
+veil_status ratls_verify_cert_der(const uint8_t *der, size_t len, const ratls_policy *p,
+                                  time_t now, tee_quote_claims *claims)
+{
+    ENSURE(der != NULL, VEIL_ERR_ARG);
+    ENSURE(len > 0 && len <= RATLS_CERT_MAX_LEN, VEIL_ERR_MALFORMED);
+    const unsigned char *cp = der;
+    X509 *x = d2i_X509(NULL, &cp, (long)len);
+    if (x == NULL || cp != der + len) {
+        X509_free(x);
+        veil_error_detail_set("not exactly one DER certificate");
+        return VEIL_ERR_MALFORMED;
+    }
+    veil_status st = ratls_verify_cert(x, p, now, claims);
+    X509_free(x);
+    return st;
+}

@@ -1,0 +1,202 @@
+/* Attested-TLS identity: an in-enclave P-256 key, a quote binding it, and the
+ * self-signed certificate carrying the quote (docs/attested-tls.md). */
+#include <string.h>
+
+#include <cbor.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/objects.h>
+#include <openssl/rand.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
+
+#include "crypto/crypto.h"
+#include "tee/tee.h"
+#include "trusted/ratls/ratls_internal.h"
+
+/* CBOR tag of the Veil sim quote format (same value as the verifier's
+ * RATLS_CBOR_TAG_VEIL_SIM_QUOTE; the enclave cannot include host headers). */
+#define RATLS_CBOR_TAG 0x5645494Cu
+/* 9999-12-31T23:59:59Z: the last instant an X.509 GeneralizedTime can express. */
+#define RATLS_MAX_TIME 253402300799ull
+
+/* report_data = SHA-256-tagged(RATLS_REPORT_DATA_TAG, SPKI DER) || 32 zero bytes. */
+static veil_status spki_report_data(EVP_PKEY *key, uint8_t rd[static TEE_REPORT_DATA_LEN])
+{
+    unsigned char *spki = NULL;
+    int n = i2d_PUBKEY(key, &spki);
+    ENSURE(n > 0, VEIL_ERR_CRYPTO);
+    memset(rd, 0, TEE_REPORT_DATA_LEN);
+    veil_sha256_tagged(rd, RATLS_REPORT_DATA_TAG, spki, (size_t)n);
+    OPENSSL_free(spki);
+    return VEIL_OK;
+}
+
+/* tagged-evidence = #6.RATLS_CBOR_TAG(bstr quote), wrapped in the extension. */
+static veil_status evidence_extension(const uint8_t *quote, size_t quote_len,
+                                      X509_EXTENSION **out)
+{
+    veil_status st = VEIL_OK;
+    size_t cap = quote_len + 18; /* tag head (<= 9) + bstr head (<= 9) */
+    uint8_t *buf = tee_alloc(cap);
+    ASN1_OBJECT *oid = NULL;
+    ASN1_OCTET_STRING *val = NULL;
+    ENSURE(buf != NULL, VEIL_ERR_TEE_OUT_OF_MEMORY);
+    size_t a = cbor_encode_tag(RATLS_CBOR_TAG, buf, cap);
+    size_t b = a == 0 ? 0 : cbor_encode_bytestring_start(quote_len, buf + a, cap - a);
+    ENSURE_OUT(a != 0 && b != 0 && a + b + quote_len <= cap, VEIL_ERR_INTERNAL);
+    memcpy(buf + a + b, quote, quote_len);
+    oid = OBJ_txt2obj(RATLS_EVIDENCE_OID, 1);
+    val = ASN1_OCTET_STRING_new();
+    ENSURE_OUT(oid != NULL && val != NULL, VEIL_ERR_CRYPTO);
+    ENSURE_OUT(ASN1_OCTET_STRING_set(val, buf, (int)(a + b + quote_len)) == 1, VEIL_ERR_CRYPTO);
+    /* Non-critical: generic TLS clients (openssl s_client) must still complete the
+     * handshake; RA-TLS verifiers refuse a certificate without it anyway. */
+    *out = X509_EXTENSION_create_by_OBJ(NULL, oid, 0, val);
+    ENSURE_OUT(*out != NULL, VEIL_ERR_CRYPTO);
+out:
+    ASN1_OCTET_STRING_free(val);
+    ASN1_OBJECT_free(oid);
+    tee_free(buf);
+    return st;
+}
+
+static veil_status cert_build(EVP_PKEY *key, uint64_t now, const uint8_t *quote, size_t quote_len,
+                              X509 **out)
+{
+    veil_status st = VEIL_OK;
+    X509 *x = X509_new();
+    X509_EXTENSION *ext = NULL;
+    ASN1_INTEGER *serial = NULL;
+    BIGNUM *bn = NULL;
+    ENSURE_OUT(x != NULL, VEIL_ERR_CRYPTO);
+    ENSURE_OUT(X509_set_version(x, X509_VERSION_3) == 1, VEIL_ERR_CRYPTO);
+    /* A random positive 127-bit serial (RFC 5280: unique per issuer, <= 20 bytes). */
+    uint8_t rnd[16];
+    TRY_OUT(tee_random(rnd, sizeof rnd));
+    rnd[0] &= 0x7f;
+    bn = BN_bin2bn(rnd, sizeof rnd, NULL);
+    ENSURE_OUT(bn != NULL, VEIL_ERR_CRYPTO);
+    serial = BN_to_ASN1_INTEGER(bn, NULL);
+    ENSURE_OUT(serial != NULL && X509_set_serialNumber(x, serial) == 1, VEIL_ERR_CRYPTO);
+    X509_NAME *name = X509_get_subject_name(x);
+    ENSURE_OUT(X509_NAME_add_entry_by_txt(name, "O", MBSTRING_ASC,
+                                          (const unsigned char *)"Veil", -1, -1, 0) == 1 &&
+                   X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC,
+                                              (const unsigned char *)"Veil attested TLS", -1,
+                                              -1, 0) == 1 &&
+                   X509_set_issuer_name(x, name) == 1,
+               VEIL_ERR_CRYPTO);
+    /* Times come from the host (no clock in the enclave); ASN1_TIME_set converts them
+     * without reading any clock. */
+    ENSURE_OUT(ASN1_TIME_set(X509_getm_notBefore(x), (time_t)(now - RATLS_CERT_SKEW_SECONDS)) &&
+                   ASN1_TIME_set(X509_getm_notAfter(x),
+                                 (time_t)(now + RATLS_CERT_LIFETIME_SECONDS +
+                                          RATLS_CERT_SKEW_SECONDS)),
+               VEIL_ERR_CRYPTO);
+    ENSURE_OUT(X509_set_pubkey(x, key) == 1, VEIL_ERR_CRYPTO);
+    TRY_OUT(evidence_extension(quote, quote_len, &ext));
+    ENSURE_OUT(X509_add_ext(x, ext, -1) == 1, VEIL_ERR_CRYPTO);
+    ENSURE_OUT(X509_sign(x, key, EVP_sha256()) > 0, VEIL_ERR_CRYPTO);
+    *out = x;
+    x = NULL;
+out:
+    X509_EXTENSION_free(ext);
+    ASN1_INTEGER_free(serial);
+    BN_free(bn);
+    X509_free(x);
+    return st;
+}
+
+static veil_status ctx_build(EVP_PKEY *key, X509 *cert, SSL_CTX **out)
+{
+    veil_status st = VEIL_OK;
+    SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
+    ENSURE_OUT(ctx != NULL, VEIL_ERR_CRYPTO);
+    ENSURE_OUT(SSL_CTX_set_min_proto_version(ctx, TLS1_3_VERSION) == 1 &&
+                   SSL_CTX_set_max_proto_version(ctx, TLS1_3_VERSION) == 1,
+               VEIL_ERR_CRYPTO);
+    /* No resumption: every connection presents (and has verified) fresh evidence. */
+    SSL_CTX_set_options(ctx, SSL_OP_NO_TICKET);
+    ENSURE_OUT(SSL_CTX_set_num_tickets(ctx, 0) == 1, VEIL_ERR_CRYPTO);
+    SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
+    ENSURE_OUT(SSL_CTX_use_certificate(ctx, cert) == 1 && SSL_CTX_use_PrivateKey(ctx, key) == 1 &&
+                   SSL_CTX_check_private_key(ctx) == 1,
+               VEIL_ERR_CRYPTO);
+    *out = ctx;
+    ctx = NULL;
+out:
+    SSL_CTX_free(ctx);
+    return st;
+}
+
+veil_status ratls_identity_create(uint64_t now_unix, ratls_identity **out)
+{
+    ENSURE(out != NULL, VEIL_ERR_ARG);
+    *out = NULL;
+    ENSURE(now_unix >= RATLS_CERT_SKEW_SECONDS &&
+               now_unix <= RATLS_MAX_TIME - RATLS_CERT_LIFETIME_SECONDS - RATLS_CERT_SKEW_SECONDS,
+           VEIL_ERR_ARG);
+    /* No configuration file: the trusted side reads nothing from the file system. */
+    ENSURE(OPENSSL_init_ssl(OPENSSL_INIT_NO_LOAD_CONFIG, NULL) == 1, VEIL_ERR_CRYPTO);
+    veil_status st = VEIL_OK;
+    EVP_PKEY *key = NULL;
+    X509 *cert = NULL;
+    SSL_CTX *ctx = NULL;
+    uint8_t *quote = NULL;
+    unsigned char *der = NULL;
+    ratls_identity *id = tee_calloc(1, sizeof *id);
+    ENSURE_OUT(id != NULL, VEIL_ERR_TEE_OUT_OF_MEMORY);
+    key = EVP_EC_gen("P-256");
+    ENSURE_OUT(key != NULL, VEIL_ERR_CRYPTO);
+    uint8_t rd[TEE_REPORT_DATA_LEN];
+    TRY_OUT(spki_report_data(key, rd));
+    quote = tee_alloc(TEE_QUOTE_MAX_LEN);
+    ENSURE_OUT(quote != NULL, VEIL_ERR_TEE_OUT_OF_MEMORY);
+    size_t quote_len = 0;
+    TRY_OUT(tee_quote_create(rd, quote, TEE_QUOTE_MAX_LEN, &quote_len));
+    TRY_OUT(cert_build(key, now_unix, quote, quote_len, &cert));
+    TRY_OUT(ctx_build(key, cert, &ctx));
+    int n = i2d_X509(cert, &der);
+    ENSURE_OUT(n > 0, VEIL_ERR_CRYPTO);
+    id->cert_der = tee_alloc((size_t)n);
+    ENSURE_OUT(id->cert_der != NULL, VEIL_ERR_TEE_OUT_OF_MEMORY);
+    memcpy(id->cert_der, der, (size_t)n);
+    id->cert_len = (size_t)n;
+    id->created = now_unix;
+    id->ctx = ctx;
+    ctx = NULL;
+    *out = id;
+    id = NULL;
+out:
+    OPENSSL_free(der);
+    tee_free(quote);
+    SSL_CTX_free(ctx);
+    X509_free(cert);
+    EVP_PKEY_free(key); /* the SSL_CTX keeps its own reference; freeing wipes key material */
+    ratls_identity_free(id);
+    return st;
+}
+
+bool ratls_identity_needs_renewal(const ratls_identity *id, uint64_t now_unix)
+{
+    if (id == NULL) return true;
+    /* Clock moved back before notBefore: the certificate would be refused. */
+    if (now_unix < id->created) return id->created - now_unix >= RATLS_CERT_SKEW_SECONDS;
+    return now_unix - id->created >= RATLS_CERT_LIFETIME_SECONDS;
+}
+
+void ratls_identity_cert_der(const ratls_identity *id, const uint8_t **der, size_t *len)
+{
+    *der = id->cert_der;
+    *len = id->cert_len;
+}
+
+void ratls_identity_free(ratls_identity *id)
+{
+    if (id == NULL) return;
+    SSL_CTX_free(id->ctx);
+    tee_free(id->cert_der);
+    tee_free(id);
+}

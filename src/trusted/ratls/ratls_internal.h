@@ -1,0 +1,16 @@
+/* Internals shared by the trusted attested-TLS files. */
+#ifndef VEIL_TRUSTED_RATLS_RATLS_INTERNAL_H
+#define VEIL_TRUSTED_RATLS_RATLS_INTERNAL_H
+
+#include <openssl/ssl.h>
+
+#include "trusted/ratls/ratls_server.h"
+
+struct ratls_identity {
+    SSL_CTX *ctx;      /* holds the key and certificate; sessions take references */
+    uint8_t *cert_der; /* tee_alloc'ed */
+    size_t cert_len;
+    uint64_t created;  /* host time at creation (untrusted, used only for renewal) */
+};
+
+#endif
