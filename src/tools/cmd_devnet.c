@@ -31,7 +31,9 @@
 
 #include "common/hex.h"
 #include "crypto/crypto.h"
+#include "host/ratls/ratls_verify.h"
 #include "hostutil/fileio.h"
+#include "tee/sim/sim_host.h"
 #include "tools/cli.h"
 #include "tools/commands.h"
 #include "tools/devnet.h"
@@ -147,6 +149,14 @@ static bool wait_ready(const service *s, bool (*ready)(const devnet_layout *), c
 
 static bool tve_ready(const devnet_layout *l) { return path_exists(l->tve_sock); }
 static bool node_ready(const devnet_layout *l) { return path_exists(l->abci_sock); }
+/* The certificate is written (and unlinked before the start) by this run's TQE, so a
+ * foreign listener on the port does not pass for it. */
+static bool tqe_ready(const devnet_layout *l)
+{
+    char cert[PATH_MAX + 16];
+    snprintf(cert, sizeof cert, "%s/tqe-cert.der", l->tqe_home);
+    return path_exists(cert) && devnet_tqe_listening(l);
+}
 static bool chain_ready(const devnet_layout *l)
 {
     json_t *st = NULL;
@@ -159,12 +169,13 @@ static int devnet_start(int argc, char **argv)
 {
     static const struct option opts[] = {
         {"home", required_argument, NULL, 'H'},      {"block-time", required_argument, NULL, 'b'},
-        {"rpc-port", required_argument, NULL, 'r'}, {"help", no_argument, NULL, 'h'},
+        {"rpc-port", required_argument, NULL, 'r'}, {"tqe-port", required_argument, NULL, 'q'},
+        {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0}};
     const char *home = NULL, *block_time = "1s";
-    uint64_t port = 26657;
+    uint64_t port = 26657, tqe_port = 0;
     int c;
-    while ((c = getopt_long(argc, argv, "H:b:r:h", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "H:b:r:q:h", opts, NULL)) != -1) {
         switch (c) {
         case 'H':
             home = optarg;
@@ -176,13 +187,19 @@ static int devnet_start(int argc, char **argv)
             if (!cli_parse_u64(optarg, 65535, &port) || port == 0)
                 return cli_usage_error("--rpc-port must be 1..65535");
             break;
+        case 'q':
+            if (!cli_parse_u64(optarg, 65535, &tqe_port) || tqe_port == 0)
+                return cli_usage_error("--tqe-port must be 1..65535");
+            break;
         case 'h':
-            printf("usage: veil devnet [start] --home DIR [--block-time 1s] [--rpc-port 26657]\n\n"
-                   "Starts a local network: simulated TEE platform, TVE, node and a\n"
+            printf("usage: veil devnet [start] --home DIR [--block-time 1s] [--rpc-port 26657]\n"
+                   "                         [--tqe-port RPC-PORT+13]\n\n"
+                   "Starts a local network: simulated TEE platform, TVE, node, a\n"
                    "single-validator dev chain whose genesis funds demo accounts (their keys are\n"
                    "written to DIR/demo-accounts.json). Prints where each service listens, runs\n"
                    "until Ctrl-C, then stops everything. Restarting with the same DIR continues\n"
-                   "the same chain. Logs: DIR/logs/.\n");
+                   "the same chain. Logs: DIR/logs/. The TQE (wallets' attested-TLS endpoint)\n"
+                   "listens on 127.0.0.1:--tqe-port (default: the RPC port + 13, i.e. 26670).\n");
             return 0;
         default:
             return cli_usage_error("devnet: bad option");
@@ -192,6 +209,7 @@ static int devnet_start(int argc, char **argv)
     veil_status st = veil_crypto_init();
     devnet_layout l;
     if (st == VEIL_OK) st = devnet_layout_init(&l, home, (uint16_t)port);
+    l.tqe_port = tqe_port != 0 ? (uint16_t)tqe_port : devnet_default_tqe_port((uint16_t)port);
     if (st == VEIL_OK) st = devnet_prepare(&l, block_time);
     if (st != VEIL_OK) return cli_fail(home, st);
 
@@ -210,8 +228,12 @@ static int devnet_start(int argc, char **argv)
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
 
-    service svcs[3] = {{"tve", 0}, {"node", 0}, {"devchain", 0}};
-    char tve_listen[PATH_MAX + 8], abci[PATH_MAX + 8], rpc[64];
+    service svcs[4] = {{"tve", 0}, {"node", 0}, {"devchain", 0}, {"tqe", 0}};
+    char tve_listen[PATH_MAX + 8], abci[PATH_MAX + 8], rpc[64], rpc_url[80], tqe_listen[32];
+    char root[PATH_MAX + 64];
+    snprintf(rpc_url, sizeof rpc_url, "http://127.0.0.1:%u", l.rpc_port);
+    snprintf(tqe_listen, sizeof tqe_listen, "127.0.0.1:%u", l.tqe_port);
+    devnet_tqe_root(&l, root, sizeof root);
     snprintf(tve_listen, sizeof tve_listen, "ipc://%s", l.tve_sock);
     snprintf(abci, sizeof abci, "unix://%s", l.abci_sock);
     snprintf(rpc, sizeof rpc, "127.0.0.1:%u", l.rpc_port);
@@ -221,14 +243,20 @@ static int devnet_start(int argc, char **argv)
                          "--tve-mrsigner", l.tve_mrsigner_hex, NULL};
     char *chain_argv[] = {"veil", "devchain", "--home", l.chain_home, "--abci", abci, "--rpc", rpc,
                           "--block-time", (char *)block_time, NULL};
-    char *const *argvs[3] = {tve_argv, node_argv, chain_argv};
-    bool (*ready[3])(const devnet_layout *) = {tve_ready, node_ready, chain_ready};
-    char logs[3][PATH_MAX + 16];
+    /* The TQE starts last: it reads chain parameters and accounts from the RPC. */
+    char *tqe_argv[] = {"veil", "tqe", "--listen", tqe_listen, "--tve", tve_listen, "--home",
+                        l.tqe_home, "--platform", l.platform, "--rpc", rpc_url, NULL};
+    char *const *argvs[4] = {tve_argv, node_argv, chain_argv, tqe_argv};
+    bool (*ready[4])(const devnet_layout *) = {tve_ready, node_ready, chain_ready, tqe_ready};
+    char logs[4][PATH_MAX + 16];
     /* Stale sockets from a killed run would look like readiness. */
     unlink(l.tve_sock);
     unlink(l.abci_sock);
+    char tqe_cert[PATH_MAX + 16];
+    snprintf(tqe_cert, sizeof tqe_cert, "%s/tqe-cert.der", l.tqe_home);
+    unlink(tqe_cert);
 
-    for (size_t i = 0; i < 3; i++) {
+    for (size_t i = 0; i < 4; i++) {
         snprintf(logs[i], sizeof logs[i], "%s/%s.log", l.logs, svcs[i].name);
         svcs[i].pid = spawn(logs[i], argvs[i]);
         if (svcs[i].pid < 0 || !wait_ready(&svcs[i], ready[i], &l)) {
@@ -236,7 +264,7 @@ static int devnet_start(int argc, char **argv)
                 fprintf(stderr, "veil: devnet: %s did not start\n", svcs[i].name);
                 log_tail(logs[i]);
             }
-            stop_all(svcs, 3);
+            stop_all(svcs, 4);
             return g_stop ? 0 : 1;
         }
     }
@@ -244,16 +272,19 @@ static int devnet_start(int argc, char **argv)
            "  rpc        http://%s  (CometBFT-compatible JSON-RPC)\n"
            "  abci       %s\n"
            "  tve        %s\n"
+           "  tqe        %s  (attested TLS 1.3 for wallets)\n"
+           "             wallet flags: --tqe %s --tqe-root %s --tqe-mrsigner %s\n"
            "  chain id   %s\n"
            "  accounts   %s/demo-accounts.json\n"
            "  logs       %s/\n"
            "Ctrl-C stops everything.\n",
-           home, rpc, abci, tve_listen, l.chain_id, home, l.logs);
+           home, rpc, abci, tve_listen, tqe_listen, tqe_listen, root, l.tve_mrsigner_hex,
+           l.chain_id, home, l.logs);
     fflush(stdout);
 
     int rc = 0;
     while (!g_stop) {
-        for (size_t i = 0; i < 3; i++) {
+        for (size_t i = 0; i < 4; i++) {
             int status;
             if (waitpid(svcs[i].pid, &status, WNOHANG) == svcs[i].pid) {
                 fprintf(stderr, "veil: devnet: %s exited (%s %d); stopping the others\n",
@@ -267,9 +298,42 @@ static int devnet_start(int argc, char **argv)
         }
         usleep(200 * 1000);
     }
-    stop_all(svcs, 3);
+    stop_all(svcs, 4);
     printf("devnet stopped\n");
     return rc;
+}
+
+/* The TQE's identity, from the RA-TLS certificate it wrote at start, verified against
+ * the devnet's provisioning root and the devnet's signer (the TVE's). */
+static json_t *tqe_status(const devnet_layout *l)
+{
+    char cert_path[PATH_MAX + 16], root[PATH_MAX + 64], addr[32];
+    snprintf(cert_path, sizeof cert_path, "%s/tqe-cert.der", l->tqe_home);
+    devnet_tqe_root(l, root, sizeof root);
+    snprintf(addr, sizeof addr, "127.0.0.1:%u", l->tqe_port);
+    if (!devnet_tqe_listening(l))
+        return json_pack("{s:s, s:s}", "error", "not listening", "detail", addr);
+    uint8_t signer[32], *der = NULL;
+    size_t len = 0;
+    tee_quote_claims claims;
+    veil_status s = veil_hex_decode_exact(signer, 32, l->tve_mrsigner_hex, 64);
+    if (s == VEIL_OK) s = veil_file_read(cert_path, RATLS_CERT_MAX_LEN, &der, &len);
+    if (s == VEIL_OK) {
+        ratls_policy p = {0};
+        p.mrsigner = signer;
+        p.root_pem_path = root;
+        p.allow_out_of_date_tcb = true;
+        s = ratls_verify_cert_der(der, len, &p, time(NULL), &claims);
+    }
+    free(der);
+    if (s != VEIL_OK)
+        return json_pack("{s:s, s:s}", "error", veil_status_str(s), "detail", veil_error_detail());
+    char mre[65], mrs[65];
+    veil_hex_encode(mre, claims.body.identity.mrenclave, 32);
+    veil_hex_encode(mrs, claims.body.identity.mrsigner, 32);
+    return json_pack("{s:s, s:s, s:s, s:i, s:b, s:s}", "address", addr, "mrenclave", mre,
+                     "mrsigner", mrs, "svn", (int)claims.body.identity.svn, "debug",
+                     (claims.body.identity.attributes & TEE_ATTR_DEBUG) != 0, "root_pem", root);
 }
 
 static int devnet_status(int argc, char **argv)
@@ -303,6 +367,7 @@ static int devnet_status(int argc, char **argv)
     devnet_layout l;
     veil_status st = devnet_layout_load(&l, home);
     if (st != VEIL_OK) return cli_fail(home, st);
+    devnet_tqe_status = tqe_status;
     return devnet_print_status(&l, json);
 }
 

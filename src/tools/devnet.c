@@ -9,6 +9,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
 #include <curl/curl.h>
 
 #include "common/hex.h"
@@ -17,11 +21,19 @@
 #include "host/node/tve_client.h"
 #include "hostutil/fileio.h"
 #include "tee/sim/sigstruct.h"
+#include "tee/sim/sim_host.h"
 #include "veil/tve.pb-c.h"
 
 static veil_status join(char *out, const char *home, const char *name)
 {
     return veil_path_join(out, PATH_MAX, home, name);
+}
+
+uint16_t devnet_default_tqe_port(uint16_t rpc_port)
+{
+    if (rpc_port <= 65535 - DEVNET_TQE_PORT_OFFSET)
+        return (uint16_t)(rpc_port + DEVNET_TQE_PORT_OFFSET);
+    return (uint16_t)(rpc_port - DEVNET_TQE_PORT_OFFSET);
 }
 
 veil_status devnet_layout_init(devnet_layout *l, const char *home, uint16_t rpc_port)
@@ -33,6 +45,7 @@ veil_status devnet_layout_init(devnet_layout *l, const char *home, uint16_t rpc_
     TRY(join(l->tve_home, home, "tve"));
     TRY(join(l->node_home, home, "node"));
     TRY(join(l->chain_home, home, "chain"));
+    TRY(join(l->tqe_home, home, "tqe"));
     TRY(join(l->run, home, "run"));
     TRY(join(l->logs, home, "logs"));
     TRY(join(l->tve_sock, l->run, "tve.sock"));
@@ -40,6 +53,7 @@ veil_status devnet_layout_init(devnet_layout *l, const char *home, uint16_t rpc_
     TRY(join(l->config, home, "devnet.json"));
     TRY(join(l->accounts_file, home, "demo-accounts.json"));
     l->rpc_port = rpc_port;
+    l->tqe_port = devnet_default_tqe_port(rpc_port);
     snprintf(l->chain_id, sizeof l->chain_id, "%s", DEVNET_CHAIN_ID);
     return VEIL_OK;
 }
@@ -175,9 +189,9 @@ static veil_status app_state_write(const devnet_layout *l, const char *path)
 
 static veil_status config_save(const devnet_layout *l, const char *block_time)
 {
-    json_t *doc = json_pack("{s:s, s:i, s:s, s:s}", "chain_id", l->chain_id, "rpc_port",
+    json_t *doc = json_pack("{s:s, s:i, s:s, s:s, s:i}", "chain_id", l->chain_id, "rpc_port",
                             (int)l->rpc_port, "block_time", block_time, "tve_mrsigner",
-                            l->tve_mrsigner_hex);
+                            l->tve_mrsigner_hex, "tqe_port", (int)l->tqe_port);
     char *text = json_dumps(doc, JSON_INDENT(2));
     json_decref(doc);
     ENSURE(text != NULL, VEIL_ERR_NOMEM);
@@ -200,6 +214,7 @@ veil_status devnet_layout_load(devnet_layout *l, const char *home_arg)
         return VEIL_ERR_NOT_FOUND;
     }
     json_int_t port = json_integer_value(json_object_get(doc, "rpc_port"));
+    json_int_t tqe_port = json_integer_value(json_object_get(doc, "tqe_port"));
     const char *mrsigner = json_string_value(json_object_get(doc, "tve_mrsigner"));
     veil_status st = VEIL_OK;
     if (port <= 0 || port > 65535 || mrsigner == NULL || strlen(mrsigner) != 64) {
@@ -209,6 +224,8 @@ veil_status devnet_layout_load(devnet_layout *l, const char *home_arg)
     if (st == VEIL_OK) st = devnet_layout_init(l, home, (uint16_t)port);
     if (st == VEIL_OK) {
         memcpy(l->tve_mrsigner_hex, mrsigner, 65);
+        /* Homes made before the TQE joined the devnet have no tqe_port. */
+        if (tqe_port > 0 && tqe_port <= 65535) l->tqe_port = (uint16_t)tqe_port;
         st = accounts_load(l);
     }
     json_decref(doc);
@@ -238,10 +255,11 @@ veil_status devnet_prepare(devnet_layout *l, const char *block_time)
     TRY(veil_mkdir_p(l->home, 0700));
     TRY(veil_mkdir_p(l->run, 0700));
     TRY(veil_mkdir_p(l->logs, 0700));
-    uint16_t port = l->rpc_port;
+    uint16_t port = l->rpc_port, tqe_port = l->tqe_port;
     veil_status st = devnet_layout_load(l, l->home);
     if (st == VEIL_OK) {
-        l->rpc_port = port; /* a restart may move the RPC */
+        l->rpc_port = port; /* a restart may move the RPC and the TQE */
+        l->tqe_port = tqe_port;
         return config_save(l, block_time);
     }
     if (st != VEIL_ERR_NOT_FOUND) return st;
@@ -343,6 +361,26 @@ static const char *jstr(json_t *o, const char *path)
     return json_is_string(cur) ? json_string_value(cur) : "?";
 }
 
+bool devnet_tqe_listening(const devnet_layout *l)
+{
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) return false;
+    struct sockaddr_in a = {0};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(l->tqe_port);
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    bool ok = connect(fd, (struct sockaddr *)&a, sizeof a) == 0;
+    close(fd);
+    return ok;
+}
+
+void devnet_tqe_root(const devnet_layout *l, char *out, size_t cap)
+{
+    snprintf(out, cap, "%s/provisioning-root/%s", l->platform, SIM_ROOT_CA_CERT_FILE);
+}
+
+json_t *(*devnet_tqe_status)(const devnet_layout *l);
+
 int devnet_print_status(const devnet_layout *l, bool json)
 {
     int rc = 0;
@@ -390,6 +428,7 @@ int devnet_print_status(const devnet_layout *l, bool json)
         rc = 1;
     }
     tve_client_close(c);
+    if (devnet_tqe_status != NULL) json_object_set_new(out, "tqe", devnet_tqe_status(l));
 
     if (json) {
         char *text = json_dumps(out, JSON_INDENT(2));
@@ -412,6 +451,18 @@ int devnet_print_status(const devnet_layout *l, bool json)
                    jstr(tv, "mrenclave"), jstr(tv, "mrsigner"));
         else
             printf("tve    not answering: %s (%s)\n", jstr(tv, "error"), jstr(tv, "detail"));
+        json_t *tq = json_object_get(out, "tqe");
+        if (tq == NULL) {
+        } else if (json_object_get(tq, "error") == NULL)
+            printf("tqe    %s  svn %lld%s  (RA-TLS certificate verified)\n"
+                   "       mrenclave %s\n       mrsigner  %s\n"
+                   "       wallet flags: --tqe %s --tqe-root %s --tqe-mrsigner %s\n",
+                   jstr(tq, "address"), (long long)json_integer_value(json_object_get(tq, "svn")),
+                   json_is_true(json_object_get(tq, "debug")) ? "  DEBUG" : "",
+                   jstr(tq, "mrenclave"), jstr(tq, "mrsigner"), jstr(tq, "address"),
+                   jstr(tq, "root_pem"), jstr(tq, "mrsigner"));
+        else
+            printf("tqe    not answering: %s (%s)\n", jstr(tq, "error"), jstr(tq, "detail"));
     }
     json_decref(out);
     return rc;

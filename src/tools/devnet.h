@@ -13,6 +13,9 @@
 
 #define DEVNET_CHAIN_ID "veil-devnet"
 #define DEVNET_ACCOUNTS 3
+/* The TQE's port unless --tqe-port: the RPC port + 13 (26670 for the default RPC port),
+ * so devnets on distinct RPC ports do not collide. */
+#define DEVNET_TQE_PORT_OFFSET 13
 
 typedef struct devnet_account {
     char name[16];
@@ -28,6 +31,7 @@ typedef struct devnet_layout {
     char tve_home[PATH_MAX];
     char node_home[PATH_MAX];
     char chain_home[PATH_MAX];
+    char tqe_home[PATH_MAX];
     char run[PATH_MAX];
     char logs[PATH_MAX];
     char tve_sock[PATH_MAX];
@@ -35,11 +39,13 @@ typedef struct devnet_layout {
     char config[PATH_MAX];   /* devnet.json */
     char accounts_file[PATH_MAX];
     uint16_t rpc_port;
+    uint16_t tqe_port; /* the TQE's TCP port on 127.0.0.1 (wallets) */
     char chain_id[64];
     char tve_mrsigner_hex[65]; /* MRSIGNER the node requires of the TVE */
     devnet_account accounts[DEVNET_ACCOUNTS];
 } devnet_layout;
 
+uint16_t devnet_default_tqe_port(uint16_t rpc_port);
 /* Fills the paths under home (nothing is created). */
 VEIL_MUST_CHECK veil_status devnet_layout_init(devnet_layout *l, const char *home,
                                                uint16_t rpc_port);
@@ -52,6 +58,16 @@ VEIL_MUST_CHECK veil_status devnet_prepare(devnet_layout *l, const char *block_t
 /* GET http://127.0.0.1:<port>/<method>?<query>: the JSON-RPC `result`, or the error. */
 VEIL_MUST_CHECK veil_status devnet_rpc_get(const devnet_layout *l, const char *path_and_query,
                                            json_t **result);
+
+/* Whether the TQE accepts TCP connections on 127.0.0.1:tqe_port. */
+bool devnet_tqe_listening(const devnet_layout *l);
+/* The provisioning root wallets pin (DIR/platform/provisioning-root/root_ca.crt). */
+void devnet_tqe_root(const devnet_layout *l, char *out, size_t cap);
+
+/* The TQE's verified identity for status (JSON object; {"error", "detail"} on failure).
+ * Set by the veil binary (cmd_devnet.c), which links the RA-TLS verifier; programs
+ * that only link devnet.c leave it NULL and status omits the TQE. */
+extern json_t *(*devnet_tqe_status)(const devnet_layout *l);
 
 int devnet_print_status(const devnet_layout *l, bool json);
 int devnet_demo(int argc, char **argv);

@@ -1,4 +1,6 @@
-/* TQE host <-> enclave interface: ecall indices. */
+/* TQE host <-> enclave interface: ecall and ocall indices, limits. Shared by both
+ * sides. Byte layouts are fixed big-endian fields (no protobuf at this boundary
+ * except the veil.tve messages the ocalls carry). */
 #ifndef VEIL_TRUSTED_TQE_ABI_H
 #define VEIL_TRUSTED_TQE_ABI_H
 
@@ -7,7 +9,42 @@ enum tqe_ecall {
      * the signer with AAD "veil/tqe-encrypt/v1" (TVE_AAD_TQE_ENCRYPT), for an
      * EncryptRequest to the TVE. */
     TQE_E_SEAL_PAYLOAD = 0,
+    /* in: the host's current unix time (u64); creates the attested-TLS identity if there
+     * is none or it is due for renewal. out: the certificate (DER) new connections get.
+     * Must succeed once before TQE_E_OPEN. */
+    TQE_E_IDENTITY = 1,
+    /* in: empty; out: a connection handle (u32). VEIL_ERR_LIMIT when all
+     * TQE_MAX_CONNECTIONS are open, VEIL_ERR_OUT_OF_ORDER before TQE_E_IDENTITY. */
+    TQE_E_OPEN = 2,
+    /* in: handle (u32) || bytes received from the network (at most TQE_FEED_IN_MAX);
+     * out: flags (u8, TQE_FEED_*) || bytes to send to the network. With no input it only
+     * drains queued output (call again while TQE_FEED_MORE is set). After
+     * TQE_FEED_CLOSE the host sends the bytes, closes the socket and calls
+     * TQE_E_CLOSE. VEIL_ERR_NOT_FOUND for an unknown handle. */
+    TQE_E_FEED = 3,
+    /* in: handle (u32); out: empty. Wipes and frees the connection. */
+    TQE_E_CLOSE = 4,
+    /* in, out: empty. Frees the identity and every connection (the host calls it once
+     * no connection thread is left, before destroying the enclave). */
+    TQE_E_SHUTDOWN = 5,
 };
+
+enum tqe_ocall {
+    /* in: veil.tve.EncryptRequest (sealed_payload, fee, account.address for deposit and
+     * withdraw); the host adds ChainParams and the account's public state, sends it to
+     * the TVE and returns the veil.tve.Response bytes. */
+    TQE_O_TVE_ENCRYPT = 0,
+    /* in: veil.tve.GetSealedTxsRequest; out: the TVE's veil.tve.Response bytes. */
+    TQE_O_TVE_GET_SEALED = 1,
+};
+
+#define TQE_FEED_CLOSE 0x01u /* close the connection after sending the output */
+#define TQE_FEED_MORE 0x02u  /* more output is queued: call TQE_E_FEED with no input */
+
+#define TQE_MAX_CONNECTIONS 128u
+#define TQE_FEED_IN_MAX (64u * 1024u)
+#define TQE_FEED_OUT_MAX (256u * 1024u)
+#define TQE_CERT_MAX (16u * 1024u)
 
 /* The TQE shares the TVE's product id: signer-sealed data is bound to the product id,
  * and the two enclaves exchange sealed payloads and sealed txs. */

@@ -1,14 +1,29 @@
-/* The transaction query enclave (TQE), encryption side.
+/* The transaction query enclave (TQE).
  *
- * A wallet's plaintext tx enters here and leaves only sealed to the signer, for the
- * TVE to validate and encrypt under the current key (EncryptRequest). The attested
- * TLS endpoint and blind queries build on this enclave. */
+ * Wallets talk to it over attested TLS terminated here (ratls_server.h): the host
+ * only moves ciphertext between sockets and TQE_E_FEED. Inside TLS the wallet protocol
+ * (tqe_conn.h) seals plaintext txs to the TVE for encryption and answers blind queries
+ * with the txs that name the querier's view key. Plaintext leaves only inside TLS or
+ * sealed to the signer.
+ *
+ * Thread-safe: the host may feed different connections on different threads; one
+ * connection is used by one thread at a time (a second caller gets
+ * VEIL_ERR_OUT_OF_ORDER).
+ */
+#include <stdatomic.h>
 #include <string.h>
 
+#include "common/cursor.h"
+#include "crypto/crypto.h"
 #include "tee/tee.h"
+#include "trusted/ratls/ratls_server.h"
 #include "trusted/tqe/tqe_abi.h"
+#include "trusted/tqe/tqe_conn.h"
 #include "trusted/tve/tve_abi.h"
 #include "trusted/tx/tx.h"
+
+/* Plaintext read from a session per step. */
+#define READ_CHUNK (16u * 1024u)
 
 static veil_status e_seal_payload(const uint8_t *in, size_t in_len, uint8_t *out, size_t out_cap,
                                   size_t *out_len)
@@ -20,4 +35,273 @@ static veil_status e_seal_payload(const uint8_t *in, size_t in_len, uint8_t *out
                     out_len);
 }
 
-TEE_ENCLAVE_DEFINE(NULL, e_seal_payload);
+/* --- the protocol core's backend ---------------------------------------------------- */
+
+static void *pb_alloc(void *data, size_t n)
+{
+    (void)data;
+    return tee_alloc(n);
+}
+static void pb_free(void *data, void *p)
+{
+    (void)data;
+    tee_free(p);
+}
+static ProtobufCAllocator g_alloc = {pb_alloc, pb_free, NULL};
+
+static veil_status be_random(void *ctx, uint8_t *buf, size_t n)
+{
+    (void)ctx;
+    return tee_random(buf, n);
+}
+
+static veil_status be_seal_payload(void *ctx, const uint8_t *pt, size_t pt_len, uint8_t *out,
+                                   size_t out_cap, size_t *out_len)
+{
+    (void)ctx;
+    return e_seal_payload(pt, pt_len, out, out_cap, out_len);
+}
+
+static veil_status be_unseal_tx(void *ctx, const uint8_t txid[32], const uint8_t *blob,
+                                size_t blob_len, uint8_t *out, size_t out_cap, size_t *out_len)
+{
+    (void)ctx;
+    uint8_t aad[sizeof TVE_AAD_SEALED_TX - 1 + VEIL_TX_ID_LEN];
+    memcpy(aad, TVE_AAD_SEALED_TX, sizeof TVE_AAD_SEALED_TX - 1);
+    memcpy(aad + sizeof TVE_AAD_SEALED_TX - 1, txid, VEIL_TX_ID_LEN);
+    return tee_unseal(blob, blob_len, aad, sizeof aad, out, out_cap, out_len);
+}
+
+static veil_status be_tve_call(void *ctx, tqe_tve_call which, const uint8_t *in, size_t in_len,
+                               uint8_t *out, size_t out_cap, size_t *out_len)
+{
+    (void)ctx;
+    uint32_t idx = which == TQE_TVE_ENCRYPT ? TQE_O_TVE_ENCRYPT : TQE_O_TVE_GET_SEALED;
+    return tee_ocall(idx, in, in_len, out, out_cap, out_len);
+}
+
+static const tqe_backend g_backend = {NULL, &g_alloc, be_random, be_seal_payload, be_unseal_tx,
+                                      be_tve_call};
+
+/* --- identity and connection table ------------------------------------------------- */
+
+typedef struct slot {
+    bool in_use, busy;
+    uint32_t handle;
+    ratls_session *tls;
+    tqe_conn conn;
+} slot;
+
+static atomic_flag g_lock = ATOMIC_FLAG_INIT; /* guards everything below */
+static ratls_identity *g_identity;
+static slot g_slots[TQE_MAX_CONNECTIONS];
+static uint32_t g_generation;
+
+static void lock(void)
+{
+    while (atomic_flag_test_and_set_explicit(&g_lock, memory_order_acquire)) {
+    }
+}
+static void unlock(void) { atomic_flag_clear_explicit(&g_lock, memory_order_release); }
+
+static veil_status e_identity(const uint8_t *in, size_t in_len, uint8_t *out, size_t out_cap,
+                              size_t *out_len)
+{
+    ENSURE(in_len == 8, VEIL_ERR_MALFORMED);
+    uint64_t now = veil_get_u64(in);
+    veil_status st = VEIL_OK;
+    lock();
+    if (g_identity == NULL || ratls_identity_needs_renewal(g_identity, now)) {
+        ratls_identity *fresh = NULL;
+        /* Sessions hold their own reference: replacing the identity leaves them be. */
+        st = ratls_identity_create(now, &fresh);
+        if (st == VEIL_OK) {
+            ratls_identity_free(g_identity);
+            g_identity = fresh;
+        }
+    }
+    if (st == VEIL_OK) {
+        const uint8_t *der = NULL;
+        size_t len = 0;
+        ratls_identity_cert_der(g_identity, &der, &len);
+        if (len > out_cap) {
+            st = VEIL_ERR_BUFFER_TOO_SMALL;
+        } else {
+            memcpy(out, der, len);
+            *out_len = len;
+        }
+    }
+    unlock();
+    return st;
+}
+
+static veil_status e_open(const uint8_t *in, size_t in_len, uint8_t *out, size_t out_cap,
+                          size_t *out_len)
+{
+    (void)in;
+    ENSURE(in_len == 0, VEIL_ERR_MALFORMED);
+    ENSURE(out_cap >= 4, VEIL_ERR_BUFFER_TOO_SMALL);
+    veil_status st = VEIL_ERR_LIMIT;
+    lock();
+    if (g_identity == NULL) {
+        st = VEIL_ERR_OUT_OF_ORDER;
+        goto out;
+    }
+    for (uint32_t i = 0; i < TQE_MAX_CONNECTIONS; i++) {
+        slot *s = &g_slots[i];
+        if (s->in_use) continue;
+        ratls_session *tls = NULL;
+        st = ratls_session_new(g_identity, &tls);
+        if (st != VEIL_OK) goto out;
+        /* A handle names one connection's lifetime: slot index and a generation, so a
+         * stale handle cannot reach the slot's next occupant. */
+        g_generation = (g_generation + 1) & 0xffffffu;
+        memset(s, 0, sizeof *s);
+        s->in_use = true;
+        s->tls = tls;
+        s->handle = (g_generation << 8) | i;
+        tqe_conn_init(&s->conn);
+        veil_put_u32(out, s->handle);
+        *out_len = 4;
+        break;
+    }
+out:
+    unlock();
+    return st;
+}
+
+/* Marks the handle's slot busy and returns it, or NULL. */
+static slot *slot_acquire(uint32_t handle, veil_status *st)
+{
+    uint32_t i = handle & 0xffu;
+    slot *s = NULL;
+    *st = VEIL_ERR_NOT_FOUND;
+    lock();
+    if (i < TQE_MAX_CONNECTIONS && g_slots[i].in_use && g_slots[i].handle == handle) {
+        if (g_slots[i].busy) {
+            *st = VEIL_ERR_OUT_OF_ORDER;
+        } else {
+            s = &g_slots[i];
+            s->busy = true;
+            *st = VEIL_OK;
+        }
+    }
+    unlock();
+    return s;
+}
+
+static void slot_release(slot *s)
+{
+    lock();
+    s->busy = false;
+    unlock();
+}
+
+static veil_status tls_write(void *wctx, const uint8_t *data, size_t len)
+{
+    return ratls_session_write(wctx, data, len);
+}
+
+/* Moves the session's plaintext through the protocol. false: close the connection. */
+static bool run_protocol(slot *s)
+{
+    uint8_t *buf = tee_alloc(READ_CHUNK);
+    if (buf == NULL) return false;
+    bool keep = true;
+    for (;;) {
+        size_t n = 0;
+        if (ratls_session_read(s->tls, buf, READ_CHUNK, &n) != VEIL_OK) {
+            keep = false;
+            break;
+        }
+        if (n == 0) break;
+        if (tqe_conn_consume(&s->conn, &g_backend, buf, n, tls_write, s->tls) != VEIL_OK) {
+            keep = false;
+            break;
+        }
+    }
+    veil_wipe(buf, READ_CHUNK);
+    tee_free(buf);
+    return keep;
+}
+
+static veil_status e_feed(const uint8_t *in, size_t in_len, uint8_t *out, size_t out_cap,
+                          size_t *out_len)
+{
+    ENSURE(in_len >= 4, VEIL_ERR_MALFORMED);
+    ENSURE(in_len - 4 <= TQE_FEED_IN_MAX, VEIL_ERR_TOO_LARGE);
+    ENSURE(out_cap >= 1 + 1024, VEIL_ERR_BUFFER_TOO_SMALL);
+    veil_status st;
+    slot *s = slot_acquire(veil_get_u32(in), &st);
+    if (s == NULL) return st;
+
+    uint8_t flags = 0;
+    size_t used = 0, n = 0;
+    /* Peer bytes that break TLS (garbage instead of a ClientHello, a bad record) end
+     * the connection; an alert may still be in the output. */
+    if (ratls_session_feed(s->tls, in_len > 4 ? in + 4 : NULL, in_len - 4, out + 1,
+                           out_cap - 1, &n) != VEIL_OK) {
+        flags |= TQE_FEED_CLOSE;
+    }
+    used = n;
+    if (!(flags & TQE_FEED_CLOSE) && ratls_session_handshake_done(s->tls)) {
+        if (!run_protocol(s)) {
+            ratls_session_shutdown(s->tls);
+            flags |= TQE_FEED_CLOSE;
+        }
+        /* Responses just written are queued in the session: move them out. */
+        n = 0;
+        if (ratls_session_feed(s->tls, NULL, 0, out + 1 + used, out_cap - 1 - used, &n) !=
+            VEIL_OK)
+            flags |= TQE_FEED_CLOSE;
+        used += n;
+    }
+    if (ratls_session_closed(s->tls)) flags |= TQE_FEED_CLOSE;
+    if (ratls_session_pending_out(s->tls) > 0) flags |= TQE_FEED_MORE;
+    out[0] = flags;
+    *out_len = 1 + used;
+    slot_release(s);
+    return VEIL_OK;
+}
+
+static veil_status e_close(const uint8_t *in, size_t in_len, uint8_t *out, size_t out_cap,
+                           size_t *out_len)
+{
+    (void)out;
+    (void)out_cap;
+    ENSURE(in_len == 4, VEIL_ERR_MALFORMED);
+    veil_status st;
+    slot *s = slot_acquire(veil_get_u32(in), &st);
+    if (s == NULL) return st;
+    ratls_session_free(s->tls);
+    tqe_conn_reset(&s->conn, &g_backend);
+    lock();
+    memset(s, 0, sizeof *s);
+    unlock();
+    *out_len = 0;
+    return VEIL_OK;
+}
+
+static veil_status e_shutdown(const uint8_t *in, size_t in_len, uint8_t *out, size_t out_cap,
+                              size_t *out_len)
+{
+    (void)in;
+    (void)out;
+    (void)out_cap;
+    ENSURE(in_len == 0, VEIL_ERR_MALFORMED);
+    lock();
+    for (size_t i = 0; i < TQE_MAX_CONNECTIONS; i++) {
+        slot *s = &g_slots[i];
+        if (!s->in_use || s->busy) continue;
+        ratls_session_free(s->tls);
+        tqe_conn_reset(&s->conn, &g_backend);
+        memset(s, 0, sizeof *s);
+    }
+    ratls_identity_free(g_identity);
+    g_identity = NULL;
+    unlock();
+    *out_len = 0;
+    return VEIL_OK;
+}
+
+TEE_ENCLAVE_DEFINE(NULL, e_seal_payload, e_identity, e_open, e_feed, e_close, e_shutdown);

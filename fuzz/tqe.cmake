@@ -1,0 +1,4 @@
+# The TQE's wallet protocol (src/trusted/tqe/tqe_conn.c) with a stub backend: framing,
+# reassembly, strict decoding, challenge/query/encrypt handling. Corpus:
+# fuzz/corpus/tqe_request/ (docs/tqe.md).
+veil_add_fuzzer(fuzz_tqe_request SOURCES fuzz_tqe_request.c LIBS veil_tqe_core MUTATIONS 500)

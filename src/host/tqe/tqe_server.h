@@ -1,0 +1,50 @@
+/* tqe_server.h — the TQE host: `veil tqe` (docs/tqe.md).
+ *
+ * Loads the TQE enclave, accepts wallets' TCP connections and moves their bytes to and
+ * from the enclave (TQE_E_FEED), which terminates attested TLS and runs the protocol:
+ * the host sees only ciphertext. It answers the enclave's two ocalls: forwarding an
+ * EncryptRequest to the TVE (adding the chain parameters and the account's public
+ * state it fetched from the node's RPC) and GetSealedTxs.
+ *
+ * Limits: at most max_clients connections at once (more are accepted and closed at
+ * once); each connection is closed after `timeout_ms` without input and after
+ * 20 x timeout_ms in total; a token bucket per client address (rate per second,
+ * burst 2 x rate) is charged for each connection and each read: a new connection
+ * without a token is closed, a read without one waits for it. Per-connection input is
+ * never buffered in the host beyond one 16 KiB read (the enclave limits messages to
+ * 64 KiB before buffering them).
+ */
+#ifndef VEIL_HOST_TQE_TQE_SERVER_H
+#define VEIL_HOST_TQE_TQE_SERVER_H
+
+#include <signal.h>
+#include <stdint.h>
+
+#include "common/status.h"
+#include "tee/tee.h"
+
+typedef struct tqe_server_config {
+    const char *listen;       /* HOST:PORT (port 0: any free port) */
+    const char *tve_endpoint; /* ipc://PATH or tcp://HOST:PORT */
+    const char *home;         /* created 0700; holds tqe-cert.der */
+    const char *rpc_url;      /* node RPC, e.g. http://127.0.0.1:26657; NULL: none */
+    const char *chain_id;     /* without RPC: the chain id (fees 0, at-least, no accounts) */
+    const char *platform_dir; /* NULL: default */
+    const char *enclave_path;
+    unsigned max_clients;     /* 0: 64 */
+    unsigned timeout_ms;      /* 0: 30000 */
+    unsigned rate;            /* reads and connections per second per address; 0: 50 */
+} tqe_server_config;
+
+typedef struct tqe_server tqe_server;
+
+VEIL_MUST_CHECK veil_status tqe_server_open(const tqe_server_config *cfg, tqe_server **out);
+/* "HOST:PORT" actually bound. */
+const char *tqe_server_address(const tqe_server *s);
+void tqe_server_identity(const tqe_server *s, tee_identity *out);
+/* Serves until *stop becomes non-zero (checked at least once a second). */
+VEIL_MUST_CHECK veil_status tqe_server_run(tqe_server *s, volatile sig_atomic_t *stop);
+/* Waits for connection threads to finish and frees everything. NULL is a no-op. */
+void tqe_server_close(tqe_server *s);
+
+#endif

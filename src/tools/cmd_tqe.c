@@ -1,0 +1,165 @@
+/* veil tqe: the transaction query enclave service (docs/tqe.md). */
+#include <getopt.h>
+#include <libgen.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/hex.h"
+#include "host/tqe/tqe_server.h"
+#include "hostutil/fileio.h"
+#include "tools/cli.h"
+#include "tools/commands.h"
+
+#define TQE_ENCLAVE_IMAGE "veil_tqe_enclave.signed.so"
+
+static volatile sig_atomic_t g_stop;
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    g_stop = 1;
+}
+
+static void usage(void)
+{
+    printf("usage: veil tqe --listen HOST:PORT --tve ENDPOINT --home DIR [options]\n\n"
+           "Runs the transaction query enclave service: wallets connect over attested\n"
+           "TLS 1.3 (terminated in the enclave) to encrypt txs and to query the txs\n"
+           "that name their view key (protocol: proto/veil/tqe.proto, docs/tqe.md).\n"
+           "  --listen HOST:PORT  TCP address to accept wallets on (port 0: any)\n"
+           "  --tve ENDPOINT      the TVE's 0MQ endpoint (ipc://PATH or tcp://HOST:PORT)\n"
+           "  --home DIR          state directory (created 0700; tqe-cert.der)\n"
+           "  --rpc URL           node RPC for chain parameters and accounts\n"
+           "                      (default http://127.0.0.1:26657; 'none': no node, for\n"
+           "                      tests: --chain-id, zero fees, no staking accounts)\n"
+           "  --chain-id ID       the chain id with --rpc none\n"
+           "  --platform DIR      TEE platform directory (default $VEIL_PLATFORM_DIR, else\n"
+           "                      ~/.veil/platform); must be provisioned (veil platform init)\n"
+           "  --enclave PATH      signed TQE enclave image (default: enclaves/%s\n"
+           "                      next to the veil executable)\n"
+           "  --max-clients N     concurrent connections (default 64; more are closed)\n"
+           "  --timeout SECONDS   idle timeout per connection (default 30; total 20x)\n"
+           "  --rate N            connections + reads per second per client address\n"
+           "                      (default 50, burst 2N)\n"
+           "SIGINT or SIGTERM stops the service once open connections end.\n",
+           TQE_ENCLAVE_IMAGE);
+}
+
+static veil_status default_enclave_path(char *out, size_t cap)
+{
+    char exe[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (n <= 0) {
+        veil_error_detail_set("cannot resolve /proc/self/exe; pass --enclave");
+        return VEIL_ERR_NOT_FOUND;
+    }
+    exe[n] = '\0';
+    int w = snprintf(out, cap, "%s/enclaves/%s", dirname(exe), TQE_ENCLAVE_IMAGE);
+    ENSURE(w >= 0 && (size_t)w < cap, VEIL_ERR_TOO_LARGE);
+    return VEIL_OK;
+}
+
+int cmd_tqe(int argc, char **argv)
+{
+    static const struct option opts[] = {{"listen", required_argument, NULL, 'l'},
+                                         {"tve", required_argument, NULL, 'T'},
+                                         {"home", required_argument, NULL, 'H'},
+                                         {"rpc", required_argument, NULL, 'r'},
+                                         {"chain-id", required_argument, NULL, 'c'},
+                                         {"platform", required_argument, NULL, 'p'},
+                                         {"enclave", required_argument, NULL, 'e'},
+                                         {"max-clients", required_argument, NULL, 'm'},
+                                         {"timeout", required_argument, NULL, 't'},
+                                         {"rate", required_argument, NULL, 'R'},
+                                         {"help", no_argument, NULL, 'h'},
+                                         {NULL, 0, NULL, 0}};
+    char enclave[PATH_MAX] = "";
+    tqe_server_config cfg = {0};
+    cfg.rpc_url = "http://127.0.0.1:26657";
+    uint64_t v;
+    int c;
+    while ((c = getopt_long(argc, argv, "l:T:H:r:c:p:e:m:t:R:h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'l':
+            cfg.listen = optarg;
+            break;
+        case 'T':
+            cfg.tve_endpoint = optarg;
+            break;
+        case 'H':
+            cfg.home = optarg;
+            break;
+        case 'r':
+            cfg.rpc_url = strcmp(optarg, "none") == 0 ? NULL : optarg;
+            break;
+        case 'c':
+            cfg.chain_id = optarg;
+            break;
+        case 'p':
+            cfg.platform_dir = optarg;
+            break;
+        case 'e':
+            snprintf(enclave, sizeof enclave, "%s", optarg);
+            break;
+        case 'm':
+            if (!cli_parse_u64(optarg, 4096, &v) || v == 0)
+                return cli_usage_error("--max-clients must be 1..4096");
+            cfg.max_clients = (unsigned)v;
+            break;
+        case 't':
+            if (!cli_parse_u64(optarg, 3600, &v) || v == 0)
+                return cli_usage_error("--timeout must be 1..3600 seconds");
+            cfg.timeout_ms = (unsigned)v * 1000u;
+            break;
+        case 'R':
+            if (!cli_parse_u64(optarg, 1000000, &v) || v == 0)
+                return cli_usage_error("--rate must be 1..1000000");
+            cfg.rate = (unsigned)v;
+            break;
+        case 'h':
+            usage();
+            return 0;
+        default:
+            return cli_usage_error("tqe: bad option");
+        }
+    }
+    if (cfg.listen == NULL || cfg.tve_endpoint == NULL || cfg.home == NULL || optind != argc)
+        return cli_usage_error("tqe needs --listen HOST:PORT, --tve ENDPOINT and --home DIR");
+    if (cfg.rpc_url == NULL && cfg.chain_id == NULL)
+        return cli_usage_error("--rpc none needs --chain-id");
+    veil_status st;
+    if (enclave[0] == '\0' && (st = default_enclave_path(enclave, sizeof enclave)) != VEIL_OK)
+        return cli_fail("enclave image", st);
+    cfg.enclave_path = enclave;
+
+    tqe_server *srv = NULL;
+    st = tqe_server_open(&cfg, &srv);
+    if (st != VEIL_OK) return cli_fail("tqe", st);
+
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    tee_identity id;
+    char mre[65], mrs[65];
+    tqe_server_identity(srv, &id);
+    veil_hex_encode(mre, id.mrenclave, sizeof id.mrenclave);
+    veil_hex_encode(mrs, id.mrsigner, sizeof id.mrsigner);
+    /* The one start-up line; tests and scripts wait for it (the socket is bound). */
+    printf("tqe: listening on %s mrenclave %s mrsigner %s\n", tqe_server_address(srv), mre, mrs);
+    fflush(stdout);
+
+    st = tqe_server_run(srv, &g_stop);
+    tqe_server_close(srv);
+    if (st != VEIL_OK) return cli_fail("tqe", st);
+    fprintf(stderr, "tqe: stopped\n");
+    return 0;
+}
