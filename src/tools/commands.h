@@ -10,11 +10,15 @@ int cmd_tve(int argc, char **argv);
 int cmd_node(int, char **);
 int cmd_devnet(int argc, char **argv);
 int cmd_devchain(int, char **);
+int cmd_tqe(int argc, char **argv);
+int cmd_wallet(int argc, char **argv);
 
 #define VEIL_EXTRA_COMMANDS \
     {"tve", cmd_tve, "run the transaction validation enclave service"}, \
     {"node", cmd_node, "run the chain node (ABCI application)"}, \
     {"devnet", cmd_devnet, "run the whole system locally; status; demo scenario"}, \
-    {"devchain", cmd_devchain, "run a single-validator development chain"},
+    {"devchain", cmd_devchain, "run a single-validator development chain"}, \
+    {"tqe", cmd_tqe, "run the transaction query enclave service (wallets)"}, \
+    {"wallet", cmd_wallet, "keys, balances and confidential payments"},
 
 #endif

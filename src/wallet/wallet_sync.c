@@ -1,0 +1,174 @@
+/* Sync: bloom filters -> block txids -> TQE queries (with decoys) -> the local index. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "crypto/crypto.h"
+#include "hostutil/fileio.h"
+#include "veil/tx.pb-c.h"
+#include "wallet/wallet.h"
+
+static veil_status output_push(wallet *w, const wallet_output *o)
+{
+    if (w->n_outputs == w->cap_outputs) {
+        size_t cap = w->cap_outputs ? 2 * w->cap_outputs : 16;
+        wallet_output *p = realloc(w->outputs, cap * sizeof *p);
+        ENSURE(p != NULL, VEIL_ERR_NOMEM);
+        w->outputs = p;
+        w->cap_outputs = cap;
+    }
+    w->outputs[w->n_outputs++] = *o;
+    return VEIL_OK;
+}
+
+static veil_status history_push(wallet *w, const wallet_history *h)
+{
+    if (w->n_history == w->cap_history) {
+        size_t cap = w->cap_history ? 2 * w->cap_history : 16;
+        wallet_history *p = realloc(w->history, cap * sizeof *p);
+        ENSURE(p != NULL, VEIL_ERR_NOMEM);
+        w->history = p;
+        w->cap_history = cap;
+    }
+    w->history[w->n_history++] = *h;
+    return VEIL_OK;
+}
+
+static bool history_has(const wallet *w, const uint8_t txid[32])
+{
+    for (size_t i = 0; i < w->n_history; i++)
+        if (memcmp(w->history[i].txid, txid, 32) == 0) return true;
+    return false;
+}
+
+veil_status wallet_apply_tx(wallet *w, const uint8_t txid[static 32], uint64_t height,
+                            const uint8_t *payload, size_t payload_len)
+{
+    ENSURE(payload_len <= VEIL_TX_MAX_PAYLOAD_LEN, VEIL_ERR_TX_TOO_LARGE);
+    Veil__Tx__TxPayload *p = veil__tx__tx_payload__unpack(NULL, payload_len, payload);
+    ENSURE(p != NULL, VEIL_ERR_TX_MALFORMED);
+    veil_status st = VEIL_OK;
+    veil_tx_body *body = malloc(sizeof *body);
+    ENSURE_OUT(body != NULL, VEIL_ERR_NOMEM);
+    /* The TQE is attested, but the txid check costs nothing and catches a mixed-up
+     * answer. */
+    uint8_t id[32];
+    veil_tx_id(id, p->body.data, p->body.len);
+    ENSURE_OUT(memcmp(id, txid, 32) == 0, VEIL_ERR_TX_TXID_MISMATCH);
+    TRY_OUT(veil_tx_body_decode(p->body.data, p->body.len, NULL, body));
+    if (history_has(w, txid)) goto out; /* already applied */
+
+    wallet_history h = {.height = height, .kind = body->kind};
+    memcpy(h.txid, txid, 32);
+    for (size_t i = 0; i < body->n_inputs; i++) {
+        for (size_t j = 0; j < w->n_outputs; j++) {
+            wallet_output *o = &w->outputs[j];
+            if (!o->spent && o->index == body->inputs[i].index &&
+                memcmp(o->txid, body->inputs[i].txid, 32) == 0) {
+                o->spent = true;
+                memcpy(o->spent_by, txid, 32);
+                h.spent += o->value;
+            }
+        }
+    }
+    for (size_t i = 0; i < body->n_outputs; i++) {
+        const veil_tx_output *bo = &body->outputs[i];
+        if (memcmp(bo->address, w->keys.spend_pk, 32) != 0) continue;
+        wallet_output o = {.index = (uint32_t)i, .value = bo->value, .valid_from = bo->valid_from,
+                           .height = height};
+        memcpy(o.txid, txid, 32);
+        memcpy(o.address, bo->address, 32);
+        TRY_OUT(output_push(w, &o));
+        h.received += bo->value;
+    }
+    bool ours = h.spent > 0 || h.received > 0 ||
+                ((body->kind == VEIL_TX_KIND_DEPOSIT || body->kind == VEIL_TX_KIND_WITHDRAW) &&
+                 memcmp(body->account, w->keys.spend_pk, 32) == 0);
+    if (ours) TRY_OUT(history_push(w, &h));
+out:
+    if (body != NULL) veil_wipe(body, sizeof *body);
+    free(body);
+    veil__tx__tx_payload__free_unpacked(p, NULL);
+    return st;
+}
+
+/* Queries one batch of real txids (n <= 64 - decoys), decoys shuffled in. */
+static veil_status query_batch(wallet *w, const wallet_tqe *tqe, uint64_t height,
+                               const uint8_t (*real)[32], size_t n, size_t decoys,
+                               wallet_sync_stats *stats)
+{
+    uint8_t ids[WALLET_QUERY_MAX_TXIDS][32];
+    size_t total = n + decoys;
+    ENSURE(total <= WALLET_QUERY_MAX_TXIDS, VEIL_ERR_ARG);
+    for (size_t i = 0; i < n; i++) memcpy(ids[i], real[i], 32);
+    for (size_t i = n; i < total; i++) randombytes_buf(ids[i], 32);
+    for (size_t i = total; i > 1; i--) { /* Fisher-Yates */
+        size_t j = randombytes_uniform((uint32_t)i);
+        uint8_t t[32];
+        memcpy(t, ids[i - 1], 32);
+        memcpy(ids[i - 1], ids[j], 32);
+        memcpy(ids[j], t, 32);
+    }
+    wallet_tx_data *res = NULL;
+    size_t nres = 0;
+    veil_status st = tqe->query(tqe->ctx, &w->keys, (const uint8_t(*)[32])ids, total, &res, &nres);
+    if (st != VEIL_OK) return st;
+    stats->queried_txids += n;
+    for (size_t i = 0; i < nres && st == VEIL_OK; i++) {
+        bool asked = false;
+        for (size_t k = 0; k < n; k++)
+            if (memcmp(res[i].txid, real[k], 32) == 0) asked = true;
+        if (!asked) continue; /* a decoy or something never asked for: ignore */
+        st = wallet_apply_tx(w, res[i].txid, height, res[i].payload, res[i].payload_len);
+        if (st == VEIL_OK) stats->txs_found++;
+    }
+    wallet_tx_data_free(res, nres);
+    return st;
+}
+
+veil_status wallet_sync(wallet *w, const wallet_chain *chain, const wallet_tqe *tqe,
+                        const wallet_sync_opts *opts, wallet_sync_stats *stats)
+{
+    memset(stats, 0, sizeof *stats);
+    ENSURE(opts->decoys < WALLET_QUERY_MAX_TXIDS, VEIL_ERR_ARG);
+    uint64_t tip, time;
+    char chain_id[65];
+    TRY(chain->tip(chain->ctx, &tip, &time, chain_id));
+    if (w->chain_id[0] == '\0') {
+        snprintf(w->chain_id, sizeof w->chain_id, "%s", chain_id);
+    } else if (strcmp(w->chain_id, chain_id) != 0) {
+        veil_error_detail_set("wallet is for chain \"%s\", the node serves \"%s\"", w->chain_id,
+                              chain_id);
+        return VEIL_ERR_TX_WRONG_CHAIN_ID;
+    }
+    stats->from = w->synced_height + 1;
+    stats->to = tip;
+    size_t per_batch = WALLET_QUERY_MAX_TXIDS - opts->decoys;
+    for (uint64_t h = w->synced_height + 1; h <= tip; h++) {
+        veil_bloom bloom;
+        bool present = false;
+        TRY(chain->bloom(chain->ctx, h, &bloom, &present));
+        uint64_t found_before = stats->txs_found;
+        if (present && veil_bloom_contains(&bloom, w->keys.view_pk)) {
+            stats->bloom_hits++;
+            uint8_t(*ids)[32] = NULL;
+            size_t n = 0;
+            TRY(chain->txids(chain->ctx, h, w->chain_id, &ids, &n));
+            veil_status st = VEIL_OK;
+            for (size_t off = 0; off < n && st == VEIL_OK; off += per_batch) {
+                size_t k = n - off < per_batch ? n - off : per_batch;
+                st = query_batch(w, tqe, h, (const uint8_t(*)[32])(ids + off), k, opts->decoys,
+                                 stats);
+            }
+            free(ids);
+            TRY(st);
+        }
+        w->synced_height = h;
+        if (stats->txs_found != found_before && opts->checkpoint != NULL)
+            TRY(opts->checkpoint(opts->checkpoint_ctx, w));
+        if (opts->progress != NULL) opts->progress(opts->progress_ctx, h, tip, stats->txs_found);
+    }
+    return VEIL_OK;
+}

@@ -1,0 +1,173 @@
+/* Wallet side of the TQE protocol (docs/tqe.md): one Request, one Response, framed
+ * by the attested-TLS client. */
+#include "wallet/wallet_tqe_client.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "hostutil/fileio.h"
+#include "veil/tqe.pb-c.h"
+
+/* A QueryResponse holds at most 64 payloads of at most ~16 KiB each. */
+#define TQE_RESPONSE_MAX (2u * 1024u * 1024u)
+
+struct wallet_tqe_client {
+    ratls_client *c;
+};
+
+veil_status wallet_tqe_connect(const char *host_port, const ratls_policy *policy, int timeout_ms,
+                               wallet_tqe_client **out)
+{
+    wallet_tqe_client *t = calloc(1, sizeof *t);
+    ENSURE(t != NULL, VEIL_ERR_NOMEM);
+    veil_status st = ratls_client_connect(host_port, policy, timeout_ms, &t->c);
+    if (st != VEIL_OK) {
+        free(t);
+        return st;
+    }
+    *out = t;
+    return VEIL_OK;
+}
+
+const tee_quote_claims *wallet_tqe_peer(const wallet_tqe_client *c)
+{
+    return ratls_client_peer_claims(c->c);
+}
+
+void wallet_tqe_close(wallet_tqe_client *c)
+{
+    if (c == NULL) return;
+    ratls_client_close(c->c);
+    free(c);
+}
+
+/* Sends req, receives the Response; an Error response becomes its status code. */
+static veil_status call(wallet_tqe_client *t, const Veil__Tqe__Request *req,
+                        Veil__Tqe__Response__ResponseCase want, Veil__Tqe__Response **out)
+{
+    size_t len = veil__tqe__request__get_packed_size(req);
+    uint8_t *buf = malloc(len ? len : 1);
+    ENSURE(buf != NULL, VEIL_ERR_NOMEM);
+    veil__tqe__request__pack(req, buf);
+    veil_status st = ratls_client_send_msg(t->c, buf, len);
+    free(buf);
+    TRY(st);
+    uint8_t *msg;
+    size_t mlen;
+    TRY(ratls_client_recv_msg(t->c, TQE_RESPONSE_MAX, &msg, &mlen));
+    Veil__Tqe__Response *resp = veil__tqe__response__unpack(NULL, mlen, msg);
+    free(msg);
+    if (resp == NULL) {
+        veil_error_detail_set("the TQE's answer could not be decoded");
+        return VEIL_ERR_DECODE;
+    }
+    if (resp->response_case == VEIL__TQE__RESPONSE__RESPONSE_ERROR && resp->error != NULL) {
+        uint32_t code = resp->error->code;
+        /* Known codes pass through (the TQE uses Veil's numbering); anything else is
+         * reported as "unavailable" rather than trusted as a code. */
+        veil_status s = (code != 0 && strcmp(veil_status_str((veil_status)code), "unknown status") != 0)
+                            ? (veil_status)code
+                            : VEIL_ERR_TQE_UNAVAILABLE;
+        veil_error_detail_set("the TQE answered: %s", resp->error->message ? resp->error->message : "");
+        veil__tqe__response__free_unpacked(resp, NULL);
+        return s;
+    }
+    if (resp->response_case != want) {
+        veil__tqe__response__free_unpacked(resp, NULL);
+        veil_error_detail_set("the TQE answered with an unexpected message");
+        return VEIL_ERR_DECODE;
+    }
+    *out = resp;
+    return VEIL_OK;
+}
+
+static veil_status tqe_query(void *ctx, const wallet_keys *keys, const uint8_t (*txids)[32], size_t n,
+                             wallet_tx_data **out, size_t *n_out)
+{
+    wallet_tqe_client *t = ctx;
+    ENSURE(n <= WALLET_QUERY_MAX_TXIDS, VEIL_ERR_TQE_TOO_MANY_TXIDS);
+    Veil__Tqe__ChallengeRequest cr = VEIL__TQE__CHALLENGE_REQUEST__INIT;
+    Veil__Tqe__Request req = VEIL__TQE__REQUEST__INIT;
+    req.request_case = VEIL__TQE__REQUEST__REQUEST_CHALLENGE;
+    req.challenge = &cr;
+    Veil__Tqe__Response *resp;
+    TRY(call(t, &req, VEIL__TQE__RESPONSE__RESPONSE_CHALLENGE, &resp));
+    uint8_t challenge[32];
+    bool ok = resp->challenge != NULL && resp->challenge->challenge.len == 32;
+    if (ok) memcpy(challenge, resp->challenge->challenge.data, 32);
+    veil__tqe__response__free_unpacked(resp, NULL);
+    ENSURE(ok, VEIL_ERR_TQE_CHALLENGE);
+
+    uint8_t sig[64];
+    TRY(wallet_query_sign(keys, challenge, txids, n, sig));
+    ProtobufCBinaryData ids[WALLET_QUERY_MAX_TXIDS];
+    for (size_t i = 0; i < n; i++) ids[i] = (ProtobufCBinaryData){32, (uint8_t *)txids[i]};
+    Veil__Tqe__QueryRequest q = VEIL__TQE__QUERY_REQUEST__INIT;
+    q.view_key = (ProtobufCBinaryData){32, (uint8_t *)keys->view_pk};
+    q.n_txids = n;
+    q.txids = ids;
+    q.signature = (ProtobufCBinaryData){64, sig};
+    req.request_case = VEIL__TQE__REQUEST__REQUEST_QUERY;
+    req.query = &q;
+    TRY(call(t, &req, VEIL__TQE__RESPONSE__RESPONSE_QUERY, &resp));
+    veil_status st = VEIL_OK;
+    const Veil__Tqe__QueryResponse *qr = resp->query;
+    size_t cnt = qr != NULL ? qr->n_txs : 0, k = 0;
+    wallet_tx_data *d = calloc(cnt + 1, sizeof *d);
+    ENSURE_OUT(d != NULL, VEIL_ERR_NOMEM);
+    ENSURE_OUT(cnt <= n, VEIL_ERR_MALFORMED);
+    for (size_t i = 0; i < cnt; i++) {
+        const Veil__Tqe__TxData *x = qr->txs[i];
+        ENSURE_OUT(x != NULL && x->txid.len == 32 && x->payload.len > 0 &&
+                       x->payload.len <= VEIL_TX_MAX_PAYLOAD_LEN,
+                   VEIL_ERR_MALFORMED);
+        memcpy(d[k].txid, x->txid.data, 32);
+        d[k].payload = malloc(x->payload.len);
+        ENSURE_OUT(d[k].payload != NULL, VEIL_ERR_NOMEM);
+        memcpy(d[k].payload, x->payload.data, x->payload.len);
+        d[k].payload_len = x->payload.len;
+        k++;
+    }
+    *out = d;
+    *n_out = k;
+    d = NULL;
+out:
+    wallet_tx_data_free(d, k);
+    veil__tqe__response__free_unpacked(resp, NULL);
+    if (st == VEIL_ERR_MALFORMED) veil_error_detail_set("the TQE's query answer is ill-shaped");
+    return st;
+}
+
+static veil_status tqe_encrypt(void *ctx, const uint8_t *payload, size_t len, uint64_t fee,
+                               uint8_t *wire, size_t cap, size_t *wire_len)
+{
+    wallet_tqe_client *t = ctx;
+    Veil__Tqe__EncryptRequest er = VEIL__TQE__ENCRYPT_REQUEST__INIT;
+    er.payload = (ProtobufCBinaryData){len, (uint8_t *)payload};
+    er.fee = fee;
+    Veil__Tqe__Request req = VEIL__TQE__REQUEST__INIT;
+    req.request_case = VEIL__TQE__REQUEST__REQUEST_ENCRYPT;
+    req.encrypt = &er;
+    Veil__Tqe__Response *resp;
+    TRY(call(t, &req, VEIL__TQE__RESPONSE__RESPONSE_ENCRYPT, &resp));
+    veil_status st = VEIL_OK;
+    if (resp->encrypt == NULL || resp->encrypt->tx == NULL) {
+        st = VEIL_ERR_DECODE;
+    } else {
+        size_t n = veil__tx__confidential_tx__get_packed_size(resp->encrypt->tx);
+        if (n > cap) {
+            st = VEIL_ERR_TX_TOO_LARGE;
+        } else {
+            *wire_len = veil__tx__confidential_tx__pack(resp->encrypt->tx, wire);
+        }
+    }
+    veil__tqe__response__free_unpacked(resp, NULL);
+    return st;
+}
+
+void wallet_tqe_client_iface(wallet_tqe_client *c, wallet_tqe *out)
+{
+    out->ctx = c;
+    out->query = tqe_query;
+    out->encrypt = tqe_encrypt;
+}

@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# `veil wallet` offline commands end to end: create, restore (words, hex, stdin),
+# addresses, watch-only, balance --offline, history, exit codes and one-line errors.
+# usage: cli_wallet.sh VEIL
+set -u
+veil=$1
+tmp=$(mktemp -d) && trap 'rm -rf "$tmp"' EXIT
+export VEIL_WALLET_KDF=min VEIL_WALLET_PASSPHRASE=correct-horse
+unset VEIL_WALLET
+fails=0 passes=0
+check() { # check "what" expected_rc actual_rc
+  if [[ $2 == "$3" ]]; then passes=$((passes + 1)); else echo "FAIL: $1 (exit $3, wanted $2)"; fails=$((fails + 1)); fi
+}
+contains() { # contains "what" file pattern
+  if grep -q -- "$3" "$2"; then passes=$((passes + 1)); else echo "FAIL: $1: '$3' not in: $(cat "$2")"; fails=$((fails + 1)); fi
+}
+jget() { python3 -c "import json,sys; print(json.load(open(sys.argv[1]))$2)" "$1"; }
+
+"$veil" wallet create --wallet "$tmp/a.w" --json >"$tmp/a.json"; check "create" 0 $?
+[[ $(stat -c %a "$tmp/a.w") == 600 ]]; check "wallet file is 0600" 0 $?
+words=$(jget "$tmp/a.json" '["seed_words"]')
+addr=$(jget "$tmp/a.json" '["address"]')
+[[ $(wc -w <<<"$words") == 24 ]]; check "24 seed words" 0 $?
+[[ $addr == veil1* && ${#addr} == 63 ]]; check "address is veil1..., 63 chars" 0 $?
+"$veil" wallet create --wallet "$tmp/a.w" 2>"$tmp/err"; check "create refuses to overwrite" 1 $?
+contains "overwrite message" "$tmp/err" "^veil: wallet create: "
+[[ $(wc -l <"$tmp/err") == 1 ]]; check "one-line error" 0 $?
+
+"$veil" wallet restore --wallet "$tmp/b.w" --seed-words "$words" --json >"$tmp/b.json"; check "restore words" 0 $?
+[[ $(jget "$tmp/b.json" '["address"]') == "$addr" ]]; check "restored address equals" 0 $?
+echo "$words" | "$veil" wallet restore --wallet "$tmp/c.w" --seed-words - >/dev/null; check "restore words from stdin" 0 $?
+"$veil" wallet create --wallet "$tmp/h.w" --hex --json >"$tmp/h.json"; check "create --hex" 0 $?
+hex=$(jget "$tmp/h.json" '["seed_hex"]')
+"$veil" wallet restore --wallet "$tmp/h2.w" --seed-hex "$hex" --json >"$tmp/h2.json"; check "restore hex" 0 $?
+[[ $(jget "$tmp/h2.json" '["address"]') == $(jget "$tmp/h.json" '["address"]') ]]; check "hex restore equals" 0 $?
+"$veil" wallet restore --wallet "$tmp/x.w" --seed-words "zoo zoo zoo" 2>"$tmp/err"; check "bad words" 1 $?
+contains "bad words message" "$tmp/err" "invalid seed words"
+
+"$veil" wallet addresses --wallet "$tmp/a.w" --export-view-secret --json >"$tmp/ad.json"; check "addresses" 0 $?
+vsk=$(jget "$tmp/ad.json" '["view_secret"]')
+"$veil" wallet create --wallet "$tmp/w.w" --watch-only-from "$vsk" --spend-pubkey "$addr" --json >"$tmp/w.json"
+check "create watch-only" 0 $?
+[[ $(jget "$tmp/w.json" '["watch_only"]') == True && $(jget "$tmp/w.json" '["address"]') == "$addr" ]]
+check "watch-only has the same address" 0 $?
+"$veil" wallet send --wallet "$tmp/w.w" --to "$addr" --amount 1 --rpc http://127.0.0.1:1 2>"$tmp/err"
+check "watch-only cannot send" 1 $?
+contains "watch-only message" "$tmp/err" "watch-only wallet cannot sign"
+
+VEIL_WALLET_PASSPHRASE=wrong "$veil" wallet addresses --wallet "$tmp/a.w" --json >"$tmp/e.json" 2>"$tmp/err"
+check "wrong passphrase" 1 $?
+[[ $(jget "$tmp/e.json" '["error"]["code"]') == 940 ]]; check "wrong passphrase is 940" 0 $?
+( unset VEIL_WALLET_PASSPHRASE; "$veil" wallet addresses --wallet "$tmp/a.w" </dev/null 2>"$tmp/err" )
+check "no passphrase source" 1 $?
+printf 'correct-horse\n' >"$tmp/pass"
+( unset VEIL_WALLET_PASSPHRASE; "$veil" wallet addresses --wallet "$tmp/a.w" --passphrase-file "$tmp/pass" >/dev/null )
+check "--passphrase-file" 0 $?
+
+"$veil" wallet balance --wallet "$tmp/a.w" --offline --json >"$tmp/bal.json"; check "balance --offline" 0 $?
+[[ $(jget "$tmp/bal.json" '["spendable"]') == 0.00000000 ]]; check "empty balance" 0 $?
+"$veil" wallet history --wallet "$tmp/a.w" --json >/dev/null; check "history" 0 $?
+"$veil" wallet send --wallet "$tmp/a.w" --to "$addr" --amount 1.000000001 2>/dev/null; check "too many decimals" 2 $?
+"$veil" wallet send --wallet "$tmp/a.w" --to veil1nope --amount 1 2>/dev/null; check "bad address" 1 $?
+"$veil" wallet sync --wallet "$tmp/a.w" 2>"$tmp/err"; check "sync without a TQE" 1 $?
+contains "sync says why" "$tmp/err" "no TQE configured"
+"$veil" wallet sync --wallet "$tmp/a.w" --tqe 127.0.0.1:1 --tqe-root /dev/null 2>"$tmp/err"
+check "sync refuses an unpinned TQE identity" 1 $?
+contains "policy message" "$tmp/err" "tqe-mrsigner"
+"$veil" wallet balance --wallet "$tmp/a.w" --rpc http://127.0.0.1:1 2>/dev/null; check "unreachable RPC fails" 1 $?
+"$veil" wallet nope 2>/dev/null; check "unknown command" 2 $?
+for c in create restore addresses balance sync history send deposit unbond withdraw; do
+  "$veil" wallet $c --help >/dev/null; check "$c --help" 0 $?
+done
+
+echo "$passes passed, $fails failed"
+[[ $fails == 0 ]]
