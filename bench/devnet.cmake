@@ -1,9 +1,8 @@
 # The whole devnet (bench_devnet.c): confidential transfers broadcast through the dev
 # chain's RPC until committed, next to veil-bench-tve's block-path figure. Runs
-# `veil devnet` as a child; devnet.c gives the home layout and RPC helper.
+# `veil devnet` as a child; veil_devnet gives the home layout and RPC helper.
 veil_add_bench(bench_devnet veil-bench-devnet
-  SOURCES bench_devnet.c ${CMAKE_SOURCE_DIR}/src/tools/devnet.c
-  LIBS veil_node veil_devchain veil_tee_host veil_tx veil_hostutil veil_crypto_host
-       PkgConfig::CURL PkgConfig::JANSSON PkgConfig::SODIUM Threads::Threads
+  SOURCES bench_devnet.c
+  LIBS veil_devnet veil_tx veil_crypto_host PkgConfig::SODIUM Threads::Threads
   DEPENDS veil bench_tve veil_tve_enclave_signed veil_tqe_enclave_signed)
 target_include_directories(bench_devnet PRIVATE ${CMAKE_SOURCE_DIR}/src)

@@ -23,6 +23,7 @@
 #include "tee/sim/sigstruct.h"
 #include "tee/sim/sim_host.h"
 #include "veil/tve.pb-c.h"
+#include "wallet/wallet.h"
 
 static veil_status join(char *out, const char *home, const char *name)
 {
@@ -83,16 +84,28 @@ static veil_status tve_signer(char hex[static 65])
     return VEIL_OK;
 }
 
+/* Demo accounts are wallet seeds, derived exactly as `veil wallet` derives its keys, so
+ * a wallet restored from one holds that account's funds. */
+static veil_status account_from_seed(devnet_account *a)
+{
+    wallet_keys k;
+    TRY(wallet_keys_from_seed(&k, a->seed));
+    memcpy(a->sk, k.spend_sk, 32);
+    memcpy(a->address, k.spend_pk, 32);
+    memcpy(a->view_sk, k.view_sk, 32);
+    memcpy(a->view_pk, k.view_pk, 32);
+    veil_wipe(&k, sizeof k);
+    return VEIL_OK;
+}
+
 static veil_status accounts_generate(devnet_layout *l)
 {
     static const char *names[DEVNET_ACCOUNTS] = {"alice", "bob", "carol"};
     for (size_t i = 0; i < DEVNET_ACCOUNTS; i++) {
         devnet_account *a = &l->accounts[i];
         snprintf(a->name, sizeof a->name, "%s", names[i]);
-        TRY(veil_random_bytes(a->sk, 32));
-        TRY(veil_random_bytes(a->view_sk, 32));
-        TRY(veil_schnorr_pubkey(a->address, a->sk));
-        TRY(veil_schnorr_pubkey(a->view_pk, a->view_sk));
+        TRY(veil_random_bytes(a->seed, 32));
+        TRY(account_from_seed(a));
     }
     return VEIL_OK;
 }
@@ -109,7 +122,8 @@ static veil_status accounts_save(const devnet_layout *l)
     json_t *arr = json_array();
     for (size_t i = 0; i < DEVNET_ACCOUNTS; i++) {
         const devnet_account *a = &l->accounts[i];
-        json_array_append_new(arr, json_pack("{s:s, s:o, s:o, s:o, s:o}", "name", a->name,
+        json_array_append_new(arr, json_pack("{s:s, s:o, s:o, s:o, s:o, s:o}", "name", a->name,
+                                             "seed", hex_json(a->seed, 32),
                                              "secret_key", hex_json(a->sk, 32), "address",
                                              hex_json(a->address, 32), "view_secret_key",
                                              hex_json(a->view_sk, 32), "view_key",
@@ -149,10 +163,8 @@ static veil_status accounts_load(devnet_layout *l)
         json_t *name = json_object_get(a, "name");
         ENSURE_OUT(json_is_string(name), VEIL_ERR_MALFORMED);
         snprintf(l->accounts[i].name, sizeof l->accounts[i].name, "%s", json_string_value(name));
-        TRY_OUT(hex_field(a, "secret_key", l->accounts[i].sk));
-        TRY_OUT(hex_field(a, "address", l->accounts[i].address));
-        TRY_OUT(hex_field(a, "view_secret_key", l->accounts[i].view_sk));
-        TRY_OUT(hex_field(a, "view_key", l->accounts[i].view_pk));
+        TRY_OUT(hex_field(a, "seed", l->accounts[i].seed));
+        TRY_OUT(account_from_seed(&l->accounts[i]));
     }
 out:
     json_decref(doc);
@@ -250,6 +262,37 @@ static int run_veil(char *const argv[])
     return WIFEXITED(status) ? WEXITSTATUS(status) : 128;
 }
 
+/* DIR/wallets/: each demo account's seed (hex) and a wallet configuration for this
+ * devnet (`cp` it next to a wallet FILE as FILE.config.json), rewritten at every start
+ * because the ports may move. */
+static veil_status wallets_write(const devnet_layout *l)
+{
+    char dir[PATH_MAX], path[PATH_MAX], root[PATH_MAX + 64], tqe[64], rpc[64];
+    TRY(join(dir, l->home, "wallets"));
+    TRY(veil_mkdir_p(dir, 0700));
+    for (size_t i = 0; i < DEVNET_ACCOUNTS; i++) {
+        char name[32], hex[66];
+        snprintf(name, sizeof name, "%s.seed", l->accounts[i].name);
+        TRY(join(path, dir, name));
+        veil_hex_encode(hex, l->accounts[i].seed, 32);
+        hex[64] = '\n';
+        hex[65] = '\0';
+        TRY(veil_file_write_atomic(path, hex, 65, 0600));
+    }
+    devnet_tqe_root(l, root, sizeof root);
+    snprintf(tqe, sizeof tqe, "127.0.0.1:%u", l->tqe_port);
+    snprintf(rpc, sizeof rpc, "http://127.0.0.1:%u", l->rpc_port);
+    json_t *doc = json_pack("{s:s, s:s, s:s, s:s}", "rpc", rpc, "tqe", tqe, "tqe_root", root,
+                            "tqe_mrsigner", l->tve_mrsigner_hex);
+    char *text = json_dumps(doc, JSON_INDENT(2));
+    json_decref(doc);
+    ENSURE(text != NULL, VEIL_ERR_NOMEM);
+    veil_status st = join(path, dir, "devnet.config.json");
+    if (st == VEIL_OK) st = veil_file_write_atomic(path, text, strlen(text), 0644);
+    free(text);
+    return st;
+}
+
 veil_status devnet_prepare(devnet_layout *l, const char *block_time)
 {
     TRY(veil_mkdir_p(l->home, 0700));
@@ -260,6 +303,7 @@ veil_status devnet_prepare(devnet_layout *l, const char *block_time)
     if (st == VEIL_OK) {
         l->rpc_port = port; /* a restart may move the RPC and the TQE */
         l->tqe_port = tqe_port;
+        TRY(wallets_write(l));
         return config_save(l, block_time);
     }
     if (st != VEIL_ERR_NOT_FOUND) return st;
@@ -278,6 +322,7 @@ veil_status devnet_prepare(devnet_layout *l, const char *block_time)
         veil_error_detail_set("'veil devchain init' failed");
         return VEIL_ERR_IO;
     }
+    TRY(wallets_write(l));
     /* Written last: its presence marks a complete first start. */
     return config_save(l, block_time);
 }

@@ -19,6 +19,7 @@
 
 typedef struct devnet_account {
     char name[16];
+    uint8_t seed[32];    /* a wallet seed: `veil wallet restore --seed-hex` gives these keys */
     uint8_t sk[32];
     uint8_t address[32]; /* x-only public key: staking address and output address */
     uint8_t view_sk[32];
