@@ -886,14 +886,25 @@ static veil_status scan_tx(node_app *a, block_scan *b, const uint8_t *tx, size_t
     return VEIL_OK;
 }
 
+static void job_release(conf_job *job)
+{
+    if (job->msg) veil__tx__confidential_tx__free_unpacked(job->msg, NULL);
+    free(job->spent);
+    memset(job, 0, sizeof *job);
+}
+
 static void jobs_free(conf_job *jobs, size_t n)
 {
-    for (size_t i = 0; i < n; i++) {
-        if (jobs[i].msg) veil__tx__confidential_tx__free_unpacked(jobs[i].msg, NULL);
-        free(jobs[i].spent);
-    }
+    for (size_t i = 0; i < n; i++) job_release(&jobs[i]);
     free(jobs);
 }
+
+/* What one verify-block may carry (the TVE refuses more: TVE_BLOCK_MAX_TXS, and a
+ * 32 MiB request). A block beyond them, which a byzantine proposer could build, must
+ * not halt the chain: the excess confidential txs are refused one by one, in block
+ * order, the same way on every validator. */
+#define NODE_BLOCK_MAX_CONF_TXS 10000u
+#define NODE_BLOCK_MAX_CONF_BYTES (24u << 20)
 
 /* --- CheckTx ---------------------------------------------------------------------- */
 veil_status node_app_check_tx(node_app *a, const uint8_t *tx, size_t len, node_tx_result *res)
@@ -952,6 +963,7 @@ veil_status node_app_prepare(node_app *a, uint64_t height, uint64_t time,
     block_scan b;
     scan_init(&b, true, height, time);
     veil_status st = VEIL_OK;
+    size_t conf_txs = 0, conf_bytes = 0;
     for (size_t i = 0; i < n; i++) {
         if (max_bytes && (lens[i] > max_bytes || total > max_bytes - lens[i])) continue;
         if (scan) {
@@ -960,6 +972,14 @@ veil_status node_app_prepare(node_app *a, uint64_t height, uint64_t time,
             st = scan_tx(a, &b, txs[i], lens[i], &res, NULL, &to_tve);
             if (st != VEIL_OK) break;
             if (res.code != VEIL_OK) continue;
+            /* Confidential txs beyond one verify-block batch wait for the next block. */
+            if (to_tve) {
+                if (conf_txs >= NODE_BLOCK_MAX_CONF_TXS ||
+                    conf_bytes + lens[i] > NODE_BLOCK_MAX_CONF_BYTES)
+                    continue;
+                conf_txs++;
+                conf_bytes += lens[i];
+            }
         }
         keep[(*n_keep)++] = i;
         total += lens[i];
@@ -1080,10 +1100,19 @@ veil_status node_app_finalize_block(node_app *a, uint64_t height, uint64_t time,
     ENSURE_OUT(out->txs != NULL && jobs != NULL, VEIL_ERR_NOMEM);
 
     /* Phase 1: public checks in block order; public txs take effect at once. */
+    size_t conf_bytes = 0;
     for (size_t i = 0; i < n; i++) {
         bool to_tve;
         TRY_OUT(scan_tx(a, &b, txs[i], lens[i], &out->txs[i], &jobs[n_jobs], &to_tve));
-        if (to_tve) jobs[n_jobs++].tx_index = i;
+        if (!to_tve) continue;
+        if (n_jobs >= NODE_BLOCK_MAX_CONF_TXS || conf_bytes + lens[i] > NODE_BLOCK_MAX_CONF_BYTES) {
+            job_release(&jobs[n_jobs]);
+            result_set(&out->txs[i], VEIL_ERR_TVE_TOO_MANY,
+                       "the block's confidential txs exceed one verify-block batch");
+            continue;
+        }
+        conf_bytes += lens[i];
+        jobs[n_jobs++].tx_index = i;
     }
 
     /* Phase 2: the confidential txs that passed, as one batch. */
