@@ -285,7 +285,10 @@ veil_status rpc_args_from_json(const rpc_method_spec *m, const json_t *params, s
             const json_t *v = json_object_get(params, m->args[i].name);
             if (v == NULL || json_is_null(v)) continue;
             veil_status st = arg_from_json(&m->args[i], v, i, max_bytes, out);
-            if (st == VEIL_ERR_NOMEM) return st;
+            if (st == VEIL_ERR_NOMEM) {
+                rpc_args_free(out);
+                return st;
+            }
             if (st != VEIL_OK) {
                 rpc_error_set(err, RPC_INVALID_PARAMS,
                               "error converting json params to arguments: %s: cannot decode "
@@ -307,7 +310,10 @@ veil_status rpc_args_from_json(const rpc_method_spec *m, const json_t *params, s
         }
         for (size_t i = 0; i < m->n_args; i++) {
             veil_status st = arg_from_json(&m->args[i], json_array_get(params, i), i, max_bytes, out);
-            if (st == VEIL_ERR_NOMEM) return st;
+            if (st == VEIL_ERR_NOMEM) {
+                rpc_args_free(out);
+                return st;
+            }
             if (st != VEIL_OK) {
                 rpc_error_set(err, RPC_INVALID_PARAMS,
                               "error converting json params to arguments: parameter %zu (%s): "

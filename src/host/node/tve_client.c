@@ -145,7 +145,15 @@ veil_status tve_client_call(tve_client *c, const Veil__Tve__Request *req,
     if (r->response_case == VEIL__TVE__RESPONSE__RESPONSE_ERROR) {
         const Veil__Tve__Error *e = r->error;
         st = e->code != 0 ? (veil_status)e->code : VEIL_ERR_INTERNAL;
-        veil_error_detail_set("TVE: %.200s", e->message ? e->message : "");
+        /* The text comes from another process and ends up in our log: printable
+         * characters only, so it cannot forge log lines. */
+        char text[201];
+        size_t len = 0;
+        for (const char *m = e->message ? e->message : ""; *m != '\0' && len < sizeof text - 1;
+             m++)
+            text[len++] = (*m >= 0x20 && *m < 0x7f) ? *m : '?';
+        text[len] = '\0';
+        veil_error_detail_set("TVE: %s", text);
         veil__tve__response__free_unpacked(r, NULL);
         return st;
     }
