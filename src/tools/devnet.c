@@ -20,6 +20,7 @@
 #include "crypto/crypto_host.h"
 #include "host/node/tve_client.h"
 #include "hostutil/fileio.h"
+#include "hostutil/rpc_client.h"
 #include "tee/sim/sigstruct.h"
 #include "tee/sim/sim_host.h"
 #include "veil/tve.pb-c.h"
@@ -328,70 +329,11 @@ veil_status devnet_prepare(devnet_layout *l, const char *block_time)
 }
 
 /* --- RPC ------------------------------------------------------------------------ */
-typedef struct membuf {
-    char *p;
-    size_t len;
-} membuf;
-
-static size_t on_body(char *data, size_t size, size_t n, void *ctx)
-{
-    membuf *b = ctx;
-    size_t add = size * n;
-    if (b->len + add > (64u << 20)) return 0; /* refuse absurd answers */
-    char *q = realloc(b->p, b->len + add + 1);
-    if (q == NULL) return 0;
-    memcpy(q + b->len, data, add);
-    b->p = q;
-    b->len += add;
-    b->p[b->len] = '\0';
-    return add;
-}
-
 veil_status devnet_rpc_get(const devnet_layout *l, const char *path_and_query, json_t **result)
 {
-    char url[4096];
-    int n = snprintf(url, sizeof url, "http://127.0.0.1:%u/%s", l->rpc_port, path_and_query);
-    ENSURE(n > 0 && (size_t)n < sizeof url, VEIL_ERR_TOO_LARGE);
-    CURL *c = curl_easy_init();
-    ENSURE(c != NULL, VEIL_ERR_NOMEM);
-    membuf body = {0};
-    curl_easy_setopt(c, CURLOPT_URL, url);
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, &body);
-    curl_easy_setopt(c, CURLOPT_TIMEOUT, 30L);
-    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-    CURLcode rc = curl_easy_perform(c);
-    curl_easy_cleanup(c);
-    veil_status st = VEIL_OK;
-    json_t *doc = NULL;
-    if (rc != CURLE_OK) {
-        veil_error_detail_set("%s: %s", url, curl_easy_strerror(rc));
-        st = VEIL_ERR_NET;
-        goto out;
-    }
-    json_error_t je;
-    doc = json_loads(body.p != NULL ? body.p : "", 0, &je);
-    if (doc == NULL) {
-        veil_error_detail_set("%s: answer is not JSON (%s)", url, je.text);
-        st = VEIL_ERR_DECODE;
-        goto out;
-    }
-    json_t *err = json_object_get(doc, "error");
-    if (err != NULL) {
-        const char *msg = json_string_value(json_object_get(err, "message"));
-        const char *data = json_string_value(json_object_get(err, "data"));
-        veil_error_detail_set("%s: %s%s%s", url, msg ? msg : "error", data ? ": " : "",
-                              data ? data : "");
-        st = VEIL_ERR_NET;
-        goto out;
-    }
-    json_t *res = json_object_get(doc, "result");
-    ENSURE_OUT(res != NULL, VEIL_ERR_DECODE);
-    *result = json_incref(res);
-out:
-    json_decref(doc);
-    free(body.p);
-    return st;
+    char base[64];
+    snprintf(base, sizeof base, "http://127.0.0.1:%u", l->rpc_port);
+    return veil_rpc_get(base, path_and_query, 30000L, 64u << 20, result);
 }
 
 /* --- status --------------------------------------------------------------------- */

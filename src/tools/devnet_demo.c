@@ -22,6 +22,7 @@
 #include "host/node/node_tx.h"
 #include "host/node/tve_client.h"
 #include "hostutil/fileio.h"
+#include "hostutil/rpc_client.h"
 #include "tee/tee.h"
 #include "tools/cli.h"
 #include "tools/devnet.h"
@@ -158,27 +159,9 @@ static void coins(char *buf, size_t cap, uint64_t v)
 /* --- RPC ------------------------------------------------------------------------ */
 static veil_status abci_query(demo *d, const char *path, uint8_t **value, size_t *len)
 {
-    char q[512];
-    snprintf(q, sizeof q, "abci_query?path=%%22%s%%22", path);
-    json_t *r;
-    TRY(devnet_rpc_get(&d->l, q, &r));
-    json_t *resp = json_object_get(r, "response");
-    json_int_t code = json_integer_value(json_object_get(resp, "code"));
-    const char *b64 = json_string_value(json_object_get(resp, "value"));
-    veil_status st = VEIL_OK;
-    if (code != 0 || b64 == NULL) {
-        veil_error_detail_set("query %s: code %lld %s", path, (long long)code,
-                              json_string_value(json_object_get(resp, "log")));
-        st = VEIL_ERR_NOT_FOUND;
-    } else {
-        size_t cap = strlen(b64) + 1;
-        *value = malloc(cap);
-        if (*value == NULL || sodium_base642bin(*value, cap, b64, strlen(b64), NULL, len, NULL,
-                                                sodium_base64_VARIANT_ORIGINAL) != 0)
-            st = VEIL_ERR_DECODE;
-    }
-    json_decref(r);
-    return st;
+    char base[64];
+    snprintf(base, sizeof base, "http://127.0.0.1:%u", d->l.rpc_port);
+    return veil_rpc_abci_query(base, path, 30000L, value, len);
 }
 
 static veil_status account_get(demo *d, const uint8_t addr[32], Veil__Node__Account **out)

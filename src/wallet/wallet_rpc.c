@@ -11,31 +11,9 @@
 #include "host/devchain/cmt_time.h"
 #include "host/node/node_tx.h"
 #include "hostutil/fileio.h"
+#include "hostutil/rpc_client.h"
 
 #define RPC_MAX_BODY (64u * 1024u * 1024u)
-
-typedef struct membuf {
-    char *p;
-    size_t len;
-    bool too_large;
-} membuf;
-
-static size_t on_body(char *data, size_t size, size_t nmemb, void *ctx)
-{
-    membuf *b = ctx;
-    size_t n = size * nmemb;
-    if (b->len + n > RPC_MAX_BODY) {
-        b->too_large = true;
-        return 0;
-    }
-    char *p = realloc(b->p, b->len + n + 1);
-    if (p == NULL) return 0;
-    memcpy(p + b->len, data, n);
-    b->len += n;
-    p[b->len] = '\0';
-    b->p = p;
-    return n;
-}
 
 veil_status wallet_rpc_init(wallet_rpc *r, const char *base_url)
 {
@@ -55,52 +33,7 @@ veil_status wallet_rpc_init(wallet_rpc *r, const char *base_url)
 
 veil_status wallet_rpc_get(const wallet_rpc *r, const char *path_and_query, json_t **result)
 {
-    size_t cap = strlen(r->base) + strlen(path_and_query) + 2;
-    char *url = malloc(cap);
-    ENSURE(url != NULL, VEIL_ERR_NOMEM);
-    snprintf(url, cap, "%s/%s", r->base, path_and_query);
-    CURL *c = curl_easy_init();
-    veil_status st = VEIL_OK;
-    membuf body = {0};
-    json_t *doc = NULL;
-    ENSURE_OUT(c != NULL, VEIL_ERR_NOMEM);
-    curl_easy_setopt(c, CURLOPT_URL, url);
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, &body);
-    curl_easy_setopt(c, CURLOPT_TIMEOUT, r->timeout_s);
-    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-    CURLcode rc = curl_easy_perform(c);
-    if (rc != CURLE_OK) {
-        veil_error_detail_set("RPC %s: %s", r->base,
-                              body.too_large ? "answer too large" : curl_easy_strerror(rc));
-        st = VEIL_ERR_NET;
-        goto out;
-    }
-    json_error_t je;
-    doc = json_loads(body.p != NULL ? body.p : "", 0, &je);
-    if (doc == NULL) {
-        veil_error_detail_set("RPC %s: answer is not JSON", r->base);
-        st = VEIL_ERR_DECODE;
-        goto out;
-    }
-    json_t *err = json_object_get(doc, "error");
-    if (err != NULL && !json_is_null(err)) {
-        const char *msg = json_string_value(json_object_get(err, "message"));
-        const char *data = json_string_value(json_object_get(err, "data"));
-        veil_error_detail_set("RPC: %s%s%s", msg ? msg : "error", data ? ": " : "",
-                              data ? data : "");
-        st = VEIL_ERR_NET;
-        goto out;
-    }
-    json_t *res = json_object_get(doc, "result");
-    ENSURE_OUT(res != NULL, VEIL_ERR_DECODE);
-    *result = json_incref(res);
-out:
-    json_decref(doc);
-    if (c != NULL) curl_easy_cleanup(c);
-    free(body.p);
-    free(url);
-    return st;
+    return veil_rpc_get(r->base, path_and_query, r->timeout_s * 1000L, RPC_MAX_BODY, result);
 }
 
 veil_status wallet_rpc_tip(void *ctx, uint64_t *height, uint64_t *time, char chain_id[static 65])
@@ -211,32 +144,7 @@ void wallet_rpc_chain(wallet_rpc *r, wallet_chain *out)
 
 static veil_status abci_query(const wallet_rpc *r, const char *path, uint8_t **value, size_t *len)
 {
-    char q[256];
-    snprintf(q, sizeof q, "abci_query?path=%%22%s%%22", path);
-    json_t *res;
-    TRY(wallet_rpc_get(r, q, &res));
-    json_t *resp = json_object_get(res, "response");
-    json_int_t code = json_integer_value(json_object_get(resp, "code"));
-    const char *b64 = json_string_value(json_object_get(resp, "value"));
-    veil_status st = VEIL_OK;
-    if (code != 0 || b64 == NULL) {
-        const char *log = json_string_value(json_object_get(resp, "log"));
-        veil_error_detail_set("query %s: %s", path, log ? log : "no value");
-        st = VEIL_ERR_NOT_FOUND;
-    } else {
-        size_t cap = strlen(b64) + 1;
-        *value = malloc(cap);
-        if (*value == NULL) {
-            st = VEIL_ERR_NOMEM;
-        } else if (sodium_base642bin(*value, cap, b64, strlen(b64), NULL, len, NULL,
-                                     sodium_base64_VARIANT_ORIGINAL) != 0) {
-            free(*value);
-            *value = NULL;
-            st = VEIL_ERR_DECODE;
-        }
-    }
-    json_decref(res);
-    return st;
+    return veil_rpc_abci_query(r->base, path, r->timeout_s * 1000L, value, len);
 }
 
 veil_status wallet_rpc_account(const wallet_rpc *r, const uint8_t addr[static 32],

@@ -13,94 +13,24 @@
 #include "common/hex.h"
 #include "host/devchain/cmt_time.h"
 #include "hostutil/fileio.h"
+#include "hostutil/rpc_client.h"
 #include "veil/node.pb-c.h"
 
 #define RPC_MAX_RESPONSE (1u << 20)
 
-typedef struct buf {
-    char *p;
-    size_t len;
-    bool too_big;
-} buf;
-
-static size_t on_data(char *data, size_t size, size_t n, void *ctx)
-{
-    buf *b = ctx;
-    size_t add = size * n;
-    if (b->len + add > RPC_MAX_RESPONSE) {
-        b->too_big = true;
-        return 0;
-    }
-    char *p = realloc(b->p, b->len + add + 1);
-    if (p == NULL) return 0;
-    memcpy(p + b->len, data, add);
-    b->p = p;
-    b->len += add;
-    b->p[b->len] = '\0';
-    return add;
-}
-
-/* GET rpc_url/path; the JSON "result" object (new reference). */
+/* GET rpc_url/path; the JSON "result" object (new reference). A node that cannot be
+ * reached makes the TQE unavailable, which is what the wallet is told. */
 static veil_status rpc_get(const char *rpc_url, const char *path, json_t **result)
 {
-    char url[1024];
-    int w = snprintf(url, sizeof url, "%s/%s", rpc_url, path);
-    ENSURE(w > 0 && (size_t)w < sizeof url, VEIL_ERR_TOO_LARGE);
-    CURL *c = curl_easy_init();
-    ENSURE(c != NULL, VEIL_ERR_INTERNAL);
-    buf b = {0};
-    curl_easy_setopt(c, CURLOPT_URL, url);
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
-    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 10000L);
-    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
-    CURLcode rc = curl_easy_perform(c);
-    curl_easy_cleanup(c);
-    veil_status st = VEIL_OK;
-    if (rc != CURLE_OK || b.p == NULL) {
-        veil_error_detail_set("node RPC %s: %s", rpc_url, curl_easy_strerror(rc));
-        st = VEIL_ERR_TQE_UNAVAILABLE;
-    } else {
-        json_t *root = json_loads(b.p, 0, NULL);
-        json_t *r = json_object_get(root, "result");
-        if (r == NULL) {
-            st = VEIL_ERR_DECODE;
-        } else {
-            *result = json_incref(r);
-        }
-        json_decref(root);
-    }
-    free(b.p);
-    return st;
+    veil_status st = veil_rpc_get(rpc_url, path, 10000L, RPC_MAX_RESPONSE, result);
+    return st == VEIL_ERR_NET ? VEIL_ERR_TQE_UNAVAILABLE : st;
 }
 
 /* abci_query value (malloc'd); VEIL_ERR_NOT_FOUND on a non-zero code. */
 static veil_status abci_query(const char *rpc_url, const char *path, uint8_t **value, size_t *len)
 {
-    char q[256];
-    snprintf(q, sizeof q, "abci_query?path=%%22%s%%22", path);
-    json_t *r = NULL;
-    TRY(rpc_get(rpc_url, q, &r));
-    json_t *resp = json_object_get(r, "response");
-    json_int_t code = json_integer_value(json_object_get(resp, "code"));
-    const char *b64 = json_string_value(json_object_get(resp, "value"));
-    veil_status st = VEIL_OK;
-    *value = NULL;
-    if (code != 0 || b64 == NULL) {
-        st = VEIL_ERR_NOT_FOUND;
-    } else {
-        size_t cap = strlen(b64) + 1;
-        *value = malloc(cap);
-        if (*value == NULL || sodium_base642bin(*value, cap, b64, strlen(b64), NULL, len, NULL,
-                                                sodium_base64_VARIANT_ORIGINAL) != 0) {
-            free(*value);
-            *value = NULL;
-            st = VEIL_ERR_DECODE;
-        }
-    }
-    json_decref(r);
-    return st;
+    veil_status st = veil_rpc_abci_query(rpc_url, path, 10000L, value, len);
+    return st == VEIL_ERR_NET ? VEIL_ERR_TQE_UNAVAILABLE : st;
 }
 
 veil_status tqe_chain_params(const char *rpc_url, const char *chain_id, Veil__Tve__ChainParams *p,

@@ -1,0 +1,26 @@
+/* A client of the CometBFT-style JSON-RPC (URI form over HTTP GET) that the dev chain
+ * and a real CometBFT node serve. Host only; thread-safe (one curl handle per call;
+ * call curl_global_init once before using it from several threads). */
+#ifndef VEIL_HOSTUTIL_RPC_CLIENT_H
+#define VEIL_HOSTUTIL_RPC_CLIENT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "common/status.h"
+
+/* GET <base_url>/<path_and_query>; *result receives the answer's "result" (a new
+ * reference). Errors: VEIL_ERR_NET when the node cannot be reached or answers with a
+ * JSON-RPC error (veil_error_detail has its message), VEIL_ERR_TOO_LARGE over max_body,
+ * VEIL_ERR_DECODE for an answer that is not JSON-RPC. */
+VEIL_MUST_CHECK veil_status veil_rpc_get(const char *base_url, const char *path_and_query,
+                                         long timeout_ms, size_t max_body, json_t **result);
+
+/* abci_query with a path (no data): the response value, decoded from base64, malloc'd.
+ * VEIL_ERR_NOT_FOUND when the app answers with a non-zero code (detail: code and log). */
+VEIL_MUST_CHECK veil_status veil_rpc_abci_query(const char *base_url, const char *path,
+                                                long timeout_ms, uint8_t **value, size_t *len);
+
+#endif
