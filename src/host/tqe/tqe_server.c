@@ -10,6 +10,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -294,6 +296,9 @@ static void accept_one(tqe_server *s)
     struct timeval tv = {(time_t)(s->cfg.timeout_ms / 1000),
                          (long)(s->cfg.timeout_ms % 1000) * 1000};
     setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+    /* Answers are small and must not wait for the client's delayed ACK (Nagle). */
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
 
     pthread_mutex_lock(&s->lock);
     bool room = s->active < s->cfg.max_clients;
