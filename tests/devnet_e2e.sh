@@ -17,9 +17,12 @@ cleanup() {
 trap cleanup EXIT
 check() { if [[ $2 == "$3" ]]; then passes=$((passes + 1)); else echo "FAIL: $1 (got $3, wanted $2)"; fails=$((fails + 1)); fi; }
 
+# Ports below the kernel's ephemeral range (32768 and up), which no outgoing connection
+# can hold as its source port; the TQE listens on the RPC port + 13.
+free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 port=
-for p in $(seq 36800 36900); do
-  if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then port=$p; break; fi
+for p in $(seq 23800 23900); do
+  if free "$p" && free $((p + 13)); then port=$p; break; fi
 done
 
 start() {
