@@ -1,3 +1,4 @@
+#define _GNU_SOURCE /* nftw, realpath */
 /* Shared benchmark helpers: see bench.h. */
 #include "bench.h"
 
@@ -9,6 +10,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+
+#include <arpa/inet.h>
+#include <ftw.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 static volatile sig_atomic_t g_interrupted;
 static const char *g_prog = "bench";
@@ -131,4 +140,81 @@ void bench_die(const char *fmt, ...)
     vfail(fmt, ap);
     va_end(ap);
     exit(1);
+}
+
+/* --- child processes and scratch files ------------------------------------------ */
+int bench_child_stop(pid_t *pid, int sig, const char *what)
+{
+    if (*pid <= 0) return 0;
+    kill(*pid, sig);
+    int status = -1;
+    for (int i = 0; i < 300; i++) { /* 15 s */
+        pid_t r = waitpid(*pid, &status, WNOHANG);
+        if (r == *pid || (r < 0 && errno != EINTR)) {
+            *pid = 0;
+            return status;
+        }
+        usleep(50 * 1000);
+    }
+    fprintf(stderr, "%s: %s did not stop in 15 s; killing it\n", g_prog, what);
+    kill(*pid, SIGKILL);
+    waitpid(*pid, &status, 0);
+    *pid = 0;
+    return -1;
+}
+
+uint16_t bench_free_port(void)
+{
+    int s = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t len = sizeof a;
+    if (s < 0 || bind(s, (struct sockaddr *)&a, sizeof a) != 0 ||
+        getsockname(s, (struct sockaddr *)&a, &len) != 0)
+        bench_die("free port: %s", strerror(errno));
+    close(s);
+    return ntohs(a.sin_port);
+}
+
+static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+    (void)sb, (void)flag, (void)ftw;
+    remove(path);
+    return 0;
+}
+
+void bench_rm_tree(const char *dir) { nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS); }
+
+bool bench_file_has(const char *path, const char *what)
+{
+    FILE *f = fopen(path, "r");
+    if (f == NULL) return false;
+    char line[1024];
+    bool yes = false;
+    while (!yes && fgets(line, sizeof line, f) != NULL) yes = strstr(line, what) != NULL;
+    fclose(f);
+    return yes;
+}
+
+void bench_dump_file(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    if (f == NULL) return;
+    char line[1024];
+    fprintf(stderr, "--- %s ---\n", path);
+    while (fgets(line, sizeof line, f) != NULL) fputs(line, stderr);
+    fclose(f);
+}
+
+void bench_find_veil(char veil_bin[PATH_MAX], char dir[PATH_MAX])
+{
+    char exe[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (n <= 0) bench_die("/proc/self/exe: %s", strerror(errno));
+    exe[n] = '\0';
+    *strrchr(exe, '/') = '\0';
+    if (dir != NULL) snprintf(dir, PATH_MAX, "%s", exe);
+    char bin[PATH_MAX + 16];
+    snprintf(bin, sizeof bin, "%s/../veil", exe);
+    if (realpath(bin, veil_bin) == NULL || access(veil_bin, X_OK) != 0)
+        bench_die("%s: not found (build the veil target)", bin);
 }

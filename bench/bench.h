@@ -5,10 +5,15 @@
  * and every other line on stdout starts with '#'. Errors go to stderr and the program
  * exits 1: a benchmark that measured failures must not print a figure.
  *
- * Nothing here knows about Veil: only a clock, a runner and printing.
+ * Nothing here knows about Veil: a clock, a runner, printing, and the chores of
+ * benchmarks that run the system as child processes.
  */
 #ifndef VEIL_BENCH_BENCH_H
 #define VEIL_BENCH_BENCH_H
+
+#include <sys/types.h>
+
+#include <limits.h>
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -53,5 +58,21 @@ bool bench_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* bench_fail, then exit(1) (atexit handlers run). */
 _Noreturn void bench_die(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* --- for benchmarks that run the system as child processes ----------------------- */
+/* Sends sig to *pid, waits up to 15 s, then SIGKILLs it. Returns the wait status, or -1
+ * if it had to be killed; *pid becomes 0. `what` names it in the message. */
+int bench_child_stop(pid_t *pid, int sig, const char *what);
+/* A TCP port on 127.0.0.1 that is free right now. */
+uint16_t bench_free_port(void);
+/* Removes a directory tree; errors are ignored (scratch directories). */
+void bench_rm_tree(const char *dir);
+/* Whether a line of the file contains `what` (false if it cannot be read). */
+bool bench_file_has(const char *path, const char *what);
+/* Copies the file to stderr under a header, for failure reports. */
+void bench_dump_file(const char *path);
+/* The veil binary of this build: ../veil from this executable's directory; dies if it
+ * is not there. dir (may be NULL) receives this executable's directory. */
+void bench_find_veil(char veil_bin[PATH_MAX], char dir[PATH_MAX]);
 
 #endif

@@ -20,10 +20,8 @@
  *      alone; its tve_block_tx_per_s is quoted in a context line with the ratio.
  * Any refused or failed tx is fatal (exit 1). VEIL_BENCH_DEVNET_TXS overrides N.
  */
-#define _GNU_SOURCE /* nftw flags */
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <limits.h>
 #include <netinet/in.h>
 #include <pthread.h>
@@ -116,35 +114,6 @@ static void on_signal(int sig)
     g_stop = 1;
 }
 
-/* --- cleanup ---------------------------------------------------------------------- */
-static int remove_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-    (void)sb, (void)flag, (void)ftw;
-    remove(path);
-    return 0;
-}
-
-/* SIGINT, as Ctrl-C would; returns the wait status, or -1 if it had to be killed. */
-static int devnet_stop(void)
-{
-    if (g.devnet <= 0) return 0;
-    kill(g.devnet, SIGINT);
-    int status = -1;
-    for (int i = 0; i < 300; i++) { /* 15 s */
-        pid_t r = waitpid(g.devnet, &status, WNOHANG);
-        if (r == g.devnet || (r < 0 && errno != EINTR)) {
-            g.devnet = 0;
-            return status;
-        }
-        usleep(50 * 1000);
-    }
-    fprintf(stderr, "veil-bench-devnet: the devnet did not stop in 15 s; killing it\n");
-    kill(g.devnet, SIGKILL);
-    waitpid(g.devnet, &status, 0);
-    g.devnet = 0;
-    return -1;
-}
-
 static void cleanup(void)
 {
     tve_client_close(g.tve);
@@ -155,63 +124,15 @@ static void cleanup(void)
     g.platform = NULL;
     if (g.devnet > 0) {
         /* On failure, the tail of the devnet's output helps. */
-        devnet_stop();
+        bench_child_stop(&g.devnet, SIGINT, "the devnet");
     }
-    if (g.have_dir) nftw(g.dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+    if (g.have_dir) bench_rm_tree(g.dir);
     g.have_dir = false;
 }
 
 static void check_stop(void)
 {
     if (g_stop) bench_die("interrupted");
-}
-
-/* --- devnet process ------------------------------------------------------------- */
-static uint16_t free_port(void)
-{
-    int s = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    socklen_t len = sizeof a;
-    if (s < 0 || bind(s, (struct sockaddr *)&a, sizeof a) != 0 ||
-        getsockname(s, (struct sockaddr *)&a, &len) != 0)
-        bench_die("free port: %s", strerror(errno));
-    close(s);
-    return ntohs(a.sin_port);
-}
-
-static void find_binaries(void)
-{
-    char exe[PATH_MAX];
-    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-    if (n <= 0) bench_die("/proc/self/exe: %s", strerror(errno));
-    exe[n] = '\0';
-    *strrchr(exe, '/') = '\0';
-    snprintf(g.bench_dir, sizeof g.bench_dir, "%s", exe);
-    char bin[PATH_MAX + 16];
-    snprintf(bin, sizeof bin, "%s/../veil", exe);
-    if (realpath(bin, g.veil_bin) == NULL || access(g.veil_bin, X_OK) != 0)
-        bench_die("%s: not found (build the veil target)", bin);
-}
-
-static bool file_has(const char *path, const char *what)
-{
-    FILE *f = fopen(path, "r");
-    if (f == NULL) return false;
-    char line[1024];
-    bool yes = false;
-    while (!yes && fgets(line, sizeof line, f) != NULL) yes = strstr(line, what) != NULL;
-    fclose(f);
-    return yes;
-}
-
-static void dump_file(const char *path)
-{
-    FILE *f = fopen(path, "r");
-    if (f == NULL) return;
-    char line[1024];
-    fprintf(stderr, "--- %s ---\n", path);
-    while (fgets(line, sizeof line, f) != NULL) fputs(line, stderr);
-    fclose(f);
 }
 
 static void devnet_start(uint16_t port)
@@ -234,15 +155,15 @@ static void devnet_start(uint16_t port)
     }
     g.devnet = pid;
     double t0 = bench_now();
-    while (!file_has(g.out_file, "devnet running")) {
+    while (!bench_file_has(g.out_file, "devnet running")) {
         int status;
         if (waitpid(pid, &status, WNOHANG) == pid) {
             g.devnet = 0;
-            dump_file(g.out_file);
+            bench_dump_file(g.out_file);
             bench_die("veil devnet exited during start-up (wait status %d)", status);
         }
         if (bench_now() - t0 > 60) {
-            dump_file(g.out_file);
+            bench_dump_file(g.out_file);
             bench_die("veil devnet did not report 'devnet running' in 60 s");
         }
         check_stop();
@@ -906,13 +827,13 @@ int main(int argc, char **argv)
         n = (size_t)v;
     }
 
-    find_binaries();
+    bench_find_veil(g.veil_bin, g.bench_dir);
     snprintf(g.dir, sizeof g.dir, "/tmp/veil-bench-devnet-XXXXXX");
     if (mkdtemp(g.dir) == NULL) bench_die("mkdtemp: %s", strerror(errno));
     g.have_dir = true;
     snprintf(g.home, sizeof g.home, "%s/home", g.dir);
     snprintf(g.out_file, sizeof g.out_file, "%s/devnet.out", g.dir);
-    devnet_start(free_port());
+    devnet_start(bench_free_port());
     if (devnet_layout_load(&g.l, g.home) != VEIL_OK)
         bench_die("devnet home: %s", veil_error_detail());
 
@@ -956,9 +877,9 @@ int main(int argc, char **argv)
 
     tve_client_close(g.tve);
     g.tve = NULL;
-    int status = devnet_stop();
+    int status = bench_child_stop(&g.devnet, SIGINT, "the devnet");
     if (status < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-        dump_file(g.out_file);
+        bench_dump_file(g.out_file);
         bench_die("the devnet did not stop cleanly (wait status %d)", status);
     }
 

@@ -39,10 +39,8 @@
  * The devnet gets an explicit --tqe-port (a free port): its default, RPC port + 13, is
  * not checked and collided with ports left in TIME_WAIT by an earlier run.
  */
-#define _GNU_SOURCE /* nftw flags */
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <limits.h>
 #include <math.h>
 #include <netinet/in.h>
@@ -124,87 +122,12 @@ static void check_stop(void)
     if (g_stop) bench_die("interrupted");
 }
 
-/* --- children and cleanup ------------------------------------------------------------ */
-static int remove_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-    (void)sb, (void)flag, (void)ftw;
-    remove(path);
-    return 0;
-}
-
-static void dump_file(const char *path)
-{
-    FILE *f = fopen(path, "r");
-    if (f == NULL) return;
-    char line[1024];
-    fprintf(stderr, "--- %s ---\n", path);
-    while (fgets(line, sizeof line, f) != NULL) fputs(line, stderr);
-    fclose(f);
-}
-
-/* Sends sig, waits up to 15 s, then SIGKILL; returns the wait status, -1 if killed. */
-static int child_stop(pid_t *pid, int sig, const char *what)
-{
-    if (*pid <= 0) return 0;
-    kill(*pid, sig);
-    int status = -1;
-    for (int i = 0; i < 300; i++) {
-        pid_t r = waitpid(*pid, &status, WNOHANG);
-        if (r == *pid || (r < 0 && errno != EINTR)) {
-            *pid = 0;
-            return status;
-        }
-        usleep(50 * 1000);
-    }
-    fprintf(stderr, "veil-bench-tqe: %s did not stop in 15 s; killing it\n", what);
-    kill(*pid, SIGKILL);
-    waitpid(*pid, &status, 0);
-    *pid = 0;
-    return -1;
-}
-
 static void cleanup(void)
 {
-    if (g.tqe > 0) child_stop(&g.tqe, SIGTERM, "veil tqe");
-    if (g.devnet > 0) child_stop(&g.devnet, SIGINT, "veil devnet");
-    if (g.have_dir) nftw(g.dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+    if (g.tqe > 0) bench_child_stop(&g.tqe, SIGTERM, "veil tqe");
+    if (g.devnet > 0) bench_child_stop(&g.devnet, SIGINT, "veil devnet");
+    if (g.have_dir) bench_rm_tree(g.dir);
     g.have_dir = false;
-}
-
-static uint16_t free_port(void)
-{
-    int s = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    socklen_t len = sizeof a;
-    if (s < 0 || bind(s, (struct sockaddr *)&a, sizeof a) != 0 ||
-        getsockname(s, (struct sockaddr *)&a, &len) != 0)
-        bench_die("free port: %s", strerror(errno));
-    close(s);
-    return ntohs(a.sin_port);
-}
-
-static void find_binaries(void)
-{
-    char exe[PATH_MAX];
-    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-    if (n <= 0) bench_die("/proc/self/exe: %s", strerror(errno));
-    exe[n] = '\0';
-    *strrchr(exe, '/') = '\0';
-    char bin[PATH_MAX + 16];
-    snprintf(bin, sizeof bin, "%s/../veil", exe);
-    if (realpath(bin, g.veil_bin) == NULL || access(g.veil_bin, X_OK) != 0)
-        bench_die("%s: not found (build the veil target)", bin);
-}
-
-static bool file_has(const char *path, const char *what)
-{
-    FILE *f = fopen(path, "r");
-    if (f == NULL) return false;
-    char line[1024];
-    bool yes = false;
-    while (!yes && fgets(line, sizeof line, f) != NULL) yes = strstr(line, what) != NULL;
-    fclose(f);
-    return yes;
 }
 
 /* Runs `argv` with stdout+stderr to out_file; waits until out_file has `ready`. */
@@ -225,16 +148,16 @@ static pid_t spawn(char *const argv[], const char *out_file, const char *ready, 
         _exit(127);
     }
     double t0 = bench_now();
-    while (!file_has(out_file, ready)) {
+    while (!bench_file_has(out_file, ready)) {
         int status;
         if (waitpid(pid, &status, WNOHANG) == pid) {
-            dump_file(out_file);
+            bench_dump_file(out_file);
             bench_die("%s exited during start-up (wait status %d)", what, status);
         }
         if (bench_now() - t0 > 60) {
             kill(pid, SIGKILL);
             waitpid(pid, &status, 0);
-            dump_file(out_file);
+            bench_dump_file(out_file);
             bench_die("%s did not report '%s' in 60 s", what, ready);
         }
         if (g_stop) {
@@ -721,7 +644,7 @@ int main(int argc, char **argv)
     double t_start = bench_now();
 
     /* 1. the devnet */
-    find_binaries();
+    bench_find_veil(g.veil_bin, NULL);
     snprintf(g.dir, sizeof g.dir, "/tmp/veil-bench-tqe-XXXXXX");
     if (mkdtemp(g.dir) == NULL) bench_die("mkdtemp: %s", strerror(errno));
     g.have_dir = true;
@@ -729,12 +652,12 @@ int main(int argc, char **argv)
     snprintf(g.out_file, sizeof g.out_file, "%s/devnet.out", g.dir);
     snprintf(g.tqe_out, sizeof g.tqe_out, "%s/tqe.out", g.dir);
     snprintf(g.tqe_home, sizeof g.tqe_home, "%s/tqe-bench", g.dir);
-    uint16_t port = free_port();
+    uint16_t port = bench_free_port();
     char port_s[16], tqe_port_s[16];
     snprintf(port_s, sizeof port_s, "%u", port);
     /* --tqe-port explicitly: the default (RPC port + 13) is not checked for being free,
      * and earlier runs leave thousands of client ports in TIME_WAIT. */
-    snprintf(tqe_port_s, sizeof tqe_port_s, "%u", free_port());
+    snprintf(tqe_port_s, sizeof tqe_port_s, "%u", bench_free_port());
     char *dargv[] = {"veil", "devnet", "--home", g.home, "--rpc-port", port_s, "--tqe-port",
                      tqe_port_s, "--block-time", BLOCK_TIME, NULL};
     double took;
@@ -759,7 +682,7 @@ int main(int argc, char **argv)
     ratls_client_close(probe);
 
     /* The benchmark's TQE: the same daemon and enclave without the rate limit. */
-    snprintf(g.bench_tqe, sizeof g.bench_tqe, "127.0.0.1:%u", free_port());
+    snprintf(g.bench_tqe, sizeof g.bench_tqe, "127.0.0.1:%u", bench_free_port());
     char tve_ep[PATH_MAX + 8], rpc_url[64];
     snprintf(tve_ep, sizeof tve_ep, "ipc://%s", g.l.tve_sock);
     snprintf(rpc_url, sizeof rpc_url, "http://127.0.0.1:%u", port);
@@ -1046,14 +969,14 @@ int main(int argc, char **argv)
                (double)blocks_nd / sync_nd_s);
 
     /* Stop both daemons cleanly. */
-    int status = child_stop(&g.tqe, SIGTERM, "veil tqe");
+    int status = bench_child_stop(&g.tqe, SIGTERM, "veil tqe");
     if (status < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-        dump_file(g.tqe_out);
+        bench_dump_file(g.tqe_out);
         bench_die("veil tqe did not stop cleanly (wait status %d)", status);
     }
-    status = child_stop(&g.devnet, SIGINT, "veil devnet");
+    status = bench_child_stop(&g.devnet, SIGINT, "veil devnet");
     if (status < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-        dump_file(g.out_file);
+        bench_dump_file(g.out_file);
         bench_die("the devnet did not stop cleanly (wait status %d)", status);
     }
     bench_note("whole run %.1f s", bench_now() - t_start);
