@@ -196,3 +196,26 @@ veil_status veil_file_check_private(const char *path)
     }
     return VEIL_OK;
 }
+
+veil_status veil_self_exe(char *out, size_t cap)
+{
+    ssize_t n = readlink("/proc/self/exe", out, cap - 1);
+    if (n <= 0 || (size_t)n >= cap - 1) {
+        veil_error_detail_set("cannot resolve /proc/self/exe");
+        return VEIL_ERR_NOT_FOUND;
+    }
+    out[n] = '\0';
+    return VEIL_OK;
+}
+
+veil_status veil_enclave_image_path(const char *image, char *out, size_t cap)
+{
+    char exe[PATH_MAX];
+    TRY(veil_self_exe(exe, sizeof exe));
+    char *slash = strrchr(exe, '/');
+    ENSURE(slash != NULL, VEIL_ERR_NOT_FOUND);
+    *slash = '\0';
+    int w = snprintf(out, cap, "%s/enclaves/%s", exe, image);
+    ENSURE(w >= 0 && (size_t)w < cap, VEIL_ERR_TOO_LARGE);
+    return VEIL_OK;
+}

@@ -32,6 +32,13 @@ VEIL_MUST_CHECK veil_status veil_file_check_private(const char *path);
 VEIL_MUST_CHECK veil_status veil_path_join(char *out, size_t cap, const char *dir,
                                            const char *name);
 
+/* The path of the running executable (/proc/self/exe). */
+VEIL_MUST_CHECK veil_status veil_self_exe(char *out, size_t cap);
+
+/* <directory of the running executable>/enclaves/<image>: where the build puts the
+ * signed enclave images, next to the veil binary. */
+VEIL_MUST_CHECK veil_status veil_enclave_image_path(const char *image, char *out, size_t cap);
+
 /* A human-readable detail for the last failure on this thread (errno text, file name),
  * or "" if none. Host-side companion to veil_status_str. */
 const char *veil_error_detail(void);

@@ -26,7 +26,6 @@
 #include <unistd.h>
 
 #include <curl/curl.h>
-#include <fcntl.h>
 #include <jansson.h>
 
 #include "common/hex.h"
@@ -50,56 +49,6 @@ static void on_signal(int sig)
 {
     (void)sig;
     g_stop = 1;
-}
-
-static int self_exe(char *buf, size_t cap)
-{
-    ssize_t n = readlink("/proc/self/exe", buf, cap - 1);
-    if (n <= 0) return -1;
-    buf[n] = '\0';
-    return 0;
-}
-
-/* Runs `veil ARGS...` to completion, output to the log; returns its exit status. */
-static int run_once(const char *log, char *const argv[])
-{
-    char exe[PATH_MAX];
-    if (self_exe(exe, sizeof exe) != 0) return -1;
-    pid_t pid = fork();
-    if (pid < 0) return -1;
-    if (pid == 0) {
-        int fd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-        if (fd >= 0) {
-            dup2(fd, STDOUT_FILENO);
-            dup2(fd, STDERR_FILENO);
-        }
-        execv(exe, argv);
-        _exit(127);
-    }
-    int status;
-    while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-    }
-    return WIFEXITED(status) ? WEXITSTATUS(status) : 128;
-}
-
-static pid_t spawn(const char *log, char *const argv[])
-{
-    char exe[PATH_MAX];
-    if (self_exe(exe, sizeof exe) != 0) return -1;
-    pid_t pid = fork();
-    if (pid == 0) {
-        int fd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-        if (fd >= 0) {
-            dup2(fd, STDOUT_FILENO);
-            dup2(fd, STDERR_FILENO);
-        }
-        /* Services get their own process group: Ctrl-C reaches only the supervisor,
-         * which stops them in order. */
-        setpgid(0, 0);
-        execv(exe, argv);
-        _exit(127);
-    }
-    return pid;
 }
 
 static void log_tail(const char *log)
@@ -217,7 +166,7 @@ static int devnet_start(int argc, char **argv)
     char log[PATH_MAX + 16];
     snprintf(log, sizeof log, "%s/platform.log", l.logs);
     char *init_argv[] = {"veil", "platform", "init", "--dir", l.platform, NULL};
-    if (run_once(log, init_argv) != 0) {
+    if (devnet_run(log, init_argv) != 0) {
         log_tail(log);
         fprintf(stderr, "veil: devnet: platform init failed\n");
         return 1;
@@ -258,7 +207,7 @@ static int devnet_start(int argc, char **argv)
 
     for (size_t i = 0; i < 4; i++) {
         snprintf(logs[i], sizeof logs[i], "%s/%s.log", l.logs, svcs[i].name);
-        svcs[i].pid = spawn(logs[i], argvs[i]);
+        svcs[i].pid = devnet_spawn(logs[i], argvs[i], true);
         if (svcs[i].pid < 0 || !wait_ready(&svcs[i], ready[i], &l)) {
             if (!g_stop) {
                 fprintf(stderr, "veil: devnet: %s did not start\n", svcs[i].name);

@@ -1,6 +1,5 @@
 /* veil tqe: the transaction query enclave service (docs/tqe.md). */
 #include <getopt.h>
-#include <libgen.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
@@ -12,9 +11,9 @@
 #include "host/tqe/tqe_server.h"
 #include "hostutil/fileio.h"
 #include "tools/cli.h"
+#include "trusted/tqe/tqe_abi.h"
 #include "tools/commands.h"
 
-#define TQE_ENCLAVE_IMAGE "veil_tqe_enclave.signed.so"
 
 static volatile sig_atomic_t g_stop;
 
@@ -47,20 +46,6 @@ static void usage(void)
            "                      (default 50, burst 2N)\n"
            "SIGINT or SIGTERM stops the service once open connections end.\n",
            TQE_ENCLAVE_IMAGE);
-}
-
-static veil_status default_enclave_path(char *out, size_t cap)
-{
-    char exe[PATH_MAX];
-    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-    if (n <= 0) {
-        veil_error_detail_set("cannot resolve /proc/self/exe; pass --enclave");
-        return VEIL_ERR_NOT_FOUND;
-    }
-    exe[n] = '\0';
-    int w = snprintf(out, cap, "%s/enclaves/%s", dirname(exe), TQE_ENCLAVE_IMAGE);
-    ENSURE(w >= 0 && (size_t)w < cap, VEIL_ERR_TOO_LARGE);
-    return VEIL_OK;
 }
 
 int cmd_tqe(int argc, char **argv)
@@ -132,7 +117,7 @@ int cmd_tqe(int argc, char **argv)
     if (cfg.rpc_url == NULL && cfg.chain_id == NULL)
         return cli_usage_error("--rpc none needs --chain-id");
     veil_status st;
-    if (enclave[0] == '\0' && (st = default_enclave_path(enclave, sizeof enclave)) != VEIL_OK)
+    if (enclave[0] == '\0' && (st = veil_enclave_image_path(TQE_ENCLAVE_IMAGE, enclave, sizeof enclave)) != VEIL_OK)
         return cli_fail("enclave image", st);
     cfg.enclave_path = enclave;
 

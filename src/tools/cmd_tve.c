@@ -1,6 +1,5 @@
 /* veil tve: the transaction validation enclave service (docs/tve-protocol.md). */
 #include <getopt.h>
-#include <libgen.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
@@ -13,9 +12,9 @@
 #include "host/tve/tve_service.h"
 #include "hostutil/fileio.h"
 #include "tools/cli.h"
+#include "trusted/tve/tve_abi.h"
 #include "tools/commands.h"
 
-#define TVE_ENCLAVE_IMAGE "veil_tve_enclave.signed.so"
 
 static volatile sig_atomic_t g_stop;
 
@@ -44,21 +43,6 @@ static void usage(void)
            "  --log LEVEL        per-request log lines on stderr: all (default), errors, none\n"
            "SIGINT or SIGTERM stops the service after the request in progress.\n",
            TVE_ENCLAVE_IMAGE);
-}
-
-/* <directory of this executable>/enclaves/<image>: where the build puts it. */
-static veil_status default_enclave_path(char *out, size_t cap)
-{
-    char exe[PATH_MAX];
-    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-    if (n <= 0) {
-        veil_error_detail_set("cannot resolve /proc/self/exe; pass --enclave");
-        return VEIL_ERR_NOT_FOUND;
-    }
-    exe[n] = '\0';
-    int w = snprintf(out, cap, "%s/enclaves/%s", dirname(exe), TVE_ENCLAVE_IMAGE);
-    ENSURE(w >= 0 && (size_t)w < cap, VEIL_ERR_TOO_LARGE);
-    return VEIL_OK;
 }
 
 static bool parse_measurement(const char *hex, uint8_t out[TEE_MEASUREMENT_LEN])
@@ -142,7 +126,7 @@ int cmd_tve(int argc, char **argv)
     if (listen == NULL || cfg.home == NULL || optind != argc)
         return cli_usage_error("tve needs --listen ENDPOINT and --home DIR");
     veil_status st;
-    if (enclave[0] == '\0' && (st = default_enclave_path(enclave, sizeof enclave)) != VEIL_OK)
+    if (enclave[0] == '\0' && (st = veil_enclave_image_path(TVE_ENCLAVE_IMAGE, enclave, sizeof enclave)) != VEIL_OK)
         return cli_fail("enclave image", st);
     cfg.enclave_path = enclave;
 

@@ -2,6 +2,7 @@
 #include "tools/devnet.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +24,7 @@
 #include "hostutil/rpc_client.h"
 #include "tee/sim/sigstruct.h"
 #include "tee/sim/sim_host.h"
+#include "trusted/tve/tve_abi.h"
 #include "veil/tve.pb-c.h"
 #include "wallet/wallet.h"
 
@@ -64,14 +66,8 @@ veil_status devnet_layout_init(devnet_layout *l, const char *home, uint16_t rpc_
  * only if it carries that image's signer. */
 static veil_status tve_signer(char hex[static 65])
 {
-    char exe[PATH_MAX], img[PATH_MAX + 64];
-    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-    ENSURE(n > 0, VEIL_ERR_IO);
-    exe[n] = '\0';
-    char *slash = strrchr(exe, '/');
-    ENSURE(slash != NULL, VEIL_ERR_IO);
-    *slash = '\0';
-    snprintf(img, sizeof img, "%s/enclaves/veil_tve_enclave.signed.so", exe);
+    char img[PATH_MAX];
+    TRY(veil_enclave_image_path(TVE_ENCLAVE_IMAGE, img, sizeof img));
     uint8_t *file;
     size_t len;
     TRY(veil_file_read(img, SIM_IMAGE_MAX + SIM_SIGSTRUCT_LEN, &file, &len));
@@ -245,18 +241,30 @@ veil_status devnet_layout_load(devnet_layout *l, const char *home_arg)
     return st;
 }
 
-static int run_veil(char *const argv[])
+pid_t devnet_spawn(const char *log, char *const argv[], bool own_group)
 {
     char exe[PATH_MAX];
-    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-    if (n <= 0) return -1;
-    exe[n] = '\0';
+    if (veil_self_exe(exe, sizeof exe) != VEIL_OK) return -1;
     pid_t pid = fork();
-    if (pid < 0) return -1;
     if (pid == 0) {
+        if (log != NULL) {
+            int fd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+            if (fd >= 0) {
+                dup2(fd, STDOUT_FILENO);
+                dup2(fd, STDERR_FILENO);
+            }
+        }
+        if (own_group) setpgid(0, 0);
         execv(exe, argv);
         _exit(127);
     }
+    return pid;
+}
+
+int devnet_run(const char *log, char *const argv[])
+{
+    pid_t pid = devnet_spawn(log, argv, false);
+    if (pid < 0) return -1;
     int status;
     while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
     }
@@ -319,7 +327,7 @@ veil_status devnet_prepare(devnet_layout *l, const char *block_time)
     TRY(app_state_write(l, app_state));
     char *argv[] = {"veil", "devchain", "init", "--home", l->chain_home, "--chain-id", l->chain_id,
                     "--app-state", app_state, NULL};
-    if (run_veil(argv) != 0) {
+    if (devnet_run(NULL, argv) != 0) {
         veil_error_detail_set("'veil devchain init' failed");
         return VEIL_ERR_IO;
     }

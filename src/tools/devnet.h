@@ -6,6 +6,7 @@
 #include <limits.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include <jansson.h>
 
@@ -69,6 +70,12 @@ void devnet_tqe_root(const devnet_layout *l, char *out, size_t cap);
  * Set by the veil binary (cmd_devnet.c), which links the RA-TLS verifier; programs
  * that only link devnet.c leave it NULL and status omits the TQE. */
 extern json_t *(*devnet_tqe_status)(const devnet_layout *l);
+
+/* Starts `veil ARGS...` (this binary re-executed) with output appended to `log` (NULL:
+ * inherited), in a process group of its own if own_group. The pid, or -1. */
+pid_t devnet_spawn(const char *log, char *const argv[], bool own_group);
+/* devnet_spawn and wait: the exit status, 128 after a signal, -1 if it did not start. */
+int devnet_run(const char *log, char *const argv[]);
 
 int devnet_print_status(const devnet_layout *l, bool json);
 int devnet_demo(int argc, char **argv);

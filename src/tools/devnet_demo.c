@@ -649,14 +649,10 @@ int devnet_demo(int argc, char **argv)
     if (st != VEIL_OK) return cli_fail(home, st);
     curl_global_init(CURL_GLOBAL_DEFAULT);
 
-    char exe[PATH_MAX], img[PATH_MAX + 64], endpoint[PATH_MAX + 8];
-    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-    if (n <= 0) return cli_fail("/proc/self/exe", VEIL_ERR_IO);
-    exe[n] = '\0';
-    *strrchr(exe, '/') = '\0';
-    snprintf(img, sizeof img, "%s/enclaves/veil_tqe_enclave.signed.so", exe);
+    char img[PATH_MAX], endpoint[PATH_MAX + 8];
     snprintf(endpoint, sizeof endpoint, "ipc://%s", d.l.tve_sock);
-    st = tee_platform_open(d.l.platform, &d.platform);
+    st = veil_enclave_image_path(TQE_ENCLAVE_IMAGE, img, sizeof img);
+    if (st == VEIL_OK) st = tee_platform_open(d.l.platform, &d.platform);
     if (st == VEIL_OK) st = tee_enclave_load(d.platform, img, NULL, 0, &d.tqe);
     if (st == VEIL_OK) st = tve_client_open(endpoint, 30000, &d.tve);
     if (st == VEIL_OK) {

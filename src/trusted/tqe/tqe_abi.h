@@ -48,6 +48,7 @@ enum tqe_ocall {
 
 /* The TQE shares the TVE's product id: signer-sealed data is bound to the product id,
  * and the two enclaves exchange sealed payloads and sealed txs. */
+#define TQE_ENCLAVE_IMAGE "veil_tqe_enclave.signed.so"
 #define TQE_PRODID 1
 #define TQE_SVN 1
 

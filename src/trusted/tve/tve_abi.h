@@ -18,6 +18,7 @@ enum tve_ocall {
 };
 
 /* The TVE enclave's identity as signed by the build (see src/trusted/CMakeLists.txt). */
+#define TVE_ENCLAVE_IMAGE "veil_tve_enclave.signed.so"
 #define TVE_PRODID 1
 #define TVE_SVN 1
 
