@@ -28,6 +28,8 @@ static void on_signal(int sig)
     g_interrupted = 1;
 }
 
+bool bench_interrupted(void) { return g_interrupted != 0; }
+
 void bench_init(const char *argv0)
 {
     if (argv0 != NULL && *argv0 != '\0') {

@@ -18,6 +18,10 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+/* True once SIGINT or SIGTERM arrived (bench_init's handlers). Long loops outside
+ * bench_run poll it to stop and fail. */
+bool bench_interrupted(void);
+
 /* Line-buffers stdout (so partial output survives a failure), names the program in
  * error messages (basename of argv0), and installs SIGINT and SIGTERM handlers that make
  * a running bench_run stop and fail, so that the program's atexit cleanup still runs.

@@ -107,13 +107,6 @@ static struct {
     } blk[MAX_BLOCKS];
 } g;
 
-static volatile sig_atomic_t g_stop;
-static void on_signal(int sig)
-{
-    (void)sig;
-    g_stop = 1;
-}
-
 static void cleanup(void)
 {
     tve_client_close(g.tve);
@@ -132,13 +125,16 @@ static void cleanup(void)
 
 static void check_stop(void)
 {
-    if (g_stop) bench_die("interrupted");
+    if (bench_interrupted()) bench_die("interrupted");
 }
 
 static void devnet_start(uint16_t port)
 {
-    char port_s[16];
+    /* The TQE's port explicitly too: its default (RPC port + 13) is not checked for being
+     * free, and near an ephemeral port it may well be taken. */
+    char port_s[16], tqe_port_s[16];
     snprintf(port_s, sizeof port_s, "%u", port);
+    snprintf(tqe_port_s, sizeof tqe_port_s, "%u", bench_free_port());
     fflush(NULL);
     pid_t pid = fork();
     if (pid < 0) bench_die("fork: %s", strerror(errno));
@@ -149,8 +145,8 @@ static void devnet_start(uint16_t port)
         dup2(fd, 2);
         close(fd);
         setpgid(0, 0); /* a terminal's Ctrl-C reaches the bench, which stops the devnet */
-        execl(g.veil_bin, "veil", "devnet", "--home", g.home, "--rpc-port", port_s,
-              "--block-time", "1s", (char *)NULL);
+        execl(g.veil_bin, "veil", "devnet", "--home", g.home, "--rpc-port", port_s, "--tqe-port",
+              tqe_port_s, "--block-time", "1s", (char *)NULL);
         _exit(127);
     }
     g.devnet = pid;
@@ -572,8 +568,8 @@ static void *broadcaster(void *arg)
     }
     for (;;) {
         size_t i = atomic_fetch_add(&g.next, 1);
-        if (i >= g.n || atomic_load(&g.failed) || g_stop) break;
-        while (i >= atomic_load(&g.committed) + MAX_IN_FLIGHT && !atomic_load(&g.failed) && !g_stop) {
+        if (i >= g.n || atomic_load(&g.failed) || bench_interrupted()) break;
+        while (i >= atomic_load(&g.committed) + MAX_IN_FLIGHT && !atomic_load(&g.failed) && !bench_interrupted()) {
             usleep(1000);
             atomic_fetch_add(&g.throttled_ms, 1);
         }
@@ -806,11 +802,6 @@ int main(int argc, char **argv)
 {
     (void)argc;
     bench_init(argv[0]);
-    struct sigaction sa = {0};
-    sa.sa_handler = on_signal;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
     atexit(cleanup);
     pthread_mutex_init(&g.fail_lock, NULL);

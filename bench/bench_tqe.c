@@ -110,16 +110,9 @@ static struct {
     atomic_int_fast32_t server_errors;
 } g = {.listen_fd = -1};
 
-static volatile sig_atomic_t g_stop;
-static void on_signal(int sig)
-{
-    (void)sig;
-    g_stop = 1;
-}
-
 static void check_stop(void)
 {
-    if (g_stop) bench_die("interrupted");
+    if (bench_interrupted()) bench_die("interrupted");
 }
 
 static void cleanup(void)
@@ -160,7 +153,7 @@ static pid_t spawn(char *const argv[], const char *out_file, const char *ready, 
             bench_dump_file(out_file);
             bench_die("%s did not report '%s' in 60 s", what, ready);
         }
-        if (g_stop) {
+        if (bench_interrupted()) {
             kill(pid, SIGKILL);
             waitpid(pid, &status, 0);
             bench_die("interrupted");
@@ -241,7 +234,7 @@ static bool attested_handshakes(void *ctx, uint64_t iters)
             return bench_fail("attested handshake to %s: %s (%s)", addr, veil_status_str(st),
                               veil_error_detail());
         ratls_client_close(c);
-        if (g_stop) return bench_fail("interrupted");
+        if (bench_interrupted()) return bench_fail("interrupted");
     }
     return true;
 }
@@ -372,7 +365,7 @@ static bool plain_handshakes(void *ctx, uint64_t iters)
         SSL_free(ssl);
         close(fd);
         SSL_CTX_free(c);
-        if (g_stop) return bench_fail("interrupted");
+        if (bench_interrupted()) return bench_fail("interrupted");
     }
     return true;
 }
@@ -525,7 +518,7 @@ static bool encrypts(void *ctx, uint64_t iters)
                                          VEIL_TX_MAX_WIRE_LEN, &wire_len);
         if (st != VEIL_OK)
             return bench_fail("encrypt: %s (%s)", veil_status_str(st), veil_error_detail());
-        if (g_stop) return bench_fail("interrupted");
+        if (bench_interrupted()) return bench_fail("interrupted");
     }
     return true;
 }
@@ -549,7 +542,7 @@ static bool queries(void *ctx, uint64_t iters)
             return bench_fail("query: %s (%s)", veil_status_str(st), veil_error_detail());
         wallet_tx_data_free(d, n);
         if (n != q->n) return bench_fail("query: %zu of %zu txs returned", n, q->n);
-        if (g_stop) return bench_fail("interrupted");
+        if (bench_interrupted()) return bench_fail("interrupted");
     }
     return true;
 }
@@ -623,7 +616,7 @@ static bool challenges(void *ctx, uint64_t iters)
                   r->challenge != NULL && r->challenge->challenge.len == 32;
         if (r != NULL) veil__tqe__response__free_unpacked(r, NULL);
         if (!ok) return bench_fail("challenge: unexpected answer");
-        if (g_stop) return bench_fail("interrupted");
+        if (bench_interrupted()) return bench_fail("interrupted");
     }
     return true;
 }
@@ -632,11 +625,6 @@ int main(int argc, char **argv)
 {
     (void)argc;
     bench_init(argv[0]);
-    struct sigaction sa = {0};
-    sa.sa_handler = on_signal;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
     atexit(cleanup);
     if (veil_crypto_init() != VEIL_OK || sodium_init() < 0) bench_die("crypto init");
