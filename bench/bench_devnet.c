@@ -401,6 +401,7 @@ static void body_init(veil_tx_body *body, veil_tx_kind kind)
     body->version = VEIL_TX_VERSION;
     snprintf(body->chain_id, sizeof body->chain_id, "%s", g.l.chain_id);
     body->kind = kind;
+    randombytes_buf(body->blinding, sizeof body->blinding);
 }
 
 /* A transfer of alice's `in` to n_out outputs of hers. */

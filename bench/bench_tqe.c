@@ -488,6 +488,7 @@ static void body_init(veil_tx_body *body, const char *chain_id, veil_tx_kind kin
     body->version = VEIL_TX_VERSION;
     snprintf(body->chain_id, sizeof body->chain_id, "%s", chain_id);
     body->kind = kind;
+    randombytes_buf(body->blinding, sizeof body->blinding);
 }
 
 static wallet_tqe_client *tqe_connect(const char *addr, wallet_tqe *iface)

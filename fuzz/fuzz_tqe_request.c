@@ -132,7 +132,8 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     if (veil_crypto_init() != VEIL_OK) abort();
     veil_tx_body body;
     memset(&body, 0, sizeof body);
-    body.version = 1;
+    body.version = VEIL_TX_VERSION;
+    memset(body.blinding, 0x5a, sizeof body.blinding);
     strcpy(body.chain_id, "fuzz");
     body.kind = VEIL_TX_KIND_WITHDRAW;
     body.n_outputs = 1;

@@ -407,7 +407,7 @@ static void rule_unsupported_version(void **state)
 {
     FX;
     txb *b = new_transfer(fx);
-    b->version = 2;
+    b->version = 1; /* the unblinded format is gone */
     expect_status(check(fx, b), VEIL_ERR_TX_UNSUPPORTED_VERSION);
     b->version = 0;
     expect_status(check(fx, b), VEIL_ERR_TX_UNSUPPORTED_VERSION);
@@ -1051,6 +1051,9 @@ enum hand_variant {
 };
 
 /* The default transfer's body (fund:0 -> bob 990000), written by hand. */
+/* The blinding value of the hand-made bodies (the builder's is set to match). */
+#define HAND_BLINDING "0123456789abcdef0123456789abcdef"
+
 static void hand_body(fixture *fx, pbw *body, enum hand_variant v)
 {
     pbw op = {0}, out = {0}, transfer = {0};
@@ -1065,17 +1068,18 @@ static void hand_body(fixture *fx, pbw *body, enum hand_variant v)
     if (v == HAND_FIELDS_OUT_OF_ORDER) pb_bytes(body, 2, CHAIN, strlen(CHAIN));
     if (v == HAND_OVERLONG_VARINT) {
         pb_key(body, 1, 0);
-        pb_raw(body, "\x81\x00", 2); /* 1, in two bytes */
+        pb_raw(body, "\x82\x00", 2); /* 2, in two bytes */
     } else {
-        pb_uint(body, 1, 1);
+        pb_uint(body, 1, VEIL_TX_VERSION);
     }
-    if (v == HAND_VERSION_TWICE) pb_uint(body, 1, 1);
+    if (v == HAND_VERSION_TWICE) pb_uint(body, 1, VEIL_TX_VERSION);
     if (v == HAND_CHAIN_ID_NUL)
         pb_bytes(body, 2, CHAIN "\0x", strlen(CHAIN) + 2);
     else if (v != HAND_FIELDS_OUT_OF_ORDER)
         pb_bytes(body, 2, CHAIN, strlen(CHAIN));
     pb_bytes(body, 3, transfer.buf, transfer.len);
     if (v == HAND_TWO_KINDS) pb_bytes(body, 3, transfer.buf, transfer.len);
+    pb_bytes(body, 7, HAND_BLINDING, 32);
     if (v == HAND_UNKNOWN_TOP_LEVEL) pb_uint(body, 15, 7);
 }
 
@@ -1086,6 +1090,7 @@ static void malformed_body_encodings(void **state)
     txb *b = new_transfer(fx);
     /* The hand-made canonical encoding is byte-identical to protobuf-c's, and valid. */
     hand_body(fx, &body, HAND_CANONICAL);
+    memcpy(b->blinding, HAND_BLINDING, 32);
     txb_build_body(b);
     assert_int_equal(body.len, b->body_len);
     assert_memory_equal(body.buf, b->body, body.len);
@@ -1543,7 +1548,7 @@ static void txid_known_answer(void **state)
     assert_int_equal(veil_crypto_init(), VEIL_OK);
     veil_tx_body b;
     memset(&b, 0, sizeof b);
-    b.version = 1;
+    b.version = 2;
     strcpy(b.chain_id, "veil-test");
     b.kind = VEIL_TX_KIND_TRANSFER;
     b.n_inputs = 1;
@@ -1552,18 +1557,24 @@ static void txid_known_answer(void **state)
     b.n_outputs = 1;
     memset(b.outputs[0].address, 0x22, 32);
     b.outputs[0].value = 1000;
-    static const uint8_t want_body[] = {
-        0x08, 0x01, 0x12, 0x09, 'v', 'e', 'i', 'l', '-', 't', 'e', 's', 't', 0x1a, 0x4d,
-        0x0a, 0x24, 0x0a, 0x20, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11,
-        0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11,
-        0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x10, 0x01, 0x12, 0x25, 0x0a, 0x20,
-        0x22, 0x22, 0x22, 0x22, 0x22, 0x22, 0x22, 0x22, 0x22, 0x22, 0x22, 0x22, 0x22, 0x22,
-        0x22, 0x22, 0x22, 0x22, 0x22, 0x22, 0x22, 0x22, 0x22, 0x22, 0x22, 0x22, 0x22, 0x22,
-        0x22, 0x22, 0x22, 0x22, 0x10, 0xe8, 0x07};
+    memset(b.blinding, 0x33, 32);
+    uint8_t want_body[126];
+    size_t w = 0;
+    static const uint8_t head[] = {0x08, 0x02, 0x12, 0x09, 'v', 'e', 'i', 'l', '-', 't',
+                                   'e', 's', 't', 0x1a, 0x4d, 0x0a, 0x24, 0x0a, 0x20};
+    memcpy(want_body + w, head, sizeof head), w += sizeof head;
+    memset(want_body + w, 0x11, 32), w += 32;
+    static const uint8_t mid[] = {0x10, 0x01, 0x12, 0x25, 0x0a, 0x20};
+    memcpy(want_body + w, mid, sizeof mid), w += sizeof mid;
+    memset(want_body + w, 0x22, 32), w += 32;
+    static const uint8_t tail[] = {0x10, 0xe8, 0x07, 0x3a, 0x20};
+    memcpy(want_body + w, tail, sizeof tail), w += sizeof tail;
+    memset(want_body + w, 0x33, 32), w += 32;
+    assert_int_equal(w, sizeof want_body);
     static const uint8_t want_txid[32] = {
-        0x25, 0x3f, 0xcf, 0xf5, 0x9c, 0x6a, 0xc5, 0x55, 0xaf, 0xe6, 0xa4,
-        0xb3, 0x50, 0x57, 0xfc, 0x81, 0x62, 0x19, 0xb6, 0x5a, 0x57, 0x83,
-        0x51, 0x1e, 0x6a, 0xb0, 0xa7, 0xef, 0x6d, 0xc1, 0x65, 0x05};
+        0x87, 0xdf, 0xf4, 0x50, 0x3e, 0xe0, 0xe9, 0xb1, 0x8a, 0xcd, 0x35,
+        0xc7, 0xa2, 0xf2, 0x81, 0x92, 0x55, 0xbe, 0x53, 0x2a, 0x46, 0xb6,
+        0xb2, 0xe2, 0x58, 0x45, 0x21, 0xb4, 0x8a, 0xfb, 0x01, 0xee};
     uint8_t body[256], txid[32];
     size_t n;
     expect_status(veil_tx_body_encode(&b, body, sizeof body, &n), VEIL_OK);
@@ -1571,6 +1582,50 @@ static void txid_known_answer(void **state)
     assert_memory_equal(body, want_body, n);
     veil_tx_id(txid, body, n);
     assert_memory_equal(txid, want_txid, 32);
+}
+
+/* Item 3 of the attack review: with nothing secret in the body, anyone holding the
+ * public fields, the addresses and the view keys could confirm a guessed amount by
+ * recomputing the txid (a 3.14159265-coin payment fell to 164 s of one core). The
+ * body now carries 256 random bits, so equal plaintexts give unrelated txids and a
+ * guess that omits the blinding value never matches. */
+static void test_item3_blinding_hides_body_from_txid(void **state)
+{
+    FX;
+    txb *a = new_withdraw(fx), *b = new_withdraw(fx);
+    txb_build_body(a);
+    txb_build_body(b);
+    assert_int_not_equal(a->blinding_len, 0);
+    assert_memory_not_equal(a->blinding, b->blinding, 32);
+    assert_memory_not_equal(a->txid, b->txid, 32);
+    /* The attacker's guess: the same body with every public and guessed field right
+     * but without the secret, or with it zeroed, never hashes to the real txid. */
+    veil_tx_body guess;
+    expect_status(veil_tx_body_decode(a->body, a->body_len, NULL, &guess), VEIL_OK);
+    assert_memory_equal(guess.blinding, a->blinding, 32);
+    memset(guess.blinding, 0, sizeof guess.blinding);
+    uint8_t enc[VEIL_TX_MAX_BODY_LEN], txid[32];
+    size_t n;
+    expect_status(veil_tx_body_encode(&guess, enc, sizeof enc, &n), VEIL_OK);
+    veil_tx_id(txid, enc, n);
+    assert_memory_not_equal(txid, a->txid, 32);
+    /* A body without the value, with a short one or an all-zero one is refused. */
+    veil_tx_body out;
+    b->blinding_len = 0;
+    txb_build_body(b);
+    expect_status(veil_tx_body_decode(b->body, b->body_len, NULL, &out), VEIL_ERR_TX_BLINDING);
+    b->blinding_len = 31;
+    txb_build_body(b);
+    expect_status(veil_tx_body_decode(b->body, b->body_len, NULL, &out), VEIL_ERR_TX_BLINDING);
+    b->blinding_len = 32;
+    memset(b->blinding, 0, 32);
+    txb_build_body(b);
+    expect_status(veil_tx_body_decode(b->body, b->body_len, NULL, &out), VEIL_ERR_TX_BLINDING);
+    /* The library's own encoder cannot produce a version-2 body that decodes without it. */
+    expect_status(veil_tx_body_encode(&guess, enc, sizeof enc, &n), VEIL_OK);
+    expect_status(veil_tx_body_decode(enc, n, NULL, &out), VEIL_ERR_TX_BLINDING);
+    txb_free(a);
+    txb_free(b);
 }
 
 static void body_decode_gates(void **state)
@@ -1590,7 +1645,7 @@ static void body_decode_gates(void **state)
     txb_view_key(b, fx->view_pk);
     txb_build_body(b);
     expect_status(veil_tx_body_decode(b->body, b->body_len, NULL, &body), VEIL_OK);
-    assert_int_equal(body.version, 1);
+    assert_int_equal(body.version, VEIL_TX_VERSION);
     assert_string_equal(body.chain_id, CHAIN);
     assert_int_equal(body.kind, VEIL_TX_KIND_WITHDRAW);
     assert_int_equal(body.n_inputs, 0);
@@ -1717,13 +1772,13 @@ static void original_scenario(void **state)
 static void status_codes_dense(void **state)
 {
     (void)state;
-    /* 700..736 all exist, with a name in the VEIL_ERR_TX_ family and a message. */
-    for (int c = 700; c <= 736; c++) {
+    /* 700..737 all exist, with a name in the VEIL_ERR_TX_ family and a message. */
+    for (int c = 700; c <= 737; c++) {
         const char *name = veil_status_name((veil_status)c);
         if (strncmp(name, "VEIL_ERR_TX_", 12) != 0) fail_msg("code %d has no TX name", c);
         assert_string_not_equal(veil_status_str((veil_status)c), "unknown status");
     }
-    assert_string_equal(veil_status_name((veil_status)737), "VEIL_ERR_UNKNOWN");
+    assert_string_equal(veil_status_name((veil_status)738), "VEIL_ERR_UNKNOWN");
 }
 
 typedef struct corpus_gen {
@@ -1936,6 +1991,7 @@ int main(void)
         T(allocator_is_used_and_balanced),
         T(decoder_memory_is_wiped),
         T(body_decode_gates),
+        T(test_item3_blinding_hides_body_from_txid),
         cmocka_unit_test(txid_known_answer),
         T(bloom_hashing_exact),
         T(original_scenario),

@@ -390,6 +390,7 @@ static void body_init(veil_tx_body *body, veil_tx_kind kind, const char *chain_i
     body->version = VEIL_TX_VERSION;
     snprintf(body->chain_id, sizeof body->chain_id, "%s", chain_id);
     body->kind = kind;
+    randombytes_buf(body->blinding, sizeof body->blinding);
 }
 
 typedef struct withdraw_ctx {

@@ -15,6 +15,8 @@ static void body_init(veil_tx_body *b, const wallet *w, veil_tx_kind kind)
     b->version = VEIL_TX_VERSION;
     snprintf(b->chain_id, sizeof b->chain_id, "%s", w->chain_id);
     b->kind = kind;
+    /* A fresh secret per body: the txid then confirms no guess of amounts or addresses. */
+    randombytes_buf(b->blinding, sizeof b->blinding);
 }
 
 /* Encodes the body and signs its txid once per witness with the spend key. */

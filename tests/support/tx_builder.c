@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sodium.h>
+
 #include "crypto/crypto.h"
 
 static void die(const char *what)
@@ -25,6 +27,8 @@ txb *txb_new(veil_tx_kind kind, const char *chain_id)
     b->version = VEIL_TX_VERSION;
     b->kind = kind;
     snprintf(b->chain_id, sizeof b->chain_id, "%s", chain_id);
+    randombytes_buf(b->blinding, sizeof b->blinding);
+    b->blinding_len = sizeof b->blinding;
     return b;
 }
 
@@ -134,6 +138,8 @@ void txb_build_body(txb *b)
     m.chain_id = b->chain_id;
     m.n_view_keys = b->n_view_keys;
     m.view_keys = vks;
+    m.blinding.data = b->blinding;
+    m.blinding.len = b->blinding_len;
     switch (b->kind) {
     case VEIL_TX_KIND_TRANSFER:
         transfer.n_inputs = b->n_inputs;

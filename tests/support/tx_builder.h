@@ -32,6 +32,9 @@ typedef struct txb {
     uint8_t account[32];
     uint64_t amount;
     uint64_t nonce;
+    /* TxBody.blinding: random by default; blinding_len 0 leaves the field out. */
+    uint8_t blinding[32];
+    size_t blinding_len;
     /* If set, used verbatim as the body bytes instead of encoding the fields above. */
     uint8_t *raw_body;
     size_t raw_body_len;
@@ -72,7 +75,8 @@ typedef struct txb {
     size_t wire_len;
 } txb;
 
-/* version 1, the given kind and chain id, everything else empty. */
+/* The current version, the given kind and chain id, a random blinding value,
+ * everything else empty. */
 txb *txb_new(veil_tx_kind kind, const char *chain_id);
 void txb_free(txb *b);
 

@@ -37,8 +37,9 @@
 #include "trusted/tx/bloom.h"
 
 /* --- constants ------------------------------------------------------------------ */
-#define VEIL_TX_VERSION 1u              /* the only TxBody.version defined */
+#define VEIL_TX_VERSION 2u              /* the only TxBody.version defined (2: blinded) */
 #define VEIL_TX_ID_LEN 32               /* txid */
+#define VEIL_TX_BLINDING_LEN 32         /* TxBody.blinding: 256 random bits */
 #define VEIL_TX_ADDRESS_LEN 32          /* x-only public keys: addresses, accounts, view keys */
 #define VEIL_TX_WITNESS_LEN 64          /* one BIP-340 signature */
 #define VEIL_TX_NONCE_LEN VEIL_AEAD_NONCE_LEN
@@ -97,6 +98,7 @@ typedef struct veil_tx_body {
     uint64_t nonce;                       /* withdraw */
     size_t n_view_keys;
     uint8_t view_keys[VEIL_TX_MAX_VIEW_KEYS][VEIL_TX_ADDRESS_LEN];
+    uint8_t blinding[VEIL_TX_BLINDING_LEN]; /* random, drawn by whoever builds the body */
 } veil_tx_body;
 
 /* The public fields of a wire tx (ConfidentialTx), as the node sees them. */

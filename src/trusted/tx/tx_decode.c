@@ -181,6 +181,11 @@ static veil_status tx_body_check_msg(const Veil__Tx__TxBody *m)
     if (account) ENSURE(account->len == VEIL_TX_ADDRESS_LEN, VEIL_ERR_TX_MALFORMED);
     for (size_t i = 0; i < m->n_view_keys; i++)
         ENSURE(m->view_keys[i].len == VEIL_TX_ADDRESS_LEN, VEIL_ERR_TX_MALFORMED);
+    /* B6: the blinding value. All zero is what a builder that forgot to draw it sends;
+     * refusing it keeps such a body (and its guessable txid) off the chain. */
+    static const uint8_t zero[VEIL_TX_BLINDING_LEN];
+    ENSURE(m->blinding.len == VEIL_TX_BLINDING_LEN, VEIL_ERR_TX_BLINDING);
+    ENSURE(!veil_ct_equal(m->blinding.data, zero, VEIL_TX_BLINDING_LEN), VEIL_ERR_TX_BLINDING);
     return VEIL_OK;
 }
 
@@ -244,6 +249,7 @@ veil_status veil_tx_body_decode(const uint8_t *body, size_t body_len, ProtobufCA
     out->n_view_keys = m->n_view_keys;
     for (size_t i = 0; i < m->n_view_keys; i++)
         memcpy(out->view_keys[i], m->view_keys[i].data, VEIL_TX_ADDRESS_LEN);
+    memcpy(out->blinding, m->blinding.data, VEIL_TX_BLINDING_LEN);
 
     tx_msg_free(&m->base, alloc);
     return VEIL_OK;
@@ -313,6 +319,8 @@ veil_status veil_tx_body_encode(const veil_tx_body *b, uint8_t *out, size_t out_
     m.chain_id = (char *)(uintptr_t)b->chain_id;
     m.n_view_keys = b->n_view_keys;
     m.view_keys = b->n_view_keys ? vk : NULL;
+    m.blinding.data = TX_UNCONST(b->blinding);
+    m.blinding.len = VEIL_TX_BLINDING_LEN;
     /* Fields the kind does not have are not encoded, whatever the struct holds. */
     switch (b->kind) {
     case VEIL_TX_KIND_TRANSFER:
