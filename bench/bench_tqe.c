@@ -77,6 +77,7 @@
 #include "wallet/wallet.h"
 #include "wallet/wallet_rpc.h"
 #include "wallet/wallet_tqe_client.h"
+#include "trusted/tqe/tqe_abi.h"
 #include "veil/tqe.pb-c.h"
 #include <dirent.h>
 
@@ -206,6 +207,11 @@ static void read_wallet_config(void)
     /* The wallet's policy (cmd_wallet.c tqe_open with the devnet's configuration). */
     memset(&g.policy, 0, sizeof g.policy);
     g.policy.mrsigner = g.mrsigner;
+    g.policy.has_prodid = 1;
+    g.policy.prodid = TQE_PRODID;
+    g.policy.has_min_svn = 1;
+    g.policy.min_svn = TQE_SVN;
+    g.policy.min_platform_tcb = 1;
     g.policy.root_pem_path = g.tqe_root;
 
     snprintf(path, sizeof path, "%s/wallets/alice.seed", g.home);

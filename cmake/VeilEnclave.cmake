@@ -5,13 +5,22 @@
 # the sim backend's trusted runtime) and signs it with the build's development signer
 # key into ${CMAKE_BINARY_DIR}/enclaves/<NAME>.signed.so. The signer key is generated
 # at build time (never committed) by `veil enclave keygen`.
+#
+# Test enclaves are signed with a separate test signer key (tests/CMakeLists.txt sets
+# VEIL_DEFAULT_SIGNER_KEY to it): a test image may do what no production image does
+# (quote report data its host chose, for one), so it must never share the production
+# images' MRSIGNER, or a policy pinning that signer would accept it.
 set(VEIL_DEV_SIGNER_KEY ${CMAKE_BINARY_DIR}/dev-signer.key)
+set(VEIL_TEST_SIGNER_KEY ${CMAKE_BINARY_DIR}/test-signer.key)
 set(VEIL_ENCLAVE_DIR ${CMAKE_BINARY_DIR}/enclaves)
 
 function(veil_add_enclave name)
   cmake_parse_arguments(E "DEBUG" "PRODID;SVN;KEY" "SOURCES;LIBS;DEFINES" ${ARGN})
   if(NOT E_KEY)
     set(E_KEY ${VEIL_DEV_SIGNER_KEY})
+    if(VEIL_DEFAULT_SIGNER_KEY)
+      set(E_KEY ${VEIL_DEFAULT_SIGNER_KEY})
+    endif()
   endif()
   add_library(${name} MODULE ${E_SOURCES})
   set_target_properties(${name} PROPERTIES PREFIX "" OUTPUT_NAME ${name}
@@ -38,6 +47,9 @@ function(veil_sign_enclave image_target out_name)
   cmake_parse_arguments(S "DEBUG" "PRODID;SVN;KEY" "" ${ARGN})
   if(NOT S_KEY)
     set(S_KEY ${VEIL_DEV_SIGNER_KEY})
+    if(VEIL_DEFAULT_SIGNER_KEY)
+      set(S_KEY ${VEIL_DEFAULT_SIGNER_KEY})
+    endif()
   endif()
   set(debug_flag "")
   if(S_DEBUG)
@@ -61,12 +73,19 @@ add_custom_command(
   COMMAND veil enclave keygen --out ${VEIL_DEV_SIGNER_KEY}
   COMMENT "Generating the development enclave signer key")
 add_custom_target(veil_dev_signer_key DEPENDS ${VEIL_DEV_SIGNER_KEY})
+add_custom_command(
+  OUTPUT ${VEIL_TEST_SIGNER_KEY}
+  COMMAND veil enclave keygen --out ${VEIL_TEST_SIGNER_KEY}
+  COMMENT "Generating the test enclave signer key")
+add_custom_target(veil_test_signer_key DEPENDS ${VEIL_TEST_SIGNER_KEY})
 
 # Custom-command outputs are only visible in their own directory: depend on the dev
 # key through its target, on other keys through their file.
 function(veil_key_dependency key out_var)
   if(key STREQUAL VEIL_DEV_SIGNER_KEY)
     set(${out_var} veil_dev_signer_key PARENT_SCOPE)
+  elseif(key STREQUAL VEIL_TEST_SIGNER_KEY)
+    set(${out_var} veil_test_signer_key PARENT_SCOPE)
   else()
     set(${out_var} ${key} PARENT_SCOPE)
   endif()

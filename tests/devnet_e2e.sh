@@ -52,6 +52,33 @@ agree() {
 }
 
 start 1 || exit 1
+
+# Item 6 of the attack review: a lying RPC made a wallet pay 2.5 coins of fee on a 0.01
+# send. Through an RPC that inflates the fee schedule, alice's withdraw is refused with
+# VEIL_ERR_WALLET_FEE before the TQE or the node sees anything, and nothing is broadcast.
+W="$home/wallets"
+export VEIL_WALLET_KDF=interactive VEIL_WALLET_PASSPHRASE=e2e
+"$veil" wallet restore --wallet "$W/e2e-alice.wallet" --seed-hex - <"$W/alice.seed" >/dev/null
+check "item6: wallet restored" 0 $?
+cp "$W/devnet.config.json" "$W/e2e-alice.wallet.config.json"
+liar=
+for p in $(seq $((port + 20)) $((port + 60))); do free "$p" && { liar=$p; break; }; done
+python3 "$(dirname "$0")/support/lying_rpc.py" --upstream "http://127.0.0.1:$port" \
+  --port "$liar" --log "$home/liar.log" --lifetime 60 &
+liar_pid=$!
+for _ in $(seq 1 50); do free "$liar" || break; sleep 0.1; done
+"$veil" wallet withdraw --wallet "$W/e2e-alice.wallet" --rpc "http://127.0.0.1:$liar" --json \
+  >"$home/liar.out" 2>"$home/liar.err"
+check "item6: a lying fee schedule is refused (exit 1)" 1 $?
+grep -q '"code": 945' "$home/liar.out"; check "item6: refused with VEIL_ERR_WALLET_FEE" 0 $?
+grep -q "max-fee 0.01" "$home/liar.err"; check "item6: the error names the ceiling" 0 $?
+grep -q "%22/params%22" "$home/liar.log"; check "item6: the fee schedule came from the liar" 0 $?
+grep -q "broadcast" "$home/liar.log"; check "item6: nothing was broadcast" 1 $?
+kill "$liar_pid" 2>/dev/null; wait "$liar_pid" 2>/dev/null
+# The same wallet through the honest RPC, with an explicit ceiling below the real fee.
+"$veil" wallet withdraw --wallet "$W/e2e-alice.wallet" --max-fee 0.00000001 >/dev/null 2>&1
+check "item6: --max-fee below the chain's fee is refused" 1 $?
+
 "$veil" devnet demo --home "$home" >"$home/demo.log" 2>&1
 check "demo scenario" 0 $?
 grep -q "demo finished: every step committed" "$home/demo.log"; check "demo completed" 0 $?

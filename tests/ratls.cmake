@@ -2,10 +2,8 @@
 # the verifier and client against it, and the real `openssl s_client`.
 set(RT_SRC ${CMAKE_CURRENT_SOURCE_DIR}/enclave/ratls_test_enclave.c)
 veil_add_enclave(ratls_test_enclave PRODID 9 SVN 1 SOURCES ${RT_SRC} LIBS veil_ratls_trusted)
-veil_sign_enclave(ratls_test_enclave ratls_test_enclave_svn2 PRODID 9 SVN 2
-                  KEY ${VEIL_DEV_SIGNER_KEY})
-veil_sign_enclave(ratls_test_enclave ratls_test_enclave_debug PRODID 9 SVN 1 DEBUG
-                  KEY ${VEIL_DEV_SIGNER_KEY})
+veil_sign_enclave(ratls_test_enclave ratls_test_enclave_svn2 PRODID 9 SVN 2)
+veil_sign_enclave(ratls_test_enclave ratls_test_enclave_debug PRODID 9 SVN 1 DEBUG)
 set(RATLS_OTHER_SIGNER_KEY ${CMAKE_BINARY_DIR}/test-ratls-other-signer.key)
 add_custom_command(OUTPUT ${RATLS_OTHER_SIGNER_KEY}
   COMMAND veil enclave keygen --out ${RATLS_OTHER_SIGNER_KEY})
@@ -15,6 +13,7 @@ veil_sign_enclave(ratls_test_enclave ratls_test_enclave_othersigner PRODID 9 SVN
 find_program(OPENSSL_EXECUTABLE openssl)
 veil_add_test(test_ratls SOURCES test_ratls.c LIBS veil_ratls Threads::Threads TIMEOUT 120
   DEPENDS ratls_test_enclave_signed ratls_test_enclave_svn2_signed
-          ratls_test_enclave_debug_signed ratls_test_enclave_othersigner_signed)
+          ratls_test_enclave_debug_signed ratls_test_enclave_othersigner_signed
+          veil_tqe_enclave_signed)
 target_include_directories(test_ratls PRIVATE ${CMAKE_CURRENT_SOURCE_DIR}/enclave)
 target_compile_definitions(test_ratls PRIVATE OPENSSL_EXE="${OPENSSL_EXECUTABLE}")

@@ -3,9 +3,9 @@
 set(TE_SRC ${CMAKE_CURRENT_SOURCE_DIR}/enclave/test_enclave.c)
 veil_add_enclave(test_enclave PRODID 7 SVN 1 SOURCES ${TE_SRC})
 veil_add_enclave(test_enclave_b PRODID 7 SVN 1 SOURCES ${TE_SRC} DEFINES TEST_ENCLAVE_VARIANT=2)
-veil_sign_enclave(test_enclave test_enclave_svn2 PRODID 7 SVN 2 KEY ${VEIL_DEV_SIGNER_KEY})
-veil_sign_enclave(test_enclave test_enclave_prodid8 PRODID 8 SVN 1 KEY ${VEIL_DEV_SIGNER_KEY})
-veil_sign_enclave(test_enclave test_enclave_debug PRODID 7 SVN 1 DEBUG KEY ${VEIL_DEV_SIGNER_KEY})
+veil_sign_enclave(test_enclave test_enclave_svn2 PRODID 7 SVN 2)
+veil_sign_enclave(test_enclave test_enclave_prodid8 PRODID 8 SVN 1)
+veil_sign_enclave(test_enclave test_enclave_debug PRODID 7 SVN 1 DEBUG)
 set(OTHER_SIGNER_KEY ${CMAKE_BINARY_DIR}/test-other-signer.key)
 add_custom_command(OUTPUT ${OTHER_SIGNER_KEY}
   COMMAND veil enclave keygen --out ${OTHER_SIGNER_KEY})

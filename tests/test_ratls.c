@@ -31,6 +31,7 @@
 #include "ratls_test_enclave.h"
 #include "tee/sim/sim_host.h"
 #include "tee/tee.h"
+#include "trusted/tqe/tqe_abi.h"
 
 #define IMG(name) VEIL_BUILD_DIR "/enclaves/" name ".signed.so"
 #define CERT_CAP 16384
@@ -96,6 +97,8 @@ static ratls_policy default_policy(void)
     ratls_policy p = {0};
     p.mrsigner = g_main_id.mrsigner;
     p.mrenclave = g_main_id.mrenclave;
+    p.has_prodid = 1;
+    p.prodid = g_main_id.prodid;
     p.has_min_svn = 1;
     p.min_svn = 1;
     p.min_platform_tcb = 3;
@@ -390,6 +393,29 @@ static void test_verify_ok_and_policy(void **state)
     /* Nothing pinned is a usage error, not "accept anything". */
     p.mrenclave = NULL;
     assert_status(verify(x, &p), VEIL_ERR_ARG);
+    /* Neither is a signer pin without a product id or a minimum SVN (item 9: no silent
+     * "any" in a policy), nor a TCB floor of 0 unless out-of-date platforms are allowed. */
+    p = default_policy();
+    p.mrenclave = NULL;
+    p.has_prodid = 0;
+    assert_status(verify(x, &p), VEIL_ERR_ARG);
+    assert_non_null(strstr(veil_error_detail(), "product id"));
+    p = default_policy();
+    p.mrenclave = NULL;
+    p.has_min_svn = 0;
+    assert_status(verify(x, &p), VEIL_ERR_ARG);
+    p = default_policy();
+    p.min_platform_tcb = 0;
+    assert_status(verify(x, &p), VEIL_ERR_ARG);
+    assert_non_null(strstr(veil_error_detail(), "TCB"));
+    p.allow_out_of_date_tcb = true;
+    assert_status(verify(x, &p), VEIL_OK);
+    /* MRENCLAVE alone pins one image: enough on its own. */
+    p = default_policy();
+    p.mrsigner = NULL;
+    p.has_prodid = 0;
+    p.has_min_svn = 0;
+    assert_status(verify(x, &p), VEIL_OK);
 
     uint8_t wrong[TEE_MEASUREMENT_LEN];
     memset(wrong, 0x11, sizeof wrong);
@@ -409,6 +435,40 @@ static void test_verify_ok_and_policy(void **state)
     p.min_platform_tcb = 5;
     assert_status(verify(x, &p), VEIL_ERR_RATLS_TCB);
     p.allow_out_of_date_tcb = true;
+    assert_status(verify(x, &p), VEIL_OK);
+    X509_free(x);
+}
+
+/* Item 1 of the attack review: the wallet pinned only the TQE's MRSIGNER, the verifier
+ * never looked at the product id, and the test enclaves were signed with the same key
+ * as the TQE (one of them quotes any report data its host asks for). A fake TQE made
+ * from such a quote read a wallet's plaintext. Now (a) test images have their own
+ * signer, and (b) a signer pin always comes with a product id and a minimum SVN. */
+static void test_item1_same_signer_quote_refused(void **state)
+{
+    (void)state;
+    tee_enclave *tqe = load_on(g_pa, VEIL_BUILD_DIR "/enclaves/" TQE_ENCLAVE_IMAGE);
+    tee_identity tqe_id;
+    tee_enclave_identity(tqe, &tqe_id);
+    tee_enclave_destroy(tqe);
+    /* (a) No test image shares the production signer. */
+    assert_memory_not_equal(g_main_id.mrsigner, tqe_id.mrsigner, TEE_MEASUREMENT_LEN);
+    /* The wallet's policy for the TQE refuses the test enclave's genuine evidence. */
+    X509 *x = enclave_cert(g_main, (uint64_t)time(NULL));
+    ratls_policy p = default_policy();
+    p.mrenclave = NULL;
+    p.mrsigner = tqe_id.mrsigner;
+    p.prodid = TQE_PRODID;
+    p.min_svn = TQE_SVN;
+    assert_status(verify(x, &p), VEIL_ERR_RATLS_MRSIGNER);
+    /* (b) Even under the same signer, another product is refused: the policy pins the
+     * test enclave's own signer with the TQE's product id, as the devnet's wallets pin
+     * the TQE's. Before the product id was checked, this evidence was accepted. */
+    p.mrsigner = g_main_id.mrsigner;
+    assert_int_not_equal(g_main_id.prodid, TQE_PRODID);
+    assert_status(verify(x, &p), VEIL_ERR_RATLS_PRODID);
+    assert_non_null(strstr(veil_error_detail(), "product id"));
+    p.prodid = g_main_id.prodid;
     assert_status(verify(x, &p), VEIL_OK);
     X509_free(x);
 }
@@ -617,6 +677,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_verify_ok_and_policy),
         cmocka_unit_test(test_verify_identities),
+        cmocka_unit_test(test_item1_same_signer_quote_refused),
         cmocka_unit_test(test_verify_validity),
         cmocka_unit_test(test_verify_forgeries),
         cmocka_unit_test(test_session_garbage),

@@ -35,6 +35,7 @@
 #include "tee/sim/sim_host.h"
 #include "trusted/tx/tx.h"
 #include "veil/node.pb-c.h"
+#include "trusted/tqe/tqe_abi.h"
 #include "veil/tqe.pb-c.h"
 
 #define VEIL_BIN VEIL_BUILD_DIR "/veil"
@@ -547,6 +548,11 @@ static void test_ratls_client(void **state)
     assert_int_equal(veil_hex_decode_exact(signer, 32, g_mrsigner_hex, 64), VEIL_OK);
     ratls_policy pol = {0};
     pol.mrsigner = signer;
+    pol.has_prodid = 1;
+    pol.prodid = TQE_PRODID;
+    pol.has_min_svn = 1;
+    pol.min_svn = TQE_SVN;
+    pol.min_platform_tcb = 1;
     pol.root_pem_path = root;
     ratls_client *c = NULL;
     assert_int_equal(ratls_client_connect(hp, &pol, 10000, &c), VEIL_OK);
@@ -569,6 +575,15 @@ static void test_ratls_client(void **state)
     pol.mrsigner = other;
     c = NULL;
     assert_int_equal(ratls_client_connect(hp, &pol, 10000, &c), VEIL_ERR_RATLS_MRSIGNER);
+    assert_null(c);
+    /* The right signer but another product: the TVE's id, or any other image of the key. */
+    pol.mrsigner = signer;
+    pol.prodid = TQE_PRODID + 1;
+    assert_int_equal(ratls_client_connect(hp, &pol, 10000, &c), VEIL_ERR_RATLS_PRODID);
+    assert_null(c);
+    pol.prodid = TQE_PRODID;
+    pol.min_svn = TQE_SVN + 1;
+    assert_int_equal(ratls_client_connect(hp, &pol, 10000, &c), VEIL_ERR_RATLS_SVN);
     assert_null(c);
 }
 

@@ -156,6 +156,7 @@
     X(VEIL_ERR_RATLS_EXPIRED, 908, "certificate is outside its validity period")         \
     X(VEIL_ERR_RATLS_CERT_SIGNATURE, 909, "certificate signature does not verify")       \
     X(VEIL_ERR_RATLS_HANDSHAKE, 910, "TLS handshake failed")                             \
+    X(VEIL_ERR_RATLS_PRODID, 911, "enclave product id is not the accepted one")          \
     X(VEIL_ERR_TQE_CHALLENGE, 920, "query challenge is missing, used or wrong")          \
     X(VEIL_ERR_TQE_RATE_LIMIT, 921, "too many requests; slow down")                      \
     X(VEIL_ERR_TQE_TOO_MANY_TXIDS, 922, "query names more txids than allowed")           \
@@ -164,7 +165,8 @@
     X(VEIL_ERR_WALLET_FUNDS, 941, "insufficient funds")                                  \
     X(VEIL_ERR_WALLET_WATCH_ONLY, 942, "a watch-only wallet cannot sign")                 \
     X(VEIL_ERR_WALLET_ADDRESS, 943, "invalid address")                                   \
-    X(VEIL_ERR_WALLET_SEED, 944, "invalid seed words")
+    X(VEIL_ERR_WALLET_SEED, 944, "invalid seed words")                                   \
+    X(VEIL_ERR_WALLET_FEE, 945, "the fee exceeds the wallet's maximum (--max-fee)")
 
 typedef enum veil_status {
 #define VEIL_STATUS_ENUM_(name, value, msg) name = value,

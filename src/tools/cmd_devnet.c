@@ -35,6 +35,7 @@
 #include "tee/sim/sim_host.h"
 #include "tools/cli.h"
 #include "tools/commands.h"
+#include "trusted/tqe/tqe_abi.h"
 #include "tools/devnet.h"
 
 #define START_TIMEOUT_S 60
@@ -165,7 +166,9 @@ static int devnet_start(int argc, char **argv)
     /* Platform: provisioned once, kept across restarts (it holds the sealing root). */
     char log[PATH_MAX + 16];
     snprintf(log, sizeof log, "%s/platform.log", l.logs);
-    char *init_argv[] = {"veil", "platform", "init", "--dir", l.platform, NULL};
+    char tcb[8];
+    snprintf(tcb, sizeof tcb, "%d", DEVNET_PLATFORM_TCB);
+    char *init_argv[] = {"veil", "platform", "init", "--dir", l.platform, "--tcb", tcb, NULL};
     if (devnet_run(log, init_argv) != 0) {
         log_tail(log);
         fprintf(stderr, "veil: devnet: platform init failed\n");
@@ -270,6 +273,9 @@ static json_t *tqe_status(const devnet_layout *l)
     if (s == VEIL_OK) {
         ratls_policy p = {0};
         p.mrsigner = signer;
+        p.has_prodid = 1;
+        p.prodid = TQE_PRODID;
+        p.has_min_svn = 1; /* shown, not judged: any SVN of the devnet's TQE */
         p.root_pem_path = root;
         p.allow_out_of_date_tcb = true;
         s = ratls_verify_cert_der(der, len, &p, time(NULL), &claims);

@@ -2,7 +2,7 @@
  *
  * Every command takes --wallet FILE (or $VEIL_WALLET), --json and --help; network
  * commands take --rpc URL and the TQE's address and attestation policy (--tqe,
- * --tqe-root, --tqe-mrsigner/--tqe-mrenclave, --tqe-min-svn, --tqe-min-tcb,
+ * --tqe-root, --tqe-mrsigner/--tqe-mrenclave, --tqe-prodid, --tqe-min-svn, --tqe-min-tcb,
  * --tqe-allow-debug, --tqe-allow-out-of-date-tcb). Defaults for those may come from
  * FILE.config.json. The passphrase comes from --passphrase-file, $VEIL_WALLET_PASSPHRASE
  * or a terminal prompt, never from the command line. Failure: exit 1 (2 for usage)
@@ -30,8 +30,22 @@
 #include "wallet/wallet.h"
 #include "wallet/wallet_rpc.h"
 #include "wallet/wallet_tqe_client.h"
+#include "trusted/tqe/tqe_abi.h"
 
 #define PASS_MAX 1024
+
+/* Defaults of the TQE attestation policy: the product id and SVN of the TQE this wallet
+ * was built with, and the lowest platform TCB level the simulated platform provisions. */
+#define STR_(x) #x
+#define STR(x) STR_(x)
+#define TQE_PRODID_STR STR(TQE_PRODID)
+#define TQE_SVN_STR STR(TQE_SVN)
+#define WALLET_DEFAULT_MIN_TCB 1
+#define WALLET_MIN_TCB_STR STR(WALLET_DEFAULT_MIN_TCB)
+/* The most a confidential tx may pay unless --max-fee says otherwise: far above any fee
+ * a sane schedule asks for a 16 KiB payload, far below what a lying node would want. */
+#define WALLET_DEFAULT_MAX_FEE (WALLET_COIN / 100)
+#define WALLET_DEFAULT_MAX_FEE_STR "0.01"
 
 typedef struct wopts {
     const char *cmd; /* "wallet send" */
@@ -42,8 +56,9 @@ typedef struct wopts {
     char tqe_root[1024];
     char tqe_mrsigner[80];
     char tqe_mrenclave[80];
-    long tqe_min_svn; /* -1: none */
-    long tqe_min_tcb;
+    long tqe_prodid;  /* -1: not given (TQE_PRODID) */
+    long tqe_min_svn; /* -1: not given (TQE_SVN) */
+    long tqe_min_tcb; /* -1: not given (WALLET_DEFAULT_MIN_TCB) */
     bool tqe_allow_debug;
     bool tqe_allow_old_tcb;
     bool json;
@@ -52,6 +67,7 @@ typedef struct wopts {
     /* command-specific */
     bool words, hex, offline, export_view;
     const char *watch_view, *watch_spend, *seed_words, *seed_hex, *to, *to_view, *amount, *fee;
+    const char *max_fee;
     char passphrase[PASS_MAX];
 } wopts;
 
@@ -151,7 +167,7 @@ static veil_status passphrase_get(wopts *o, bool confirm)
 /* --- options ---------------------------------------------------------------------- */
 enum {
     O_WALLET = 256, O_PASSFILE, O_RPC, O_TQE, O_TQE_ROOT, O_TQE_MRSIGNER, O_TQE_MRENCLAVE,
-    O_TQE_MIN_SVN, O_TQE_MIN_TCB, O_TQE_DEBUG, O_TQE_OLD_TCB, O_JSON, O_PROGRESS, O_DECOYS,
+    O_TQE_PRODID, O_TQE_MIN_SVN, O_TQE_MIN_TCB, O_MAX_FEE, O_TQE_DEBUG, O_TQE_OLD_TCB, O_JSON, O_PROGRESS, O_DECOYS,
     O_WORDS, O_HEX, O_WATCH_VIEW, O_WATCH_SPEND, O_SEED_WORDS, O_SEED_HEX, O_TO, O_TO_VIEW,
     O_AMOUNT, O_FEE, O_OFFLINE, O_EXPORT_VIEW, O_HELP
 };
@@ -164,6 +180,7 @@ static const struct option long_opts[] = {
     {"tqe-root", required_argument, NULL, O_TQE_ROOT},
     {"tqe-mrsigner", required_argument, NULL, O_TQE_MRSIGNER},
     {"tqe-mrenclave", required_argument, NULL, O_TQE_MRENCLAVE},
+    {"tqe-prodid", required_argument, NULL, O_TQE_PRODID},
     {"tqe-min-svn", required_argument, NULL, O_TQE_MIN_SVN},
     {"tqe-min-tcb", required_argument, NULL, O_TQE_MIN_TCB},
     {"tqe-allow-debug", no_argument, NULL, O_TQE_DEBUG},
@@ -181,6 +198,7 @@ static const struct option long_opts[] = {
     {"to-view", required_argument, NULL, O_TO_VIEW},
     {"amount", required_argument, NULL, O_AMOUNT},
     {"fee", required_argument, NULL, O_FEE},
+    {"max-fee", required_argument, NULL, O_MAX_FEE},
     {"offline", no_argument, NULL, O_OFFLINE},
     {"export-view-secret", no_argument, NULL, O_EXPORT_VIEW},
     {"help", no_argument, NULL, O_HELP},
@@ -196,10 +214,11 @@ static const char common_help[] =
     "  --rpc URL                the node's RPC (default http://127.0.0.1:26657)\n"
     "  --tqe HOST:PORT          the TQE (attested TLS)\n"
     "  --tqe-root PEM           pinned provisioning root of the TQE's platform\n"
-    "  --tqe-mrsigner HEX       accepted enclave signer (and/or:)\n"
-    "  --tqe-mrenclave HEX      accepted enclave measurement\n"
-    "  --tqe-min-svn N          minimum enclave security version\n"
-    "  --tqe-min-tcb N          minimum platform TCB level\n"
+    "  --tqe-mrsigner HEX       accepted enclave signer, with --tqe-prodid and --tqe-min-svn\n"
+    "  --tqe-mrenclave HEX      accepted enclave measurement (pins one exact image)\n"
+    "  --tqe-prodid N           accepted enclave product id (default: the TQE's, " TQE_PRODID_STR ")\n"
+    "  --tqe-min-svn N          minimum enclave security version (default " TQE_SVN_STR ")\n"
+    "  --tqe-min-tcb N          minimum platform TCB level (default " WALLET_MIN_TCB_STR ")\n"
     "  --tqe-allow-debug        accept a debug enclave (development only)\n"
     "  --tqe-allow-out-of-date-tcb  accept a platform whose TCB is out of date\n";
 
@@ -249,6 +268,8 @@ static veil_status config_load(wopts *o)
         }
     }
     json_t *v;
+    if (o->tqe_prodid < 0 && json_is_integer(v = json_object_get(c, "tqe_prodid")))
+        o->tqe_prodid = (long)json_integer_value(v);
     if (o->tqe_min_svn < 0 && json_is_integer(v = json_object_get(c, "tqe_min_svn")))
         o->tqe_min_svn = (long)json_integer_value(v);
     if (o->tqe_min_tcb < 0 && json_is_integer(v = json_object_get(c, "tqe_min_tcb")))
@@ -316,11 +337,15 @@ static veil_status tqe_open(const wopts *o, tqe_conn *t)
         }
         t->policy.mrenclave = t->mrenclave;
     }
-    if (o->tqe_min_svn >= 0) {
-        t->policy.has_min_svn = 1;
-        t->policy.min_svn = (uint16_t)o->tqe_min_svn;
-    }
-    if (o->tqe_min_tcb >= 0) t->policy.min_platform_tcb = (uint16_t)o->tqe_min_tcb;
+    /* A signer signs more than the TQE (test enclaves, other services, older versions):
+     * the product id and a minimum SVN are always pinned, by default to the TQE this
+     * wallet was built with. */
+    t->policy.has_prodid = 1;
+    t->policy.prodid = (uint16_t)(o->tqe_prodid >= 0 ? o->tqe_prodid : TQE_PRODID);
+    t->policy.has_min_svn = 1;
+    t->policy.min_svn = (uint16_t)(o->tqe_min_svn >= 0 ? o->tqe_min_svn : TQE_SVN);
+    t->policy.min_platform_tcb =
+        (uint16_t)(o->tqe_min_tcb >= 0 ? o->tqe_min_tcb : WALLET_DEFAULT_MIN_TCB);
     t->policy.allow_debug = o->tqe_allow_debug;
     t->policy.allow_out_of_date_tcb = o->tqe_allow_old_tcb;
     t->policy.root_pem_path = o->tqe_root;
@@ -681,6 +706,11 @@ static int confidential(wopts *o, tx_kind kind)
     }
     if (o->fee != NULL && strcmp(o->fee, "auto") != 0)
         return cli_usage_error("%s: only --fee auto is supported (the chain sets the fee)", o->cmd);
+    uint64_t max_fee = WALLET_DEFAULT_MAX_FEE;
+    if (o->max_fee != NULL && wallet_amount_parse(o->max_fee, &max_fee) != VEIL_OK)
+        return cli_usage_error("%s: --max-fee must be a decimal number of coins with at most 8 "
+                               "decimals",
+                               o->cmd);
     if (kind == TX_SEND) {
         if (o->to == NULL) return cli_usage_error("%s: --to ADDRESS is required", o->cmd);
         if (wallet_key_decode(o->to, WALLET_HRP_ADDRESS, to) != VEIL_OK) {
@@ -740,6 +770,19 @@ static int confidential(wopts *o, tx_kind kind)
             goto out;
         }
         TRY_OUT(wallet_build_withdraw(&w, &fee, acct->unbonded, acct->unbonded_from, acct->nonce, b));
+    }
+    /* The fee schedule came from the RPC, which nothing authenticates: a lying node could
+     * make the wallet pay any fee. Nothing above the user's ceiling leaves the wallet. */
+    if (b->fee > max_fee) {
+        char f[32], m[32];
+        wallet_amount_format(f, sizeof f, b->fee);
+        wallet_amount_format(m, sizeof m, max_fee);
+        veil_error_detail_set("the fee would be %s, above --max-fee %s (the node's fee "
+                              "schedule: base %llu, %llu per byte); nothing was sent",
+                              f, m, (unsigned long long)fee.fee_base,
+                              (unsigned long long)fee.fee_per_byte);
+        st = VEIL_ERR_WALLET_FEE;
+        goto out;
     }
     /* Only now, with a signed tx in hand, talk to the TQE: its attestation is verified
      * in the handshake before the payload leaves this process. */
@@ -859,12 +902,14 @@ static const subcmd subcmds[] = {
     {"sync", c_sync, "[--decoys N (default 8)] [--progress]",
      "index new blocks: bloom filters, then TQE queries"},
     {"history", c_history, "", "the wallet's transactions"},
-    {"send", c_send, "--to ADDRESS [--to-view VIEWKEY] --amount COINS [--fee auto]",
+    {"send", c_send,
+     "--to ADDRESS [--to-view VIEWKEY] --amount COINS [--fee auto] [--max-fee COINS (default "
+     WALLET_DEFAULT_MAX_FEE_STR ")]",
      "pay confidentially"},
-    {"deposit", c_deposit, "--amount COINS",
+    {"deposit", c_deposit, "--amount COINS [--max-fee COINS (default " WALLET_DEFAULT_MAX_FEE_STR ")]",
      "bond outputs (at least COINS, whole outputs) into the staking account"},
     {"unbond", c_unbond, "--amount COINS", "start unbonding stake (public tx)"},
-    {"withdraw", c_withdraw, "",
+    {"withdraw", c_withdraw, "[--max-fee COINS (default " WALLET_DEFAULT_MAX_FEE_STR ")]",
      "move the unbonded stake into a time-locked output"},
     {NULL, NULL, NULL, NULL},
 };
@@ -896,7 +941,7 @@ int cmd_wallet(int argc, char **argv)
     char cmdname[64];
     snprintf(cmdname, sizeof cmdname, "wallet %s", sc->name);
     o.cmd = cmdname;
-    o.tqe_min_svn = o.tqe_min_tcb = o.decoys = -1;
+    o.tqe_prodid = o.tqe_min_svn = o.tqe_min_tcb = o.decoys = -1;
     o.wallet = getenv("VEIL_WALLET");
     int sub_argc = argc - 1;
     char **sub_argv = argv + 1;
@@ -914,6 +959,10 @@ int cmd_wallet(int argc, char **argv)
         case O_TQE_ROOT: bad = !copy_opt(o.tqe_root, sizeof o.tqe_root, optarg); break;
         case O_TQE_MRSIGNER: bad = !copy_opt(o.tqe_mrsigner, sizeof o.tqe_mrsigner, optarg); break;
         case O_TQE_MRENCLAVE: bad = !copy_opt(o.tqe_mrenclave, sizeof o.tqe_mrenclave, optarg); break;
+        case O_TQE_PRODID:
+            bad = !cli_parse_u64(optarg, UINT16_MAX, &n);
+            o.tqe_prodid = (long)n;
+            break;
         case O_TQE_MIN_SVN:
             bad = !cli_parse_u64(optarg, UINT16_MAX, &n);
             o.tqe_min_svn = (long)n;
@@ -940,6 +989,7 @@ int cmd_wallet(int argc, char **argv)
         case O_TO_VIEW: o.to_view = optarg; break;
         case O_AMOUNT: o.amount = optarg; break;
         case O_FEE: o.fee = optarg; break;
+        case O_MAX_FEE: o.max_fee = optarg; break;
         case O_OFFLINE: o.offline = true; break;
         case O_EXPORT_VIEW: o.export_view = true; break;
         case 'h':

@@ -24,6 +24,7 @@
 #include "hostutil/rpc_client.h"
 #include "tee/sim/sigstruct.h"
 #include "tee/sim/sim_host.h"
+#include "trusted/tqe/tqe_abi.h"
 #include "trusted/tve/tve_abi.h"
 #include "veil/tve.pb-c.h"
 #include "wallet/wallet.h"
@@ -64,10 +65,11 @@ veil_status devnet_layout_init(devnet_layout *l, const char *home, uint16_t rpc_
 
 /* The TVE image the services load sits next to this binary; the node accepts a TVE
  * only if it carries that image's signer. */
-static veil_status tve_signer(char hex[static 65])
+/* The identity an enclave image next to veil is signed with (its signature is checked). */
+static veil_status image_identity(const char *image, tee_identity *id)
 {
     char img[PATH_MAX];
-    TRY(veil_enclave_image_path(TVE_ENCLAVE_IMAGE, img, sizeof img));
+    TRY(veil_enclave_image_path(image, img, sizeof img));
     uint8_t *file;
     size_t len;
     TRY(veil_file_read(img, SIM_IMAGE_MAX + SIM_SIGSTRUCT_LEN, &file, &len));
@@ -75,8 +77,14 @@ static veil_status tve_signer(char hex[static 65])
     veil_status st = sim_sigstruct_verify(file, len, &sig);
     free(file);
     TRY(st);
+    sim_sigstruct_identity(&sig, id);
+    return VEIL_OK;
+}
+
+static veil_status tve_signer(char hex[static 65])
+{
     tee_identity id;
-    sim_sigstruct_identity(&sig, &id);
+    TRY(image_identity(TVE_ENCLAVE_IMAGE, &id));
     veil_hex_encode(hex, id.mrsigner, sizeof id.mrsigner);
     return VEIL_OK;
 }
@@ -291,8 +299,16 @@ static veil_status wallets_write(const devnet_layout *l)
     devnet_tqe_root(l, root, sizeof root);
     snprintf(tqe, sizeof tqe, "127.0.0.1:%u", l->tqe_port);
     snprintf(rpc, sizeof rpc, "http://127.0.0.1:%u", l->rpc_port);
-    json_t *doc = json_pack("{s:s, s:s, s:s, s:s}", "rpc", rpc, "tqe", tqe, "tqe_root", root,
-                            "tqe_mrsigner", l->tve_mrsigner_hex);
+    /* The TQE is pinned by its signer, product id and SVN, never the signer alone: the
+     * same key signs other enclaves (the TVE; any test image of a developer's build). */
+    tee_identity tqe_id;
+    char tqe_signer[65];
+    TRY(image_identity(TQE_ENCLAVE_IMAGE, &tqe_id));
+    veil_hex_encode(tqe_signer, tqe_id.mrsigner, sizeof tqe_id.mrsigner);
+    json_t *doc = json_pack("{s:s, s:s, s:s, s:s, s:i, s:i, s:i}", "rpc", rpc, "tqe", tqe,
+                            "tqe_root", root, "tqe_mrsigner", tqe_signer, "tqe_prodid",
+                            (int)tqe_id.prodid, "tqe_min_svn", (int)tqe_id.svn, "tqe_min_tcb",
+                            DEVNET_PLATFORM_TCB);
     char *text = json_dumps(doc, JSON_INDENT(2));
     json_decref(doc);
     ENSURE(text != NULL, VEIL_ERR_NOMEM);

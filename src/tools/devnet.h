@@ -17,6 +17,9 @@
 /* The TQE's port unless --tqe-port: the RPC port + 13 (26670 for the default RPC port),
  * so devnets on distinct RPC ports do not collide. */
 #define DEVNET_TQE_PORT_OFFSET 13
+/* The TCB level the devnet provisions its simulated platform at (veil platform init
+ * --tcb), and so the floor its wallets' attestation policy pins. */
+#define DEVNET_PLATFORM_TCB 1
 
 typedef struct devnet_account {
     char name[16];

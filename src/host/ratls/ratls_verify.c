@@ -209,6 +209,10 @@ static veil_status check_identity(const ratls_policy *p, const tee_quote_claims 
     if (p->mrenclave != NULL &&
         CRYPTO_memcmp(p->mrenclave, id->mrenclave, TEE_MEASUREMENT_LEN) != 0)
         return mismatch32(VEIL_ERR_RATLS_MRENCLAVE, "MRENCLAVE", p->mrenclave, id->mrenclave);
+    if (p->has_prodid && id->prodid != p->prodid) {
+        veil_error_detail_set("enclave product id: expected %u, got %u", p->prodid, id->prodid);
+        return VEIL_ERR_RATLS_PRODID;
+    }
     if (p->has_min_svn && id->svn < p->min_svn) {
         veil_error_detail_set("enclave SVN: expected >= %u, got %u", p->min_svn, id->svn);
         return VEIL_ERR_RATLS_SVN;
@@ -227,6 +231,16 @@ veil_status ratls_verify_cert(X509 *cert, const ratls_policy *p, time_t now,
     ENSURE(cert != NULL && p != NULL, VEIL_ERR_ARG);
     if (p->mrsigner == NULL && p->mrenclave == NULL) {
         veil_error_detail_set("the policy accepts no MRSIGNER or MRENCLAVE");
+        return VEIL_ERR_ARG;
+    }
+    if (p->mrenclave == NULL && (!p->has_prodid || !p->has_min_svn)) {
+        veil_error_detail_set("a policy that pins MRSIGNER must also pin the product id and a "
+                              "minimum SVN (or pin MRENCLAVE)");
+        return VEIL_ERR_ARG;
+    }
+    if (p->min_platform_tcb == 0 && !p->allow_out_of_date_tcb) {
+        veil_error_detail_set("the policy's minimum platform TCB is 0; set it, or allow "
+                              "out-of-date platforms explicitly");
         return VEIL_ERR_ARG;
     }
     ENSURE(p->root_pem_path != NULL || (p->root_pem != NULL && p->root_pem_len > 0),

@@ -14,8 +14,9 @@
  *   6. debug attribute (unless allow_debug)                  VEIL_ERR_RATLS_DEBUG
  *   7. MRSIGNER, MRENCLAVE (those the policy sets)           VEIL_ERR_RATLS_MRSIGNER,
  *                                                            VEIL_ERR_RATLS_MRENCLAVE
- *   8. minimum SVN (if has_min_svn)                          VEIL_ERR_RATLS_SVN
- *   9. platform TCB (unless allow_out_of_date_tcb)           VEIL_ERR_RATLS_TCB
+ *   8. product id (if has_prodid)                            VEIL_ERR_RATLS_PRODID
+ *   9. minimum SVN (if has_min_svn)                          VEIL_ERR_RATLS_SVN
+ *  10. platform TCB (unless allow_out_of_date_tcb)           VEIL_ERR_RATLS_TCB
  * Ordinary CA validation plays no part: trust comes from the evidence only.
  */
 #ifndef VEIL_HOST_RATLS_RATLS_VERIFY_H
@@ -39,11 +40,17 @@
 #define RATLS_CERT_MAX_LEN (64u * 1024u)
 
 /* What a verifier accepts. Pointers are borrowed for the duration of each call.
- * At least one of mrsigner / mrenclave must be set (VEIL_ERR_ARG otherwise): an
- * unpinned identity would accept any enclave on a genuine platform. */
+ * The identity is pinned either by MRENCLAVE (one exact image), or by MRSIGNER together
+ * with a product id and a minimum SVN: a signer signs many products (test enclaves,
+ * other services, old vulnerable versions), so a signer pin alone accepts all of them.
+ * A policy that pins neither, or pins a signer without both product id and minimum
+ * SVN, is refused with VEIL_ERR_ARG. The platform TCB floor must be meaningful too:
+ * min_platform_tcb 0 (any platform) needs allow_out_of_date_tcb said explicitly. */
 typedef struct ratls_policy {
     const uint8_t *mrsigner;  /* TEE_MEASUREMENT_LEN bytes, or NULL: any signer */
     const uint8_t *mrenclave; /* TEE_MEASUREMENT_LEN bytes, or NULL: any image */
+    int has_prodid;
+    uint16_t prodid;
     int has_min_svn;
     uint16_t min_svn;
     bool allow_debug;
