@@ -338,10 +338,17 @@ static void build_split(veil_tx_body *body, uint64_t in, const uint8_t signer[32
 /* TQE seals the payload, the TVE encrypts it; fills t's ChainTx, hash and URL. */
 static void encrypt(const built *b, const Veil__Node__Account *acct, chain_tx *t)
 {
-    uint8_t sealed[VEIL_TX_MAX_PAYLOAD_LEN + TEE_SEAL_OVERHEAD];
+    uint8_t sealed[VEIL_TX_MAX_PAYLOAD_LEN + 16 + TEE_SEAL_OVERHEAD];
+    uint8_t order[VEIL_TX_MAX_PAYLOAD_LEN + 16];
     size_t sealed_len;
-    veil_status st = tee_enclave_call(g.tqe, TQE_E_SEAL_PAYLOAD, b->payload, b->payload_len,
-                                      sealed, sizeof sealed, &sealed_len);
+    Veil__Tve__EncryptOrder o = VEIL__TVE__ENCRYPT_ORDER__INIT;
+    o.payload.data = (uint8_t *)b->payload;
+    o.payload.len = b->payload_len;
+    o.fee = b->fee;
+    if (veil__tve__encrypt_order__get_packed_size(&o) > sizeof order) bench_die("order too large");
+    size_t order_len = veil__tve__encrypt_order__pack(&o, order);
+    veil_status st = tee_enclave_call(g.tqe, TQE_E_SEAL_PAYLOAD, order, order_len, sealed,
+                                      sizeof sealed, &sealed_len);
     if (st != VEIL_OK) bench_die("TQE seal: %s", veil_status_str(st));
     Veil__Tve__ChainParams params = VEIL__TVE__CHAIN_PARAMS__INIT;
     params.chain_id = g.l.chain_id;
@@ -351,10 +358,9 @@ static void encrypt(const built *b, const Veil__Node__Account *acct, chain_tx *t
     params.fee_rule = (Veil__Tve__FeeRule)g.params->fee_rule;
     Veil__Tve__AccountState as = VEIL__TVE__ACCOUNT_STATE__INIT;
     Veil__Tve__EncryptRequest er = VEIL__TVE__ENCRYPT_REQUEST__INIT;
-    er.sealed_payload.data = sealed;
-    er.sealed_payload.len = sealed_len;
+    er.sealed_order.data = sealed;
+    er.sealed_order.len = sealed_len;
     er.params = &params;
-    er.fee = b->fee;
     if (acct != NULL) {
         as.address = acct->address;
         as.bonded = acct->bonded;

@@ -378,9 +378,10 @@ static void encrypt_tx(inst *in, txb *b, uint64_t at_time, const uint8_t *acc_ad
 {
     txb_build_body(b);
     txb_build_payload(b);
-    uint8_t sealed[VEIL_TX_MAX_PAYLOAD_LEN + TEE_SEAL_OVERHEAD];
-    size_t sealed_len;
-    assert_int_equal(tee_enclave_call(g_tqe, TQE_E_SEAL_PAYLOAD, b->payload, b->payload_len, sealed,
+    uint8_t sealed[VEIL_TX_MAX_PAYLOAD_LEN + 16 + TEE_SEAL_OVERHEAD];
+    uint8_t order[VEIL_TX_MAX_PAYLOAD_LEN + 16];
+    size_t sealed_len, order_len = txb_order(b, FEE, order, sizeof order);
+    assert_int_equal(tee_enclave_call(g_tqe, TQE_E_SEAL_PAYLOAD, order, order_len, sealed,
                                       sizeof sealed, &sealed_len),
                      VEIL_OK);
     tve_client *c;
@@ -393,10 +394,9 @@ static void encrypt_tx(inst *in, txb *b, uint64_t at_time, const uint8_t *acc_ad
     params.block_time = at_time;
     params.fee_base = FEE;
     params.fee_rule = VEIL__TVE__FEE_RULE__FEE_RULE_AT_LEAST;
-    er.sealed_payload.data = sealed;
-    er.sealed_payload.len = sealed_len;
+    er.sealed_order.data = sealed;
+    er.sealed_order.len = sealed_len;
     er.params = &params;
-    er.fee = FEE;
     if (acc_addr) {
         acc.address.data = (uint8_t *)acc_addr;
         acc.address.len = 32;

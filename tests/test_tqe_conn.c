@@ -65,6 +65,10 @@ static veil_status s_unseal(void *ctx, const uint8_t txid[32], const uint8_t *bl
     return s_copy(ctx, blob, n, out, cap, out_len);
 }
 
+/* What the stub TVE host found inside the last sealed order. */
+static uint64_t g_last_order_fee;
+static bool g_last_order_payload_ok;
+
 static const txb *stored(const ProtobufCBinaryData *id)
 {
     if (id->len == 32 && memcmp(id->data, g_tx->txid, 32) == 0) return g_tx;
@@ -112,8 +116,15 @@ static veil_status s_tve(void *ctx, tqe_tve_call which, const uint8_t *in, size_
     } else {
         enc = veil__tve__encrypt_request__unpack(NULL, in_len, in);
         assert_non_null(enc);
-        /* The sealed payload (a copy here) and nothing else the enclave could not know. */
+        /* The sealed order (a copy here) and nothing else the enclave could not know. */
         assert_null(enc->params);
+        Veil__Tve__EncryptOrder *o =
+            veil__tve__encrypt_order__unpack(NULL, enc->sealed_order.len, enc->sealed_order.data);
+        assert_non_null(o);
+        g_last_order_fee = o->fee;
+        g_last_order_payload_ok = o->payload.len == g_tx->payload_len &&
+                                  memcmp(o->payload.data, g_tx->payload, g_tx->payload_len) == 0;
+        veil__tve__encrypt_order__free_unpacked(o, NULL);
         const txb *t = g_mode == HOST_OTHER_TX ? g_tx2 : g_tx;
         ct.txid.data = (uint8_t *)t->txid;
         ct.txid.len = 32;
@@ -363,15 +374,37 @@ static void test_untrusted_host(void **state)
     expect_error(query(ch, g_view_sk, ids, 1), VEIL_ERR_TX_BAD_SIGNATURE);
 }
 
-static Veil__Tqe__Response *encrypt(const uint8_t *payload, size_t len)
+static Veil__Tqe__Response *encrypt_fee(const uint8_t *payload, size_t len, uint64_t fee)
 {
     Veil__Tqe__EncryptRequest e = VEIL__TQE__ENCRYPT_REQUEST__INIT;
     e.payload.data = (uint8_t *)payload;
     e.payload.len = len;
+    e.fee = fee;
     Veil__Tqe__Request req = VEIL__TQE__REQUEST__INIT;
     req.request_case = VEIL__TQE__REQUEST__REQUEST_ENCRYPT;
     req.encrypt = &e;
     return call(&req, false);
+}
+
+static Veil__Tqe__Response *encrypt(const uint8_t *payload, size_t len)
+{
+    return encrypt_fee(payload, len, 0);
+}
+
+/* Item 2 of the attack review: the TQE used to hand the TVE host the wallet's fee beside
+ * the sealed payload, where the host could change it and binary-search the hidden output
+ * total from the answers. The fee now travels inside the sealed order, and the request
+ * the host forwards has no fee of its own. */
+static void test_item2_fee_sealed_in_order(void **state)
+{
+    (void)state;
+    g_last_order_fee = 0;
+    g_last_order_payload_ok = false;
+    Veil__Tqe__Response *r = encrypt_fee(g_tx->payload, g_tx->payload_len, 123457);
+    assert_int_equal(r->response_case, VEIL__TQE__RESPONSE__RESPONSE_ENCRYPT);
+    veil__tqe__response__free_unpacked(r, NULL);
+    assert_int_equal(g_last_order_fee, 123457);
+    assert_true(g_last_order_payload_ok);
 }
 
 static void test_encrypt(void **state)
@@ -428,6 +461,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_query_limits, conn_fresh, conn_end),
         cmocka_unit_test_setup_teardown(test_untrusted_host, conn_fresh, conn_end),
         cmocka_unit_test_setup_teardown(test_encrypt, conn_fresh, conn_end),
+        cmocka_unit_test_setup_teardown(test_item2_fee_sealed_in_order, conn_fresh, conn_end),
         cmocka_unit_test_setup_teardown(test_framing, conn_fresh, conn_end),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

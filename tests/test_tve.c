@@ -495,6 +495,32 @@ static void test_replay_committed(void **state)
     tvec_tx_free(&w);
 }
 
+/* Item 2 of the attack review: a host replaying an encrypt order of a committed tx got a
+ * fresh verdict on it (and, with the fee then outside the order, a probe of its hidden
+ * sums). The TVE enclave now refuses a committed txid before any rule runs: the spent
+ * input below would otherwise answer 718. */
+static void test_item2_committed_tx_refused_before_rules(void **state)
+{
+    (void)state;
+    tvec_tx w, t, again;
+    make_withdraw(1, 7, false, &w);
+    block_commit((const tvec_tx *const[]){&w}, 1);
+    txb *b = txb_new(VEIL_TX_KIND_TRANSFER, CHAIN);
+    txb_input(b, w.txid, 0, g_owner_sk);
+    txb_output(b, g_owner_pk, 7, 0);
+    txb_build_body(b);
+    txb_build_payload(b);
+    assert_int_equal(tvec_encrypt(&g_c, g_tqe, &g_chain, b->payload, b->payload_len, NULL, 0, &t),
+                     0);
+    block_commit((const tvec_tx *const[]){&t}, 1);
+    assert_int_equal(
+        tvec_encrypt(&g_c, g_tqe, &g_chain, b->payload, b->payload_len, NULL, 0, &again),
+        VEIL_ERR_TVE_TX_EXISTS);
+    txb_free(b);
+    tvec_tx_free(&t);
+    tvec_tx_free(&w);
+}
+
 /* Heights out of order (803), commit idempotence, app hash mismatch (804), and the
  * replay of the last committed height for a lagging node. */
 static void test_heights(void **state)
@@ -1036,6 +1062,7 @@ int main(void)
         cmocka_unit_test(test_wrong_key_epoch),
         cmocka_unit_test(test_tampered),
         cmocka_unit_test(test_replay_committed),
+        cmocka_unit_test(test_item2_committed_tx_refused_before_rules),
         cmocka_unit_test(test_heights),
         cmocka_unit_test(test_limits),
         cmocka_unit_test(test_check_chain),

@@ -155,17 +155,16 @@ static void payload_build(txb *b)
 static veil_status encrypt(const txb *b, uint64_t fee, Veil__Tve__AccountState *account,
                            uint8_t *wire, size_t *wire_len)
 {
-    uint8_t sealed[20000];
-    size_t sealed_len;
-    assert_int_equal(tee_enclave_call(g_tqe, TQE_E_SEAL_PAYLOAD, b->payload, b->payload_len,
-                                      sealed, sizeof sealed, &sealed_len),
+    uint8_t sealed[20000], order[20000];
+    size_t sealed_len, order_len = txb_order(b, fee, order, sizeof order);
+    assert_int_equal(tee_enclave_call(g_tqe, TQE_E_SEAL_PAYLOAD, order, order_len, sealed,
+                                      sizeof sealed, &sealed_len),
                      VEIL_OK);
     Veil__Tve__Enclave__EncryptCall c = VEIL__TVE__ENCLAVE__ENCRYPT_CALL__INIT;
-    c.sealed_payload.data = sealed;
-    c.sealed_payload.len = sealed_len;
+    c.sealed_order.data = sealed;
+    c.sealed_order.len = sealed_len;
     c.params = &g_params;
     c.account = account;
-    c.fee = fee;
     veil_status st = call_msg(g_tve, TVE_E_ENCRYPT, &c.base);
     if (st != VEIL_OK) return st;
     Veil__Tve__Enclave__EncryptResult *r =
@@ -458,8 +457,8 @@ static void test_hostile_ecall_input(void **state)
                                       &sealed_len),
                      VEIL_OK);
     Veil__Tve__Enclave__EncryptCall ec = VEIL__TVE__ENCLAVE__ENCRYPT_CALL__INIT;
-    ec.sealed_payload.data = sealed;
-    ec.sealed_payload.len = sealed_len;
+    ec.sealed_order.data = sealed;
+    ec.sealed_order.len = sealed_len;
     ec.params = &g_params;
     assert_int_equal(call_msg(g_tve, TVE_E_ENCRYPT, &ec.base), VEIL_ERR_TEE_PRODID);
     tee_enclave_destroy(other);

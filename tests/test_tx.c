@@ -467,6 +467,43 @@ static void rule_zero_value(void **state)
     txb_free(b);
 }
 
+/* Item 2 of the attack review: the sum rule (713) answered before the signatures were
+ * checked, so a host that varied the fee of someone else's payload binary-searched the
+ * hidden output total in 62 requests. Now no rule that reads a hidden value answers
+ * before every witness verifies: a tx whose hidden values break 711/712/713/735 but
+ * whose witness does not verify is refused only for the witness. */
+static void test_item2_hidden_value_rules_wait_for_witnesses(void **state)
+{
+    FX;
+    uint8_t stranger_sk[32];
+    memset(stranger_sk, 0x5c, sizeof stranger_sk);
+    /* Transfer: sum over the supply (713), zero value (711), value above supply (712). */
+    uint64_t bad_values[][2] = {{UINT64_C(600000000000000000), UINT64_C(600000000000000000)},
+                                {0, 1},
+                                {VEIL_TX_MAX_SUPPLY + 1, 1}};
+    veil_status with_sig[] = {VEIL_ERR_TX_SUM_OVERFLOW, VEIL_ERR_TX_ZERO_VALUE,
+                              VEIL_ERR_TX_VALUE_ABOVE_MAX_SUPPLY};
+    for (size_t k = 0; k < 3; k++) {
+        txb *b = new_transfer(fx);
+        b->outputs[0].value = bad_values[k][0];
+        txb_output(b, fx->bob_pk, bad_values[k][1], 0);
+        expect_status(check(fx, b), with_sig[k]);
+        memcpy(b->signers[0], stranger_sk, 32); /* someone who does not own the input */
+        expect_status(check(fx, b), VEIL_ERR_TX_BAD_SIGNATURE);
+        txb_free(b);
+    }
+    /* Withdraw: the amount rule (735) and the value rules wait for the account's key. */
+    txb *w = new_withdraw(fx);
+    w->outputs[0].value += 1;
+    expect_status(check(fx, w), VEIL_ERR_TX_WITHDRAW_AMOUNT_MISMATCH);
+    memcpy(w->signers[0], stranger_sk, 32);
+    expect_status(check(fx, w), VEIL_ERR_TX_BAD_SIGNATURE);
+    w->outputs[0].value = UINT64_C(600000000000000000);
+    txb_output(w, fx->bob_pk, UINT64_C(600000000000000000), UNBONDED_FROM);
+    expect_status(check(fx, w), VEIL_ERR_TX_BAD_SIGNATURE);
+    txb_free(w);
+}
+
 static void rule_value_above_max_supply(void **state)
 {
     FX;
@@ -491,10 +528,11 @@ static void rule_sum_overflow(void **state)
     b->outputs[0].value = UINT64_C(600000000000000000);
     txb_output(b, fx->bob_pk, UINT64_C(600000000000000000), 0);
     expect_status(check(fx, b), VEIL_ERR_TX_SUM_OVERFLOW);
-    /* Outputs at the supply plus a fee. */
+    /* Outputs at the supply plus a fee (one the fee rule accepts: that rule reads only
+     * public values and comes first). */
     b->n_outputs = 1;
     b->outputs[0].value = VEIL_TX_MAX_SUPPLY;
-    b->fee = 1;
+    b->fee = 10000;
     expect_status(check(fx, b), VEIL_ERR_TX_SUM_OVERFLOW);
     txb_free(b);
     /* Deposit amount + fee. */
@@ -1946,6 +1984,7 @@ int main(void)
         T(limits_at_maximum_valid),
         T(rule_wrong_chain_id),
         T(rule_unsupported_version),
+        T(test_item2_hidden_value_rules_wait_for_witnesses),
         T(rule_no_inputs),
         T(rule_no_outputs),
         T(rule_duplicate_input),

@@ -3,4 +3,4 @@
 # committed corpus through the exact fixture the fuzzer uses.
 veil_add_test(test_tx
   SOURCES test_tx.c support/tx_builder.c ${CMAKE_SOURCE_DIR}/fuzz/fuzz_tx_validate.c
-  LIBS veil_tx veil_crypto_host)
+  LIBS veil_tx veil_crypto_host veil_proto_tve)

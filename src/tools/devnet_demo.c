@@ -347,20 +347,27 @@ static void account_state(const Veil__Node__Account *a, Veil__Tve__AccountState 
 static veil_status encrypt(demo *d, const built *b, const Veil__Node__Account *acct, uint8_t *out,
                            size_t cap, size_t *out_len)
 {
-    uint8_t sealed[VEIL_TX_MAX_PAYLOAD_LEN + TEE_SEAL_OVERHEAD];
+    uint8_t sealed[VEIL_TX_MAX_PAYLOAD_LEN + 16 + TEE_SEAL_OVERHEAD];
+    uint8_t order[VEIL_TX_MAX_PAYLOAD_LEN + 16];
     size_t sealed_len;
     uint64_t height, time;
     TRY(chain_tip(d, &height, &time));
-    TRY(tee_enclave_call(d->tqe, TQE_E_SEAL_PAYLOAD, b->payload, b->payload_len, sealed,
-                         sizeof sealed, &sealed_len));
+    /* The fee is sealed with the payload (docs/tve-protocol.md, "Encrypt"). */
+    Veil__Tve__EncryptOrder o = VEIL__TVE__ENCRYPT_ORDER__INIT;
+    o.payload.data = (uint8_t *)b->payload;
+    o.payload.len = b->payload_len;
+    o.fee = b->fee;
+    ENSURE(veil__tve__encrypt_order__get_packed_size(&o) <= sizeof order, VEIL_ERR_TX_TOO_LARGE);
+    size_t order_len = veil__tve__encrypt_order__pack(&o, order);
+    TRY(tee_enclave_call(d->tqe, TQE_E_SEAL_PAYLOAD, order, order_len, sealed, sizeof sealed,
+                         &sealed_len));
     Veil__Tve__ChainParams params;
     Veil__Tve__AccountState as;
     TRY(chain_params(d, time, &params));
     Veil__Tve__EncryptRequest er = VEIL__TVE__ENCRYPT_REQUEST__INIT;
-    er.sealed_payload.data = sealed;
-    er.sealed_payload.len = sealed_len;
+    er.sealed_order.data = sealed;
+    er.sealed_order.len = sealed_len;
     er.params = &params;
-    er.fee = b->fee;
     if (acct != NULL) {
         account_state(acct, &as);
         er.account = &as;

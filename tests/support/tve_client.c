@@ -333,18 +333,25 @@ int tvec_encrypt(tvec_client *c, tee_enclave *tqe, const tvec_chain *ch, const u
                  size_t payload_len, const Veil__Tve__AccountState *account, uint64_t fee,
                  tvec_tx *out)
 {
-    uint8_t *sealed = xcalloc(1, payload_len + TEE_SEAL_OVERHEAD);
+    Veil__Tve__EncryptOrder o = VEIL__TVE__ENCRYPT_ORDER__INIT;
+    o.payload.data = (uint8_t *)payload;
+    o.payload.len = payload_len;
+    o.fee = fee;
+    size_t order_len = veil__tve__encrypt_order__get_packed_size(&o);
+    uint8_t *order = xcalloc(1, order_len);
+    veil__tve__encrypt_order__pack(&o, order);
+    uint8_t *sealed = xcalloc(1, order_len + TEE_SEAL_OVERHEAD);
     size_t sealed_len = 0;
-    if (tee_enclave_call(tqe, TQE_E_SEAL_PAYLOAD, payload, payload_len, sealed,
-                         payload_len + TEE_SEAL_OVERHEAD, &sealed_len) != VEIL_OK)
+    if (tee_enclave_call(tqe, TQE_E_SEAL_PAYLOAD, order, order_len, sealed,
+                         order_len + TEE_SEAL_OVERHEAD, &sealed_len) != VEIL_OK)
         die("TQE seal");
+    free(order);
     Veil__Tve__EncryptRequest m = VEIL__TVE__ENCRYPT_REQUEST__INIT;
     Veil__Tve__Request req = VEIL__TVE__REQUEST__INIT;
-    m.sealed_payload.data = sealed;
-    m.sealed_payload.len = sealed_len;
+    m.sealed_order.data = sealed;
+    m.sealed_order.len = sealed_len;
     m.params = (Veil__Tve__ChainParams *)&ch->params;
     m.account = (Veil__Tve__AccountState *)account;
-    m.fee = fee;
     req.request_case = VEIL__TVE__REQUEST__REQUEST_ENCRYPT;
     req.encrypt = &m;
     Veil__Tve__Response *r = tvec_call(c, &req);

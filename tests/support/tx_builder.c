@@ -7,6 +7,7 @@
 #include <sodium.h>
 
 #include "crypto/crypto.h"
+#include "veil/tve.pb-c.h"
 
 static void die(const char *what)
 {
@@ -269,4 +270,15 @@ void txb_mutate_wire(txb *b, void (*mutate)(Veil__Tx__ConfidentialTx *m, void *c
     free(b->wire);
     b->wire = w;
     b->wire_len = len;
+}
+
+size_t txb_order(const txb *b, uint64_t fee, uint8_t *out, size_t cap)
+{
+    Veil__Tve__EncryptOrder o = VEIL__TVE__ENCRYPT_ORDER__INIT;
+    o.payload.data = b->payload;
+    o.payload.len = b->payload_len;
+    o.fee = fee;
+    size_t n = veil__tve__encrypt_order__get_packed_size(&o);
+    if (n > cap) die("order buffer too small");
+    return veil__tve__encrypt_order__pack(&o, out);
 }

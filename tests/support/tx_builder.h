@@ -101,4 +101,8 @@ void txb_mutate_wire(txb *b, void (*mutate)(Veil__Tx__ConfidentialTx *m, void *c
 /* The x-only public key of a secret key. */
 void txb_pubkey(uint8_t pk[32], const uint8_t sk[32]);
 
+/* The veil.tve.EncryptOrder of the built payload and `fee` (what the TQE seals for the
+ * TVE), into out; returns its length. */
+size_t txb_order(const txb *b, uint64_t fee, uint8_t *out, size_t cap);
+
 #endif

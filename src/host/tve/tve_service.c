@@ -664,18 +664,17 @@ static veil_status handle_encrypt(tve_service *s, const Veil__Tve__EncryptReques
     veil_status st = VEIL_OK;
 
     TRY(require_initialized(s));
-    ENSURE(req->sealed_payload.len >= 1, VEIL_ERR_MALFORMED);
-    ENSURE(req->sealed_payload.len <= TVE_SEALED_TX_MAX, VEIL_ERR_TOO_LARGE);
+    ENSURE(req->sealed_order.len >= 1, VEIL_ERR_MALFORMED);
+    ENSURE(req->sealed_order.len <= TVE_SEALED_TX_MAX, VEIL_ERR_TOO_LARGE);
     ENSURE(req->n_input_spent <= VEIL_TX_MAX_INPUTS, VEIL_ERR_TX_TOO_MANY_INPUTS);
     TRY(params_check(s, req->params));
 
     Veil__Tve__Enclave__EncryptCall call = VEIL__TVE__ENCLAVE__ENCRYPT_CALL__INIT;
-    call.sealed_payload = req->sealed_payload;
+    call.sealed_order = req->sealed_order;
     call.params = req->params;
     call.n_input_spent = req->n_input_spent;
     call.input_spent = req->input_spent;
     call.account = req->account;
-    call.fee = req->fee;
     size_t in_len = protobuf_c_message_get_packed_size(&call.base), out_len = 0;
     in = malloc(in_len ? in_len : 1);
     out = malloc(TVE_ENCRYPT_OUT_MAX);
@@ -691,11 +690,8 @@ static veil_status handle_encrypt(tve_service *s, const Veil__Tve__EncryptReques
     Veil__Tx__ConfidentialTx *tx = veil__tx__confidential_tx__unpack(NULL, er->tx.len, er->tx.data);
     ENSURE_OUT(tx != NULL, VEIL_ERR_TEE_ENCLAVE_FAULT);
     TRY_OUT(arena_keep(a, &tx->base));
+    /* A committed txid never gets here: the enclave refuses it before any rule runs. */
     ENSURE_OUT(txid_ok(&tx->txid), VEIL_ERR_TEE_ENCLAVE_FAULT);
-    /* A tx already committed would only be refused later as a replay. */
-    bool exists;
-    TRY_OUT(tve_store_tx_exists(s->store, tx->txid.data, &exists));
-    ENSURE_OUT(!exists, VEIL_ERR_TVE_TX_EXISTS);
     Veil__Tve__EncryptResponse *r = ARENA_NEW(a, Veil__Tve__EncryptResponse);
     ENSURE_OUT(r != NULL, VEIL_ERR_NOMEM);
     veil__tve__encrypt_response__init(r);

@@ -5,9 +5,11 @@
 #define VEIL_TRUSTED_TQE_ABI_H
 
 enum tqe_ecall {
-    /* in: TxPayload bytes (at most VEIL_TX_MAX_PAYLOAD_LEN); out: the payload sealed to
-     * the signer with AAD "veil/tqe-encrypt/v1" (TVE_AAD_TQE_ENCRYPT), for an
-     * EncryptRequest to the TVE. */
+    /* in: a veil.tve.EncryptOrder (a TxPayload and its fee; at most
+     * VEIL_TX_MAX_PAYLOAD_LEN + 16 bytes); out: the order sealed to the signer with AAD
+     * "veil/tqe-encrypt/v2" (TVE_AAD_TQE_ENCRYPT), for an EncryptRequest to the TVE.
+     * The host must hold the plaintext payload to use it: it cannot re-seal the order of
+     * a payload it only saw sealed, so it cannot change another wallet's fee. */
     TQE_E_SEAL_PAYLOAD = 0,
     /* in: the host's current unix time (u64); creates the attested-TLS identity if there
      * is none or it is due for renewal. out: the certificate (DER) new connections get.
@@ -30,7 +32,7 @@ enum tqe_ecall {
 };
 
 enum tqe_ocall {
-    /* in: veil.tve.EncryptRequest (sealed_payload, fee, account.address for deposit and
+    /* in: veil.tve.EncryptRequest (sealed_order, account.address for deposit and
      * withdraw); the host adds ChainParams and the account's public state, sends it to
      * the TVE and returns the veil.tve.Response bytes. */
     TQE_O_TVE_ENCRYPT = 0,

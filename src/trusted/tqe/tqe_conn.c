@@ -5,13 +5,16 @@
 
 #include "common/cursor.h"
 #include "crypto/crypto.h"
+#include "tee/tee.h"
 #include "trusted/tx/tx.h"
 #include "veil/tqe.pb-c.h"
 #include "veil/tve.pb-c.h"
 #include "veil/tx.pb-c.h"
 
 /* Room for a response: a QueryResponse of 64 payloads, or one ConfidentialTx. */
-#define SEALED_MAX (VEIL_TX_MAX_PAYLOAD_LEN + 80u)
+/* A sealed EncryptOrder: the payload, at most 16 bytes of framing and the fee, and the
+ * seal's overhead; also enough for any stored tx. */
+#define SEALED_MAX (VEIL_TX_MAX_PAYLOAD_LEN + 16u + TEE_SEAL_OVERHEAD)
 
 static void *xalloc(const tqe_backend *b, size_t n)
 {
@@ -260,7 +263,8 @@ static veil_status handle_encrypt(const tqe_backend *b, const Veil__Tqe__Encrypt
 
     veil_status st = VEIL_OK, err = VEIL_OK;
     veil_tx_body *body = NULL;
-    uint8_t *sealed = NULL, *req_buf = NULL;
+    uint8_t *sealed = NULL, *req_buf = NULL, *order_buf = NULL;
+    size_t order_len = 0;
     Veil__Tve__Response *tr = NULL;
     uint8_t txid[VEIL_TX_ID_LEN];
     Veil__Tx__TxPayload *p =
@@ -275,18 +279,24 @@ static veil_status handle_encrypt(const tqe_backend *b, const Veil__Tqe__Encrypt
     if (err != VEIL_OK) goto reply;
     veil_tx_id(txid, p->body.data, p->body.len);
 
+    /* The fee travels sealed with the payload: a host that could change it beside the
+     * sealed payload could binary-search the hidden output total from the TVE's answers. */
+    Veil__Tve__EncryptOrder order = VEIL__TVE__ENCRYPT_ORDER__INIT;
+    order.payload = e->payload;
+    order.fee = e->fee;
+    order_len = veil__tve__encrypt_order__get_packed_size(&order);
+    order_buf = xalloc(b, order_len);
     sealed = xalloc(b, SEALED_MAX);
-    ENSURE_OUT(sealed != NULL, VEIL_ERR_TEE_OUT_OF_MEMORY);
+    ENSURE_OUT(order_buf != NULL && sealed != NULL, VEIL_ERR_TEE_OUT_OF_MEMORY);
+    veil__tve__encrypt_order__pack(&order, order_buf);
     size_t sealed_len = 0;
-    err = b->seal_payload(b->ctx, e->payload.data, e->payload.len, sealed, SEALED_MAX,
-                          &sealed_len);
+    err = b->seal_order(b->ctx, order_buf, order_len, sealed, SEALED_MAX, &sealed_len);
     if (err != VEIL_OK) goto reply;
 
     Veil__Tve__EncryptRequest er = VEIL__TVE__ENCRYPT_REQUEST__INIT;
     Veil__Tve__AccountState acct = VEIL__TVE__ACCOUNT_STATE__INIT;
-    er.sealed_payload.data = sealed;
-    er.sealed_payload.len = sealed_len;
-    er.fee = e->fee;
+    er.sealed_order.data = sealed;
+    er.sealed_order.len = sealed_len;
     if (body->kind == VEIL_TX_KIND_DEPOSIT || body->kind == VEIL_TX_KIND_WITHDRAW) {
         acct.address.data = body->account;
         acct.address.len = VEIL_TX_ADDRESS_LEN;
@@ -321,6 +331,10 @@ reply:
     st = send_error(b, err, NULL, write, wctx);
 out:
     if (sealed != NULL) xfree(b, sealed);
+    if (order_buf != NULL) {
+        veil_wipe(order_buf, order_len); /* the plaintext payload */
+        xfree(b, order_buf);
+    }
     xfree(b, req_buf);
     if (body != NULL) {
         veil_wipe(body, sizeof *body);

@@ -35,7 +35,7 @@
 
 /* Which TVE request a backend's tve_call forwards. */
 typedef enum tqe_tve_call {
-    /* in: veil.tve.EncryptRequest with sealed_payload, fee and (deposit/withdraw)
+    /* in: veil.tve.EncryptRequest with sealed_order and (deposit/withdraw)
      * account.address only; the host adds ChainParams and the account's public state
      * and sends it to the TVE. out: the TVE's veil.tve.Response bytes. */
     TQE_TVE_ENCRYPT = 0,
@@ -50,9 +50,10 @@ typedef struct tqe_backend {
     void *ctx;
     ProtobufCAllocator *alloc; /* all allocations of the protocol core */
     veil_status (*random)(void *ctx, uint8_t *buf, size_t n);
-    /* Seals a TxPayload for the TVE (signer policy, AAD "veil/tqe-encrypt/v1"). */
-    veil_status (*seal_payload)(void *ctx, const uint8_t *pt, size_t pt_len, uint8_t *out,
-                                size_t out_cap, size_t *out_len);
+    /* Seals a veil.tve.EncryptOrder for the TVE (signer policy, AAD
+     * "veil/tqe-encrypt/v2"). */
+    veil_status (*seal_order)(void *ctx, const uint8_t *pt, size_t pt_len, uint8_t *out,
+                              size_t out_cap, size_t *out_len);
     /* Unseals a stored tx (AAD "veil/sealed-tx/v1" || txid). */
     veil_status (*unseal_tx)(void *ctx, const uint8_t txid[32], const uint8_t *blob,
                              size_t blob_len, uint8_t *out, size_t out_cap, size_t *out_len);

@@ -30,7 +30,7 @@ static veil_status e_seal_payload(const uint8_t *in, size_t in_len, uint8_t *out
 {
     static const char label[] = TVE_AAD_TQE_ENCRYPT;
     ENSURE(in_len > 0, VEIL_ERR_TRUNCATED);
-    ENSURE(in_len <= VEIL_TX_MAX_PAYLOAD_LEN, VEIL_ERR_TX_TOO_LARGE);
+    ENSURE(in_len <= VEIL_TX_MAX_PAYLOAD_LEN + 16u, VEIL_ERR_TX_TOO_LARGE);
     return tee_seal(TEE_POLICY_MRSIGNER, label, sizeof label - 1, in, in_len, out, out_cap,
                     out_len);
 }
@@ -55,7 +55,7 @@ static veil_status be_random(void *ctx, uint8_t *buf, size_t n)
     return tee_random(buf, n);
 }
 
-static veil_status be_seal_payload(void *ctx, const uint8_t *pt, size_t pt_len, uint8_t *out,
+static veil_status be_seal_order(void *ctx, const uint8_t *pt, size_t pt_len, uint8_t *out,
                                    size_t out_cap, size_t *out_len)
 {
     (void)ctx;
@@ -80,7 +80,7 @@ static veil_status be_tve_call(void *ctx, tqe_tve_call which, const uint8_t *in,
     return tee_ocall(idx, in, in_len, out, out_cap, out_len);
 }
 
-static const tqe_backend g_backend = {NULL, &g_alloc, be_random, be_seal_payload, be_unseal_tx,
+static const tqe_backend g_backend = {NULL, &g_alloc, be_random, be_seal_order, be_unseal_tx,
                                       be_tve_call};
 
 /* --- identity and connection table ------------------------------------------------- */

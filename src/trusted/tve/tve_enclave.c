@@ -442,6 +442,36 @@ static veil_status spent_flags(const Veil__Tve__Enclave__EncryptCall *call,
     return VEIL_OK;
 }
 
+/* Opens an EncryptOrder the TQE sealed for us: its payload is copied into `payload`
+ * (VEIL_TX_MAX_PAYLOAD_LEN bytes) and its fee into *fee. The order was sealed whole, so
+ * the fee is the wallet's, never a host's choice. */
+static veil_status order_open(const ProtobufCBinaryData *sealed, uint8_t *payload,
+                              size_t *payload_len, uint64_t *fee)
+{
+    static const char label[] = TVE_AAD_TQE_ENCRYPT;
+    veil_status st;
+    size_t pt_len = 0;
+    Veil__Tve__EncryptOrder *o = NULL;
+    uint8_t *pt = tee_alloc(TVE_SEALED_TX_MAX);
+    ENSURE_OUT(pt != NULL, VEIL_ERR_TEE_OUT_OF_MEMORY);
+    /* Only an enclave of this signer and product can have sealed it. */
+    TRY_OUT(tee_unseal(sealed->data, sealed->len, label, sizeof label - 1, pt, TVE_SEALED_TX_MAX,
+                       &pt_len));
+    o = veil__tve__encrypt_order__unpack(&g_alloc, pt_len, pt);
+    ENSURE_OUT(o != NULL && veil_pb_is_canonical(&o->base, pt, pt_len), VEIL_ERR_DECODE);
+    ENSURE_OUT(o->payload.len >= 1 && o->payload.len <= VEIL_TX_MAX_PAYLOAD_LEN,
+               VEIL_ERR_TX_TOO_LARGE);
+    memcpy(payload, o->payload.data, o->payload.len);
+    *payload_len = o->payload.len;
+    *fee = o->fee;
+    st = VEIL_OK;
+out:
+    if (o != NULL) protobuf_c_message_free_unpacked(&o->base, &g_alloc);
+    if (pt != NULL) veil_wipe(pt, TVE_SEALED_TX_MAX);
+    tee_free(pt);
+    return st;
+}
+
 static veil_status e_encrypt(const uint8_t *in, size_t in_len, uint8_t *out, size_t out_cap,
                              size_t *out_len)
 {
@@ -451,25 +481,31 @@ static veil_status e_encrypt(const uint8_t *in, size_t in_len, uint8_t *out, siz
     call_env *ce = tee_alloc(sizeof *ce);
     veil_tx_outcome *o = tee_alloc(sizeof *o);
     veil_tx_wire *wire = tee_alloc(sizeof *wire);
-    uint8_t *payload = tee_alloc(VEIL_TX_MAX_PAYLOAD_LEN);
+    /* Holds the payload, then (once sealed into tx) any stored blob of the same txid. */
+    uint8_t *payload = tee_alloc(TVE_SEALED_TX_MAX);
     uint8_t *tx = tee_alloc(VEIL_TX_MAX_WIRE_LEN);
     uint8_t nonce[VEIL_TX_NONCE_LEN];
     bool spent[VEIL_TX_MAX_INPUTS];
-    size_t payload_len = 0, tx_len = 0;
+    size_t payload_len = 0, tx_len = 0, blob_len = 0;
+    uint64_t fee = 0;
     veil_tx_epoch_key current;
-    static const char label[] = TVE_AAD_TQE_ENCRYPT;
 
     ENSURE_OUT(ce != NULL && o != NULL && wire != NULL && payload != NULL && tx != NULL,
                VEIL_ERR_TEE_OUT_OF_MEMORY);
     TRY_OUT(env_init(ce, call->params, call->account));
     ENSURE_OUT(keys_current(&current), VEIL_ERR_TVE_NO_KEY);
-    /* Only an enclave of this signer can have sealed the payload for us. */
-    TRY_OUT(tee_unseal(call->sealed_payload.data, call->sealed_payload.len, label,
-                       sizeof label - 1, payload, VEIL_TX_MAX_PAYLOAD_LEN, &payload_len));
+    TRY_OUT(order_open(&call->sealed_order, payload, &payload_len, &fee));
     TRY_OUT(tee_random(nonce, sizeof nonce));
-    TRY_OUT(veil_tx_wire_seal(payload, payload_len, call->fee, current.epoch, current.key, nonce,
+    TRY_OUT(veil_tx_wire_seal(payload, payload_len, fee, current.epoch, current.key, nonce,
                               &g_alloc, tx, VEIL_TX_MAX_WIRE_LEN, &tx_len));
     TRY_OUT(veil_tx_wire_decode(tx, tx_len, &g_alloc, wire));
+    /* A tx already committed is refused before any rule runs: a replayed order must not
+     * become a fresh question about a committed tx. The store answers through the host,
+     * which could deny the tx exists; it then only gets the same verdict as before,
+     * since every value the rules read is sealed in the order or public. */
+    TRY_OUT(tee_ocall(TVE_O_GET_SEALED, wire->txid, VEIL_TX_ID_LEN, payload, TVE_SEALED_TX_MAX,
+                      &blob_len));
+    ENSURE_OUT(blob_len == 0, VEIL_ERR_TVE_TX_EXISTS);
     TRY_OUT(spent_flags(call, wire, spent));
     veil_tx_state state = {spent, wire->n_inputs, call->account != NULL ? &ce->account : NULL};
     /* The same validation a block would apply: nothing invalid gets encrypted. */
@@ -480,7 +516,7 @@ static veil_status e_encrypt(const uint8_t *in, size_t in_len, uint8_t *out, siz
     st = pack_out(&r.base, out, out_cap, out_len);
 out:
     veil_wipe(&current, sizeof current);
-    if (payload != NULL) veil_wipe(payload, VEIL_TX_MAX_PAYLOAD_LEN);
+    if (payload != NULL) veil_wipe(payload, TVE_SEALED_TX_MAX);
     if (o != NULL) veil_tx_outcome_wipe(o);
     if (ce != NULL) env_wipe(ce);
     tee_free(payload);

@@ -53,7 +53,10 @@ static const veil_tx_epoch_key *tx_find_key(const veil_tx_env *env, uint64_t epo
     return NULL;
 }
 
-/* Rules 11-22: the plaintext on its own and against the public fields. */
+/* Rules 11-18 and 22: the plaintext's shape on its own and against the public fields.
+ * Nothing here reads a hidden value or amount: those rules (19-21, tx_check_values)
+ * run only once every witness has verified, so that whoever cannot sign for a tx
+ * learns nothing about its amounts from which rule fails. */
 static veil_status tx_check_body(const veil_tx_params *params, const veil_tx_wire *pub,
                                  const veil_tx_body *b, size_t n_witnesses)
 {
@@ -82,6 +85,17 @@ static veil_status tx_check_body(const veil_tx_params *params, const veil_tx_wir
         for (size_t j = i + 1; j < b->n_inputs; j++)
             ENSURE(!tx_outpoint_equal(&b->inputs[i], &b->inputs[j]),
                    VEIL_ERR_TX_DUPLICATE_INPUT);
+    /* 22 */
+    size_t want = b->kind == VEIL_TX_KIND_WITHDRAW ? 1 : b->n_inputs;
+    ENSURE(n_witnesses == want, VEIL_ERR_TX_WITNESS_COUNT);
+    return VEIL_OK;
+}
+
+/* Rules 19-21: the hidden values. Called only after every witness verified (item 2 of
+ * the attack review: the sum rule answering before the signatures let a host that
+ * varied the fee read a transfer's output total). */
+static veil_status tx_check_values(const veil_tx_wire *pub, const veil_tx_body *b)
+{
     /* 19 */
     for (size_t i = 0; i < b->n_outputs; i++)
         ENSURE(b->outputs[i].value != 0, VEIL_ERR_TX_ZERO_VALUE);
@@ -96,9 +110,6 @@ static veil_status tx_check_body(const veil_tx_params *params, const veil_tx_wir
     for (size_t i = 0; i < b->n_outputs; i++) TRY(tx_sum_add(&sum, b->outputs[i].value));
     TRY(tx_sum_add(&sum, b->amount));
     TRY(tx_sum_add(&sum, pub->fee));
-    /* 22 */
-    size_t want = b->kind == VEIL_TX_KIND_WITHDRAW ? 1 : b->n_inputs;
-    ENSURE(n_witnesses == want, VEIL_ERR_TX_WITNESS_COUNT);
     return VEIL_OK;
 }
 
@@ -148,12 +159,14 @@ static veil_status tx_check_spend(const veil_tx_env *env, const veil_tx_state *s
         TRY(env->resolve(env->resolve_ctx, b->inputs[i].txid, b->inputs[i].index, &prev[i]));
         TRY(tx_check_sig(pm->witnesses[i].data, pub->txid, prev[i].address));
     }
+    /* Every owner has signed: now the hidden values may be judged. */
+    TRY(tx_check_values(pub, b));
     for (size_t i = 0; i < b->n_inputs; i++) {
         ENSURE(prev[i].value <= VEIL_TX_MAX_SUPPLY, VEIL_ERR_TX_VALUE_ABOVE_MAX_SUPPLY);
         TRY(tx_sum_add(&sum_in, prev[i].value));
         ENSURE(prev[i].valid_from <= params->block_time, VEIL_ERR_TX_INPUT_TIMELOCKED);
     }
-    /* 28-30: the balance. tx_check_body bounded outputs/amount + fee by max supply. */
+    /* 28-30: the balance. tx_check_values bounded outputs/amount + fee by max supply. */
     if (b->kind == VEIL_TX_KIND_TRANSFER) {
         uint64_t sum_out = pub->fee;
         for (size_t i = 0; i < b->n_outputs; i++) sum_out += b->outputs[i].value;
@@ -183,6 +196,9 @@ static veil_status tx_check_withdraw(const veil_tx_env *env, const veil_tx_state
     ENSURE(acc && acc->present, VEIL_ERR_TX_ACCOUNT_NOT_FOUND);
     ENSURE(memcmp(acc->address, b->account, VEIL_TX_ADDRESS_LEN) == 0,
            VEIL_ERR_TX_ACCOUNT_MISMATCH);
+    /* 31 first: the account's key must have signed before anything hidden is judged. */
+    TRY(tx_check_sig(pm->witnesses[0].data, pub->txid, b->account));
+    TRY(tx_check_values(pub, b));
     ENSURE(acc->jailed_until <= params->block_time, VEIL_ERR_TX_ACCOUNT_JAILED);
     ENSURE(b->nonce == acc->nonce, VEIL_ERR_TX_WRONG_NONCE);
     ENSURE(acc->unbonded_from <= params->block_time, VEIL_ERR_TX_NOT_YET_UNBONDED);
@@ -193,7 +209,6 @@ static veil_status tx_check_withdraw(const veil_tx_env *env, const veil_tx_state
     uint64_t sum_out = pub->fee;
     for (size_t i = 0; i < b->n_outputs; i++) sum_out += b->outputs[i].value;
     ENSURE(sum_out == acc->unbonded, VEIL_ERR_TX_WITHDRAW_AMOUNT_MISMATCH);
-    TRY(tx_check_sig(pm->witnesses[0].data, pub->txid, b->account));
     return VEIL_OK;
 }
 
