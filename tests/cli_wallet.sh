@@ -71,5 +71,18 @@ for c in create restore addresses balance sync history send deposit unbond withd
   "$veil" wallet $c --help >/dev/null; check "$c --help" 0 $?
 done
 
+# Item 7 of the attack review: a TQE that closed connections at once (all its slots
+# taken) killed the wallet with SIGPIPE: exit 141, no message. Now: exit 1, one line.
+python3 "$(dirname "$0")/support/closing_server.py" "$tmp/port" 30 &
+closer=$!
+for _ in $(seq 1 50); do [[ -f $tmp/port ]] && break; sleep 0.1; done
+for i in 1 2 3; do
+  "$veil" wallet sync --wallet "$tmp/a.w" --rpc http://127.0.0.1:1 --tqe "127.0.0.1:$(cat "$tmp/port")" \
+    --tqe-root /dev/null --tqe-mrsigner "$(printf '%064d' 0)" >/dev/null 2>"$tmp/err"
+  check "item7: a TQE closing the connection is an error, not SIGPIPE (try $i)" 1 $?
+  contains "item7: says what failed" "$tmp/err" "^veil: wallet sync: TLS handshake failed"
+done
+kill "$closer" 2>/dev/null; wait "$closer" 2>/dev/null
+
 echo "$passes passed, $fails failed"
 [[ $fails == 0 ]]

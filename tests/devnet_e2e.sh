@@ -26,7 +26,9 @@ for p in $(seq 23800 23900); do
 done
 
 start() {
-  "$veil" devnet --home "$home" --rpc-port "$port" >"$home/out.$1" 2>&1 &
+  # Core dumps allowed by the shell: each veil process must turn them off itself.
+  (ulimit -c unlimited 2>/dev/null; exec "$veil" devnet --home "$home" --rpc-port "$port") \
+    >"$home/out.$1" 2>&1 &
   pid=$!
   for _ in $(seq 1 600); do
     grep -q "^devnet running" "$home/out.$1" 2>/dev/null && return 0
@@ -52,6 +54,16 @@ agree() {
 }
 
 start 1 || exit 1
+
+# Item 14 of the attack review: no core-dump protection for secrets. Every process of
+# the devnet (TVE, node, dev chain, TQE, the supervisor) has a core size limit of 0.
+n=0
+for p in $pid $(pgrep -f -- "--home $home/"); do
+  n=$((n + 1))
+  lim=$(awk '/^Max core file size/ {print $5 " " $6}' "/proc/$p/limits")
+  check "item14: no core dumps for pid $p ($(tr '\0' ' ' <"/proc/$p/cmdline" | cut -c1-40))" "0 0" "$lim"
+done
+[[ $n -ge 5 ]]; check "item14: found the devnet's processes" 0 $?
 
 # Item 6 of the attack review: a lying RPC made a wallet pay 2.5 coins of fee on a 0.01
 # send. Through an RPC that inflates the fee schedule, alice's withdraw is refused with

@@ -2,6 +2,8 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <setjmp.h>
 #include <cmocka.h>
 
@@ -131,6 +133,39 @@ static void test_big_endian_roundtrip(void **state)
     assert_true(veil_add_overflows(SIZE_MAX, 1, &sum));
 }
 
+/* Item 14 of the attack review: hex of secrets (seeds, keys) went through a branchy
+ * decoder and a table lookup indexed by the secret. The branch-free codec must agree
+ * with the obvious one on every byte and on every pair of characters. */
+static void test_item14_hex_branch_free_matches_reference(void **state)
+{
+    (void)state;
+    for (unsigned b = 0; b < 256; b++) {
+        uint8_t in = (uint8_t)b, back;
+        char text[3], want[3];
+        veil_hex_encode(text, &in, 1);
+        snprintf(want, sizeof want, "%02x", b);
+        assert_string_equal(text, want);
+        assert_int_equal(veil_hex_decode_exact(&back, 1, text, 2), VEIL_OK);
+        assert_int_equal(back, in);
+    }
+    for (unsigned hi = 0; hi < 256; hi++) {
+        for (unsigned lo = 0; lo < 256; lo++) {
+            char pair[2] = {(char)hi, (char)lo};
+            bool valid = strchr("0123456789abcdefABCDEF", (int)hi) && hi != 0 &&
+                         strchr("0123456789abcdefABCDEF", (int)lo) && lo != 0;
+            uint8_t out = 0;
+            veil_status st = veil_hex_decode_exact(&out, 1, pair, 2);
+            if (!valid) {
+                if (st != VEIL_ERR_BAD_HEX) fail_msg("0x%02x 0x%02x accepted", hi, lo);
+                continue;
+            }
+            assert_int_equal(st, VEIL_OK);
+            unsigned want = (unsigned)strtoul((char[]){(char)hi, (char)lo, 0}, NULL, 16);
+            assert_int_equal(out, want);
+        }
+    }
+}
+
 static void test_hex(void **state)
 {
     (void)state;
@@ -209,6 +244,7 @@ int main(void)
         cmocka_unit_test(test_writer),
         cmocka_unit_test(test_big_endian_roundtrip),
         cmocka_unit_test(test_hex),
+        cmocka_unit_test(test_item14_hex_branch_free_matches_reference),
         cmocka_unit_test(test_status_strings),
         cmocka_unit_test(test_guard_macros),
     };

@@ -363,7 +363,7 @@ static int setup(void **state)
     snprintf(log, sizeof log, "%s/tqe.log", g_dir);
     const char *tqe_args[] = {"tqe", "--listen", "127.0.0.1:0", "--tve", g_ep, "--home", tqe_home,
                               "--platform", g_plat, "--rpc", rpc, "--timeout", "5", "--rate",
-                              "1000", NULL};
+                              "1000", "--max-per-address", "64", NULL};
     g_tqe_pid = daemon_start(log, line, sizeof line, tqe_args);
     const char *p = strstr(line, "127.0.0.1:");
     if (g_tqe_pid <= 0 || p == NULL) return -1;
@@ -702,6 +702,76 @@ static void test_rate_limit(void **state)
     assert_true(daemon_stop(pid));
 }
 
+/* A TCP connection to the loopback `port` from the loopback source address `src`. */
+static int tcp_connect_from(const char *src, int port)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {0};
+    a.sin_family = AF_INET;
+    if (inet_pton(AF_INET, src, &a.sin_addr) != 1 || bind(fd, (struct sockaddr *)&a, sizeof a) != 0) {
+        close(fd);
+        return -1;
+    }
+    struct timeval tv = {10, 0};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    a.sin_port = htons((uint16_t)port);
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (connect(fd, (struct sockaddr *)&a, sizeof a) != 0) {
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+/* Item 7 of the attack review: 64 clients that opened TCP connections and never
+ * finished a TLS handshake held every slot, locking everyone out for the idle timeout.
+ * Now one address holds at most --max-per-address connections, and a connection that
+ * has not finished its handshake within --handshake-timeout is closed. */
+static void test_item7_preauth_slots(void **state)
+{
+    (void)state;
+    char home[128], log[128], line[512];
+    snprintf(home, sizeof home, "%s/tqe-preauth", g_dir);
+    snprintf(log, sizeof log, "%s/tqe-preauth.log", g_dir);
+    const char *args[] = {"tqe", "--listen", "127.0.0.1:0", "--tve", g_ep, "--home", home,
+                          "--platform", g_plat, "--rpc", "none", "--chain-id", CHAIN,
+                          "--max-clients", "16", "--max-per-address", "8",
+                          "--handshake-timeout", "1", "--rate", "1000", NULL};
+    pid_t pid = daemon_start(log, line, sizeof line, args);
+    assert_true(pid > 0);
+    const char *p = strstr(line, "127.0.0.1:");
+    assert_non_null(p);
+    int port = atoi(p + strlen("127.0.0.1:"));
+    /* 40 silent clients from one address: more than every slot of the service. */
+    enum { STALLERS = 40 };
+    int stall[STALLERS];
+    for (int i = 0; i < STALLERS; i++) {
+        stall[i] = tcp_connect_from("127.0.0.2", port);
+        assert_true(stall[i] >= 0);
+    }
+    usleep(200 * 1000); /* the service has accepted (and sorted) them */
+    /* A client from another address is served at once. */
+    SSL *s = tls_connect(port);
+    assert_non_null(s);
+    uint8_t ch[32];
+    Veil__Tqe__Response *r = challenge(s, ch);
+    assert_non_null(r);
+    assert_int_equal(r->response_case, VEIL__TQE__RESPONSE__RESPONSE_CHALLENGE);
+    veil__tqe__response__free_unpacked(r, NULL);
+    tls_close(s);
+    /* Every silent connection is closed within the handshake deadline (1 s), not the
+     * idle timeout (30 s). */
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    for (int i = 0; i < STALLERS; i++) {
+        assert_true(closed_by_peer(stall[i]));
+        close(stall[i]);
+    }
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    assert_true(t1.tv_sec - t0.tv_sec < 5);
+    assert_true(daemon_stop(pid));
+}
+
 /* No file the daemons wrote holds the delivered tx's recipient key or amount. */
 static void test_no_plaintext(void **state)
 {
@@ -754,6 +824,7 @@ int main(void)
         cmocka_unit_test(test_ratls_client),
         cmocka_unit_test(test_openssl_s_client), cmocka_unit_test(test_hostile_input),
         cmocka_unit_test(test_64_concurrent), cmocka_unit_test(test_rate_limit),
+        cmocka_unit_test(test_item7_preauth_slots),
         cmocka_unit_test(test_no_plaintext),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

@@ -41,6 +41,10 @@ static void usage(void)
            "  --enclave PATH      signed TQE enclave image (default: enclaves/%s\n"
            "                      next to the veil executable)\n"
            "  --max-clients N     concurrent connections (default 64; more are closed)\n"
+           "  --max-per-address N concurrent connections from one client address (default 8)\n"
+           "  --handshake-timeout SECONDS\n"
+           "                      a connection must finish its TLS handshake within this\n"
+           "                      (default 5)\n"
            "  --timeout SECONDS   idle timeout per connection (default 30; total 20x)\n"
            "  --rate N            connections + reads per second per client address\n"
            "                      (default 50, burst 2N)\n"
@@ -60,6 +64,8 @@ int cmd_tqe(int argc, char **argv)
                                          {"max-clients", required_argument, NULL, 'm'},
                                          {"timeout", required_argument, NULL, 't'},
                                          {"rate", required_argument, NULL, 'R'},
+                                         {"max-per-address", required_argument, NULL, 'A'},
+                                         {"handshake-timeout", required_argument, NULL, 'S'},
                                          {"help", no_argument, NULL, 'h'},
                                          {NULL, 0, NULL, 0}};
     char enclave[PATH_MAX] = "";
@@ -67,7 +73,7 @@ int cmd_tqe(int argc, char **argv)
     cfg.rpc_url = "http://127.0.0.1:26657";
     uint64_t v;
     int c;
-    while ((c = getopt_long(argc, argv, "l:T:H:r:c:p:e:m:t:R:h", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "l:T:H:r:c:p:e:m:t:R:A:S:h", opts, NULL)) != -1) {
         switch (c) {
         case 'l':
             cfg.listen = optarg;
@@ -104,6 +110,16 @@ int cmd_tqe(int argc, char **argv)
             if (!cli_parse_u64(optarg, 1000000, &v) || v == 0)
                 return cli_usage_error("--rate must be 1..1000000");
             cfg.rate = (unsigned)v;
+            break;
+        case 'A':
+            if (!cli_parse_u64(optarg, 4096, &v) || v == 0)
+                return cli_usage_error("--max-per-address must be 1..4096");
+            cfg.max_per_address = (unsigned)v;
+            break;
+        case 'S':
+            if (!cli_parse_u64(optarg, 600, &v) || v == 0)
+                return cli_usage_error("--handshake-timeout must be 1..600 seconds");
+            cfg.handshake_ms = (unsigned)v * 1000u;
             break;
         case 'h':
             usage();

@@ -39,6 +39,12 @@ typedef struct bucket {
     double last;
 } bucket;
 
+/* Open connections of one client address (count 0: free entry). */
+typedef struct peer_count {
+    struct in6_addr addr;
+    unsigned count;
+} peer_count;
+
 struct tqe_server {
     tqe_server_config cfg;
     tee_platform *platform;
@@ -55,7 +61,21 @@ struct tqe_server {
     unsigned active;
     atomic_bool stopping; /* connections end at their next poll slice */
     bucket buckets[RATE_SLOTS];
+    peer_count peers[RATE_SLOTS]; /* max_clients <= 4096 open connections, few addresses */
 };
+
+/* Under s->lock: the entry of `addr`, or a free one (NULL if the table is full). */
+static peer_count *peer_find(tqe_server *s, const struct in6_addr *addr)
+{
+    peer_count *free_slot = NULL;
+    for (size_t i = 0; i < RATE_SLOTS; i++) {
+        peer_count *p = &s->peers[i];
+        if (p->count > 0 && memcmp(&p->addr, addr, sizeof *addr) == 0) return p;
+        if (p->count == 0 && free_slot == NULL) free_slot = p;
+    }
+    if (free_slot != NULL) free_slot->addr = *addr;
+    return free_slot;
+}
 
 typedef struct conn {
     tqe_server *srv;
@@ -215,6 +235,17 @@ static bool send_all(int fd, const uint8_t *p, size_t n)
     return true;
 }
 
+/* A connection of `peer` ended (or never started): frees its place in both counts. */
+static void conn_release(tqe_server *s, const struct in6_addr *peer)
+{
+    pthread_mutex_lock(&s->lock);
+    s->active--;
+    peer_count *pc = peer_find(s, peer);
+    if (pc != NULL && pc->count > 0) pc->count--;
+    pthread_cond_broadcast(&s->idle);
+    pthread_mutex_unlock(&s->lock);
+}
+
 static void *conn_main(void *arg)
 {
     conn *c = arg;
@@ -222,7 +253,7 @@ static void *conn_main(void *arg)
     uint8_t *in = malloc(4 + READ_MAX), *out = malloc(TQE_FEED_OUT_MAX);
     uint8_t handle[4];
     size_t n = 0;
-    bool opened = false;
+    bool opened = false, established = false;
     if (in == NULL || out == NULL) goto done;
     if (tee_enclave_call(s->enclave, TQE_E_OPEN, NULL, 0, handle, sizeof handle, &n) != VEIL_OK ||
         n != 4)
@@ -231,9 +262,11 @@ static void *conn_main(void *arg)
     memcpy(in, handle, 4);
     double start = now_s(), deadline = start + 20.0 * s->cfg.timeout_ms / 1000.0;
     double idle_until = start + s->cfg.timeout_ms / 1000.0;
+    double handshake_until = start + s->cfg.handshake_ms / 1000.0;
     for (;;) {
         double t = now_s();
         if (t >= deadline || t >= idle_until || atomic_load(&s->stopping)) break;
+        if (!established && t >= handshake_until) break;
         /* Short slices, so a stopping server does not wait for idle clients. */
         struct pollfd p = {c->fd, POLLIN, 0};
         int pr = poll(&p, 1, 250);
@@ -263,6 +296,7 @@ static void *conn_main(void *arg)
                 break;
             }
             if (out[0] & TQE_FEED_CLOSE) close_now = true;
+            if (out[0] & TQE_FEED_ESTABLISHED) established = true;
             if (close_now || !(out[0] & TQE_FEED_MORE)) break;
             feed_len = 4; /* drain queued output */
         }
@@ -274,11 +308,9 @@ done:
     close(c->fd);
     free(in);
     free(out);
+    struct in6_addr c_peer = c->peer;
     free(c);
-    pthread_mutex_lock(&s->lock);
-    s->active--;
-    pthread_cond_broadcast(&s->idle);
-    pthread_mutex_unlock(&s->lock);
+    conn_release(s, &c_peer);
     return NULL;
 }
 
@@ -301,15 +333,16 @@ static void accept_one(tqe_server *s)
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
 
     pthread_mutex_lock(&s->lock);
-    bool room = s->active < s->cfg.max_clients;
-    if (room) s->active++;
+    peer_count *pc = peer_find(s, &peer);
+    bool room = s->active < s->cfg.max_clients && pc != NULL &&
+                pc->count < s->cfg.max_per_address;
+    if (room) {
+        s->active++;
+        pc->count++;
+    }
     pthread_mutex_unlock(&s->lock);
     if (!room || rate_take(s, &peer) > 0) {
-        if (room) {
-            pthread_mutex_lock(&s->lock);
-            s->active--;
-            pthread_mutex_unlock(&s->lock);
-        }
+        if (room) conn_release(s, &peer);
         close(fd);
         return;
     }
@@ -326,9 +359,7 @@ static void accept_one(tqe_server *s)
     if (c == NULL || pthread_create(&th, &attr, conn_main, c) != 0) {
         free(c);
         close(fd);
-        pthread_mutex_lock(&s->lock);
-        s->active--;
-        pthread_mutex_unlock(&s->lock);
+        conn_release(s, &peer);
     }
     pthread_attr_destroy(&attr);
 }
@@ -381,6 +412,8 @@ veil_status tqe_server_open(const tqe_server_config *cfg, tqe_server **out)
     if (s->cfg.max_clients == 0) s->cfg.max_clients = 64;
     if (s->cfg.timeout_ms == 0) s->cfg.timeout_ms = 30000;
     if (s->cfg.rate == 0) s->cfg.rate = 50;
+    if (s->cfg.max_per_address == 0) s->cfg.max_per_address = 8;
+    if (s->cfg.handshake_ms == 0) s->cfg.handshake_ms = 5000;
     s->listen_fd = -1;
     pthread_mutex_init(&s->lock, NULL);
     pthread_mutex_init(&s->tve_lock, NULL);

@@ -6,9 +6,11 @@
  * EncryptRequest to the TVE (adding the chain parameters and the account's public
  * state it fetched from the node's RPC) and GetSealedTxs.
  *
- * Limits: at most max_clients connections at once (more are accepted and closed at
- * once); each connection is closed after `timeout_ms` without input and after
- * 20 x timeout_ms in total; a token bucket per client address (rate per second,
+ * Limits: at most max_clients connections at once, and at most max_per_address from
+ * one client address (more are accepted and closed at once); a connection that has
+ * not completed its TLS handshake within handshake_ms is closed (slow or silent
+ * clients cannot hold the slots before authenticating); each connection is closed
+ * after `timeout_ms` without input and after 20 x timeout_ms in total; a token bucket per client address (rate per second,
  * burst 2 x rate) is charged for each connection and each read: a new connection
  * without a token is closed, a read without one waits for it. Per-connection input is
  * never buffered in the host beyond one 16 KiB read (the enclave limits messages to
@@ -34,6 +36,8 @@ typedef struct tqe_server_config {
     unsigned max_clients;     /* 0: 64 */
     unsigned timeout_ms;      /* 0: 30000 */
     unsigned rate;            /* reads and connections per second per address; 0: 50 */
+    unsigned max_per_address; /* concurrent connections per client address; 0: 8 */
+    unsigned handshake_ms;    /* pre-authentication deadline; 0: 5000 */
 } tqe_server_config;
 
 typedef struct tqe_server tqe_server;

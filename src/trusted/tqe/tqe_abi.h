@@ -42,6 +42,10 @@ enum tqe_ocall {
 
 #define TQE_FEED_CLOSE 0x01u /* close the connection after sending the output */
 #define TQE_FEED_MORE 0x02u  /* more output is queued: call TQE_E_FEED with no input */
+/* The TLS handshake is complete. Until a connection reports it, the host gives it only
+ * a short pre-authentication deadline: a client that never finishes its handshake
+ * must not hold a connection slot for the whole idle timeout. */
+#define TQE_FEED_ESTABLISHED 0x04u
 
 #define TQE_MAX_CONNECTIONS 128u
 #define TQE_FEED_IN_MAX (64u * 1024u)

@@ -258,6 +258,7 @@ static veil_status e_feed(const uint8_t *in, size_t in_len, uint8_t *out, size_t
     }
     if (ratls_session_closed(s->tls)) flags |= TQE_FEED_CLOSE;
     if (ratls_session_pending_out(s->tls) > 0) flags |= TQE_FEED_MORE;
+    if (ratls_session_handshake_done(s->tls)) flags |= TQE_FEED_ESTABLISHED;
     out[0] = flags;
     *out_len = 1 + used;
     slot_release(s);
