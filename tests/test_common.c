@@ -166,6 +166,21 @@ static void test_item14_hex_branch_free_matches_reference(void **state)
     }
 }
 
+/* Item 8: one mapping for status codes that cross a process. */
+static void test_item8_status_from_wire(void **state)
+{
+    (void)state;
+    assert_int_equal(veil_status_from_wire(715), VEIL_ERR_TX_BAD_SIGNATURE);
+    assert_int_equal(veil_status_from_wire(811), VEIL_ERR_TVE_STORE_DAMAGED);
+    /* Unknown numbers, and "error: success", never pass for a code of ours. */
+    assert_int_equal(veil_status_from_wire(0), VEIL_ERR_REMOTE_UNKNOWN);
+    assert_int_equal(veil_status_from_wire(799), VEIL_ERR_REMOTE_UNKNOWN);
+    assert_int_equal(veil_status_from_wire(UINT32_MAX), VEIL_ERR_REMOTE_UNKNOWN);
+    assert_false(veil_status_is_tx_verdict(veil_status_from_wire(799)));
+    assert_false(veil_status_is_tx_verdict(VEIL_ERR_TVE_STORE_DAMAGED));
+    assert_false(veil_status_is_tx_verdict(VEIL_ERR_TVE_HOST_FAULT));
+}
+
 static void test_hex(void **state)
 {
     (void)state;
@@ -244,6 +259,7 @@ int main(void)
         cmocka_unit_test(test_writer),
         cmocka_unit_test(test_big_endian_roundtrip),
         cmocka_unit_test(test_hex),
+        cmocka_unit_test(test_item8_status_from_wire),
         cmocka_unit_test(test_item14_hex_branch_free_matches_reference),
         cmocka_unit_test(test_status_strings),
         cmocka_unit_test(test_guard_macros),

@@ -19,7 +19,10 @@
 #include <cmocka.h>
 #include <zmq.h>
 
+#include <lmdb.h>
+
 #include "crypto/crypto.h"
+#include "host/tve/tve_store.h"
 #include "support/tve_client.h"
 #include "support/tx_builder.h"
 #include "tee/sim/sim_host.h"
@@ -517,6 +520,75 @@ static void test_item2_committed_tx_refused_before_rules(void **state)
         tvec_encrypt(&g_c, g_tqe, &g_chain, b->payload, b->payload_len, NULL, 0, &again),
         VEIL_ERR_TVE_TX_EXISTS);
     txb_free(b);
+    tvec_tx_free(&t);
+    tvec_tx_free(&w);
+}
+
+/* Flips one byte of the stored (sealed) record of `txid`, with the daemon stopped. */
+static void damage_stored_tx(const uint8_t txid[32])
+{
+    char dir[256];
+    snprintf(dir, sizeof dir, "%s/%s", g_home, TVE_STORE_DIR);
+    MDB_env *env;
+    MDB_txn *txn;
+    MDB_dbi dbi;
+    assert_int_equal(mdb_env_create(&env), 0);
+    assert_int_equal(mdb_env_set_maxdbs(env, 8), 0);
+    assert_int_equal(mdb_env_set_mapsize(env, TVE_STORE_MAP_SIZE), 0);
+    assert_int_equal(mdb_env_open(env, dir, 0, 0600), 0);
+    assert_int_equal(mdb_txn_begin(env, NULL, 0, &txn), 0);
+    assert_int_equal(mdb_dbi_open(txn, "txs", 0, &dbi), 0);
+    MDB_val k = {32, (void *)txid}, d;
+    assert_int_equal(mdb_get(txn, dbi, &k, &d), 0);
+    uint8_t *copy = malloc(d.mv_size);
+    assert_non_null(copy);
+    memcpy(copy, d.mv_data, d.mv_size);
+    copy[0] ^= 0xff; /* the sealed blob's header */
+    MDB_val nd = {d.mv_size, copy};
+    assert_int_equal(mdb_put(txn, dbi, &k, &nd, 0), 0);
+    assert_int_equal(mdb_txn_commit(txn), 0);
+    mdb_env_close(env);
+    free(copy);
+}
+
+/* Item 8 of the attack review: one corrupted stored blob made a validator record 204
+ * (bad magic) as the verdict of a tx the network accepted: a fork. A record of our own
+ * store that does not open is a local fault: the whole request fails (the node halts
+ * and can be repaired), nothing is recorded as the tx's result. */
+static void test_item8_damaged_store_is_not_a_verdict(void **state)
+{
+    (void)state;
+    tvec_tx w, t;
+    make_withdraw(1, 7, false, &w);
+    block_commit((const tvec_tx *const[]){&w}, 1);
+    transfer1(w.txid, 0, 7, &t);
+    daemon_stop(SIGTERM);
+    damage_stored_tx(w.txid);
+    daemon_start();
+    /* CHECK of one tx: an error for the request, never a verdict code. */
+    Veil__Tve__Response *r = tvec_verify_tx(&g_c, &g_chain, VEIL__TVE__MODE__CHECK, 0, &t);
+    assert_non_null(r);
+    assert_int_equal(r->response_case, VEIL__TVE__RESPONSE__RESPONSE_ERROR);
+    assert_int_equal(r->error->code, VEIL_ERR_TVE_STORE_DAMAGED);
+    assert_false(veil_status_is_tx_verdict((veil_status)r->error->code));
+    tvec_response_free(r);
+    /* verify-block: the request fails as a whole; no per-tx result at all. */
+    size_t len;
+    uint8_t *frame = tvec_verify_block_pack(&g_chain, g_height + 1, (tvec_tx *const[]){&t}, 1, &len);
+    r = tvec_call_raw(&g_c, frame, len);
+    free(frame);
+    assert_non_null(r);
+    assert_int_equal(r->response_case, VEIL__TVE__RESPONSE__RESPONSE_ERROR);
+    assert_int_equal(r->error->code, VEIL_ERR_TVE_STORE_DAMAGED);
+    tvec_response_free(r);
+    /* Put the record back (flip again) and the same block verifies. */
+    daemon_stop(SIGTERM);
+    damage_stored_tx(w.txid);
+    daemon_start();
+    r = tvec_verify_tx(&g_c, &g_chain, VEIL__TVE__MODE__CHECK, 0, &t);
+    assert_non_null(r);
+    assert_int_equal(r->response_case, VEIL__TVE__RESPONSE__RESPONSE_VERIFY_TX);
+    tvec_response_free(r);
     tvec_tx_free(&t);
     tvec_tx_free(&w);
 }
@@ -1063,6 +1135,7 @@ int main(void)
         cmocka_unit_test(test_tampered),
         cmocka_unit_test(test_replay_committed),
         cmocka_unit_test(test_item2_committed_tx_refused_before_rules),
+        cmocka_unit_test(test_item8_damaged_store_is_not_a_verdict),
         cmocka_unit_test(test_heights),
         cmocka_unit_test(test_limits),
         cmocka_unit_test(test_check_chain),

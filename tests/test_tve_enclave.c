@@ -132,6 +132,8 @@ static void params_init(void)
 static uint8_t sk_account[32], sk_x[32], sk_y[32], sk_view[32];
 static uint8_t pk_account[32], pk_x[32], pk_y[32], pk_view[32];
 static uint64_t g_epoch;
+static uint8_t g_sealed_key[256];
+static size_t g_sealed_key_len;
 
 static void keys_init(void)
 {
@@ -265,6 +267,63 @@ static void test_key_generation(void **state)
     veil__tve__enclave__key_result__free_unpacked(k, NULL);
     tee_enclave_destroy(again);
     g_epoch = 0;
+    memcpy(g_sealed_key, sealed, sealed_len);
+    g_sealed_key_len = sealed_len;
+}
+
+/* Item 8 of the attack review (suspected): an enclave out of memory while decoding came
+ * out as 700/208, codes a validator records as a tx's verdict, so a validator short of
+ * memory would fork from the others. Sweeping the enclave's memory budget across every
+ * allocation of the verify path, a valid tx gets either its verdict (ok) or a local
+ * failure, never a verdict code. */
+static void test_item8_out_of_memory_is_not_a_verdict(void **state)
+{
+    (void)state;
+    uint8_t wire[VEIL_TX_MAX_WIRE_LEN];
+    size_t wire_len;
+    Veil__Tve__AccountState acct = VEIL__TVE__ACCOUNT_STATE__INIT;
+    acct.address.data = pk_account;
+    acct.address.len = 32;
+    acct.unbonded = 1;
+    acct.unbonded_from = 1000;
+    txb *w = txb_new(VEIL_TX_KIND_WITHDRAW, CHAIN);
+    memcpy(w->account, pk_account, 32);
+    txb_output(w, pk_x, 1, 1000);
+    txb_view_key(w, pk_view);
+    txb_signer(w, sk_account);
+    payload_build(w);
+    assert_int_equal(encrypt(w, 0, &acct, wire, &wire_len), VEIL_OK);
+    txb_free(w);
+
+    Veil__Tve__Enclave__VerifyCall c = VEIL__TVE__ENCLAVE__VERIFY_CALL__INIT;
+    c.mode = VEIL__TVE__MODE__CHECK;
+    c.height = 1;
+    c.params = &g_params;
+    c.tx.data = wire;
+    c.tx.len = wire_len;
+    c.account = &acct;
+    Veil__Tve__Enclave__LoadKeyCall l = VEIL__TVE__ENCLAVE__LOAD_KEY_CALL__INIT;
+    l.sealed_key.data = g_sealed_key;
+    l.sealed_key.len = g_sealed_key_len;
+    size_t ok = 0, short_of_memory = 0;
+    for (size_t budget = 8 * 1024; budget <= 320 * 1024; budget += 2 * 1024) {
+        tee_enclave *e;
+        if (tee_enclave_load(g_p, TVE_IMG, &g_ocall_table, budget, &e) != VEIL_OK) continue;
+        if (call_msg(e, TVE_E_LOAD_KEY, &l.base) == VEIL_OK) {
+            veil_status st = call_msg(e, TVE_E_VERIFY, &c.base);
+            if (st == VEIL_OK)
+                ok++;
+            else if (veil_status_is_tx_verdict(st))
+                fail_msg("budget %zu: out of memory became verdict %s", budget,
+                         veil_status_name(st));
+            else
+                short_of_memory++;
+        }
+        tee_enclave_destroy(e);
+    }
+    /* The sweep reached both sides: budgets too small to verify, and enough. */
+    assert_true(short_of_memory > 0);
+    assert_true(ok > 0);
 }
 
 /* The original design's scenario: withdraw 1 unit to an output with a view key, the
@@ -468,6 +527,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_key_generation),
+        cmocka_unit_test(test_item8_out_of_memory_is_not_a_verdict),
         cmocka_unit_test(test_original_scenario),
         cmocka_unit_test(test_wire_tampering),
         cmocka_unit_test(test_hostile_ecall_input),

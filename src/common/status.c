@@ -23,3 +23,16 @@ const char *veil_status_name(veil_status s)
     }
     return "VEIL_ERR_UNKNOWN";
 }
+
+veil_status veil_status_from_wire(uint32_t code)
+{
+    if (code == VEIL_OK) return VEIL_ERR_REMOTE_UNKNOWN;
+    switch (code) {
+#define VEIL_STATUS_WIRE_(name, value, msg)                                              \
+    case value:                                                                          \
+        return name;
+        VEIL_STATUS_LIST(VEIL_STATUS_WIRE_)
+#undef VEIL_STATUS_WIRE_
+    }
+    return VEIL_ERR_REMOTE_UNKNOWN;
+}

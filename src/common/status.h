@@ -12,6 +12,7 @@
 #define VEIL_COMMON_STATUS_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 #define VEIL_MUST_CHECK __attribute__((warn_unused_result))
 
@@ -50,6 +51,7 @@
     X(VEIL_ERR_NOMEM, 501, "out of memory")                                              \
     X(VEIL_ERR_BUFFER_TOO_SMALL, 502, "output buffer too small")                         \
     X(VEIL_ERR_OVERFLOW, 503, "arithmetic overflow")                                     \
+    X(VEIL_ERR_REMOTE_UNKNOWN, 504, "a peer reported a status code this build does not know") \
     /* TEE layer (6xx) */                                                                \
     X(VEIL_ERR_TEE_IMAGE_FORMAT, 600, "enclave image is not a signed Veil enclave")      \
     X(VEIL_ERR_TEE_MEASUREMENT, 601,                                                     \
@@ -143,6 +145,10 @@
     X(VEIL_ERR_TVE_TOO_MANY, 808, "request names more items than allowed")               \
     X(VEIL_ERR_TVE_DUPLICATE_TX, 809, "transaction appears twice in the block")          \
     X(VEIL_ERR_TVE_IDENTITY, 810, "enclave identity is not the one configured")          \
+    X(VEIL_ERR_TVE_STORE_DAMAGED, 811,                                                   \
+      "a sealed record in the TVE's store is damaged (a local fault, not a verdict)")    \
+    X(VEIL_ERR_TVE_HOST_FAULT, 812,                                                      \
+      "the TVE host failed a lookup for its enclave (a local fault, not a verdict)")     \
     /* attested TLS, TQE and wallet (9xx) */                                             \
     X(VEIL_ERR_RATLS_NO_EVIDENCE, 900, "certificate carries no attestation evidence")    \
     X(VEIL_ERR_RATLS_EVIDENCE_FORMAT, 901, "attestation evidence is malformed")          \
@@ -189,6 +195,12 @@ static inline bool veil_status_is_tx_verdict(veil_status s)
     return s == VEIL_ERR_ARG || (s >= 200 && s < 300) || (s >= 700 && s < 800) ||
            s == VEIL_ERR_TVE_TX_EXISTS || s == VEIL_ERR_TVE_DUPLICATE_TX;
 }
+
+/* The error status an error code received from another process stands for: the code
+ * itself if this build knows it, VEIL_ERR_REMOTE_UNKNOWN for an unknown code and for 0
+ * (an error that claims success). The one place a number from the wire becomes a
+ * veil_status, so an unknown or forged number never passes for, say, a verdict. */
+veil_status veil_status_from_wire(uint32_t code);
 
 /* Guard macros: keep the happy path straight. */
 #define TRY(expr)                                                                        \

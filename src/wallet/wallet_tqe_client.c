@@ -62,12 +62,7 @@ static veil_status call(wallet_tqe_client *t, const Veil__Tqe__Request *req,
         return VEIL_ERR_DECODE;
     }
     if (resp->response_case == VEIL__TQE__RESPONSE__RESPONSE_ERROR && resp->error != NULL) {
-        uint32_t code = resp->error->code;
-        /* Known codes pass through (the TQE uses Veil's numbering); anything else is
-         * reported as "unavailable" rather than trusted as a code. */
-        veil_status s = (code != 0 && strcmp(veil_status_str((veil_status)code), "unknown status") != 0)
-                            ? (veil_status)code
-                            : VEIL_ERR_TQE_UNAVAILABLE;
+        veil_status s = veil_status_from_wire(resp->error->code);
         veil_error_detail_set("the TQE answered: %s", resp->error->message ? resp->error->message : "");
         veil__tqe__response__free_unpacked(resp, NULL);
         return s;

@@ -1144,8 +1144,8 @@ veil_status node_app_finalize_block(node_app *a, uint64_t height, uint64_t time,
             TRY_OUT(apply_outcome(a, height, &jobs[k], x->ok));
             memcpy(a->accepted[a->n_accepted++], jobs[k].msg->txid.data, 32);
         } else if (x->result_case == VEIL__TVE__TX_RESULT__RESULT_ERROR && x->error != NULL &&
-                   veil_status_is_tx_verdict((veil_status)x->error->code)) {
-            result_set(res, (veil_status)x->error->code, NULL);
+                   veil_status_is_tx_verdict(veil_status_from_wire(x->error->code))) {
+            result_set(res, veil_status_from_wire(x->error->code), NULL);
         } else {
             veil_error_detail_set("TVE returned no verdict for tx %zu", k);
             st = VEIL_ERR_DECODE;

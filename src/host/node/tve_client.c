@@ -144,7 +144,7 @@ veil_status tve_client_call(tve_client *c, const Veil__Tve__Request *req,
     }
     if (r->response_case == VEIL__TVE__RESPONSE__RESPONSE_ERROR) {
         const Veil__Tve__Error *e = r->error;
-        st = e->code != 0 ? (veil_status)e->code : VEIL_ERR_INTERNAL;
+        st = veil_status_from_wire(e->code);
         /* The text comes from another process and ends up in our log: printable
          * characters only, so it cannot forge log lines. */
         char text[201];

@@ -71,9 +71,7 @@ static veil_status send_error(const tqe_backend *b, veil_status code, const char
 static veil_status forward_tve_error(const tqe_backend *b, const Veil__Tve__Response *tr,
                                      tqe_write_fn write, void *wctx)
 {
-    veil_status code = (veil_status)tr->error->code;
-    if (code == VEIL_OK) code = VEIL_ERR_TQE_UNAVAILABLE;
-    return send_error(b, code, NULL, write, wctx);
+    return send_error(b, veil_status_from_wire(tr->error->code), NULL, write, wctx);
 }
 
 static Veil__Tve__Response *tve_ask(const tqe_backend *b, tqe_tve_call which, const uint8_t *in,

@@ -37,10 +37,16 @@ static void lock(void)
 }
 static void unlock(void) { atomic_flag_clear_explicit(&g_lock, memory_order_release); }
 
+/* Set when an allocation for the current ecall's decoding failed: protobuf-c reports
+ * that as a failed unpack, which must not be taken for malformed input (a verdict). */
+static _Thread_local bool g_pb_oom;
+
 static void *pb_alloc(void *data, size_t n)
 {
     (void)data;
-    return tee_alloc(n);
+    void *p = tee_alloc(n);
+    if (p == NULL) g_pb_oom = true;
+    return p;
 }
 static void pb_free(void *data, void *p)
 {
@@ -52,7 +58,9 @@ static ProtobufCAllocator g_alloc = {pb_alloc, pb_free, NULL};
 /* Decodes an ecall message strictly: no unknown fields, so bytes have one meaning. */
 #define DECODE(type, fn, in, len, out)                                                   \
     do {                                                                                 \
+        g_pb_oom = false;                                                                \
         (out) = fn(&g_alloc, (len), (in));                                               \
+        ENSURE((out) != NULL || !g_pb_oom, VEIL_ERR_TEE_OUT_OF_MEMORY);                  \
         ENSURE((out) != NULL, VEIL_ERR_DECODE);                                          \
         if ((out)->base.n_unknown_fields != 0) {                                         \
             protobuf_c_message_free_unpacked(&(out)->base, &g_alloc);                    \
@@ -154,10 +162,18 @@ static veil_status resolve_input(void *ctx, const uint8_t txid[VEIL_TX_ID_LEN], 
     uint8_t *blob = tee_alloc(TVE_SEALED_TX_MAX);
     uint8_t *payload = tee_alloc(TVE_SEALED_TX_MAX);
     ENSURE_OUT(blob != NULL && payload != NULL, VEIL_ERR_TEE_OUT_OF_MEMORY);
-    TRY_OUT(tee_ocall(TVE_O_GET_SEALED, txid, VEIL_TX_ID_LEN, blob, TVE_SEALED_TX_MAX, &blob_len));
+    /* Only "not found" and "no such output" are verdicts here: every validator's store
+     * agrees on them. A failed lookup or a record that does not open or decode is this
+     * machine's fault; reported as a verdict it would fork this validator from the
+     * others, so it fails the whole request instead (the node halts). */
+    st = tee_ocall(TVE_O_GET_SEALED, txid, VEIL_TX_ID_LEN, blob, TVE_SEALED_TX_MAX, &blob_len);
+    ENSURE_OUT(st == VEIL_OK, VEIL_ERR_TVE_HOST_FAULT);
     ENSURE_OUT(blob_len > 0, VEIL_ERR_TX_INPUT_NOT_FOUND);
-    TRY_OUT(tee_unseal(blob, blob_len, aad, aad_len, payload, TVE_SEALED_TX_MAX, &pt_len));
+    st = tee_unseal(blob, blob_len, aad, aad_len, payload, TVE_SEALED_TX_MAX, &pt_len);
+    ENSURE_OUT(st == VEIL_OK, VEIL_ERR_TVE_STORE_DAMAGED);
     st = veil_tx_payload_output(payload, pt_len, index, &g_alloc, out);
+    if (st != VEIL_OK && st != VEIL_ERR_TX_OUTPUT_INDEX_OUT_OF_RANGE && st != VEIL_ERR_NOMEM)
+        st = VEIL_ERR_TVE_STORE_DAMAGED;
 out:
     if (payload != NULL) veil_wipe(payload, pt_len);
     tee_free(payload);
@@ -171,8 +187,9 @@ static veil_status host_is_spent(const veil_tx_outpoint *op, bool *spent)
     size_t n = 0;
     memcpy(in, op->txid, VEIL_TX_ID_LEN);
     veil_put_u32(in + VEIL_TX_ID_LEN, op->index);
-    TRY(tee_ocall(TVE_O_IS_SPENT, in, sizeof in, out, sizeof out, &n));
-    ENSURE(n == 1 && out[0] <= 1, VEIL_ERR_MALFORMED);
+    ENSURE(tee_ocall(TVE_O_IS_SPENT, in, sizeof in, out, sizeof out, &n) == VEIL_OK &&
+               n == 1 && out[0] <= 1,
+           VEIL_ERR_TVE_HOST_FAULT);
     *spent = out[0] == 1;
     return VEIL_OK;
 }

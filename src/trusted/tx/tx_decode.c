@@ -15,19 +15,28 @@
  * keep the caller's alignment. */
 #define TX_WIPE_HDR 16
 
+/* The caller's allocator, and whether it ran out while protobuf-c was decoding. */
+typedef struct tx_wipe_ctx {
+    ProtobufCAllocator *inner;
+    bool failed;
+} tx_wipe_ctx;
+
 static void *tx_wiping_alloc(void *data, size_t n)
 {
-    ProtobufCAllocator *inner = data;
-    if (n > SIZE_MAX - TX_WIPE_HDR) return NULL;
-    uint8_t *p = inner->alloc(inner->allocator_data, n + TX_WIPE_HDR);
-    if (!p) return NULL;
+    tx_wipe_ctx *ctx = data;
+    ProtobufCAllocator *inner = ctx->inner;
+    uint8_t *p = n > SIZE_MAX - TX_WIPE_HDR ? NULL : inner->alloc(inner->allocator_data, n + TX_WIPE_HDR);
+    if (!p) {
+        ctx->failed = true;
+        return NULL;
+    }
     memcpy(p, &n, sizeof n);
     return p + TX_WIPE_HDR;
 }
 
 static void tx_wiping_free(void *data, void *ptr)
 {
-    ProtobufCAllocator *inner = data;
+    ProtobufCAllocator *inner = ((tx_wipe_ctx *)data)->inner;
     size_t n;
     if (!ptr) return;
     uint8_t *p = (uint8_t *)ptr - TX_WIPE_HDR;
@@ -36,13 +45,21 @@ static void tx_wiping_free(void *data, void *ptr)
     inner->free(inner->allocator_data, p);
 }
 
-ProtobufCMessage *tx_msg_unpack(const ProtobufCMessageDescriptor *desc,
-                                ProtobufCAllocator *alloc, const uint8_t *data, size_t len)
+veil_status tx_msg_unpack(const ProtobufCMessageDescriptor *desc, ProtobufCAllocator *alloc,
+                          const uint8_t *data, size_t len, veil_status malformed,
+                          ProtobufCMessage **out)
 {
-    if (!alloc) return protobuf_c_message_unpack(desc, NULL, len, data);
+    if (!alloc) {
+        *out = protobuf_c_message_unpack(desc, NULL, len, data);
+        return *out != NULL ? VEIL_OK : malformed;
+    }
+    tx_wipe_ctx ctx = {alloc, false};
     ProtobufCAllocator wipe = {.alloc = tx_wiping_alloc, .free = tx_wiping_free,
-                               .allocator_data = alloc};
-    return protobuf_c_message_unpack(desc, &wipe, len, data);
+                               .allocator_data = &ctx};
+    *out = protobuf_c_message_unpack(desc, &wipe, len, data);
+    if (*out != NULL) return VEIL_OK;
+    /* Out of memory is this machine's condition, not the input's: never a verdict. */
+    return ctx.failed ? VEIL_ERR_NOMEM : malformed;
 }
 
 void tx_msg_free(ProtobufCMessage *msg, ProtobufCAllocator *alloc)
@@ -52,8 +69,9 @@ void tx_msg_free(ProtobufCMessage *msg, ProtobufCAllocator *alloc)
         protobuf_c_message_free_unpacked(msg, NULL);
         return;
     }
+    tx_wipe_ctx ctx = {alloc, false};
     ProtobufCAllocator wipe = {.alloc = tx_wiping_alloc, .free = tx_wiping_free,
-                               .allocator_data = alloc};
+                               .allocator_data = &ctx};
     protobuf_c_message_free_unpacked(msg, &wipe);
 }
 
@@ -198,8 +216,10 @@ veil_status tx_body_unpack(const uint8_t *body, size_t len, ProtobufCAllocator *
     *out = NULL;
     ENSURE(body || len == 0, VEIL_ERR_ARG);
     ENSURE(len <= VEIL_TX_MAX_BODY_LEN, VEIL_ERR_TX_BODY_TOO_LARGE); /* B1 */
-    m = (Veil__Tx__TxBody *)tx_msg_unpack(&veil__tx__tx_body__descriptor, alloc, body, len);
-    ENSURE(m != NULL, VEIL_ERR_TX_MALFORMED); /* B2 */
+    ProtobufCMessage *pm = NULL;
+    TRY(tx_msg_unpack(&veil__tx__tx_body__descriptor, alloc, body, len, VEIL_ERR_TX_MALFORMED,
+                      &pm)); /* B2 */
+    m = (Veil__Tx__TxBody *)pm;
     ENSURE_OUT(tx_is_canonical(&m->base, body, len), VEIL_ERR_TX_MALFORMED);
     TRY_OUT(tx_body_check_msg(m));
     *out = m;
@@ -371,9 +391,10 @@ veil_status tx_payload_unpack(const uint8_t *payload, size_t len, ProtobufCAlloc
     *out = NULL;
     ENSURE(payload || len == 0, VEIL_ERR_ARG);
     ENSURE(len <= VEIL_TX_MAX_PAYLOAD_LEN, VEIL_ERR_TX_TOO_LARGE); /* P1 */
-    m = (Veil__Tx__TxPayload *)tx_msg_unpack(&veil__tx__tx_payload__descriptor, alloc, payload,
-                                             len);
-    ENSURE(m != NULL, VEIL_ERR_TX_MALFORMED); /* P2 */
+    ProtobufCMessage *pm = NULL;
+    TRY(tx_msg_unpack(&veil__tx__tx_payload__descriptor, alloc, payload, len,
+                      VEIL_ERR_TX_MALFORMED, &pm)); /* P2 */
+    m = (Veil__Tx__TxPayload *)pm;
     ENSURE_OUT(tx_is_canonical(&m->base, payload, len), VEIL_ERR_TX_MALFORMED);
     /* P3 */
     ENSURE_OUT(m->body.len <= VEIL_TX_MAX_BODY_LEN, VEIL_ERR_TX_BODY_TOO_LARGE);

@@ -13,8 +13,11 @@
  * (the enclave always gives one), every block is wiped before it is returned to it:
  * decoded messages hold plaintext amounts, addresses and view keys. With NULL,
  * protobuf-c's default allocator is used and freed blocks are not wiped (hosts). */
-ProtobufCMessage *tx_msg_unpack(const ProtobufCMessageDescriptor *desc,
-                                ProtobufCAllocator *alloc, const uint8_t *data, size_t len);
+/* On failure: `malformed`, or VEIL_ERR_NOMEM when the allocator ran out. */
+VEIL_MUST_CHECK veil_status tx_msg_unpack(const ProtobufCMessageDescriptor *desc,
+                                          ProtobufCAllocator *alloc, const uint8_t *data,
+                                          size_t len, veil_status malformed,
+                                          ProtobufCMessage **out);
 void tx_msg_free(ProtobufCMessage *msg, ProtobufCAllocator *alloc);
 
 /* true iff re-encoding msg yields exactly bytes[0..len): the one-meaning rule. */

@@ -45,9 +45,10 @@ veil_status tx_wire_unpack(const uint8_t *wire, size_t len, ProtobufCAllocator *
     memset(pub, 0, sizeof *pub);
     ENSURE(wire || len == 0, VEIL_ERR_ARG);
     ENSURE(len <= VEIL_TX_MAX_WIRE_LEN, VEIL_ERR_TX_TOO_LARGE); /* W1 */
-    m = (Veil__Tx__ConfidentialTx *)tx_msg_unpack(&veil__tx__confidential_tx__descriptor, alloc,
-                                                 wire, len);
-    ENSURE(m != NULL, VEIL_ERR_TX_MALFORMED); /* W2 */
+    ProtobufCMessage *pm = NULL;
+    TRY(tx_msg_unpack(&veil__tx__confidential_tx__descriptor, alloc, wire, len,
+                      VEIL_ERR_TX_MALFORMED, &pm)); /* W2 */
+    m = (Veil__Tx__ConfidentialTx *)pm;
     ENSURE_OUT(!tx_wire_has_unknown(m) && tx_is_canonical(&m->base, wire, len),
                VEIL_ERR_TX_MALFORMED);
     /* W3: counts and the ciphertext limit. */
