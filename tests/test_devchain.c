@@ -38,6 +38,7 @@
 #include "host/devchain/mempool.h"
 #include "host/devchain/privval.h"
 #include "host/devchain/rpc_request.h"
+#include "host/devchain/rpc_server.h"
 #include "host/devchain/store.h"
 #include "hostutil/fileio.h"
 
@@ -2014,6 +2015,107 @@ static int group_teardown(void **state)
     }
     return 0;
 }
+
+/* --- item 11: RPC batch, reply and idle limits ------------------------------------------ */
+static veil_status big_dispatch(void *ctx, const rpc_method_spec *m, const rpc_args *args,
+                                json_t **result, rpc_error *err)
+{
+    (void)ctx, (void)m, (void)args, (void)err;
+    static char text[10001];
+    memset(text, 'x', sizeof text - 1);
+    *result = json_string(text);
+    return *result ? VEIL_OK : VEIL_ERR_NOMEM;
+}
+
+static json_t *batch_of(unsigned n)
+{
+    json_t *b = json_array();
+    for (unsigned i = 0; i < n; i++)
+        json_array_append_new(b, json_pack("{s:s, s:i, s:s}", "jsonrpc", "2.0", "id", (int)i,
+                                           "method", "health"));
+    return b;
+}
+
+static json_t *post_json(json_t *body)
+{
+    char *text = json_dumps(body, JSON_COMPACT);
+    json_decref(body);
+    json_t *j = http_json("/", text, 200);
+    free(text);
+    return j;
+}
+
+/* Item 11 of the attack review: a 2 MiB batch made a 71 MB reply (~380 MB peak), and a
+ * client could hold connections with half-sent requests. Batches are capped at
+ * RPC_MAX_BATCH calls, a reply at max_reply bytes, and a silent connection is closed
+ * after idle_timeout_s. */
+static void test_item11_rpc_limits(void **state)
+{
+    (void)state;
+    rpc_server_config cfg = {.addr = "127.0.0.1:0", .max_body = 1u << 20,
+                             .dispatch = big_dispatch, .max_reply = 64 * 1024,
+                             .idle_timeout_s = 1};
+    rpc_server *srv;
+    assert_int_equal(rpc_server_start(&cfg, &srv), VEIL_OK);
+    char saved[sizeof rpc_base];
+    memcpy(saved, rpc_base, sizeof saved);
+    snprintf(rpc_base, sizeof rpc_base, "http://127.0.0.1:%u", (unsigned)rpc_server_port(srv));
+
+    /* Replies of 10 kB each: 5 fit in 64 KiB, 10 do not. */
+    json_t *j = post_json(batch_of(5));
+    assert_int_equal(json_array_size(j), 5);
+    json_decref(j);
+    http_resp r;
+    char *text = json_dumps(batch_of(10), JSON_COMPACT);
+    assert_true(http("/", text, strlen(text), &r));
+    free(text);
+    assert_true(r.len < 1024);
+    j = json_loads(r.body, 0, NULL);
+    free(r.body);
+    assert_non_null(j);
+    assert_rpc_error(j, RPC_INVALID_REQUEST, false);
+    assert_non_null(strstr(json_string_value(json_object_get(json_object_get(j, "error"), "data")),
+                           "exceed"));
+    json_decref(j);
+    /* RPC_MAX_BATCH + 1 calls: refused before any runs. */
+    text = json_dumps(batch_of(RPC_MAX_BATCH + 1), JSON_COMPACT);
+    assert_true(http("/", text, strlen(text), &r));
+    free(text);
+    j = json_loads(r.body, 0, NULL);
+    free(r.body);
+    assert_non_null(j);
+    assert_rpc_error(j, RPC_INVALID_REQUEST, false);
+    assert_non_null(strstr(json_string_value(json_object_get(json_object_get(j, "error"), "data")),
+                           "at most 100"));
+    json_decref(j);
+
+    /* A half-sent request is dropped after the idle timeout; others are served. */
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {0};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(rpc_server_port(srv));
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof a), 0);
+    static const char half[] = "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{\"js";
+    assert_true(send(fd, half, sizeof half - 1, 0) > 0);
+    j = post_json(batch_of(1));
+    assert_non_null(json_object_get(j, "result"));
+    json_decref(j);
+    struct timeval tv = {10, 0};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    time_t t0 = time(NULL);
+    char buf[256];
+    ssize_t n;
+    while ((n = recv(fd, buf, sizeof buf, 0)) > 0) {
+    }
+    assert_true(n == 0 || errno == ECONNRESET);
+    assert_true(time(NULL) - t0 <= 5);
+    close(fd);
+
+    memcpy(rpc_base, saved, sizeof saved);
+    rpc_server_stop(srv);
+}
+
 int main(void)
 {
     if (veil_crypto_init() != VEIL_OK) return 1;
@@ -2033,6 +2135,7 @@ int main(void)
         cmocka_unit_test(test_genesis_parse_and_render),
         cmocka_unit_test(test_rpc_body_parse),
         cmocka_unit_test(test_rpc_params),
+        cmocka_unit_test(test_item11_rpc_limits),
         cmocka_unit_test(test_mempool_rules),
         cmocka_unit_test(test_store_atomic_and_ordered),
         cmocka_unit_test(test_devchain_end_to_end),

@@ -955,7 +955,8 @@ veil_status devchain_run(const devchain_config *cfg, volatile sig_atomic_t *stop
     TRY_OUT(connect_all(dc));
     TRY_OUT(handshake(dc));
     if (stopping(dc)) goto out;
-    rpc_server_config rc = {cfg->rpc_addr, dc->max_body, 0, devchain_dispatch, dc};
+    rpc_server_config rc = {.addr = cfg->rpc_addr, .max_body = dc->max_body,
+                            .dispatch = devchain_dispatch, .ctx = dc};
     st = rpc_server_start(&rc, &dc->rpc);
     if (st != VEIL_OK) {
         st = failf(st, "RPC on %s: %s", cfg->rpc_addr, veil_error_detail());

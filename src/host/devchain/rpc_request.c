@@ -134,6 +134,13 @@ veil_status rpc_body_parse(const char *p, size_t len, rpc_body *out, rpc_error *
     }
     out->batch = json_is_array(out->root);
     out->n = out->batch ? json_array_size(out->root) : 1;
+    if (out->n > RPC_MAX_BATCH) {
+        rpc_error_set(err, RPC_INVALID_REQUEST, "a batch holds at most %d calls, this one %zu",
+                      RPC_MAX_BATCH, out->n);
+        json_decref(out->root);
+        out->root = NULL;
+        return VEIL_ERR_LIMIT;
+    }
     out->calls = calloc(out->n ? out->n : 1, sizeof *out->calls);
     if (out->calls == NULL) {
         rpc_body_free(out);

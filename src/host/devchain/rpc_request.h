@@ -29,6 +29,9 @@
 #include "common/status.h"
 
 #define RPC_MAX_ARGS 4
+/* Calls in one JSON-RPC batch. Each call may produce a large reply (a block, a
+ * genesis), so the count bounds the work and memory one request can ask for. */
+#define RPC_MAX_BATCH 100
 #define RPC_ERROR_DATA_MAX 256
 
 /* JSON-RPC 2.0 error codes, as CometBFT uses them. */

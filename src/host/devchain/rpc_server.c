@@ -183,6 +183,10 @@ static enum MHD_Result handle_jsonrpc(rpc_server *s, struct MHD_Connection *c, c
     if (st == VEIL_ERR_NOMEM) return MHD_NO;
     if (st != VEIL_OK) return send_json(c, MHD_HTTP_INTERNAL_SERVER_ERROR, error_response(NULL, &err));
 
+    /* Replies are counted as they are made: a batch whose replies would pass max_reply
+     * gets one error instead (a 2 MiB batch once asked for a 71 MB reply). */
+    size_t reply_bytes = 0;
+    bool too_big = false;
     json_t *replies = json_array();
     for (size_t i = 0; replies != NULL && i < body.n; i++) {
         const rpc_call *call = &body.calls[i];
@@ -204,6 +208,12 @@ static enum MHD_Result handle_jsonrpc(rpc_server *s, struct MHD_Connection *c, c
             reply = run_method(s, call->id, m, &args, &ok);
         }
         rpc_args_free(&args);
+        if (reply != NULL) reply_bytes += json_dumpb(reply, NULL, 0, JSON_COMPACT);
+        if (reply_bytes > s->cfg.max_reply) {
+            json_decref(reply);
+            too_big = true;
+            break;
+        }
         if (reply == NULL || json_array_append_new(replies, reply) != 0) {
             json_decref(replies);
             replies = NULL;
@@ -211,6 +221,12 @@ static enum MHD_Result handle_jsonrpc(rpc_server *s, struct MHD_Connection *c, c
     }
     rpc_body_free(&body);
     if (replies == NULL) return MHD_NO;
+    if (too_big) {
+        json_decref(replies);
+        rpc_error_set(&err, RPC_INVALID_REQUEST, "the reply would exceed %zu bytes; ask for less",
+                      s->cfg.max_reply);
+        return send_json(c, MHD_HTTP_OK, error_response(NULL, &err));
+    }
     if (json_array_size(replies) == 0) {
         json_decref(replies);
         char *empty = strdup("");
@@ -348,6 +364,8 @@ veil_status rpc_server_start(const rpc_server_config *cfg, rpc_server **out)
     if (s == NULL) return VEIL_ERR_NOMEM;
     s->cfg = *cfg;
     if (s->cfg.max_connections == 0) s->cfg.max_connections = 64;
+    if (s->cfg.max_reply == 0) s->cfg.max_reply = (size_t)16 << 20;
+    if (s->cfg.idle_timeout_s == 0) s->cfg.idle_timeout_s = 10;
 
     struct sockaddr_storage ss;
     memset(&ss, 0, sizeof ss);
@@ -367,7 +385,7 @@ veil_status rpc_server_start(const rpc_server_config *cfg, rpc_server **out)
     s->daemon = MHD_start_daemon(
         flags, port, NULL, NULL, on_request, s, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
         MHD_OPTION_CONNECTION_LIMIT, s->cfg.max_connections, MHD_OPTION_CONNECTION_TIMEOUT,
-        (unsigned)60, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(256 * 1024),
+        s->cfg.idle_timeout_s, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(256 * 1024),
         MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_END);
     if (s->daemon == NULL) {
         veil_error_detail_set("cannot listen on %s:%u (in use?)", host, (unsigned)port);

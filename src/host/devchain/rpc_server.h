@@ -36,6 +36,9 @@ typedef struct rpc_server_config {
     unsigned max_connections; /* 0: 64 */
     rpc_dispatch_fn dispatch;
     void *ctx;
+    size_t max_reply;         /* bytes of one HTTP reply (a whole batch); 0: 16 MiB */
+    unsigned idle_timeout_s;  /* a connection silent this long (a half-sent request
+                               * included) is closed; 0: 10 */
 } rpc_server_config;
 
 /* VEIL_ERR_ARG for an address that is not loopback host:port; VEIL_ERR_NET if the
