@@ -37,15 +37,12 @@ static void lock(void)
 }
 static void unlock(void) { atomic_flag_clear_explicit(&g_lock, memory_order_release); }
 
-/* Set when an allocation for the current ecall's decoding failed: protobuf-c reports
- * that as a failed unpack, which must not be taken for malformed input (a verdict). */
-static _Thread_local bool g_pb_oom;
-
+/* data: NULL, or a bool set when an allocation fails. protobuf-c reports that as a
+ * failed unpack, which must not be taken for malformed input (a verdict). */
 static void *pb_alloc(void *data, size_t n)
 {
-    (void)data;
     void *p = tee_alloc(n);
-    if (p == NULL) g_pb_oom = true;
+    if (p == NULL && data != NULL) *(bool *)data = true;
     return p;
 }
 static void pb_free(void *data, void *p)
@@ -58,9 +55,10 @@ static ProtobufCAllocator g_alloc = {pb_alloc, pb_free, NULL};
 /* Decodes an ecall message strictly: no unknown fields, so bytes have one meaning. */
 #define DECODE(type, fn, in, len, out)                                                   \
     do {                                                                                 \
-        g_pb_oom = false;                                                                \
-        (out) = fn(&g_alloc, (len), (in));                                               \
-        ENSURE((out) != NULL || !g_pb_oom, VEIL_ERR_TEE_OUT_OF_MEMORY);                  \
+        bool oom_ = false;                                                               \
+        ProtobufCAllocator alloc_ = {pb_alloc, pb_free, &oom_};                          \
+        (out) = fn(&alloc_, (len), (in));                                                \
+        ENSURE((out) != NULL || !oom_, VEIL_ERR_TEE_OUT_OF_MEMORY);                      \
         ENSURE((out) != NULL, VEIL_ERR_DECODE);                                          \
         if ((out)->base.n_unknown_fields != 0) {                                         \
             protobuf_c_message_free_unpacked(&(out)->base, &g_alloc);                    \
