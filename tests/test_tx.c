@@ -320,7 +320,7 @@ static void transfer_exact_fee_rule(void **state)
     expect_status(check(fx, b), VEIL_OK);
     uint64_t size;
     assert_int_equal(veil_tx_size(b->body_len, 1, &size), VEIL_OK);
-    assert_int_equal(size, b->body_len + 64);
+    assert_int_equal(size, b->payload_len); /* the padded payload: its bucket */
     assert_int_equal(fx->out->fee, 1000 + 10 * size);
     /* One unit more fee (and one less change): balanced, but not the exact fee. */
     b->fee += 1;
@@ -504,6 +504,54 @@ static void test_item2_hidden_value_rules_wait_for_witnesses(void **state)
     txb_free(w);
 }
 
+/* Item 12 of the attack review: a ciphertext's length revealed amount magnitudes
+ * (varint lengths) and how many view keys a tx names. Payloads are now padded to size
+ * buckets, and the fee, which is public, is computed over the padded size. */
+static void test_item12_ciphertext_length_hides_contents(void **state)
+{
+    FX;
+    txb *small = new_transfer(fx), *large = new_transfer(fx);
+    small->outputs[0].value = 1; /* a one-byte varint */
+    large->outputs[0].value = UINT64_C(999999999999999); /* seven bytes more */
+    for (int i = 0; i < 5; i++) txb_view_key(large, fx->view_pk);
+    txb_build(small);
+    txb_build(large);
+    assert_true(large->body_len > small->body_len + 150);
+    assert_int_equal(small->payload_len, large->payload_len);
+    assert_int_equal(small->wire_len, large->wire_len);
+    uint64_t s1, s2;
+    assert_int_equal(veil_tx_size(small->body_len, 1, &s1), VEIL_OK);
+    assert_int_equal(veil_tx_size(large->body_len, 1, &s2), VEIL_OK);
+    assert_int_equal(s1, s2); /* the same fee for both */
+    assert_int_equal(s1, small->payload_len);
+    /* An unpadded payload, and padding that is not all zero, are refused. */
+    small->pad = TXB_PAD_NONE;
+    txb_build(small);
+    assert_true(small->payload_len < 512);
+    expect_status(check_wire(fx, small), VEIL_ERR_TX_PADDING);
+    small->pad = TXB_PAD_NONZERO;
+    txb_build(small);
+    assert_int_equal(small->payload_len, 512);
+    expect_status(check_wire(fx, small), VEIL_ERR_TX_PADDING);
+    /* Every unpadded length lands exactly on a bucket. */
+    static const size_t buckets[] = VEIL_TX_PAYLOAD_BUCKETS;
+    for (size_t n = 1; n <= VEIL_TX_MAX_UNPADDED_PAYLOAD_LEN; n++) {
+        size_t padded, pad_len;
+        assert_int_equal(veil_tx_padded_len(n, &padded, &pad_len), VEIL_OK);
+        size_t field = pad_len == 0 ? 0 : 1 + (pad_len < 128 ? 1 : 2) + pad_len;
+        assert_int_equal(n + field, padded);
+        bool is_bucket = false;
+        for (size_t k = 0; k < sizeof buckets / sizeof buckets[0]; k++)
+            is_bucket |= padded == buckets[k];
+        assert_true(is_bucket);
+    }
+    size_t padded, pad_len;
+    assert_int_equal(veil_tx_padded_len(VEIL_TX_MAX_PAYLOAD_LEN + 1, &padded, &pad_len),
+                     VEIL_ERR_TX_TOO_LARGE);
+    txb_free(small);
+    txb_free(large);
+}
+
 static void rule_value_above_max_supply(void **state)
 {
     FX;
@@ -596,8 +644,10 @@ static void rule_bad_signature(void **state)
     /* A correct signature over a different message: one bit of the witness flipped. */
     b = new_transfer(fx);
     txb_build(b);
-    size_t wl = b->payload_len;
-    b->payload[wl - 1] ^= 0x01; /* last byte of the (only) witness */
+    /* Last byte of the (only) witness: after the body field and the witness's tag and
+     * length, before the padding. */
+    size_t wl = 1 + (b->body_len < 128 ? 1 : 2) + b->body_len + 2 + 64;
+    b->payload[wl - 1] ^= 0x01;
     txb_build_wire(b);
     expect_status(check_wire(fx, b), VEIL_ERR_TX_BAD_SIGNATURE);
     txb_free(b);
@@ -1017,12 +1067,13 @@ static void limit_wire_and_ciphertext_size(void **state)
     assert_non_null(big);
     expect_status(check_bytes(fx, big, VEIL_TX_MAX_WIRE_LEN + 1), VEIL_ERR_TX_TOO_LARGE);
     free(big);
-    /* A ciphertext larger than any valid payload's: 8192-byte body + 65 witnesses. */
+    /* A ciphertext larger than any valid payload's: 8192-byte body + 70 witnesses (up
+     * to 69 still fit the largest bucket, and are refused for their count). */
     uint8_t *raw = calloc(1, VEIL_TX_MAX_BODY_LEN);
     assert_non_null(raw);
     txb *b = new_transfer(fx);
     txb_raw_body(b, raw, VEIL_TX_MAX_BODY_LEN);
-    for (int i = 0; i < 64; i++) txb_signer(b, fx->alice_sk);
+    for (int i = 0; i < 69; i++) txb_signer(b, fx->alice_sk);
     txb_build(b);
     assert_true(b->payload_len > VEIL_TX_MAX_PAYLOAD_LEN);
     assert_true(b->wire_len <= VEIL_TX_MAX_WIRE_LEN);
@@ -1218,6 +1269,10 @@ static void malformed_payload(void **state)
     /* Control: the hand-made payload is the builder's, and valid. */
     pb_bytes(&p, 1, b->body, b->body_len);
     pb_bytes(&p, 2, sig, 64);
+    size_t padded, pad_len;
+    static const uint8_t zeros[VEIL_TX_MAX_PAYLOAD_LEN];
+    assert_int_equal(veil_tx_padded_len(p.len, &padded, &pad_len), VEIL_OK);
+    pb_bytes(&p, 3, zeros, pad_len);
     assert_int_equal(p.len, b->payload_len);
     assert_memory_equal(p.buf, b->payload, p.len);
     set_payload(b, &p);
@@ -1232,7 +1287,7 @@ static void malformed_payload(void **state)
     p.len = 0;
     pb_bytes(&p, 1, b->body, b->body_len);
     pb_bytes(&p, 2, sig, 64);
-    pb_uint(&p, 3, 1);
+    pb_uint(&p, 4, 1);
     set_payload(b, &p);
     expect_status(check_wire(fx, b), VEIL_ERR_TX_MALFORMED);
     /* Witnesses before the body. */
@@ -1695,7 +1750,7 @@ static void body_decode_gates(void **state)
     /* Size arithmetic and its limits. */
     uint64_t size;
     expect_status(veil_tx_size(100, 2, &size), VEIL_OK);
-    assert_int_equal(size, 228);
+    assert_int_equal(size, 512); /* 1 + 1 + 100 + 2 * 66 = 234 bytes: the 512 bucket */
     expect_status(veil_tx_size(VEIL_TX_MAX_BODY_LEN + 1, 0, &size), VEIL_ERR_TX_BODY_TOO_LARGE);
     expect_status(veil_tx_size(10, 65, &size), VEIL_ERR_TX_WITNESS_COUNT);
     uint64_t min_fee;
@@ -1810,13 +1865,13 @@ static void original_scenario(void **state)
 static void status_codes_dense(void **state)
 {
     (void)state;
-    /* 700..737 all exist, with a name in the VEIL_ERR_TX_ family and a message. */
-    for (int c = 700; c <= 737; c++) {
+    /* 700..738 all exist, with a name in the VEIL_ERR_TX_ family and a message. */
+    for (int c = 700; c <= 738; c++) {
         const char *name = veil_status_name((veil_status)c);
         if (strncmp(name, "VEIL_ERR_TX_", 12) != 0) fail_msg("code %d has no TX name", c);
         assert_string_not_equal(veil_status_str((veil_status)c), "unknown status");
     }
-    assert_string_equal(veil_status_name((veil_status)738), "VEIL_ERR_UNKNOWN");
+    assert_string_equal(veil_status_name((veil_status)739), "VEIL_ERR_UNKNOWN");
 }
 
 typedef struct corpus_gen {
@@ -1985,6 +2040,7 @@ int main(void)
         T(rule_wrong_chain_id),
         T(rule_unsupported_version),
         T(test_item2_hidden_value_rules_wait_for_witnesses),
+        T(test_item12_ciphertext_length_hides_contents),
         T(rule_no_inputs),
         T(rule_no_outputs),
         T(rule_duplicate_input),

@@ -131,6 +131,8 @@
       "inputs do not cover deposit amount plus fee exactly")                              \
     X(VEIL_ERR_TX_BLINDING, 737,                                                         \
       "transaction body's blinding value is missing, not 32 bytes or all zero")          \
+    X(VEIL_ERR_TX_PADDING, 738,                                                          \
+      "transaction payload is not padded to a size bucket with zeros")                   \
     /* transaction validation enclave service (8xx) */                                  \
     X(VEIL_ERR_TVE_UNKNOWN_REQUEST, 800, "unknown or undecodable request")               \
     X(VEIL_ERR_TVE_NOT_INITIALIZED, 801, "chain not initialised (send init-chain first)") \

@@ -195,6 +195,17 @@ void txb_build_payload(txb *b)
     m.body.len = b->body_len;
     m.n_witnesses = b->n_signers;
     m.witnesses = w;
+    static uint8_t pad[VEIL_TX_MAX_PAYLOAD_LEN];
+    size_t padded, pad_len;
+    if (b->pad != TXB_PAD_NONE &&
+        veil_tx_padded_len(protobuf_c_message_get_packed_size(&m.base), &padded, &pad_len) ==
+            VEIL_OK &&
+        pad_len > 0) {
+        memset(pad, 0, pad_len);
+        if (b->pad == TXB_PAD_NONZERO) pad[pad_len - 1] = 1;
+        m.padding.data = pad;
+        m.padding.len = pad_len;
+    }
     free(b->payload);
     b->payload_len = protobuf_c_message_get_packed_size(&m.base);
     b->payload = xcalloc(1, b->payload_len);

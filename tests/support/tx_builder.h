@@ -39,6 +39,9 @@ typedef struct txb {
     uint8_t *raw_body;
     size_t raw_body_len;
 
+    /* --- payload padding: by default to its bucket with zeros --- */
+    enum { TXB_PAD_BUCKET = 0, TXB_PAD_NONE, TXB_PAD_NONZERO } pad;
+
     /* --- witnesses: witness i is a BIP-340 signature by signers[i] over the txid --- */
     size_t n_signers;
     uint8_t signers[TXB_MAX][32];

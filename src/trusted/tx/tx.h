@@ -50,10 +50,18 @@
 #define VEIL_TX_MAX_WITNESSES 64
 #define VEIL_TX_MAX_CHAIN_ID_LEN 64     /* bytes, excluding any terminator */
 #define VEIL_TX_MAX_BODY_LEN 8192       /* encoded TxBody */
-/* Largest canonical TxPayload: body field (tag 1 + length varint 2 + 8192) plus 64
- * witness fields (tag 1 + length 1 + 64 each). */
-#define VEIL_TX_MAX_PAYLOAD_LEN \
+/* Largest canonical TxPayload before padding: body field (tag 1 + length varint 2 +
+ * 8192) plus 64 witness fields (tag 1 + length 1 + 64 each): 12419 bytes. */
+#define VEIL_TX_MAX_UNPADDED_PAYLOAD_LEN \
     (VEIL_TX_MAX_BODY_LEN + 3 + VEIL_TX_MAX_WITNESSES * (2 + VEIL_TX_WITNESS_LEN))
+/* Every encoded TxPayload is padded to exactly one of these lengths (the smallest that
+ * fits), so a ciphertext's length says only which bucket its tx fell in. */
+#define VEIL_TX_PAYLOAD_BUCKETS {512u, 1024u, 2048u, 4096u, 8192u, 12800u}
+#define VEIL_TX_N_PAYLOAD_BUCKETS 6
+/* The largest bucket: every valid payload fits (12800 - 12419 leaves room for any
+ * padding field; a top bucket of, say, 12544 would leave a 12414-byte payload with a
+ * remainder of 130 bytes, which no padding field encodes). */
+#define VEIL_TX_MAX_PAYLOAD_LEN 12800u
 #define VEIL_TX_MAX_CIPHERTEXT_LEN (VEIL_TX_MAX_PAYLOAD_LEN + VEIL_AEAD_TAG_LEN)
 /* Encoded ConfidentialTx. Every valid one fits with room to spare: the fields' maximum
  * encoded sizes add up to about 15.2 KB. */
@@ -210,9 +218,15 @@ void veil_tx_id(uint8_t txid[static VEIL_TX_ID_LEN], const uint8_t *body, size_t
 void veil_tx_aad(uint8_t aad[static VEIL_TX_AAD_LEN], const uint8_t txid[static VEIL_TX_ID_LEN],
                  uint64_t key_epoch, uint64_t fee);
 
-/* The fee-relevant size of a tx: body_len + 64 * n_witnesses. VEIL_ERR_TX_BODY_TOO_LARGE
+/* The fee-relevant size of a tx: the length of its padded TxPayload (a bucket), so the
+ * public fee reveals no more than the ciphertext's length does. VEIL_ERR_TX_BODY_TOO_LARGE
  * if body_len > 8192, VEIL_ERR_TX_WITNESS_COUNT if n_witnesses > 64. */
 VEIL_MUST_CHECK veil_status veil_tx_size(size_t body_len, size_t n_witnesses, uint64_t *size);
+
+/* The padded length of a TxPayload whose encoding without padding is `unpadded` bytes,
+ * and the length of the padding field's content (0: no padding field). VEIL_ERR_TX_TOO_LARGE
+ * above the largest bucket. */
+VEIL_MUST_CHECK veil_status veil_tx_padded_len(size_t unpadded, size_t *padded, size_t *pad_len);
 
 /* min_fee = fee_base + fee_per_byte * size. VEIL_ERR_TX_SUM_OVERFLOW if that does not
  * fit in 64 bits. (Validation treats such a minimum as unpayable: fee error.) */
@@ -247,9 +261,10 @@ VEIL_MUST_CHECK veil_status veil_tx_payload_output(const uint8_t *payload, size_
                                                    uint32_t index, ProtobufCAllocator *alloc,
                                                    veil_tx_output *out);
 
-/* Encodes a TxPayload: the body bytes as signed and n_witnesses 64-byte signatures.
- * VEIL_ERR_ARG if n_witnesses > 64; VEIL_ERR_BUFFER_TOO_SMALL if out_cap is too small
- * (VEIL_TX_MAX_PAYLOAD_LEN suffices when body_len <= 8192). */
+/* Encodes a TxPayload: the body bytes as signed, n_witnesses 64-byte signatures and the
+ * zero padding that makes it exactly a bucket long. VEIL_ERR_ARG if n_witnesses > 64;
+ * VEIL_ERR_BUFFER_TOO_SMALL if out_cap is too small (VEIL_TX_MAX_PAYLOAD_LEN suffices
+ * when body_len <= 8192). */
 VEIL_MUST_CHECK veil_status veil_tx_payload_encode(const uint8_t *body, size_t body_len,
                                                    const uint8_t (*witnesses)[VEIL_TX_WITNESS_LEN],
                                                    size_t n_witnesses, uint8_t *out,

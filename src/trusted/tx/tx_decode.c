@@ -382,6 +382,39 @@ veil_status veil_tx_body_encode(const veil_tx_body *b, uint8_t *out, size_t out_
 
 /* --- payload ---------------------------------------------------------------------- */
 
+static const size_t tx_buckets[VEIL_TX_N_PAYLOAD_BUCKETS] = VEIL_TX_PAYLOAD_BUCKETS;
+
+veil_status veil_tx_padded_len(size_t unpadded, size_t *padded, size_t *pad_len)
+{
+    ENSURE(padded && pad_len, VEIL_ERR_ARG);
+    for (size_t i = 0; i < VEIL_TX_N_PAYLOAD_BUCKETS; i++) {
+        if (unpadded > tx_buckets[i]) continue;
+        size_t r = tx_buckets[i] - unpadded; /* bytes the padding field must take */
+        /* The field is tag (1) + length varint (1 or 2) + content of at least one byte
+         * (canonical proto3 omits an empty field): r = 1, 2 and 130 have no encoding;
+         * such a payload goes to the next bucket. */
+        if (r == 0) {
+            *pad_len = 0;
+        } else if (r >= 3 && r <= 129) {
+            *pad_len = r - 2;
+        } else if (r >= 131) {
+            *pad_len = r - 3;
+        } else {
+            continue;
+        }
+        *padded = tx_buckets[i];
+        return VEIL_OK;
+    }
+    return VEIL_ERR_TX_TOO_LARGE;
+}
+
+static bool tx_is_bucket(size_t len)
+{
+    for (size_t i = 0; i < VEIL_TX_N_PAYLOAD_BUCKETS; i++)
+        if (len == tx_buckets[i]) return true;
+    return false;
+}
+
 veil_status tx_payload_unpack(const uint8_t *payload, size_t len, ProtobufCAllocator *alloc,
                               Veil__Tx__TxPayload **out)
 {
@@ -402,6 +435,12 @@ veil_status tx_payload_unpack(const uint8_t *payload, size_t len, ProtobufCAlloc
     /* P4 */
     for (size_t i = 0; i < m->n_witnesses; i++)
         ENSURE_OUT(m->witnesses[i].len == VEIL_TX_WITNESS_LEN, VEIL_ERR_TX_MALFORMED);
+    /* P5: exactly a bucket long, padded with zeros only (anything else would be a side
+     * channel a sender could fill, or a length that betrays the contents). */
+    ENSURE_OUT(tx_is_bucket(len), VEIL_ERR_TX_PADDING);
+    uint8_t nonzero = 0;
+    for (size_t i = 0; i < m->padding.len; i++) nonzero |= m->padding.data[i];
+    ENSURE_OUT(nonzero == 0, VEIL_ERR_TX_PADDING);
     *out = m;
     m = NULL;
 out:
@@ -428,6 +467,7 @@ veil_status veil_tx_payload_encode(const uint8_t *body, size_t body_len,
 {
     ProtobufCBinaryData w[VEIL_TX_MAX_WITNESSES];
     Veil__Tx__TxPayload m = VEIL__TX__TX_PAYLOAD__INIT;
+    static const uint8_t zeros[VEIL_TX_MAX_PAYLOAD_LEN];
 
     ENSURE(out_len && (body || body_len == 0) && (witnesses || n_witnesses == 0) &&
                (out || out_cap == 0),
@@ -441,8 +481,13 @@ veil_status veil_tx_payload_encode(const uint8_t *body, size_t body_len,
     m.body.len = body_len;
     m.n_witnesses = n_witnesses;
     m.witnesses = n_witnesses ? w : NULL;
+    size_t padded, pad_len;
+    TRY(veil_tx_padded_len(protobuf_c_message_get_packed_size(&m.base), &padded, &pad_len));
+    m.padding.data = TX_UNCONST(zeros);
+    m.padding.len = pad_len;
 
     size_t need = protobuf_c_message_get_packed_size(&m.base);
+    ENSURE(need == padded, VEIL_ERR_INTERNAL);
     ENSURE(need <= out_cap, VEIL_ERR_BUFFER_TOO_SMALL);
     *out_len = protobuf_c_message_pack(&m.base, out);
     ENSURE(*out_len == need, VEIL_ERR_INTERNAL);

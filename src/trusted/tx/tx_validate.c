@@ -16,7 +16,11 @@ veil_status veil_tx_size(size_t body_len, size_t n_witnesses, uint64_t *size)
     ENSURE(size, VEIL_ERR_ARG);
     ENSURE(body_len <= VEIL_TX_MAX_BODY_LEN, VEIL_ERR_TX_BODY_TOO_LARGE);
     ENSURE(n_witnesses <= VEIL_TX_MAX_WITNESSES, VEIL_ERR_TX_WITNESS_COUNT);
-    *size = (uint64_t)body_len + (uint64_t)VEIL_TX_WITNESS_LEN * n_witnesses;
+    size_t vlen = body_len < 128 ? 1 : body_len < 16384 ? 2 : 3;
+    size_t unpadded = (body_len ? 1 + vlen + body_len : 0) + n_witnesses * (2 + VEIL_TX_WITNESS_LEN);
+    size_t padded, pad_len;
+    TRY(veil_tx_padded_len(unpadded, &padded, &pad_len));
+    *size = padded;
     return VEIL_OK;
 }
 
