@@ -46,7 +46,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     acc.bonded = 1000;
     acc.unbonded = 10;
     acc.jailed_until = 50;
-    node_public_env env = {&params, 100, 1};
+    node_public_env env = {&params, "fuzz", 100, 1};
     const char *detail;
     if (node_public_apply(d, &env, NULL, &next, &detail) == VEIL_OK) abort();
     if (node_public_apply(d, &env, &acc, &next, &detail) != VEIL_OK) return 0;

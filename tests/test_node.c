@@ -379,7 +379,7 @@ static veil_status run_public(node_public_tx *tx, const uint8_t *sk, const node_
     assert_int_equal(node_public_tx_encode(tx, buf, sizeof buf, &len), VEIL_OK);
     assert_int_equal(node_chain_tx_decode(buf, len, CHAIN, d), VEIL_OK);
     assert_int_equal(d->type, NODE_TX_PUBLIC);
-    node_public_env env = {params, now, 1};
+    node_public_env env = {params, CHAIN, now, 1};
     const char *detail;
     veil_status st = node_public_apply(d, &env, acc, next, &detail);
     free(d);
@@ -439,7 +439,7 @@ static void test_public_unbond_unjail(void **state)
         assert_int_equal(node_public_tx_sign(&tx, "other-chain", g_sk), VEIL_OK);
         assert_int_equal(node_public_tx_encode(&tx, buf, sizeof buf, &len), VEIL_OK);
         assert_int_equal(node_chain_tx_decode(buf, len, CHAIN, d), VEIL_OK);
-        node_public_env env = {&params, 5000, 1};
+        node_public_env env = {&params, CHAIN, 5000, 1};
         assert_int_equal(node_public_apply(d, &env, &acc, &next, NULL), VEIL_ERR_TX_BAD_SIGNATURE);
         free(d);
     }
@@ -484,11 +484,19 @@ static void test_public_node_join(void **state)
     memset(tx->enclave_pubkey, 0x02, 33);
     memcpy(tx->mrenclave, id.mrenclave, 32);
     memcpy(tx->mrsigner, id.mrsigner, 32);
-    uint8_t rd[64] = {0};
-    veil_sha256_tagged(rd, NODE_ENCLAVE_KEY_TAG, tx->enclave_pubkey, tx->enclave_pubkey_len);
+    uint8_t rd[64];
+    assert_int_equal(node_join_report_data(CHAIN, g_pk, tx->enclave_pubkey,
+                                           tx->enclave_pubkey_len, rd),
+                     VEIL_OK);
     assert_int_equal(tee_enclave_call(e, TE_QUOTE, rd, sizeof rd, tx->quote, sizeof tx->quote,
                                       &tx->quote_len),
                      VEIL_OK);
+    /* The chain accepts the test enclave's product from its signer. */
+    params.n_enclaves = 1;
+    params.enclaves[0].by_mrenclave = false;
+    memcpy(params.enclaves[0].mrsigner, id.mrsigner, 32);
+    params.enclaves[0].prodid = id.prodid;
+    params.enclaves[0].min_svn = id.svn;
 
     /* no pinned root: recorded, not verified */
     assert_int_equal(run_public(tx, g_sk, &params, now, &acc, &next), VEIL_OK);
@@ -518,6 +526,48 @@ static void test_public_node_join(void **state)
     tx->quote[tx->quote_len / 2] ^= 1; /* a damaged quote */
     assert_int_not_equal(run_public(tx, g_sk, &params, now, &acc, &next), VEIL_OK);
     tx->quote[tx->quote_len / 2] ^= 1;
+
+    /* Item 5 of the attack review: any non-debug enclave of any signer or product could
+     * join, and the quote bound only the enclave key, so it could be replayed for
+     * another account or chain. */
+    node_params open = params;
+    open.n_enclaves = 0; /* an empty policy accepts no enclave */
+    assert_int_equal(run_public(tx, g_sk, &open, now, &acc, &next), VEIL_ERR_NODE_JOIN_POLICY);
+    open = params;
+    open.enclaves[0].prodid = (uint16_t)(id.prodid + 1); /* the signer's other product */
+    assert_int_equal(run_public(tx, g_sk, &open, now, &acc, &next), VEIL_ERR_NODE_JOIN_POLICY);
+    open = params;
+    open.enclaves[0].min_svn = (uint16_t)(id.svn + 1); /* an older version than accepted */
+    assert_int_equal(run_public(tx, g_sk, &open, now, &acc, &next), VEIL_ERR_NODE_JOIN_POLICY);
+    open = params;
+    open.enclaves[0].by_mrenclave = true; /* one exact image: this one */
+    memcpy(open.enclaves[0].mrenclave, id.mrenclave, 32);
+    assert_int_equal(run_public(tx, g_sk, &open, now, &acc, &next), VEIL_OK);
+    /* The same quote replayed for another account (signed by that account). */
+    uint8_t other_sk[32], other_pk[32];
+    memset(other_sk, 0x77, 32);
+    assert_int_equal(veil_schnorr_pubkey(other_pk, other_sk), VEIL_OK);
+    node_public_tx *replay = calloc(1, sizeof *replay);
+    *replay = *tx;
+    memcpy(replay->account, other_pk, 32);
+    node_account other_acc = acc;
+    memcpy(other_acc.address, other_pk, 32);
+    assert_int_equal(run_public(replay, other_sk, &params, now, &other_acc, &next), VEIL_ERR_AUTH);
+    free(replay);
+    /* A quote made for another chain id. */
+    uint8_t rd_other[64];
+    assert_int_equal(node_join_report_data("another-chain", g_pk, tx->enclave_pubkey,
+                                           tx->enclave_pubkey_len, rd_other),
+                     VEIL_OK);
+    assert_int_equal(tee_enclave_call(e, TE_QUOTE, rd_other, sizeof rd_other, tx->quote,
+                                      sizeof tx->quote, &tx->quote_len),
+                     VEIL_OK);
+    assert_int_equal(run_public(tx, g_sk, &params, now, &acc, &next), VEIL_ERR_AUTH);
+    assert_int_equal(tee_enclave_call(e, TE_QUOTE, rd, sizeof rd, tx->quote, sizeof tx->quote,
+                                      &tx->quote_len),
+                     VEIL_OK);
+    assert_int_equal(run_public(tx, g_sk, &params, now, &acc, &next), VEIL_OK);
+
     acc.bonded = 0; /* no stake */
     assert_int_equal(run_public(tx, g_sk, &params, now, &acc, &next), VEIL_ERR_ARG);
 

@@ -165,6 +165,8 @@
     X(VEIL_ERR_RATLS_CERT_SIGNATURE, 909, "certificate signature does not verify")       \
     X(VEIL_ERR_RATLS_HANDSHAKE, 910, "TLS handshake failed")                             \
     X(VEIL_ERR_RATLS_PRODID, 911, "enclave product id is not the accepted one")          \
+    X(VEIL_ERR_NODE_JOIN_POLICY, 912,                                                    \
+      "enclave identity is not in the chain's accepted enclaves (node join)")            \
     X(VEIL_ERR_TQE_CHALLENGE, 920, "query challenge is missing, used or wrong")          \
     X(VEIL_ERR_TQE_RATE_LIMIT, 921, "too many requests; slow down")                      \
     X(VEIL_ERR_TQE_TOO_MANY_TXIDS, 922, "query names more txids than allowed")           \

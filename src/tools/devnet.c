@@ -192,10 +192,13 @@ static veil_status app_state_write(const devnet_layout *l, const char *path)
                               json_pack("{s:o, s:s, s:s, s:s, s:s}", "address",
                                         hex_json(l->accounts[i].address, 32), "bonded", bonded[i],
                                         "unbonded", unbonded[i], "unbonded_from", now, "nonce", "0"));
-    json_t *doc = json_pack("{s:{s:s, s:s, s:s, s:s, s:s}, s:o, s:[]}", "params", "fee_rule",
+    /* Node joins may bind the devnet's TVE product (signer, product id, SVN). */
+    json_t *pins = json_pack("[{s:s, s:i, s:i}]", "mrsigner", l->tve_mrsigner_hex, "prodid",
+                             TVE_PRODID, "min_svn", TVE_SVN);
+    json_t *doc = json_pack("{s:{s:s, s:s, s:s, s:s, s:s, s:o}, s:o, s:[]}", "params", "fee_rule",
                             "at_least", "fee_base", "1000", "fee_per_byte", "10",
-                            "unbonding_period", "4", "key_epoch_blocks", "100000", "accounts",
-                            accounts, "outputs");
+                            "unbonding_period", "4", "key_epoch_blocks", "100000",
+                            "accepted_enclaves", pins, "accounts", accounts, "outputs");
     char *text = json_dumps(doc, JSON_INDENT(2));
     json_decref(doc);
     ENSURE(text != NULL, VEIL_ERR_NOMEM);

@@ -793,7 +793,8 @@ static veil_status scan_tx(node_app *a, block_scan *b, const uint8_t *tx, size_t
                        "the account has a confidential tx earlier in this block; resubmit");
             return VEIL_OK;
         }
-        node_public_env env = {node_state_params(a->st), b->time, b->height};
+        node_public_env env = {node_state_params(a->st), node_app_chain_id(a), b->time,
+                               b->height};
         st = node_public_apply(d, &env, found ? &acc : NULL, &next, &detail);
         if (st == VEIL_OK && b->pending) TRY(node_state_account_put(a->st, &next));
         result_set(res, st, detail);

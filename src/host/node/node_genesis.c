@@ -81,11 +81,50 @@ static veil_status check_keys(gctx *c, json_t *obj, const char *path, const char
     return VEIL_OK;
 }
 
+/* app_state.params.accepted_enclaves: [{"mrenclave": HEX} | {"mrsigner": HEX,
+ * "prodid": N, "min_svn": N}, ...]. */
+static veil_status parse_enclave_pins(gctx *c, json_t *list, node_params *out)
+{
+    static const char *const by_enclave[] = {"mrenclave", NULL};
+    static const char *const by_signer[] = {"mrsigner", "prodid", "min_svn", NULL};
+    if (list == NULL) return VEIL_OK;
+    if (!json_is_array(list) || json_array_size(list) > NODE_MAX_ENCLAVE_PINS)
+        return gfail(c, "app_state.params.accepted_enclaves: must be an array of at most %d pins",
+                     NODE_MAX_ENCLAVE_PINS);
+    for (size_t i = 0; i < json_array_size(list); i++) {
+        json_t *e = json_array_get(list, i);
+        node_enclave_pin *o = &out->enclaves[i];
+        char path[64];
+        snprintf(path, sizeof path, "app_state.params.accepted_enclaves[%zu]", i);
+        if (!json_is_object(e)) return gfail(c, "%s: not an object", path);
+        json_t *mre = json_object_get(e, "mrenclave"), *mrs = json_object_get(e, "mrsigner");
+        json_t *hex = mre != NULL ? mre : mrs;
+        if ((mre == NULL) == (mrs == NULL) || !json_is_string(hex) ||
+            veil_hex_decode_exact(mre ? o->mrenclave : o->mrsigner, 32, json_string_value(hex),
+                                  json_string_length(hex)) != VEIL_OK)
+            return gfail(c, "%s: needs exactly one of \"mrenclave\" or \"mrsigner\" (64 hex)",
+                         path);
+        TRY(check_keys(c, e, path, mre ? by_enclave : by_signer));
+        o->by_mrenclave = mre != NULL;
+        if (mrs != NULL) {
+            uint64_t v;
+            /* A signer pin without product and version would accept anything it signs. */
+            TRY(get_num(c, e, path, "prodid", true, true, UINT16_MAX, &v));
+            o->prodid = (uint16_t)v;
+            TRY(get_num(c, e, path, "min_svn", true, true, UINT16_MAX, &v));
+            o->min_svn = (uint16_t)v;
+        }
+    }
+    out->n_enclaves = json_array_size(list);
+    return VEIL_OK;
+}
+
 static veil_status parse_params(gctx *c, json_t *p, node_params *out)
 {
     static const char *const keys[] = {"fee_rule",         "fee_base",       "fee_per_byte",
                                        "unbonding_period", "key_epoch_blocks", "max_validators",
-                                       "attestation_root", "min_platform_tcb", NULL};
+                                       "attestation_root", "min_platform_tcb",
+                                       "accepted_enclaves", NULL};
     uint64_t v;
     if (!json_is_object(p)) return gfail(c, "app_state.params: missing or not an object");
     TRY(check_keys(c, p, "app_state.params", keys));
@@ -109,6 +148,7 @@ static veil_status parse_params(gctx *c, json_t *p, node_params *out)
     out->max_validators = (uint32_t)v;
     TRY(get_num(c, p, "app_state.params", "min_platform_tcb", false, true, UINT16_MAX, &v));
     out->min_platform_tcb = (uint32_t)v;
+    TRY(parse_enclave_pins(c, json_object_get(p, "accepted_enclaves"), out));
     json_t *root = json_object_get(p, "attestation_root");
     if (root != NULL) {
         if (!json_is_string(root) || json_string_length(root) > NODE_ATTESTATION_ROOT_MAX ||

@@ -133,6 +133,24 @@ veil_status node_params_encode(const node_params *p, uint8_t *out, size_t cap, s
     m.max_validators = p->max_validators;
     m.attestation_root = (char *)p->attestation_root;
     m.min_platform_tcb = p->min_platform_tcb;
+    ENSURE(p->n_enclaves <= NODE_MAX_ENCLAVE_PINS, VEIL_ERR_ARG);
+    Veil__Node__EnclavePin pins[NODE_MAX_ENCLAVE_PINS], *pin_ptrs[NODE_MAX_ENCLAVE_PINS];
+    for (size_t i = 0; i < p->n_enclaves; i++) {
+        const node_enclave_pin *e = &p->enclaves[i];
+        veil__node__enclave_pin__init(&pins[i]);
+        if (e->by_mrenclave) {
+            pins[i].mrenclave.data = (uint8_t *)e->mrenclave;
+            pins[i].mrenclave.len = 32;
+        } else {
+            pins[i].mrsigner.data = (uint8_t *)e->mrsigner;
+            pins[i].mrsigner.len = 32;
+            pins[i].prodid = e->prodid;
+            pins[i].min_svn = e->min_svn;
+        }
+        pin_ptrs[i] = &pins[i];
+    }
+    m.n_accepted_enclaves = p->n_enclaves;
+    m.accepted_enclaves = p->n_enclaves ? pin_ptrs : NULL;
     return rec_pack(&m.base, out, cap, len);
 }
 
@@ -155,6 +173,24 @@ veil_status node_params_decode(const uint8_t *in, size_t len, node_params *out)
     out->max_validators = m->max_validators;
     memcpy(out->attestation_root, m->attestation_root, strlen(m->attestation_root) + 1);
     out->min_platform_tcb = m->min_platform_tcb;
+    ENSURE_OUT(m->n_accepted_enclaves <= NODE_MAX_ENCLAVE_PINS, VEIL_ERR_MALFORMED);
+    for (size_t i = 0; i < m->n_accepted_enclaves; i++) {
+        const Veil__Node__EnclavePin *e = m->accepted_enclaves[i];
+        node_enclave_pin *o = &out->enclaves[i];
+        bool by_enclave = e->mrenclave.len == 32 && e->mrsigner.len == 0 && e->prodid == 0 &&
+                          e->min_svn == 0;
+        bool by_signer = e->mrsigner.len == 32 && e->mrenclave.len == 0 && e->prodid <= 65535 &&
+                         e->min_svn <= 65535;
+        ENSURE_OUT(by_enclave || by_signer, VEIL_ERR_MALFORMED);
+        o->by_mrenclave = by_enclave;
+        if (by_enclave) memcpy(o->mrenclave, e->mrenclave.data, 32);
+        if (by_signer) {
+            memcpy(o->mrsigner, e->mrsigner.data, 32);
+            o->prodid = (uint16_t)e->prodid;
+            o->min_svn = (uint16_t)e->min_svn;
+        }
+    }
+    out->n_enclaves = m->n_accepted_enclaves;
 out:
     veil__node__params__free_unpacked(m, NULL);
     return st;

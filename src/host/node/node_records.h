@@ -18,7 +18,7 @@
 #define NODE_MAX_OUTPUTS 64            /* = VEIL_TX_MAX_OUTPUTS: spent flags fit a u64 */
 #define NODE_PARAMS_ID "chain"
 /* Largest encoded record (an account with a node binding; params with a root PEM). */
-#define NODE_RECORD_MAX (NODE_ATTESTATION_ROOT_MAX + 512)
+#define NODE_RECORD_MAX (NODE_ATTESTATION_ROOT_MAX + 2048) /* + 16 enclave pins */
 
 /* Fee rules: the values of veil.tve.FeeRule. */
 #define NODE_FEE_EXACT 1u
@@ -51,6 +51,16 @@ typedef struct node_output {
     uint64_t height;
 } node_output;
 
+/* One identity a node join may bind (genesis params, docs/node.md). */
+#define NODE_MAX_ENCLAVE_PINS 16
+typedef struct node_enclave_pin {
+    bool by_mrenclave; /* true: mrenclave; false: mrsigner + prodid + min_svn */
+    uint8_t mrenclave[32];
+    uint8_t mrsigner[32];
+    uint16_t prodid;
+    uint16_t min_svn;
+} node_enclave_pin;
+
 typedef struct node_params {
     uint32_t fee_rule;
     uint64_t fee_base;
@@ -60,6 +70,8 @@ typedef struct node_params {
     uint32_t max_validators;
     char attestation_root[NODE_ATTESTATION_ROOT_MAX + 1]; /* "" = none */
     uint32_t min_platform_tcb;
+    size_t n_enclaves; /* accepted enclave identities for node joins */
+    node_enclave_pin enclaves[NODE_MAX_ENCLAVE_PINS];
 } node_params;
 
 typedef struct node_key_epoch {

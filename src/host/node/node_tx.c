@@ -250,10 +250,46 @@ out:
         return (code);                                                                   \
     } while (0)
 
+veil_status node_join_report_data(const char *chain_id, const uint8_t account[static 32],
+                                  const uint8_t *enclave_key, size_t key_len,
+                                  uint8_t out[static 64])
+{
+    size_t id_len = strlen(chain_id);
+    ENSURE(id_len <= 255 && key_len <= 65535, VEIL_ERR_ARG);
+    uint8_t buf[1 + 255 + 32 + 2 + NODE_ENCLAVE_PUBKEY_MAX];
+    ENSURE(key_len <= NODE_ENCLAVE_PUBKEY_MAX, VEIL_ERR_ARG);
+    size_t n = 0;
+    buf[n++] = (uint8_t)id_len;
+    memcpy(buf + n, chain_id, id_len), n += id_len;
+    memcpy(buf + n, account, 32), n += 32;
+    veil_put_u16(buf + n, (uint16_t)key_len), n += 2;
+    memcpy(buf + n, enclave_key, key_len), n += key_len;
+    memset(out, 0, 64);
+    veil_sha256_tagged(out, NODE_JOIN_REPORT_TAG, buf, n);
+    return VEIL_OK;
+}
+
+/* Whether the chain's policy accepts an enclave identity: one pin must match. */
+static bool join_policy_accepts(const node_params *params, const tee_identity *id)
+{
+    for (size_t i = 0; i < params->n_enclaves; i++) {
+        const node_enclave_pin *pin = &params->enclaves[i];
+        if (pin->by_mrenclave) {
+            if (memcmp(pin->mrenclave, id->mrenclave, 32) == 0) return true;
+        } else if (memcmp(pin->mrsigner, id->mrsigner, 32) == 0 && pin->prodid == id->prodid &&
+                   id->svn >= pin->min_svn) {
+            return true;
+        }
+    }
+    return false;
+}
+
 /* Node join's attestation: the quote verifies against the chain's pinned root, names
- * the claimed enclave identity and binds the enclave key in its report data. */
+ * the claimed enclave identity, that identity is one the chain accepts, and the quote
+ * binds (chain id, account, enclave key) in its report data. */
 static veil_status join_check_quote(const node_public_tx *p, const node_params *params,
-                                    uint64_t block_time, const char **detail)
+                                    const char *chain_id, uint64_t block_time,
+                                    const char **detail)
 {
     tee_quote_claims claims;
     /* Certificates are judged at the block's time, never the local clock: validators
@@ -271,10 +307,15 @@ static veil_status join_check_quote(const node_public_tx *p, const node_params *
     if (memcmp(claims.body.identity.mrenclave, p->mrenclave, 32) != 0 ||
         memcmp(claims.body.identity.mrsigner, p->mrsigner, 32) != 0)
         FAIL(VEIL_ERR_TVE_IDENTITY, "node join: the quote's enclave identity is not the one claimed");
-    uint8_t want[TEE_REPORT_DATA_LEN] = {0};
-    veil_sha256_tagged(want, NODE_ENCLAVE_KEY_TAG, p->enclave_pubkey, p->enclave_pubkey_len);
-    if (!veil_ct_equal(want, claims.body.report_data, sizeof want))
-        FAIL(VEIL_ERR_AUTH, "node join: the quote's report data does not bind the enclave key");
+    if (!join_policy_accepts(params, &claims.body.identity))
+        FAIL(VEIL_ERR_NODE_JOIN_POLICY,
+             "node join: the enclave is not one the chain's params.accepted_enclaves accepts");
+    uint8_t want[TEE_REPORT_DATA_LEN];
+    if (node_join_report_data(chain_id, p->account, p->enclave_pubkey, p->enclave_pubkey_len,
+                              want) != VEIL_OK ||
+        !veil_ct_equal(want, claims.body.report_data, sizeof want))
+        FAIL(VEIL_ERR_AUTH, "node join: the quote's report data does not bind this chain, "
+                            "account and enclave key");
     return VEIL_OK;
 }
 
@@ -319,7 +360,7 @@ veil_status node_public_apply(const node_chain_tx *tx, const node_public_env *en
         if (acc->jailed_until > now) FAIL(VEIL_ERR_TX_ACCOUNT_JAILED, "node join: the account is jailed");
         if (acc->bonded == 0) FAIL(VEIL_ERR_ARG, "node join: the account has no bonded stake");
         if (env->params->attestation_root[0] != '\0')
-            TRY(join_check_quote(p, env->params, env->block_time, detail));
+            TRY(join_check_quote(p, env->params, env->chain_id, env->block_time, detail));
         next->has_node = true;
         memset(&next->node, 0, sizeof next->node);
         next->node.enclave_pubkey_len = p->enclave_pubkey_len;

@@ -24,7 +24,9 @@
 #define NODE_PUBLIC_TX_TAG "veil/public-tx/v1"
 /* report_data of a node join's quote: SHA-256-tagged(this, enclave_pubkey) || 32 zero
  * bytes. */
-#define NODE_ENCLAVE_KEY_TAG "veil/enclave-key/v1"
+/* A node join's quote binds (chain id, staking account, enclave key) in its report
+ * data, so it cannot be replayed for another account or on another chain. */
+#define NODE_JOIN_REPORT_TAG "veil/node-join/v2"
 
 typedef enum node_tx_type {
     NODE_TX_CONFIDENTIAL = 1,
@@ -76,6 +78,7 @@ VEIL_MUST_CHECK veil_status node_chain_tx_decode(const uint8_t *tx, size_t len,
 /* What a public tx is checked against. */
 typedef struct node_public_env {
     const node_params *params;
+    const char *chain_id; /* the chain's id: node joins' quotes are bound to it */
     uint64_t block_time;
     uint64_t height; /* unused by the rules today; recorded for diagnostics */
 } node_public_env;
@@ -84,6 +87,14 @@ typedef struct node_public_env {
  * account's current state: acc NULL if the account does not exist. On VEIL_OK *next
  * is the account after the tx. On failure *detail (if not NULL) names the rule that
  * failed, for the log (never secret). */
+/* The report data a node join's quote must carry: SHA-256-tagged(NODE_JOIN_REPORT_TAG,
+ * u8 len(chain_id) || chain_id || account (32) || u16 BE len(key) || key) || 32 zero
+ * bytes. VEIL_ERR_ARG for a chain id over 255 bytes or a key over 65535. */
+VEIL_MUST_CHECK veil_status node_join_report_data(const char *chain_id,
+                                                  const uint8_t account[static 32],
+                                                  const uint8_t *enclave_key, size_t key_len,
+                                                  uint8_t out[static 64]);
+
 VEIL_MUST_CHECK veil_status node_public_apply(const node_chain_tx *tx, const node_public_env *env,
                                               const node_account *acc, node_account *next,
                                               const char **detail);
