@@ -2,9 +2,10 @@
  * selects:
  *   0  a DER certificate, through ratls_verify_cert_der (X.509, extension lookup,
  *      CBOR evidence, quote) against a freshly provisioned root
- *   1  the evidence extension's CBOR value, through ratls_evidence_parse
+ *   1  evidence (CBOR tag 60000 [quote, claims]), through ratls_evidence_decode
  * Invariant: every call returns a status; no input can verify (its quote would have
- * to chain to a root created at start-up), and a parsed quote lies inside the input. */
+ * to chain to a root created at start-up), and a decoded quote, claims and nonce lie
+ * inside the input. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -44,16 +45,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (data[0] % 2 == 0) {
         static const uint8_t any[TEE_MEASUREMENT_LEN];
         ratls_policy p = {.mrsigner = any,
+                          .has_prodid = 1,
+                          .has_min_svn = 1,
                           .allow_debug = true,
                           .allow_out_of_date_tcb = true,
                           .root_pem = g_root_pem,
                           .root_pem_len = g_root_pem_len};
         if (ratls_verify_cert_der(in, len, &p, time(NULL), NULL) == VEIL_OK) abort();
     } else {
-        const uint8_t *q = NULL;
-        size_t qlen = 0;
-        if (ratls_evidence_parse(in, len, &q, &qlen) == VEIL_OK &&
-            (q < in || qlen == 0 || qlen > TEE_QUOTE_MAX_LEN || q + qlen != in + len))
+        ratls_evidence ev;
+        if (ratls_evidence_decode(in, len, &ev) == VEIL_OK &&
+            (ev.quote < in || ev.quote_len == 0 || ev.quote_len > TEE_QUOTE_MAX_LEN ||
+             ev.quote + ev.quote_len > in + len || ev.claims < in ||
+             ev.claims + ev.claims_len != in + len ||
+             (ev.nonce != NULL && (ev.nonce < ev.claims || ev.nonce_len > RATLS_NONCE_MAX))))
             abort();
     }
     return 0;

@@ -29,6 +29,8 @@
 #include "host/ratls/ratls_verify.h"
 #include "hostutil/fileio.h"
 #include "ratls_test_enclave.h"
+#include "test_enclave.h"
+#include "crypto/crypto.h"
 #include "tee/sim/sim_host.h"
 #include "tee/tee.h"
 #include "trusted/tqe/tqe_abi.h"
@@ -40,6 +42,8 @@ static char g_dir[256];
 static char g_root_a[400], g_root_b[400];
 static tee_platform *g_pa, *g_pb;
 static tee_enclave *g_main;
+static tee_enclave *g_fake, *g_fake_b; /* quotes any report data: the attacker's */
+static tee_identity g_fake_id;
 static tee_identity g_main_id;
 
 static tee_enclave *load_on(tee_platform *p, const char *path)
@@ -78,6 +82,10 @@ static int setup(void **state)
     if (tee_platform_open(plat, &g_pb) != VEIL_OK) return -1;
     if (tee_enclave_load(g_pa, IMG("ratls_test_enclave"), NULL, 0, &g_main) != VEIL_OK) return -1;
     tee_enclave_identity(g_main, &g_main_id);
+    /* The attacker's quoting enclave, on both platforms. */
+    if (tee_enclave_load(g_pa, IMG("test_enclave"), NULL, 0, &g_fake) != VEIL_OK) return -1;
+    if (tee_enclave_load(g_pb, IMG("test_enclave"), NULL, 0, &g_fake_b) != VEIL_OK) return -1;
+    tee_enclave_identity(g_fake, &g_fake_id);
     return 0;
 }
 
@@ -85,6 +93,8 @@ static int teardown(void **state)
 {
     (void)state;
     unload(g_main);
+    tee_enclave_destroy(g_fake);
+    tee_enclave_destroy(g_fake_b);
     tee_platform_close(g_pa);
     tee_platform_close(g_pb);
     char cmd[300];
@@ -549,10 +559,123 @@ static void test_verify_validity(void **state)
                      VEIL_ERR_ARG);
 }
 
-/* A self-signed certificate for `key` with the given evidence extension value
- * (NULL: none), valid around now. */
-static X509 *forge(EVP_PKEY *key, const uint8_t *ext_val, size_t ext_len)
+/* --- the forgery suite ------------------------------------------------------------------ */
+/* What an attacker can make: certificates for keys it holds, evidence bytes of its
+ * choosing, and genuine quotes over report data of its choosing from an enclave it
+ * controls on a genuine platform (the test enclave's TE_QUOTE: exactly the capability
+ * the review found in a same-signer test image). Each forgery below must be refused,
+ * each with the code that names what is wrong. */
+
+typedef struct recipe {
+    /* the certificate */
+    bool no_ext, critical, duplicate_ext, bad_self_sig;
+    long not_before, not_after; /* offsets from now, seconds */
+    /* the claims */
+    bool other_key;             /* pubkey-hash of a key other than the certificate's */
+    uint64_t hash_alg;
+    size_t hash_len;
+    const uint8_t *nonce;
+    size_t nonce_len;
+    const uint8_t *raw_claims; /* used verbatim instead of the fields above */
+    size_t raw_claims_len;
+    /* the quote */
+    tee_enclave *quoter;       /* default: the fake enclave on platform A */
+    bool rd_second_half, rd_other_claims;
+    bool quote_truncate, quote_flip_sig;
+    /* the evidence around them */
+    uint64_t tag;
+    bool trailing, nonminimal_tag, indefinite_quote, array3, quote_as_text, oversized;
+    const uint8_t *raw_ext; /* the extension value verbatim */
+    size_t raw_ext_len;
+} recipe;
+
+
+static size_t cb_head(uint8_t *o, unsigned major, uint64_t v)
 {
+    uint8_t m = (uint8_t)(major << 5);
+    if (v < 24) return o[0] = (uint8_t)(m | v), 1;
+    if (v <= 0xff) return o[0] = m | 24, o[1] = (uint8_t)v, 2;
+    if (v <= 0xffff) return o[0] = m | 25, veil_put_u16(o + 1, (uint16_t)v), 3;
+    return o[0] = m | 26, veil_put_u32(o + 1, (uint32_t)v), 5;
+}
+
+static size_t cb_str(uint8_t *o, unsigned major, const void *p, size_t n)
+{
+    size_t h = cb_head(o, major, n);
+    memcpy(o + h, p, n);
+    return h + n;
+}
+
+static void spki_sha256(EVP_PKEY *k, uint8_t out[32])
+{
+    unsigned char *der = NULL;
+    int n = i2d_PUBKEY(k, &der);
+    assert_true(n > 0);
+    veil_sha256(out, der, (size_t)n);
+    OPENSSL_free(der);
+}
+
+/* A certificate for `key` built from the recipe. */
+static X509 *forge_cert(EVP_PKEY *key, const recipe *r)
+{
+    uint8_t claims[512], ext[RATLS_EVIDENCE_MAX + 64], rd[64], quote[TEE_QUOTE_MAX_LEN + 16];
+    size_t cl = 0, el = 0, ql = 0;
+    if (r->raw_claims) {
+        memcpy(claims, r->raw_claims, r->raw_claims_len);
+        cl = r->raw_claims_len;
+    } else {
+        uint8_t hash[64] = {0};
+        EVP_PKEY *hk = r->other_key ? EVP_EC_gen("P-256") : key;
+        spki_sha256(hk, hash);
+        if (r->other_key) EVP_PKEY_free(hk);
+        cl += cb_head(claims + cl, 5, r->nonce ? 2 : 1);
+        if (r->nonce) {
+            cl += cb_str(claims + cl, 3, "nonce", 5);
+            cl += cb_str(claims + cl, 2, r->nonce, r->nonce_len);
+        }
+        cl += cb_str(claims + cl, 3, "pubkey-hash", 11);
+        cl += cb_head(claims + cl, 4, 2);
+        cl += cb_head(claims + cl, 0, r->hash_alg ? r->hash_alg : 1);
+        cl += cb_str(claims + cl, 2, hash, r->hash_len ? r->hash_len : 32);
+    }
+    memset(rd, 0, sizeof rd);
+    if (r->rd_other_claims) {
+        uint8_t other[8] = {0xa0};
+        veil_sha256(rd, other, 1);
+    } else {
+        veil_sha256(rd, claims, cl);
+    }
+    if (r->rd_second_half) rd[40] = 1;
+    tee_enclave *q = r->quoter ? r->quoter : g_fake;
+    assert_int_equal(tee_enclave_call(q, TE_QUOTE, rd, sizeof rd, quote, TEE_QUOTE_MAX_LEN, &ql),
+                     VEIL_OK);
+    if (r->quote_truncate) ql -= 10;
+    if (r->quote_flip_sig) quote[100] ^= 1; /* inside the signed report body */
+    if (r->oversized) ql = TEE_QUOTE_MAX_LEN + 1;
+    if (r->raw_ext) {
+        memcpy(ext, r->raw_ext, r->raw_ext_len);
+        el = r->raw_ext_len;
+    } else {
+        if (r->nonminimal_tag) {
+            ext[el++] = 0xda; /* tag in a 4-byte head */
+            veil_put_u32(ext + el, RATLS_CBOR_TAG_EVIDENCE);
+            el += 4;
+        } else {
+            el += cb_head(ext + el, 6, r->tag ? r->tag : RATLS_CBOR_TAG_EVIDENCE);
+        }
+        el += cb_head(ext + el, 4, r->array3 ? 3 : 2);
+        if (r->indefinite_quote) {
+            ext[el++] = 0x5f; /* indefinite byte string: one chunk, then break */
+            el += cb_str(ext + el, 2, quote, ql);
+            ext[el++] = 0xff;
+        } else {
+            el += cb_str(ext + el, r->quote_as_text ? 3 : 2, quote, ql);
+        }
+        el += cb_str(ext + el, 2, claims, cl);
+        if (r->array3) el += cb_head(ext + el, 0, 0);
+        if (r->trailing) ext[el++] = 0x00;
+    }
+
     X509 *x = X509_new();
     assert_non_null(x);
     assert_int_equal(X509_set_version(x, X509_VERSION_3), 1);
@@ -561,114 +684,235 @@ static X509 *forge(EVP_PKEY *key, const uint8_t *ext_val, size_t ext_len)
     X509_NAME_add_entry_by_txt(nm, "CN", MBSTRING_ASC, (const unsigned char *)"forged", -1, -1,
                                0);
     X509_set_issuer_name(x, nm);
-    X509_gmtime_adj(X509_getm_notBefore(x), -3600);
-    X509_gmtime_adj(X509_getm_notAfter(x), 3600);
+    X509_gmtime_adj(X509_getm_notBefore(x), r->not_before ? r->not_before : -3600);
+    X509_gmtime_adj(X509_getm_notAfter(x), r->not_after ? r->not_after : 3600);
     assert_int_equal(X509_set_pubkey(x, key), 1);
-    if (ext_val != NULL) {
+    for (int i = 0; !r->no_ext && i < (r->duplicate_ext ? 2 : 1); i++) {
         ASN1_OBJECT *oid = OBJ_txt2obj(RATLS_EVIDENCE_OID, 1);
         ASN1_OCTET_STRING *v = ASN1_OCTET_STRING_new();
-        ASN1_OCTET_STRING_set(v, ext_val, (int)ext_len);
-        X509_EXTENSION *ext = X509_EXTENSION_create_by_OBJ(NULL, oid, 0, v);
-        assert_int_equal(X509_add_ext(x, ext, -1), 1);
-        X509_EXTENSION_free(ext);
+        ASN1_OCTET_STRING_set(v, ext, (int)el);
+        X509_EXTENSION *e = X509_EXTENSION_create_by_OBJ(NULL, oid, r->critical ? 1 : 0, v);
+        assert_int_equal(X509_add_ext(x, e, -1), 1);
+        X509_EXTENSION_free(e);
         ASN1_OCTET_STRING_free(v);
         ASN1_OBJECT_free(oid);
     }
-    assert_true(X509_sign(x, key, EVP_sha256()) > 0);
+    if (r->bad_self_sig) {
+        EVP_PKEY *other = EVP_EC_gen("P-256");
+        assert_true(X509_sign(x, other, EVP_sha256()) > 0);
+        EVP_PKEY_free(other);
+    } else {
+        assert_true(X509_sign(x, key, EVP_sha256()) > 0);
+    }
     return x;
 }
 
-static void ext_value(X509 *x, uint8_t *out, size_t cap, size_t *len)
+/* The policy that accepts the fake enclave (so every refusal below is the forgery's). */
+static ratls_policy fake_policy(void)
 {
-    ASN1_OBJECT *oid = OBJ_txt2obj(RATLS_EVIDENCE_OID, 1);
-    int i = X509_get_ext_by_OBJ(x, oid, -1);
-    ASN1_OBJECT_free(oid);
-    assert_true(i >= 0);
-    ASN1_OCTET_STRING *d = X509_EXTENSION_get_data(X509_get_ext(x, i));
-    *len = (size_t)ASN1_STRING_length(d);
-    assert_true(*len <= cap);
-    memcpy(out, ASN1_STRING_get0_data(d), *len);
+    ratls_policy p = {0};
+    p.mrsigner = g_fake_id.mrsigner;
+    p.mrenclave = g_fake_id.mrenclave;
+    p.has_prodid = 1;
+    p.prodid = g_fake_id.prodid;
+    p.has_min_svn = 1;
+    p.min_svn = g_fake_id.svn;
+    p.min_platform_tcb = 3;
+    p.root_pem_path = g_root_a;
+    return p;
 }
 
-static void test_verify_forgeries(void **state)
+enum policy_tweak { PT_NONE, PT_SIGNER, PT_PRODID, PT_SVN, PT_TCB, PT_MRENCLAVE, PT_ROOT_B };
+
+typedef struct forgery {
+    const char *name;
+    recipe r;
+    enum policy_tweak tweak;
+    veil_status want;
+} forgery;
+
+static void test_forgery_suite(void **state)
 {
     (void)state;
-    ratls_policy p = default_policy();
-    X509 *genuine = enclave_cert(g_main, (uint64_t)time(NULL));
+    static const uint8_t nonce_a[32] = {1, 2, 3}, nonce_b[32] = {9, 9, 9};
+    /* Claims variants, hand-made. */
+    uint8_t h32[32] = {0};
+    static const uint8_t not_a_map[] = {0x82, 0x01, 0x02};
+    static const uint8_t no_hash[] = {0xa1, 0x65, 'n', 'o', 'n', 'c', 'e', 0x41, 0x01};
+    static const uint8_t unknown_key[] = {0xa1, 0x63, 'f', 'o', 'o', 0x01};
+    uint8_t dup_key[100], bad_order[100], empty_nonce[100];
+    size_t dl = 0, bl = 0, en = 0;
+    dl += cb_head(dup_key, 5, 2);
+    for (int i = 0; i < 2; i++) {
+        dl += cb_str(dup_key + dl, 3, "pubkey-hash", 11);
+        dl += cb_head(dup_key + dl, 4, 2);
+        dl += cb_head(dup_key + dl, 0, 1);
+        dl += cb_str(dup_key + dl, 2, h32, 32);
+    }
+    bl += cb_head(bad_order, 5, 2);
+    bl += cb_str(bad_order + bl, 3, "pubkey-hash", 11);
+    bl += cb_head(bad_order + bl, 4, 2);
+    bl += cb_head(bad_order + bl, 0, 1);
+    bl += cb_str(bad_order + bl, 2, h32, 32);
+    bl += cb_str(bad_order + bl, 3, "nonce", 5);
+    bl += cb_str(bad_order + bl, 2, nonce_a, 8);
+    en += cb_head(empty_nonce, 5, 2);
+    en += cb_str(empty_nonce + en, 3, "nonce", 5);
+    en += cb_head(empty_nonce + en, 2, 0);
+    en += cb_str(empty_nonce + en, 3, "pubkey-hash", 11);
+    en += cb_head(empty_nonce + en, 4, 2);
+    en += cb_head(empty_nonce + en, 0, 1);
+    en += cb_str(empty_nonce + en, 2, h32, 32);
+    static const uint8_t not_cbor[] = {0xff};
+    static const uint8_t reserved_info[] = {0xd9, 0xea, 0x60, 0x9c};
+
+    tee_enclave *debug = load_on(g_pa, IMG("test_enclave_debug"));
+    tee_enclave *svn2 = load_on(g_pa, IMG("test_enclave_svn2"));
+
+    const forgery cases[] = {
+        {"genuine evidence (control)", {0}, PT_NONE, VEIL_OK},
+        {"wrong signer", {0}, PT_SIGNER, VEIL_ERR_RATLS_MRSIGNER},
+        {"wrong product id", {0}, PT_PRODID, VEIL_ERR_RATLS_PRODID},
+        {"SVN below the minimum", {0}, PT_SVN, VEIL_ERR_RATLS_SVN},
+        {"another image (MRENCLAVE)", {0}, PT_MRENCLAVE, VEIL_ERR_RATLS_MRENCLAVE},
+        {"debug enclave", {.quoter = debug}, PT_NONE, VEIL_ERR_RATLS_DEBUG},
+        {"platform TCB out of date", {0}, PT_TCB, VEIL_ERR_RATLS_TCB},
+        {"another platform root", {.quoter = NULL}, PT_ROOT_B, VEIL_ERR_TEE_QUOTE_CHAIN},
+        {"key not bound (another key's hash)", {.other_key = true}, PT_NONE,
+         VEIL_ERR_RATLS_KEY_BINDING},
+        {"report data over other claims", {.rd_other_claims = true}, PT_NONE,
+         VEIL_ERR_RATLS_REPORT_DATA},
+        {"report data second half not zero", {.rd_second_half = true}, PT_NONE,
+         VEIL_ERR_RATLS_REPORT_DATA},
+        {"expired certificate", {.not_before = -7200, .not_after = -3600}, PT_NONE,
+         VEIL_ERR_RATLS_EXPIRED},
+        {"certificate not yet valid", {.not_before = 3600, .not_after = 7200}, PT_NONE,
+         VEIL_ERR_RATLS_EXPIRED},
+        {"self-signature by another key", {.bad_self_sig = true}, PT_NONE,
+         VEIL_ERR_RATLS_CERT_SIGNATURE},
+        {"no evidence extension", {.no_ext = true}, PT_NONE, VEIL_ERR_RATLS_NO_EVIDENCE},
+        {"duplicate extension", {.duplicate_ext = true}, PT_NONE, VEIL_ERR_RATLS_DUPLICATE_EXT},
+        {"critical extension", {.critical = true}, PT_NONE, VEIL_ERR_RATLS_CRITICAL},
+        {"wrong CBOR tag", {.tag = 60001}, PT_NONE, VEIL_ERR_RATLS_EVIDENCE_TAG},
+        {"the old private tag", {.tag = 0x5645494C}, PT_NONE, VEIL_ERR_RATLS_EVIDENCE_TAG},
+        {"trailing CBOR", {.trailing = true}, PT_NONE, VEIL_ERR_TRAILING},
+        {"non-minimal tag head", {.nonminimal_tag = true}, PT_NONE,
+         VEIL_ERR_RATLS_CBOR_NONCANONICAL},
+        {"indefinite-length quote", {.indefinite_quote = true}, PT_NONE,
+         VEIL_ERR_RATLS_CBOR_NONCANONICAL},
+        {"reserved CBOR head", {.raw_ext = reserved_info, .raw_ext_len = sizeof reserved_info},
+         PT_NONE, VEIL_ERR_RATLS_CBOR_NONCANONICAL},
+        {"array of three", {.array3 = true}, PT_NONE, VEIL_ERR_RATLS_EVIDENCE_FORMAT},
+        {"quote as a text string", {.quote_as_text = true}, PT_NONE,
+         VEIL_ERR_RATLS_EVIDENCE_FORMAT},
+        {"not CBOR at all", {.raw_ext = not_cbor, .raw_ext_len = 1}, PT_NONE,
+         VEIL_ERR_RATLS_CBOR_NONCANONICAL},
+        {"oversized quote", {.oversized = true}, PT_NONE, VEIL_ERR_RATLS_EVIDENCE_FORMAT},
+        {"truncated quote", {.quote_truncate = true}, PT_NONE, VEIL_ERR_TEE_QUOTE_FORMAT},
+        {"signed report body altered", {.quote_flip_sig = true}, PT_NONE,
+         VEIL_ERR_TEE_QUOTE_SIGNATURE},
+        {"claims not a map", {.raw_claims = not_a_map, .raw_claims_len = sizeof not_a_map},
+         PT_NONE, VEIL_ERR_RATLS_CLAIMS},
+        {"claims without pubkey-hash", {.raw_claims = no_hash, .raw_claims_len = sizeof no_hash},
+         PT_NONE, VEIL_ERR_RATLS_CLAIMS},
+        {"unknown claims key", {.raw_claims = unknown_key, .raw_claims_len = sizeof unknown_key},
+         PT_NONE, VEIL_ERR_RATLS_CLAIMS},
+        {"duplicate claims key", {.raw_claims = dup_key, .raw_claims_len = dl}, PT_NONE,
+         VEIL_ERR_RATLS_CLAIMS},
+        {"claims keys out of order", {.raw_claims = bad_order, .raw_claims_len = bl}, PT_NONE,
+         VEIL_ERR_RATLS_CBOR_NONCANONICAL},
+        {"empty nonce", {.raw_claims = empty_nonce, .raw_claims_len = en}, PT_NONE,
+         VEIL_ERR_RATLS_CLAIMS},
+        {"hash algorithm not SHA-256", {.hash_alg = 7}, PT_NONE, VEIL_ERR_RATLS_HASH_ALG},
+        {"hash of the wrong length", {.hash_len = 20}, PT_NONE, VEIL_ERR_RATLS_HASH_ALG},
+    };
+    size_t n_refused = 0;
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        const forgery *f = &cases[i];
+        EVP_PKEY *k = EVP_EC_gen("P-256");
+        assert_non_null(k);
+        recipe r = f->r;
+        if (f->tweak == PT_ROOT_B) r.quoter = g_fake_b;
+        X509 *x = forge_cert(k, &r);
+        ratls_policy p = fake_policy();
+        uint8_t wrong[32];
+        memset(wrong, 0x42, sizeof wrong);
+        switch (f->tweak) {
+        case PT_SIGNER: p.mrsigner = wrong, p.mrenclave = NULL; break;
+        case PT_PRODID: p.prodid = (uint16_t)(g_fake_id.prodid + 1); break;
+        case PT_SVN: p.min_svn = (uint16_t)(g_fake_id.svn + 1); break;
+        case PT_TCB: p.min_platform_tcb = 4; break;
+        case PT_MRENCLAVE: p.mrenclave = wrong; break;
+        default: break;
+        }
+        veil_status got = verify(x, &p);
+        if (got != f->want)
+            fail_msg("forgery \"%s\": got %s, want %s (%s)", f->name, veil_status_name(got),
+                     veil_status_name(f->want), veil_error_detail());
+        if (f->want != VEIL_OK) n_refused++;
+        X509_free(x);
+        EVP_PKEY_free(k);
+    }
+    assert_true(n_refused >= 30);
+
+    /* Nonces (evidence after the handshake, ratls_verify_evidence). */
     EVP_PKEY *k = EVP_EC_gen("P-256");
-    assert_non_null(k);
-    uint8_t val[CERT_CAP];
-    size_t len;
-    ext_value(genuine, val, sizeof val, &len);
-    /* The documented layout: tag(0x5645494C) over a byte string with a 2-byte length. */
-    assert_true(len > 8);
-    assert_memory_equal(val, "\xda\x56\x45\x49\x4c\x59", 6);
-    assert_int_equal(((size_t)val[6] << 8 | val[7]), len - 8);
-    assert_memory_equal(val + 8, "VQUO", 4);
-
-    /* Evidence from another key: the genuine quote spliced into a certificate for k. */
-    X509 *x = forge(k, val, len);
-    assert_status(verify(x, &p), VEIL_ERR_RATLS_KEY_BINDING);
-    assert_non_null(strstr(veil_error_detail(), "report data"));
+    recipe r = {.nonce = nonce_a, .nonce_len = sizeof nonce_a};
+    X509 *x = forge_cert(k, &r);
+    const uint8_t *ev;
+    size_t ev_len;
+    {
+        ASN1_OBJECT *oid = OBJ_txt2obj(RATLS_EVIDENCE_OID, 1);
+        ASN1_OCTET_STRING *d = X509_EXTENSION_get_data(X509_get_ext(x, X509_get_ext_by_OBJ(x, oid, -1)));
+        ASN1_OBJECT_free(oid);
+        ev = ASN1_STRING_get0_data(d);
+        ev_len = (size_t)ASN1_STRING_length(d);
+    }
+    ratls_policy p = fake_policy();
+    assert_status(ratls_verify_evidence(ev, ev_len, x, &p, nonce_a, sizeof nonce_a, NULL), VEIL_OK);
+    /* Replayed: evidence made for another client's nonce. */
+    assert_status(ratls_verify_evidence(ev, ev_len, x, &p, nonce_b, sizeof nonce_b, NULL),
+                  VEIL_ERR_RATLS_NONCE);
     X509_free(x);
-
-    /* A tampered quote byte (inside the signed report data). */
-    const uint8_t *q;
-    size_t qlen;
-    assert_int_equal(ratls_evidence_parse(val, len, &q, &qlen), VEIL_OK);
-    size_t qoff = (size_t)(q - val);
-    val[qoff + 100] ^= 1;
-    x = forge(k, val, len);
-    assert_status(verify(x, &p), VEIL_ERR_TEE_QUOTE_SIGNATURE);
+    /* Evidence without any nonce where one is expected. */
+    recipe r0 = {0};
+    x = forge_cert(k, &r0);
+    {
+        ASN1_OBJECT *oid = OBJ_txt2obj(RATLS_EVIDENCE_OID, 1);
+        ASN1_OCTET_STRING *d = X509_EXTENSION_get_data(X509_get_ext(x, X509_get_ext_by_OBJ(x, oid, -1)));
+        ASN1_OBJECT_free(oid);
+        ev = ASN1_STRING_get0_data(d);
+        ev_len = (size_t)ASN1_STRING_length(d);
+    }
+    assert_status(ratls_verify_evidence(ev, ev_len, x, &p, nonce_a, sizeof nonce_a, NULL),
+                  VEIL_ERR_RATLS_NONCE);
     X509_free(x);
-    val[qoff + 100] ^= 1;
-    /* A tampered quote header. */
-    val[qoff] ^= 1;
-    x = forge(k, val, len);
-    assert_status(verify(x, &p), VEIL_ERR_TEE_QUOTE_FORMAT);
-    X509_free(x);
-    val[qoff] ^= 1;
-
-    /* No evidence at all; malformed evidence (wrong tag, trailing byte, not CBOR). */
-    x = forge(k, NULL, 0);
-    assert_status(verify(x, &p), VEIL_ERR_RATLS_NO_EVIDENCE);
-    X509_free(x);
-    uint8_t bad[CERT_CAP + 1];
-    memcpy(bad, val, len);
-    bad[len] = 0;
-    x = forge(k, bad, len + 1);
-    assert_status(verify(x, &p), VEIL_ERR_RATLS_EVIDENCE_FORMAT);
-    X509_free(x);
-    bad[1] ^= 0xff; /* tag number */
-    x = forge(k, bad, len);
-    assert_status(verify(x, &p), VEIL_ERR_RATLS_EVIDENCE_FORMAT);
-    X509_free(x);
-    x = forge(k, (const uint8_t *)"\xff", 1);
-    assert_status(verify(x, &p), VEIL_ERR_RATLS_EVIDENCE_FORMAT);
-    X509_free(x);
-
-    /* The certificate's own signature: last byte of the signature, then a TBS byte. */
-    unsigned char *der = NULL;
-    int dl = i2d_X509(genuine, &der);
-    assert_true(dl > 0);
-    assert_status(ratls_verify_cert_der(der, (size_t)dl, &p, time(NULL), NULL), VEIL_OK);
-    der[dl - 1] ^= 1;
-    assert_status(ratls_verify_cert_der(der, (size_t)dl, &p, time(NULL), NULL),
-                  VEIL_ERR_RATLS_CERT_SIGNATURE);
-    der[dl - 1] ^= 1;
-    unsigned char *cn = NULL;
-    for (int i = 0; i + 13 <= dl; i++)
-        if (memcmp(der + i, "Veil attested", 13) == 0) cn = der + i;
-    assert_non_null(cn);
-    cn[0] = 'X';
-    assert_status(ratls_verify_cert_der(der, (size_t)dl, &p, time(NULL), NULL),
-                  VEIL_ERR_RATLS_CERT_SIGNATURE);
-    cn[0] = 'V';
-    assert_status(ratls_verify_cert_der(der, (size_t)dl - 1, &p, time(NULL), NULL),
-                  VEIL_ERR_MALFORMED);
-    OPENSSL_free(der);
-
     EVP_PKEY_free(k);
+    (void)svn2;
+    unload(debug);
+    unload(svn2);
+}
+
+/* The enclave's own certificates carry exactly the documented evidence layout. */
+static void test_evidence_layout(void **state)
+{
+    (void)state;
+    X509 *genuine = enclave_cert(g_main, (uint64_t)time(NULL));
+    ASN1_OBJECT *oid = OBJ_txt2obj(RATLS_EVIDENCE_OID, 1);
+    int i = X509_get_ext_by_OBJ(genuine, oid, -1);
+    ASN1_OBJECT_free(oid);
+    assert_true(i >= 0);
+    assert_false(X509_EXTENSION_get_critical(X509_get_ext(genuine, i)));
+    ASN1_OCTET_STRING *d = X509_EXTENSION_get_data(X509_get_ext(genuine, i));
+    const uint8_t *v = ASN1_STRING_get0_data(d);
+    /* tag 60000 (0xd9 0xea 0x60), array(2), then a byte string with a 2-byte length. */
+    assert_memory_equal(v, "\xd9\xea\x60\x82\x59", 5);
+    ratls_evidence ev;
+    assert_int_equal(ratls_evidence_decode(v, (size_t)ASN1_STRING_length(d), &ev), VEIL_OK);
+    assert_null(ev.nonce);
+    /* claims = {"pubkey-hash": [1, h]}: a1 6b "pubkey-hash" 82 01 58 20 h. */
+    assert_int_equal(ev.claims_len, 1 + 12 + 1 + 1 + 2 + 32);
+    assert_memory_equal(ev.claims, "\xa1\x6bpubkey-hash\x82\x01\x58\x20", 17);
     X509_free(genuine);
 }
 
@@ -679,7 +923,8 @@ int main(void)
         cmocka_unit_test(test_verify_identities),
         cmocka_unit_test(test_item1_same_signer_quote_refused),
         cmocka_unit_test(test_verify_validity),
-        cmocka_unit_test(test_verify_forgeries),
+        cmocka_unit_test(test_forgery_suite),
+        cmocka_unit_test(test_evidence_layout),
         cmocka_unit_test(test_session_garbage),
         cmocka_unit_test(test_client_echo),
         cmocka_unit_test(test_openssl_s_client),

@@ -167,6 +167,16 @@
     X(VEIL_ERR_RATLS_PRODID, 911, "enclave product id is not the accepted one")          \
     X(VEIL_ERR_NODE_JOIN_POLICY, 912,                                                    \
       "enclave identity is not in the chain's accepted enclaves (node join)")            \
+    X(VEIL_ERR_RATLS_EVIDENCE_TAG, 913, "attestation evidence is not CBOR tag 60000")      \
+    X(VEIL_ERR_RATLS_CLAIMS, 914, "attestation claims are malformed or incomplete")      \
+    X(VEIL_ERR_RATLS_HASH_ALG, 915, "pubkey-hash claim is not a SHA-256 hash")           \
+    X(VEIL_ERR_RATLS_CRITICAL, 916, "evidence extension is marked critical")             \
+    X(VEIL_ERR_RATLS_DUPLICATE_EXT, 917, "evidence extension appears more than once")    \
+    X(VEIL_ERR_RATLS_NONCE, 918, "attestation evidence does not carry the expected nonce") \
+    X(VEIL_ERR_RATLS_REPORT_DATA, 919,                                                   \
+      "quote's report data is not the hash of the evidence's claims")                    \
+    X(VEIL_ERR_RATLS_CBOR_NONCANONICAL, 950,                                             \
+      "attestation evidence is not deterministic CBOR")                                  \
     X(VEIL_ERR_TQE_CHALLENGE, 920, "query challenge is missing, used or wrong")          \
     X(VEIL_ERR_TQE_RATE_LIMIT, 921, "too many requests; slow down")                      \
     X(VEIL_ERR_TQE_TOO_MANY_TXIDS, 922, "query names more txids than allowed")           \

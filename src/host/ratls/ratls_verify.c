@@ -5,7 +5,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <cbor.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/objects.h>
@@ -15,72 +14,7 @@
 #include "crypto/crypto.h"
 #include "hostutil/fileio.h"
 
-void ratls_report_data(const uint8_t *spki_der, size_t spki_len,
-                       uint8_t out[static TEE_REPORT_DATA_LEN])
-{
-    memset(out, 0, TEE_REPORT_DATA_LEN);
-    veil_sha256_tagged(out, RATLS_REPORT_DATA_TAG, spki_der, spki_len);
-}
-
-/* One decoded CBOR head, seen through libcbor's streaming decoder: it invokes one
- * callback per item head and allocates nothing, so a declared length or count in
- * hostile input cannot make it allocate (cbor_load would allocate for a declared
- * array or map size before checking the input holds it). */
-typedef struct evidence_item {
-    enum { EV_OTHER = 0, EV_TAG, EV_BSTR } kind;
-    uint64_t tag;
-    const uint8_t *data;
-    size_t len;
-} evidence_item;
-
-static void ev_on_tag(void *ctx, uint64_t value)
-{
-    evidence_item *it = ctx;
-    it->kind = EV_TAG;
-    it->tag = value;
-}
-
-static void ev_on_bstr(void *ctx, cbor_data data, size_t len)
-{
-    evidence_item *it = ctx;
-    it->kind = EV_BSTR;
-    it->data = data;
-    it->len = len;
-}
-
-/* Decodes one head at in[0..len): its kind, and how many bytes it used (0: error). */
-static size_t ev_decode(const uint8_t *in, size_t len, evidence_item *it)
-{
-    struct cbor_callbacks cb = cbor_empty_callbacks;
-    cb.tag = ev_on_tag;
-    cb.byte_string = ev_on_bstr; /* definite only: indefinite ones call byte_string_start */
-    memset(it, 0, sizeof *it);
-    struct cbor_decoder_result r = cbor_stream_decode(in, len, &cb, it);
-    if (r.status != CBOR_DECODER_FINISHED || r.read == 0 || r.read > len) return 0;
-    return r.read;
-}
-
-veil_status ratls_evidence_parse(const uint8_t *cbor, size_t len, const uint8_t **quote,
-                                 size_t *quote_len)
-{
-    ENSURE(cbor != NULL && quote != NULL && quote_len != NULL, VEIL_ERR_ARG);
-    ENSURE(len > 0 && len <= TEE_QUOTE_MAX_LEN + 18, VEIL_ERR_RATLS_EVIDENCE_FORMAT);
-    evidence_item tag, bstr;
-    size_t a = ev_decode(cbor, len, &tag);
-    ENSURE(a > 0 && tag.kind == EV_TAG && tag.tag == RATLS_CBOR_TAG_VEIL_SIM_QUOTE,
-           VEIL_ERR_RATLS_EVIDENCE_FORMAT);
-    size_t b = ev_decode(cbor + a, len - a, &bstr);
-    ENSURE(b > 0 && bstr.kind == EV_BSTR, VEIL_ERR_RATLS_EVIDENCE_FORMAT);
-    /* The byte string is the whole rest: one item, no trailing bytes. */
-    ENSURE(b == len - a && bstr.len > 0 && bstr.len <= TEE_QUOTE_MAX_LEN &&
-               bstr.data == cbor + len - bstr.len,
-           VEIL_ERR_RATLS_EVIDENCE_FORMAT);
-    *quote = bstr.data;
-    *quote_len = bstr.len;
-    return VEIL_OK;
-}
-
-/* The extension's value, requiring exactly one. */
+/* The evidence extension's value, requiring exactly one non-critical extension. */
 static veil_status evidence_ext_value(X509 *cert, const uint8_t **val, size_t *len)
 {
     ASN1_OBJECT *oid = OBJ_txt2obj(RATLS_EVIDENCE_OID, 1);
@@ -94,9 +28,16 @@ static veil_status evidence_ext_value(X509 *cert, const uint8_t **val, size_t *l
     }
     if (j >= 0) {
         veil_error_detail_set("extension %s appears more than once", RATLS_EVIDENCE_OID);
-        return VEIL_ERR_RATLS_EVIDENCE_FORMAT;
+        return VEIL_ERR_RATLS_DUPLICATE_EXT;
     }
-    ASN1_OCTET_STRING *d = X509_EXTENSION_get_data(X509_get_ext(cert, i));
+    X509_EXTENSION *ext = X509_get_ext(cert, i);
+    /* Critical would make ordinary TLS clients refuse the certificate; the formats this
+     * follows mark it non-critical, and a certificate that says otherwise is not one. */
+    if (X509_EXTENSION_get_critical(ext)) {
+        veil_error_detail_set("extension %s is marked critical", RATLS_EVIDENCE_OID);
+        return VEIL_ERR_RATLS_CRITICAL;
+    }
+    ASN1_OCTET_STRING *d = X509_EXTENSION_get_data(ext);
     ENSURE(d != NULL, VEIL_ERR_RATLS_EVIDENCE_FORMAT);
     *val = ASN1_STRING_get0_data(d);
     *len = (size_t)ASN1_STRING_length(d);
@@ -106,21 +47,19 @@ static veil_status evidence_ext_value(X509 *cert, const uint8_t **val, size_t *l
 veil_status ratls_cert_evidence(X509 *cert, uint8_t **quote, size_t *quote_len)
 {
     ENSURE(cert != NULL && quote != NULL && quote_len != NULL, VEIL_ERR_ARG);
-    const uint8_t *val, *q;
-    size_t len, qlen;
+    const uint8_t *val;
+    size_t len;
+    ratls_evidence ev;
     TRY(evidence_ext_value(cert, &val, &len));
-    veil_status st = ratls_evidence_parse(val, len, &q, &qlen);
+    veil_status st = ratls_evidence_decode(val, len, &ev);
     if (st != VEIL_OK) {
-        veil_error_detail_set("extension %s is not a CBOR tag %u over a byte string of "
-                              "1..%u bytes",
-                              RATLS_EVIDENCE_OID, RATLS_CBOR_TAG_VEIL_SIM_QUOTE,
-                              TEE_QUOTE_MAX_LEN);
+        veil_error_detail_set("extension %s: %s", RATLS_EVIDENCE_OID, veil_status_str(st));
         return st;
     }
-    *quote = malloc(qlen);
+    *quote = malloc(ev.quote_len);
     ENSURE(*quote != NULL, VEIL_ERR_NOMEM);
-    memcpy(*quote, q, qlen);
-    *quote_len = qlen;
+    memcpy(*quote, ev.quote, ev.quote_len);
+    *quote_len = ev.quote_len;
     return VEIL_OK;
 }
 
@@ -174,24 +113,27 @@ static veil_status check_validity(X509 *cert, time_t now)
     return VEIL_OK;
 }
 
-static veil_status check_binding(X509 *cert, const tee_quote_claims *c)
+/* The quote vouches for the claims (report data = SHA-256(claims) || zeros), and the
+ * claims name the key that signed the TLS handshake (pubkey-hash = SHA-256 of its
+ * SubjectPublicKeyInfo as encoded in the certificate). */
+static veil_status check_binding(const uint8_t *spki, size_t spki_len, const ratls_evidence *ev,
+                                 const tee_quote_claims *c)
 {
-    /* The SubjectPublicKeyInfo exactly as it is encoded in the certificate. */
-    unsigned char *spki = NULL;
-    int n = i2d_X509_PUBKEY(X509_get_X509_PUBKEY(cert), &spki);
-    ENSURE(n > 0, VEIL_ERR_CRYPTO);
-    uint8_t want[TEE_REPORT_DATA_LEN];
-    ratls_report_data(spki, (size_t)n, want);
-    OPENSSL_free(spki);
+    uint8_t want[TEE_REPORT_DATA_LEN], hash[32];
+    ratls_claims_report_data(ev->claims, ev->claims_len, want);
     if (CRYPTO_memcmp(want, c->body.report_data, TEE_REPORT_DATA_LEN) != 0) {
         char w[129], g[129];
         veil_hex_encode(w, want, TEE_REPORT_DATA_LEN);
         veil_hex_encode(g, c->body.report_data, TEE_REPORT_DATA_LEN);
-        veil_error_detail_set("report data does not bind the certificate key: expected %s, "
-                              "got %s",
+        veil_error_detail_set("report data is not SHA-256(claims) || zeros: expected %s, got %s",
                               w, g);
-        return VEIL_ERR_RATLS_KEY_BINDING;
+        return VEIL_ERR_RATLS_REPORT_DATA;
     }
+    veil_sha256(hash, spki, spki_len);
+    if (CRYPTO_memcmp(hash, ev->pubkey_hash, 32) != 0)
+        return mismatch32(VEIL_ERR_RATLS_KEY_BINDING,
+                          "the claims' pubkey-hash does not bind the certificate key",
+                          hash, ev->pubkey_hash);
     return VEIL_OK;
 }
 
@@ -225,10 +167,9 @@ static veil_status check_identity(const ratls_policy *p, const tee_quote_claims 
     return VEIL_OK;
 }
 
-veil_status ratls_verify_cert(X509 *cert, const ratls_policy *p, time_t now,
-                              tee_quote_claims *claims)
+static veil_status check_policy_shape(const ratls_policy *p)
 {
-    ENSURE(cert != NULL && p != NULL, VEIL_ERR_ARG);
+    ENSURE(p != NULL, VEIL_ERR_ARG);
     if (p->mrsigner == NULL && p->mrenclave == NULL) {
         veil_error_detail_set("the policy accepts no MRSIGNER or MRENCLAVE");
         return VEIL_ERR_ARG;
@@ -245,30 +186,91 @@ veil_status ratls_verify_cert(X509 *cert, const ratls_policy *p, time_t now,
     }
     ENSURE(p->root_pem_path != NULL || (p->root_pem != NULL && p->root_pem_len > 0),
            VEIL_ERR_ARG);
+    return VEIL_OK;
+}
+
+/* Steps 4-12 on evidence bytes for the key whose DER SPKI is given: decode, quote,
+ * binding, nonce (if one is expected), identity and TCB. */
+static veil_status verify_evidence(const uint8_t *ev_bytes, size_t ev_len, const uint8_t *spki,
+                                   size_t spki_len, const ratls_policy *p, const uint8_t *nonce,
+                                   size_t nonce_len, tee_quote_claims *claims)
+{
+    ratls_evidence ev;
+    veil_status st = ratls_evidence_decode(ev_bytes, ev_len, &ev);
+    if (st != VEIL_OK) {
+        veil_error_detail_set("evidence (%s): %s", RATLS_EVIDENCE_OID, veil_status_str(st));
+        return st;
+    }
+    tee_quote_claims c;
+    st = p->root_pem_path != NULL
+             ? tee_quote_verify(ev.quote, ev.quote_len, p->root_pem_path, p->min_platform_tcb, &c)
+             : tee_quote_verify_mem(ev.quote, ev.quote_len, p->root_pem, p->root_pem_len,
+                                    p->min_platform_tcb, &c);
+    if (st != VEIL_OK) {
+        if (veil_error_detail()[0] == '\0')
+            veil_error_detail_set("quote in the evidence: %s", veil_status_str(st));
+        return st;
+    }
+    TRY(check_binding(spki, spki_len, &ev, &c));
+    if (nonce != NULL &&
+        (ev.nonce == NULL || ev.nonce_len != nonce_len ||
+         CRYPTO_memcmp(ev.nonce, nonce, nonce_len) != 0)) {
+        veil_error_detail_set(ev.nonce == NULL ? "the evidence carries no nonce"
+                                               : "the evidence carries another nonce (replayed?)");
+        return VEIL_ERR_RATLS_NONCE;
+    }
+    TRY(check_identity(p, &c));
+    if (claims != NULL) *claims = c;
+    return VEIL_OK;
+}
+
+/* The certificate's SubjectPublicKeyInfo exactly as encoded in it (free with
+ * OPENSSL_free). */
+static veil_status cert_spki(X509 *cert, unsigned char **spki, size_t *len)
+{
+    *spki = NULL;
+    int n = i2d_X509_PUBKEY(X509_get_X509_PUBKEY(cert), spki);
+    ENSURE(n > 0, VEIL_ERR_CRYPTO);
+    *len = (size_t)n;
+    return VEIL_OK;
+}
+
+veil_status ratls_verify_cert(X509 *cert, const ratls_policy *p, time_t now,
+                              tee_quote_claims *claims)
+{
+    ENSURE(cert != NULL, VEIL_ERR_ARG);
+    TRY(check_policy_shape(p));
     veil_error_detail_clear();
     TRY(veil_crypto_init());
     TRY(check_self_signature(cert));
     TRY(check_validity(cert, now));
-    uint8_t *quote = NULL;
-    size_t quote_len = 0;
-    TRY(ratls_cert_evidence(cert, &quote, &quote_len));
-    tee_quote_claims c;
-    veil_status st =
-        p->root_pem_path != NULL
-            ? tee_quote_verify(quote, quote_len, p->root_pem_path, p->min_platform_tcb, &c)
-            : tee_quote_verify_mem(quote, quote_len, p->root_pem, p->root_pem_len,
-                                   p->min_platform_tcb, &c);
-    free(quote);
-    if (st != VEIL_OK) {
-        if (veil_error_detail()[0] == '\0')
-            veil_error_detail_set("quote in extension %s: %s", RATLS_EVIDENCE_OID,
-                                  veil_status_str(st));
-        return st;
-    }
-    TRY(check_binding(cert, &c));
-    TRY(check_identity(p, &c));
-    if (claims != NULL) *claims = c;
-    return VEIL_OK;
+    const uint8_t *val;
+    size_t len, spki_len;
+    TRY(evidence_ext_value(cert, &val, &len));
+    unsigned char *spki;
+    TRY(cert_spki(cert, &spki, &spki_len));
+    veil_status st = verify_evidence(val, len, spki, spki_len, p, NULL, 0, claims);
+    OPENSSL_free(spki);
+    return st;
+}
+
+veil_status ratls_verify_evidence(const uint8_t *evidence, size_t evidence_len, X509 *cert,
+                                  const ratls_policy *p, const uint8_t *nonce, size_t nonce_len,
+                                  tee_quote_claims *claims)
+{
+    ENSURE(evidence != NULL && cert != NULL && nonce != NULL && nonce_len >= 1 &&
+               nonce_len <= RATLS_NONCE_MAX,
+           VEIL_ERR_ARG);
+    TRY(check_policy_shape(p));
+    veil_error_detail_clear();
+    TRY(veil_crypto_init());
+    size_t spki_len;
+    unsigned char *spki;
+    TRY(cert_spki(cert, &spki, &spki_len));
+    veil_status st = verify_evidence(evidence, evidence_len, spki, spki_len, p, nonce, nonce_len,
+                                     claims);
+    OPENSSL_free(spki);
+    return st;
 }
 
 veil_status ratls_verify_cert_der(const uint8_t *der, size_t len, const ratls_policy *p,

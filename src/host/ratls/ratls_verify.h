@@ -5,12 +5,16 @@
  * expected vs got in hex; docs/attested-tls.md):
  *   1. self-signature under the certificate's own key      VEIL_ERR_RATLS_CERT_SIGNATURE
  *   2. validity period against `now`                         VEIL_ERR_RATLS_EXPIRED
- *   3. evidence extension present / well-formed              VEIL_ERR_RATLS_NO_EVIDENCE,
- *                                                            VEIL_ERR_RATLS_EVIDENCE_FORMAT
- *   4. quote: chain to the pinned provisioning root and      VEIL_ERR_TEE_QUOTE_CHAIN,
+ *   3. evidence extension present, once, non-critical        VEIL_ERR_RATLS_NO_EVIDENCE,
+ *                                                            VEIL_ERR_RATLS_DUPLICATE_EXT,
+ *                                                            VEIL_ERR_RATLS_CRITICAL
+ *   4. evidence decodes strictly: tag 60000 [quote, claims]  ratls_evidence_decode's codes
+ *   5. quote: chain to the pinned provisioning root and      VEIL_ERR_TEE_QUOTE_CHAIN,
  *      quote signature                                       VEIL_ERR_TEE_QUOTE_SIGNATURE,
  *                                                            VEIL_ERR_TEE_QUOTE_FORMAT
- *   5. report data binds the certificate's key               VEIL_ERR_RATLS_KEY_BINDING
+ *   5b. report data = SHA-256(claims) || 32 zero bytes       VEIL_ERR_RATLS_REPORT_DATA
+ *   5c. claims' pubkey-hash = SHA-256(certificate SPKI)      VEIL_ERR_RATLS_KEY_BINDING
+ *   5d. the expected nonce (ratls_verify_evidence only)      VEIL_ERR_RATLS_NONCE
  *   6. debug attribute (unless allow_debug)                  VEIL_ERR_RATLS_DEBUG
  *   7. MRSIGNER, MRENCLAVE (those the policy sets)           VEIL_ERR_RATLS_MRSIGNER,
  *                                                            VEIL_ERR_RATLS_MRENCLAVE
@@ -31,12 +35,9 @@
 
 #include "common/status.h"
 #include "tee/tee.h"
+#include "trusted/ratls/ratls_evidence.h"
 
-#define RATLS_EVIDENCE_OID "2.23.133.5.4.9"
-#define RATLS_REPORT_DATA_TAG "veil/ratls/v1"
-/* CBOR tag of Veil sim quotes inside the tagged-evidence extension
- * (docs/attested-tls.md explains the choice). */
-#define RATLS_CBOR_TAG_VEIL_SIM_QUOTE 0x5645494Cu /* 1447381324, ASCII "VEIL" */
+/* The evidence format (tag 60000 [quote, claims]) and its OID. */
 #define RATLS_CERT_MAX_LEN (64u * 1024u)
 
 /* What a verifier accepts. Pointers are borrowed for the duration of each call.
@@ -76,14 +77,14 @@ VEIL_MUST_CHECK veil_status ratls_verify_cert_der(const uint8_t *der, size_t len
  * VEIL_ERR_RATLS_NO_EVIDENCE / VEIL_ERR_RATLS_EVIDENCE_FORMAT. */
 VEIL_MUST_CHECK veil_status ratls_cert_evidence(X509 *cert, uint8_t **quote, size_t *quote_len);
 
-/* Parses the extension value (the CBOR bytes inside the OCTET STRING): exactly one
- * tag RATLS_CBOR_TAG_VEIL_SIM_QUOTE over a byte string of 1..TEE_QUOTE_MAX_LEN bytes,
- * nothing after it. *quote points into `cbor`. */
-VEIL_MUST_CHECK veil_status ratls_evidence_parse(const uint8_t *cbor, size_t len,
-                                                 const uint8_t **quote, size_t *quote_len);
-
-/* The expected report data for a DER SubjectPublicKeyInfo. */
-void ratls_report_data(const uint8_t *spki_der, size_t spki_len,
-                       uint8_t out[static TEE_REPORT_DATA_LEN]);
+/* Verifies standalone evidence (ratls_evidence.h) for the key of `cert`, which must
+ * carry exactly `nonce` (1..RATLS_NONCE_MAX bytes) in its claims: what a client checks
+ * after the handshake, having sent the nonce (VEIL_ERR_RATLS_NONCE otherwise). Same
+ * policy, steps and codes as ratls_verify_cert from step 4 on; the certificate itself
+ * (signature, validity) is the caller's to have checked. */
+VEIL_MUST_CHECK veil_status ratls_verify_evidence(const uint8_t *evidence, size_t evidence_len,
+                                                  X509 *cert, const ratls_policy *p,
+                                                  const uint8_t *nonce, size_t nonce_len,
+                                                  tee_quote_claims *claims);
 
 #endif

@@ -2,8 +2,10 @@
  * self-signed certificate carrying the quote (docs/attested-tls.md). */
 #include <string.h>
 
-#include <cbor.h>
+#include <openssl/core_names.h>
 #include <openssl/crypto.h>
+#include <openssl/ec.h>
+#include <openssl/param_build.h>
 #include <openssl/evp.h>
 #include <openssl/objects.h>
 #include <openssl/rand.h>
@@ -13,44 +15,114 @@
 
 #include "crypto/crypto.h"
 #include "tee/tee.h"
+#include "trusted/ratls/ratls_evidence.h"
 #include "trusted/ratls/ratls_internal.h"
-
-/* CBOR tag of the Veil sim quote format (same value as the verifier's
- * RATLS_CBOR_TAG_VEIL_SIM_QUOTE; the enclave cannot include host headers). */
-#define RATLS_CBOR_TAG 0x5645494Cu
 /* 9999-12-31T23:59:59Z: the last instant an X.509 GeneralizedTime can express. */
 #define RATLS_MAX_TIME 253402300799ull
 
-/* report_data = SHA-256-tagged(RATLS_REPORT_DATA_TAG, SPKI DER) || 32 zero bytes. */
-static veil_status spki_report_data(EVP_PKEY *key, uint8_t rd[static TEE_REPORT_DATA_LEN])
+/* A P-256 key whose private scalar comes from tee_random, not from OpenSSL's RNG (which
+ * a port would have to seed from outside the enclave): 32 random bytes, redrawn until
+ * they are a valid scalar (0 < d < n; a redraw happens with probability ~2^-32). */
+static veil_status key_generate(EVP_PKEY **out)
+{
+    veil_status st = VEIL_ERR_CRYPTO;
+    uint8_t rnd[32], pub[65];
+    EC_GROUP *g = EC_GROUP_new_by_curve_name(NID_X9_62_prime256v1);
+    BIGNUM *d = BN_secure_new();
+    EC_POINT *q = NULL;
+    OSSL_PARAM_BLD *bld = NULL;
+    OSSL_PARAM *params = NULL;
+    EVP_PKEY_CTX *ctx = NULL;
+    *out = NULL;
+    ENSURE_OUT(g != NULL && d != NULL, VEIL_ERR_CRYPTO);
+    for (int tries = 0;; tries++) {
+        ENSURE_OUT(tries < 16, VEIL_ERR_CRYPTO);
+        TRY_OUT(tee_random(rnd, sizeof rnd));
+        ENSURE_OUT(BN_bin2bn(rnd, sizeof rnd, d) != NULL, VEIL_ERR_CRYPTO);
+        if (!BN_is_zero(d) && BN_cmp(d, EC_GROUP_get0_order(g)) < 0) break;
+    }
+    q = EC_POINT_new(g);
+    ENSURE_OUT(q != NULL && EC_POINT_mul(g, q, d, NULL, NULL, NULL) == 1 &&
+                   EC_POINT_point2oct(g, q, POINT_CONVERSION_UNCOMPRESSED, pub, sizeof pub,
+                                      NULL) == sizeof pub,
+               VEIL_ERR_CRYPTO);
+    bld = OSSL_PARAM_BLD_new();
+    ENSURE_OUT(bld != NULL &&
+                   OSSL_PARAM_BLD_push_utf8_string(bld, OSSL_PKEY_PARAM_GROUP_NAME, "prime256v1",
+                                                   0) == 1 &&
+                   OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_PRIV_KEY, d) == 1 &&
+                   OSSL_PARAM_BLD_push_octet_string(bld, OSSL_PKEY_PARAM_PUB_KEY, pub,
+                                                    sizeof pub) == 1,
+               VEIL_ERR_CRYPTO);
+    params = OSSL_PARAM_BLD_to_param(bld);
+    ctx = EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL);
+    ENSURE_OUT(params != NULL && ctx != NULL && EVP_PKEY_fromdata_init(ctx) == 1 &&
+                   EVP_PKEY_fromdata(ctx, out, EVP_PKEY_KEYPAIR, params) == 1,
+               VEIL_ERR_CRYPTO);
+    st = VEIL_OK;
+out:
+    veil_wipe(rnd, sizeof rnd);
+    EVP_PKEY_CTX_free(ctx);
+    OSSL_PARAM_free(params); /* holds a copy of the scalar: OpenSSL clears BN params on free */
+    OSSL_PARAM_BLD_free(bld);
+    EC_POINT_free(q);
+    BN_clear_free(d);
+    EC_GROUP_free(g);
+    return st;
+}
+
+/* SHA-256 of the key's DER SubjectPublicKeyInfo: what the "pubkey-hash" claim names. */
+static veil_status spki_hash(EVP_PKEY *key, uint8_t out[static 32])
 {
     unsigned char *spki = NULL;
     int n = i2d_PUBKEY(key, &spki);
     ENSURE(n > 0, VEIL_ERR_CRYPTO);
-    memset(rd, 0, TEE_REPORT_DATA_LEN);
-    veil_sha256_tagged(rd, RATLS_REPORT_DATA_TAG, spki, (size_t)n);
+    veil_sha256(out, spki, (size_t)n);
     OPENSSL_free(spki);
     return VEIL_OK;
 }
 
-/* tagged-evidence = #6.RATLS_CBOR_TAG(bstr quote), wrapped in the extension. */
-static veil_status evidence_extension(const uint8_t *quote, size_t quote_len,
-                                      X509_EXTENSION **out)
+/* Fresh evidence for the key hashing to `hash`: claims {nonce?, pubkey-hash}, a quote
+ * whose report data is SHA-256(claims) || zeros, both in tag 60000 (ratls_evidence.h). */
+static veil_status evidence_make(const uint8_t hash[static 32], const uint8_t *nonce,
+                                 size_t nonce_len, uint8_t *out, size_t cap, size_t *out_len)
+{
+    veil_status st;
+    uint8_t claims[RATLS_CLAIMS_MAX], rd[TEE_REPORT_DATA_LEN];
+    size_t claims_len = 0, quote_len = 0;
+    uint8_t *quote = tee_alloc(TEE_QUOTE_MAX_LEN);
+    ENSURE(quote != NULL, VEIL_ERR_TEE_OUT_OF_MEMORY);
+    TRY_OUT(ratls_claims_encode(hash, nonce, nonce_len, claims, sizeof claims, &claims_len));
+    ratls_claims_report_data(claims, claims_len, rd);
+    TRY_OUT(tee_quote_create(rd, quote, TEE_QUOTE_MAX_LEN, &quote_len));
+    st = ratls_evidence_encode(quote, quote_len, claims, claims_len, out, cap, out_len);
+out:
+    tee_free(quote);
+    return st;
+}
+
+veil_status ratls_identity_evidence(const ratls_identity *id, const uint8_t *nonce,
+                                    size_t nonce_len, uint8_t *out, size_t cap, size_t *out_len)
+{
+    ENSURE(id != NULL && nonce != NULL && nonce_len >= 1 && nonce_len <= RATLS_NONCE_MAX,
+           VEIL_ERR_ARG);
+    return evidence_make(id->spki_hash, nonce, nonce_len, out, cap, out_len);
+}
+
+/* The evidence (no nonce: a certificate is shown to every client), in the extension. */
+static veil_status evidence_extension(const uint8_t hash[static 32], X509_EXTENSION **out)
 {
     veil_status st = VEIL_OK;
-    size_t cap = quote_len + 18; /* tag head (<= 9) + bstr head (<= 9) */
-    uint8_t *buf = tee_alloc(cap);
+    uint8_t *buf = tee_alloc(RATLS_EVIDENCE_MAX);
+    size_t len = 0;
     ASN1_OBJECT *oid = NULL;
     ASN1_OCTET_STRING *val = NULL;
     ENSURE(buf != NULL, VEIL_ERR_TEE_OUT_OF_MEMORY);
-    size_t a = cbor_encode_tag(RATLS_CBOR_TAG, buf, cap);
-    size_t b = a == 0 ? 0 : cbor_encode_bytestring_start(quote_len, buf + a, cap - a);
-    ENSURE_OUT(a != 0 && b != 0 && a + b + quote_len <= cap, VEIL_ERR_INTERNAL);
-    memcpy(buf + a + b, quote, quote_len);
+    TRY_OUT(evidence_make(hash, NULL, 0, buf, RATLS_EVIDENCE_MAX, &len));
     oid = OBJ_txt2obj(RATLS_EVIDENCE_OID, 1);
     val = ASN1_OCTET_STRING_new();
     ENSURE_OUT(oid != NULL && val != NULL, VEIL_ERR_CRYPTO);
-    ENSURE_OUT(ASN1_OCTET_STRING_set(val, buf, (int)(a + b + quote_len)) == 1, VEIL_ERR_CRYPTO);
+    ENSURE_OUT(ASN1_OCTET_STRING_set(val, buf, (int)len) == 1, VEIL_ERR_CRYPTO);
     /* Non-critical: generic TLS clients (openssl s_client) must still complete the
      * handshake; RA-TLS verifiers refuse a certificate without it anyway. */
     *out = X509_EXTENSION_create_by_OBJ(NULL, oid, 0, val);
@@ -62,7 +134,7 @@ out:
     return st;
 }
 
-static veil_status cert_build(EVP_PKEY *key, uint64_t now, const uint8_t *quote, size_t quote_len,
+static veil_status cert_build(EVP_PKEY *key, uint64_t now, const uint8_t hash[static 32],
                               X509 **out)
 {
     veil_status st = VEIL_OK;
@@ -96,7 +168,7 @@ static veil_status cert_build(EVP_PKEY *key, uint64_t now, const uint8_t *quote,
                                           RATLS_CERT_SKEW_SECONDS)),
                VEIL_ERR_CRYPTO);
     ENSURE_OUT(X509_set_pubkey(x, key) == 1, VEIL_ERR_CRYPTO);
-    TRY_OUT(evidence_extension(quote, quote_len, &ext));
+    TRY_OUT(evidence_extension(hash, &ext));
     ENSURE_OUT(X509_add_ext(x, ext, -1) == 1, VEIL_ERR_CRYPTO);
     ENSURE_OUT(X509_sign(x, key, EVP_sha256()) > 0, VEIL_ERR_CRYPTO);
     *out = x;
@@ -144,19 +216,12 @@ veil_status ratls_identity_create(uint64_t now_unix, ratls_identity **out)
     EVP_PKEY *key = NULL;
     X509 *cert = NULL;
     SSL_CTX *ctx = NULL;
-    uint8_t *quote = NULL;
     unsigned char *der = NULL;
     ratls_identity *id = tee_calloc(1, sizeof *id);
     ENSURE_OUT(id != NULL, VEIL_ERR_TEE_OUT_OF_MEMORY);
-    key = EVP_EC_gen("P-256");
-    ENSURE_OUT(key != NULL, VEIL_ERR_CRYPTO);
-    uint8_t rd[TEE_REPORT_DATA_LEN];
-    TRY_OUT(spki_report_data(key, rd));
-    quote = tee_alloc(TEE_QUOTE_MAX_LEN);
-    ENSURE_OUT(quote != NULL, VEIL_ERR_TEE_OUT_OF_MEMORY);
-    size_t quote_len = 0;
-    TRY_OUT(tee_quote_create(rd, quote, TEE_QUOTE_MAX_LEN, &quote_len));
-    TRY_OUT(cert_build(key, now_unix, quote, quote_len, &cert));
+    TRY_OUT(key_generate(&key));
+    TRY_OUT(spki_hash(key, id->spki_hash));
+    TRY_OUT(cert_build(key, now_unix, id->spki_hash, &cert));
     TRY_OUT(ctx_build(key, cert, &ctx));
     int n = i2d_X509(cert, &der);
     ENSURE_OUT(n > 0, VEIL_ERR_CRYPTO);
@@ -171,7 +236,6 @@ veil_status ratls_identity_create(uint64_t now_unix, ratls_identity **out)
     id = NULL;
 out:
     OPENSSL_free(der);
-    tee_free(quote);
     SSL_CTX_free(ctx);
     X509_free(cert);
     EVP_PKEY_free(key); /* the SSL_CTX keeps its own reference; freeing wipes key material */

@@ -11,6 +11,7 @@ struct ratls_identity {
     uint8_t *cert_der; /* tee_alloc'ed */
     size_t cert_len;
     uint64_t created;  /* host time at creation (untrusted, used only for renewal) */
+    uint8_t spki_hash[32]; /* SHA-256 of the key's SubjectPublicKeyInfo (the claims') */
 };
 
 #endif

@@ -31,10 +31,8 @@
 
 #include "common/status.h"
 
-/* The TCG DICE tagged-evidence extension (docs/attested-tls.md). */
-#define RATLS_EVIDENCE_OID "2.23.133.5.4.9"
-/* Tag of the report-data hash binding the certificate key. */
-#define RATLS_REPORT_DATA_TAG "veil/ratls/v1"
+#include "trusted/ratls/ratls_evidence.h" /* the evidence format and its OID */
+
 /* Validity: [now - skew, now + lifetime + skew]; renewal after `lifetime`. */
 #define RATLS_CERT_LIFETIME_SECONDS (24u * 3600u)
 #define RATLS_CERT_SKEW_SECONDS 3600u
@@ -55,6 +53,12 @@ VEIL_MUST_CHECK veil_status ratls_identity_create(uint64_t now_unix, ratls_ident
  * identity for new sessions; sessions opened on the old one keep working (they hold
  * their own reference to its key and certificate). */
 bool ratls_identity_needs_renewal(const ratls_identity *id, uint64_t now_unix);
+
+/* Fresh evidence for this identity's key whose claims carry `nonce` (1..64 bytes): a
+ * client that chose the nonce knows the evidence was made for it, not replayed. */
+VEIL_MUST_CHECK veil_status ratls_identity_evidence(const ratls_identity *id,
+                                                   const uint8_t *nonce, size_t nonce_len,
+                                                   uint8_t *out, size_t cap, size_t *out_len);
 
 /* The certificate (DER), owned by `id`, valid until ratls_identity_free. */
 void ratls_identity_cert_der(const ratls_identity *id, const uint8_t **der, size_t *len);
