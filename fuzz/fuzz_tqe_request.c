@@ -107,7 +107,20 @@ static veil_status s_tve(void *ctx, tqe_tve_call which, const uint8_t *in, size_
     return s;
 }
 
-static const tqe_backend g_backend = {NULL, &g_alloc, s_random, s_seal, s_unseal, s_tve};
+/* Evidence stand-in: "EV" and the nonce, so a test sees the nonce went through. */
+static veil_status s_evidence(void *ctx, const tqe_conn *conn, const uint8_t *nonce,
+                              size_t nonce_len, uint8_t *out, size_t cap, size_t *out_len)
+{
+    (void)ctx, (void)conn;
+    ENSURE(cap >= 2 + nonce_len, VEIL_ERR_BUFFER_TOO_SMALL);
+    memcpy(out, "EV", 2);
+    memcpy(out + 2, nonce, nonce_len);
+    *out_len = 2 + nonce_len;
+    return VEIL_OK;
+}
+
+static const tqe_backend g_backend = {NULL,     &g_alloc, s_random, s_seal,
+                                      s_unseal, s_tve,    s_evidence};
 
 typedef struct sink {
     uint8_t *p;

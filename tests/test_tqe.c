@@ -568,6 +568,34 @@ static void test_ratls_client(void **state)
     assert_int_equal(r->challenge->challenge.len, 32);
     veil__tqe__response__free_unpacked(r, NULL);
     free(msg);
+    /* Fresh evidence over the client's nonce, for the key of this very connection: the
+     * wallet's defence against a recorded certificate (docs/attested-tls.md). */
+    uint8_t nonce[32], other_nonce[32];
+    memset(nonce, 0x6e, sizeof nonce);
+    memset(other_nonce, 0x6f, sizeof other_nonce);
+    Veil__Tqe__AttestRequest ar = VEIL__TQE__ATTEST_REQUEST__INIT;
+    Veil__Tqe__Request rq = VEIL__TQE__REQUEST__INIT;
+    ar.nonce.data = nonce;
+    ar.nonce.len = sizeof nonce;
+    rq.request_case = VEIL__TQE__REQUEST__REQUEST_ATTEST;
+    rq.attest = &ar;
+    uint8_t frame[128];
+    size_t fl = veil__tqe__request__pack(&rq, frame);
+    assert_int_equal(ratls_client_send_msg(c, frame, fl), VEIL_OK);
+    assert_int_equal(ratls_client_recv_msg(c, 65536, &msg, &len), VEIL_OK);
+    r = veil__tqe__response__unpack(NULL, len, msg);
+    assert_non_null(r);
+    assert_int_equal(r->response_case, VEIL__TQE__RESPONSE__RESPONSE_ATTEST);
+    assert_int_equal(ratls_verify_evidence(r->attest->evidence.data, r->attest->evidence.len,
+                                           ratls_client_peer_cert(c), &pol, nonce, sizeof nonce,
+                                           NULL),
+                     VEIL_OK);
+    assert_int_equal(ratls_verify_evidence(r->attest->evidence.data, r->attest->evidence.len,
+                                           ratls_client_peer_cert(c), &pol, other_nonce,
+                                           sizeof other_nonce, NULL),
+                     VEIL_ERR_RATLS_NONCE);
+    veil__tqe__response__free_unpacked(r, NULL);
+    free(msg);
     ratls_client_close(c);
 
     memcpy(other, signer, 32);

@@ -15,6 +15,7 @@
 #include "common/cursor.h"
 #include "crypto/crypto.h"
 #include "support/tx_builder.h"
+#include "trusted/ratls/ratls_evidence.h"
 #include "trusted/tqe/tqe_conn.h"
 #include "veil/tqe.pb-c.h"
 #include "veil/tve.pb-c.h"
@@ -140,7 +141,20 @@ static veil_status s_tve(void *ctx, tqe_tve_call which, const uint8_t *in, size_
     return VEIL_OK;
 }
 
-static const tqe_backend g_backend = {NULL, &g_alloc, s_random, s_copy, s_unseal, s_tve};
+/* Evidence stand-in: "EV" and the nonce, so a test sees the nonce went through. */
+static veil_status s_evidence(void *ctx, const tqe_conn *conn, const uint8_t *nonce,
+                              size_t nonce_len, uint8_t *out, size_t cap, size_t *out_len)
+{
+    (void)ctx, (void)conn;
+    ENSURE(cap >= 2 + nonce_len, VEIL_ERR_BUFFER_TOO_SMALL);
+    memcpy(out, "EV", 2);
+    memcpy(out + 2, nonce, nonce_len);
+    *out_len = 2 + nonce_len;
+    return VEIL_OK;
+}
+
+static const tqe_backend g_backend = {NULL,     &g_alloc, s_random, s_copy,
+                                      s_unseal, s_tve,    s_evidence};
 
 /* --- the wallet side ----------------------------------------------------------------- */
 typedef struct sink {
@@ -407,6 +421,29 @@ static void test_item2_fee_sealed_in_order(void **state)
     assert_true(g_last_order_payload_ok);
 }
 
+/* The attest request: the wallet's nonce reaches the evidence; bad nonces are refused. */
+static void test_attest_nonce(void **state)
+{
+    (void)state;
+    uint8_t nonce[RATLS_NONCE_MAX + 1];
+    memset(nonce, 0x3c, sizeof nonce);
+    Veil__Tqe__AttestRequest a = VEIL__TQE__ATTEST_REQUEST__INIT;
+    Veil__Tqe__Request req = VEIL__TQE__REQUEST__INIT;
+    req.request_case = VEIL__TQE__REQUEST__REQUEST_ATTEST;
+    req.attest = &a;
+    a.nonce.data = nonce;
+    a.nonce.len = 32;
+    Veil__Tqe__Response *r = call(&req, false);
+    assert_int_equal(r->response_case, VEIL__TQE__RESPONSE__RESPONSE_ATTEST);
+    assert_int_equal(r->attest->evidence.len, 34);
+    assert_memory_equal(r->attest->evidence.data + 2, nonce, 32);
+    veil__tqe__response__free_unpacked(r, NULL);
+    a.nonce.len = 0;
+    expect_error(call(&req, false), VEIL_ERR_RATLS_NONCE);
+    a.nonce.len = RATLS_NONCE_MAX + 1;
+    expect_error(call(&req, false), VEIL_ERR_RATLS_NONCE);
+}
+
 static void test_encrypt(void **state)
 {
     (void)state;
@@ -436,7 +473,7 @@ static void test_framing(void **state)
 {
     (void)state;
     static const uint8_t zero[4] = {0, 0, 0, 0}, over[4] = {0, 1, 0, 1}, max[4] = {0, 1, 0, 0};
-    static const uint8_t unknown_field[6] = {0, 0, 0, 2, 0x22, 0x00};
+    static const uint8_t unknown_field[6] = {0, 0, 0, 2, 0x2a, 0x00}; /* field 5 */
     static const uint8_t empty_req[5] = {0, 0, 0, 1, 0x12};
     assert_int_equal(feed(zero, 4), VEIL_ERR_TOO_LARGE);
     tqe_conn_reset(&g_conn, &g_backend);
@@ -461,6 +498,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_query_limits, conn_fresh, conn_end),
         cmocka_unit_test_setup_teardown(test_untrusted_host, conn_fresh, conn_end),
         cmocka_unit_test_setup_teardown(test_encrypt, conn_fresh, conn_end),
+        cmocka_unit_test_setup_teardown(test_attest_nonce, conn_fresh, conn_end),
         cmocka_unit_test_setup_teardown(test_item2_fee_sealed_in_order, conn_fresh, conn_end),
         cmocka_unit_test_setup_teardown(test_framing, conn_fresh, conn_end),
     };

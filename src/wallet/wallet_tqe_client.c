@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sodium.h>
+
 #include "hostutil/fileio.h"
 #include "veil/tqe.pb-c.h"
 
@@ -15,6 +17,30 @@ struct wallet_tqe_client {
     ratls_client *c;
 };
 
+static veil_status call(wallet_tqe_client *t, const Veil__Tqe__Request *req,
+                        Veil__Tqe__Response__ResponseCase want, Veil__Tqe__Response **out);
+
+/* The certificate's evidence could have been recorded from any earlier connection:
+ * ask for evidence over a nonce of ours, for the key that just did the handshake. */
+static veil_status attest_fresh(wallet_tqe_client *t, const ratls_policy *policy)
+{
+    uint8_t nonce[32];
+    randombytes_buf(nonce, sizeof nonce);
+    Veil__Tqe__AttestRequest a = VEIL__TQE__ATTEST_REQUEST__INIT;
+    Veil__Tqe__Request req = VEIL__TQE__REQUEST__INIT;
+    a.nonce.data = nonce;
+    a.nonce.len = sizeof nonce;
+    req.request_case = VEIL__TQE__REQUEST__REQUEST_ATTEST;
+    req.attest = &a;
+    Veil__Tqe__Response *r = NULL;
+    TRY(call(t, &req, VEIL__TQE__RESPONSE__RESPONSE_ATTEST, &r));
+    veil_status st = ratls_verify_evidence(r->attest->evidence.data, r->attest->evidence.len,
+                                           ratls_client_peer_cert(t->c), policy, nonce,
+                                           sizeof nonce, NULL);
+    veil__tqe__response__free_unpacked(r, NULL);
+    return st;
+}
+
 veil_status wallet_tqe_connect(const char *host_port, const ratls_policy *policy, int timeout_ms,
                                wallet_tqe_client **out)
 {
@@ -23,6 +49,10 @@ veil_status wallet_tqe_connect(const char *host_port, const ratls_policy *policy
     veil_status st = ratls_client_connect(host_port, policy, timeout_ms, &t->c);
     if (st != VEIL_OK) {
         free(t);
+        return st;
+    }
+    if ((st = attest_fresh(t, policy)) != VEIL_OK) {
+        wallet_tqe_close(t);
         return st;
     }
     *out = t;

@@ -215,6 +215,8 @@ out:
 
 const tee_quote_claims *ratls_client_peer_claims(const ratls_client *c) { return &c->claims; }
 
+X509 *ratls_client_peer_cert(const ratls_client *c) { return SSL_get0_peer_certificate(c->ssl); }
+
 static veil_status write_all(ratls_client *c, const uint8_t *p, size_t len)
 {
     while (len > 0) {

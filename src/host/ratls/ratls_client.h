@@ -31,6 +31,8 @@ VEIL_MUST_CHECK veil_status ratls_client_connect(const char *host_port, const ra
 
 /* The verified claims of the server (valid until ratls_client_close). */
 const tee_quote_claims *ratls_client_peer_claims(const ratls_client *c);
+/* The server's certificate the handshake verified (owned by the connection). */
+X509 *ratls_client_peer_cert(const ratls_client *c);
 
 /* Sends one framed message (len <= RATLS_MSG_MAX, else VEIL_ERR_TOO_LARGE). */
 VEIL_MUST_CHECK veil_status ratls_client_send_msg(ratls_client *c, const uint8_t *msg, size_t len);

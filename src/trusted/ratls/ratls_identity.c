@@ -84,8 +84,8 @@ static veil_status spki_hash(EVP_PKEY *key, uint8_t out[static 32])
 
 /* Fresh evidence for the key hashing to `hash`: claims {nonce?, pubkey-hash}, a quote
  * whose report data is SHA-256(claims) || zeros, both in tag 60000 (ratls_evidence.h). */
-static veil_status evidence_make(const uint8_t hash[static 32], const uint8_t *nonce,
-                                 size_t nonce_len, uint8_t *out, size_t cap, size_t *out_len)
+veil_status ratls_evidence_make(const uint8_t hash[static 32], const uint8_t *nonce,
+                                size_t nonce_len, uint8_t *out, size_t cap, size_t *out_len)
 {
     veil_status st;
     uint8_t claims[RATLS_CLAIMS_MAX], rd[TEE_REPORT_DATA_LEN];
@@ -106,7 +106,7 @@ veil_status ratls_identity_evidence(const ratls_identity *id, const uint8_t *non
 {
     ENSURE(id != NULL && nonce != NULL && nonce_len >= 1 && nonce_len <= RATLS_NONCE_MAX,
            VEIL_ERR_ARG);
-    return evidence_make(id->spki_hash, nonce, nonce_len, out, cap, out_len);
+    return ratls_evidence_make(id->spki_hash, nonce, nonce_len, out, cap, out_len);
 }
 
 /* The evidence (no nonce: a certificate is shown to every client), in the extension. */
@@ -118,7 +118,7 @@ static veil_status evidence_extension(const uint8_t hash[static 32], X509_EXTENS
     ASN1_OBJECT *oid = NULL;
     ASN1_OCTET_STRING *val = NULL;
     ENSURE(buf != NULL, VEIL_ERR_TEE_OUT_OF_MEMORY);
-    TRY_OUT(evidence_make(hash, NULL, 0, buf, RATLS_EVIDENCE_MAX, &len));
+    TRY_OUT(ratls_evidence_make(hash, NULL, 0, buf, RATLS_EVIDENCE_MAX, &len));
     oid = OBJ_txt2obj(RATLS_EVIDENCE_OID, 1);
     val = ASN1_OCTET_STRING_new();
     ENSURE_OUT(oid != NULL && val != NULL, VEIL_ERR_CRYPTO);

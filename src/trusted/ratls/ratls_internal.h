@@ -14,4 +14,9 @@ struct ratls_identity {
     uint8_t spki_hash[32]; /* SHA-256 of the key's SubjectPublicKeyInfo (the claims') */
 };
 
+/* Fresh evidence for the key whose SPKI hashes to `hash` (ratls_identity.c). */
+VEIL_MUST_CHECK veil_status ratls_evidence_make(const uint8_t hash[static 32],
+                                               const uint8_t *nonce, size_t nonce_len,
+                                               uint8_t *out, size_t cap, size_t *out_len);
+
 #endif

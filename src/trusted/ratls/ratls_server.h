@@ -60,6 +60,13 @@ VEIL_MUST_CHECK veil_status ratls_identity_evidence(const ratls_identity *id,
                                                    const uint8_t *nonce, size_t nonce_len,
                                                    uint8_t *out, size_t cap, size_t *out_len);
 
+/* Fresh evidence with `nonce` for the key of the certificate this session presented
+ * (the identity may have been renewed since: the session's key is the one the client
+ * saw). */
+VEIL_MUST_CHECK veil_status ratls_session_evidence(const ratls_session *s, const uint8_t *nonce,
+                                                  size_t nonce_len, uint8_t *out, size_t cap,
+                                                  size_t *out_len);
+
 /* The certificate (DER), owned by `id`, valid until ratls_identity_free. */
 void ratls_identity_cert_der(const ratls_identity *id, const uint8_t **der, size_t *len);
 

@@ -16,6 +16,7 @@ struct ratls_session {
     bool handshake_done;
     bool closed;
     bool dead; /* fatal error: only draining the queued alert is left */
+    uint8_t spki_hash[32]; /* of the certificate this session presents */
 };
 
 veil_status ratls_session_new(ratls_identity *id, ratls_session **out)
@@ -39,6 +40,7 @@ veil_status ratls_session_new(ratls_identity *id, ratls_session **out)
     BIO_set_mem_eof_return(out_bio, -1);
     SSL_set_bio(ssl, in, out_bio); /* the SSL owns both BIOs now */
     SSL_set_accept_state(ssl);
+    memcpy(s->spki_hash, id->spki_hash, sizeof s->spki_hash);
     s->ssl = ssl;
     s->net_in = in;
     s->net_out = out_bio;
@@ -166,4 +168,12 @@ void ratls_session_free(ratls_session *s)
     if (s == NULL) return;
     SSL_free(s->ssl); /* frees both BIOs and drops the SSL_CTX reference */
     tee_free(s);
+}
+
+veil_status ratls_session_evidence(const ratls_session *s, const uint8_t *nonce, size_t nonce_len,
+                                   uint8_t *out, size_t cap, size_t *out_len)
+{
+    ENSURE(s != NULL && nonce != NULL && nonce_len >= 1 && nonce_len <= RATLS_NONCE_MAX,
+           VEIL_ERR_ARG);
+    return ratls_evidence_make(s->spki_hash, nonce, nonce_len, out, cap, out_len);
 }

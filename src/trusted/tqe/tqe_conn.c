@@ -6,6 +6,7 @@
 #include "common/cursor.h"
 #include "crypto/crypto.h"
 #include "tee/tee.h"
+#include "trusted/ratls/ratls_evidence.h"
 #include "trusted/tx/tx.h"
 #include "veil/tqe.pb-c.h"
 #include "veil/tve.pb-c.h"
@@ -114,6 +115,34 @@ static veil_status handle_challenge(tqe_conn *c, const tqe_backend *b, tqe_write
     r.response_case = VEIL__TQE__RESPONSE__RESPONSE_CHALLENGE;
     r.challenge = &cr;
     return send_response(b, &r, write, wctx);
+}
+
+/* --- attest ----------------------------------------------------------------------- */
+
+static veil_status handle_attest(tqe_conn *c, const tqe_backend *b,
+                                 const Veil__Tqe__AttestRequest *a, tqe_write_fn write,
+                                 void *wctx)
+{
+    if (a->nonce.len < 1 || a->nonce.len > RATLS_NONCE_MAX)
+        return send_error(b, VEIL_ERR_RATLS_NONCE, NULL, write, wctx);
+    uint8_t *ev = xalloc(b, RATLS_EVIDENCE_MAX);
+    if (ev == NULL) return send_error(b, VEIL_ERR_TEE_OUT_OF_MEMORY, NULL, write, wctx);
+    size_t ev_len = 0;
+    veil_status st =
+        b->evidence(b->ctx, c, a->nonce.data, a->nonce.len, ev, RATLS_EVIDENCE_MAX, &ev_len);
+    if (st != VEIL_OK) {
+        xfree(b, ev);
+        return send_error(b, st, NULL, write, wctx);
+    }
+    Veil__Tqe__AttestResponse ar = VEIL__TQE__ATTEST_RESPONSE__INIT;
+    Veil__Tqe__Response r = VEIL__TQE__RESPONSE__INIT;
+    ar.evidence.data = ev;
+    ar.evidence.len = ev_len;
+    r.response_case = VEIL__TQE__RESPONSE__RESPONSE_ATTEST;
+    r.attest = &ar;
+    st = send_response(b, &r, write, wctx);
+    xfree(b, ev);
+    return st;
 }
 
 /* --- query ------------------------------------------------------------------------ */
@@ -363,6 +392,9 @@ static veil_status handle_message(tqe_conn *c, const tqe_backend *b, const uint8
             break;
         case VEIL__TQE__REQUEST__REQUEST_QUERY:
             st = handle_query(c, b, req->query, write, wctx);
+            break;
+        case VEIL__TQE__REQUEST__REQUEST_ATTEST:
+            st = handle_attest(c, b, req->attest, write, wctx);
             break;
         default:
             st = VEIL_ERR_DECODE;

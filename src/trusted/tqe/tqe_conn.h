@@ -46,6 +46,8 @@ typedef enum tqe_tve_call {
 /* Capacity for a TVE response to a GetSealedTxs of 64 txids. */
 #define TQE_TVE_RESPONSE_MAX (64u * (16u * 1024u + 256u) + 4096u)
 
+typedef struct tqe_conn tqe_conn;
+
 typedef struct tqe_backend {
     void *ctx;
     ProtobufCAllocator *alloc; /* all allocations of the protocol core */
@@ -59,19 +61,22 @@ typedef struct tqe_backend {
                              size_t blob_len, uint8_t *out, size_t out_cap, size_t *out_len);
     veil_status (*tve_call)(void *ctx, tqe_tve_call which, const uint8_t *in, size_t in_len,
                             uint8_t *out, size_t out_cap, size_t *out_len);
+    /* Fresh evidence (ratls_evidence.h) with `nonce` for the key of conn's TLS session. */
+    veil_status (*evidence)(void *ctx, const tqe_conn *conn, const uint8_t *nonce,
+                            size_t nonce_len, uint8_t *out, size_t out_cap, size_t *out_len);
 } tqe_backend;
 
 /* Sends bytes to the peer (inside TLS). A failure aborts the connection. */
 typedef veil_status (*tqe_write_fn)(void *wctx, const uint8_t *data, size_t len);
 
-typedef struct tqe_conn {
+struct tqe_conn {
     bool has_challenge;
     uint8_t challenge[TQE_CHALLENGE_LEN];
     uint8_t hdr[4];
     size_t hdr_have;
     uint8_t *msg; /* TQE_MAX_MESSAGE bytes once a message is being read */
     size_t msg_len, msg_have;
-} tqe_conn;
+};
 
 void tqe_conn_init(tqe_conn *c);
 /* Wipes and frees what the connection holds (the same allocator as consume). */

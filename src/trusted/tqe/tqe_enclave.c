@@ -11,6 +11,7 @@
  * VEIL_ERR_OUT_OF_ORDER).
  */
 #include <stdatomic.h>
+#include <stddef.h>
 #include <string.h>
 
 #include "common/cursor.h"
@@ -80,8 +81,11 @@ static veil_status be_tve_call(void *ctx, tqe_tve_call which, const uint8_t *in,
     return tee_ocall(idx, in, in_len, out, out_cap, out_len);
 }
 
-static const tqe_backend g_backend = {NULL, &g_alloc, be_random, be_seal_order, be_unseal_tx,
-                                      be_tve_call};
+static veil_status be_evidence(void *ctx, const tqe_conn *conn, const uint8_t *nonce,
+                               size_t nonce_len, uint8_t *out, size_t out_cap, size_t *out_len);
+
+static const tqe_backend g_backend = {NULL,         &g_alloc,    be_random,  be_seal_order,
+                                      be_unseal_tx, be_tve_call, be_evidence};
 
 /* --- identity and connection table ------------------------------------------------- */
 
@@ -96,6 +100,15 @@ static atomic_flag g_lock = ATOMIC_FLAG_INIT; /* guards everything below */
 static ratls_identity *g_identity;
 static slot g_slots[TQE_MAX_CONNECTIONS];
 static uint32_t g_generation;
+
+/* The connection's slot holds its TLS session (conn is a member of the slot). */
+static veil_status be_evidence(void *ctx, const tqe_conn *conn, const uint8_t *nonce,
+                               size_t nonce_len, uint8_t *out, size_t out_cap, size_t *out_len)
+{
+    (void)ctx;
+    const slot *s = (const slot *)(const void *)((const char *)conn - offsetof(slot, conn));
+    return ratls_session_evidence(s->tls, nonce, nonce_len, out, out_cap, out_len);
+}
 
 static void lock(void)
 {
