@@ -172,6 +172,7 @@ static veil_status s_write(void *wctx, const uint8_t *data, size_t len)
 }
 
 static tqe_conn g_conn;
+static size_t g_last_len; /* bytes of the last framed response */
 
 /* Sends one framed request, fed one byte at a time when `bytewise`; returns the one
  * response it produced. */
@@ -192,6 +193,7 @@ static Veil__Tqe__Response *call(const Veil__Tqe__Request *req, bool bytewise)
     free(buf);
     assert_true(s.len >= 4);
     assert_int_equal(veil_get_u32(s.p), s.len - 4);
+    g_last_len = s.len;
     Veil__Tqe__Response *r = veil__tqe__response__unpack(NULL, s.len - 4, s.p + 4);
     assert_non_null(r);
     free(s.p);
@@ -335,6 +337,29 @@ static void test_query_filter(void **state)
     challenge(ch);
     expect_error(query(old, g_view_sk, ids, 1), VEIL_ERR_BAD_SIGNATURE);
     expect_error(query(ch, g_view_sk, ids, 1), VEIL_ERR_TQE_CHALLENGE);
+}
+
+/* Item 4 of the attack review: responses were sized by how many txids matched the view
+ * key, so the TQE's host (and anyone on the path) learned from the TLS record lengths
+ * which queries hit. Query responses are now padded to size buckets. */
+static void test_item4_response_size_hides_matches(void **state)
+{
+    (void)state;
+    uint8_t ch[32], unknown[32];
+    memset(unknown, 0x77, 32);
+    const uint8_t *ids[3] = {g_tx->txid, g_tx2->txid, unknown};
+    challenge(ch);
+    assert_int_equal(n_found(query(ch, g_view_sk, ids, 3)), 1);
+    size_t one = g_last_len;
+    challenge(ch);
+    assert_int_equal(n_found(query(ch, g_other_sk, ids, 3)), 0);
+    size_t none = g_last_len;
+    challenge(ch);
+    assert_int_equal(n_found(query(ch, g_view_sk, ids, 0)), 0);
+    size_t empty = g_last_len;
+    assert_int_equal(one, none);
+    assert_int_equal(one, empty);
+    assert_int_equal(one, 4 + 4096);
 }
 
 static void test_query_limits(void **state)
@@ -495,6 +520,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_query_filter, conn_fresh, conn_end),
+        cmocka_unit_test_setup_teardown(test_item4_response_size_hides_matches, conn_fresh, conn_end),
         cmocka_unit_test_setup_teardown(test_query_limits, conn_fresh, conn_end),
         cmocka_unit_test_setup_teardown(test_untrusted_host, conn_fresh, conn_end),
         cmocka_unit_test_setup_teardown(test_encrypt, conn_fresh, conn_end),

@@ -425,6 +425,7 @@ typedef struct fake_net {
     size_t n_txs;
     /* observations */
     size_t bloom_calls, txids_calls, queries, queried_ids;
+    size_t unknown_ids; /* queried txids that are in no block: fabricated decoys */
     uint64_t first_bloom_height;
     veil_status tqe_fail; /* if set, every query fails with it */
 } fake_net;
@@ -468,6 +469,13 @@ static veil_status fake_query(void *ctx, const wallet_keys *keys, const uint8_t 
     assert_true(cnt <= WALLET_QUERY_MAX_TXIDS);
     n->queries++;
     n->queried_ids += cnt;
+    for (size_t i = 0; i < cnt; i++) {
+        bool on_chain = false;
+        for (uint64_t h = 1; h <= n->tip && !on_chain; h++)
+            for (size_t k = 0; k < n->n_txids[h] && !on_chain; k++)
+                on_chain = memcmp(n->txids[h][k], ids[i], 32) == 0;
+        if (!on_chain) n->unknown_ids++;
+    }
     /* the fake checks what the real TQE checks: the view key can sign */
     uint8_t ch[32] = {0}, sig[64], dig[32];
     assert_int_equal(wallet_query_sign(keys, ch, ids, cnt, sig), VEIL_OK);
@@ -551,7 +559,12 @@ static void test_sync(void **state)
     assert_true(st.from == 1 && st.to == 5);
     assert_true(st.txs_found == 1);
     assert_true(st.queried_txids >= 2); /* the block's real txids */
-    assert_true(net->queried_ids == st.queried_txids + 5 * net->queries); /* decoys mixed in */
+    /* Item 4 of the attack review: decoys were random bytes no store holds, so the TQE
+     * could tell them apart. Now every txid sent is a confidential tx on chain: the
+     * other blocks' (at most 5 per query, here 4 exist besides block 2's own). */
+    assert_int_equal(net->unknown_ids, 0);
+    assert_true(net->queried_ids > st.queried_txids);            /* decoys mixed in */
+    assert_true(net->queried_ids <= st.queried_txids + 5 * net->queries);
     assert_int_equal(bob.n_outputs, 1);
     assert_true(bob.outputs[0].value == 3 * WALLET_COIN);
     assert_memory_equal(bob.outputs[0].txid, pay_txid, 32);
@@ -581,7 +594,9 @@ static void test_sync(void **state)
     fake_add(net, 7, b);
     net->bloom_calls = 0;
     size_t txids_before = net->txids_calls;
+    opts.decoys = 0; /* decoys read random blocks: count only what the sync itself needs */
     assert_int_equal(wallet_sync(&bob, &chain, &tqe, &opts, &st), VEIL_OK);
+    opts.decoys = 5;
     assert_true(net->first_bloom_height == 6 && net->bloom_calls == 2);
     assert_true(net->txids_calls - txids_before <= 2);
     assert_true(bob.outputs[0].spent);

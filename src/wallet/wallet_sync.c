@@ -94,16 +94,63 @@ out:
     return st;
 }
 
-/* Queries one batch of real txids (n <= 64 - decoys), decoys shuffled in. */
+/* Decoys are txids of confidential txs that are on chain, so the TQE (and its host,
+ * which looks them up in the TVE's store) cannot tell them from the wallet's own: a
+ * random 32-byte decoy is one the store never holds, which gives it away. The pool is
+ * filled from the blocks the sync already read and from blocks drawn at random. */
+#define DECOY_POOL 256
+#define DECOY_DRAWS 16 /* random blocks read at most per query to fill the pool */
+typedef struct decoy_pool {
+    uint8_t ids[DECOY_POOL][32];
+    size_t n;
+} decoy_pool;
+
+static void pool_add(decoy_pool *p, const uint8_t (*ids)[32], size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        bool dup = false;
+        for (size_t k = 0; k < p->n && !dup; k++) dup = memcmp(p->ids[k], ids[i], 32) == 0;
+        if (dup) continue;
+        if (p->n < DECOY_POOL)
+            memcpy(p->ids[p->n++], ids[i], 32);
+        else
+            memcpy(p->ids[randombytes_uniform(DECOY_POOL)], ids[i], 32);
+    }
+}
+
+/* Reads random blocks until the pool holds `want` txids or DECOY_DRAWS blocks are read. */
+static veil_status pool_top_up(decoy_pool *p, const wallet_chain *chain, const char *chain_id,
+                               uint64_t tip, size_t want)
+{
+    for (int d = 0; d < DECOY_DRAWS && p->n < want && tip > 0; d++) {
+        uint64_t h = 1 + (tip > UINT32_MAX ? (uint64_t)randombytes_random() % tip
+                                           : randombytes_uniform((uint32_t)tip));
+        uint8_t(*ids)[32] = NULL;
+        size_t n = 0;
+        TRY(chain->txids(chain->ctx, h, chain_id, &ids, &n));
+        pool_add(p, (const uint8_t(*)[32])ids, n);
+        free(ids);
+    }
+    return VEIL_OK;
+}
+
+/* Queries one batch of real txids (n <= 64 - decoys), up to `decoys` on-chain txids of
+ * other txs shuffled in (fewer when the chain holds fewer). */
 static veil_status query_batch(wallet *w, const wallet_tqe *tqe, uint64_t height,
                                const uint8_t (*real)[32], size_t n, size_t decoys,
-                               wallet_sync_stats *stats)
+                               const decoy_pool *pool, wallet_sync_stats *stats)
 {
     uint8_t ids[WALLET_QUERY_MAX_TXIDS][32];
-    size_t total = n + decoys;
-    ENSURE(total <= WALLET_QUERY_MAX_TXIDS, VEIL_ERR_ARG);
+    size_t total = n;
+    ENSURE(n + decoys <= WALLET_QUERY_MAX_TXIDS, VEIL_ERR_ARG);
     for (size_t i = 0; i < n; i++) memcpy(ids[i], real[i], 32);
-    for (size_t i = n; i < total; i++) randombytes_buf(ids[i], 32);
+    size_t start = pool->n ? randombytes_uniform((uint32_t)pool->n) : 0;
+    for (size_t k = 0; k < pool->n && total < n + decoys; k++) {
+        const uint8_t *cand = pool->ids[(start + k) % pool->n];
+        bool taken = false;
+        for (size_t i = 0; i < total && !taken; i++) taken = memcmp(ids[i], cand, 32) == 0;
+        if (!taken) memcpy(ids[total++], cand, 32);
+    }
     for (size_t i = total; i > 1; i--) { /* Fisher-Yates */
         size_t j = randombytes_uniform((uint32_t)i);
         uint8_t t[32];
@@ -146,7 +193,10 @@ veil_status wallet_sync(wallet *w, const wallet_chain *chain, const wallet_tqe *
     stats->from = w->synced_height + 1;
     stats->to = tip;
     size_t per_batch = WALLET_QUERY_MAX_TXIDS - opts->decoys;
-    for (uint64_t h = w->synced_height + 1; h <= tip; h++) {
+    decoy_pool *pool = calloc(1, sizeof *pool);
+    ENSURE(pool != NULL, VEIL_ERR_NOMEM);
+    veil_status sync_st = VEIL_OK;
+    for (uint64_t h = w->synced_height + 1; h <= tip && sync_st == VEIL_OK; h++) {
         veil_bloom bloom;
         bool present = false;
         TRY(chain->bloom(chain->ctx, h, &bloom, &present));
@@ -155,20 +205,25 @@ veil_status wallet_sync(wallet *w, const wallet_chain *chain, const wallet_tqe *
             stats->bloom_hits++;
             uint8_t(*ids)[32] = NULL;
             size_t n = 0;
-            TRY(chain->txids(chain->ctx, h, w->chain_id, &ids, &n));
-            veil_status st = VEIL_OK;
-            for (size_t off = 0; off < n && st == VEIL_OK; off += per_batch) {
+            sync_st = chain->txids(chain->ctx, h, w->chain_id, &ids, &n);
+            if (sync_st != VEIL_OK) break;
+            if (opts->decoys > 0)
+                sync_st = pool_top_up(pool, chain, w->chain_id, tip, opts->decoys + n);
+            for (size_t off = 0; off < n && sync_st == VEIL_OK; off += per_batch) {
                 size_t k = n - off < per_batch ? n - off : per_batch;
-                st = query_batch(w, tqe, h, (const uint8_t(*)[32])(ids + off), k, opts->decoys,
-                                 stats);
+                sync_st = query_batch(w, tqe, h, (const uint8_t(*)[32])(ids + off), k,
+                                      opts->decoys, pool, stats);
             }
+            pool_add(pool, (const uint8_t(*)[32])ids, n); /* decoys for later queries */
             free(ids);
-            TRY(st);
+            if (sync_st != VEIL_OK) break;
         }
         w->synced_height = h;
         if (stats->txs_found != found_before && opts->checkpoint != NULL)
-            TRY(opts->checkpoint(opts->checkpoint_ctx, w));
-        if (opts->progress != NULL) opts->progress(opts->progress_ctx, h, tip, stats->txs_found);
+            sync_st = opts->checkpoint(opts->checkpoint_ctx, w);
+        if (sync_st == VEIL_OK && opts->progress != NULL)
+            opts->progress(opts->progress_ctx, h, tip, stats->txs_found);
     }
-    return VEIL_OK;
+    free(pool);
+    return sync_st;
 }

@@ -54,6 +54,42 @@ static veil_status send_response(const tqe_backend *b, const Veil__Tqe__Response
     return st;
 }
 
+/* Sends a query response padded to a size bucket: an observer of the TLS stream (the
+ * TQE's host included) must not learn from its length how many of the asked txids named
+ * the view key. */
+static const size_t query_buckets[] = {4096, 16384, 65536, 262144, 1048576};
+
+static veil_status send_query_response(const tqe_backend *b, Veil__Tqe__Response *r,
+                                       tqe_write_fn write, void *wctx)
+{
+    Veil__Tqe__QueryResponse *qr = r->query;
+    qr->padding.len = 0;
+    size_t bare = veil__tqe__response__get_packed_size(r), bucket = 0;
+    for (size_t i = 0; i < sizeof query_buckets / sizeof query_buckets[0] && !bucket; i++)
+        if (bare + 8 <= query_buckets[i]) bucket = query_buckets[i];
+    ENSURE(bucket != 0, VEIL_ERR_TOO_LARGE);
+    uint8_t *zeros = xalloc(b, bucket);
+    ENSURE(zeros != NULL, VEIL_ERR_TEE_OUT_OF_MEMORY);
+    memset(zeros, 0, bucket);
+    qr->padding.data = zeros;
+    /* The padding's own tag and length varints, and the query field's length varint,
+     * grow with it: settle on the length that makes the whole exactly `bucket`. */
+    size_t pad = bucket - bare;
+    for (int i = 0; i < 8; i++) {
+        qr->padding.len = pad;
+        size_t total = veil__tqe__response__get_packed_size(r);
+        if (total == bucket) break;
+        pad = total > bucket ? pad - (total - bucket) : pad + (bucket - total);
+    }
+    veil_status st = veil__tqe__response__get_packed_size(r) == bucket
+                         ? send_response(b, r, write, wctx)
+                         : VEIL_ERR_INTERNAL;
+    qr->padding.data = NULL;
+    qr->padding.len = 0;
+    xfree(b, zeros);
+    return st;
+}
+
 static veil_status send_error(const tqe_backend *b, veil_status code, const char *message,
                               tqe_write_fn write, void *wctx)
 {
@@ -207,7 +243,7 @@ static veil_status handle_query(tqe_conn *c, const tqe_backend *b, const Veil__T
     Veil__Tqe__Response r = VEIL__TQE__RESPONSE__INIT;
     r.response_case = VEIL__TQE__RESPONSE__RESPONSE_QUERY;
     r.query = &qr;
-    if (q->n_txids == 0) return send_response(b, &r, write, wctx);
+    if (q->n_txids == 0) return send_query_response(b, &r, write, wctx);
 
     veil_status st = VEIL_OK;
     Veil__Tve__Response *tr = NULL;
@@ -267,7 +303,7 @@ static veil_status handle_query(tqe_conn *c, const tqe_backend *b, const Veil__T
     }
     qr.n_txs = n_found;
     qr.txs = ptrs;
-    st = send_response(b, &r, write, wctx);
+    st = send_query_response(b, &r, write, wctx);
 out:
     if (plain != NULL) {
         veil_wipe(plain, q->n_txids * (size_t)SEALED_MAX);
