@@ -5,6 +5,7 @@
 #include <stdint.h>
 #include <setjmp.h>
 #include <cmocka.h>
+#include <jansson.h>
 
 #include <dirent.h>
 #include <stdio.h>
@@ -20,6 +21,7 @@
 #include "veil/tx.pb-c.h"
 #include "wallet/bech32m.h"
 #include "wallet/bip39.h"
+#include "hostutil/json_wipe.h"
 #include "wallet/wallet.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -796,6 +798,44 @@ static void test_fuzz_corpus(void **state)
     assert_true(n >= 3);
 }
 
+/* Item 14 of the attack review: secrets passing through jansson (a wallet file's
+ * plaintext JSON holds the seed) stayed in freed heap blocks. With the wiping allocator
+ * installed, jansson allocates and frees through it, and a wallet file round-trips. */
+static void test_item14_json_wiping_allocator(void **state)
+{
+    (void)state;
+    veil_json_wipe_install();
+    json_malloc_t m = NULL;
+    json_free_t f = NULL;
+    json_get_alloc_funcs(&m, &f);
+    assert_ptr_equal(m, veil_json_malloc);
+    assert_ptr_equal(f, veil_json_free);
+    json_t *j = json_pack("{s:s}", "seed", "00112233445566778899aabbccddeeff");
+    char *text = json_dumps(j, JSON_COMPACT);
+    assert_non_null(text);
+    json_t *back = json_loads(text, 0, NULL);
+    assert_true(json_equal(j, back));
+    veil_json_free(text); /* json_dumps' buffer comes from the same allocator */
+    json_decref(back);
+    json_decref(j);
+    /* The wallet file, written and read back through the wiping allocator. */
+    char path[] = "/tmp/veil-test-wallet-json-XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    close(fd);
+    unlink(path);
+    wallet w, r;
+    make_wallet(&w, 21);
+    wallet_kdf kdf = kdf_min;
+    assert_int_equal(wallet_save(path, &w, "pw", &kdf, false), VEIL_OK);
+    assert_int_equal(wallet_load(path, "pw", &r, &kdf), VEIL_OK);
+    assert_memory_equal(r.keys.seed, w.keys.seed, 32);
+    unlink(path);
+    wallet_free(&w);
+    wallet_free(&r);
+    json_set_alloc_funcs(malloc, free);
+}
+
 int main(void)
 {
     if (veil_crypto_init() != VEIL_OK || sodium_init() < 0) return 1;
@@ -811,6 +851,7 @@ int main(void)
         cmocka_unit_test(test_file_watch_only),
         cmocka_unit_test(test_restore_words_equals_hex),
         cmocka_unit_test(test_sync),
+        cmocka_unit_test(test_item14_json_wiping_allocator),
         cmocka_unit_test(test_build),
         cmocka_unit_test(test_fuzz_corpus),
     };

@@ -3,7 +3,7 @@
 # target's source is compiled in: test "fuzz_corpus" replays fuzz/corpus/wallet_file.
 veil_add_test(test_wallet
   SOURCES test_wallet.c ${CMAKE_SOURCE_DIR}/fuzz/fuzz_wallet_file.c
-  LIBS veil_wallet)
+  LIBS veil_wallet veil_json_wipe)
 target_compile_definitions(test_wallet PRIVATE
   VEIL_WALLET_CORPUS="${CMAKE_SOURCE_DIR}/fuzz/corpus/wallet_file")
 # The offline commands of `veil wallet` (exit codes, one-line errors, --json).

@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "hostutil/json_wipe.h"
 #include "hostutil/process.h"
 #include "tools/cli.h"
 #include "tools/commands.h"
@@ -16,6 +17,7 @@ static const cli_command commands[] = {
 int main(int argc, char **argv)
 {
     veil_process_init();
+    veil_json_wipe_install();
     if (argc >= 2 && strcmp(argv[1], "--version") == 0) {
         printf("veil %s\n", VEIL_VERSION);
         return 0;
