@@ -311,6 +311,19 @@ static void test_genesis(void **state)
     } bad[] = {
         {"{", "invalid JSON"},
         {"[]", "must be a JSON object"},
+        /* Item 9: with a pinned root, a TCB floor of 0 would accept any platform. */
+        {"{\"params\":{\"fee_rule\":\"exact\",\"fee_base\":\"1\",\"fee_per_byte\":\"1\","
+         "\"unbonding_period\":\"1\",\"key_epoch_blocks\":\"1\",\"attestation_root\":\"PEM\"}}",
+         "min_platform_tcb: required"},
+        /* Item 5: a signer pin without product id and minimum SVN, and a pin of neither. */
+        {"{\"params\":{\"fee_rule\":\"exact\",\"fee_base\":\"1\",\"fee_per_byte\":\"1\","
+         "\"unbonding_period\":\"1\",\"key_epoch_blocks\":\"1\",\"accepted_enclaves\":"
+         "[{\"mrsigner\":\"" ADDR1 "\"}]}}",
+         "prodid: missing"},
+        {"{\"params\":{\"fee_rule\":\"exact\",\"fee_base\":\"1\",\"fee_per_byte\":\"1\","
+         "\"unbonding_period\":\"1\",\"key_epoch_blocks\":\"1\",\"accepted_enclaves\":"
+         "[{\"prodid\":1}]}}",
+         "exactly one of"},
         {"{\"accounts\":[]}", "params"},
         {"{" PARAMS ",\"extra\":1}", "unknown field \"extra\""},
         {"{" PARAMS ",\"outputs\":[{}]}", "initial outputs are not supported"},

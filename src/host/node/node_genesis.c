@@ -156,6 +156,10 @@ static veil_status parse_params(gctx *c, json_t *p, node_params *out)
             return gfail(c, "app_state.params.attestation_root: must be a PEM string of at most %u bytes",
                          NODE_ATTESTATION_ROOT_MAX);
         memcpy(out->attestation_root, json_string_value(root), json_string_length(root) + 1);
+        /* With a root, 0 would call every platform up to date: say a level. */
+        if (out->min_platform_tcb == 0)
+            return gfail(c, "app_state.params.min_platform_tcb: required (at least 1) when "
+                            "attestation_root is set");
     }
     return VEIL_OK;
 }
