@@ -2066,7 +2066,9 @@ static void test_item11_rpc_limits(void **state)
     assert_int_equal(json_array_size(j), 5);
     json_decref(j);
     http_resp r;
-    char *text = json_dumps(batch_of(10), JSON_COMPACT);
+    json_t *batch = batch_of(10);
+    char *text = json_dumps(batch, JSON_COMPACT);
+    json_decref(batch);
     assert_true(http("/", text, strlen(text), &r));
     free(text);
     assert_true(r.len < 1024);
@@ -2078,7 +2080,9 @@ static void test_item11_rpc_limits(void **state)
                            "exceed"));
     json_decref(j);
     /* RPC_MAX_BATCH + 1 calls: refused before any runs. */
-    text = json_dumps(batch_of(RPC_MAX_BATCH + 1), JSON_COMPACT);
+    batch = batch_of(RPC_MAX_BATCH + 1);
+    text = json_dumps(batch, JSON_COMPACT);
+    json_decref(batch);
     assert_true(http("/", text, strlen(text), &r));
     free(text);
     j = json_loads(r.body, 0, NULL);
