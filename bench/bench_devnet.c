@@ -510,27 +510,30 @@ static size_t fan_out(size_t n_want, utxo **outs)
     }
     chain_tx_free(&s);
 
-    /* Round 2 (and 3): each of the previous round's outputs -> 64 until enough. */
+    /* Round 2 (and 3...): each of the previous round's outputs -> 64 (then 16) until enough. */
     utxo *level = l1;
     size_t n_level = FAN;
     for (int round = 2; n_level < n_want; round++) {
+        /* From round 3 on, 16 outputs per split: 64 would leave outputs smaller than a
+         * 1-in/1-out transfer's fee (fees are over the padded payload size). */
+        size_t fan = round == 2 ? FAN : 16;
         size_t n_split = n_level;
-        /* Split only as many as needed: n_level - n_split + 64 n_split >= n_want. */
-        if (n_level * FAN > n_want) n_split = (n_want - n_level + FAN - 2) / (FAN - 1);
+        /* Split only as many as needed: n_level - n_split + fan n_split >= n_want. */
+        if (n_level * fan > n_want) n_split = (n_want - n_level + fan - 2) / (fan - 1);
         if (n_split > n_level) n_split = n_level;
         chain_tx *txs = calloc(n_split, sizeof *txs);
-        utxo *next = calloc(n_level - n_split + n_split * FAN, sizeof *next);
+        utxo *next = calloc(n_level - n_split + n_split * fan, sizeof *next);
         if (txs == NULL || next == NULL) bench_die("out of memory");
         chain_height(&g.tip_time);
         double e0 = bench_now();
-        for (size_t i = 0; i < n_split; i++) make_split(&level[i], FAN, &txs[i], b);
+        for (size_t i = 0; i < n_split; i++) make_split(&level[i], fan, &txs[i], b);
         enc_s += bench_now() - e0;
         char what[32];
         snprintf(what, sizeof what, "fan-out %d", round);
         round_commit(txs, n_split, what);
         size_t m = 0;
         for (size_t i = 0; i < n_split; i++)
-            for (uint32_t k = 0; k < FAN; k++) {
+            for (uint32_t k = 0; k < fan; k++) {
                 memcpy(next[m].txid, txs[i].txid, 32);
                 next[m].index = k;
                 next[m++].value = k == 0 ? txs[i].out0_value : txs[i].out_value;
