@@ -48,6 +48,7 @@
 #include "host/devchain/cmt_time.h"
 #include "host/node/node_tx.h"
 #include "host/node/tve_client.h"
+#include "host/tqe/tqe_handoff.h"
 #include "hostutil/fileio.h"
 #include "tee/tee.h"
 #include "tools/devnet.h"
@@ -844,6 +845,7 @@ int main(int argc, char **argv)
     veil_status st = tee_platform_open(g.l.platform, &g.platform);
     if (st == VEIL_OK) st = tee_enclave_load(g.platform, img, NULL, 0, &g.tqe);
     if (st == VEIL_OK) st = tve_client_open(ep, 30000, &g.tve);
+    if (st == VEIL_OK) st = tqe_handoff(g.tqe, g.tve); /* the TQE<->TVE channel key */
     if (st != VEIL_OK) bench_die("TQE / TVE set-up: %s (%s)", veil_status_str(st), veil_error_detail());
     uint8_t *pv;
     size_t pn;

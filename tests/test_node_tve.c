@@ -40,6 +40,7 @@
 #include "host/node/node_tx.h"
 #include "host/node/smt_verify.h"
 #include "host/node/tve_client.h"
+#include "host/tqe/tqe_handoff.h"
 #include "hostutil/fileio.h"
 #include "support/tx_builder.h"
 #include "tee/sim/sim_host.h"
@@ -381,11 +382,16 @@ static void encrypt_tx(inst *in, txb *b, uint64_t at_time, const uint8_t *acc_ad
     uint8_t sealed[VEIL_TX_MAX_PAYLOAD_LEN + 16 + TEE_SEAL_OVERHEAD];
     uint8_t order[VEIL_TX_MAX_PAYLOAD_LEN + 16];
     size_t sealed_len, order_len = txb_order(b, FEE, order, sizeof order);
+    tve_client *c;
+    assert_int_equal(tve_client_open(in->tve_ep, 20000, &c), VEIL_OK);
+    static bool handed_off; /* every TVE of the signer on this platform has the same key */
+    if (!handed_off) {
+        assert_int_equal(tqe_handoff(g_tqe, c), VEIL_OK);
+        handed_off = true;
+    }
     assert_int_equal(tee_enclave_call(g_tqe, TQE_E_SEAL_PAYLOAD, order, order_len, sealed,
                                       sizeof sealed, &sealed_len),
                      VEIL_OK);
-    tve_client *c;
-    assert_int_equal(tve_client_open(in->tve_ep, 20000, &c), VEIL_OK);
     Veil__Tve__Request req = VEIL__TVE__REQUEST__INIT;
     Veil__Tve__EncryptRequest er = VEIL__TVE__ENCRYPT_REQUEST__INIT;
     Veil__Tve__ChainParams params = VEIL__TVE__CHAIN_PARAMS__INIT;

@@ -17,6 +17,7 @@
 #include "tee/tee.h"
 #include "trusted/tqe/tqe_abi.h"
 #include "trusted/tve/tve_abi.h"
+#include "trusted/tve/tve_channel.h"
 #include "trusted/tx/tx.h"
 #include "veil/tve_enclave.pb-c.h"
 
@@ -81,6 +82,22 @@ static char g_dir[64];
 static tee_platform *g_p;
 static tee_enclave *g_tve, *g_tqe;
 
+/* The TQE<->TVE hand-off, the hosts' part done here: target info, reports, keys. */
+static veil_status handoff(tee_enclave *tqe, tee_enclave *tve)
+{
+    tee_target_info t;
+    tee_enclave_target_info(tve, &t);
+    uint8_t target[40], begin[TEE_REPORT_WIRE_LEN + TVE_HANDOFF_PUB_LEN],
+        end[TVE_HANDOFF_BOX_LEN + TEE_REPORT_WIRE_LEN];
+    memcpy(target, t.mrenclave, 32);
+    veil_put_u64(target + 32, t.attributes);
+    size_t n;
+    TRY(tee_enclave_call(tqe, TQE_E_HANDOFF_BEGIN, target, sizeof target, begin, sizeof begin,
+                         &n));
+    TRY(tee_enclave_call(tve, TVE_E_HANDOFF, begin, sizeof begin, end, sizeof end, &n));
+    return tee_enclave_call(tqe, TQE_E_HANDOFF_END, end, sizeof end, NULL, 0, &n);
+}
+
 static int setup(void **state)
 {
     (void)state;
@@ -93,7 +110,7 @@ static int setup(void **state)
     if (tee_platform_open(plat, &g_p) != VEIL_OK) return -1;
     if (tee_enclave_load(g_p, TVE_IMG, &g_ocall_table, 0, &g_tve) != VEIL_OK) return -1;
     if (tee_enclave_load(g_p, TQE_IMG, NULL, 0, &g_tqe) != VEIL_OK) return -1;
-    return 0;
+    return handoff(g_tqe, g_tve) == VEIL_OK ? 0 : -1;
 }
 
 static int teardown(void **state)
@@ -519,14 +536,119 @@ static void test_hostile_ecall_input(void **state)
     ec.sealed_order.data = sealed;
     ec.sealed_order.len = sealed_len;
     ec.params = &g_params;
-    assert_int_equal(call_msg(g_tve, TVE_E_ENCRYPT, &ec.base), VEIL_ERR_TEE_PRODID);
+    assert_int_equal(call_msg(g_tve, TVE_E_ENCRYPT, &ec.base), VEIL_ERR_HANDOFF_CHANNEL);
     tee_enclave_destroy(other);
+}
+
+/* Item 13 of the attack review: the TQE and the TVE shared signer and product id, so
+ * the network-facing TQE derived the TVE's sealing keys (epoch keys, stored txs). Now
+ * the TQE has its own product id and learns only the channel key, by a hand-off each
+ * side checks by local attestation; every forged step is refused with its own code. */
+static void test_item13_separate_products_and_handoff(void **state)
+{
+    (void)state;
+    tee_identity tve_id, tqe_id;
+    tee_enclave_identity(g_tve, &tve_id);
+    tee_enclave_identity(g_tqe, &tqe_id);
+    assert_memory_equal(tve_id.mrsigner, tqe_id.mrsigner, 32);
+    assert_int_equal(tve_id.prodid, TVE_PRODID);
+    assert_int_equal(tqe_id.prodid, TQE_PRODID);
+    assert_int_not_equal(TVE_PRODID, TQE_PRODID); /* sealing keys are bound to the product */
+
+    tee_target_info tt, qt;
+    tee_enclave_target_info(g_tve, &tt);
+    tee_enclave_target_info(g_tqe, &qt);
+    uint8_t to_tve[40], to_tqe[40];
+    memcpy(to_tve, tt.mrenclave, 32);
+    veil_put_u64(to_tve + 32, tt.attributes);
+    memcpy(to_tqe, qt.mrenclave, 32);
+    veil_put_u64(to_tqe + 32, qt.attributes);
+    uint8_t begin[TEE_REPORT_WIRE_LEN + TVE_HANDOFF_PUB_LEN],
+        end[TVE_HANDOFF_BOX_LEN + TEE_REPORT_WIRE_LEN];
+    size_t n;
+
+    /* A report from another signer's enclave (one that reports whatever it is asked). */
+    tee_enclave *other;
+    assert_int_equal(tee_enclave_load(g_p, OTHER_IMG, NULL, 0, &other), VEIL_OK);
+    assert_int_equal(tee_enclave_call(g_tqe, TQE_E_HANDOFF_BEGIN, to_tve, 40, begin,
+                                      sizeof begin, &n),
+                     VEIL_OK);
+    uint8_t te_in[40 + TEE_REPORT_DATA_LEN];
+    memcpy(te_in, to_tve, 40);
+    memset(te_in + 40, 0, TEE_REPORT_DATA_LEN); /* what a TQE's report would bind */
+    veil_sha256_tagged(te_in + 40, TVE_HANDOFF_TQE_TAG, begin + TEE_REPORT_WIRE_LEN,
+                       TVE_HANDOFF_PUB_LEN);
+    uint8_t forged[TEE_REPORT_WIRE_LEN + TVE_HANDOFF_PUB_LEN];
+    assert_int_equal(tee_enclave_call(other, 3 /* TE_REPORT */, te_in, sizeof te_in, forged,
+                                      TEE_REPORT_WIRE_LEN, &n),
+                     VEIL_OK);
+    memcpy(forged + TEE_REPORT_WIRE_LEN, begin + TEE_REPORT_WIRE_LEN, TVE_HANDOFF_PUB_LEN);
+    assert_int_equal(tee_enclave_call(g_tve, TVE_E_HANDOFF, forged, sizeof forged, end,
+                                      sizeof end, &n),
+                     VEIL_ERR_HANDOFF_SIGNER);
+    tee_enclave_destroy(other);
+
+    /* The genuine TQE report with another key appended: not what it binds. */
+    memcpy(forged, begin, sizeof begin);
+    forged[TEE_REPORT_WIRE_LEN] ^= 1;
+    assert_int_equal(tee_enclave_call(g_tve, TVE_E_HANDOFF, forged, sizeof forged, end,
+                                      sizeof end, &n),
+                     VEIL_ERR_HANDOFF_BINDING);
+    /* A report made for another enclave (the TQE's report targeted at itself). */
+    uint8_t self_begin[sizeof begin];
+    assert_int_equal(tee_enclave_call(g_tqe, TQE_E_HANDOFF_BEGIN, to_tqe, 40, self_begin,
+                                      sizeof self_begin, &n),
+                     VEIL_OK);
+    assert_int_equal(tee_enclave_call(g_tve, TVE_E_HANDOFF, self_begin, sizeof self_begin, end,
+                                      sizeof end, &n),
+                     VEIL_ERR_TEE_REPORT_MAC);
+    /* The TQE accepts a key only from the TVE's product: its own report is refused. */
+    uint8_t fake_end[sizeof end];
+    memset(fake_end, 0, TVE_HANDOFF_BOX_LEN);
+    memcpy(fake_end + TVE_HANDOFF_BOX_LEN, self_begin, TEE_REPORT_WIRE_LEN);
+    assert_int_equal(tee_enclave_call(g_tqe, TQE_E_HANDOFF_END, fake_end, sizeof fake_end, NULL, 0,
+                                      &n),
+                     VEIL_ERR_HANDOFF_PRODID);
+    /* The genuine exchange works again (and a box altered on the way does not). */
+    assert_int_equal(tee_enclave_call(g_tqe, TQE_E_HANDOFF_BEGIN, to_tve, 40, begin,
+                                      sizeof begin, &n),
+                     VEIL_OK);
+    assert_int_equal(tee_enclave_call(g_tve, TVE_E_HANDOFF, begin, sizeof begin, end, sizeof end,
+                                      &n),
+                     VEIL_OK);
+    end[40] ^= 1;
+    assert_int_equal(tee_enclave_call(g_tqe, TQE_E_HANDOFF_END, end, sizeof end, NULL, 0, &n),
+                     VEIL_ERR_HANDOFF_BINDING);
+    end[40] ^= 1;
+    assert_int_equal(tee_enclave_call(g_tqe, TQE_E_HANDOFF_END, end, sizeof end, NULL, 0, &n),
+                     VEIL_OK);
+
+    /* A sealed order altered on the way is refused, as is one replayed as another kind of
+     * channel message. */
+    txb *b = txb_new(VEIL_TX_KIND_WITHDRAW, CHAIN);
+    memcpy(b->account, pk_account, 32);
+    txb_output(b, pk_x, 1, 1000);
+    txb_signer(b, sk_account);
+    payload_build(b);
+    uint8_t order[20000], sealed[20000];
+    size_t ol = txb_order(b, 0, order, sizeof order), sl;
+    assert_int_equal(tee_enclave_call(g_tqe, TQE_E_SEAL_PAYLOAD, order, ol, sealed, sizeof sealed,
+                                      &sl),
+                     VEIL_OK);
+    sealed[sl - 1] ^= 1;
+    Veil__Tve__Enclave__EncryptCall ec = VEIL__TVE__ENCLAVE__ENCRYPT_CALL__INIT;
+    ec.sealed_order.data = sealed;
+    ec.sealed_order.len = sl;
+    ec.params = &g_params;
+    assert_int_equal(call_msg(g_tve, TVE_E_ENCRYPT, &ec.base), VEIL_ERR_HANDOFF_CHANNEL);
+    txb_free(b);
 }
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_key_generation),
+        cmocka_unit_test(test_item13_separate_products_and_handoff),
         cmocka_unit_test(test_item8_out_of_memory_is_not_a_verdict),
         cmocka_unit_test(test_original_scenario),
         cmocka_unit_test(test_wire_tampering),

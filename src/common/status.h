@@ -151,6 +151,13 @@
       "a sealed record in the TVE's store is damaged (a local fault, not a verdict)")    \
     X(VEIL_ERR_TVE_HOST_FAULT, 812,                                                      \
       "the TVE host failed a lookup for its enclave (a local fault, not a verdict)")     \
+    X(VEIL_ERR_HANDOFF_SIGNER, 813, "hand-off peer enclave has another signer")           \
+    X(VEIL_ERR_HANDOFF_PRODID, 814, "hand-off peer enclave is not the expected product")  \
+    X(VEIL_ERR_HANDOFF_SVN, 815, "hand-off peer enclave's SVN is below the minimum")      \
+    X(VEIL_ERR_HANDOFF_DEBUG, 816, "hand-off peer enclave's debug attribute differs")     \
+    X(VEIL_ERR_HANDOFF_BINDING, 817, "hand-off report does not bind the exchanged keys")  \
+    X(VEIL_ERR_HANDOFF_CHANNEL, 818, "TQE-TVE channel data does not open")               \
+    X(VEIL_ERR_HANDOFF_NONE, 819, "no TQE-TVE channel key yet (hand-off first)")         \
     /* attested TLS, TQE and wallet (9xx) */                                             \
     X(VEIL_ERR_RATLS_NO_EVIDENCE, 900, "certificate carries no attestation evidence")    \
     X(VEIL_ERR_RATLS_EVIDENCE_FORMAT, 901, "attestation evidence is malformed")          \

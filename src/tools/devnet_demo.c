@@ -21,6 +21,7 @@
 #include "host/devchain/cmt_time.h"
 #include "host/node/node_tx.h"
 #include "host/node/tve_client.h"
+#include "host/tqe/tqe_handoff.h"
 #include "hostutil/fileio.h"
 #include "hostutil/rpc_client.h"
 #include "tee/tee.h"
@@ -663,6 +664,7 @@ int devnet_demo(int argc, char **argv)
     if (st == VEIL_OK) st = tee_platform_open(d.l.platform, &d.platform);
     if (st == VEIL_OK) st = tee_enclave_load(d.platform, img, NULL, 0, &d.tqe);
     if (st == VEIL_OK) st = tve_client_open(endpoint, 30000, &d.tve);
+    if (st == VEIL_OK) st = tqe_handoff(d.tqe, d.tve); /* the TQE<->TVE channel key */
     if (st == VEIL_OK) {
         printf("demo against the devnet in %s (chain %s)\n", home, d.l.chain_id);
         st = run(&d);

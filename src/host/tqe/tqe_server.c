@@ -21,6 +21,7 @@
 #include "common/cursor.h"
 #include "host/node/tve_client.h"
 #include "host/tqe/tqe_chain.h"
+#include "host/tqe/tqe_handoff.h"
 #include "hostutil/fileio.h"
 #include "trusted/tqe/tqe_abi.h"
 #include "veil/tve.pb-c.h"
@@ -428,6 +429,14 @@ veil_status tqe_server_open(const tqe_server_config *cfg, tqe_server **out)
     TRY_OUT(tee_platform_open(cfg->platform_dir, &s->platform));
     TRY_OUT(tee_enclave_load(s->platform, cfg->enclave_path, &ocalls, TQE_ENCLAVE_MEMORY,
                              &s->enclave));
+    /* The channel key before anything else: without it no order or stored tx moves. */
+    if ((st = tqe_handoff(s->enclave, s->tve)) != VEIL_OK) {
+        char d[256];
+        snprintf(d, sizeof d, "%s", veil_error_detail());
+        veil_error_detail_set("hand-off with the TVE at %s failed: %s%s%s", cfg->tve_endpoint,
+                              veil_status_str(st), d[0] ? ": " : "", d);
+        goto out;
+    }
     TRY_OUT(identity_refresh(s));
     TRY_OUT(listen_on(s, cfg->listen));
     *out = s;

@@ -18,6 +18,7 @@
 #include "crypto/crypto.h"
 #include "hostutil/fileio.h"
 #include "host/tve/tve_internal.h"
+#include "trusted/tve/tve_channel.h"
 #include "trusted/tx/tx.h"
 
 /* --- per-request arena ------------------------------------------------------------- */
@@ -651,8 +652,47 @@ static veil_status handle_get_sealed_txs(tve_service *s, const Veil__Tve__GetSea
         t->sealed.len = st == VEIL_OK ? len : 0;
         r->txs[i] = t;
     }
+    /* The stored blobs are sealed to the TVE's product: the enclave seals them again for
+     * the TQE under their shared channel key. */
+    size_t in_len = veil__tve__get_sealed_txs_response__get_packed_size(r), out_len = 0;
+    uint8_t *in = arena_alloc(a, in_len ? in_len : 1), *out = arena_alloc(a, TVE_EXPORT_OUT_MAX);
+    ENSURE(in != NULL && out != NULL, VEIL_ERR_NOMEM);
+    veil__tve__get_sealed_txs_response__pack(r, in);
+    TRY(tee_enclave_call(s->enclave, TVE_E_EXPORT, in, in_len, out, TVE_EXPORT_OUT_MAX, &out_len));
+    Veil__Tve__GetSealedTxsResponse *x =
+        veil__tve__get_sealed_txs_response__unpack(NULL, out_len, out);
+    ENSURE(x != NULL, VEIL_ERR_TEE_ENCLAVE_FAULT);
+    TRY(arena_keep(a, &x->base));
+    ENSURE(x->n_txs == r->n_txs, VEIL_ERR_TEE_ENCLAVE_FAULT);
     resp->response_case = VEIL__TVE__RESPONSE__RESPONSE_GET_SEALED_TXS;
-    resp->get_sealed_txs = r;
+    resp->get_sealed_txs = x;
+    return VEIL_OK;
+}
+
+/* --- the TQE hand-off ---------------------------------------------------------------- */
+static veil_status handle_handoff(tve_service *s, const Veil__Tve__HandoffRequest *req,
+                                  tve_arena *a, Veil__Tve__Response *resp)
+{
+    ENSURE(req->tqe_report.len == TEE_REPORT_WIRE_LEN && req->tqe_pub.len == TVE_HANDOFF_PUB_LEN,
+           VEIL_ERR_MALFORMED);
+    uint8_t in[TEE_REPORT_WIRE_LEN + TVE_HANDOFF_PUB_LEN];
+    memcpy(in, req->tqe_report.data, TEE_REPORT_WIRE_LEN);
+    memcpy(in + TEE_REPORT_WIRE_LEN, req->tqe_pub.data, TVE_HANDOFF_PUB_LEN);
+    uint8_t *out = arena_alloc(a, TVE_HANDOFF_BOX_LEN + TEE_REPORT_WIRE_LEN);
+    ENSURE(out != NULL, VEIL_ERR_NOMEM);
+    size_t out_len = 0;
+    TRY(tee_enclave_call(s->enclave, TVE_E_HANDOFF, in, sizeof in, out,
+                         TVE_HANDOFF_BOX_LEN + TEE_REPORT_WIRE_LEN, &out_len));
+    ENSURE(out_len == TVE_HANDOFF_BOX_LEN + TEE_REPORT_WIRE_LEN, VEIL_ERR_TEE_ENCLAVE_FAULT);
+    Veil__Tve__HandoffResponse *r = ARENA_NEW(a, Veil__Tve__HandoffResponse);
+    ENSURE(r != NULL, VEIL_ERR_NOMEM);
+    veil__tve__handoff_response__init(r);
+    r->box.data = out;
+    r->box.len = TVE_HANDOFF_BOX_LEN;
+    r->tve_report.data = out + TVE_HANDOFF_BOX_LEN;
+    r->tve_report.len = TEE_REPORT_WIRE_LEN;
+    resp->response_case = VEIL__TVE__RESPONSE__RESPONSE_HANDOFF;
+    resp->handoff = r;
     return VEIL_OK;
 }
 
@@ -726,6 +766,8 @@ static const char *request_name(Veil__Tve__Request__RequestCase c)
         return "get-sealed-txs";
     case VEIL__TVE__REQUEST__REQUEST_ENCRYPT:
         return "encrypt";
+    case VEIL__TVE__REQUEST__REQUEST_HANDOFF:
+        return "handoff";
     default:
         return "invalid";
     }
@@ -753,6 +795,8 @@ static veil_status service_dispatch(tve_service *s, const Veil__Tve__Request *re
         return handle_get_sealed_txs(s, req->get_sealed_txs, a, resp, n_items);
     case VEIL__TVE__REQUEST__REQUEST_ENCRYPT:
         return handle_encrypt(s, req->encrypt, a, resp);
+    case VEIL__TVE__REQUEST__REQUEST_HANDOFF:
+        return handle_handoff(s, req->handoff, a, resp);
     default:
         return VEIL_ERR_TVE_UNKNOWN_REQUEST;
     }

@@ -29,6 +29,12 @@ enum tqe_ecall {
     /* in, out: empty. Frees the identity and every connection (the host calls it once
      * no connection thread is left, before destroying the enclave). */
     TQE_E_SHUTDOWN = 5,
+    /* in: the TVE's target info (MRENCLAVE 32 || attributes u64 BE); out: a report
+     * targeted at the TVE || a fresh X25519 key (tve_channel.h). */
+    TQE_E_HANDOFF_BEGIN = 6,
+    /* in: the TVE's E_HANDOFF output (box || report); out: empty. Until it succeeds,
+     * encrypt and query answer VEIL_ERR_HANDOFF_NONE. */
+    TQE_E_HANDOFF_END = 7,
 };
 
 enum tqe_ocall {
@@ -52,10 +58,10 @@ enum tqe_ocall {
 #define TQE_FEED_OUT_MAX (256u * 1024u)
 #define TQE_CERT_MAX (16u * 1024u)
 
-/* The TQE shares the TVE's product id: signer-sealed data is bound to the product id,
- * and the two enclaves exchange sealed payloads and sealed txs. */
+/* The TQE has its own product id: it derives none of the TVE's sealing keys. The two
+ * share one channel key, handed over by local attestation (tve_channel.h). */
 #define TQE_ENCLAVE_IMAGE "veil_tqe_enclave.signed.so"
-#define TQE_PRODID 1
+#define TQE_PRODID 2
 #define TQE_SVN 1
 
 #endif

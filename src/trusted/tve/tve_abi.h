@@ -10,6 +10,12 @@ enum tve_ecall {
     TVE_E_VERIFY = 3,       /* in: VerifyCall; out: VerifyResult */
     TVE_E_END_BLOCK = 4,    /* in: EndBlockCall; out: EndBlockResult */
     TVE_E_ENCRYPT = 5,      /* in: EncryptCall; out: EncryptResult */
+    /* in: the TQE's report (targeted at the TVE) || its X25519 key; out: box || the
+     * TVE's report targeted at the TQE (tve_channel.h) */
+    TVE_E_HANDOFF = 6,
+    /* in: GetSealedTxsResponse of stored blobs; out: the same, each sealed again under
+     * the TQE<->TVE channel key, bound to its txid */
+    TVE_E_EXPORT = 7,
 };
 
 enum tve_ocall {
@@ -33,6 +39,8 @@ enum tve_ocall {
 #define TVE_AAD_EPOCH_KEY "veil/epoch-key/v1"
 #define TVE_AAD_SEALED_TX "veil/sealed-tx/v1"
 #define TVE_AAD_TQE_ENCRYPT "veil/tqe-encrypt/v2" /* over a veil.tve.EncryptOrder */
+/* Output capacity for E_EXPORT (256 txids at most). */
+#define TVE_EXPORT_OUT_MAX (256u * (TVE_SEALED_TX_MAX + 64u))
 #define TVE_KEY_COMMITMENT_TAG "veil/key-commitment/v1"
 
 #endif

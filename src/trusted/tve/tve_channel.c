@@ -1,0 +1,119 @@
+/* The TQE<->TVE hand-off and channel (tve_channel.h). */
+#include "trusted/tve/tve_channel.h"
+
+#include <string.h>
+
+#include <sodium.h>
+
+#include "crypto/crypto.h"
+
+veil_status tve_channel_check_peer(const tee_identity *peer, uint16_t prodid, uint16_t min_svn)
+{
+    tee_identity self;
+    tee_self_identity(&self);
+    ENSURE(veil_ct_equal(peer->mrsigner, self.mrsigner, TEE_MEASUREMENT_LEN),
+           VEIL_ERR_HANDOFF_SIGNER);
+    ENSURE(peer->prodid == prodid, VEIL_ERR_HANDOFF_PRODID);
+    ENSURE(peer->svn >= min_svn, VEIL_ERR_HANDOFF_SVN);
+    ENSURE((peer->attributes & TEE_ATTR_DEBUG) == (self.attributes & TEE_ATTR_DEBUG),
+           VEIL_ERR_HANDOFF_DEBUG);
+    return VEIL_OK;
+}
+
+void tve_channel_bind(const char *tag, const uint8_t *a, size_t a_len, const uint8_t *b,
+                      size_t b_len, uint8_t rd[static TEE_REPORT_DATA_LEN])
+{
+    uint8_t buf[TVE_HANDOFF_BOX_LEN + TVE_HANDOFF_PUB_LEN];
+    memset(rd, 0, TEE_REPORT_DATA_LEN);
+    if (a_len + b_len > sizeof buf) return; /* callers bind fixed, small inputs */
+    memcpy(buf, a, a_len);
+    if (b_len) memcpy(buf + a_len, b, b_len);
+    veil_sha256_tagged(rd, tag, buf, a_len + b_len);
+}
+
+static veil_status box_key(const uint8_t shared[32], const uint8_t epk[32], const uint8_t pub[32],
+                           uint8_t k[32])
+{
+    static const char salt[] = "veil/handoff-box/v1";
+    uint8_t info[64];
+    memcpy(info, epk, 32);
+    memcpy(info + 32, pub, 32);
+    return veil_hkdf_sha256(k, 32, salt, sizeof salt - 1, shared, 32, info, sizeof info);
+}
+
+veil_status tve_channel_box(const uint8_t key[static TVE_CHANNEL_KEY_LEN],
+                            const uint8_t peer_pub[static TVE_HANDOFF_PUB_LEN],
+                            uint8_t box[static TVE_HANDOFF_BOX_LEN])
+{
+    uint8_t esk[32], shared[32], k[32];
+    veil_status st;
+    TRY(tee_random(esk, sizeof esk));
+    ENSURE_OUT(crypto_scalarmult_base(box, esk) == 0 &&
+                   crypto_scalarmult(shared, esk, peer_pub) == 0,
+               VEIL_ERR_BAD_KEY);
+    TRY_OUT(box_key(shared, box, peer_pub, k));
+    TRY_OUT(tee_random(box + 32, 12));
+    st = veil_aead_seal(k, box + 32, NULL, 0, key, TVE_CHANNEL_KEY_LEN, box + 44);
+out:
+    veil_wipe(esk, sizeof esk);
+    veil_wipe(shared, sizeof shared);
+    veil_wipe(k, sizeof k);
+    return st;
+}
+
+veil_status tve_channel_unbox(const uint8_t box[static TVE_HANDOFF_BOX_LEN],
+                              const uint8_t sk[static 32],
+                              const uint8_t pub[static TVE_HANDOFF_PUB_LEN],
+                              uint8_t key[static TVE_CHANNEL_KEY_LEN])
+{
+    uint8_t shared[32], k[32];
+    veil_status st;
+    ENSURE_OUT(crypto_scalarmult(shared, sk, box) == 0, VEIL_ERR_HANDOFF_CHANNEL);
+    TRY_OUT(box_key(shared, box, pub, k));
+    st = veil_aead_open(k, box + 32, NULL, 0, box + 44, TVE_CHANNEL_KEY_LEN + 16, key);
+    if (st != VEIL_OK) st = VEIL_ERR_HANDOFF_CHANNEL;
+out:
+    veil_wipe(shared, sizeof shared);
+    veil_wipe(k, sizeof k);
+    return st;
+}
+
+/* aad = label || bind (bind at most 64 bytes). */
+static size_t channel_aad(const char *label, const uint8_t *bind, size_t bind_len,
+                          uint8_t aad[static 128])
+{
+    size_t l = strlen(label);
+    if (l > 63 || bind_len > 64) return 0;
+    memcpy(aad, label, l);
+    if (bind_len) memcpy(aad + l, bind, bind_len);
+    return l + bind_len;
+}
+
+veil_status tve_channel_seal(const uint8_t key[static TVE_CHANNEL_KEY_LEN], const char *label,
+                             const uint8_t *bind, size_t bind_len, const uint8_t *pt,
+                             size_t pt_len, uint8_t *out, size_t out_cap, size_t *out_len)
+{
+    uint8_t aad[128];
+    size_t aad_len = channel_aad(label, bind, bind_len, aad);
+    ENSURE(aad_len > 0, VEIL_ERR_ARG);
+    ENSURE(out_cap >= pt_len + TVE_CHANNEL_OVERHEAD, VEIL_ERR_BUFFER_TOO_SMALL);
+    TRY(tee_random(out, 12));
+    TRY(veil_aead_seal(key, out, aad, aad_len, pt, pt_len, out + 12));
+    *out_len = pt_len + TVE_CHANNEL_OVERHEAD;
+    return VEIL_OK;
+}
+
+veil_status tve_channel_open(const uint8_t key[static TVE_CHANNEL_KEY_LEN], const char *label,
+                             const uint8_t *bind, size_t bind_len, const uint8_t *in,
+                             size_t in_len, uint8_t *out, size_t out_cap, size_t *out_len)
+{
+    uint8_t aad[128];
+    size_t aad_len = channel_aad(label, bind, bind_len, aad);
+    ENSURE(aad_len > 0, VEIL_ERR_ARG);
+    ENSURE(in_len >= TVE_CHANNEL_OVERHEAD, VEIL_ERR_HANDOFF_CHANNEL);
+    ENSURE(out_cap >= in_len - TVE_CHANNEL_OVERHEAD, VEIL_ERR_BUFFER_TOO_SMALL);
+    ENSURE(veil_aead_open(key, in, aad, aad_len, in + 12, in_len - 12, out) == VEIL_OK,
+           VEIL_ERR_HANDOFF_CHANNEL);
+    *out_len = in_len - TVE_CHANNEL_OVERHEAD;
+    return VEIL_OK;
+}
