@@ -63,30 +63,36 @@ static veil_status send_query_response(const tqe_backend *b, Veil__Tqe__Response
                                        tqe_write_fn write, void *wctx)
 {
     Veil__Tqe__QueryResponse *qr = r->query;
-    qr->padding.len = 0;
-    size_t bare = veil__tqe__response__get_packed_size(r), bucket = 0;
-    for (size_t i = 0; i < sizeof query_buckets / sizeof query_buckets[0] && !bucket; i++)
-        if (bare + 8 <= query_buckets[i]) bucket = query_buckets[i];
-    ENSURE(bucket != 0, VEIL_ERR_TOO_LARGE);
-    uint8_t *zeros = xalloc(b, bucket);
-    ENSURE(zeros != NULL, VEIL_ERR_TEE_OUT_OF_MEMORY);
-    memset(zeros, 0, bucket);
-    qr->padding.data = zeros;
-    /* The padding's own tag and length varints, and the query field's length varint,
-     * grow with it: settle on the length that makes the whole exactly `bucket`. */
-    size_t pad = bucket - bare;
-    for (int i = 0; i < 8; i++) {
-        qr->padding.len = pad;
-        size_t total = veil__tqe__response__get_packed_size(r);
-        if (total == bucket) break;
-        pad = total > bucket ? pad - (total - bucket) : pad + (bucket - total);
-    }
-    veil_status st = veil__tqe__response__get_packed_size(r) == bucket
-                         ? send_response(b, r, write, wctx)
-                         : VEIL_ERR_INTERNAL;
     qr->padding.data = NULL;
     qr->padding.len = 0;
-    xfree(b, zeros);
+    size_t bare = veil__tqe__response__get_packed_size(r);
+    veil_status st = VEIL_ERR_TOO_LARGE;
+    for (size_t i = 0; i < sizeof query_buckets / sizeof query_buckets[0]; i++) {
+        size_t bucket = query_buckets[i];
+        if (bare + 8 > bucket) continue;
+        /* The padding's own tag and length varint, and the query field's length varint,
+         * grow with it: settle on the length that makes the whole exactly `bucket`. A few
+         * totals have no encoding (a varint that must grow by one byte overshoots);
+         * then the next bucket. */
+        size_t pad = bucket - bare, total = 0;
+        for (int k = 0; k < 8; k++) {
+            qr->padding.len = pad;
+            total = veil__tqe__response__get_packed_size(r);
+            if (total == bucket) break;
+            pad = total > bucket ? pad - (total - bucket) : pad + (bucket - total);
+        }
+        if (total != bucket) continue;
+        uint8_t *zeros = xalloc(b, pad ? pad : 1);
+        ENSURE(zeros != NULL, VEIL_ERR_TEE_OUT_OF_MEMORY);
+        memset(zeros, 0, pad ? pad : 1);
+        qr->padding.data = zeros;
+        qr->padding.len = pad;
+        st = send_response(b, r, write, wctx);
+        qr->padding.data = NULL;
+        qr->padding.len = 0;
+        xfree(b, zeros);
+        return st;
+    }
     return st;
 }
 
