@@ -144,9 +144,10 @@ static veil_status query_batch(wallet *w, const wallet_tqe *tqe, uint64_t height
     size_t total = n;
     ENSURE(n + decoys <= WALLET_QUERY_MAX_TXIDS, VEIL_ERR_ARG);
     for (size_t i = 0; i < n; i++) memcpy(ids[i], real[i], 32);
-    size_t start = pool->n ? randombytes_uniform((uint32_t)pool->n) : 0;
-    for (size_t k = 0; k < pool->n && total < n + decoys; k++) {
-        const uint8_t *cand = pool->ids[(start + k) % pool->n];
+    /* Each decoy an independent draw from the pool (neighbours in the pool come from the
+     * same block), skipping the ones already in the query. */
+    for (size_t tries = 0; pool->n > 0 && total < n + decoys && tries < 8 * (decoys + 1); tries++) {
+        const uint8_t *cand = pool->ids[randombytes_uniform((uint32_t)pool->n)];
         bool taken = false;
         for (size_t i = 0; i < total && !taken; i++) taken = memcmp(ids[i], cand, 32) == 0;
         if (!taken) memcpy(ids[total++], cand, 32);
