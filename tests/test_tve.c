@@ -22,6 +22,8 @@
 #include <lmdb.h>
 
 #include "crypto/crypto.h"
+#include "host/node/tve_client.h"
+#include "host/tqe/tqe_handoff.h"
 #include "host/tve/tve_store.h"
 #include "support/tve_client.h"
 #include "support/tx_builder.h"
@@ -113,7 +115,13 @@ static int setup(void **state)
     if (tvec_daemon_start(&g_daemon, VEIL_BIN, g_ep, g_home, g_plat, 2, NULL, 30, &status) != 0)
         return -1;
     tvec_connect(&g_c, g_ep, RECV_TIMEOUT_MS);
-    return 0;
+    /* The TQE stand-in gets the channel key as `veil tqe` does (it survives restarts:
+     * the TVE derives it from its sealing identity). */
+    tve_client *hc = NULL;
+    veil_status hs = tve_client_open(g_ep, RECV_TIMEOUT_MS, &hc);
+    if (hs == VEIL_OK) hs = tqe_handoff(g_tqe, hc);
+    tve_client_close(hc);
+    return hs == VEIL_OK ? 0 : -1;
 }
 
 static int teardown(void **state)

@@ -1,9 +1,6 @@
 #define _GNU_SOURCE /* pipe2 */
 #include "tve_client.h"
 
-#include "common/cursor.h"
-#include "trusted/tve/tve_channel.h"
-
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -332,46 +329,6 @@ bool tvec_tx_redecode(tvec_tx *t)
     return true;
 }
 
-int tvec_handoff(tvec_client *c, tee_enclave *tqe)
-{
-    Veil__Tve__Request req = VEIL__TVE__REQUEST__INIT;
-    Veil__Tve__StatusRequest sr = VEIL__TVE__STATUS_REQUEST__INIT;
-    req.request_case = VEIL__TVE__REQUEST__REQUEST_STATUS;
-    req.status = &sr;
-    Veil__Tve__Response *r = tvec_call(c, &req);
-    if (r == NULL || r->response_case != VEIL__TVE__RESPONSE__RESPONSE_STATUS ||
-        r->status->mrenclave.len != 32)
-        die("status for the hand-off");
-    uint8_t target[40], begin[TEE_REPORT_WIRE_LEN + TVE_HANDOFF_PUB_LEN],
-        end[TVE_HANDOFF_BOX_LEN + TEE_REPORT_WIRE_LEN];
-    memcpy(target, r->status->mrenclave.data, 32);
-    veil_put_u64(target + 32, r->status->debug ? TEE_ATTR_DEBUG : 0);
-    tvec_response_free(r);
-    size_t n = 0;
-    if (tee_enclave_call(tqe, TQE_E_HANDOFF_BEGIN, target, sizeof target, begin, sizeof begin,
-                         &n) != VEIL_OK)
-        die("handoff begin");
-    Veil__Tve__HandoffRequest h = VEIL__TVE__HANDOFF_REQUEST__INIT;
-    h.tqe_report.data = begin;
-    h.tqe_report.len = TEE_REPORT_WIRE_LEN;
-    h.tqe_pub.data = begin + TEE_REPORT_WIRE_LEN;
-    h.tqe_pub.len = TVE_HANDOFF_PUB_LEN;
-    req.request_case = VEIL__TVE__REQUEST__REQUEST_HANDOFF;
-    req.handoff = &h;
-    r = tvec_call(c, &req);
-    if (r == NULL) return -1;
-    uint32_t code = tvec_error_code(r);
-    if (code != 0) {
-        tvec_response_free(r);
-        return (int)code;
-    }
-    memcpy(end, r->handoff->box.data, TVE_HANDOFF_BOX_LEN);
-    memcpy(end + TVE_HANDOFF_BOX_LEN, r->handoff->tve_report.data, TEE_REPORT_WIRE_LEN);
-    tvec_response_free(r);
-    veil_status st = tee_enclave_call(tqe, TQE_E_HANDOFF_END, end, sizeof end, NULL, 0, &n);
-    return st == VEIL_OK ? 0 : (int)st;
-}
-
 int tvec_encrypt(tvec_client *c, tee_enclave *tqe, const tvec_chain *ch, const uint8_t *payload,
                  size_t payload_len, const Veil__Tve__AccountState *account, uint64_t fee,
                  tvec_tx *out)
@@ -385,14 +342,9 @@ int tvec_encrypt(tvec_client *c, tee_enclave *tqe, const tvec_chain *ch, const u
     veil__tve__encrypt_order__pack(&o, order);
     uint8_t *sealed = xcalloc(1, order_len + TEE_SEAL_OVERHEAD);
     size_t sealed_len = 0;
-    veil_status sst = tee_enclave_call(tqe, TQE_E_SEAL_PAYLOAD, order, order_len, sealed,
-                                       order_len + TEE_SEAL_OVERHEAD, &sealed_len);
-    if (sst == VEIL_ERR_HANDOFF_NONE) { /* first use of this TQE: the channel key first */
-        if (tvec_handoff(c, tqe) != 0) die("TQE hand-off");
-        sst = tee_enclave_call(tqe, TQE_E_SEAL_PAYLOAD, order, order_len, sealed,
-                               order_len + TEE_SEAL_OVERHEAD, &sealed_len);
-    }
-    if (sst != VEIL_OK) die("TQE seal");
+    if (tee_enclave_call(tqe, TQE_E_SEAL_PAYLOAD, order, order_len, sealed,
+                         order_len + TEE_SEAL_OVERHEAD, &sealed_len) != VEIL_OK)
+        die("TQE seal (has the TQE done its hand-off with the TVE?)");
     free(order);
     Veil__Tve__EncryptRequest m = VEIL__TVE__ENCRYPT_REQUEST__INIT;
     Veil__Tve__Request req = VEIL__TVE__REQUEST__INIT;

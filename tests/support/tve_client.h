@@ -93,9 +93,6 @@ bool tvec_tx_redecode(tvec_tx *t);
 /* Seals payload in the TQE and sends an EncryptRequest. On success (return 0) fills
  * *out; otherwise returns the Error code (or -1 on a transport failure). `account` may
  * be NULL. */
-/* The TQE<->TVE hand-off through the TVE daemon (0, or the TVE's / enclave's code). */
-int tvec_handoff(tvec_client *c, tee_enclave *tqe);
-
 int tvec_encrypt(tvec_client *c, tee_enclave *tqe, const tvec_chain *ch, const uint8_t *payload,
                  size_t payload_len, const Veil__Tve__AccountState *account, uint64_t fee,
                  tvec_tx *out);

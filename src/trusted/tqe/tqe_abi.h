@@ -6,8 +6,9 @@
 
 enum tqe_ecall {
     /* in: a veil.tve.EncryptOrder (a TxPayload and its fee; at most
-     * VEIL_TX_MAX_PAYLOAD_LEN + 16 bytes); out: the order sealed to the signer with AAD
-     * "veil/tqe-encrypt/v2" (TVE_AAD_TQE_ENCRYPT), for an EncryptRequest to the TVE.
+     * VEIL_TX_MAX_PAYLOAD_LEN + 16 bytes); out: the order sealed under the channel key
+     * (tve_channel.h, label "veil/tqe-order/v1"), for an EncryptRequest to the TVE;
+     * VEIL_ERR_HANDOFF_NONE before the hand-off.
      * The host must hold the plaintext payload to use it: it cannot re-seal the order of
      * a payload it only saw sealed, so it cannot change another wallet's fee. */
     TQE_E_SEAL_PAYLOAD = 0,

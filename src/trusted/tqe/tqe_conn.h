@@ -52,8 +52,8 @@ typedef struct tqe_backend {
     void *ctx;
     ProtobufCAllocator *alloc; /* all allocations of the protocol core */
     veil_status (*random)(void *ctx, uint8_t *buf, size_t n);
-    /* Seals a veil.tve.EncryptOrder for the TVE (signer policy, AAD
-     * "veil/tqe-encrypt/v2"). */
+    /* Seals a veil.tve.EncryptOrder for the TVE under the TQE<->TVE channel key
+     * (label "veil/tqe-order/v1", tve_channel.h). */
     veil_status (*seal_order)(void *ctx, const uint8_t *pt, size_t pt_len, uint8_t *out,
                               size_t out_cap, size_t *out_len);
     /* Unseals a stored tx (AAD "veil/sealed-tx/v1" || txid). */

@@ -38,7 +38,6 @@ enum tve_ocall {
 /* Associated data labels (each followed by its binding, see tve_enclave.proto). */
 #define TVE_AAD_EPOCH_KEY "veil/epoch-key/v1"
 #define TVE_AAD_SEALED_TX "veil/sealed-tx/v1"
-#define TVE_AAD_TQE_ENCRYPT "veil/tqe-encrypt/v2" /* over a veil.tve.EncryptOrder */
 /* Output capacity for E_EXPORT (256 txids at most). */
 #define TVE_EXPORT_OUT_MAX (256u * (TVE_SEALED_TX_MAX + 64u))
 #define TVE_KEY_COMMITMENT_TAG "veil/key-commitment/v1"

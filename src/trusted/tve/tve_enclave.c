@@ -467,7 +467,8 @@ static veil_status channel_key(uint8_t k[static TVE_CHANNEL_KEY_LEN])
     uint8_t key_id[TEE_KEY_ID_LEN];
     tee_identity self;
     tee_self_identity(&self);
-    veil_sha256(key_id, "veil/tqe-channel/v1", 19);
+    static const char label[] = "veil/tqe-channel/v1";
+    veil_sha256(key_id, label, sizeof label - 1);
     return tee_derive_key(TEE_KEY_APP, TEE_POLICY_MRSIGNER, self.svn, key_id, k);
 }
 
@@ -502,9 +503,9 @@ static veil_status e_handoff(const uint8_t *in, size_t in_len, uint8_t *out, siz
     return VEIL_OK;
 }
 
-/* E_EXPORT: in/out = GetSealedTxsResponse. Each stored (signer-sealed) tx is opened and
- * sealed again under the channel key for the TQE, bound to its txid; empty entries
- * (not found) stay empty. The TQE never holds this enclave's sealing keys. */
+/* E_EXPORT: in/out = GetSealedTxsResponse. Each stored tx (sealed to this product) is
+ * opened and sealed again under the channel key for the TQE, bound to its txid; empty
+ * entries (not found) stay empty. The TQE never holds this enclave's sealing keys. */
 static veil_status e_export(const uint8_t *in, size_t in_len, uint8_t *out, size_t out_cap,
                             size_t *out_len)
 {
@@ -532,7 +533,8 @@ static veil_status e_export(const uint8_t *in, size_t in_len, uint8_t *out, size
         if (t->sealed.len == 0) continue;
         uint8_t aad[64];
         size_t aad_len = sealed_tx_aad(t->txid.data, aad), pt_len = 0, w_len = 0;
-        st = tee_unseal(t->sealed.data, t->sealed.len, aad, aad_len, pt, TVE_SEALED_TX_MAX, &pt_len);
+        st = tee_unseal(t->sealed.data, t->sealed.len, aad, aad_len, pt, TVE_SEALED_TX_MAX,
+                        &pt_len);
         ENSURE_OUT(st == VEIL_OK, VEIL_ERR_TVE_STORE_DAMAGED);
         uint8_t *w = wrapped + i * (size_t)TVE_SEALED_TX_MAX;
         TRY_OUT(tve_channel_seal(k, TVE_CHANNEL_EXPORT_LABEL, t->txid.data, VEIL_TX_ID_LEN, pt,
