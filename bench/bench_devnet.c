@@ -378,12 +378,11 @@ static void encrypt(const built *b, const Veil__Node__Account *acct, chain_tx *t
     st = tve_client_call(g.tve, &req, VEIL__TVE__RESPONSE__RESPONSE_ENCRYPT, 0, &resp);
     if (st != VEIL_OK)
         bench_die("the TVE refused to encrypt: %s (%s)", veil_status_str(st), veil_error_detail());
-    uint8_t wire[VEIL_TX_MAX_WIRE_LEN];
-    size_t wire_len = veil__tx__confidential_tx__pack(resp->encrypt->tx, wire);
-    veil__tve__response__free_unpacked(resp, NULL);
     uint8_t out[VEIL_TX_MAX_WIRE_LEN + 64];
-    if (node_confidential_tx_encode(wire, wire_len, out, sizeof out, &t->len) != VEIL_OK)
+    if (node_confidential_tx_encode(resp->encrypt->tx.data, resp->encrypt->tx.len, out, sizeof out,
+                                    &t->len) != VEIL_OK)
         bench_die("ChainTx encode");
+    veil__tve__response__free_unpacked(resp, NULL);
     t->bytes = malloc(t->len);
     t->url = malloc(2 * t->len + 32);
     if (t->bytes == NULL || t->url == NULL) bench_die("out of memory");

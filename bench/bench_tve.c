@@ -209,7 +209,8 @@ static void bench_check(double min_s, double *rate, double *p50_us, size_t *req_
     /* Build the request once: the node's encoding cost is not the TVE's. */
     protobuf_c_boolean flags[2] = {0, 0};
     Veil__Tve__TxContext ctx = VEIL__TVE__TX_CONTEXT__INIT;
-    ctx.tx = t->msg;
+    ctx.tx.data = t->wire;
+    ctx.tx.len = t->wire_len;
     ctx.n_input_spent = 2;
     ctx.input_spent = flags;
     Veil__Tve__VerifyTxRequest m = VEIL__TVE__VERIFY_TX_REQUEST__INIT;

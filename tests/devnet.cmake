@@ -1,5 +1,6 @@
 # The whole system end to end: devnet + demo scenario, restart, kill -9 recovery.
-add_test(NAME test_devnet_e2e COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/devnet_e2e.sh $<TARGET_FILE:veil>)
+add_test(NAME test_devnet_e2e COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/devnet_e2e.sh $<TARGET_FILE:veil>
+         ${CMAKE_SOURCE_DIR}/scripts/demo-scenario)
 set_tests_properties(test_devnet_e2e PROPERTIES TIMEOUT 600 RUN_SERIAL TRUE)
 # make demo's scenario: wallets over attested TLS to the TQE, through the whole system.
 add_test(NAME test_demo COMMAND ${CMAKE_SOURCE_DIR}/scripts/demo ${CMAKE_BINARY_DIR})

@@ -3,9 +3,9 @@
 # connections) runs the demo scenario; stops cleanly; restarts and continues the
 # chain; survives kill -9 of the node and of the TVE with heights and app hashes
 # agreeing afterwards.
-# usage: devnet_e2e.sh VEIL
+# usage: devnet_e2e.sh VEIL SCENARIO   (SCENARIO: scripts/demo-scenario)
 set -u
-veil=$1
+veil=$1 scenario=$2
 home=$(mktemp -d /tmp/veil-e2e-XXXXXX)
 pid=
 fails=0 passes=0
@@ -91,7 +91,7 @@ kill "$liar_pid" 2>/dev/null; wait "$liar_pid" 2>/dev/null
 "$veil" wallet withdraw --wallet "$W/e2e-alice.wallet" --max-fee 0.00000001 >/dev/null 2>&1
 check "item6: --max-fee below the chain's fee is refused" 1 $?
 
-"$veil" devnet demo --home "$home" >"$home/demo.log" 2>&1
+"$scenario" "$veil" "$home" >"$home/demo.log" 2>&1
 check "demo scenario" 0 $?
 grep -q "demo finished: every step committed" "$home/demo.log"; check "demo completed" 0 $?
 h1=$(agree); check "chain and TVE agree after the demo" 0 $?
@@ -115,7 +115,7 @@ wait "$pid"; pid=
 start 4 || exit 1
 h4=$(agree); check "recovers after kill -9 of the TVE" 0 $?
 [[ ${h4:-0} -ge ${h3:-1} ]]; check "no height lost after TVE kill ($h3 -> $h4)" 0 $?
-"$veil" devnet demo --home "$home" >"$home/demo2.log" 2>&1
+"$scenario" "$veil" "$home" >"$home/demo2.log" 2>&1
 check "the demo runs again after recovery" 0 $?
 stop
 

@@ -22,3 +22,7 @@ add_test(NAME test_trusted_boundary
   COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/trusted_boundary.sh ${CMAKE_SOURCE_DIR} ${VEIL_ENCLAVE_DIR})
 add_test(NAME test_trusted_boundary_selftest
   COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/trusted_boundary.sh --self-test ${CMAKE_SOURCE_DIR})
+# One path for a tx's bytes: no host decodes or re-encodes a tx outside the tx core.
+add_test(NAME test_one_decode COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/one_decode.sh ${CMAKE_SOURCE_DIR})
+add_test(NAME test_one_decode_selftest
+  COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/one_decode.sh --self-test ${CMAKE_SOURCE_DIR})

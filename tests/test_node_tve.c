@@ -417,12 +417,10 @@ static void encrypt_tx(inst *in, txb *b, uint64_t at_time, const uint8_t *acc_ad
     Veil__Tve__Response *r;
     veil_status st = tve_client_call(c, &req, VEIL__TVE__RESPONSE__RESPONSE_ENCRYPT, 0, &r);
     if (st != VEIL_OK) fail_msg("encrypt: %s (%s)", veil_status_str(st), veil_error_detail());
-    size_t n = veil__tx__confidential_tx__get_packed_size(r->encrypt->tx);
-    uint8_t *wire = malloc(n);
-    veil__tx__confidential_tx__pack(r->encrypt->tx, wire);
+    size_t n = r->encrypt->tx.len;
     *out = malloc(n + 16);
-    assert_int_equal(node_confidential_tx_encode(wire, n, *out, n + 16, out_len), VEIL_OK);
-    free(wire);
+    assert_int_equal(node_confidential_tx_encode(r->encrypt->tx.data, n, *out, n + 16, out_len),
+                     VEIL_OK);
     veil__tve__response__free_unpacked(r, NULL);
     tve_client_close(c);
 }

@@ -58,6 +58,9 @@ static tvec_chain g_chain;
 static uint8_t g_acct_sk[32], g_acct_pk[32], g_owner_sk[32], g_owner_pk[32];
 static uint8_t g_view_sk[32], g_view_pk[32], g_other_sk[32], g_other_pk[32];
 static uint8_t g_txid[32];
+/* One path for a tx's bytes: what the wallet sent and what the TQE handed back. */
+static uint8_t g_payload[VEIL_TX_MAX_PAYLOAD_LEN], g_wire[VEIL_TX_MAX_WIRE_LEN];
+static size_t g_payload_len, g_wire_len;
 static SSL_CTX *g_ssl;
 
 /* --- processes ---------------------------------------------------------------------- */
@@ -428,15 +431,18 @@ static void test_encrypt(void **state)
     if (r->response_case == VEIL__TQE__RESPONSE__RESPONSE_ERROR)
         fail_msg("encrypt: %u %s", r->error->code, r->error->name);
     assert_int_equal(r->response_case, VEIL__TQE__RESPONSE__RESPONSE_ENCRYPT);
-    Veil__Tx__ConfidentialTx *ct = r->encrypt->tx;
-    assert_memory_equal(ct->txid.data, g_txid, 32);
-
+    assert_true(b->payload_len <= sizeof g_payload && r->encrypt->tx.len <= sizeof g_wire);
+    memcpy(g_payload, b->payload, b->payload_len);
+    g_payload_len = b->payload_len;
+    memcpy(g_wire, r->encrypt->tx.data, r->encrypt->tx.len);
+    g_wire_len = r->encrypt->tx.len;
     tvec_tx t = {0};
     memcpy(t.txid, g_txid, 32);
-    t.wire_len = veil__tx__confidential_tx__get_packed_size(ct);
+    t.wire_len = r->encrypt->tx.len;
     t.wire = malloc(t.wire_len);
-    veil__tx__confidential_tx__pack(ct, t.wire);
+    memcpy(t.wire, r->encrypt->tx.data, t.wire_len);
     assert_true(tvec_tx_redecode(&t));
+    assert_memory_equal(t.msg->txid.data, g_txid, 32);
     t.has_account = true;
     veil__tve__account_state__init(&t.account);
     memcpy(t.account_addr, g_acct_pk, 32);
@@ -444,6 +450,9 @@ static void test_encrypt(void **state)
     t.account.unbonded = AMOUNT + CHANGE;
     t.account.unbonded_from = UNBONDED_FROM;
     t.account.nonce = 1;
+    /* The TVE judges the very bytes the wallet got (tvec sends t.wire as they are). */
+    assert_int_equal(t.wire_len, g_wire_len);
+    assert_memory_equal(t.wire, g_wire, g_wire_len);
     Veil__Tve__Response *v = tvec_verify_tx(&g_c, &g_chain, VEIL__TVE__MODE__CHECK, 1, &t);
     assert_non_null(v);
     assert_int_equal(tvec_error_code(v), 0);
@@ -495,13 +504,18 @@ static void test_query(void **state)
         fail_msg("query: %u %s", r->error->code, r->error->name);
     assert_int_equal(r->query->n_txs, 1);
     assert_memory_equal(r->query->txs[0]->txid.data, g_txid, 32);
+    /* One path for a tx's bytes: the TQE returned from the TVE's sealed store exactly
+     * the payload the wallet sent (test_encrypt), and the TVE validated and stored
+     * exactly the wire bytes the TQE handed the wallet (the CHECK and DELIVER there
+     * carried g_wire unchanged). */
+    assert_int_equal(r->query->txs[0]->payload.len, g_payload_len);
+    assert_memory_equal(r->query->txs[0]->payload.data, g_payload, g_payload_len);
     uint8_t id[32];
-    Veil__Tx__TxPayload *p = veil__tx__tx_payload__unpack(NULL, r->query->txs[0]->payload.len,
-                                                          r->query->txs[0]->payload.data);
-    assert_non_null(p);
-    veil_tx_id(id, p->body.data, p->body.len);
+    veil_tx_body body;
+    assert_int_equal(veil_tx_payload_open(r->query->txs[0]->payload.data,
+                                          r->query->txs[0]->payload.len, NULL, &body, id),
+                     VEIL_OK);
     assert_memory_equal(id, g_txid, 32);
-    veil__tx__tx_payload__free_unpacked(p, NULL);
     veil__tqe__response__free_unpacked(r, NULL);
 
     /* The challenge was used: the same query again is refused. */

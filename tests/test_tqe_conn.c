@@ -85,7 +85,6 @@ static veil_status s_tve(void *ctx, tqe_tve_call which, const uint8_t *in, size_
     Veil__Tve__Error e = VEIL__TVE__ERROR__INIT;
     Veil__Tve__GetSealedTxsResponse g = VEIL__TVE__GET_SEALED_TXS_RESPONSE__INIT;
     Veil__Tve__EncryptResponse er = VEIL__TVE__ENCRYPT_RESPONSE__INIT;
-    Veil__Tx__ConfidentialTx ct = VEIL__TX__CONFIDENTIAL_TX__INIT;
     Veil__Tve__SealedTx st[64], *ptrs[64];
     Veil__Tve__GetSealedTxsRequest *gr = NULL;
     Veil__Tve__EncryptRequest *enc = NULL;
@@ -127,9 +126,9 @@ static veil_status s_tve(void *ctx, tqe_tve_call which, const uint8_t *in, size_
                                   memcmp(o->payload.data, g_tx->payload, g_tx->payload_len) == 0;
         veil__tve__encrypt_order__free_unpacked(o, NULL);
         const txb *t = g_mode == HOST_OTHER_TX ? g_tx2 : g_tx;
-        ct.txid.data = (uint8_t *)t->txid;
-        ct.txid.len = 32;
-        er.tx = &ct;
+        /* The TVE's bytes: the tx the builder encrypted (g_tx2's under HOST_OTHER_TX). */
+        er.tx.data = t->wire;
+        er.tx.len = t->wire_len;
         r.response_case = VEIL__TVE__RESPONSE__RESPONSE_ENCRYPT;
         r.encrypt = &er;
     }
@@ -273,14 +272,12 @@ static int setup(void **state)
     txb_output(g_tx, pk, 5, 0);
     txb_view_key(g_tx, g_view_pk);
     txb_signer(g_tx, sk);
-    txb_build_body(g_tx);
-    txb_build_payload(g_tx);
+    txb_build(g_tx);
     g_tx2 = txb_new(VEIL_TX_KIND_WITHDRAW, "c");
     memcpy(g_tx2->account, pk, 32);
     txb_output(g_tx2, pk, 6, 0);
     txb_signer(g_tx2, sk);
-    txb_build_body(g_tx2);
-    txb_build_payload(g_tx2);
+    txb_build(g_tx2);
     return 0;
 }
 
@@ -474,7 +471,9 @@ static void test_encrypt(void **state)
     (void)state;
     Veil__Tqe__Response *r = encrypt(g_tx->payload, g_tx->payload_len);
     assert_int_equal(r->response_case, VEIL__TQE__RESPONSE__RESPONSE_ENCRYPT);
-    assert_memory_equal(r->encrypt->tx->txid.data, g_tx->txid, 32);
+    /* The TVE's bytes reach the wallet unchanged. */
+    assert_int_equal(r->encrypt->tx.len, g_tx->wire_len);
+    assert_memory_equal(r->encrypt->tx.data, g_tx->wire, g_tx->wire_len);
     veil__tqe__response__free_unpacked(r, NULL);
     g_mode = HOST_OTHER_TX;
     expect_error(encrypt(g_tx->payload, g_tx->payload_len), VEIL_ERR_TQE_UNAVAILABLE);

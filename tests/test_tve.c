@@ -1008,7 +1008,8 @@ static void test_garbage(void **state)
     reqs[4].end_block = &eb;
     Veil__Tve__VerifyTxRequest vt = VEIL__TVE__VERIFY_TX_REQUEST__INIT;
     Veil__Tve__TxContext ctx = VEIL__TVE__TX_CONTEXT__INIT;
-    ctx.tx = w.msg;
+    ctx.tx.data = w.wire;
+    ctx.tx.len = w.wire_len;
     ctx.account = &w.account;
     w.account.address.data = w.account_addr;
     vt.mode = VEIL__TVE__MODE__DELIVER;

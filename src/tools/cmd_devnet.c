@@ -329,7 +329,6 @@ static int devnet_status(int argc, char **argv)
 int cmd_devnet(int argc, char **argv)
 {
     if (argc >= 2 && strcmp(argv[1], "status") == 0) return devnet_status(argc - 1, argv + 1);
-    if (argc >= 2 && strcmp(argv[1], "demo") == 0) return devnet_demo(argc - 1, argv + 1);
     if (argc >= 2 && strcmp(argv[1], "start") == 0) return devnet_start(argc - 1, argv + 1);
     return devnet_start(argc, argv);
 }

@@ -16,7 +16,7 @@ int cmd_wallet(int argc, char **argv);
 #define VEIL_EXTRA_COMMANDS \
     {"tve", cmd_tve, "run the transaction validation enclave service"}, \
     {"node", cmd_node, "run the chain node (ABCI application)"}, \
-    {"devnet", cmd_devnet, "run the whole system locally; status; demo scenario"}, \
+    {"devnet", cmd_devnet, "run the whole system locally; status"}, \
     {"devchain", cmd_devchain, "run a single-validator development chain"}, \
     {"tqe", cmd_tqe, "run the transaction query enclave service (wallets)"}, \
     {"wallet", cmd_wallet, "keys, balances and confidential payments"},

@@ -81,6 +81,5 @@ pid_t devnet_spawn(const char *log, char *const argv[], bool own_group);
 int devnet_run(const char *log, char *const argv[]);
 
 int devnet_print_status(const devnet_layout *l, bool json);
-int devnet_demo(int argc, char **argv);
 
 #endif

@@ -46,18 +46,14 @@ static bool history_has(const wallet *w, const uint8_t txid[32])
 veil_status wallet_apply_tx(wallet *w, const uint8_t txid[static 32], uint64_t height,
                             const uint8_t *payload, size_t payload_len)
 {
-    ENSURE(payload_len <= VEIL_TX_MAX_PAYLOAD_LEN, VEIL_ERR_TX_TOO_LARGE);
-    Veil__Tx__TxPayload *p = veil__tx__tx_payload__unpack(NULL, payload_len, payload);
-    ENSURE(p != NULL, VEIL_ERR_TX_MALFORMED);
     veil_status st = VEIL_OK;
     veil_tx_body *body = malloc(sizeof *body);
-    ENSURE_OUT(body != NULL, VEIL_ERR_NOMEM);
+    ENSURE(body != NULL, VEIL_ERR_NOMEM);
     /* The TQE is attested, but the txid check costs nothing and catches a mixed-up
      * answer. */
     uint8_t id[32];
-    veil_tx_id(id, p->body.data, p->body.len);
+    TRY_OUT(veil_tx_payload_open(payload, payload_len, NULL, body, id));
     ENSURE_OUT(memcmp(id, txid, 32) == 0, VEIL_ERR_TX_TXID_MISMATCH);
-    TRY_OUT(veil_tx_body_decode(p->body.data, p->body.len, NULL, body));
     if (history_has(w, txid)) goto out; /* already applied */
 
     wallet_history h = {.height = height, .kind = body->kind};
@@ -90,7 +86,6 @@ veil_status wallet_apply_tx(wallet *w, const uint8_t txid[static 32], uint64_t h
 out:
     if (body != NULL) veil_wipe(body, sizeof *body);
     free(body);
-    veil__tx__tx_payload__free_unpacked(p, NULL);
     return st;
 }
 

@@ -176,15 +176,14 @@ static veil_status tqe_encrypt(void *ctx, const uint8_t *payload, size_t len, ui
     Veil__Tqe__Response *resp;
     TRY(call(t, &req, VEIL__TQE__RESPONSE__RESPONSE_ENCRYPT, &resp));
     veil_status st = VEIL_OK;
-    if (resp->encrypt == NULL || resp->encrypt->tx == NULL) {
+    if (resp->encrypt == NULL || resp->encrypt->tx.len == 0) {
         st = VEIL_ERR_DECODE;
+    } else if (resp->encrypt->tx.len > cap) {
+        st = VEIL_ERR_TX_TOO_LARGE;
     } else {
-        size_t n = veil__tx__confidential_tx__get_packed_size(resp->encrypt->tx);
-        if (n > cap) {
-            st = VEIL_ERR_TX_TOO_LARGE;
-        } else {
-            *wire_len = veil__tx__confidential_tx__pack(resp->encrypt->tx, wire);
-        }
+        /* The bytes the chain will hold, exactly as the TVE made them. */
+        memcpy(wire, resp->encrypt->tx.data, resp->encrypt->tx.len);
+        *wire_len = resp->encrypt->tx.len;
     }
     veil__tqe__response__free_unpacked(resp, NULL);
     return st;

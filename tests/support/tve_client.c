@@ -359,14 +359,14 @@ int tvec_encrypt(tvec_client *c, tee_enclave *tqe, const tvec_chain *ch, const u
     if (r == NULL) return -1;
     uint32_t code = tvec_error_code(r);
     if (code != 0 || r->response_case != VEIL__TVE__RESPONSE__RESPONSE_ENCRYPT ||
-        r->encrypt->tx == NULL) {
+        r->encrypt->tx.len == 0) {
         tvec_response_free(r);
         return code != 0 ? (int)code : -1;
     }
     memset(out, 0, sizeof *out);
-    out->wire_len = protobuf_c_message_get_packed_size(&r->encrypt->tx->base);
+    out->wire_len = r->encrypt->tx.len;
     out->wire = xcalloc(1, out->wire_len);
-    protobuf_c_message_pack(&r->encrypt->tx->base, out->wire);
+    memcpy(out->wire, r->encrypt->tx.data, out->wire_len);
     tvec_response_free(r);
     if (!tvec_tx_redecode(out)) die("encrypted tx does not decode");
     if (account != NULL) {
@@ -383,7 +383,8 @@ static void tx_context(Veil__Tve__TxContext *ctx, Veil__Tve__AccountState *acct,
                        protobuf_c_boolean *flags)
 {
     veil__tve__tx_context__init(ctx);
-    ctx->tx = t->msg;
+    ctx->tx.data = t->wire;
+    ctx->tx.len = t->wire_len;
     ctx->n_input_spent = t->n_inputs;
     ctx->input_spent = flags;
     if (t->has_account) {

@@ -761,7 +761,7 @@ static void outpoint_key(uint8_t k[36], const veil_tx_outpoint *o)
 /* A confidential tx passed on to the TVE: what goes into its TxContext. */
 typedef struct conf_job {
     size_t tx_index;               /* position in the block */
-    Veil__Tx__ConfidentialTx *msg; /* unpacked (for the request) */
+    veil_tx_wire *wire;            /* its public fields, as the scan decoded them */
     protobuf_c_boolean *spent;     /* n_inputs flags (all false: spent inputs are refused) */
     bool has_account;
     node_account account;
@@ -871,11 +871,14 @@ static veil_status scan_tx(node_app *a, block_scan *b, const uint8_t *tx, size_t
     if (job == NULL) return VEIL_OK;
 
     memset(job, 0, sizeof *job);
-    job->msg = veil__tx__confidential_tx__unpack(NULL, d->conf_len, d->conf);
     job->spent = calloc(w->n_inputs ? w->n_inputs : 1, sizeof *job->spent);
-    if (job->msg == NULL || job->spent == NULL) return VEIL_ERR_NOMEM;
+    job->wire = malloc(sizeof *job->wire);
+    if (job->spent == NULL || job->wire == NULL) return VEIL_ERR_NOMEM;
+    *job->wire = *w;
     veil__tve__tx_context__init(&job->ctx);
-    job->ctx.tx = job->msg;
+    /* The block's bytes, not a re-encoding: the enclave judges exactly what is on chain. */
+    job->ctx.tx.data = (uint8_t *)d->conf;
+    job->ctx.tx.len = d->conf_len;
     job->ctx.n_input_spent = w->n_inputs;
     job->ctx.input_spent = job->spent;
     if (has_acc) {
@@ -889,8 +892,8 @@ static veil_status scan_tx(node_app *a, block_scan *b, const uint8_t *tx, size_t
 
 static void job_release(conf_job *job)
 {
-    if (job->msg) veil__tx__confidential_tx__free_unpacked(job->msg, NULL);
     free(job->spent);
+    free(job->wire);
     memset(job, 0, sizeof *job);
 }
 
@@ -923,8 +926,7 @@ veil_status node_app_check_tx(node_app *a, const uint8_t *tx, size_t len, node_t
     veil_status st = scan_tx(a, &b, tx, len, res, &job, &to_tve);
     scan_free(&b);
     if (st != VEIL_OK || !to_tve) {
-        if (job.msg) veil__tx__confidential_tx__free_unpacked(job.msg, NULL);
-        free(job.spent);
+        job_release(&job);
         return st;
     }
     Veil__Tve__Request req = VEIL__TVE__REQUEST__INIT;
@@ -946,8 +948,7 @@ veil_status node_app_check_tx(node_app *a, const uint8_t *tx, size_t len, node_t
     } else {
         result_set(res, st, transient(st) ? "the TVE is not reachable" : NULL);
     }
-    veil__tx__confidential_tx__free_unpacked(job.msg, NULL);
-    free(job.spent);
+    job_release(&job);
     return VEIL_OK;
 }
 
@@ -1024,35 +1025,35 @@ static veil_status tve_run_block(node_app *a, Veil__Tve__VerifyBlockRequest *vb,
 static veil_status apply_outcome(node_app *a, uint64_t height, const conf_job *job,
                                  const Veil__Tve__TxOutcome *o)
 {
-    const Veil__Tx__ConfidentialTx *m = job->msg;
+    const veil_tx_wire *m = job->wire;
     /* The TVE reports what the public fields already say; anything else means the
      * TVE is not answering for this tx. */
-    if (o->txid.len != 32 || memcmp(o->txid.data, m->txid.data, 32) != 0 ||
+    if (o->txid.len != 32 || memcmp(o->txid.data, m->txid, 32) != 0 ||
         (int)o->kind != (int)m->kind || o->output_count != m->output_count || o->fee != m->fee ||
-        (m->kind != VEIL__TX__TX_KIND__TX_KIND_TRANSFER &&
-         (o->account.len != 32 || memcmp(o->account.data, m->account.data, 32) != 0))) {
+        (m->kind != VEIL_TX_KIND_TRANSFER &&
+         (o->account.len != 32 || memcmp(o->account.data, m->account, 32) != 0))) {
         veil_error_detail_set("the TVE's outcome for a tx contradicts its public fields");
         return VEIL_ERR_TVE_STAGING_MISMATCH;
     }
     for (size_t i = 0; i < m->n_inputs; i++) {
         node_output prev;
         bool found;
-        TRY(node_state_output_get(a->st, true, m->inputs[i]->txid.data, &prev, &found));
-        ENSURE(found && m->inputs[i]->index < prev.output_count, VEIL_ERR_TVE_STAGING_MISMATCH);
-        prev.spent |= (uint64_t)1 << m->inputs[i]->index;
-        TRY(node_state_output_put(a->st, m->inputs[i]->txid.data, &prev));
+        TRY(node_state_output_get(a->st, true, m->inputs[i].txid, &prev, &found));
+        ENSURE(found && m->inputs[i].index < prev.output_count, VEIL_ERR_TVE_STAGING_MISMATCH);
+        prev.spent |= (uint64_t)1 << m->inputs[i].index;
+        TRY(node_state_output_put(a->st, m->inputs[i].txid, &prev));
     }
     node_output created = {.output_count = m->output_count, .spent = 0, .height = height};
-    TRY(node_state_output_put(a->st, m->txid.data, &created));
-    if (m->kind == VEIL__TX__TX_KIND__TX_KIND_TRANSFER) return VEIL_OK;
+    TRY(node_state_output_put(a->st, m->txid, &created));
+    if (m->kind == VEIL_TX_KIND_TRANSFER) return VEIL_OK;
 
     node_account acc;
     bool found;
-    TRY(node_state_account_get(a->st, true, m->account.data, &acc, &found));
-    if (m->kind == VEIL__TX__TX_KIND__TX_KIND_DEPOSIT) {
+    TRY(node_state_account_get(a->st, true, m->account, &acc, &found));
+    if (m->kind == VEIL_TX_KIND_DEPOSIT) {
         if (!found) {
             memset(&acc, 0, sizeof acc);
-            memcpy(acc.address, m->account.data, 32);
+            memcpy(acc.address, m->account, 32);
         }
         ENSURE(o->amount <= VEIL_TX_MAX_SUPPLY && acc.bonded <= VEIL_TX_MAX_SUPPLY - o->amount,
                VEIL_ERR_TX_SUM_OVERFLOW);
@@ -1143,7 +1144,7 @@ veil_status node_app_finalize_block(node_app *a, uint64_t height, uint64_t time,
         node_tx_result *res = &out->txs[jobs[k].tx_index];
         if (x->result_case == VEIL__TVE__TX_RESULT__RESULT_OK && x->ok != NULL) {
             TRY_OUT(apply_outcome(a, height, &jobs[k], x->ok));
-            memcpy(a->accepted[a->n_accepted++], jobs[k].msg->txid.data, 32);
+            memcpy(a->accepted[a->n_accepted++], jobs[k].wire->txid, 32);
         } else if (x->result_case == VEIL__TVE__TX_RESULT__RESULT_ERROR && x->error != NULL &&
                    veil_status_is_tx_verdict(veil_status_from_wire(x->error->code))) {
             result_set(res, veil_status_from_wire(x->error->code), NULL);

@@ -33,10 +33,14 @@ static void block_prepare_one(void *ctx, size_t i, unsigned worker)
     (void)worker;
     block_run *b = ctx;
     tve_tx_job *j = &b->jobs[i];
-    tve_job_prepare(j);
+    veil_status st = tve_job_prepare(j);
+    if (st != VEIL_OK) {
+        j->st = st;
+        return;
+    }
     if (!j->shaped) return;
     bool exists;
-    veil_status st = tve_store_tx_exists(b->s->store, j->ctx->tx->txid.data, &exists);
+    st = tve_store_tx_exists(b->s->store, j->wire->txid, &exists);
     if (st != VEIL_OK)
         j->st = st;
     else if (exists)
@@ -71,21 +75,21 @@ static veil_status block_plan_waves(tve_tx_job *jobs, size_t n, uint32_t *wave, 
             wave[i] = 0;
             continue;
         }
-        const Veil__Tx__ConfidentialTx *tx = j->ctx->tx;
-        if (tve_table_get(&producers, tx->txid.data, &other)) {
+        const veil_tx_wire *tx = j->wire;
+        if (tve_table_get(&producers, tx->txid, &other)) {
             j->st = VEIL_ERR_TVE_DUPLICATE_TX;
             continue;
         }
         uint32_t w = 0;
         for (size_t k = 0; k < tx->n_inputs; k++) {
             uint8_t op[TVE_OUTPOINT_LEN];
-            memcpy(op, tx->inputs[k]->txid.data, TVE_TXID_LEN);
-            veil_put_u32(op + TVE_TXID_LEN, tx->inputs[k]->index);
+            memcpy(op, tx->inputs[k].txid, TVE_TXID_LEN);
+            veil_put_u32(op + TVE_TXID_LEN, tx->inputs[k].index);
             if (tve_table_get(&producers, op, &other)) w = max_u32(w, wave[other] + 1);
             if (tve_table_get(&spenders, op, &other)) w = max_u32(w, wave[other] + 1);
             TRY_OUT(tve_table_put(&spenders, op, (uint32_t)i));
         }
-        TRY_OUT(tve_table_put(&producers, tx->txid.data, (uint32_t)i));
+        TRY_OUT(tve_table_put(&producers, tx->txid, (uint32_t)i));
         wave[i] = w;
         *max_wave = max_u32(*max_wave, w);
     }

@@ -13,6 +13,7 @@
 #include "host/tve/tve_store.h"
 #include "tee/tee.h"
 #include "trusted/tve/tve_abi.h"
+#include "trusted/tx/tx.h"
 #include "veil/tve.pb-c.h"
 #include "veil/tve_enclave.pb-c.h"
 
@@ -75,7 +76,7 @@ VEIL_MUST_CHECK veil_status tve_staging_add(tve_staging *g, uint32_t index,
                                             const uint8_t txid[static TVE_TXID_LEN],
                                             const uint8_t *sealed, size_t sealed_len,
                                             const uint8_t *outcome, size_t outcome_len,
-                                            Veil__Tx__OutPoint *const *inputs, size_t n_inputs);
+                                            const veil_tx_outpoint *inputs, size_t n_inputs);
 /* Puts txs back in block order after a batch added them wave by wave. */
 VEIL_MUST_CHECK veil_status tve_staging_sort(tve_staging *g);
 /* The staged tx with this txid and index below `visible`, or NULL. */
@@ -123,13 +124,17 @@ tee_ocall_table tve_ocall_table(tve_service *s);
 typedef struct tve_tx_job {
     const Veil__Tve__TxContext *ctx; /* from the request */
     uint32_t index;                  /* block position (DELIVER) */
-    bool shaped;    /* txid and input txids have their fixed lengths (host checks apply) */
+    bool shaped;    /* the tx's public fields decode (host checks apply) */
+    veil_tx_wire *wire; /* when shaped: its public fields, decoded once (tve_job_release) */
     veil_status st; /* result */
     Veil__Tve__Enclave__VerifyResult *result; /* on VEIL_OK; free_unpacked */
 } tve_tx_job;
 
-/* Shape check of a TxContext for the host's own rules (sets job->shaped). */
-void tve_job_prepare(tve_tx_job *job);
+/* Decodes the public fields of the job's tx for the host's own rules (sets
+ * job->shaped and job->wire; a tx that does not decode is left for the enclave to
+ * refuse with its code). VEIL_ERR_NOMEM only. */
+VEIL_MUST_CHECK veil_status tve_job_prepare(tve_tx_job *job);
+void tve_job_release(tve_tx_job *job);
 /* Runs E_VERIFY for one tx. params: the request's; height: DELIVER's height.
  * Sets job->st and job->result. Thread-safe. */
 void tve_job_verify(tve_service *s, tve_tx_job *job, Veil__Tve__Mode mode, uint64_t height,

@@ -282,12 +282,12 @@ out:
     return st;
 }
 
-static veil_status replay_find(const tve_replay *rp, const Veil__Tve__TxContext *c,
+static veil_status replay_find(const tve_replay *rp, const tve_tx_job *job,
                                Veil__Tve__TxOutcome **out)
 {
     uint32_t i;
-    ENSURE(c != NULL && c->tx != NULL && txid_ok(&c->tx->txid), VEIL_ERR_TX_MALFORMED);
-    ENSURE(tve_table_get(&rp->by_txid, c->tx->txid.data, &i), VEIL_ERR_TVE_STAGING_MISMATCH);
+    ENSURE(job->shaped, VEIL_ERR_TX_MALFORMED);
+    ENSURE(tve_table_get(&rp->by_txid, job->wire->txid, &i), VEIL_ERR_TVE_STAGING_MISMATCH);
     *out = rp->outcomes[i];
     return VEIL_OK;
 }
@@ -319,7 +319,7 @@ static veil_status verify_tx_deliver(tve_service *s, const Veil__Tve__VerifyTxRe
     ENSURE(!(g->height == h && g->closed), VEIL_ERR_OUT_OF_ORDER);
     ENSURE(g->n < TVE_BLOCK_MAX_TXS, VEIL_ERR_TVE_TOO_MANY);
     if (job->shaped) {
-        const uint8_t *txid = job->ctx->tx->txid.data;
+        const uint8_t *txid = job->wire->txid;
         ENSURE(tve_staging_find(g, txid, UINT32_MAX) == NULL, VEIL_ERR_TVE_DUPLICATE_TX);
         bool exists;
         TRY(tve_store_tx_exists(s->store, txid, &exists));
@@ -339,13 +339,25 @@ static veil_status verify_tx_deliver(tve_service *s, const Veil__Tve__VerifyTxRe
     return st;
 }
 
+static veil_status verify_tx_run(tve_service *s, const Veil__Tve__VerifyTxRequest *req,
+                                 tve_tx_job *jp, tve_arena *a, Veil__Tve__Response *resp);
+
 static veil_status handle_verify_tx(tve_service *s, const Veil__Tve__VerifyTxRequest *req,
                                     tve_arena *a, Veil__Tve__Response *resp)
 {
     TRY(require_initialized(s));
     TRY(params_check(s, req->params));
     tve_tx_job job = {.ctx = req->tx};
-    tve_job_prepare(&job);
+    veil_status st = tve_job_prepare(&job);
+    if (st == VEIL_OK) st = verify_tx_run(s, req, &job, a, resp);
+    tve_job_release(&job);
+    return st;
+}
+
+static veil_status verify_tx_run(tve_service *s, const Veil__Tve__VerifyTxRequest *req,
+                                 tve_tx_job *jp, tve_arena *a, Veil__Tve__Response *resp)
+{
+    tve_tx_job job = *jp;
     Veil__Tve__VerifyTxResponse *r = ARENA_NEW(a, Veil__Tve__VerifyTxResponse);
     ENSURE(r != NULL, VEIL_ERR_NOMEM);
     veil__tve__verify_tx_response__init(r);
@@ -354,7 +366,7 @@ static veil_status handle_verify_tx(tve_service *s, const Veil__Tve__VerifyTxReq
     case VEIL__TVE__MODE__CHECK:
         if (job.shaped) {
             bool exists;
-            TRY(tve_store_tx_exists(s->store, req->tx->tx->txid.data, &exists));
+            TRY(tve_store_tx_exists(s->store, job.wire->txid, &exists));
             ENSURE(!exists, VEIL_ERR_TVE_TX_EXISTS);
         }
         tve_job_verify(s, &job, VEIL__TVE__MODE__CHECK, 0, req->params);
@@ -365,7 +377,7 @@ static veil_status handle_verify_tx(tve_service *s, const Veil__Tve__VerifyTxReq
             tve_replay rp;
             Veil__Tve__TxOutcome *o;
             TRY(replay_open(s, req->height, &rp));
-            veil_status st = replay_find(&rp, req->tx, &o);
+            veil_status st = replay_find(&rp, &job, &o);
             if (st == VEIL_OK) {
                 r->outcome = outcome_copy(a, o);
                 if (r->outcome == NULL) st = VEIL_ERR_NOMEM;
@@ -427,7 +439,11 @@ static veil_status verify_block_replay(tve_service *s, const Veil__Tve__VerifyBl
     TRY(replay_open(s, req->height, &rp));
     for (size_t i = 0; i < req->n_txs; i++) {
         Veil__Tve__TxOutcome *o = NULL;
-        veil_status tx_st = replay_find(&rp, req->txs[i], &o);
+        tve_tx_job job = {.ctx = req->txs[i]};
+        veil_status tx_st = tve_job_prepare(&job);
+        if (tx_st == VEIL_OK) tx_st = replay_find(&rp, &job, &o);
+        tve_job_release(&job);
+        ENSURE_OUT(tx_st != VEIL_ERR_NOMEM, VEIL_ERR_NOMEM);
         if (tx_st == VEIL_OK) {
             o = outcome_copy(a, o);
             ENSURE_OUT(o != NULL, VEIL_ERR_NOMEM);
@@ -485,6 +501,7 @@ static veil_status handle_verify_block(tve_service *s, const Veil__Tve__VerifyBl
         for (size_t i = 0; st == VEIL_OK && i < req->n_txs; i++)
             st = result_set(a, r->results[i], jobs[i].st,
                             jobs[i].st == VEIL_OK ? jobs[i].result->outcome : NULL);
+        for (size_t i = 0; i < req->n_txs; i++) tve_job_release(&jobs[i]);
         free(jobs);
         TRY(st);
     }
@@ -727,15 +744,13 @@ static veil_status handle_encrypt(tve_service *s, const Veil__Tve__EncryptReques
         veil__tve__enclave__encrypt_result__unpack(NULL, out_len, out);
     ENSURE_OUT(er != NULL, VEIL_ERR_TEE_ENCLAVE_FAULT);
     TRY_OUT(arena_keep(a, &er->base));
-    Veil__Tx__ConfidentialTx *tx = veil__tx__confidential_tx__unpack(NULL, er->tx.len, er->tx.data);
-    ENSURE_OUT(tx != NULL, VEIL_ERR_TEE_ENCLAVE_FAULT);
-    TRY_OUT(arena_keep(a, &tx->base));
-    /* A committed txid never gets here: the enclave refuses it before any rule runs. */
-    ENSURE_OUT(txid_ok(&tx->txid), VEIL_ERR_TEE_ENCLAVE_FAULT);
+    /* The enclave's bytes are forwarded as they are (the TQE enclave judges them); a
+     * committed txid never gets here: the enclave refuses it before any rule runs. */
+    ENSURE_OUT(er->tx.len > 0 && er->tx.len <= VEIL_TX_MAX_WIRE_LEN, VEIL_ERR_TEE_ENCLAVE_FAULT);
     Veil__Tve__EncryptResponse *r = ARENA_NEW(a, Veil__Tve__EncryptResponse);
     ENSURE_OUT(r != NULL, VEIL_ERR_NOMEM);
     veil__tve__encrypt_response__init(r);
-    r->tx = tx;
+    r->tx = er->tx;
     resp->response_case = VEIL__TVE__RESPONSE__RESPONSE_ENCRYPT;
     resp->encrypt = r;
 out:

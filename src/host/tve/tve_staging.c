@@ -140,7 +140,7 @@ static void *dup_bytes(const uint8_t *p, size_t n)
 
 veil_status tve_staging_add(tve_staging *g, uint32_t index, const uint8_t txid[static TVE_TXID_LEN],
                             const uint8_t *sealed, size_t sealed_len, const uint8_t *outcome,
-                            size_t outcome_len, Veil__Tx__OutPoint *const *inputs, size_t n_inputs)
+                            size_t outcome_len, const veil_tx_outpoint *inputs, size_t n_inputs)
 {
     ENSURE(g->n < TVE_BLOCK_MAX_TXS, VEIL_ERR_TVE_TOO_MANY);
     if (g->n == g->cap) {
@@ -162,10 +162,8 @@ veil_status tve_staging_add(tve_staging *g, uint32_t index, const uint8_t txid[s
     x.n_spends = n_inputs;
     ENSURE_OUT(x.sealed != NULL && x.outcome != NULL && x.spends != NULL, VEIL_ERR_NOMEM);
     for (size_t i = 0; i < n_inputs; i++) {
-        /* The enclave accepted the tx, so every input txid has its fixed length. */
-        ENSURE_OUT(inputs[i]->txid.len == TVE_TXID_LEN, VEIL_ERR_INTERNAL);
-        memcpy(x.spends[i], inputs[i]->txid.data, TVE_TXID_LEN);
-        veil_put_u32(x.spends[i] + TVE_TXID_LEN, inputs[i]->index);
+        memcpy(x.spends[i], inputs[i].txid, TVE_TXID_LEN);
+        veil_put_u32(x.spends[i] + TVE_TXID_LEN, inputs[i].index);
     }
     TRY_OUT(tve_table_put(&g->by_txid, txid, (uint32_t)g->n));
     for (size_t i = 0; i < n_inputs; i++) TRY_OUT(tve_table_put(&g->spends, x.spends[i], index));

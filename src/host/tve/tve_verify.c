@@ -78,19 +78,28 @@ tee_ocall_table tve_ocall_table(tve_service *s)
 }
 
 /* --- E_VERIFY ---------------------------------------------------------------------- */
-void tve_job_prepare(tve_tx_job *job)
+veil_status tve_job_prepare(tve_tx_job *job)
 {
-    const Veil__Tx__ConfidentialTx *tx = job->ctx != NULL ? job->ctx->tx : NULL;
     job->shaped = false;
-    if (tx == NULL || tx->txid.len != TVE_TXID_LEN || tx->n_inputs > VEIL_TX_MAX_INPUTS) return;
-    for (size_t i = 0; i < tx->n_inputs; i++)
-        if (tx->inputs[i] == NULL || tx->inputs[i]->txid.len != TVE_TXID_LEN) return;
-    job->shaped = true;
+    if (job->ctx == NULL) return VEIL_OK;
+    if (job->wire == NULL) job->wire = malloc(sizeof *job->wire);
+    ENSURE(job->wire != NULL, VEIL_ERR_NOMEM);
+    veil_status st = veil_tx_wire_decode(job->ctx->tx.data, job->ctx->tx.len, NULL, job->wire);
+    if (st == VEIL_ERR_NOMEM) return st;
+    job->shaped = st == VEIL_OK;
+    return VEIL_OK;
 }
 
-static void outpoint_key(uint8_t key[static TVE_OUTPOINT_LEN], const Veil__Tx__OutPoint *op)
+void tve_job_release(tve_tx_job *job)
 {
-    memcpy(key, op->txid.data, TVE_TXID_LEN);
+    free(job->wire);
+    job->wire = NULL;
+    job->shaped = false;
+}
+
+static void outpoint_key(uint8_t key[static TVE_OUTPOINT_LEN], const veil_tx_outpoint *op)
+{
+    memcpy(key, op->txid, TVE_TXID_LEN);
     veil_put_u32(key + TVE_TXID_LEN, op->index);
 }
 
@@ -102,12 +111,12 @@ static veil_status job_spent_flags(tve_service *s, const tve_tx_job *job, uint32
     const Veil__Tve__TxContext *c = job->ctx;
     for (size_t i = 0; i < c->n_input_spent; i++) flags[i] = c->input_spent[i];
     /* A count that disagrees with the tx is the enclave's to reject (VEIL_ERR_ARG). */
-    if (!job->shaped || c->n_input_spent != c->tx->n_inputs) return VEIL_OK;
+    if (!job->shaped || c->n_input_spent != job->wire->n_inputs) return VEIL_OK;
     for (size_t i = 0; i < c->n_input_spent; i++) {
         if (flags[i]) continue;
         uint8_t key[TVE_OUTPOINT_LEN];
         bool spent;
-        outpoint_key(key, c->tx->inputs[i]);
+        outpoint_key(key, &job->wire->inputs[i]);
         TRY(host_is_spent(s, key, visible, &spent));
         flags[i] = spent;
     }
@@ -118,31 +127,27 @@ static veil_status job_verify(tve_service *s, tve_tx_job *job, Veil__Tve__Mode m
                               uint64_t height, const Veil__Tve__ChainParams *params)
 {
     const Veil__Tve__TxContext *c = job->ctx;
-    uint8_t *wire = NULL, *call_buf = NULL, *out = NULL;
+    uint8_t *call_buf = NULL, *out = NULL;
     protobuf_c_boolean *flags = NULL;
     veil_status st = VEIL_OK;
 
-    ENSURE(c != NULL && c->tx != NULL, VEIL_ERR_TX_MALFORMED);
+    ENSURE(c != NULL, VEIL_ERR_TX_MALFORMED);
     /* CHECK validates against committed state; a DELIVER sees the block before it. */
     uint32_t visible = mode == VEIL__TVE__MODE__DELIVER ? job->index : 0;
-    /* Bound the re-encoding and the flags before allocating for them: the enclave
-     * refuses larger ones with the same codes. */
-    size_t wire_len = protobuf_c_message_get_packed_size(&c->tx->base);
-    ENSURE(wire_len <= VEIL_TX_MAX_WIRE_LEN, VEIL_ERR_TX_TOO_LARGE);
+    /* Bound the tx and the flags before allocating for them: the enclave refuses
+     * larger ones with the same codes. */
+    ENSURE(c->tx.len <= VEIL_TX_MAX_WIRE_LEN, VEIL_ERR_TX_TOO_LARGE);
     ENSURE(c->n_input_spent <= VEIL_TX_MAX_INPUTS, VEIL_ERR_TX_TOO_MANY_INPUTS);
-    wire = malloc(wire_len ? wire_len : 1);
     flags = calloc(c->n_input_spent ? c->n_input_spent : 1, sizeof *flags);
     out = malloc(TVE_VERIFY_OUT_MAX);
-    ENSURE_OUT(wire != NULL && flags != NULL && out != NULL, VEIL_ERR_NOMEM);
-    protobuf_c_message_pack(&c->tx->base, wire);
+    ENSURE_OUT(flags != NULL && out != NULL, VEIL_ERR_NOMEM);
     TRY_OUT(job_spent_flags(s, job, visible, flags));
 
     Veil__Tve__Enclave__VerifyCall call = VEIL__TVE__ENCLAVE__VERIFY_CALL__INIT;
     call.mode = mode;
     call.height = mode == VEIL__TVE__MODE__DELIVER ? height : 0;
     call.params = (Veil__Tve__ChainParams *)params;
-    call.tx.data = wire;
-    call.tx.len = wire_len;
+    call.tx = c->tx; /* the block's bytes, as the node sent them */
     call.n_input_spent = c->n_input_spent;
     call.input_spent = flags;
     call.account = c->account;
@@ -160,8 +165,8 @@ static veil_status job_verify(tve_service *s, tve_tx_job *job, Veil__Tve__Mode m
     /* The enclave is trusted, but a result that does not describe this tx would be
      * staged under the wrong txid: cheap to refuse. */
     const Veil__Tve__TxOutcome *o = job->result->outcome;
-    ENSURE_OUT(o != NULL && o->txid.len == TVE_TXID_LEN && c->tx->txid.len == TVE_TXID_LEN &&
-                   memcmp(o->txid.data, c->tx->txid.data, TVE_TXID_LEN) == 0,
+    ENSURE_OUT(o != NULL && o->txid.len == TVE_TXID_LEN && job->shaped &&
+                   memcmp(o->txid.data, job->wire->txid, TVE_TXID_LEN) == 0,
                VEIL_ERR_TEE_ENCLAVE_FAULT);
     if (mode == VEIL__TVE__MODE__DELIVER)
         ENSURE_OUT(job->result->sealed_tx.len > 0 &&
@@ -172,7 +177,6 @@ out:
         veil__tve__enclave__verify_result__free_unpacked(job->result, NULL);
         job->result = NULL;
     }
-    free(wire);
     free(flags);
     free(call_buf);
     free(out);
@@ -198,9 +202,9 @@ veil_status tve_job_stage(tve_service *s, const tve_tx_job *job)
     ENSURE(outcome != NULL, VEIL_ERR_NOMEM);
     protobuf_c_message_pack(&r->outcome->base, outcome);
     pthread_rwlock_wrlock(&s->staging_lock);
-    st = tve_staging_add(&s->staging, job->index, job->ctx->tx->txid.data, r->sealed_tx.data,
-                         r->sealed_tx.len, outcome, outcome_len, job->ctx->tx->inputs,
-                         job->ctx->tx->n_inputs);
+    st = tve_staging_add(&s->staging, job->index, job->wire->txid, r->sealed_tx.data,
+                         r->sealed_tx.len, outcome, outcome_len, job->wire->inputs,
+                         job->wire->n_inputs);
     pthread_rwlock_unlock(&s->staging_lock);
     free(outcome);
     return st;

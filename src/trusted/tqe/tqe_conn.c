@@ -195,23 +195,16 @@ static bool payload_names_key(const tqe_backend *b, const uint8_t txid[static 32
                               const uint8_t *payload, size_t len, const uint8_t vk[static 32])
 {
     bool found = false;
-    veil_tx_body *body = NULL;
-    Veil__Tx__TxPayload *p = veil__tx__tx_payload__unpack(b->alloc, len, payload);
-    if (p == NULL) return false;
     uint8_t id[VEIL_TX_ID_LEN];
-    veil_tx_id(id, p->body.data, p->body.len);
-    if (!veil_ct_equal(id, txid, VEIL_TX_ID_LEN)) goto out;
-    body = xalloc(b, sizeof *body);
-    if (body == NULL) goto out;
-    if (veil_tx_body_decode(p->body.data, p->body.len, b->alloc, body) != VEIL_OK) goto out;
-    for (size_t i = 0; i < body->n_view_keys; i++)
-        found |= veil_ct_equal(body->view_keys[i], vk, 32);
-out:
-    if (body != NULL) {
-        veil_wipe(body, sizeof *body);
-        xfree(b, body);
+    veil_tx_body *body = xalloc(b, sizeof *body);
+    if (body == NULL) return false;
+    if (veil_tx_payload_open(payload, len, b->alloc, body, id) == VEIL_OK &&
+        veil_ct_equal(id, txid, VEIL_TX_ID_LEN)) {
+        for (size_t i = 0; i < body->n_view_keys; i++)
+            found |= veil_ct_equal(body->view_keys[i], vk, 32);
     }
-    veil__tx__tx_payload__free_unpacked(p, b->alloc);
+    veil_wipe(body, sizeof *body);
+    xfree(b, body);
     return found;
 }
 
@@ -332,21 +325,17 @@ static veil_status handle_encrypt(const tqe_backend *b, const Veil__Tqe__Encrypt
 
     veil_status st = VEIL_OK, err = VEIL_OK;
     veil_tx_body *body = NULL;
+    veil_tx_wire *wire = NULL;
     uint8_t *sealed = NULL, *req_buf = NULL, *order_buf = NULL;
     size_t order_len = 0;
     Veil__Tve__Response *tr = NULL;
     uint8_t txid[VEIL_TX_ID_LEN];
-    Veil__Tx__TxPayload *p =
-        veil__tx__tx_payload__unpack(b->alloc, e->payload.len, e->payload.data);
-    if (p == NULL || p->base.n_unknown_fields != 0) {
-        err = VEIL_ERR_TX_MALFORMED;
-        goto reply;
-    }
     body = xalloc(b, sizeof *body);
     ENSURE_OUT(body != NULL, VEIL_ERR_TEE_OUT_OF_MEMORY);
-    err = veil_tx_body_decode(p->body.data, p->body.len, b->alloc, body);
+    /* The tx core's gated decoder: the TVE applies the same checks again when it
+     * validates, but a payload refused here never leaves the enclave. */
+    err = veil_tx_payload_open(e->payload.data, e->payload.len, b->alloc, body, txid);
     if (err != VEIL_OK) goto reply;
-    veil_tx_id(txid, p->body.data, p->body.len);
 
     /* The fee travels sealed with the payload: a host that could change it beside the
      * sealed payload could binary-search the hidden output total from the TVE's answers. */
@@ -383,12 +372,18 @@ static veil_status handle_encrypt(const tqe_backend *b, const Veil__Tqe__Encrypt
     }
     /* The tx handed back must be the wallet's: same txid (the body is bound to it by
      * the AEAD, which the TVE computed over this txid). */
-    if (tr->response_case != VEIL__TVE__RESPONSE__RESPONSE_ENCRYPT || tr->encrypt == NULL ||
-        tr->encrypt->tx == NULL || tr->encrypt->tx->txid.len != VEIL_TX_ID_LEN ||
-        memcmp(tr->encrypt->tx->txid.data, txid, VEIL_TX_ID_LEN) != 0) {
+    if (tr->response_case != VEIL__TVE__RESPONSE__RESPONSE_ENCRYPT || tr->encrypt == NULL) {
         err = VEIL_ERR_TQE_UNAVAILABLE;
         goto reply;
     }
+    wire = xalloc(b, sizeof *wire);
+    ENSURE_OUT(wire != NULL, VEIL_ERR_TEE_OUT_OF_MEMORY);
+    if (veil_tx_wire_decode(tr->encrypt->tx.data, tr->encrypt->tx.len, b->alloc, wire) != VEIL_OK ||
+        memcmp(wire->txid, txid, VEIL_TX_ID_LEN) != 0) {
+        err = VEIL_ERR_TQE_UNAVAILABLE;
+        goto reply;
+    }
+    /* The TVE's bytes go to the wallet as they are: they are what the chain will hold. */
     Veil__Tqe__EncryptResponse resp = VEIL__TQE__ENCRYPT_RESPONSE__INIT;
     Veil__Tqe__Response r = VEIL__TQE__RESPONSE__INIT;
     resp.tx = tr->encrypt->tx;
@@ -409,7 +404,7 @@ out:
         veil_wipe(body, sizeof *body);
         xfree(b, body);
     }
-    if (p != NULL) veil__tx__tx_payload__free_unpacked(p, b->alloc);
+    xfree(b, wire);
     if (tr != NULL) veil__tve__response__free_unpacked(tr, b->alloc);
     return st;
 }

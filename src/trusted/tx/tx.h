@@ -261,6 +261,20 @@ VEIL_MUST_CHECK veil_status veil_tx_payload_output(const uint8_t *payload, size_
                                                    uint32_t index, ProtobufCAllocator *alloc,
                                                    veil_tx_output *out);
 
+/* Opens a TxPayload the way validation does (size, canonical form, body and witness
+ * limits, a bucket's length, zero padding: the same codes), decodes its body as
+ * veil_tx_body_decode does and computes its txid. The one decoder of payloads outside
+ * validation (the TQE, wallets): with a non-NULL alloc every intermediate copy of the
+ * plaintext is wiped before it is freed. On failure *body is zeroed. */
+VEIL_MUST_CHECK veil_status veil_tx_payload_open(const uint8_t *payload, size_t payload_len,
+                                                 ProtobufCAllocator *alloc, veil_tx_body *body,
+                                                 uint8_t txid[static VEIL_TX_ID_LEN]);
+
+/* How many wire txs and payloads this process (or enclave) has decoded: counters for
+ * tests that show a forwarding hop does not decode what it only passes on. */
+uint64_t veil_tx_wire_decodes(void);
+uint64_t veil_tx_payload_decodes(void);
+
 /* Encodes a TxPayload: the body bytes as signed, n_witnesses 64-byte signatures and the
  * zero padding that makes it exactly a bucket long. VEIL_ERR_ARG if n_witnesses > 64;
  * VEIL_ERR_BUFFER_TOO_SMALL if out_cap is too small (VEIL_TX_MAX_PAYLOAD_LEN suffices

@@ -415,6 +415,13 @@ static bool tx_is_bucket(size_t len)
     return false;
 }
 
+static uint64_t tx_payload_decode_count;
+
+uint64_t veil_tx_payload_decodes(void)
+{
+    return __atomic_load_n(&tx_payload_decode_count, __ATOMIC_RELAXED);
+}
+
 veil_status tx_payload_unpack(const uint8_t *payload, size_t len, ProtobufCAllocator *alloc,
                               Veil__Tx__TxPayload **out)
 {
@@ -423,6 +430,7 @@ veil_status tx_payload_unpack(const uint8_t *payload, size_t len, ProtobufCAlloc
 
     *out = NULL;
     ENSURE(payload || len == 0, VEIL_ERR_ARG);
+    __atomic_fetch_add(&tx_payload_decode_count, 1, __ATOMIC_RELAXED);
     ENSURE(len <= VEIL_TX_MAX_PAYLOAD_LEN, VEIL_ERR_TX_TOO_LARGE); /* P1 */
     ProtobufCMessage *pm = NULL;
     TRY(tx_msg_unpack(&veil__tx__tx_payload__descriptor, alloc, payload, len,
@@ -445,6 +453,21 @@ veil_status tx_payload_unpack(const uint8_t *payload, size_t len, ProtobufCAlloc
     m = NULL;
 out:
     if (m) tx_msg_free(&m->base, alloc);
+    return st;
+}
+
+veil_status veil_tx_payload_open(const uint8_t *payload, size_t payload_len,
+                                 ProtobufCAllocator *alloc, veil_tx_body *body,
+                                 uint8_t txid[static VEIL_TX_ID_LEN])
+{
+    Veil__Tx__TxPayload *m;
+
+    ENSURE(body != NULL, VEIL_ERR_ARG);
+    memset(body, 0, sizeof *body);
+    TRY(tx_payload_unpack(payload, payload_len, alloc, &m));
+    veil_status st = veil_tx_body_decode(m->body.data, m->body.len, alloc, body);
+    if (st == VEIL_OK) veil_tx_id(txid, m->body.data, m->body.len);
+    tx_msg_free(&m->base, alloc);
     return st;
 }
 

@@ -35,6 +35,13 @@ static bool tx_wire_has_unknown(const Veil__Tx__ConfidentialTx *m)
     return false;
 }
 
+static uint64_t tx_wire_decode_count;
+
+uint64_t veil_tx_wire_decodes(void)
+{
+    return __atomic_load_n(&tx_wire_decode_count, __ATOMIC_RELAXED);
+}
+
 veil_status tx_wire_unpack(const uint8_t *wire, size_t len, ProtobufCAllocator *alloc,
                            veil_tx_wire *pub, Veil__Tx__ConfidentialTx **out)
 {
@@ -44,6 +51,7 @@ veil_status tx_wire_unpack(const uint8_t *wire, size_t len, ProtobufCAllocator *
     *out = NULL;
     memset(pub, 0, sizeof *pub);
     ENSURE(wire || len == 0, VEIL_ERR_ARG);
+    __atomic_fetch_add(&tx_wire_decode_count, 1, __ATOMIC_RELAXED);
     ENSURE(len <= VEIL_TX_MAX_WIRE_LEN, VEIL_ERR_TX_TOO_LARGE); /* W1 */
     ProtobufCMessage *pm = NULL;
     TRY(tx_msg_unpack(&veil__tx__confidential_tx__descriptor, alloc, wire, len,
