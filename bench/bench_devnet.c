@@ -839,7 +839,7 @@ int main(int argc, char **argv)
         bench_die("devnet home: %s", veil_error_detail());
 
     char img[PATH_MAX + 64], ep[PATH_MAX + 8];
-    snprintf(img, sizeof img, "%s/../enclaves/veil_tqe_enclave.signed.so", g.bench_dir);
+    snprintf(img, sizeof img, "%s/../enclaves/veil_tqe_enclave_test.signed.so", g.bench_dir);
     snprintf(ep, sizeof ep, "ipc://%s", g.l.tve_sock);
     veil_status st = tee_platform_open(g.l.platform, &g.platform);
     if (st == VEIL_OK) st = tee_enclave_load(g.platform, img, NULL, 0, &g.tqe);

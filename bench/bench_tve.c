@@ -44,7 +44,7 @@
 #endif
 #define VEIL_BIN VEIL_BUILD_DIR "/veil"
 #define TVE_IMG VEIL_BUILD_DIR "/enclaves/veil_tve_enclave.signed.so"
-#define TQE_IMG VEIL_BUILD_DIR "/enclaves/veil_tqe_enclave.signed.so"
+#define TQE_IMG VEIL_BUILD_DIR "/enclaves/veil_tqe_enclave_test.signed.so"
 #define CHAIN "veil-bench"
 #define BLOCK_TIME UINT64_C(1700000000)
 #define BATCH 1000

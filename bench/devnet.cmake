@@ -4,5 +4,5 @@
 veil_add_bench(bench_devnet veil-bench-devnet
   SOURCES bench_devnet.c
   LIBS veil_devnet veil_tqe_host veil_tx veil_crypto_host PkgConfig::SODIUM Threads::Threads
-  DEPENDS veil bench_tve veil_tve_enclave_signed veil_tqe_enclave_signed)
+  DEPENDS veil bench_tve veil_tve_enclave_signed veil_tqe_enclave_signed veil_tqe_enclave_test_signed)
 target_include_directories(bench_devnet PRIVATE ${CMAKE_SOURCE_DIR}/src)

@@ -10,6 +10,6 @@ target_include_directories(test_node PRIVATE ${CMAKE_CURRENT_SOURCE_DIR})
 veil_add_test(test_node_tve
   SOURCES test_node_tve.c support/tx_builder.c
   LIBS veil_node veil_abci veil_tee_host veil_tqe_host veil_tx
-  DEPENDS veil veil_tve_enclave_signed veil_tqe_enclave_signed
+  DEPENDS veil veil_tve_enclave_signed veil_tqe_enclave_signed veil_tqe_enclave_test_signed
   TIMEOUT 600)
 target_include_directories(test_node_tve PRIVATE ${CMAKE_CURRENT_SOURCE_DIR})

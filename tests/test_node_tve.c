@@ -50,7 +50,7 @@
 #include "veil/tve.pb-c.h"
 
 #define VEIL_BIN VEIL_BUILD_DIR "/veil"
-#define TQE_IMG VEIL_BUILD_DIR "/enclaves/veil_tqe_enclave.signed.so"
+#define TQE_IMG VEIL_BUILD_DIR "/enclaves/veil_tqe_enclave_test.signed.so"
 #define CHAIN "veil-node-test"
 #define GEN_TIME 1700000000ull
 #define FEE 7u

@@ -33,7 +33,7 @@
 #include "trusted/tx/tx.h"
 
 #define VEIL_BIN VEIL_BUILD_DIR "/veil"
-#define TQE_IMG VEIL_BUILD_DIR "/enclaves/veil_tqe_enclave.signed.so"
+#define TQE_IMG VEIL_BUILD_DIR "/enclaves/veil_tqe_enclave_test.signed.so"
 #define CHAIN "veil-test-tve"
 #define BLOCK_TIME UINT64_C(1700000000)
 #define UNBONDED_FROM (BLOCK_TIME - 100)

@@ -22,7 +22,7 @@
 #include "veil/tve_enclave.pb-c.h"
 
 #define TVE_IMG VEIL_BUILD_DIR "/enclaves/veil_tve_enclave.signed.so"
-#define TQE_IMG VEIL_BUILD_DIR "/enclaves/veil_tqe_enclave.signed.so"
+#define TQE_IMG VEIL_BUILD_DIR "/enclaves/veil_tqe_enclave_test.signed.so"
 #define OTHER_IMG VEIL_BUILD_DIR "/enclaves/test_enclave.signed.so"
 #define CHAIN "veil-test"
 
@@ -540,6 +540,26 @@ static void test_hostile_ecall_input(void **state)
     tee_enclave_destroy(other);
 }
 
+/* The production TQE image has no host-callable seal: its orders come only from wallets
+ * through the protocol core. (The tests use a test build that adds ecall 0.) */
+static void test_production_tqe_has_no_seal_ecall(void **state)
+{
+    (void)state;
+    tee_enclave *prod;
+    assert_int_equal(tee_enclave_load(g_p, VEIL_BUILD_DIR "/enclaves/veil_tqe_enclave.signed.so",
+                                      NULL, 0, &prod),
+                     VEIL_OK);
+    uint8_t in[8] = {0}, out[64];
+    size_t n = 0;
+    assert_int_equal(tee_enclave_call(prod, TQE_E_SEAL_PAYLOAD, in, sizeof in, out, sizeof out, &n),
+                     VEIL_ERR_TEE_NO_ECALL);
+    /* The test build has it (whatever it answers to these 8 bytes, it is not "no ecall"). */
+    assert_int_not_equal(tee_enclave_call(g_tqe, TQE_E_SEAL_PAYLOAD, in, sizeof in, out, sizeof out,
+                                          &n),
+                         VEIL_ERR_TEE_NO_ECALL);
+    tee_enclave_destroy(prod);
+}
+
 /* Item 13 of the attack review: the TQE and the TVE shared signer and product id, so
  * the network-facing TQE derived the TVE's sealing keys (epoch keys, stored txs). Now
  * the TQE has its own product id and learns only the channel key, by a hand-off each
@@ -651,6 +671,7 @@ int main(void)
         cmocka_unit_test(test_item13_separate_products_and_handoff),
         cmocka_unit_test(test_item8_out_of_memory_is_not_a_verdict),
         cmocka_unit_test(test_original_scenario),
+        cmocka_unit_test(test_production_tqe_has_no_seal_ecall),
         cmocka_unit_test(test_wire_tampering),
         cmocka_unit_test(test_hostile_ecall_input),
     };

@@ -10,7 +10,9 @@ enum tqe_ecall {
      * (tve_channel.h, label "veil/tqe-order/v1"), for an EncryptRequest to the TVE;
      * VEIL_ERR_HANDOFF_NONE before the hand-off.
      * The host must hold the plaintext payload to use it: it cannot re-seal the order of
-     * a payload it only saw sealed, so it cannot change another wallet's fee. */
+     * a payload it only saw sealed, so it cannot change another wallet's fee.
+     * Test images only (built with VEIL_TQE_TEST_SEAL, never installed): a production
+     * TQE answers VEIL_ERR_TEE_NO_ECALL; its orders come from wallets over TLS. */
     TQE_E_SEAL_PAYLOAD = 0,
     /* in: the host's current unix time (u64); creates the attested-TLS identity if there
      * is none or it is due for renewal. out: the certificate (DER) new connections get.

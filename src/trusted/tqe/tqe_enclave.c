@@ -114,9 +114,10 @@ static veil_status e_handoff_end(const uint8_t *in, size_t in_len, uint8_t *out,
     return st;
 }
 
-/* Seals an EncryptOrder for the TVE under the channel key. (Also the host-callable
- * ecall 0, for tools and tests that hold a plaintext payload: sealing requires the
- * plaintext, so a host that sees only sealed orders cannot change another's fee.) */
+/* Seals an EncryptOrder for the TVE under the channel key: what a wallet's encrypt
+ * request does inside the protocol core. Only test images (VEIL_TQE_TEST_SEAL) also
+ * expose it as ecall 0, so tests and benchmarks can seal orders without a TLS wallet;
+ * a production image has no such ecall (VEIL_ERR_TEE_NO_ECALL). */
 static veil_status e_seal_payload(const uint8_t *in, size_t in_len, uint8_t *out, size_t out_cap,
                                   size_t *out_len)
 {
@@ -414,5 +415,10 @@ static veil_status e_shutdown(const uint8_t *in, size_t in_len, uint8_t *out, si
     return VEIL_OK;
 }
 
-TEE_ENCLAVE_DEFINE(NULL, e_seal_payload, e_identity, e_open, e_feed, e_close, e_shutdown,
+#ifdef VEIL_TQE_TEST_SEAL
+#define TQE_ECALL_SEAL e_seal_payload
+#else
+#define TQE_ECALL_SEAL NULL
+#endif
+TEE_ENCLAVE_DEFINE(NULL, TQE_ECALL_SEAL, e_identity, e_open, e_feed, e_close, e_shutdown,
                    e_handoff_begin, e_handoff_end);
