@@ -59,23 +59,24 @@ function(veil_sign_enclave image_target out_name)
   veil_key_dependency(${S_KEY} key_dep)
   add_custom_command(
     OUTPUT ${signed}
-    COMMAND veil enclave sign --key ${S_KEY} --prodid ${S_PRODID} --svn ${S_SVN}
+    COMMAND veil-enclave sign --key ${S_KEY} --prodid ${S_PRODID} --svn ${S_SVN}
             ${debug_flag} $<TARGET_FILE:${image_target}> --out ${signed}
-    DEPENDS ${image_target} veil ${key_dep}
+    DEPENDS ${image_target} veil-enclave ${key_dep}
     COMMENT "Signing ${out_name}")
   add_custom_target(${out_name}_signed ALL DEPENDS ${signed})
 endfunction()
 
-# Keys are generated once: their commands name `veil` (a target-level dependency) but do
-# not depend on its file, so rebuilding veil never asks for a new key.
+# Keys are generated once: their commands name `veil-enclave` (a target-level dependency)
+# but do not depend on its file, so rebuilding it never asks for a new key. Signing uses
+# veil-enclave, not veil: relinking veil re-signs nothing.
 add_custom_command(
   OUTPUT ${VEIL_DEV_SIGNER_KEY}
-  COMMAND veil enclave keygen --out ${VEIL_DEV_SIGNER_KEY}
+  COMMAND veil-enclave keygen --out ${VEIL_DEV_SIGNER_KEY}
   COMMENT "Generating the development enclave signer key")
 add_custom_target(veil_dev_signer_key DEPENDS ${VEIL_DEV_SIGNER_KEY})
 add_custom_command(
   OUTPUT ${VEIL_TEST_SIGNER_KEY}
-  COMMAND veil enclave keygen --out ${VEIL_TEST_SIGNER_KEY}
+  COMMAND veil-enclave keygen --out ${VEIL_TEST_SIGNER_KEY}
   COMMENT "Generating the test enclave signer key")
 add_custom_target(veil_test_signer_key DEPENDS ${VEIL_TEST_SIGNER_KEY})
 

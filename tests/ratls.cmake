@@ -6,7 +6,7 @@ veil_sign_enclave(ratls_test_enclave ratls_test_enclave_svn2 PRODID 9 SVN 2)
 veil_sign_enclave(ratls_test_enclave ratls_test_enclave_debug PRODID 9 SVN 1 DEBUG)
 set(RATLS_OTHER_SIGNER_KEY ${CMAKE_BINARY_DIR}/test-ratls-other-signer.key)
 add_custom_command(OUTPUT ${RATLS_OTHER_SIGNER_KEY}
-  COMMAND veil enclave keygen --out ${RATLS_OTHER_SIGNER_KEY})
+  COMMAND veil-enclave keygen --out ${RATLS_OTHER_SIGNER_KEY})
 veil_sign_enclave(ratls_test_enclave ratls_test_enclave_othersigner PRODID 9 SVN 1
                   KEY ${RATLS_OTHER_SIGNER_KEY})
 

@@ -8,7 +8,7 @@ veil_sign_enclave(test_enclave test_enclave_prodid8 PRODID 8 SVN 1)
 veil_sign_enclave(test_enclave test_enclave_debug PRODID 7 SVN 1 DEBUG)
 set(OTHER_SIGNER_KEY ${CMAKE_BINARY_DIR}/test-other-signer.key)
 add_custom_command(OUTPUT ${OTHER_SIGNER_KEY}
-  COMMAND veil enclave keygen --out ${OTHER_SIGNER_KEY})
+  COMMAND veil-enclave keygen --out ${OTHER_SIGNER_KEY})
 veil_sign_enclave(test_enclave test_enclave_othersigner PRODID 7 SVN 1 KEY ${OTHER_SIGNER_KEY})
 
 veil_add_test(test_tee_sim SOURCES test_tee_sim.c LIBS veil_tee_host
