@@ -59,10 +59,10 @@ static uint32_t max_u32(uint32_t a, uint32_t b) { return a > b ? a : b; }
 /* Assigns each undecided job its wave; marks duplicates. Returns the highest wave. */
 static veil_status block_plan_waves(tve_tx_job *jobs, size_t n, uint32_t *wave, uint32_t *max_wave)
 {
-    tve_table producers, spenders;
+    veil_keymap producers, spenders;
     veil_status st = VEIL_OK;
-    tve_table_init(&producers, TVE_TXID_LEN);
-    tve_table_init(&spenders, TVE_OUTPOINT_LEN);
+    veil_keymap_init(&producers, TVE_TXID_LEN);
+    veil_keymap_init(&spenders, TVE_OUTPOINT_LEN);
     *max_wave = 0;
     for (size_t i = 0; i < n; i++) {
         tve_tx_job *j = &jobs[i];
@@ -76,7 +76,7 @@ static veil_status block_plan_waves(tve_tx_job *jobs, size_t n, uint32_t *wave, 
             continue;
         }
         const veil_tx_wire *tx = j->wire;
-        if (tve_table_get(&producers, tx->txid, &other)) {
+        if (veil_keymap_get(&producers, tx->txid, &other)) {
             j->st = VEIL_ERR_TVE_DUPLICATE_TX;
             continue;
         }
@@ -85,17 +85,17 @@ static veil_status block_plan_waves(tve_tx_job *jobs, size_t n, uint32_t *wave, 
             uint8_t op[TVE_OUTPOINT_LEN];
             memcpy(op, tx->inputs[k].txid, TVE_TXID_LEN);
             veil_put_u32(op + TVE_TXID_LEN, tx->inputs[k].index);
-            if (tve_table_get(&producers, op, &other)) w = max_u32(w, wave[other] + 1);
-            if (tve_table_get(&spenders, op, &other)) w = max_u32(w, wave[other] + 1);
-            TRY_OUT(tve_table_put(&spenders, op, (uint32_t)i));
+            if (veil_keymap_get(&producers, op, &other)) w = max_u32(w, wave[other] + 1);
+            if (veil_keymap_get(&spenders, op, &other)) w = max_u32(w, wave[other] + 1);
+            TRY_OUT(veil_keymap_put(&spenders, op, (uint32_t)i));
         }
-        TRY_OUT(tve_table_put(&producers, tx->txid, (uint32_t)i));
+        TRY_OUT(veil_keymap_put(&producers, tx->txid, (uint32_t)i));
         wave[i] = w;
         *max_wave = max_u32(*max_wave, w);
     }
 out:
-    tve_table_free(&producers);
-    tve_table_free(&spenders);
+    veil_keymap_free(&producers);
+    veil_keymap_free(&spenders);
     return st;
 }
 

@@ -11,36 +11,12 @@
 #include "common/status.h"
 #include "host/tve/tve_service.h"
 #include "host/tve/tve_store.h"
+#include "hostutil/keymap.h"
 #include "tee/tee.h"
 #include "trusted/tve/tve_abi.h"
 #include "trusted/tx/tx.h"
 #include "veil/tve.pb-c.h"
 #include "veil/tve_enclave.pb-c.h"
-
-/* --- hash table: fixed-length keys -> u32 ------------------------------------------ */
-/* Keys come from untrusted requests (txids, outpoints), so slots are chosen by a keyed
- * hash (SipHash) with a per-process random key: no one can aim collisions at it. */
-#define TVE_TABLE_KEY_MAX TVE_OUTPOINT_LEN
-
-typedef struct tve_table_slot {
-    uint8_t key[TVE_TABLE_KEY_MAX];
-    uint32_t value;
-    bool used;
-} tve_table_slot;
-
-typedef struct tve_table {
-    tve_table_slot *slots;
-    size_t cap; /* power of two, or 0 */
-    size_t n;
-    size_t key_len;
-} tve_table;
-
-void tve_table_init(tve_table *t, size_t key_len);
-void tve_table_free(tve_table *t);
-void tve_table_clear(tve_table *t);
-bool tve_table_get(const tve_table *t, const uint8_t *key, uint32_t *value);
-/* Inserts or overwrites. */
-VEIL_MUST_CHECK veil_status tve_table_put(tve_table *t, const uint8_t *key, uint32_t value);
 
 /* --- staging: the block being built ------------------------------------------------ */
 typedef struct tve_staged {
@@ -61,8 +37,8 @@ typedef struct tve_staging {
     uint8_t bloom[TVE_BLOOM_LEN];
     tve_staged *txs; /* ordered by index once a request completes */
     size_t n, cap;
-    tve_table by_txid; /* txid -> position in txs */
-    tve_table spends;  /* outpoint -> index of the staged tx consuming it */
+    veil_keymap by_txid; /* txid -> position in txs */
+    veil_keymap spends;  /* outpoint -> index of the staged tx consuming it */
 } tve_staging;
 
 void tve_staging_init(tve_staging *g);

@@ -250,7 +250,7 @@ static veil_status handle_check_chain(tve_service *s, const Veil__Tve__CheckChai
 typedef struct tve_replay {
     tve_store_block block;
     Veil__Tve__TxOutcome **outcomes; /* unpacked block.outcomes */
-    tve_table by_txid;
+    veil_keymap by_txid;
 } tve_replay;
 
 static void replay_free(tve_replay *rp)
@@ -258,7 +258,7 @@ static void replay_free(tve_replay *rp)
     for (size_t i = 0; rp->outcomes != NULL && i < rp->block.n; i++)
         if (rp->outcomes[i] != NULL) veil__tve__tx_outcome__free_unpacked(rp->outcomes[i], NULL);
     free(rp->outcomes);
-    tve_table_free(&rp->by_txid);
+    veil_keymap_free(&rp->by_txid);
     tve_store_block_free(&rp->block);
 }
 
@@ -266,7 +266,7 @@ static veil_status replay_open(tve_service *s, uint64_t height, tve_replay *rp)
 {
     veil_status st;
     memset(rp, 0, sizeof *rp);
-    tve_table_init(&rp->by_txid, TVE_TXID_LEN);
+    veil_keymap_init(&rp->by_txid, TVE_TXID_LEN);
     TRY(tve_store_block_get(s->store, height, &rp->block));
     rp->outcomes = calloc(rp->block.n ? rp->block.n : 1, sizeof *rp->outcomes);
     ENSURE_OUT(rp->outcomes != NULL, VEIL_ERR_NOMEM);
@@ -274,7 +274,7 @@ static veil_status replay_open(tve_service *s, uint64_t height, tve_replay *rp)
         rp->outcomes[i] =
             veil__tve__tx_outcome__unpack(NULL, rp->block.outcome_lens[i], rp->block.outcomes[i]);
         ENSURE_OUT(rp->outcomes[i] != NULL && txid_ok(&rp->outcomes[i]->txid), VEIL_ERR_DB);
-        TRY_OUT(tve_table_put(&rp->by_txid, rp->outcomes[i]->txid.data, (uint32_t)i));
+        TRY_OUT(veil_keymap_put(&rp->by_txid, rp->outcomes[i]->txid.data, (uint32_t)i));
     }
     return VEIL_OK;
 out:
@@ -287,7 +287,7 @@ static veil_status replay_find(const tve_replay *rp, const tve_tx_job *job,
 {
     uint32_t i;
     ENSURE(job->shaped, VEIL_ERR_TX_MALFORMED);
-    ENSURE(tve_table_get(&rp->by_txid, job->wire->txid, &i), VEIL_ERR_TVE_STAGING_MISMATCH);
+    ENSURE(veil_keymap_get(&rp->by_txid, job->wire->txid, &i), VEIL_ERR_TVE_STAGING_MISMATCH);
     *out = rp->outcomes[i];
     return VEIL_OK;
 }
