@@ -71,4 +71,50 @@ VEIL_MUST_CHECK veil_status devchain_load_block(devchain *dc, int64_t height, ui
 /* Formats a log line (no secrets, no tx contents). */
 void devchain_log(devchain *dc, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+
+/* --- shared by chain.c (ABCI plumbing, lifecycle), chain_handshake.c and
+ * chain_produce.c ------------------------------------------------------------------ */
+/* types.MaxDataBytes for one validator and no evidence (v0.38 block.go):
+ * MaxOverheadForBlock 11 + MaxHeaderBytes 626 + MaxCommitBytes(1) = 94 + (109 + 2). */
+#define BLOCK_OVERHEAD_ONE_VALIDATOR 842
+#define BLOCK_MAX_SIZE_BYTES 104857600 /* types.MaxBlockSizeBytes, for max_bytes = -1 */
+
+typedef struct commit_info_pb {
+    Tendermint__Abci__CommitInfo ci;
+    Tendermint__Abci__ExtendedCommitInfo eci;
+    Tendermint__Abci__VoteInfo votes[CMT_MAX_COMMIT_SIGS];
+    Tendermint__Abci__ExtendedVoteInfo evotes[CMT_MAX_COMMIT_SIGS];
+    Tendermint__Abci__VoteInfo *vote_ptrs[CMT_MAX_COMMIT_SIGS];
+    Tendermint__Abci__ExtendedVoteInfo *evote_ptrs[CMT_MAX_COMMIT_SIGS];
+    Tendermint__Abci__Validator vals[CMT_MAX_COMMIT_SIGS];
+} commit_info_pb;
+
+void chain_hex_short(char out[17], const uint8_t *p, size_t n);
+veil_status chain_load_commit(devchain *dc, int64_t height, cmt_commit *c);
+veil_status chain_connect_all(devchain *dc);
+veil_status chain_apply_param_updates(store_state *st,
+                                       const Tendermint__Types__ConsensusParams *cp, int64_t height);
+veil_status chain_failf(veil_status st, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+veil_status chain_finalize_block(devchain *dc, const cmt_block *blk,
+                                  const uint8_t hash[static CMT_HASH_LEN],
+                                  Tendermint__Abci__Response **resp);
+veil_status chain_produce_block(devchain *dc, bool *produced);
+void chain_ts_pb(Google__Protobuf__Timestamp *out, const cmt_timestamp *t);
+void chain_commit_info_build(const devchain *dc, const cmt_commit *c, commit_info_pb *o);
+veil_status chain_commit_app(devchain *dc, const uint8_t (*hashes)[CMT_HASH_LEN], size_t n);
+ProtobufCBinaryData *chain_txs_pb(const cmt_slice *txs, size_t n);
+bool chain_stopping(const devchain *dc);
+int64_t chain_max_data_bytes(int64_t block_max_bytes);
+void chain_publish(devchain *dc, const store_state *st, const cmt_header *h,
+                    const cmt_block_id *id, const cmt_commit *c, const ProtobufCBinaryData *app_hash,
+                    const uint8_t results_hash[static CMT_HASH_LEN]);
+veil_status chain_handshake(devchain *dc);
+veil_status chain_results_hash_of(const Tendermint__Abci__ResponseFinalizeBlock *r,
+                                   uint8_t out[static CMT_HASH_LEN]);
+veil_status chain_abci_call(abci_client *c, const char *what, Tendermint__Abci__Request *req,
+                             Tendermint__Abci__Response **resp);
+veil_status chain_load_results(devchain *dc, int64_t height,
+                                Tendermint__Abci__ResponseFinalizeBlock **out);
+ProtobufCBinaryData chain_bin(const void *p, size_t n);
+
 #endif
