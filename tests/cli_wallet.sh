@@ -42,9 +42,23 @@ vsk=$(jget "$tmp/ad.json" '["view_secret"]')
 check "create watch-only" 0 $?
 [[ $(jget "$tmp/w.json" '["watch_only"]') == True && $(jget "$tmp/w.json" '["address"]') == "$addr" ]]
 check "watch-only has the same address" 0 $?
-"$veil" wallet send --wallet "$tmp/w.w" --to "$addr" --amount 1 --rpc http://127.0.0.1:1 2>"$tmp/err"
+pay=$(jget "$tmp/ad.json" '["payment_address"]')
+[[ $pay == veilpay1* ]]; check "addresses shows a payment address" 0 $?
+"$veil" wallet send --wallet "$tmp/w.w" --to "$pay" --amount 1 --rpc http://127.0.0.1:1 2>"$tmp/err"
 check "watch-only cannot send" 1 $?
 contains "watch-only message" "$tmp/err" "watch-only wallet cannot sign"
+# A payment the recipient could never find is refused before anything happens: a bare
+# spend address needs the view key (a usage error, exit 2, naming the way out).
+"$veil" wallet send --wallet "$tmp/a.w" --to "$addr" --amount 1 --rpc http://127.0.0.1:1 2>"$tmp/err"
+check "send to a spend address without --to-view is refused" 2 $?
+contains "the refusal names the payment address" "$tmp/err" "veilpay1"
+"$veil" wallet send --wallet "$tmp/a.w" --to "$pay" --to-view "$(jget "$tmp/ad.json" '["view_key"]')" \
+  --amount 1 2>/dev/null
+check "payment address plus --to-view is a usage error" 2 $?
+typo=x; [[ ${pay:20:1} == x ]] && typo=q
+"$veil" wallet send --wallet "$tmp/a.w" --to "${pay:0:20}$typo${pay:21}" --amount 1 2>"$tmp/err"
+check "a mistyped payment address is refused" 1 $?
+contains "the typo is named" "$tmp/err" "not a payment address"
 
 VEIL_WALLET_PASSPHRASE=wrong "$veil" wallet addresses --wallet "$tmp/a.w" --json >"$tmp/e.json" 2>"$tmp/err"
 check "wrong passphrase" 1 $?
@@ -58,7 +72,7 @@ check "--passphrase-file" 0 $?
 "$veil" wallet balance --wallet "$tmp/a.w" --offline --json >"$tmp/bal.json"; check "balance --offline" 0 $?
 [[ $(jget "$tmp/bal.json" '["spendable"]') == 0.00000000 ]]; check "empty balance" 0 $?
 "$veil" wallet history --wallet "$tmp/a.w" --json >/dev/null; check "history" 0 $?
-"$veil" wallet send --wallet "$tmp/a.w" --to "$addr" --amount 1.000000001 2>/dev/null; check "too many decimals" 2 $?
+"$veil" wallet send --wallet "$tmp/a.w" --to "$pay" --amount 1.000000001 2>/dev/null; check "too many decimals" 2 $?
 "$veil" wallet send --wallet "$tmp/a.w" --to veil1nope --amount 1 2>/dev/null; check "bad address" 1 $?
 "$veil" wallet sync --wallet "$tmp/a.w" 2>"$tmp/err"; check "sync without a TQE" 1 $?
 contains "sync says why" "$tmp/err" "no TQE configured"

@@ -752,6 +752,46 @@ static void test_build(void **state)
                      VEIL_ERR_WALLET_FUNDS);
     assert_int_equal(wallet_build_transfer(&w, &fee, now, to.keys.spend_pk, NULL, 0, b), VEIL_ERR_ARG);
 
+    /* A committed send is recorded at once: inputs spent, change spendable, a history
+     * entry; a second send before any sync spends the change, not the spent input. */
+    {
+        wallet s;
+        make_wallet(&s, 22);
+        add_output(&s, 9, 0, 5 * WALLET_COIN, 0);
+        assert_int_equal(wallet_build_transfer(&s, &fee, now, to.keys.spend_pk, to.keys.view_pk,
+                                               WALLET_COIN, b),
+                         VEIL_OK);
+        uint64_t change = b->change;
+        assert_true(change > 0);
+        assert_int_equal(wallet_record_committed(&s, b, 7), VEIL_OK);
+        assert_true(s.outputs[0].spent);
+        assert_memory_equal(s.outputs[0].spent_by, b->txid, 32);
+        wallet_balance bal;
+        wallet_balance_get(&s, now, &bal);
+        assert_true(bal.spendable == change);
+        assert_int_equal(s.n_history, 1);
+        assert_true(s.history[0].spent == 5 * WALLET_COIN && s.history[0].received == change);
+        assert_int_equal(s.history[0].height, 7);
+        uint8_t first[32];
+        memcpy(first, b->txid, 32);
+        assert_int_equal(wallet_build_transfer(&s, &fee, now, to.keys.spend_pk, to.keys.view_pk,
+                                               WALLET_COIN, b),
+                         VEIL_OK);
+        assert_int_equal(b->body.n_inputs, 1);
+        assert_memory_equal(b->body.inputs[0].txid, first, 32); /* the change */
+        /* recording is idempotent, as a later sync of the same block will find it */
+        wallet_built *again = malloc(sizeof *again);
+        assert_non_null(again);
+        assert_int_equal(wallet_build_transfer(&s, &fee, now, to.keys.spend_pk, to.keys.view_pk,
+                                               WALLET_COIN, again),
+                         VEIL_OK);
+        assert_int_equal(wallet_record_committed(&s, again, 8), VEIL_OK);
+        assert_int_equal(wallet_record_committed(&s, again, 8), VEIL_OK);
+        assert_int_equal(s.n_history, 2);
+        free(again);
+        wallet_free(&s);
+    }
+
     /* deposit: whole outputs, amount = inputs - fee */
     assert_int_equal(wallet_build_deposit(&w, &fee, now, 6 * WALLET_COIN, b), VEIL_OK);
     assert_int_equal(b->body.n_inputs, 2);

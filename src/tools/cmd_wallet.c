@@ -480,22 +480,26 @@ static int c_addresses(wopts *o)
     wallet w;
     veil_status st = open_wallet(o, &w, NULL);
     if (st != VEIL_OK) return fail(o, st);
-    char addr[WALLET_KEY_STR_MAX], view[WALLET_KEY_STR_MAX], vsk[65] = "";
+    char addr[WALLET_KEY_STR_MAX], view[WALLET_KEY_STR_MAX], pay[WALLET_PAY_STR_MAX], vsk[65] = "";
     if (wallet_key_encode(addr, WALLET_HRP_ADDRESS, w.keys.spend_pk) != VEIL_OK ||
-        wallet_key_encode(view, WALLET_HRP_VIEW, w.keys.view_pk) != VEIL_OK) {
+        wallet_key_encode(view, WALLET_HRP_VIEW, w.keys.view_pk) != VEIL_OK ||
+        wallet_payment_address_encode(pay, w.keys.spend_pk, w.keys.view_pk) != VEIL_OK) {
         wallet_free(&w);
         return fail(o, VEIL_ERR_INTERNAL);
     }
     if (o->export_view) veil_hex_encode(vsk, w.keys.view_sk, 32);
     if (o->json) {
-        json_t *j = json_pack("{s:s, s:s, s:o, s:b}", "address", addr, "view_key", view, "account",
-                              jhex(w.keys.spend_pk, 32), "watch_only", w.keys.watch_only);
+        json_t *j = json_pack("{s:s, s:s, s:s, s:o, s:b}", "payment_address", pay, "address", addr,
+                              "view_key", view, "account", jhex(w.keys.spend_pk, 32),
+                              "watch_only", w.keys.watch_only);
         if (o->export_view) json_object_set_new(j, "view_secret", json_string(vsk));
         emit(j);
     } else {
         char acct[65];
         veil_hex_encode(acct, w.keys.spend_pk, 32);
-        printf("address:  %s\nview key: %s\naccount:  %s\n", addr, view, acct);
+        printf("payment address (give this to be paid):\n  %s\n"
+               "address:  %s\nview key: %s\naccount:  %s\n",
+               pay, addr, view, acct);
         if (o->export_view)
             printf("view secret (lets its holder see all your transactions): %s\n", vsk);
     }
@@ -712,17 +716,30 @@ static int confidential(wopts *o, tx_kind kind)
                                "decimals",
                                o->cmd);
     if (kind == TX_SEND) {
-        if (o->to == NULL) return cli_usage_error("%s: --to ADDRESS is required", o->cmd);
-        if (wallet_key_decode(o->to, WALLET_HRP_ADDRESS, to) != VEIL_OK) {
-            veil_error_detail_set("--to: not a veil1... address");
-            return fail(o, VEIL_ERR_WALLET_ADDRESS);
-        }
-        if (o->to_view != NULL) {
+        if (o->to == NULL) return cli_usage_error("%s: --to PAYMENT-ADDRESS is required", o->cmd);
+        if (wallet_payment_address_decode(o->to, to, to_view) == VEIL_OK) {
+            have_view = true;
+            if (o->to_view != NULL)
+                return cli_usage_error("%s: --to is a payment address, which carries the view "
+                                       "key: drop --to-view",
+                                       o->cmd);
+        } else if (wallet_key_decode(o->to, WALLET_HRP_ADDRESS, to) == VEIL_OK) {
+            /* A bare spend key: without the recipient's view key the output is one the
+             * recipient's wallet can never find. */
+            if (o->to_view == NULL)
+                return cli_usage_error("%s: --to is a spend address (veil1...) without a view key: "
+                                       "the recipient could never find this payment. Use their "
+                                       "payment address (veilpay1..., from 'veil wallet "
+                                       "addresses') or add --to-view VIEWKEY",
+                                       o->cmd);
             if (wallet_key_decode(o->to_view, WALLET_HRP_VIEW, to_view) != VEIL_OK) {
                 veil_error_detail_set("--to-view: not a veilview1... key");
                 return fail(o, VEIL_ERR_WALLET_ADDRESS);
             }
             have_view = true;
+        } else {
+            veil_error_detail_set("--to: not a payment address (veilpay1...) or address (veil1...)");
+            return fail(o, VEIL_ERR_WALLET_ADDRESS);
         }
     }
     wallet w;
@@ -794,15 +811,8 @@ static int confidential(wopts *o, tx_kind kind)
     TRY_OUT(st);
     TRY_OUT(node_confidential_tx_encode(wire, wire_len, tx, NODE_CHAIN_TX_MAX, &tx_len));
     TRY_OUT(wallet_rpc_broadcast(&r, tx, tx_len, &height));
-    /* Mark the inputs spent now so a second send before the next sync cannot pick
-     * them; the next sync records the change and the history entry. */
-    for (size_t i = 0; i < b->body.n_inputs; i++)
-        for (size_t k = 0; k < w.n_outputs; k++)
-            if (!w.outputs[k].spent && w.outputs[k].index == b->body.inputs[i].index &&
-                memcmp(w.outputs[k].txid, b->body.inputs[i].txid, 32) == 0) {
-                w.outputs[k].spent = true;
-                memcpy(w.outputs[k].spent_by, b->txid, 32);
-            }
+    /* Committed: spends, change and history now, not at the next sync. */
+    TRY_OUT(wallet_record_committed(&w, b, height));
     TRY_OUT(save_wallet(o, &w, &kdf));
     if (o->json) {
         emit(json_pack("{s:o, s:I, s:o, s:o, s:o, s:I}", "txid", jhex(b->txid, 32), "height",
@@ -897,13 +907,13 @@ static const subcmd subcmds[] = {
     {"restore", c_restore, "--seed-words \"w1 ... w24\" | --seed-hex HEX  ('-': read from stdin)",
      "re-create a wallet from its seed"},
     {"addresses", c_addresses, "[--export-view-secret]",
-     "the wallet's address, view key and staking account"},
+     "the wallet's payment address (to be paid), address, view key and account"},
     {"balance", c_balance, "[--offline]", "spendable, time-locked and staked amounts"},
     {"sync", c_sync, "[--decoys N (default 8)] [--progress]",
      "index new blocks: bloom filters, then TQE queries"},
     {"history", c_history, "", "the wallet's transactions"},
     {"send", c_send,
-     "--to ADDRESS [--to-view VIEWKEY] --amount COINS [--fee auto] [--max-fee COINS (default "
+     "--to PAYMENT-ADDRESS | --to ADDRESS --to-view VIEWKEY, --amount COINS [--fee auto] [--max-fee COINS (default "
      WALLET_DEFAULT_MAX_FEE_STR ")]",
      "pay confidentially"},
     {"deposit", c_deposit, "--amount COINS [--max-fee COINS (default " WALLET_DEFAULT_MAX_FEE_STR ")]",

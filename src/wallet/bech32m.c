@@ -34,15 +34,16 @@ static int charset_rev(char c)
     return p ? (int)(p - charset) : -1;
 }
 
-veil_status bech32m_encode(char *out, size_t cap, const char *hrp, const uint8_t *data5, size_t n)
+static veil_status encode_max(char *out, size_t cap, const char *hrp, const uint8_t *data5, size_t n,
+                              size_t max_len)
 {
     size_t hlen = strlen(hrp);
     ENSURE(hlen >= 1 && hlen <= 83, VEIL_ERR_ARG);
     for (size_t i = 0; i < hlen; i++)
         ENSURE(hrp[i] >= 33 && hrp[i] <= 126 && !(hrp[i] >= 'A' && hrp[i] <= 'Z'), VEIL_ERR_ARG);
-    ENSURE(n <= BECH32M_MAX_LEN, VEIL_ERR_TOO_LARGE);
+    ENSURE(n <= max_len, VEIL_ERR_TOO_LARGE);
     size_t total = hlen + 1 + n + 6;
-    ENSURE(total <= BECH32M_MAX_LEN, VEIL_ERR_TOO_LARGE);
+    ENSURE(total <= max_len, VEIL_ERR_TOO_LARGE);
     ENSURE(cap > total, VEIL_ERR_BUFFER_TOO_SMALL);
     uint32_t chk = hrp_polymod(hrp, hlen);
     memcpy(out, hrp, hlen);
@@ -59,10 +60,15 @@ veil_status bech32m_encode(char *out, size_t cap, const char *hrp, const uint8_t
     return VEIL_OK;
 }
 
-veil_status bech32m_decode(const char *s, size_t len, char *hrp, size_t hrp_cap, uint8_t *data5,
-                           size_t data_cap, size_t *n)
+veil_status bech32m_encode(char *out, size_t cap, const char *hrp, const uint8_t *data5, size_t n)
 {
-    ENSURE(len >= 8 && len <= BECH32M_MAX_LEN, VEIL_ERR_MALFORMED);
+    return encode_max(out, cap, hrp, data5, n, BECH32M_MAX_LEN);
+}
+
+static veil_status decode_max(const char *s, size_t len, char *hrp, size_t hrp_cap, uint8_t *data5,
+                              size_t data_cap, size_t *n, size_t max_len)
+{
+    ENSURE(len >= 8 && len <= max_len, VEIL_ERR_MALFORMED);
     bool lower = false, upper = false;
     size_t sep = len;
     for (size_t i = 0; i < len; i++) {
@@ -96,22 +102,84 @@ veil_status bech32m_decode(const char *s, size_t len, char *hrp, size_t hrp_cap,
     return VEIL_OK;
 }
 
+veil_status bech32m_decode(const char *s, size_t len, char *hrp, size_t hrp_cap, uint8_t *data5,
+                           size_t data_cap, size_t *n)
+{
+    return decode_max(s, len, hrp, hrp_cap, data5, data_cap, n, BECH32M_MAX_LEN);
+}
+
+/* n bytes as 5-bit symbols, most significant first, the last symbol zero-padded
+ * (convertbits(bytes, 8, 5, pad=true)). */
+static size_t bytes_to5(const uint8_t *in, size_t n, uint8_t *d)
+{
+    uint32_t acc = 0;
+    int bits = 0;
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++) {
+        acc = (acc << 8) | in[i];
+        bits += 8;
+        while (bits >= 5) {
+            bits -= 5;
+            d[k++] = (acc >> bits) & 31;
+        }
+        acc &= (1u << bits) - 1;
+    }
+    if (bits > 0) d[k++] = (uint8_t)((acc << (5 - bits)) & 31);
+    return k;
+}
+
+/* The inverse for exactly n bytes: the symbol count must be the one bytes_to5 gives and
+ * the padding bits zero. */
+static bool bytes_from5(const uint8_t *d, size_t nd, uint8_t *out, size_t n)
+{
+    if (nd != (n * 8 + 4) / 5) return false;
+    uint32_t acc = 0;
+    int bits = 0;
+    size_t k = 0;
+    for (size_t i = 0; i < nd; i++) {
+        acc = (acc << 5) | d[i];
+        bits += 5;
+        if (bits >= 8) {
+            bits -= 8;
+            if (k < n) out[k++] = (uint8_t)(acc >> bits);
+        }
+        acc &= (1u << bits) - 1;
+    }
+    return k == n && bits < 5 && acc == 0;
+}
+
+veil_status wallet_payment_address_encode(char out[static WALLET_PAY_STR_MAX],
+                                          const uint8_t spend[static 32],
+                                          const uint8_t view[static 32])
+{
+    uint8_t both[64], d[103];
+    memcpy(both, spend, 32);
+    memcpy(both + 32, view, 32);
+    size_t n = bytes_to5(both, sizeof both, d);
+    return encode_max(out, WALLET_PAY_STR_MAX, WALLET_HRP_PAYMENT, d, n, WALLET_PAY_STR_MAX - 1);
+}
+
+veil_status wallet_payment_address_decode(const char *s, uint8_t spend[static 32],
+                                          uint8_t view[static 32])
+{
+    char got[WALLET_PAY_STR_MAX];
+    uint8_t d[WALLET_PAY_STR_MAX], both[64];
+    size_t n;
+    ENSURE(decode_max(s, strlen(s), got, sizeof got, d, sizeof d, &n, WALLET_PAY_STR_MAX - 1) ==
+               VEIL_OK,
+           VEIL_ERR_WALLET_ADDRESS);
+    ENSURE(strcmp(got, WALLET_HRP_PAYMENT) == 0 && bytes_from5(d, n, both, sizeof both),
+           VEIL_ERR_WALLET_ADDRESS);
+    memcpy(spend, both, 32);
+    memcpy(view, both + 32, 32);
+    return VEIL_OK;
+}
+
 veil_status wallet_key_encode(char out[static WALLET_KEY_STR_MAX], const char *hrp,
                               const uint8_t key[static 32])
 {
     uint8_t d[52];
-    uint32_t acc = 0;
-    int bits = 0;
-    size_t n = 0;
-    for (size_t i = 0; i < 32; i++) {
-        acc = (acc << 8) | key[i];
-        bits += 8;
-        while (bits >= 5) {
-            bits -= 5;
-            d[n++] = (acc >> bits) & 31;
-        }
-    }
-    d[n++] = (uint8_t)((acc << (5 - bits)) & 31); /* 256 = 51*5 + 1: one bit left */
+    size_t n = bytes_to5(key, 32, d);
     return bech32m_encode(out, WALLET_KEY_STR_MAX, hrp, d, n);
 }
 
@@ -122,20 +190,7 @@ veil_status wallet_key_decode(const char *s, const char *hrp, uint8_t key[static
     size_t n;
     ENSURE(bech32m_decode(s, strlen(s), got, sizeof got, d, sizeof d, &n) == VEIL_OK,
            VEIL_ERR_WALLET_ADDRESS);
-    ENSURE(strcmp(got, hrp) == 0 && n == 52, VEIL_ERR_WALLET_ADDRESS);
-    uint32_t acc = 0;
-    int bits = 0;
-    size_t k = 0;
-    for (size_t i = 0; i < n; i++) {
-        acc = (acc << 5) | d[i];
-        bits += 5;
-        if (bits >= 8) {
-            bits -= 8;
-            if (k < 32) key[k++] = (uint8_t)(acc >> bits);
-        }
-        acc &= (1u << bits) - 1;
-    }
     /* 52 symbols = 260 bits: 32 bytes and 4 padding bits, which must be zero. */
-    ENSURE(k == 32 && bits == 4 && acc == 0, VEIL_ERR_WALLET_ADDRESS);
+    ENSURE(strcmp(got, hrp) == 0 && bytes_from5(d, n, key, 32), VEIL_ERR_WALLET_ADDRESS);
     return VEIL_OK;
 }

@@ -21,6 +21,13 @@
 #define WALLET_HRP_VIEW "veilview"
 /* "veilview" + "1" + 52 + 6 + NUL */
 #define WALLET_KEY_STR_MAX 72
+/* A payment address: what a payer needs, the spend key and the view key together, so a
+ * payment can never name an output its recipient cannot find. HRP "veilpay", data the
+ * 64 bytes spend || view as 103 symbols: 117 characters, above BIP-173's 90 (as with
+ * BOLT 11 invoices, the checksum still detects any error of up to a few characters
+ * with near certainty). */
+#define WALLET_HRP_PAYMENT "veilpay"
+#define WALLET_PAY_STR_MAX 118
 
 /* Encodes hrp (lowercase ASCII 33..126) and n 5-bit symbols with a Bech32m checksum
  * into out (NUL-terminated). VEIL_ERR_ARG on a bad hrp or symbol, VEIL_ERR_TOO_LARGE
@@ -40,5 +47,13 @@ VEIL_MUST_CHECK veil_status wallet_key_encode(char out[static WALLET_KEY_STR_MAX
                                               const uint8_t key[static 32]);
 /* The inverse; VEIL_ERR_WALLET_ADDRESS for any malformed string or other HRP. */
 VEIL_MUST_CHECK veil_status wallet_key_decode(const char *s, const char *hrp, uint8_t key[static 32]);
+
+/* "veilpay1..." for a spend and a view public key (out: WALLET_PAY_STR_MAX bytes), and
+ * the inverse (VEIL_ERR_WALLET_ADDRESS for anything else, other HRPs included). */
+VEIL_MUST_CHECK veil_status wallet_payment_address_encode(char out[static WALLET_PAY_STR_MAX],
+                                                          const uint8_t spend[static 32],
+                                                          const uint8_t view[static 32]);
+VEIL_MUST_CHECK veil_status wallet_payment_address_decode(const char *s, uint8_t spend[static 32],
+                                                          uint8_t view[static 32]);
 
 #endif

@@ -208,8 +208,16 @@ typedef struct wallet_built {
     uint64_t change;
 } wallet_built;
 
+/* Records a tx this wallet built once the chain committed it at `height` (what
+ * broadcast_tx_commit answers): its inputs are spent, its change is the wallet's and its
+ * history entry is there at once, so the balance, the history and the next send see it
+ * without waiting for a sync (which then finds the tx already applied). */
+VEIL_MUST_CHECK veil_status wallet_record_committed(wallet *w, const wallet_built *b,
+                                                    uint64_t height);
+
 /* Transfer `amount` to `to` (view key to_view may be NULL: then only the wallet's own
- * view key is named and the recipient cannot find the tx through a TQE). Inputs are
+ * view key is named and the recipient cannot find the tx through a TQE; the CLI never
+ * sends one). Inputs are
  * the largest spendable outputs at `now`, added until they cover amount + fee; change
  * (if any) goes back to the wallet. VEIL_ERR_WALLET_WATCH_ONLY, VEIL_ERR_WALLET_FUNDS. */
 VEIL_MUST_CHECK veil_status wallet_build_transfer(const wallet *w, const wallet_fee *fee, uint64_t now,

@@ -89,6 +89,12 @@ out:
     return st;
 }
 
+veil_status wallet_record_committed(wallet *w, const wallet_built *b, uint64_t height)
+{
+    ENSURE(height > 0, VEIL_ERR_ARG);
+    return wallet_apply_tx(w, b->txid, height, b->payload, b->payload_len);
+}
+
 /* Decoys are txids of confidential txs that are on chain, so the TQE (and its host,
  * which looks them up in the TVE's store) cannot tell them from the wallet's own: a
  * random 32-byte decoy is one the store never holds, which gives it away. The pool is
