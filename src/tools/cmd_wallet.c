@@ -24,6 +24,7 @@
 #include "host/node/node_tx.h"
 #include "hostutil/fileio.h"
 #include "tools/cli.h"
+#include "tools/cmd_wallet.h"
 #include "tools/commands.h"
 #include "wallet/bech32m.h"
 #include "wallet/bip39.h"
@@ -32,47 +33,8 @@
 #include "wallet/wallet_tqe_client.h"
 #include "trusted/tqe/tqe_abi.h"
 
-#define PASS_MAX 1024
-
-/* Defaults of the TQE attestation policy: the product id and SVN of the TQE this wallet
- * was built with, and the lowest platform TCB level the simulated platform provisions. */
-#define STR_(x) #x
-#define STR(x) STR_(x)
-#define TQE_PRODID_STR STR(TQE_PRODID)
-#define TQE_SVN_STR STR(TQE_SVN)
-#define WALLET_DEFAULT_MIN_TCB 1
-#define WALLET_MIN_TCB_STR STR(WALLET_DEFAULT_MIN_TCB)
-/* The most a confidential tx may pay unless --max-fee says otherwise: far above any fee
- * a sane schedule asks for a 16 KiB payload, far below what a lying node would want. */
-#define WALLET_DEFAULT_MAX_FEE (WALLET_COIN / 100)
-#define WALLET_DEFAULT_MAX_FEE_STR "0.01"
-
-typedef struct wopts {
-    const char *cmd; /* "wallet send" */
-    const char *wallet;
-    const char *pass_file;
-    char rpc[512];
-    char tqe[256];
-    char tqe_root[1024];
-    char tqe_mrsigner[80];
-    char tqe_mrenclave[80];
-    long tqe_prodid;  /* -1: not given (TQE_PRODID) */
-    long tqe_min_svn; /* -1: not given (TQE_SVN) */
-    long tqe_min_tcb; /* -1: not given (WALLET_DEFAULT_MIN_TCB) */
-    bool tqe_allow_debug;
-    bool tqe_allow_old_tcb;
-    bool json;
-    bool progress;
-    long decoys;
-    /* command-specific */
-    bool words, hex, offline, export_view;
-    const char *watch_view, *watch_spend, *seed_words, *seed_hex, *to, *to_view, *amount, *fee;
-    const char *max_fee;
-    char passphrase[PASS_MAX];
-} wopts;
-
 /* --- output and failure ------------------------------------------------------------ */
-static int fail(const wopts *o, veil_status st)
+int wcli_fail(const wopts *o, veil_status st)
 {
     if (o->json) {
         json_t *j = json_pack("{s:{s:i, s:s, s:s, s:s}}", "error", "code", (int)st, "name",
@@ -85,21 +47,21 @@ static int fail(const wopts *o, veil_status st)
     return cli_fail(o->cmd, st);
 }
 
-static void emit(json_t *j)
+void wcli_emit(json_t *j)
 {
     json_dumpf(j, stdout, JSON_INDENT(2));
     putchar('\n');
     json_decref(j);
 }
 
-static json_t *jamount(uint64_t v)
+json_t *wcli_jamount(uint64_t v)
 {
     char s[32];
     wallet_amount_format(s, sizeof s, v);
     return json_string(s);
 }
 
-static json_t *jhex(const uint8_t *p, size_t n)
+json_t *wcli_jhex(const uint8_t *p, size_t n)
 {
     char s[129];
     veil_hex_encode(s, p, n);
@@ -125,7 +87,7 @@ static veil_status prompt(const char *what, char *out, size_t cap)
 }
 
 /* confirm: ask twice on a terminal (new wallets). */
-static veil_status passphrase_get(wopts *o, bool confirm)
+veil_status wcli_passphrase_get(wopts *o, bool confirm)
 {
     const char *env = getenv("VEIL_WALLET_PASSPHRASE");
     if (o->pass_file != NULL) {
@@ -283,32 +245,26 @@ static veil_status config_load(wopts *o)
 }
 
 /* --- shared steps ------------------------------------------------------------------ */
-static veil_status open_wallet(wopts *o, wallet *w, wallet_kdf *kdf)
+veil_status wcli_open(wopts *o, wallet *w, wallet_kdf *kdf)
 {
-    TRY(passphrase_get(o, false));
+    TRY(wcli_passphrase_get(o, false));
     return wallet_load(o->wallet, o->passphrase, w, kdf);
 }
 
-static veil_status save_wallet(wopts *o, const wallet *w, const wallet_kdf *kdf)
+veil_status wcli_save(wopts *o, const wallet *w, const wallet_kdf *kdf)
 {
     return wallet_save(o->wallet, w, o->passphrase, kdf, false);
 }
 
-static veil_status rpc_open(const wopts *o, wallet_rpc *r)
+veil_status wcli_rpc_open(const wopts *o, wallet_rpc *r)
 {
     return wallet_rpc_init(r, o->rpc[0] ? o->rpc : "http://127.0.0.1:26657");
 }
 
-typedef struct tqe_conn {
-    uint8_t mrsigner[TEE_MEASUREMENT_LEN], mrenclave[TEE_MEASUREMENT_LEN];
-    ratls_policy policy;
-    wallet_tqe_client *client;
-    wallet_tqe iface;
-} tqe_conn;
 
 /* Connects to the TQE; the handshake verifies its attestation against the policy
  * before anything is sent. */
-static veil_status tqe_open(const wopts *o, tqe_conn *t)
+veil_status wcli_tqe_open(const wopts *o, tqe_conn *t)
 {
     memset(t, 0, sizeof *t);
     if (o->tqe[0] == '\0') {
@@ -359,544 +315,6 @@ static veil_status tqe_open(const wopts *o, tqe_conn *t)
     }
     wallet_tqe_client_iface(t->client, &t->iface);
     return VEIL_OK;
-}
-
-/* --- create / restore ---------------------------------------------------------------- */
-static veil_status read_arg_or_stdin(const char *v, char *out, size_t cap)
-{
-    if (strcmp(v, "-") != 0) {
-        ENSURE(strlen(v) < cap, VEIL_ERR_TOO_LARGE);
-        snprintf(out, cap, "%s", v);
-        return VEIL_OK;
-    }
-    ENSURE(fgets(out, (int)cap, stdin) != NULL, VEIL_ERR_IO);
-    out[strcspn(out, "\r\n")] = '\0';
-    return VEIL_OK;
-}
-
-static int finish_new(wopts *o, wallet *w, bool show_seed)
-{
-    wallet_kdf kdf;
-    veil_status st = wallet_kdf_from_env(&kdf);
-    if (st == VEIL_OK) st = passphrase_get(o, true);
-    if (st == VEIL_OK) st = wallet_save(o->wallet, w, o->passphrase, &kdf, true);
-    if (st != VEIL_OK) {
-        if (st == VEIL_ERR_EXISTS) veil_error_detail_set("%s already exists", o->wallet);
-        wallet_free(w);
-        return fail(o, st);
-    }
-    char addr[WALLET_KEY_STR_MAX], view[WALLET_KEY_STR_MAX];
-    if (wallet_key_encode(addr, WALLET_HRP_ADDRESS, w->keys.spend_pk) != VEIL_OK ||
-        wallet_key_encode(view, WALLET_HRP_VIEW, w->keys.view_pk) != VEIL_OK) {
-        wallet_free(w);
-        return fail(o, VEIL_ERR_INTERNAL);
-    }
-    char words[WALLET_MNEMONIC_MAX] = "", hex[65] = "";
-    if (show_seed) {
-        wallet_mnemonic_from_entropy(words, w->keys.seed);
-        veil_hex_encode(hex, w->keys.seed, 32);
-    }
-    if (o->json) {
-        json_t *j = json_pack("{s:s, s:s, s:s, s:o, s:b}", "wallet", o->wallet, "address", addr,
-                              "view_key", view, "account", jhex(w->keys.spend_pk, 32),
-                              "watch_only", w->keys.watch_only);
-        if (show_seed) {
-            if (o->hex)
-                json_object_set_new(j, "seed_hex", json_string(hex));
-            else
-                json_object_set_new(j, "seed_words", json_string(words));
-        }
-        emit(j);
-    } else {
-        printf("wallet:   %s%s\naddress:  %s\nview key: %s\n", o->wallet,
-               w->keys.watch_only ? " (watch-only)" : "", addr, view);
-        if (show_seed) {
-            printf("\nWrite down this seed: it is the only way to restore this wallet.\n\n  %s\n",
-                   o->hex ? hex : words);
-        }
-    }
-    sodium_memzero(words, sizeof words);
-    sodium_memzero(hex, sizeof hex);
-    wallet_free(w);
-    return 0;
-}
-
-static int c_create(wopts *o)
-{
-    wallet w;
-    memset(&w, 0, sizeof w);
-    if (o->watch_view != NULL || o->watch_spend != NULL) {
-        uint8_t vsk[32], spk[32];
-        if (o->watch_view == NULL || o->watch_spend == NULL)
-            return cli_usage_error("wallet create: --watch-only-from needs --spend-pubkey");
-        if (veil_hex_decode_exact(vsk, 32, o->watch_view, strlen(o->watch_view)) != VEIL_OK)
-            return cli_usage_error("wallet create: --watch-only-from must be the 64-hex view "
-                                   "secret ('veil wallet addresses --export-view-secret')");
-        if (wallet_key_decode(o->watch_spend, WALLET_HRP_ADDRESS, spk) != VEIL_OK &&
-            veil_hex_decode_exact(spk, 32, o->watch_spend, strlen(o->watch_spend)) != VEIL_OK)
-            return cli_usage_error("wallet create: --spend-pubkey must be a veil1... address or "
-                                   "64 hex characters");
-        veil_status st = wallet_keys_watch_only(&w.keys, vsk, spk);
-        sodium_memzero(vsk, sizeof vsk);
-        if (st != VEIL_OK) return fail(o, st);
-        return finish_new(o, &w, false);
-    }
-    uint8_t seed[32];
-    randombytes_buf(seed, sizeof seed);
-    veil_status st = wallet_keys_from_seed(&w.keys, seed);
-    sodium_memzero(seed, sizeof seed);
-    if (st != VEIL_OK) return fail(o, st);
-    return finish_new(o, &w, true);
-}
-
-static int c_restore(wopts *o)
-{
-    if ((o->seed_words == NULL) == (o->seed_hex == NULL))
-        return cli_usage_error("wallet restore: give exactly one of --seed-words, --seed-hex");
-    char buf[1024];
-    uint8_t seed[32];
-    veil_status st = read_arg_or_stdin(o->seed_words ? o->seed_words : o->seed_hex, buf, sizeof buf);
-    if (st == VEIL_OK) {
-        if (o->seed_words != NULL) {
-            st = wallet_mnemonic_to_entropy(buf, seed);
-        } else if (veil_hex_decode_exact(seed, 32, buf, strlen(buf)) != VEIL_OK) {
-            veil_error_detail_set("--seed-hex must be 64 hex characters");
-            st = VEIL_ERR_WALLET_SEED;
-        }
-    }
-    sodium_memzero(buf, sizeof buf);
-    if (st != VEIL_OK) return fail(o, st);
-    wallet w;
-    memset(&w, 0, sizeof w);
-    st = wallet_keys_from_seed(&w.keys, seed);
-    sodium_memzero(seed, sizeof seed);
-    if (st != VEIL_OK) return fail(o, st);
-    return finish_new(o, &w, false);
-}
-
-/* --- addresses / balance / history ----------------------------------------------------- */
-static int c_addresses(wopts *o)
-{
-    wallet w;
-    veil_status st = open_wallet(o, &w, NULL);
-    if (st != VEIL_OK) return fail(o, st);
-    char addr[WALLET_KEY_STR_MAX], view[WALLET_KEY_STR_MAX], pay[WALLET_PAY_STR_MAX], vsk[65] = "";
-    if (wallet_key_encode(addr, WALLET_HRP_ADDRESS, w.keys.spend_pk) != VEIL_OK ||
-        wallet_key_encode(view, WALLET_HRP_VIEW, w.keys.view_pk) != VEIL_OK ||
-        wallet_payment_address_encode(pay, w.keys.spend_pk, w.keys.view_pk) != VEIL_OK) {
-        wallet_free(&w);
-        return fail(o, VEIL_ERR_INTERNAL);
-    }
-    if (o->export_view) veil_hex_encode(vsk, w.keys.view_sk, 32);
-    if (o->json) {
-        json_t *j = json_pack("{s:s, s:s, s:s, s:o, s:b}", "payment_address", pay, "address", addr,
-                              "view_key", view, "account", jhex(w.keys.spend_pk, 32),
-                              "watch_only", w.keys.watch_only);
-        if (o->export_view) json_object_set_new(j, "view_secret", json_string(vsk));
-        emit(j);
-    } else {
-        char acct[65];
-        veil_hex_encode(acct, w.keys.spend_pk, 32);
-        printf("payment address (give this to be paid):\n  %s\n"
-               "address:  %s\nview key: %s\naccount:  %s\n",
-               pay, addr, view, acct);
-        if (o->export_view)
-            printf("view secret (lets its holder see all your transactions): %s\n", vsk);
-    }
-    sodium_memzero(vsk, sizeof vsk);
-    wallet_free(&w);
-    return 0;
-}
-
-static int c_balance(wopts *o)
-{
-    wallet w;
-    veil_status st = open_wallet(o, &w, NULL);
-    if (st != VEIL_OK) return fail(o, st);
-    uint64_t now = (uint64_t)time(NULL), tip = 0;
-    Veil__Node__Account *acct = NULL;
-    bool have_acct = false;
-    if (!o->offline) {
-        wallet_rpc r;
-        char cid[65];
-        st = rpc_open(o, &r);
-        if (st == VEIL_OK) st = wallet_rpc_tip(&r, &tip, &now, cid); /* locks use block time */
-        if (st == VEIL_OK) {
-            st = wallet_rpc_account(&r, w.keys.spend_pk, &acct);
-            if (st == VEIL_ERR_NOT_FOUND) st = VEIL_OK; /* never staked */
-            have_acct = true;
-        }
-        if (st != VEIL_OK) {
-            wallet_free(&w);
-            return fail(o, st);
-        }
-    }
-    wallet_balance b;
-    wallet_balance_get(&w, now, &b);
-    uint64_t bonded = acct ? acct->bonded : 0, unbonded = acct ? acct->unbonded : 0;
-    uint64_t unbonded_from = acct ? acct->unbonded_from : 0;
-    if (o->json) {
-        json_t *j = json_pack("{s:o, s:o, s:I, s:I}", "spendable", jamount(b.spendable),
-                              "time_locked", jamount(b.time_locked), "synced_height",
-                              (json_int_t)w.synced_height, "chain_height", (json_int_t)tip);
-        if (have_acct)
-            json_object_set_new(j, "staked",
-                                json_pack("{s:o, s:o, s:I}", "bonded", jamount(bonded), "unbonded",
-                                          jamount(unbonded), "unbonded_from",
-                                          (json_int_t)unbonded_from));
-        emit(j);
-    } else {
-        char s1[32], s2[32];
-        wallet_amount_format(s1, sizeof s1, b.spendable);
-        wallet_amount_format(s2, sizeof s2, b.time_locked);
-        printf("spendable:   %s\ntime-locked: %s\n", s1, s2);
-        if (have_acct) {
-            wallet_amount_format(s1, sizeof s1, bonded);
-            wallet_amount_format(s2, sizeof s2, unbonded);
-            printf("staked:      %s bonded, %s unbonded%s\n", s1, s2,
-                   unbonded > 0 && unbonded_from > now ? " (still locked)" : "");
-        }
-        printf("synced to block %llu", (unsigned long long)w.synced_height);
-        if (tip > w.synced_height) printf(" of %llu (run 'veil wallet sync')", (unsigned long long)tip);
-        printf("\n");
-    }
-    if (acct) veil__node__account__free_unpacked(acct, NULL);
-    wallet_free(&w);
-    return 0;
-}
-
-static const char *kind_name(veil_tx_kind k)
-{
-    switch (k) {
-    case VEIL_TX_KIND_TRANSFER: return "transfer";
-    case VEIL_TX_KIND_DEPOSIT: return "deposit";
-    case VEIL_TX_KIND_WITHDRAW: return "withdraw";
-    default: return "?";
-    }
-}
-
-static int c_history(wopts *o)
-{
-    wallet w;
-    veil_status st = open_wallet(o, &w, NULL);
-    if (st != VEIL_OK) return fail(o, st);
-    json_t *arr = json_array();
-    if (!o->json) printf("%-8s %-9s %-20s %-20s %s\n", "height", "kind", "received", "spent", "txid");
-    for (size_t i = 0; i < w.n_history; i++) {
-        const wallet_history *h = &w.history[i];
-        if (o->json) {
-            json_array_append_new(arr, json_pack("{s:I, s:s, s:o, s:o, s:o}", "height",
-                                                 (json_int_t)h->height, "kind", kind_name(h->kind),
-                                                 "received", jamount(h->received), "spent",
-                                                 jamount(h->spent), "txid", jhex(h->txid, 32)));
-        } else {
-            char r[32], s[32], id[65];
-            wallet_amount_format(r, sizeof r, h->received);
-            wallet_amount_format(s, sizeof s, h->spent);
-            veil_hex_encode(id, h->txid, 32);
-            printf("%-8llu %-9s %-20s %-20s %s\n", (unsigned long long)h->height,
-                   kind_name(h->kind), r, s, id);
-        }
-    }
-    if (o->json)
-        emit(json_pack("{s:o, s:I}", "history", arr, "synced_height", (json_int_t)w.synced_height));
-    else
-        json_decref(arr);
-    wallet_free(&w);
-    return 0;
-}
-
-/* --- sync ------------------------------------------------------------------------------ */
-typedef struct sync_ctx {
-    wopts *o;
-    const wallet_kdf *kdf;
-    bool show;
-} sync_ctx;
-
-static void on_progress(void *ctx, uint64_t h, uint64_t tip, uint64_t found)
-{
-    sync_ctx *s = ctx;
-    if (!s->show) return;
-    if (h != tip && h % 16 != 0) return;
-    fprintf(stderr, "\rsync: block %llu/%llu (%3llu%%), %llu tx%s found ", (unsigned long long)h,
-            (unsigned long long)tip, (unsigned long long)(tip ? 100 * h / tip : 100),
-            (unsigned long long)found, found == 1 ? "" : "s");
-    fflush(stderr);
-}
-
-static veil_status on_checkpoint(void *ctx, const wallet *w)
-{
-    sync_ctx *s = ctx;
-    return save_wallet(s->o, w, s->kdf);
-}
-
-static int c_sync(wopts *o)
-{
-    if (o->decoys < 0) o->decoys = 8;
-    if (o->decoys > WALLET_QUERY_MAX_TXIDS - 1)
-        return cli_usage_error("wallet sync: --decoys must be at most 63");
-    wallet w;
-    wallet_kdf kdf;
-    veil_status st = open_wallet(o, &w, &kdf);
-    if (st != VEIL_OK) return fail(o, st);
-    wallet_rpc r;
-    wallet_chain chain;
-    tqe_conn *t = calloc(1, sizeof *t);
-    if (t == NULL) st = VEIL_ERR_NOMEM;
-    if (st == VEIL_OK) st = rpc_open(o, &r);
-    if (st == VEIL_OK) st = tqe_open(o, t);
-    if (st != VEIL_OK) {
-        free(t);
-        wallet_free(&w);
-        return fail(o, st);
-    }
-    wallet_rpc_chain(&r, &chain);
-    sync_ctx sc = {o, &kdf, o->progress || (!o->json && isatty(STDERR_FILENO))};
-    wallet_sync_opts opts = {.decoys = (size_t)o->decoys, .progress = on_progress,
-                             .progress_ctx = &sc, .checkpoint = on_checkpoint,
-                             .checkpoint_ctx = &sc};
-    wallet_sync_stats stats;
-    uint64_t start = w.synced_height;
-    st = wallet_sync(&w, &chain, &t->iface, &opts, &stats);
-    if (sc.show) fputc('\n', stderr);
-    /* Keep what was indexed even when the sync stopped early. */
-    veil_status st2 = w.synced_height != start ? save_wallet(o, &w, &kdf) : VEIL_OK;
-    wallet_tqe_close(t->client);
-    free(t);
-    if (st == VEIL_OK) st = st2;
-    if (st != VEIL_OK) {
-        char d[512];
-        snprintf(d, sizeof d, "%s", veil_error_detail());
-        veil_error_detail_set("%s%sstopped after block %llu", d, d[0] ? "; " : "",
-                              (unsigned long long)w.synced_height);
-        wallet_free(&w);
-        return fail(o, st);
-    }
-    wallet_balance b;
-    wallet_balance_get(&w, (uint64_t)time(NULL), &b);
-    if (o->json) {
-        emit(json_pack("{s:I, s:I, s:I, s:I, s:I, s:o}", "from", (json_int_t)stats.from, "to",
-                       (json_int_t)stats.to, "bloom_hits", (json_int_t)stats.bloom_hits,
-                       "queried_txids", (json_int_t)stats.queried_txids, "txs_found",
-                       (json_int_t)stats.txs_found, "spendable", jamount(b.spendable)));
-    } else if (stats.from > stats.to) {
-        printf("already synced to block %llu\n", (unsigned long long)w.synced_height);
-    } else {
-        printf("synced blocks %llu..%llu: %llu bloom hit%s, %llu txid%s queried, %llu tx%s found\n",
-               (unsigned long long)stats.from, (unsigned long long)stats.to,
-               (unsigned long long)stats.bloom_hits, stats.bloom_hits == 1 ? "" : "s",
-               (unsigned long long)stats.queried_txids, stats.queried_txids == 1 ? "" : "s",
-               (unsigned long long)stats.txs_found, stats.txs_found == 1 ? "" : "s");
-    }
-    wallet_free(&w);
-    return 0;
-}
-
-/* --- send / deposit / withdraw / unbond -------------------------------------------------- */
-typedef enum { TX_SEND, TX_DEPOSIT, TX_WITHDRAW } tx_kind;
-
-static int confidential(wopts *o, tx_kind kind)
-{
-    uint64_t amount = 0;
-    uint8_t to[32], to_view[32];
-    bool have_view = false;
-    if (kind != TX_WITHDRAW) {
-        if (o->amount == NULL) return cli_usage_error("%s: --amount COINS is required", o->cmd);
-        veil_status a = wallet_amount_parse(o->amount, &amount);
-        if (a != VEIL_OK || amount == 0)
-            return cli_usage_error("%s: --amount must be a positive decimal number of coins "
-                                   "with at most 8 decimals",
-                                   o->cmd);
-    }
-    if (o->fee != NULL && strcmp(o->fee, "auto") != 0)
-        return cli_usage_error("%s: only --fee auto is supported (the chain sets the fee)", o->cmd);
-    uint64_t max_fee = WALLET_DEFAULT_MAX_FEE;
-    if (o->max_fee != NULL && wallet_amount_parse(o->max_fee, &max_fee) != VEIL_OK)
-        return cli_usage_error("%s: --max-fee must be a decimal number of coins with at most 8 "
-                               "decimals",
-                               o->cmd);
-    if (kind == TX_SEND) {
-        if (o->to == NULL) return cli_usage_error("%s: --to PAYMENT-ADDRESS is required", o->cmd);
-        if (wallet_payment_address_decode(o->to, to, to_view) == VEIL_OK) {
-            have_view = true;
-            if (o->to_view != NULL)
-                return cli_usage_error("%s: --to is a payment address, which carries the view "
-                                       "key: drop --to-view",
-                                       o->cmd);
-        } else if (wallet_key_decode(o->to, WALLET_HRP_ADDRESS, to) == VEIL_OK) {
-            /* A bare spend key: without the recipient's view key the output is one the
-             * recipient's wallet can never find. */
-            if (o->to_view == NULL)
-                return cli_usage_error("%s: --to is a spend address (veil1...) without a view key: "
-                                       "the recipient could never find this payment. Use their "
-                                       "payment address (veilpay1..., from 'veil wallet "
-                                       "addresses') or add --to-view VIEWKEY",
-                                       o->cmd);
-            if (wallet_key_decode(o->to_view, WALLET_HRP_VIEW, to_view) != VEIL_OK) {
-                veil_error_detail_set("--to-view: not a veilview1... key");
-                return fail(o, VEIL_ERR_WALLET_ADDRESS);
-            }
-            have_view = true;
-        } else {
-            veil_error_detail_set("--to: not a payment address (veilpay1...) or address (veil1...)");
-            return fail(o, VEIL_ERR_WALLET_ADDRESS);
-        }
-    }
-    wallet w;
-    wallet_kdf kdf;
-    veil_status st = open_wallet(o, &w, &kdf);
-    if (st != VEIL_OK) return fail(o, st);
-    wallet_rpc r;
-    tqe_conn *t = calloc(1, sizeof *t);
-    wallet_built *b = malloc(sizeof *b);
-    Veil__Node__Account *acct = NULL;
-    uint8_t *tx = malloc(NODE_CHAIN_TX_MAX);
-    uint8_t *wire = malloc(VEIL_TX_MAX_WIRE_LEN);
-    size_t tx_len = 0, wire_len = 0;
-    uint64_t tip = 0, now = 0, height = 0;
-    char cid[65];
-    wallet_fee fee;
-    ENSURE_OUT(t != NULL && b != NULL && tx != NULL && wire != NULL, VEIL_ERR_NOMEM);
-    ENSURE_OUT(!w.keys.watch_only, VEIL_ERR_WALLET_WATCH_ONLY);
-    TRY_OUT(rpc_open(o, &r));
-    TRY_OUT(wallet_rpc_tip(&r, &tip, &now, cid));
-    if (w.chain_id[0] == '\0') snprintf(w.chain_id, sizeof w.chain_id, "%s", cid);
-    if (strcmp(w.chain_id, cid) != 0) {
-        veil_error_detail_set("wallet is for chain \"%s\", the node serves \"%s\"", w.chain_id, cid);
-        st = VEIL_ERR_TX_WRONG_CHAIN_ID;
-        goto out;
-    }
-    TRY_OUT(wallet_rpc_fee(&r, &fee));
-    if (kind == TX_SEND) {
-        TRY_OUT(wallet_build_transfer(&w, &fee, now, to, have_view ? to_view : NULL, amount, b));
-    } else if (kind == TX_DEPOSIT) {
-        TRY_OUT(wallet_build_deposit(&w, &fee, now, amount, b));
-    } else {
-        st = wallet_rpc_account(&r, w.keys.spend_pk, &acct);
-        if (st == VEIL_ERR_NOT_FOUND) veil_error_detail_set("this wallet has no staking account");
-        TRY_OUT(st);
-        if (acct->unbonded == 0) {
-            veil_error_detail_set("nothing unbonded to withdraw (run 'veil wallet unbond' first)");
-            st = VEIL_ERR_WALLET_FUNDS;
-            goto out;
-        }
-        if (acct->unbonded_from > now) {
-            veil_error_detail_set("the unbonded stake may be withdrawn from %llu (chain time %llu)",
-                                  (unsigned long long)acct->unbonded_from, (unsigned long long)now);
-            st = VEIL_ERR_TX_NOT_YET_UNBONDED;
-            goto out;
-        }
-        TRY_OUT(wallet_build_withdraw(&w, &fee, acct->unbonded, acct->unbonded_from, acct->nonce, b));
-    }
-    /* The fee schedule came from the RPC, which nothing authenticates: a lying node could
-     * make the wallet pay any fee. Nothing above the user's ceiling leaves the wallet. */
-    if (b->fee > max_fee) {
-        char f[32], m[32];
-        wallet_amount_format(f, sizeof f, b->fee);
-        wallet_amount_format(m, sizeof m, max_fee);
-        veil_error_detail_set("the fee would be %s, above --max-fee %s (the node's fee "
-                              "schedule: base %llu, %llu per byte); nothing was sent",
-                              f, m, (unsigned long long)fee.fee_base,
-                              (unsigned long long)fee.fee_per_byte);
-        st = VEIL_ERR_WALLET_FEE;
-        goto out;
-    }
-    /* Only now, with a signed tx in hand, talk to the TQE: its attestation is verified
-     * in the handshake before the payload leaves this process. */
-    TRY_OUT(tqe_open(o, t));
-    st = t->iface.encrypt(t->iface.ctx, b->payload, b->payload_len, b->fee, wire,
-                          VEIL_TX_MAX_WIRE_LEN, &wire_len);
-    wallet_tqe_close(t->client);
-    t->client = NULL;
-    TRY_OUT(st);
-    TRY_OUT(node_confidential_tx_encode(wire, wire_len, tx, NODE_CHAIN_TX_MAX, &tx_len));
-    TRY_OUT(wallet_rpc_broadcast(&r, tx, tx_len, &height));
-    /* Committed: spends, change and history now, not at the next sync. */
-    TRY_OUT(wallet_record_committed(&w, b, height));
-    TRY_OUT(save_wallet(o, &w, &kdf));
-    if (o->json) {
-        emit(json_pack("{s:o, s:I, s:o, s:o, s:o, s:I}", "txid", jhex(b->txid, 32), "height",
-                       (json_int_t)height, "amount", jamount(b->amount), "fee", jamount(b->fee),
-                       "change", jamount(b->change), "inputs", (json_int_t)b->body.n_inputs));
-    } else {
-        char a[32], f[32], id[65];
-        wallet_amount_format(a, sizeof a, b->amount);
-        wallet_amount_format(f, sizeof f, b->fee);
-        veil_hex_encode(id, b->txid, 32);
-        const char *what = kind == TX_SEND ? "sent" : kind == TX_DEPOSIT ? "bonded" : "withdrew";
-        printf("%s %s (fee %s) in block %llu\ntxid %s\n", what, a, f, (unsigned long long)height, id);
-        if (kind == TX_WITHDRAW)
-            printf("the output is time-locked until %llu\n",
-                   (unsigned long long)b->body.outputs[0].valid_from);
-    }
-out:
-    if (t != NULL) wallet_tqe_close(t->client);
-    free(t);
-    if (b != NULL) sodium_memzero(b, sizeof *b);
-    free(b);
-    free(tx);
-    free(wire);
-    if (acct) veil__node__account__free_unpacked(acct, NULL);
-    wallet_free(&w);
-    return st == VEIL_OK ? 0 : fail(o, st);
-}
-
-static int c_send(wopts *o) { return confidential(o, TX_SEND); }
-static int c_deposit(wopts *o) { return confidential(o, TX_DEPOSIT); }
-static int c_withdraw(wopts *o) { return confidential(o, TX_WITHDRAW); }
-
-static int c_unbond(wopts *o)
-{
-    uint64_t amount;
-    if (o->amount == NULL || wallet_amount_parse(o->amount, &amount) != VEIL_OK || amount == 0)
-        return cli_usage_error("wallet unbond: --amount must be a positive number of coins");
-    wallet w;
-    wallet_kdf kdf;
-    veil_status st = open_wallet(o, &w, &kdf);
-    if (st != VEIL_OK) return fail(o, st);
-    wallet_rpc r;
-    Veil__Node__Account *acct = NULL;
-    node_public_tx *pub = calloc(1, sizeof *pub);
-    uint8_t *tx = malloc(NODE_CHAIN_TX_MAX);
-    size_t tx_len;
-    uint64_t tip, now, height = 0;
-    char cid[65];
-    ENSURE_OUT(pub != NULL && tx != NULL, VEIL_ERR_NOMEM);
-    ENSURE_OUT(!w.keys.watch_only, VEIL_ERR_WALLET_WATCH_ONLY);
-    TRY_OUT(rpc_open(o, &r));
-    TRY_OUT(wallet_rpc_tip(&r, &tip, &now, cid));
-    st = wallet_rpc_account(&r, w.keys.spend_pk, &acct);
-    if (st == VEIL_ERR_NOT_FOUND) veil_error_detail_set("this wallet has no staking account");
-    TRY_OUT(st);
-    if (acct->bonded < amount) {
-        char have[32];
-        wallet_amount_format(have, sizeof have, acct->bonded);
-        veil_error_detail_set("only %s is bonded", have);
-        st = VEIL_ERR_WALLET_FUNDS;
-        goto out;
-    }
-    pub->kind = NODE_PUBLIC_UNBOND;
-    memcpy(pub->account, w.keys.spend_pk, 32);
-    pub->nonce = acct->nonce;
-    pub->amount = amount;
-    TRY_OUT(node_public_tx_sign(pub, cid, w.keys.spend_sk));
-    TRY_OUT(node_public_tx_encode(pub, tx, NODE_CHAIN_TX_MAX, &tx_len));
-    TRY_OUT(wallet_rpc_broadcast(&r, tx, tx_len, &height));
-    if (o->json) {
-        emit(json_pack("{s:o, s:I}", "unbonded", jamount(amount), "height", (json_int_t)height));
-    } else {
-        char a[32];
-        wallet_amount_format(a, sizeof a, amount);
-        printf("unbonding %s (public tx) in block %llu; withdraw it after the unbonding period "
-               "with 'veil wallet withdraw'\n",
-               a, (unsigned long long)height);
-    }
-out:
-    free(pub);
-    free(tx);
-    if (acct) veil__node__account__free_unpacked(acct, NULL);
-    wallet_free(&w);
-    return st == VEIL_OK ? 0 : fail(o, st);
 }
 
 /* --- dispatch ------------------------------------------------------------------------------ */
@@ -1031,7 +449,7 @@ int cmd_wallet(int argc, char **argv)
     if (st == VEIL_OK && sodium_init() < 0) st = VEIL_ERR_CRYPTO;
     if (st == VEIL_OK) st = config_load(&o);
     if (st != VEIL_OK) {
-        rc = fail(&o, st);
+        rc = wcli_fail(&o, st);
         goto out;
     }
     rc = sc->run(&o);
@@ -1039,3 +457,4 @@ out:
     sodium_memzero(&o, sizeof o);
     return rc;
 }
+
