@@ -12,6 +12,7 @@
 #include "host/tve/tve_service.h"
 #include "host/tve/tve_store.h"
 #include "hostutil/keymap.h"
+#include "hostutil/pb_arena.h"
 #include "tee/tee.h"
 #include "trusted/tve/tve_abi.h"
 #include "trusted/tx/tx.h"
@@ -127,5 +128,34 @@ VEIL_MUST_CHECK veil_status tve_block_verify(tve_service *s, uint64_t height,
 /* E_END_BLOCK: the enclave's bloom for height (and its reset). */
 VEIL_MUST_CHECK veil_status tve_enclave_end_block(tve_service *s, uint64_t height,
                                                   uint8_t bloom[static TVE_BLOOM_LEN]);
+
+
+/* --- the request handlers (tve_service.c, tve_service_block.c, tve_service_tqe.c) --- */
+veil_status tve_enclave_key_call(tve_service *s, uint32_t ecall, const ProtobufCMessage *call,
+                                    Veil__Tve__Enclave__KeyResult **out);
+veil_status tve_handle_init_chain(tve_service *s, const Veil__Tve__InitChainRequest *req,
+                                     veil_arena *a, Veil__Tve__Response *resp);
+veil_status tve_handle_status(tve_service *s, veil_arena *a, Veil__Tve__Response *resp);
+bool tve_app_hash_equal(const uint8_t *a, size_t a_len, const ProtobufCBinaryData *b);
+Veil__Tve__Error *tve_error_new(veil_arena *a, veil_status st);
+veil_status tve_handle_check_chain(tve_service *s, const Veil__Tve__CheckChainRequest *req,
+                                      veil_arena *a, Veil__Tve__Response *resp);
+veil_status tve_params_check(const tve_service *s, const Veil__Tve__ChainParams *p);
+bool tve_txid_ok(const ProtobufCBinaryData *b);
+veil_status tve_require_initialized(const tve_service *s);
+veil_status tve_handle_verify_tx(tve_service *s, const Veil__Tve__VerifyTxRequest *req,
+                                    veil_arena *a, Veil__Tve__Response *resp);
+veil_status tve_handle_commit_block(tve_service *s, const Veil__Tve__CommitBlockRequest *req,
+                                       veil_arena *a, Veil__Tve__Response *resp, size_t *n_items);
+veil_status tve_handle_end_block(tve_service *s, const Veil__Tve__EndBlockRequest *req,
+                                    veil_arena *a, Veil__Tve__Response *resp);
+veil_status tve_handle_verify_block(tve_service *s, const Veil__Tve__VerifyBlockRequest *req,
+                                       veil_arena *a, Veil__Tve__Response *resp, size_t *n_items);
+veil_status tve_handle_handoff(tve_service *s, const Veil__Tve__HandoffRequest *req,
+                                  veil_arena *a, Veil__Tve__Response *resp);
+veil_status tve_handle_get_sealed_txs(tve_service *s, const Veil__Tve__GetSealedTxsRequest *req,
+                                         veil_arena *a, Veil__Tve__Response *resp, size_t *n_items);
+veil_status tve_handle_encrypt(tve_service *s, const Veil__Tve__EncryptRequest *req,
+                                  veil_arena *a, Veil__Tve__Response *resp);
 
 #endif

@@ -1,0 +1,136 @@
+/* The TVE service's requests from the TQE: get-sealed-txs, the hand-off and encrypt.
+ * docs/tve-protocol.md. */
+#include "host/tve/tve_service.h"
+
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/hex.h"
+#include "crypto/crypto.h"
+#include "hostutil/fileio.h"
+#include "host/tve/tve_internal.h"
+#include "hostutil/pb_arena.h"
+#include "trusted/tve/tve_channel.h"
+#include "trusted/tx/tx.h"
+
+/* --- get-sealed-txs ---------------------------------------------------------------- */
+veil_status tve_handle_get_sealed_txs(tve_service *s, const Veil__Tve__GetSealedTxsRequest *req,
+                                         veil_arena *a, Veil__Tve__Response *resp, size_t *n_items)
+{
+    *n_items = req->n_txids;
+    TRY(tve_require_initialized(s));
+    ENSURE(req->n_txids <= TVE_GET_SEALED_MAX_TXIDS, VEIL_ERR_TVE_TOO_MANY);
+    for (size_t i = 0; i < req->n_txids; i++) ENSURE(tve_txid_ok(&req->txids[i]), VEIL_ERR_MALFORMED);
+    Veil__Tve__GetSealedTxsResponse *r = VEIL_ARENA_NEW(a, Veil__Tve__GetSealedTxsResponse);
+    ENSURE(r != NULL, VEIL_ERR_NOMEM);
+    veil__tve__get_sealed_txs_response__init(r);
+    r->n_txs = req->n_txids;
+    r->txs = veil_arena_alloc(a, (req->n_txids ? req->n_txids : 1) * sizeof *r->txs);
+    ENSURE(r->txs != NULL, VEIL_ERR_NOMEM);
+    for (size_t i = 0; i < req->n_txids; i++) {
+        Veil__Tve__SealedTx *t = VEIL_ARENA_NEW(a, Veil__Tve__SealedTx);
+        uint8_t *buf = veil_arena_alloc(a, TVE_SEALED_TX_MAX);
+        ENSURE(t != NULL && buf != NULL, VEIL_ERR_NOMEM);
+        veil__tve__sealed_tx__init(t);
+        t->txid = req->txids[i];
+        size_t len = 0;
+        veil_status st =
+            tve_store_tx_get(s->store, req->txids[i].data, buf, TVE_SEALED_TX_MAX, &len);
+        if (st != VEIL_ERR_NOT_FOUND) TRY(st);
+        t->sealed.data = buf;
+        t->sealed.len = st == VEIL_OK ? len : 0;
+        r->txs[i] = t;
+    }
+    /* The stored blobs are sealed to the TVE's product: the enclave seals them again for
+     * the TQE under their shared channel key. */
+    size_t in_len = veil__tve__get_sealed_txs_response__get_packed_size(r), out_len = 0;
+    uint8_t *in = veil_arena_alloc(a, in_len ? in_len : 1), *out = veil_arena_alloc(a, TVE_EXPORT_OUT_MAX);
+    ENSURE(in != NULL && out != NULL, VEIL_ERR_NOMEM);
+    veil__tve__get_sealed_txs_response__pack(r, in);
+    TRY(tee_enclave_call(s->enclave, TVE_E_EXPORT, in, in_len, out, TVE_EXPORT_OUT_MAX, &out_len));
+    Veil__Tve__GetSealedTxsResponse *x =
+        veil__tve__get_sealed_txs_response__unpack(NULL, out_len, out);
+    ENSURE(x != NULL, VEIL_ERR_TEE_ENCLAVE_FAULT);
+    TRY(veil_arena_keep(a, &x->base));
+    ENSURE(x->n_txs == r->n_txs, VEIL_ERR_TEE_ENCLAVE_FAULT);
+    resp->response_case = VEIL__TVE__RESPONSE__RESPONSE_GET_SEALED_TXS;
+    resp->get_sealed_txs = x;
+    return VEIL_OK;
+}
+
+/* --- the TQE hand-off ---------------------------------------------------------------- */
+veil_status tve_handle_handoff(tve_service *s, const Veil__Tve__HandoffRequest *req,
+                                  veil_arena *a, Veil__Tve__Response *resp)
+{
+    ENSURE(req->tqe_report.len == TEE_REPORT_WIRE_LEN && req->tqe_pub.len == TVE_HANDOFF_PUB_LEN,
+           VEIL_ERR_MALFORMED);
+    uint8_t in[TEE_REPORT_WIRE_LEN + TVE_HANDOFF_PUB_LEN];
+    memcpy(in, req->tqe_report.data, TEE_REPORT_WIRE_LEN);
+    memcpy(in + TEE_REPORT_WIRE_LEN, req->tqe_pub.data, TVE_HANDOFF_PUB_LEN);
+    uint8_t *out = veil_arena_alloc(a, TVE_HANDOFF_BOX_LEN + TEE_REPORT_WIRE_LEN);
+    ENSURE(out != NULL, VEIL_ERR_NOMEM);
+    size_t out_len = 0;
+    TRY(tee_enclave_call(s->enclave, TVE_E_HANDOFF, in, sizeof in, out,
+                         TVE_HANDOFF_BOX_LEN + TEE_REPORT_WIRE_LEN, &out_len));
+    ENSURE(out_len == TVE_HANDOFF_BOX_LEN + TEE_REPORT_WIRE_LEN, VEIL_ERR_TEE_ENCLAVE_FAULT);
+    Veil__Tve__HandoffResponse *r = VEIL_ARENA_NEW(a, Veil__Tve__HandoffResponse);
+    ENSURE(r != NULL, VEIL_ERR_NOMEM);
+    veil__tve__handoff_response__init(r);
+    r->box.data = out;
+    r->box.len = TVE_HANDOFF_BOX_LEN;
+    r->tve_report.data = out + TVE_HANDOFF_BOX_LEN;
+    r->tve_report.len = TEE_REPORT_WIRE_LEN;
+    resp->response_case = VEIL__TVE__RESPONSE__RESPONSE_HANDOFF;
+    resp->handoff = r;
+    return VEIL_OK;
+}
+
+/* --- encrypt ----------------------------------------------------------------------- */
+veil_status tve_handle_encrypt(tve_service *s, const Veil__Tve__EncryptRequest *req,
+                                  veil_arena *a, Veil__Tve__Response *resp)
+{
+    uint8_t *in = NULL, *out = NULL;
+    veil_status st = VEIL_OK;
+
+    TRY(tve_require_initialized(s));
+    ENSURE(req->sealed_order.len >= 1, VEIL_ERR_MALFORMED);
+    ENSURE(req->sealed_order.len <= TVE_SEALED_TX_MAX, VEIL_ERR_TOO_LARGE);
+    ENSURE(req->n_input_spent <= VEIL_TX_MAX_INPUTS, VEIL_ERR_TX_TOO_MANY_INPUTS);
+    TRY(tve_params_check(s, req->params));
+
+    Veil__Tve__Enclave__EncryptCall call = VEIL__TVE__ENCLAVE__ENCRYPT_CALL__INIT;
+    call.sealed_order = req->sealed_order;
+    call.params = req->params;
+    call.n_input_spent = req->n_input_spent;
+    call.input_spent = req->input_spent;
+    call.account = req->account;
+    size_t in_len = protobuf_c_message_get_packed_size(&call.base), out_len = 0;
+    in = malloc(in_len ? in_len : 1);
+    out = malloc(TVE_ENCRYPT_OUT_MAX);
+    ENSURE_OUT(in != NULL && out != NULL, VEIL_ERR_NOMEM);
+    protobuf_c_message_pack(&call.base, in);
+    tve_visible = 0; /* encrypt validates against committed state */
+    TRY_OUT(tee_enclave_call(s->enclave, TVE_E_ENCRYPT, in, in_len, out, TVE_ENCRYPT_OUT_MAX,
+                             &out_len));
+    Veil__Tve__Enclave__EncryptResult *er =
+        veil__tve__enclave__encrypt_result__unpack(NULL, out_len, out);
+    ENSURE_OUT(er != NULL, VEIL_ERR_TEE_ENCLAVE_FAULT);
+    TRY_OUT(veil_arena_keep(a, &er->base));
+    /* The enclave's bytes are forwarded as they are (the TQE enclave judges them); a
+     * committed txid never gets here: the enclave refuses it before any rule runs. */
+    ENSURE_OUT(er->tx.len > 0 && er->tx.len <= VEIL_TX_MAX_WIRE_LEN, VEIL_ERR_TEE_ENCLAVE_FAULT);
+    Veil__Tve__EncryptResponse *r = VEIL_ARENA_NEW(a, Veil__Tve__EncryptResponse);
+    ENSURE_OUT(r != NULL, VEIL_ERR_NOMEM);
+    veil__tve__encrypt_response__init(r);
+    r->tx = er->tx;
+    resp->response_case = VEIL__TVE__RESPONSE__RESPONSE_ENCRYPT;
+    resp->encrypt = r;
+out:
+    free(in);
+    free(out);
+    return st;
+}
+
