@@ -117,4 +117,30 @@ veil_status chain_load_results(devchain *dc, int64_t height,
                                 Tendermint__Abci__ResponseFinalizeBlock **out);
 ProtobufCBinaryData chain_bin(const void *p, size_t n);
 
+
+/* A consistent view of the published chain, taken under the lock. */
+typedef struct snapshot {
+    store_state st;
+    cmt_header last_header, first_header;
+    cmt_block_id last_block_id, first_block_id;
+    uint64_t published;
+} snapshot;
+
+/* shared with rpc_render.c */
+json_t *rpc_b64pb(ProtobufCBinaryData b);
+json_t *rpc_events_json(Tendermint__Abci__Event **ev, size_t n, bool null_if_empty);
+json_t *rpc_exec_result_json(const Tendermint__Abci__ExecTxResult *r);
+json_t *rpc_check_tx_json(const Tendermint__Abci__ResponseCheckTx *r);
+json_t *rpc_validator_updates_json(Tendermint__Abci__ValidatorUpdate **v, size_t n);
+json_t *rpc_params_json(const Tendermint__Types__ConsensusParams *p);
+void rpc_take_snapshot(devchain *dc, snapshot *s);
+int64_t rpc_base_height(const snapshot *s);
+veil_status rpc_resolve_height_upto(const snapshot *s, const rpc_args *a, size_t i,
+                                       int64_t latest, int64_t *out, rpc_error *err);
+veil_status rpc_resolve_height(const snapshot *s, const rpc_args *a, size_t i, int64_t *out,
+                                  rpc_error *err);
+veil_status rpc_load_results(devchain *dc, int64_t height,
+                                Tendermint__Abci__ResponseFinalizeBlock **out, rpc_error *err);
+veil_status rpc_internal(rpc_error *err, const char *fmt, ...);
+
 #endif

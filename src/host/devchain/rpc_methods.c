@@ -16,8 +16,8 @@
 
 /* Reports an error in the -32603 "Internal error" class (CometBFT's answer to every
  * error a method returns). */
-static veil_status internal(rpc_error *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static veil_status internal(rpc_error *err, const char *fmt, ...)
+veil_status rpc_internal(rpc_error *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+veil_status rpc_internal(rpc_error *err, const char *fmt, ...)
 {
     err->code = RPC_INTERNAL_ERROR;
     va_list ap;
@@ -41,186 +41,6 @@ static json_t *done(json_t *v, json_t **result)
         return VEIL_OK;                                                                  \
     } while (0)
 
-/* ---- rendering of ABCI types ------------------------------------------------------------------ */
-
-static json_t *b64pb(ProtobufCBinaryData b) { return cmt_json_b64(b.data, b.len); }
-
-static json_t *events_json(Tendermint__Abci__Event **ev, size_t n, bool null_if_empty)
-{
-    if (n == 0 && null_if_empty) return json_null();
-    json_t *arr = json_array();
-    for (size_t i = 0; arr != NULL && i < n; i++) {
-        json_t *attrs = json_array();
-        for (size_t k = 0; attrs != NULL && k < ev[i]->n_attributes; k++) {
-            const Tendermint__Abci__EventAttribute *a = ev[i]->attributes[k];
-            json_t *o = OBJ("key", cmt_json_text(a->key), "value", cmt_json_text(a->value),
-                            "index", json_boolean(a->index));
-            if (o == NULL || json_array_append_new(attrs, o) != 0) {
-                json_decref(attrs);
-                attrs = NULL;
-            }
-        }
-        json_t *e = OBJ("type", cmt_json_text(ev[i]->type), "attributes", attrs);
-        if (e == NULL || json_array_append_new(arr, e) != 0) {
-            json_decref(arr);
-            arr = NULL;
-        }
-    }
-    return arr;
-}
-
-static json_t *exec_result_json(const Tendermint__Abci__ExecTxResult *r)
-{
-    if (r == NULL) {
-        static const Tendermint__Abci__ExecTxResult empty = TENDERMINT__ABCI__EXEC_TX_RESULT__INIT;
-        r = &empty;
-    }
-    return OBJ("code", json_integer(r->code), "data", b64pb(r->data), "log", cmt_json_text(r->log),
-               "info", cmt_json_text(r->info), "gas_wanted", cmt_json_i64(r->gas_wanted),
-               "gas_used", cmt_json_i64(r->gas_used), "events",
-               events_json(r->events, r->n_events, false), "codespace",
-               cmt_json_text(r->codespace));
-}
-
-static json_t *check_tx_json(const Tendermint__Abci__ResponseCheckTx *r)
-{
-    return OBJ("code", json_integer(r->code), "data", b64pb(r->data), "log", cmt_json_text(r->log),
-               "info", cmt_json_text(r->info), "gas_wanted", cmt_json_i64(r->gas_wanted),
-               "gas_used", cmt_json_i64(r->gas_used), "events",
-               events_json(r->events, r->n_events, false), "codespace",
-               cmt_json_text(r->codespace));
-}
-
-static json_t *validator_updates_json(Tendermint__Abci__ValidatorUpdate **v, size_t n)
-{
-    if (n == 0) return json_null();
-    json_t *arr = json_array();
-    for (size_t i = 0; arr != NULL && i < n; i++) {
-        json_t *pk = json_null();
-        if (v[i]->pub_key != NULL &&
-            v[i]->pub_key->sum_case == TENDERMINT__CRYPTO__PUBLIC_KEY__SUM_ED25519) {
-            json_decref(pk);
-            /* cmtjson's rendering of the crypto.PublicKey oneof. */
-            pk = OBJ("Sum", OBJ("type", json_string("tendermint.crypto.PublicKey_Ed25519"),
-                                "value", OBJ("ed25519", b64pb(v[i]->pub_key->ed25519))));
-        }
-        json_t *o = OBJ("pub_key", pk, "power", cmt_json_i64(v[i]->power));
-        if (o == NULL || json_array_append_new(arr, o) != 0) {
-            json_decref(arr);
-            arr = NULL;
-        }
-    }
-    return arr;
-}
-
-static json_t *params_json(const Tendermint__Types__ConsensusParams *p)
-{
-    if (p == NULL) return json_null();
-    json_t *block = json_null(), *evidence = json_null(), *validator = json_null(),
-           *version = json_null(), *abci = json_null();
-    if (p->block) {
-        json_decref(block);
-        block = OBJ("max_bytes", cmt_json_i64(p->block->max_bytes), "max_gas",
-                    cmt_json_i64(p->block->max_gas));
-    }
-    if (p->evidence) {
-        int64_t ns = 0;
-        if (p->evidence->max_age_duration)
-            ns = p->evidence->max_age_duration->seconds * 1000000000 +
-                 p->evidence->max_age_duration->nanos;
-        json_decref(evidence);
-        evidence = OBJ("max_age_num_blocks", cmt_json_i64(p->evidence->max_age_num_blocks),
-                       "max_age_duration", cmt_json_i64(ns), "max_bytes",
-                       cmt_json_i64(p->evidence->max_bytes));
-    }
-    if (p->validator) {
-        json_t *types = json_array();
-        for (size_t i = 0; types != NULL && i < p->validator->n_pub_key_types; i++)
-            if (json_array_append_new(types, cmt_json_text(p->validator->pub_key_types[i])) != 0) {
-                json_decref(types);
-                types = NULL;
-            }
-        json_decref(validator);
-        validator = OBJ("pub_key_types", types);
-    }
-    if (p->version) {
-        json_decref(version);
-        version = OBJ("app", cmt_json_u64(p->version->app));
-    }
-    if (p->abci) {
-        json_decref(abci);
-        abci = OBJ("vote_extensions_enable_height",
-                   cmt_json_i64(p->abci->vote_extensions_enable_height));
-    }
-    return OBJ("block", block, "evidence", evidence, "validator", validator, "version", version,
-               "abci", abci);
-}
-
-/* ---- chain state snapshots ---------------------------------------------------------------------- */
-
-typedef struct snapshot {
-    store_state st;
-    cmt_header last_header, first_header;
-    cmt_block_id last_block_id, first_block_id;
-    uint64_t published;
-} snapshot;
-
-static void take_snapshot(devchain *dc, snapshot *s)
-{
-    pthread_mutex_lock(&dc->mu);
-    s->st = dc->st;
-    s->last_header = dc->last_header;
-    s->first_header = dc->first_header;
-    s->last_block_id = dc->last_block_id;
-    s->first_block_id = dc->first_block_id;
-    s->published = dc->published;
-    pthread_mutex_unlock(&dc->mu);
-}
-
-static int64_t base_height(const snapshot *s) { return s->st.last_height ? s->st.initial_height : 0; }
-
-/* rpc/core getHeight: a missing height means the latest (latest + 1 for the
- * validators, which CometBFT already knows for the height being decided). */
-static veil_status resolve_height_upto(const snapshot *s, const rpc_args *a, size_t i,
-                                       int64_t latest, int64_t *out, rpc_error *err)
-{
-    if (!a->present[i]) {
-        *out = latest;
-        return VEIL_OK;
-    }
-    int64_t h = a->i64[i];
-    if (h <= 0) return internal(err, "height must be greater than 0, but got %lld", (long long)h);
-    if (h > latest)
-        return internal(err,
-                        "height %lld must be less than or equal to the current blockchain height "
-                        "%lld",
-                        (long long)h, (long long)latest);
-    if (h < base_height(s))
-        return internal(err, "height %lld is not available, lowest height is %lld", (long long)h,
-                        (long long)base_height(s));
-    *out = h;
-    return VEIL_OK;
-}
-
-static veil_status resolve_height(const snapshot *s, const rpc_args *a, size_t i, int64_t *out,
-                                  rpc_error *err)
-{
-    return resolve_height_upto(s, a, i, s->st.last_height, out, err);
-}
-
-static veil_status load_results(devchain *dc, int64_t height,
-                                Tendermint__Abci__ResponseFinalizeBlock **out, rpc_error *err)
-{
-    uint8_t *raw;
-    size_t len;
-    veil_status st = store_get(dc->store, STORE_RESULTS, height, &raw, &len);
-    if (st != VEIL_OK) return internal(err, "could not find results for height #%lld", (long long)height);
-    *out = tendermint__abci__response_finalize_block__unpack(NULL, len, raw);
-    free(raw);
-    if (*out == NULL) return internal(err, "stored results at height %lld do not decode", (long long)height);
-    return VEIL_OK;
-}
-
 /* ---- methods --------------------------------------------------------------------------------- */
 
 static veil_status m_health(devchain *dc, const rpc_args *a, json_t **result, rpc_error *err)
@@ -236,7 +56,7 @@ static veil_status m_status(devchain *dc, const rpc_args *a, json_t **result, rp
     (void)a;
     (void)err;
     snapshot s;
-    take_snapshot(dc, &s);
+    rpc_take_snapshot(dc, &s);
     /* CometBFT: time.Unix(0, 0) when there is no block yet. */
     static const cmt_timestamp zero_time = {0, 0};
     bool any = s.st.last_height > 0;
@@ -264,7 +84,7 @@ static veil_status m_status(devchain *dc, const rpc_args *a, json_t **result, rp
         cmt_json_time(lh ? &lh->time : &zero_time), "earliest_block_hash",
         cmt_json_hex(s.first_block_id.hash.b, any ? s.first_block_id.hash.len : 0),
         "earliest_app_hash", cmt_json_hex(fh ? fh->app_hash.b : NULL, fh ? fh->app_hash.len : 0),
-        "earliest_block_height", cmt_json_i64(base_height(&s)), "earliest_block_time",
+        "earliest_block_height", cmt_json_i64(rpc_base_height(&s)), "earliest_block_time",
         cmt_json_time(fh ? &fh->time : &zero_time), "catching_up", json_false());
     json_t *vinfo = OBJ("address", cmt_json_hex(dc->key.address, CMT_ADDRESS_LEN), "pub_key",
                         cmt_json_pub_key(dc->key.pub_key), "voting_power",
@@ -280,7 +100,7 @@ static Tendermint__Abci__Response *query_call(devchain *dc, Tendermint__Abci__Re
     veil_status st = abci_client_call(dc->query, req, &resp);
     pthread_mutex_unlock(&dc->query_mu);
     if (st != VEIL_OK) {
-        internal(err, "ABCI query connection: %s", veil_status_str(st));
+        rpc_internal(err, "ABCI query connection: %s", veil_status_str(st));
         return NULL;
     }
     return resp;
@@ -305,7 +125,7 @@ static veil_status m_abci_info(devchain *dc, const rpc_args *a, json_t **result,
                     OBJ("data", cmt_json_text(r->data), "version", cmt_json_text(r->version),
                         "app_version", cmt_json_u64(r->app_version), "last_block_height",
                         cmt_json_i64(r->last_block_height), "last_block_app_hash",
-                        b64pb(r->last_block_app_hash)));
+                        rpc_b64pb(r->last_block_app_hash)));
     abci_response_free(resp);
     RETURN_RESULT(j);
 }
@@ -330,8 +150,8 @@ static veil_status m_abci_query(devchain *dc, const rpc_args *a, json_t **result
         json_t *arr = json_array();
         for (size_t i = 0; arr != NULL && i < r->proof_ops->n_ops; i++) {
             const Tendermint__Crypto__ProofOp *op = r->proof_ops->ops[i];
-            json_t *o = OBJ("type", cmt_json_text(op->type), "key", b64pb(op->key), "data",
-                            b64pb(op->data));
+            json_t *o = OBJ("type", cmt_json_text(op->type), "key", rpc_b64pb(op->key), "data",
+                            rpc_b64pb(op->data));
             if (o == NULL || json_array_append_new(arr, o) != 0) {
                 json_decref(arr);
                 arr = NULL;
@@ -343,7 +163,7 @@ static veil_status m_abci_query(devchain *dc, const rpc_args *a, json_t **result
     json_t *j = OBJ("response",
                     OBJ("code", json_integer(r->code), "log", cmt_json_text(r->log), "info",
                         cmt_json_text(r->info), "index", cmt_json_i64(r->index), "key",
-                        b64pb(r->key), "value", b64pb(r->value), "proofOps", ops, "height",
+                        rpc_b64pb(r->key), "value", rpc_b64pb(r->value), "proofOps", ops, "height",
                         cmt_json_i64(r->height), "codespace", cmt_json_text(r->codespace)));
     abci_response_free(resp);
     RETURN_RESULT(j);
@@ -357,16 +177,16 @@ static veil_status submit_tx(devchain *dc, const uint8_t *tx, size_t len,
 {
     veil_status st = mempool_check_in(dc->mp, len, hash);
     if (st == VEIL_ERR_TOO_LARGE)
-        return internal(err, "Tx too large. Max size is %zu, but got %zu",
+        return rpc_internal(err, "Tx too large. Max size is %zu, but got %zu",
                         dc->cfg.mempool.max_tx_bytes, len);
-    if (st == VEIL_ERR_EXISTS) return internal(err, "tx already exists in cache");
+    if (st == VEIL_ERR_EXISTS) return rpc_internal(err, "tx already exists in cache");
     if (st == VEIL_ERR_LIMIT)
-        return internal(err,
+        return rpc_internal(err,
                         "mempool is full: number of txs %zu (max: %zu), total txs bytes %zu "
                         "(max: %zu)",
                         mempool_count(dc->mp), dc->cfg.mempool.max_txs,
                         mempool_total_bytes(dc->mp), dc->cfg.mempool.max_bytes);
-    if (st != VEIL_OK) return internal(err, "%s", veil_status_str(st));
+    if (st != VEIL_OK) return rpc_internal(err, "%s", veil_status_str(st));
 
     Tendermint__Abci__RequestCheckTx ct = TENDERMINT__ABCI__REQUEST_CHECK_TX__INIT;
     ct.tx.data = (uint8_t *)(uintptr_t)tx;
@@ -383,14 +203,14 @@ static veil_status submit_tx(devchain *dc, const uint8_t *tx, size_t len,
     if (st != VEIL_OK) {
         abci_response_free(*resp);
         *resp = NULL;
-        return internal(err, "CheckTx: %s", veil_status_str(st));
+        return rpc_internal(err, "CheckTx: %s", veil_status_str(st));
     }
     return VEIL_OK;
 }
 
 static veil_status tx_arg(const rpc_args *a, rpc_error *err)
 {
-    if (!a->present[0]) return internal(err, "tx is empty");
+    if (!a->present[0]) return rpc_internal(err, "tx is empty");
     return VEIL_OK;
 }
 
@@ -452,8 +272,8 @@ static veil_status m_broadcast_tx_commit(devchain *dc, const rpc_args *a, json_t
     TRY(submit_tx(dc, a->bytes[0], a->len[0], hash, &resp, err));
     if (resp->check_tx->code != 0) {
         /* CometBFT: the CheckTx result, an empty tx_result, height 0; no error. */
-        json_t *j = OBJ("check_tx", check_tx_json(resp->check_tx), "tx_result",
-                        exec_result_json(NULL), "hash", cmt_json_hex(hash, CMT_HASH_LEN),
+        json_t *j = OBJ("check_tx", rpc_check_tx_json(resp->check_tx), "tx_result",
+                        rpc_exec_result_json(NULL), "hash", cmt_json_hex(hash, CMT_HASH_LEN),
                         "height", cmt_json_i64(0));
         abci_response_free(resp);
         RETURN_RESULT(j);
@@ -479,7 +299,7 @@ static veil_status m_broadcast_tx_commit(devchain *dc, const rpc_args *a, json_t
         bool quit = dc->exiting || *dc->stop != 0;
         pthread_mutex_unlock(&dc->mu);
         if (rc == ETIMEDOUT || quit) {
-            st = internal(err, "timed out waiting for tx to be included in a block");
+            st = rpc_internal(err, "timed out waiting for tx to be included in a block");
             break;
         }
     }
@@ -488,13 +308,13 @@ static veil_status m_broadcast_tx_commit(devchain *dc, const rpc_args *a, json_t
         return st;
     }
     Tendermint__Abci__ResponseFinalizeBlock *fb;
-    st = load_results(dc, height, &fb, err);
+    st = rpc_load_results(dc, height, &fb, err);
     if (st != VEIL_OK) {
         abci_response_free(resp);
         return st;
     }
-    json_t *j = OBJ("check_tx", check_tx_json(resp->check_tx), "tx_result",
-                    exec_result_json(index < fb->n_tx_results ? fb->tx_results[index] : NULL),
+    json_t *j = OBJ("check_tx", rpc_check_tx_json(resp->check_tx), "tx_result",
+                    rpc_exec_result_json(index < fb->n_tx_results ? fb->tx_results[index] : NULL),
                     "hash", cmt_json_hex(hash, CMT_HASH_LEN), "height", cmt_json_i64(height));
     tendermint__abci__response_finalize_block__free_unpacked(fb, NULL);
     abci_response_free(resp);
@@ -504,9 +324,9 @@ static veil_status m_broadcast_tx_commit(devchain *dc, const rpc_args *a, json_t
 static veil_status m_block(devchain *dc, const rpc_args *a, json_t **result, rpc_error *err)
 {
     snapshot s;
-    take_snapshot(dc, &s);
+    rpc_take_snapshot(dc, &s);
     int64_t h;
-    TRY(resolve_height(&s, a, 0, &h, err));
+    TRY(rpc_resolve_height(&s, a, 0, &h, err));
     if (h == 0) { /* no block yet: CometBFT answers an empty id and a null block */
         cmt_block_id zero;
         memset(&zero, 0, sizeof zero);
@@ -516,7 +336,7 @@ static veil_status m_block(devchain *dc, const rpc_args *a, json_t **result, rpc
     cmt_block blk;
     cmt_block_id id;
     if (devchain_load_block(dc, h, &raw, &blk, &id) != VEIL_OK)
-        return internal(err, "could not load block at height %lld", (long long)h);
+        return rpc_internal(err, "could not load block at height %lld", (long long)h);
     json_t *j = OBJ("block_id", cmt_json_block_id(&id), "block", cmt_json_block(&blk));
     cmt_block_free(&blk);
     free(raw);
@@ -526,27 +346,27 @@ static veil_status m_block(devchain *dc, const rpc_args *a, json_t **result, rpc
 static veil_status m_block_results(devchain *dc, const rpc_args *a, json_t **result, rpc_error *err)
 {
     snapshot s;
-    take_snapshot(dc, &s);
+    rpc_take_snapshot(dc, &s);
     int64_t h;
-    TRY(resolve_height(&s, a, 0, &h, err));
-    if (h == 0) return internal(err, "could not find results for height #0");
+    TRY(rpc_resolve_height(&s, a, 0, &h, err));
+    if (h == 0) return rpc_internal(err, "could not find results for height #0");
     Tendermint__Abci__ResponseFinalizeBlock *fb;
-    TRY(load_results(dc, h, &fb, err));
+    TRY(rpc_load_results(dc, h, &fb, err));
     json_t *txs = json_null();
     if (fb->n_tx_results > 0) {
         json_decref(txs);
         txs = json_array();
         for (size_t i = 0; txs != NULL && i < fb->n_tx_results; i++)
-            if (json_array_append_new(txs, exec_result_json(fb->tx_results[i])) != 0) {
+            if (json_array_append_new(txs, rpc_exec_result_json(fb->tx_results[i])) != 0) {
                 json_decref(txs);
                 txs = NULL;
             }
     }
     json_t *j = OBJ("height", cmt_json_i64(h), "txs_results", txs, "finalize_block_events",
-                    events_json(fb->events, fb->n_events, true), "validator_updates",
-                    validator_updates_json(fb->validator_updates, fb->n_validator_updates),
-                    "consensus_param_updates", params_json(fb->consensus_param_updates),
-                    "app_hash", b64pb(fb->app_hash));
+                    rpc_events_json(fb->events, fb->n_events, true), "validator_updates",
+                    rpc_validator_updates_json(fb->validator_updates, fb->n_validator_updates),
+                    "consensus_param_updates", rpc_params_json(fb->consensus_param_updates),
+                    "app_hash", rpc_b64pb(fb->app_hash));
     tendermint__abci__response_finalize_block__free_unpacked(fb, NULL);
     RETURN_RESULT(j);
 }
@@ -554,17 +374,17 @@ static veil_status m_block_results(devchain *dc, const rpc_args *a, json_t **res
 static veil_status m_commit(devchain *dc, const rpc_args *a, json_t **result, rpc_error *err)
 {
     snapshot s;
-    take_snapshot(dc, &s);
+    rpc_take_snapshot(dc, &s);
     int64_t h;
-    TRY(resolve_height(&s, a, 0, &h, err));
-    if (h == 0) return internal(err, "height must be greater than 0, but got 0");
+    TRY(rpc_resolve_height(&s, a, 0, &h, err));
+    if (h == 0) return rpc_internal(err, "height must be greater than 0, but got 0");
     uint8_t *raw, *craw;
     size_t clen;
     cmt_block blk;
     cmt_block_id id;
     cmt_commit c;
     if (devchain_load_block(dc, h, &raw, &blk, &id) != VEIL_OK)
-        return internal(err, "could not load block at height %lld", (long long)h);
+        return rpc_internal(err, "could not load block at height %lld", (long long)h);
     veil_status st = store_get(dc->store, STORE_COMMIT, h, &craw, &clen);
     if (st == VEIL_OK) {
         st = cmt_decode_commit(craw, clen, &c);
@@ -579,24 +399,24 @@ static veil_status m_commit(devchain *dc, const rpc_args *a, json_t **result, rp
                 "canonical", json_boolean(h < s.st.last_height));
     cmt_block_free(&blk);
     free(raw);
-    if (st != VEIL_OK) return internal(err, "could not load commit at height %lld", (long long)h);
+    if (st != VEIL_OK) return rpc_internal(err, "could not load commit at height %lld", (long long)h);
     RETURN_RESULT(j);
 }
 
 static veil_status m_validators(devchain *dc, const rpc_args *a, json_t **result, rpc_error *err)
 {
     snapshot s;
-    take_snapshot(dc, &s);
+    rpc_take_snapshot(dc, &s);
     int64_t h;
     int64_t next = s.st.last_height ? s.st.last_height + 1 : s.st.initial_height;
-    TRY(resolve_height_upto(&s, a, 0, next, &h, err));
+    TRY(rpc_resolve_height_upto(&s, a, 0, next, &h, err));
     int64_t per_page = a->present[2] ? a->i64[2] : VALIDATORS_PER_PAGE_DEFAULT;
     if (per_page < 1) per_page = VALIDATORS_PER_PAGE_DEFAULT;
     if (per_page > VALIDATORS_PER_PAGE_MAX) per_page = VALIDATORS_PER_PAGE_MAX;
     int64_t page = a->present[1] ? a->i64[1] : 1;
     const int64_t total = 1, pages = 1;
     if (page < 1 || page > pages)
-        return internal(err, "page should be within [1, %lld] range, given %lld", (long long)pages,
+        return rpc_internal(err, "page should be within [1, %lld] range, given %lld", (long long)pages,
                         (long long)page);
     json_t *v = OBJ("address", cmt_json_hex(dc->key.address, CMT_ADDRESS_LEN), "pub_key",
                     cmt_json_pub_key(dc->key.pub_key), "voting_power",
@@ -646,7 +466,7 @@ static json_t *tx_proof_json(const cmt_block *blk, size_t index)
 static veil_status m_tx(devchain *dc, const rpc_args *a, json_t **result, rpc_error *err)
 {
     if (!a->present[0] || a->len[0] != CMT_HASH_LEN)
-        return internal(err, "tx (%s) not found", a->present[0] ? "malformed hash" : "");
+        return rpc_internal(err, "tx (%s) not found", a->present[0] ? "malformed hash" : "");
     int64_t height;
     uint32_t index;
     char hex[2 * CMT_HASH_LEN + 1];
@@ -657,29 +477,29 @@ static veil_status m_tx(devchain *dc, const rpc_args *a, json_t **result, rpc_er
     }
     hex[2 * CMT_HASH_LEN] = '\0';
     snapshot s;
-    take_snapshot(dc, &s);
+    rpc_take_snapshot(dc, &s);
     if (store_find_tx(dc->store, a->bytes[0], &height, &index) != VEIL_OK ||
         height > s.st.last_height)
-        return internal(err, "tx (%s) not found", hex);
+        return rpc_internal(err, "tx (%s) not found", hex);
     uint8_t *raw = NULL;
     cmt_block blk;
     cmt_block_id id;
     if (devchain_load_block(dc, height, &raw, &blk, &id) != VEIL_OK)
-        return internal(err, "tx (%s) not found", hex);
+        return rpc_internal(err, "tx (%s) not found", hex);
     if (index >= blk.n_txs) {
         cmt_block_free(&blk);
         free(raw);
-        return internal(err, "tx (%s) not found", hex);
+        return rpc_internal(err, "tx (%s) not found", hex);
     }
     Tendermint__Abci__ResponseFinalizeBlock *fb;
-    veil_status st = load_results(dc, height, &fb, err);
+    veil_status st = rpc_load_results(dc, height, &fb, err);
     json_t *j = NULL;
     if (st == VEIL_OK) {
         json_t *proof = NULL;
         if (a->present[1] && a->b[1]) proof = tx_proof_json(&blk, index);
         j = OBJ("hash", cmt_json_hex(a->bytes[0], CMT_HASH_LEN), "height", cmt_json_i64(height),
                 "index", json_integer(index), "tx_result",
-                exec_result_json(index < fb->n_tx_results ? fb->tx_results[index] : NULL), "tx",
+                rpc_exec_result_json(index < fb->n_tx_results ? fb->tx_results[index] : NULL), "tx",
                 cmt_json_b64_str(blk.txs[index].p, blk.txs[index].len));
         if (j != NULL && proof != NULL && json_object_set_new(j, "proof", proof) != 0) {
             json_decref(j);
@@ -723,7 +543,7 @@ veil_status devchain_dispatch(void *ctx, const rpc_method_spec *m, const rpc_arg
     for (size_t i = 0; i < sizeof handlers / sizeof handlers[0]; i++) {
         if (strcmp(handlers[i].name, m->name) != 0) continue;
         veil_status st = handlers[i].fn(ctx, args, result, err);
-        if (st == VEIL_ERR_NOMEM && err->code == 0) internal(err, "out of memory");
+        if (st == VEIL_ERR_NOMEM && err->code == 0) rpc_internal(err, "out of memory");
         return st;
     }
     err->code = RPC_METHOD_NOT_FOUND;
