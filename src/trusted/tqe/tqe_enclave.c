@@ -19,6 +19,7 @@
 #include "common/cursor.h"
 #include "crypto/crypto.h"
 #include "tee/tee.h"
+#include "tee/tee_pb.h"
 #include "trusted/ratls/ratls_server.h"
 #include "trusted/tqe/tqe_abi.h"
 #include "trusted/tqe/tqe_conn.h"
@@ -133,17 +134,7 @@ static veil_status e_seal_payload(const uint8_t *in, size_t in_len, uint8_t *out
 
 /* --- the protocol core's backend ---------------------------------------------------- */
 
-static void *pb_alloc(void *data, size_t n)
-{
-    (void)data;
-    return tee_alloc(n);
-}
-static void pb_free(void *data, void *p)
-{
-    (void)data;
-    tee_free(p);
-}
-static ProtobufCAllocator g_alloc = {pb_alloc, pb_free, NULL};
+static ProtobufCAllocator g_alloc = TEE_PB_ALLOCATOR(NULL);
 
 static veil_status be_random(void *ctx, uint8_t *buf, size_t n)
 {

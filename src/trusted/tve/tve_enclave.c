@@ -16,6 +16,7 @@
 #include "common/cursor.h"
 #include "crypto/crypto.h"
 #include "tee/tee.h"
+#include "tee/tee_pb.h"
 #include "trusted/tve/tve_abi.h"
 #include "trusted/tqe/tqe_abi.h"
 #include "trusted/tve/tve_channel.h"
@@ -39,26 +40,13 @@ static void lock(void)
 }
 static void unlock(void) { atomic_flag_clear_explicit(&g_lock, memory_order_release); }
 
-/* data: NULL, or a bool set when an allocation fails. protobuf-c reports that as a
- * failed unpack, which must not be taken for malformed input (a verdict). */
-static void *pb_alloc(void *data, size_t n)
-{
-    void *p = tee_alloc(n);
-    if (p == NULL && data != NULL) *(bool *)data = true;
-    return p;
-}
-static void pb_free(void *data, void *p)
-{
-    (void)data;
-    tee_free(p);
-}
-static ProtobufCAllocator g_alloc = {pb_alloc, pb_free, NULL};
+static ProtobufCAllocator g_alloc = TEE_PB_ALLOCATOR(NULL);
 
 /* Decodes an ecall message strictly: no unknown fields, so bytes have one meaning. */
 #define DECODE(type, fn, in, len, out)                                                   \
     do {                                                                                 \
         bool oom_ = false;                                                               \
-        ProtobufCAllocator alloc_ = {pb_alloc, pb_free, &oom_};                          \
+        ProtobufCAllocator alloc_ = TEE_PB_ALLOCATOR(&oom_);                             \
         (out) = fn(&alloc_, (len), (in));                                                \
         ENSURE((out) != NULL || !oom_, VEIL_ERR_TEE_OUT_OF_MEMORY);                      \
         ENSURE((out) != NULL, VEIL_ERR_DECODE);                                          \
