@@ -110,6 +110,31 @@ static veil_status seal_open(tee_enclave *sealer, tee_enclave *opener, tee_key_p
 }
 
 /* --- loading -------------------------------------------------------------------- */
+/* The one identity check every judge of an enclave uses: each pinned field, in order. */
+static void test_identity_policy(void **state)
+{
+    (void)state;
+    tee_identity id = {.prodid = 2, .svn = 3};
+    memset(id.mrenclave, 0xe1, sizeof id.mrenclave);
+    memset(id.mrsigner, 0x51, sizeof id.mrsigner);
+    uint8_t other[TEE_MEASUREMENT_LEN];
+    memset(other, 0x52, sizeof other);
+    tee_identity_policy p = {NULL, id.mrsigner, true, 2, true, 3};
+    assert_int_equal(tee_identity_check(&p, &id), TEE_IDENTITY_OK);
+    p.min_svn = 4;
+    assert_int_equal(tee_identity_check(&p, &id), TEE_IDENTITY_SVN);
+    p.prodid = 8;
+    assert_int_equal(tee_identity_check(&p, &id), TEE_IDENTITY_PRODID);
+    p.mrenclave = other;
+    assert_int_equal(tee_identity_check(&p, &id), TEE_IDENTITY_MRENCLAVE);
+    p.mrsigner = other;
+    assert_int_equal(tee_identity_check(&p, &id), TEE_IDENTITY_MRSIGNER);
+    tee_identity_policy by_enclave = {id.mrenclave, NULL, false, 0, false, 0};
+    assert_int_equal(tee_identity_check(&by_enclave, &id), TEE_IDENTITY_OK);
+    id.mrenclave[31] ^= 1; /* the last byte counts too */
+    assert_int_equal(tee_identity_check(&by_enclave, &id), TEE_IDENTITY_MRENCLAVE);
+}
+
 static void test_load_and_identity(void **state)
 {
     (void)state;
@@ -573,6 +598,7 @@ static void test_memory_budget_and_ocalls(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_identity_policy),
         cmocka_unit_test(test_load_and_identity),
         cmocka_unit_test(test_tampered_image_refused),
         cmocka_unit_test(test_wrong_signer_key_refused),

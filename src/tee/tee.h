@@ -99,6 +99,32 @@ typedef struct tee_quote_claims {
  * Parsing checks length and shape only; authenticity comes from tee_report_verify. */
 void tee_report_serialize(const tee_report *r, uint8_t out[static TEE_REPORT_WIRE_LEN]);
 VEIL_MUST_CHECK veil_status tee_report_parse(const uint8_t *in, size_t len, tee_report *out);
+/* Which enclave identities a party accepts: MRENCLAVE and/or MRSIGNER (NULL: not
+ * pinned), the product id and a minimum SVN. One check for every place that judges
+ * an enclave (attested TLS, node joins, the node's TVE, the TVE<->TQE hand-off), each
+ * mapping the answer to its own error code. */
+typedef struct tee_identity_policy {
+    const uint8_t *mrenclave; /* TEE_MEASUREMENT_LEN bytes, or NULL */
+    const uint8_t *mrsigner;  /* TEE_MEASUREMENT_LEN bytes, or NULL */
+    bool has_prodid;
+    uint16_t prodid;
+    bool has_min_svn;
+    uint16_t min_svn;
+} tee_identity_policy;
+
+typedef enum tee_identity_verdict {
+    TEE_IDENTITY_OK = 0,
+    TEE_IDENTITY_MRSIGNER, /* checked first */
+    TEE_IDENTITY_MRENCLAVE,
+    TEE_IDENTITY_PRODID,
+    TEE_IDENTITY_SVN,
+} tee_identity_verdict;
+
+/* The first pinned field `id` fails (in the order of the enum), or TEE_IDENTITY_OK.
+ * Measurements are compared in constant time. Attributes (debug) and platform TCB are
+ * the caller's to judge. */
+tee_identity_verdict tee_identity_check(const tee_identity_policy *p, const tee_identity *id);
+
 void tee_identity_serialize(const tee_identity *id, uint8_t out[static 76]);
 VEIL_MUST_CHECK veil_status tee_identity_parse(const uint8_t *in, size_t len, tee_identity *out);
 #define TEE_IDENTITY_WIRE_LEN 76u

@@ -4,6 +4,24 @@
 #include "common/cursor.h"
 #include "tee/tee.h"
 
+static bool measurement_equal(const uint8_t *a, const uint8_t *b)
+{
+    uint8_t d = 0;
+    for (size_t i = 0; i < TEE_MEASUREMENT_LEN; i++) d |= (uint8_t)(a[i] ^ b[i]);
+    return d == 0;
+}
+
+tee_identity_verdict tee_identity_check(const tee_identity_policy *p, const tee_identity *id)
+{
+    if (p->mrsigner != NULL && !measurement_equal(p->mrsigner, id->mrsigner))
+        return TEE_IDENTITY_MRSIGNER;
+    if (p->mrenclave != NULL && !measurement_equal(p->mrenclave, id->mrenclave))
+        return TEE_IDENTITY_MRENCLAVE;
+    if (p->has_prodid && id->prodid != p->prodid) return TEE_IDENTITY_PRODID;
+    if (p->has_min_svn && id->svn < p->min_svn) return TEE_IDENTITY_SVN;
+    return TEE_IDENTITY_OK;
+}
+
 void tee_identity_serialize(const tee_identity *id, uint8_t out[static TEE_IDENTITY_WIRE_LEN])
 {
     memcpy(out, id->mrenclave, TEE_MEASUREMENT_LEN);

@@ -274,12 +274,13 @@ static bool join_policy_accepts(const node_params *params, const tee_identity *i
 {
     for (size_t i = 0; i < params->n_enclaves; i++) {
         const node_enclave_pin *pin = &params->enclaves[i];
+        tee_identity_policy p = {0};
         if (pin->by_mrenclave) {
-            if (memcmp(pin->mrenclave, id->mrenclave, 32) == 0) return true;
-        } else if (memcmp(pin->mrsigner, id->mrsigner, 32) == 0 && pin->prodid == id->prodid &&
-                   id->svn >= pin->min_svn) {
-            return true;
+            p.mrenclave = pin->mrenclave;
+        } else {
+            p = (tee_identity_policy){NULL, pin->mrsigner, true, pin->prodid, true, pin->min_svn};
         }
+        if (tee_identity_check(&p, id) == TEE_IDENTITY_OK) return true;
     }
     return false;
 }

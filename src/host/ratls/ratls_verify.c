@@ -146,16 +146,19 @@ static veil_status check_identity(const ratls_policy *p, const tee_quote_claims 
                               (unsigned long long)id->attributes);
         return VEIL_ERR_RATLS_DEBUG;
     }
-    if (p->mrsigner != NULL && CRYPTO_memcmp(p->mrsigner, id->mrsigner, TEE_MEASUREMENT_LEN) != 0)
+    tee_identity_policy ip = {p->mrenclave, p->mrsigner, p->has_prodid, p->prodid,
+                              p->has_min_svn, p->min_svn};
+    switch (tee_identity_check(&ip, id)) {
+    case TEE_IDENTITY_OK:
+        break;
+    case TEE_IDENTITY_MRSIGNER:
         return mismatch32(VEIL_ERR_RATLS_MRSIGNER, "MRSIGNER", p->mrsigner, id->mrsigner);
-    if (p->mrenclave != NULL &&
-        CRYPTO_memcmp(p->mrenclave, id->mrenclave, TEE_MEASUREMENT_LEN) != 0)
+    case TEE_IDENTITY_MRENCLAVE:
         return mismatch32(VEIL_ERR_RATLS_MRENCLAVE, "MRENCLAVE", p->mrenclave, id->mrenclave);
-    if (p->has_prodid && id->prodid != p->prodid) {
+    case TEE_IDENTITY_PRODID:
         veil_error_detail_set("enclave product id: expected %u, got %u", p->prodid, id->prodid);
         return VEIL_ERR_RATLS_PRODID;
-    }
-    if (p->has_min_svn && id->svn < p->min_svn) {
+    case TEE_IDENTITY_SVN:
         veil_error_detail_set("enclave SVN: expected >= %u, got %u", p->min_svn, id->svn);
         return VEIL_ERR_RATLS_SVN;
     }

@@ -11,10 +11,11 @@ veil_status tve_channel_check_peer(const tee_identity *peer, uint16_t prodid, ui
 {
     tee_identity self;
     tee_self_identity(&self);
-    ENSURE(veil_ct_equal(peer->mrsigner, self.mrsigner, TEE_MEASUREMENT_LEN),
-           VEIL_ERR_HANDOFF_SIGNER);
-    ENSURE(peer->prodid == prodid, VEIL_ERR_HANDOFF_PRODID);
-    ENSURE(peer->svn >= min_svn, VEIL_ERR_HANDOFF_SVN);
+    tee_identity_policy p = {NULL, self.mrsigner, true, prodid, true, min_svn};
+    tee_identity_verdict v = tee_identity_check(&p, peer);
+    ENSURE(v != TEE_IDENTITY_MRSIGNER, VEIL_ERR_HANDOFF_SIGNER);
+    ENSURE(v != TEE_IDENTITY_PRODID, VEIL_ERR_HANDOFF_PRODID);
+    ENSURE(v != TEE_IDENTITY_SVN, VEIL_ERR_HANDOFF_SVN);
     ENSURE((peer->attributes & TEE_ATTR_DEBUG) == (self.attributes & TEE_ATTR_DEBUG),
            VEIL_ERR_HANDOFF_DEBUG);
     return VEIL_OK;
