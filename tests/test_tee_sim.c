@@ -129,7 +129,9 @@ static void test_identity_policy(void **state)
     assert_int_equal(tee_identity_check(&p, &id), TEE_IDENTITY_MRENCLAVE);
     p.mrsigner = other;
     assert_int_equal(tee_identity_check(&p, &id), TEE_IDENTITY_MRSIGNER);
-    tee_identity_policy by_enclave = {id.mrenclave, NULL, false, 0, false, 0};
+    uint8_t pinned[TEE_MEASUREMENT_LEN];
+    memcpy(pinned, id.mrenclave, sizeof pinned);
+    tee_identity_policy by_enclave = {pinned, NULL, false, 0, false, 0};
     assert_int_equal(tee_identity_check(&by_enclave, &id), TEE_IDENTITY_OK);
     id.mrenclave[31] ^= 1; /* the last byte counts too */
     assert_int_equal(tee_identity_check(&by_enclave, &id), TEE_IDENTITY_MRENCLAVE);
