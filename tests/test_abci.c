@@ -425,22 +425,22 @@ static void test_varint_roundtrip(void **state)
                  {104857600, 4},  {UINT64_C(1) << 63, 10},
                  {UINT64_MAX, 10}};
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        uint8_t buf[ABCI_VARINT_MAX_LEN];
-        size_t n = abci_varint_put(cases[i].v, buf);
+        uint8_t buf[VEIL_VARINT_MAX_LEN];
+        size_t n = veil_varint_put(buf, cases[i].v);
         assert_int_equal(n, cases[i].len);
         uint64_t v;
         size_t used;
-        expect_status(abci_varint_get(buf, n, &v, &used), VEIL_OK);
+        expect_status(veil_varint_get(buf, n, false, &v, &used), VEIL_OK);
         assert_true(v == cases[i].v);
         assert_int_equal(used, n);
         /* every proper prefix is "need more" */
         for (size_t k = 0; k < n; k++)
-            expect_status(abci_varint_get(buf, k, &v, &used), VEIL_ERR_TRUNCATED);
+            expect_status(veil_varint_get(buf, k, false, &v, &used), VEIL_ERR_TRUNCATED);
     }
     uint8_t b300[] = {0xac, 0x02};
     uint64_t v;
     size_t used;
-    expect_status(abci_varint_get(b300, 2, &v, &used), VEIL_OK);
+    expect_status(veil_varint_get(b300, 2, false, &v, &used), VEIL_OK);
     assert_int_equal(v, 300);
 }
 
@@ -451,23 +451,23 @@ static void test_varint_edges_like_go(void **state)
     size_t used;
     /* Non-minimal encodings are accepted, as binary.ReadUvarint does. */
     const uint8_t nonmin[] = {0x80, 0x00};
-    expect_status(abci_varint_get(nonmin, 2, &v, &used), VEIL_OK);
+    expect_status(veil_varint_get(nonmin, 2, false, &v, &used), VEIL_OK);
     assert_int_equal(v, 0);
     assert_int_equal(used, 2);
     /* 2^64-1 is ff x9 01; a 10th byte above 1 overflows. */
     uint8_t max[10];
     memset(max, 0xff, 9);
     max[9] = 0x01;
-    expect_status(abci_varint_get(max, 10, &v, &used), VEIL_OK);
+    expect_status(veil_varint_get(max, 10, false, &v, &used), VEIL_OK);
     assert_true(v == UINT64_MAX);
     max[9] = 0x02;
-    expect_status(abci_varint_get(max, 10, &v, &used), VEIL_ERR_MALFORMED);
+    expect_status(veil_varint_get(max, 10, false, &v, &used), VEIL_ERR_MALFORMED);
     /* 10 (or 11) continuation bytes: overflow, never "need more". */
     uint8_t cont[11];
     memset(cont, 0x80, sizeof cont);
-    expect_status(abci_varint_get(cont, 10, &v, &used), VEIL_ERR_MALFORMED);
-    expect_status(abci_varint_get(cont, 11, &v, &used), VEIL_ERR_MALFORMED);
-    expect_status(abci_varint_get(cont, 9, &v, &used), VEIL_ERR_TRUNCATED);
+    expect_status(veil_varint_get(cont, 10, false, &v, &used), VEIL_ERR_MALFORMED);
+    expect_status(veil_varint_get(cont, 11, false, &v, &used), VEIL_ERR_MALFORMED);
+    expect_status(veil_varint_get(cont, 9, false, &v, &used), VEIL_ERR_TRUNCATED);
 }
 
 static void test_frame_split(void **state)
@@ -485,8 +485,8 @@ static void test_frame_split(void **state)
                   VEIL_ERR_TOO_LARGE);
     expect_status(abci_frame_split(echo, 0, 100, &body, &len, &consumed), VEIL_ERR_TRUNCATED);
     /* A huge declared length is refused from the prefix alone. */
-    uint8_t huge[ABCI_VARINT_MAX_LEN];
-    size_t n = abci_varint_put(ABCI_FRAME_MAX_DEFAULT + 1, huge);
+    uint8_t huge[VEIL_VARINT_MAX_LEN];
+    size_t n = veil_varint_put(huge, ABCI_FRAME_MAX_DEFAULT + 1);
     expect_status(abci_frame_split(huge, n, ABCI_FRAME_MAX_DEFAULT, &body, &len, &consumed),
                   VEIL_ERR_TOO_LARGE);
     /* Empty frame. */
@@ -547,9 +547,9 @@ static void test_frame_reader_large(void **state)
     int sv[2];
     assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
     size_t n = (size_t)3 << 20;
-    uint8_t *frame = malloc(n + ABCI_VARINT_MAX_LEN);
+    uint8_t *frame = malloc(n + VEIL_VARINT_MAX_LEN);
     assert_non_null(frame);
-    size_t p = abci_varint_put(n, frame);
+    size_t p = veil_varint_put(frame, n);
     for (size_t i = 0; i < n; i++) frame[p + i] = (uint8_t)(i * 7);
     abci_frame_reader r;
     abci_frame_reader_init(&r, sv[0], 4 << 20);
@@ -1187,14 +1187,14 @@ static void test_malformed_frames(void **state)
 
     /* oversized length (above max_frame, body never sent) -> closed at once */
     fd = raw_connect("bad.sock");
-    uint8_t big[ABCI_VARINT_MAX_LEN];
-    size_t bn = abci_varint_put(4097, big);
+    uint8_t big[VEIL_VARINT_MAX_LEN];
+    size_t bn = veil_varint_put(big, 4097);
     raw_write(fd, big, bn);
     raw_expect_closed(fd);
     close(fd);
     /* ... and 2^63 */
     fd = raw_connect("bad.sock");
-    bn = abci_varint_put(UINT64_C(1) << 63, big);
+    bn = veil_varint_put(big, UINT64_C(1) << 63);
     raw_write(fd, big, bn);
     raw_expect_closed(fd);
     close(fd);

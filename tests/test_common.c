@@ -12,6 +12,7 @@
 #include "common/cursor.h"
 #include "common/hex.h"
 #include "common/status.h"
+#include "common/varint.h"
 
 static void test_reader_reads(void **state)
 {
@@ -252,9 +253,38 @@ static void test_guard_macros(void **state)
     assert_int_equal(reached, 2);
 }
 
+/* The one varint codec: round trips at every length, truncation, overflow, and the
+ * minimal-encoding rule that canonical decoders ask for. */
+static void test_varint(void **state)
+{
+    (void)state;
+    const uint64_t vals[] = {0, 1, 127, 128, 300, 16383, 16384, UINT32_MAX, (uint64_t)1 << 62,
+                             UINT64_MAX};
+    for (size_t i = 0; i < sizeof vals / sizeof vals[0]; i++) {
+        uint8_t buf[VEIL_VARINT_MAX_LEN];
+        size_t n = veil_varint_put(buf, vals[i]);
+        assert_int_equal(n, veil_varint_len(vals[i]));
+        uint64_t v;
+        size_t used;
+        assert_int_equal(veil_varint_get(buf, n, true, &v, &used), VEIL_OK);
+        assert_true(v == vals[i] && used == n);
+        for (size_t k = 0; k < n; k++)
+            assert_int_equal(veil_varint_get(buf, k, false, &v, &used), VEIL_ERR_TRUNCATED);
+    }
+    uint64_t v;
+    size_t used;
+    const uint8_t nonmin[] = {0x81, 0x00}; /* 1, with a redundant zero group */
+    assert_int_equal(veil_varint_get(nonmin, 2, false, &v, &used), VEIL_OK);
+    assert_true(v == 1 && used == 2);
+    assert_int_equal(veil_varint_get(nonmin, 2, true, &v, &used), VEIL_ERR_MALFORMED);
+    const uint8_t over[] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x02};
+    assert_int_equal(veil_varint_get(over, sizeof over, false, &v, &used), VEIL_ERR_MALFORMED);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_varint),
         cmocka_unit_test(test_reader_reads),
         cmocka_unit_test(test_writer),
         cmocka_unit_test(test_big_endian_roundtrip),

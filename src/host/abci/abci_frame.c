@@ -1,4 +1,5 @@
 /* ABCI framing: unsigned varint length prefix, bounded frame reader, writer. */
+#include "common/varint.h"
 #include "host/abci/abci_frame.h"
 
 #include <errno.h>
@@ -15,43 +16,12 @@
 /* The reader asks the kernel for at least this much at a time. */
 #define ABCI_READ_CHUNK ((size_t)64 << 10)
 
-size_t abci_varint_put(uint64_t v, uint8_t out[static ABCI_VARINT_MAX_LEN])
-{
-    size_t n = 0;
-    while (v >= 0x80) {
-        out[n++] = (uint8_t)(v | 0x80);
-        v >>= 7;
-    }
-    out[n++] = (uint8_t)v;
-    return n;
-}
-
-veil_status abci_varint_get(const uint8_t *p, size_t len, uint64_t *v, size_t *used)
-{
-    /* Mirrors Go's binary.ReadUvarint: the 10th byte may only contribute bit 63. */
-    uint64_t x = 0;
-    unsigned shift = 0;
-    for (size_t i = 0; i < ABCI_VARINT_MAX_LEN; i++) {
-        if (i == len) return VEIL_ERR_TRUNCATED;
-        uint8_t b = p[i];
-        if (b < 0x80) {
-            if (i == ABCI_VARINT_MAX_LEN - 1 && b > 1) return VEIL_ERR_MALFORMED;
-            *v = x | (uint64_t)b << shift;
-            *used = i + 1;
-            return VEIL_OK;
-        }
-        x |= (uint64_t)(b & 0x7f) << shift;
-        shift += 7;
-    }
-    return VEIL_ERR_MALFORMED;
-}
-
 veil_status abci_frame_split(const uint8_t *p, size_t len, size_t max_body, const uint8_t **body,
                              size_t *body_len, size_t *consumed)
 {
     uint64_t n;
     size_t used;
-    TRY(abci_varint_get(p, len, &n, &used));
+    TRY(veil_varint_get(p, len, false, &n, &used));
     ENSURE(n <= max_body, VEIL_ERR_TOO_LARGE);
     ENSURE(n <= len - used, VEIL_ERR_TRUNCATED);
     *body = p + used;
@@ -138,8 +108,8 @@ veil_status abci_buf_append(abci_buf *b, const void *p, size_t n)
 veil_status abci_buf_append_frame(abci_buf *b, const ProtobufCMessage *msg)
 {
     size_t n = protobuf_c_message_get_packed_size(msg);
-    uint8_t prefix[ABCI_VARINT_MAX_LEN];
-    size_t plen = abci_varint_put((uint64_t)n, prefix);
+    uint8_t prefix[VEIL_VARINT_MAX_LEN];
+    size_t plen = veil_varint_put(prefix, (uint64_t)n);
     size_t total;
     ENSURE(!veil_add_overflows(plen, n, &total), VEIL_ERR_OVERFLOW);
     TRY(buf_reserve(b, total));
@@ -207,7 +177,7 @@ static veil_status reader_make_room(abci_frame_reader *r, size_t want)
     size_t cap = r->cap ? r->cap : ABCI_READ_CHUNK;
     while (cap < need) cap *= 2;
     /* Never grow past what the largest acceptable frame needs, plus one chunk. */
-    size_t ceiling = r->max_body + ABCI_VARINT_MAX_LEN + ABCI_READ_CHUNK;
+    size_t ceiling = r->max_body + VEIL_VARINT_MAX_LEN + ABCI_READ_CHUNK;
     if (cap > ceiling) cap = ceiling > need ? ceiling : need;
     uint8_t *p = realloc(r->buf, cap);
     ENSURE(p != NULL, VEIL_ERR_NOMEM);
@@ -265,7 +235,7 @@ veil_status abci_frame_reader_next(abci_frame_reader *r, int timeout_ms, const u
         size_t want = 0;
         uint64_t n;
         size_t used;
-        if (abci_varint_get(pending, avail, &n, &used) == VEIL_OK)
+        if (veil_varint_get(pending, avail, false, &n, &used) == VEIL_OK)
             want = used + (size_t)n; /* n <= max_body here */
 
         struct pollfd pfd = {.fd = r->fd, .events = POLLIN};

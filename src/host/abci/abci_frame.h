@@ -20,20 +20,13 @@
 #include <protobuf-c/protobuf-c.h>
 
 #include "common/status.h"
+#include "common/varint.h"
 
-#define ABCI_VARINT_MAX_LEN 10
 /* Default largest frame body accepted (CometBFT itself accepts up to 2^31-1). */
 #define ABCI_FRAME_MAX_DEFAULT ((size_t)64 << 20)
 
-/* Writes v as an unsigned varint into out; returns the number of bytes (1..10). */
-size_t abci_varint_put(uint64_t v, uint8_t out[static ABCI_VARINT_MAX_LEN]);
-
-/* Reads an unsigned varint from the front of (p, len).
- *   VEIL_OK             *v and *used (1..10) set
- *   VEIL_ERR_TRUNCATED  p ends inside the varint: more bytes may complete it
- *   VEIL_ERR_MALFORMED  more than 10 bytes, or the value exceeds 64 bits */
-VEIL_MUST_CHECK veil_status abci_varint_get(const uint8_t *p, size_t len, uint64_t *v,
-                                            size_t *used);
+/* Length prefixes use common/varint.h (veil_varint_get with minimal = false, as
+ * CometBFT's reader accepts non-minimal prefixes). */
 
 /* Splits one frame off the front of (p, len): *body points into p (no copy),
  * *consumed = prefix + body length.

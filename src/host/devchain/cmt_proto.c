@@ -3,6 +3,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/varint.h"
+
 void cmt_buf_free(cmt_buf *b)
 {
     free(b->p);
@@ -53,15 +55,8 @@ void cmt_buf_put(cmt_buf *b, const void *p, size_t n)
 
 void cmt_buf_varint(cmt_buf *b, uint64_t v)
 {
-    uint8_t tmp[10];
-    size_t n = 0;
-    do {
-        uint8_t byte = (uint8_t)(v & 0x7f);
-        v >>= 7;
-        if (v != 0) byte |= 0x80;
-        tmp[n++] = byte;
-    } while (v != 0);
-    cmt_buf_put(b, tmp, n);
+    uint8_t tmp[VEIL_VARINT_MAX_LEN];
+    cmt_buf_put(b, tmp, veil_varint_put(tmp, v));
 }
 
 static void put_tag(cmt_buf *b, unsigned field, unsigned wt)
@@ -119,21 +114,10 @@ void pb_put_msg(cmt_buf *b, unsigned field, const cmt_buf *sub)
 
 veil_status pb_read_varint(pb_reader *r, uint64_t *v)
 {
-    uint64_t out = 0;
-    size_t pos = r->pos;
-    for (unsigned i = 0; i < 10; i++) {
-        if (pos >= r->len) return VEIL_ERR_TRUNCATED;
-        uint8_t byte = r->p[pos++];
-        /* The 10th byte may only carry the top bit of a 64-bit value. */
-        if (i == 9 && byte > 1) return VEIL_ERR_MALFORMED;
-        out |= (uint64_t)(byte & 0x7f) << (7 * i);
-        if ((byte & 0x80) == 0) {
-            r->pos = pos;
-            *v = out;
-            return VEIL_OK;
-        }
-    }
-    return VEIL_ERR_MALFORMED;
+    size_t used;
+    TRY(veil_varint_get(r->p + r->pos, r->len - r->pos, false, v, &used));
+    r->pos += used;
+    return VEIL_OK;
 }
 
 veil_status pb_read_tag(pb_reader *r, uint32_t *field, unsigned *wire_type)

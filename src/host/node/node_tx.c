@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "common/cursor.h"
+#include "common/varint.h"
 #include "crypto/crypto.h"
 #include "tee/tee.h"
 #include "veil/node.pb-c.h"
@@ -15,32 +16,12 @@
 /* A protobuf varint, which must be minimal (canonical). */
 static veil_status read_varint(veil_reader *r, uint64_t *v)
 {
-    uint64_t x = 0;
-    for (unsigned i = 0; i < 10; i++) {
-        uint8_t b;
-        TRY(veil_read_u8(r, &b));
-        if (i == 9 && b > 1) return VEIL_ERR_TX_MALFORMED;
-        x |= (uint64_t)(b & 0x7f) << (7 * i);
-        if ((b & 0x80) == 0) {
-            if (i > 0 && b == 0) return VEIL_ERR_TX_MALFORMED; /* not minimal */
-            *v = x;
-            return VEIL_OK;
-        }
-    }
-    return VEIL_ERR_TX_MALFORMED;
+    size_t used;
+    if (veil_varint_get(r->p + r->pos, veil_reader_left(r), true, v, &used) != VEIL_OK)
+        return VEIL_ERR_TX_MALFORMED;
+    r->pos += used;
+    return VEIL_OK;
 }
-
-static size_t put_varint(uint8_t *out, uint64_t v)
-{
-    size_t n = 0;
-    do {
-        uint8_t b = v & 0x7f;
-        v >>= 7;
-        out[n++] = (uint8_t)(b | (v ? 0x80 : 0));
-    } while (v);
-    return n;
-}
-
 
 static bool copy_fixed(const ProtobufCBinaryData *b, uint8_t *out, size_t n)
 {
@@ -137,7 +118,7 @@ static veil_status envelope(uint8_t tag, const uint8_t *body, size_t body_len, u
 {
     uint8_t pre[11];
     pre[0] = tag;
-    size_t np = 1 + put_varint(pre + 1, body_len);
+    size_t np = 1 + veil_varint_put(pre + 1, body_len);
     ENSURE(cap >= np && cap - np >= body_len, VEIL_ERR_BUFFER_TOO_SMALL);
     memcpy(out, pre, np);
     if (msg)

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "common/cursor.h"
+#include "common/varint.h"
 #include "trusted/tx/tx_internal.h"
 
 /* Tag byte of ConfidentialTx.ciphertext: field 9, wire type 2 (length-delimited). */
@@ -109,27 +110,6 @@ veil_status veil_tx_wire_decode(const uint8_t *wire, size_t wire_len, ProtobufCA
     return VEIL_OK;
 }
 
-static size_t tx_varint_len(uint64_t v)
-{
-    size_t n = 1;
-    while (v >= 0x80) {
-        v >>= 7;
-        n++;
-    }
-    return n;
-}
-
-static size_t tx_varint_put(uint8_t *p, uint64_t v)
-{
-    size_t n = 0;
-    while (v >= 0x80) {
-        p[n++] = (uint8_t)(v | 0x80);
-        v >>= 7;
-    }
-    p[n++] = (uint8_t)v;
-    return n;
-}
-
 veil_status veil_tx_wire_seal(const uint8_t *payload, size_t payload_len, uint64_t fee,
                               uint64_t key_epoch, const uint8_t key[static VEIL_AEAD_KEY_LEN],
                               const uint8_t nonce[static VEIL_TX_NONCE_LEN],
@@ -173,13 +153,13 @@ veil_status veil_tx_wire_seal(const uint8_t *payload, size_t payload_len, uint64
      * the AEAD can write straight into `out` with no scratch copy of the payload. */
     size_t prefix = protobuf_c_message_get_packed_size(&cm.base);
     size_t ct_len = payload_len + VEIL_AEAD_TAG_LEN;
-    size_t total = prefix + 1 + tx_varint_len(ct_len) + ct_len;
+    size_t total = prefix + 1 + veil_varint_len(ct_len) + ct_len;
     ENSURE_OUT(total <= out_cap, VEIL_ERR_BUFFER_TOO_SMALL);
 
     size_t pos = protobuf_c_message_pack(&cm.base, out);
     ENSURE_OUT(pos == prefix, VEIL_ERR_INTERNAL);
     out[pos++] = TX_WIRE_CIPHERTEXT_TAG;
-    pos += tx_varint_put(out + pos, ct_len);
+    pos += veil_varint_put(out + pos, ct_len);
     veil_tx_aad(aad, txid, key_epoch, fee);
     TRY_OUT(veil_aead_seal(key, nonce, aad, sizeof aad, payload, payload_len, out + pos));
     *out_len = pos + ct_len;
