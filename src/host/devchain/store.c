@@ -8,6 +8,7 @@
 
 #include "common/cursor.h"
 #include "hostutil/fileio.h"
+#include "hostutil/lmdb_env.h"
 
 /* Sparse on Linux: only what is written takes disk space. */
 #define STORE_MAP_SIZE ((size_t)8 << 30)
@@ -17,39 +18,23 @@ struct devchain_store {
     MDB_dbi blocks, commits, results, txs, meta;
 };
 
-static veil_status db_fail(int rc, const char *what)
-{
-    veil_error_detail_set("lmdb %s: %s", what, mdb_strerror(rc));
-    return rc == MDB_MAP_FULL ? VEIL_ERR_TOO_LARGE : VEIL_ERR_DB;
-}
+static veil_status db_fail(int rc, const char *what) { return veil_lmdb_err(what, rc); }
 
 veil_status store_open(const char *dir, devchain_store **out)
 {
     devchain_store *s = calloc(1, sizeof *s);
     if (s == NULL) return VEIL_ERR_NOMEM;
-    MDB_txn *txn = NULL;
-    int rc = mdb_env_create(&s->env);
-    if (rc == 0) rc = mdb_env_set_maxdbs(s->env, 8);
-    if (rc == 0) rc = mdb_env_set_mapsize(s->env, STORE_MAP_SIZE);
     /* NOTLS: read transactions are opened on RPC threads of libmicrohttpd. */
-    if (rc == 0) rc = mdb_env_open(s->env, dir, MDB_NOTLS, 0600);
-    if (rc == 0) rc = mdb_txn_begin(s->env, NULL, 0, &txn);
-    if (rc == 0) rc = mdb_dbi_open(txn, "blocks", MDB_CREATE, &s->blocks);
-    if (rc == 0) rc = mdb_dbi_open(txn, "commits", MDB_CREATE, &s->commits);
-    if (rc == 0) rc = mdb_dbi_open(txn, "results", MDB_CREATE, &s->results);
-    if (rc == 0) rc = mdb_dbi_open(txn, "txs", MDB_CREATE, &s->txs);
-    if (rc == 0) rc = mdb_dbi_open(txn, "meta", MDB_CREATE, &s->meta);
-    if (rc == 0) {
-        rc = mdb_txn_commit(txn);
-        txn = NULL;
-    }
-    if (rc != 0) {
-        if (txn) mdb_txn_abort(txn);
-        veil_status st = db_fail(rc, dir);
-        mdb_env_close(s->env);
+    static const char *const names[] = {"blocks", "commits", "results", "txs", "meta"};
+    MDB_dbi dbis[5];
+    veil_lmdb_spec spec = {dir, STORE_MAP_SIZE, 0, false, names, dbis, 5};
+    veil_status st = veil_lmdb_open(&spec, &s->env);
+    if (st != VEIL_OK) {
         free(s);
         return st;
     }
+    s->blocks = dbis[0], s->commits = dbis[1], s->results = dbis[2], s->txs = dbis[3];
+    s->meta = dbis[4];
     *out = s;
     return VEIL_OK;
 }

@@ -15,6 +15,7 @@
 #include "common/hex.h"
 #include "host/node/smt.h"
 #include "hostutil/fileio.h"
+#include "hostutil/lmdb_env.h"
 
 #define NODE_STORE_MAP_SIZE ((size_t)8 << 30) /* sparse: the file grows as used */
 #define NODE_BLOCK_RECORD_MAX ((size_t)64 << 20)
@@ -68,19 +69,8 @@ static uint8_t g_slot_key[crypto_shorthash_KEYBYTES];
 static pthread_once_t g_slot_once = PTHREAD_ONCE_INIT;
 static void slot_key_init(void) { randombytes_buf(g_slot_key, sizeof g_slot_key); }
 
-static veil_status db_err(const char *what, int rc)
-{
-    veil_error_detail_set("lmdb %s: %s", what, mdb_strerror(rc));
-    if (rc == MDB_NOTFOUND) return VEIL_ERR_NOT_FOUND;
-    if (rc == ENOMEM) return VEIL_ERR_NOMEM;
-    return VEIL_ERR_DB;
-}
-
-static MDB_val val_of(const void *p, size_t n)
-{
-    MDB_val v = {n, (void *)p};
-    return v;
-}
+#define db_err veil_lmdb_err
+#define val_of veil_lmdb_val
 
 static MDB_dbi ns_dbi(const node_state *s, uint8_t ns)
 {
@@ -330,27 +320,14 @@ veil_status node_state_open(const char *home, bool no_sync, node_state **out)
     node_state *s = calloc(1, sizeof *s);
     ENSURE(s != NULL, VEIL_ERR_NOMEM);
     TRY_OUT(node_smt_new(&s->smt));
-    rc = mdb_env_create(&s->env);
-    ENSURE_OUT(rc == 0, db_err("env_create", rc));
-    rc = mdb_env_set_maxdbs(s->env, 8);
-    if (rc == 0) rc = mdb_env_set_mapsize(s->env, NODE_STORE_MAP_SIZE);
-    ENSURE_OUT(rc == 0, db_err("env_set", rc));
-    /* Default sync mode: a commit is durable when mdb_txn_commit returns. */
-    rc = mdb_env_open(s->env, dir, MDB_NOTLS | (no_sync ? MDB_NOSYNC : 0), 0600);
-    if (rc != 0) {
-        st = db_err("env_open", rc);
-        veil_error_detail_set("lmdb open %s: %s", dir, mdb_strerror(rc));
-        goto out;
-    }
+    static const char *const names[] = {"meta", "accounts", "outputs", "params", "epochs", "blocks"};
+    MDB_dbi dbis[6];
+    veil_lmdb_spec spec = {dir, NODE_STORE_MAP_SIZE, 0, no_sync, names, dbis, 6};
+    TRY_OUT(veil_lmdb_open(&spec, &s->env));
+    s->meta_db = dbis[0], s->accounts = dbis[1], s->outputs = dbis[2], s->params_db = dbis[3];
+    s->epochs = dbis[4], s->blocks = dbis[5];
     rc = mdb_txn_begin(s->env, NULL, 0, &txn);
     ENSURE_OUT(rc == 0, db_err("begin", rc));
-    rc = mdb_dbi_open(txn, "meta", MDB_CREATE, &s->meta_db);
-    if (rc == 0) rc = mdb_dbi_open(txn, "accounts", MDB_CREATE, &s->accounts);
-    if (rc == 0) rc = mdb_dbi_open(txn, "outputs", MDB_CREATE, &s->outputs);
-    if (rc == 0) rc = mdb_dbi_open(txn, "params", MDB_CREATE, &s->params_db);
-    if (rc == 0) rc = mdb_dbi_open(txn, "epochs", MDB_CREATE, &s->epochs);
-    if (rc == 0) rc = mdb_dbi_open(txn, "blocks", MDB_CREATE, &s->blocks);
-    ENSURE_OUT(rc == 0, db_err("dbi_open", rc));
     TRY_OUT(state_check_version(s, txn));
     TRY_OUT(state_load_meta(s, txn));
     TRY_OUT(state_load_leaves(s, txn, NS_ACCOUNT));

@@ -14,6 +14,7 @@
 
 #include "common/cursor.h"
 #include "hostutil/fileio.h"
+#include "hostutil/lmdb_env.h"
 
 #define META_VERSION "version"
 #define META_CHAIN_ID "chain_id"
@@ -33,19 +34,8 @@ struct tve_store {
     MDB_dbi meta, keys, txs, spent, blocks;
 };
 
-static veil_status store_err(const char *what, int rc)
-{
-    veil_error_detail_set("lmdb %s: %s", what, mdb_strerror(rc));
-    if (rc == MDB_NOTFOUND) return VEIL_ERR_NOT_FOUND;
-    if (rc == ENOMEM) return VEIL_ERR_NOMEM;
-    return VEIL_ERR_DB;
-}
-
-static MDB_val val_of(const void *p, size_t n)
-{
-    MDB_val v = {n, (void *)p};
-    return v;
-}
+#define store_err veil_lmdb_err
+#define val_of veil_lmdb_val
 
 static MDB_val key_str(const char *s) { return val_of(s, strlen(s)); }
 
@@ -105,8 +95,6 @@ veil_status tve_store_open(const char *home, bool no_sync, tve_store **out)
 {
     char dir[PATH_MAX];
     veil_status st;
-    MDB_txn *txn = NULL;
-    int rc;
 
     TRY(veil_mkdir_p(home, 0700));
     TRY(veil_path_join(dir, sizeof dir, home, TVE_STORE_DIR));
@@ -114,59 +102,18 @@ veil_status tve_store_open(const char *home, bool no_sync, tve_store **out)
     tve_store *s = calloc(1, sizeof *s);
     ENSURE(s != NULL, VEIL_ERR_NOMEM);
     s->lock_fd = -1;
-    /* Two daemons on one store would each stage and commit the same heights. The lock
-     * dies with its process, so a kill -9 never leaves it behind. */
-    char lock_path[PATH_MAX];
-    TRY_OUT(veil_path_join(lock_path, sizeof lock_path, home, TVE_STORE_LOCK));
-    s->lock_fd = open(lock_path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-    if (s->lock_fd < 0) {
-        veil_error_detail_set("%s: %s", lock_path, strerror(errno));
-        st = VEIL_ERR_IO;
-        goto out;
-    }
-    if (flock(s->lock_fd, LOCK_EX | LOCK_NB) != 0) {
-        st = errno == EWOULDBLOCK ? VEIL_ERR_EXISTS : VEIL_ERR_IO;
-        veil_error_detail_set("%s is in use by another process (another veil tve?)", home);
-        goto out;
-    }
-    rc = mdb_env_create(&s->env);
-    ENSURE_OUT(rc == 0, store_err("env_create", rc));
-    rc = mdb_env_set_maxdbs(s->env, 8);
-    ENSURE_OUT(rc == 0, store_err("set_maxdbs", rc));
-    rc = mdb_env_set_mapsize(s->env, TVE_STORE_MAP_SIZE);
-    ENSURE_OUT(rc == 0, store_err("set_mapsize", rc));
-    rc = mdb_env_set_maxreaders(s->env, TVE_STORE_MAX_READERS);
-    ENSURE_OUT(rc == 0, store_err("set_maxreaders", rc));
-    /* NOTLS: read transactions are not tied to threads (workers open their own). The
-     * default sync mode makes every commit durable before it returns. */
-    unsigned flags = MDB_NOTLS | (no_sync ? MDB_NOSYNC : 0);
-    rc = mdb_env_open(s->env, dir, flags, 0600);
-    if (rc != 0) {
-        st = store_err("env_open", rc);
-        veil_error_detail_set("lmdb open %s: %s", dir, mdb_strerror(rc));
-        goto out;
-    }
-    /* Reader slots of a killed process would pin old pages (the file only grows). */
-    int dead;
-    rc = mdb_reader_check(s->env, &dead);
-    ENSURE_OUT(rc == 0, store_err("reader_check", rc));
-    rc = mdb_txn_begin(s->env, NULL, 0, &txn);
-    ENSURE_OUT(rc == 0, store_err("begin", rc));
-    rc = mdb_dbi_open(txn, "meta", MDB_CREATE, &s->meta);
-    if (rc == 0) rc = mdb_dbi_open(txn, "keys", MDB_CREATE, &s->keys);
-    if (rc == 0) rc = mdb_dbi_open(txn, "txs", MDB_CREATE, &s->txs);
-    if (rc == 0) rc = mdb_dbi_open(txn, "spent", MDB_CREATE, &s->spent);
-    if (rc == 0) rc = mdb_dbi_open(txn, "blocks", MDB_CREATE, &s->blocks);
-    ENSURE_OUT(rc == 0, store_err("dbi_open", rc));
-    rc = mdb_txn_commit(txn);
-    txn = NULL;
-    ENSURE_OUT(rc == 0, store_err("commit", rc));
+    /* Two daemons on one store would each stage and commit the same heights. */
+    TRY_OUT(veil_dir_lock(home, TVE_STORE_LOCK, "another veil tve?", &s->lock_fd));
+    static const char *const names[] = {"meta", "keys", "txs", "spent", "blocks"};
+    MDB_dbi dbis[5];
+    veil_lmdb_spec spec = {dir, TVE_STORE_MAP_SIZE, TVE_STORE_MAX_READERS, no_sync, names, dbis, 5};
+    TRY_OUT(veil_lmdb_open(&spec, &s->env));
+    s->meta = dbis[0], s->keys = dbis[1], s->txs = dbis[2], s->spent = dbis[3], s->blocks = dbis[4];
     TRY_OUT(store_check_version(s));
     *out = s;
     s = NULL;
     st = VEIL_OK;
 out:
-    if (txn != NULL) mdb_txn_abort(txn);
     tve_store_close(s);
     return st;
 }
