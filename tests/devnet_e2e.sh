@@ -65,6 +65,19 @@ for p in $pid $(pgrep -f -- "--home $home/"); do
 done
 [[ $n -ge 5 ]]; check "item14: found the devnet's processes" 0 $?
 
+# A second devnet on the same home is refused before it touches anything: the running
+# one keeps its sockets, its configuration and its chain.
+cp "$home/devnet.json" "$home/devnet.json.before"
+"$veil" devnet --home "$home" --rpc-port "$port" >"$home/second.out" 2>&1
+check "a second devnet on a home in use exits 1" 1 $?
+grep -q "in use by another process" "$home/second.out"; check "it says the home is in use" 0 $?
+[[ -S $home/run/tve.sock && -S $home/run/abci.sock ]]; check "the running devnet keeps its sockets" 0 $?
+cmp -s "$home/devnet.json" "$home/devnet.json.before"; check "and its devnet.json" 0 $?
+agree >/dev/null; check "and keeps running" 0 $?
+# Every devnet draws its own chain id (a wallet bound to one refuses any other).
+cid=$("$veil" devnet status --home "$home" --json | grep -o '"chain_id": "[^"]*"' | head -n 1 | cut -d'"' -f4)
+[[ $cid =~ ^veil-devnet-[0-9a-f]{8}$ ]]; check "the chain id is this devnet's own ($cid)" 0 $?
+
 # Item 6 of the attack review: a lying RPC made a wallet pay 2.5 coins of fee on a 0.01
 # send. Through an RPC that inflates the fee schedule, alice's withdraw is refused with
 # VEIL_ERR_WALLET_FEE before the TQE or the node sees anything, and nothing is broadcast.
@@ -117,7 +130,20 @@ h4=$(agree); check "recovers after kill -9 of the TVE" 0 $?
 [[ ${h4:-0} -ge ${h3:-1} ]]; check "no height lost after TVE kill ($h3 -> $h4)" 0 $?
 "$scenario" "$veil" "$home" >"$home/demo2.log" 2>&1
 check "the demo runs again after recovery" 0 $?
-stop
+ls "$home"/logs/*.log.1 >/dev/null 2>&1; check "each start keeps the previous start's logs apart" 0 $?
+
+# kill -9 of the devnet itself: its services die with it (nothing orphaned).
+kill -9 "$pid"; wait "$pid" 2>/dev/null; pid=
+for _ in $(seq 1 50); do pgrep -f -- "--home $home/" >/dev/null || break; sleep 0.2; done
+pgrep -f -- "--home $home/" >/dev/null; check "kill -9 of the devnet leaves no service running" 1 $?
+
+# A damaged devnet.json is reported, never taken for a first start: the demo keys stay.
+sum=$(sha256sum <"$home/demo-accounts.json")
+echo '{ not json' >"$home/devnet.json"
+"$veil" devnet --home "$home" --rpc-port "$port" >"$home/damaged.out" 2>&1
+check "a damaged devnet.json stops the start" 1 $?
+grep -q "is damaged" "$home/damaged.out"; check "and says so" 0 $?
+[[ $(sha256sum <"$home/demo-accounts.json") == "$sum" ]]; check "the demo keys are untouched" 0 $?
 
 echo "$passes passed, $fails failed"
 [[ $fails == 0 ]]

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -217,5 +218,24 @@ veil_status veil_enclave_image_path(const char *image, char *out, size_t cap)
     *slash = '\0';
     int w = snprintf(out, cap, "%s/enclaves/%s", exe, image);
     ENSURE(w >= 0 && (size_t)w < cap, VEIL_ERR_TOO_LARGE);
+    return VEIL_OK;
+}
+
+veil_status veil_dir_lock(const char *dir, const char *name, const char *who, int *fd)
+{
+    char path[PATH_MAX];
+    TRY(veil_path_join(path, sizeof path, dir, name));
+    int f = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (f < 0) {
+        veil_error_detail_set("%s: %s", path, strerror(errno));
+        return VEIL_ERR_IO;
+    }
+    if (flock(f, LOCK_EX | LOCK_NB) != 0) {
+        veil_status st = errno == EWOULDBLOCK ? VEIL_ERR_EXISTS : VEIL_ERR_IO;
+        veil_error_detail_set("%s is in use by another process (%s)", dir, who);
+        close(f);
+        return st;
+    }
+    *fd = f;
     return VEIL_OK;
 }

@@ -45,4 +45,11 @@ const char *veil_error_detail(void);
 void veil_error_detail_set(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void veil_error_detail_clear(void);
 
+/* Takes an exclusive, non-blocking flock on DIR/NAME (created 0600) and returns its fd
+ * in *fd (close it to release; the lock also dies with the process, so a kill -9 never
+ * leaves it behind). VEIL_ERR_EXISTS if another process holds it, with a detail naming
+ * DIR and `who` (e.g. "another veil tve?"); VEIL_ERR_IO otherwise. */
+VEIL_MUST_CHECK veil_status veil_dir_lock(const char *dir, const char *name, const char *who,
+                                          int *fd);
+
 #endif

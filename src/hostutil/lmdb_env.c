@@ -1,12 +1,7 @@
-/* LMDB environments, error codes and directory locks (hostutil/lmdb_env.h). */
+/* LMDB environments and error codes (hostutil/lmdb_env.h). */
 #include "hostutil/lmdb_env.h"
 
 #include <errno.h>
-#include <fcntl.h>
-#include <limits.h>
-#include <string.h>
-#include <sys/file.h>
-#include <unistd.h>
 
 #include "hostutil/fileio.h"
 
@@ -55,23 +50,4 @@ out:
     if (txn != NULL) mdb_txn_abort(txn);
     mdb_env_close(env);
     return st;
-}
-
-veil_status veil_dir_lock(const char *dir, const char *name, const char *who, int *fd)
-{
-    char path[PATH_MAX];
-    TRY(veil_path_join(path, sizeof path, dir, name));
-    int f = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-    if (f < 0) {
-        veil_error_detail_set("%s: %s", path, strerror(errno));
-        return VEIL_ERR_IO;
-    }
-    if (flock(f, LOCK_EX | LOCK_NB) != 0) {
-        veil_status st = errno == EWOULDBLOCK ? VEIL_ERR_EXISTS : VEIL_ERR_IO;
-        veil_error_detail_set("%s is in use by another process (%s)", dir, who);
-        close(f);
-        return st;
-    }
-    *fd = f;
-    return VEIL_OK;
 }

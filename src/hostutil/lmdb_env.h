@@ -1,6 +1,6 @@
 /* What every LMDB store of Veil does the same way: open an environment with its named
- * databases, map LMDB's errors to Veil's codes, and hold a home directory's lock file so
- * one daemon (or command) owns it at a time. */
+ * databases and map LMDB's errors to Veil's codes. (One owner per home directory:
+ * veil_dir_lock in hostutil/fileio.h.) */
 #ifndef VEIL_HOSTUTIL_LMDB_ENV_H
 #define VEIL_HOSTUTIL_LMDB_ENV_H
 
@@ -37,11 +37,5 @@ static inline MDB_val veil_lmdb_val(const void *p, size_t n)
     return v;
 }
 
-/* Takes an exclusive, non-blocking flock on DIR/NAME (created 0600) and returns its fd
- * in *fd (close it to release; the lock also dies with the process, so a kill -9 never
- * leaves it behind). VEIL_ERR_EXISTS if another process holds it, with a detail naming
- * DIR and `who` (e.g. "another veil tve?"); VEIL_ERR_IO otherwise. */
-VEIL_MUST_CHECK veil_status veil_dir_lock(const char *dir, const char *name, const char *who,
-                                          int *fd);
 
 #endif

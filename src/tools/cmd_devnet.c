@@ -63,6 +63,20 @@ static void log_tail(const char *log)
     free(buf);
 }
 
+/* Each start writes fresh logs (the previous start's become *.log.1), so a failing
+ * service's own error is what log_tail shows, not a stale line of an earlier run. */
+static void logs_rotate(const devnet_layout *l)
+{
+    static const char *const names[] = {"platform", "tve", "node", "devchain", "tqe"};
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        char cur[PATH_MAX + 32], old[PATH_MAX + 32];
+        snprintf(cur, sizeof cur, "%s/%s.log", l->logs, names[i]);
+        snprintf(old, sizeof old, "%s/%s.log.1", l->logs, names[i]);
+        if (rename(cur, old) != 0 && errno != ENOENT)
+            fprintf(stderr, "veil: devnet: cannot rotate %s: %s\n", cur, strerror(errno));
+    }
+}
+
 static bool child_alive(pid_t pid) { return waitpid(pid, NULL, WNOHANG) == 0; }
 
 static void stop_all(service *svcs, size_t n)
@@ -142,14 +156,26 @@ static int devnet_start(int argc, char **argv)
                 return cli_usage_error("--tqe-port must be 1..65535");
             break;
         case 'h':
-            printf("usage: veil devnet [start] --home DIR [--block-time 1s] [--rpc-port 26657]\n"
-                   "                         [--tqe-port RPC-PORT+13]\n\n"
+            printf("usage: veil devnet [start] --home DIR [options]\n"
+                   "       veil devnet status --home DIR [--json]\n\n"
                    "Starts a local network: simulated TEE platform, TVE, node, a\n"
-                   "single-validator dev chain whose genesis funds demo accounts (their keys are\n"
-                   "written to DIR/demo-accounts.json). Prints where each service listens, runs\n"
-                   "until Ctrl-C, then stops everything. Restarting with the same DIR continues\n"
-                   "the same chain. Logs: DIR/logs/. The TQE (wallets' attested-TLS endpoint)\n"
-                   "listens on 127.0.0.1:--tqe-port (default: the RPC port + 13, i.e. 26670).\n");
+                   "single-validator dev chain with a chain id of its own, whose genesis funds\n"
+                   "three demo accounts, and the TQE for wallets. Prints where each service\n"
+                   "listens, runs until Ctrl-C (or SIGTERM), then stops everything; if it is\n"
+                   "killed, its services stop too. Restarting with the same DIR continues the same\n"
+                   "chain; a second devnet on a DIR in use is refused.\n\n"
+                   "options:\n"
+                   "  --home DIR          the devnet's directory (created on first start)\n"
+                   "  --block-time T      time between blocks, e.g. 500ms, 1s (default 1s)\n"
+                   "  --rpc-port N        the dev chain's CometBFT-style RPC on 127.0.0.1\n"
+                   "                      (default 26657)\n"
+                   "  --tqe-port N        the TQE's attested-TLS port on 127.0.0.1 (default: the\n"
+                   "                      RPC port + 13, i.e. 26670)\n\n"
+                   "DIR holds: devnet.json (chain id, ports), demo-accounts.json (the demo keys:\n"
+                   "public, development only), wallets/ (each demo account's seed and a wallet\n"
+                   "configuration for this devnet: copy devnet.config.json next to a wallet as\n"
+                   "WALLET.config.json), logs/ (one log per service; the previous start's in\n"
+                   "*.log.1), and the services' own directories.\n");
             return 0;
         default:
             return cli_usage_error("devnet: bad option");
@@ -157,6 +183,12 @@ static int devnet_start(int argc, char **argv)
     }
     if (home == NULL || optind != argc) return cli_usage_error("devnet needs --home DIR");
     veil_status st = veil_crypto_init();
+    /* The lock before anything else: a second devnet on this home must not touch the
+     * running one's sockets, logs or configuration. Held until this process exits. */
+    int lock_fd = -1;
+    if (st == VEIL_OK) st = veil_mkdir_p(home, 0700);
+    if (st == VEIL_OK) st = veil_dir_lock(home, "devnet.lock", "a devnet is running there", &lock_fd);
+    if (st != VEIL_OK) return cli_fail(home, st);
     devnet_layout l;
     if (st == VEIL_OK) st = devnet_layout_init(&l, home, (uint16_t)port);
     l.tqe_port = tqe_port != 0 ? (uint16_t)tqe_port : devnet_default_tqe_port((uint16_t)port);
@@ -166,6 +198,7 @@ static int devnet_start(int argc, char **argv)
     /* Platform: provisioned once, kept across restarts (it holds the sealing root). */
     char log[PATH_MAX + 16];
     snprintf(log, sizeof log, "%s/platform.log", l.logs);
+    logs_rotate(&l);
     char tcb[8];
     snprintf(tcb, sizeof tcb, "%d", DEVNET_PLATFORM_TCB);
     char *init_argv[] = {"veil", "platform", "init", "--dir", l.platform, "--tcb", tcb, NULL};

@@ -6,6 +6,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -59,7 +61,8 @@ veil_status devnet_layout_init(devnet_layout *l, const char *home, uint16_t rpc_
     TRY(join(l->accounts_file, home, "demo-accounts.json"));
     l->rpc_port = rpc_port;
     l->tqe_port = devnet_default_tqe_port(rpc_port);
-    snprintf(l->chain_id, sizeof l->chain_id, "%s", DEVNET_CHAIN_ID);
+    /* Set by the first start (a fresh id per devnet) or read from devnet.json. */
+    l->chain_id[0] = '\0';
     return VEIL_OK;
 }
 
@@ -140,7 +143,7 @@ static veil_status accounts_save(const devnet_layout *l)
     char *text = json_dumps(doc, JSON_INDENT(2));
     json_decref(doc);
     ENSURE(text != NULL, VEIL_ERR_NOMEM);
-    veil_status st = veil_file_write_atomic(l->accounts_file, text, strlen(text), 0600);
+    veil_status st = veil_file_create_new(l->accounts_file, text, strlen(text), 0600);
     free(text);
     return st;
 }
@@ -229,13 +232,22 @@ veil_status devnet_layout_load(devnet_layout *l, const char *home_arg)
     json_error_t je;
     json_t *doc = json_load_file(config, 0, &je);
     if (doc == NULL) {
-        veil_error_detail_set("%s: %s (is this a devnet home? start one with 'veil devnet')",
-                              config, je.text);
-        return VEIL_ERR_NOT_FOUND;
+        if (access(config, F_OK) != 0) {
+            veil_error_detail_set("%s: no such file (is this a devnet home? start one with "
+                                  "'veil devnet')",
+                                  config);
+            return VEIL_ERR_NOT_FOUND;
+        }
+        /* Damaged, not absent: a first start must never run over it (new keys, a new
+         * chain) — the operator decides. */
+        veil_error_detail_set("%s is damaged (%s); repair it or remove %s to start a new devnet",
+                              config, je.text, home);
+        return VEIL_ERR_MALFORMED;
     }
     json_int_t port = json_integer_value(json_object_get(doc, "rpc_port"));
     json_int_t tqe_port = json_integer_value(json_object_get(doc, "tqe_port"));
     const char *mrsigner = json_string_value(json_object_get(doc, "tve_mrsigner"));
+    const char *chain_id = json_string_value(json_object_get(doc, "chain_id"));
     veil_status st = VEIL_OK;
     if (port <= 0 || port > 65535 || mrsigner == NULL || strlen(mrsigner) != 64) {
         veil_error_detail_set("%s: unexpected content", config);
@@ -244,6 +256,9 @@ veil_status devnet_layout_load(devnet_layout *l, const char *home_arg)
     if (st == VEIL_OK) st = devnet_layout_init(l, home, (uint16_t)port);
     if (st == VEIL_OK) {
         memcpy(l->tve_mrsigner_hex, mrsigner, 65);
+        /* Homes made before chain ids were drawn per devnet used the fixed one. */
+        snprintf(l->chain_id, sizeof l->chain_id, "%s",
+                 chain_id != NULL && chain_id[0] != '\0' ? chain_id : DEVNET_CHAIN_ID);
         /* Homes made before the TQE joined the devnet have no tqe_port. */
         if (tqe_port > 0 && tqe_port <= 65535) l->tqe_port = (uint16_t)tqe_port;
         st = accounts_load(l);
@@ -256,6 +271,7 @@ pid_t devnet_spawn(const char *log, char *const argv[], bool own_group)
 {
     char exe[PATH_MAX];
     if (veil_self_exe(exe, sizeof exe) != VEIL_OK) return -1;
+    pid_t parent = getpid();
     pid_t pid = fork();
     if (pid == 0) {
         if (log != NULL) {
@@ -266,6 +282,9 @@ pid_t devnet_spawn(const char *log, char *const argv[], bool own_group)
             }
         }
         if (own_group) setpgid(0, 0);
+        /* A service must not outlive the devnet: if the supervisor dies (even by
+         * kill -9), the kernel sends its children SIGTERM. */
+        if (prctl(PR_SET_PDEATHSIG, SIGTERM) != 0 || getppid() != parent) _exit(126);
         execv(exe, argv);
         _exit(127);
     }
@@ -337,10 +356,21 @@ veil_status devnet_prepare(devnet_layout *l, const char *block_time)
     if (st != VEIL_ERR_NOT_FOUND) return st;
     veil_error_detail_clear();
 
-    /* First start. */
+    /* First start (or one that did not finish: devnet.json is written last). Keys are
+     * never drawn twice: accounts a previous attempt saved are loaded, not replaced. */
     TRY(tve_signer(l->tve_mrsigner_hex));
-    TRY(accounts_generate(l));
-    TRY(accounts_save(l));
+    if (access(l->accounts_file, F_OK) == 0) {
+        TRY(accounts_load(l));
+    } else {
+        TRY(accounts_generate(l));
+        TRY(accounts_save(l));
+    }
+    /* A chain id of its own, so a wallet bound to one devnet refuses every other. */
+    uint8_t rnd[4];
+    char rhex[9];
+    TRY(veil_random_bytes(rnd, sizeof rnd));
+    veil_hex_encode(rhex, rnd, sizeof rnd);
+    snprintf(l->chain_id, sizeof l->chain_id, "%s-%s", DEVNET_CHAIN_ID, rhex);
     char app_state[PATH_MAX];
     TRY(join(app_state, l->home, "app_state.json"));
     TRY(app_state_write(l, app_state));
