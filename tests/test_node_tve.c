@@ -753,6 +753,46 @@ static void *tve_start_later(void *arg)
     return NULL;
 }
 
+/* A node whose TVE does not answer says so within seconds, gives up after --tve-wait
+ * with an error naming it, and stops on SIGTERM while it waits. (Bounds are generous:
+ * they catch "silent for 30 s" and "ignores the signal", not speed.) */
+static int wait_exit(pid_t pid, int seconds)
+{
+    for (int i = 0; i < seconds * 10; i++) {
+        int status;
+        if (waitpid(pid, &status, WNOHANG) == pid) return WIFEXITED(status) ? WEXITSTATUS(status) : 128;
+        usleep(100000);
+    }
+    return -1;
+}
+
+static bool wait_log(const char *log, const char *s, int seconds)
+{
+    for (int i = 0; i < seconds * 10; i++) {
+        if (log_contains(log, s)) return true;
+        usleep(100000);
+    }
+    return false;
+}
+
+static void test_waiting_for_the_tve(void **state)
+{
+    (void)state;
+    inst w;
+    inst_init(&w, "w"); /* no TVE is started */
+    node_start_args(&w, "--tve-wait", "2500");
+    assert_true(wait_log(w.node.log, "waiting for the TVE", 5));
+    assert_int_equal(wait_exit(w.node.pid, 15), 1);
+    w.node.pid = 0;
+    assert_true(log_contains(w.node.log, "did not answer within --tve-wait 2500 ms"));
+
+    node_start_args(&w, NULL, NULL); /* waits forever */
+    assert_true(wait_log(w.node.log, "Ctrl-C stops", 5));
+    kill(w.node.pid, SIGTERM);
+    assert_int_not_equal(wait_exit(w.node.pid, 10), -1);
+    w.node.pid = 0;
+}
+
 static void test_recovery(void **state)
 {
     (void)state;
@@ -894,6 +934,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_chain_and_determinism),
+        cmocka_unit_test(test_waiting_for_the_tve),
         cmocka_unit_test(test_recovery),
         cmocka_unit_test(test_wrong_tve_identity),
     };

@@ -38,7 +38,8 @@ static void usage(void)
            "  --tve-allow-debug   accept a TVE enclave signed for debugging\n"
            "  --tve-timeout MS    per-request timeout (default 30000)\n"
            "  --tve-wait MS       how long to wait for an unreachable TVE at start-up and\n"
-           "                      during a block before giving up (default 0: forever)\n"
+           "                      during a block before giving up with an error (default 0:\n"
+           "                      forever; a line every 10 s says the node is waiting)\n"
            "Start-up compares heights with the TVE and replays stored blocks into a TVE\n"
            "that lags (docs/node.md, \"Recovery\"). SIGINT or SIGTERM stops the node.\n");
 }
@@ -122,6 +123,7 @@ int cmd_node(int argc, char **argv)
     sigaction(SIGTERM, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
 
+    cfg.stop = &g_stop;
     node_app *app = NULL;
     abci_server *srv = NULL;
     veil_status st = node_app_open(&cfg, &app);

@@ -14,6 +14,7 @@
 #ifndef VEIL_HOST_NODE_APP_H
 #define VEIL_HOST_NODE_APP_H
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -41,6 +42,9 @@ typedef struct node_config {
     /* How long block execution waits for an unreachable TVE before failing (the
      * block cannot be executed without it); 0: forever. */
     int tve_wait_ms;
+    /* Set (by a signal handler) to stop waiting for the TVE: the wait then fails with
+     * VEIL_ERR_TIMEOUT at once. NULL: never. */
+    volatile sig_atomic_t *stop;
     bool no_sync; /* LMDB without fsync: tests that never crash only */
     /* Fault injection for the recovery tests: the process kills itself (SIGKILL)
      * right after the node's commit is durable and before the TVE's. Never set it in

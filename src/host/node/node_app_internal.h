@@ -20,6 +20,8 @@
 #define TVE_RETRY_PAUSE_MS 500
 /* verify-block may take long for a full block; its own timeout. */
 #define TVE_BLOCK_TIMEOUT_MS 120000
+/* The status probe while waiting for a TVE that does not answer. */
+#define TVE_PROBE_TIMEOUT_MS 1000
 
 struct node_app {
     node_config cfg;

@@ -88,7 +88,10 @@ veil_status node_tve_call(node_app *a, const Veil__Tve__Request *req,
         veil_status st = VEIL_OK;
         if (!a->tve_checked) {
             Veil__Tve__Response *s = NULL;
-            st = node_tve_status_raw(a, 0, &s);
+            /* A short probe while the TVE is not known to answer, so a node waiting for
+             * it says so within a second and notices a stop signal or --tve-wait in
+             * time (the full request timeout applies once it answers). */
+            st = node_tve_status_raw(a, wait ? TVE_PROBE_TIMEOUT_MS : 0, &s);
             if (st == VEIL_OK) {
                 st = node_tve_identity_check(a, s->status);
                 veil__tve__response__free_unpacked(s, NULL);
@@ -105,9 +108,23 @@ veil_status node_tve_call(node_app *a, const Veil__Tve__Request *req,
         if (!wait) return st;
         clock_gettime(CLOCK_MONOTONIC, &now);
         long long ms = (now.tv_sec - t0.tv_sec) * 1000LL + (now.tv_nsec - t0.tv_nsec) / 1000000;
-        if (a->cfg.tve_wait_ms > 0 && ms >= a->cfg.tve_wait_ms) return st;
+        if (a->cfg.stop != NULL && *a->cfg.stop) {
+            veil_error_detail_set("stopped while waiting for the TVE at %s", a->cfg.tve_endpoint);
+            return VEIL_ERR_TIMEOUT;
+        }
+        if (a->cfg.tve_wait_ms > 0 && ms >= a->cfg.tve_wait_ms) {
+            veil_error_detail_set("the TVE at %s did not answer within --tve-wait %d ms (%s)",
+                                  a->cfg.tve_endpoint, a->cfg.tve_wait_ms,
+                                  veil_status_str(st));
+            return st;
+        }
         if (logged < 0 || ms - logged >= 10000) {
-            node_log(a, "waiting for the TVE at %s (%s)", a->cfg.tve_endpoint, veil_error_detail());
+            if (a->cfg.tve_wait_ms > 0)
+                node_log(a, "waiting for the TVE at %s (%s); giving up after %d ms",
+                         a->cfg.tve_endpoint, veil_status_str(st), a->cfg.tve_wait_ms);
+            else
+                node_log(a, "waiting for the TVE at %s (%s); Ctrl-C stops", a->cfg.tve_endpoint,
+                         veil_status_str(st));
             logged = ms;
         }
         struct timespec pause = {0, TVE_RETRY_PAUSE_MS * 1000000L};

@@ -89,10 +89,12 @@ veil_status tve_client_call(tve_client *c, const Veil__Tve__Request *req,
 {
     *resp = NULL;
     if (c->sock == NULL) TRY(client_connect(c));
-    /* Sending only waits for a connection (ZMQ_IMMEDIATE): the default timeout. The
-     * answer may take longer for a big request. */
+    /* Sending only waits for a connection (ZMQ_IMMEDIATE): the default timeout, or a
+     * shorter one the caller asks for (a probe). The answer may take longer for a big
+     * request. */
     int tmo = timeout_ms > 0 ? timeout_ms : c->timeout_ms;
-    if (zmq_setsockopt(c->sock, ZMQ_SNDTIMEO, &c->timeout_ms, sizeof c->timeout_ms) != 0 ||
+    int send_tmo = tmo < c->timeout_ms ? tmo : c->timeout_ms;
+    if (zmq_setsockopt(c->sock, ZMQ_SNDTIMEO, &send_tmo, sizeof send_tmo) != 0 ||
         zmq_setsockopt(c->sock, ZMQ_RCVTIMEO, &tmo, sizeof tmo) != 0)
         return zfail("setsockopt");
 
