@@ -69,6 +69,17 @@ printf 'correct-horse\n' >"$tmp/pass"
 ( unset VEIL_WALLET_PASSPHRASE; "$veil" wallet addresses --wallet "$tmp/a.w" --passphrase-file "$tmp/pass" >/dev/null )
 check "--passphrase-file" 0 $?
 
+# Ctrl-C at the passphrase prompt puts the terminal's echo back.
+python3 "$(dirname "$0")/support/tty_prompt.py" "$veil" "$tmp/a.w" >"$tmp/tty.out" 2>&1
+check "an interrupted prompt restores echo ($(tr '\n' ' ' <"$tmp/tty.out"))" 0 $?
+# Two commands on one wallet file: the second waits for the first, and says so.
+flock "$tmp/a.w.lock" sleep 2 &
+holder=$!
+sleep 0.3
+"$veil" wallet addresses --wallet "$tmp/a.w" >/dev/null 2>"$tmp/err"; check "a locked wallet is waited for" 0 $?
+contains "the wait is announced" "$tmp/err" "waiting for another command"
+wait "$holder"
+
 "$veil" wallet balance --wallet "$tmp/a.w" --offline --json >"$tmp/bal.json"; check "balance --offline" 0 $?
 [[ $(jget "$tmp/bal.json" '["spendable"]') == 0.00000000 ]]; check "empty balance" 0 $?
 "$veil" wallet history --wallet "$tmp/a.w" --json >/dev/null; check "history" 0 $?

@@ -221,21 +221,32 @@ veil_status veil_enclave_image_path(const char *image, char *out, size_t cap)
     return VEIL_OK;
 }
 
-veil_status veil_dir_lock(const char *dir, const char *name, const char *who, int *fd)
+veil_status veil_path_lock(const char *path, bool wait, int *fd)
 {
-    char path[PATH_MAX];
-    TRY(veil_path_join(path, sizeof path, dir, name));
     int f = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
     if (f < 0) {
         veil_error_detail_set("%s: %s", path, strerror(errno));
         return VEIL_ERR_IO;
     }
-    if (flock(f, LOCK_EX | LOCK_NB) != 0) {
+    int rc;
+    do {
+        rc = flock(f, LOCK_EX | (wait ? 0 : LOCK_NB));
+    } while (rc != 0 && errno == EINTR && wait);
+    if (rc != 0) {
         veil_status st = errno == EWOULDBLOCK ? VEIL_ERR_EXISTS : VEIL_ERR_IO;
-        veil_error_detail_set("%s is in use by another process (%s)", dir, who);
+        veil_error_detail_set("%s: %s", path, strerror(errno));
         close(f);
         return st;
     }
     *fd = f;
     return VEIL_OK;
+}
+
+veil_status veil_dir_lock(const char *dir, const char *name, const char *who, int *fd)
+{
+    char path[PATH_MAX];
+    TRY(veil_path_join(path, sizeof path, dir, name));
+    veil_status st = veil_path_lock(path, false, fd);
+    if (st == VEIL_ERR_EXISTS) veil_error_detail_set("%s is in use by another process (%s)", dir, who);
+    return st;
 }

@@ -2,6 +2,7 @@
 #ifndef VEIL_HOSTUTIL_FILEIO_H
 #define VEIL_HOSTUTIL_FILEIO_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -44,6 +45,11 @@ VEIL_MUST_CHECK veil_status veil_enclave_image_path(const char *image, char *out
 const char *veil_error_detail(void);
 void veil_error_detail_set(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void veil_error_detail_clear(void);
+
+/* Takes an exclusive flock on path (created 0600), waiting for it if `wait`, and
+ * returns its fd (close it to release; the lock dies with the process).
+ * VEIL_ERR_EXISTS if !wait and another process holds it; VEIL_ERR_IO otherwise. */
+VEIL_MUST_CHECK veil_status veil_path_lock(const char *path, bool wait, int *fd);
 
 /* Takes an exclusive, non-blocking flock on DIR/NAME (created 0600) and returns its fd
  * in *fd (close it to release; the lock also dies with the process, so a kill -9 never

@@ -9,6 +9,8 @@
  * and one line "veil: wallet <command>: <reason>" on stderr.
  */
 #include <getopt.h>
+#include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -69,17 +71,43 @@ json_t *wcli_jhex(const uint8_t *p, size_t n)
 }
 
 /* --- passphrase ------------------------------------------------------------------- */
+/* The terminal's settings while echo is off, so a signal (Ctrl-C at the prompt) can put
+ * them back before the process dies: a shell must never be left without echo. */
+static struct termios g_tty_saved;
+static volatile sig_atomic_t g_tty_quiet;
+
+static void on_prompt_signal(int sig)
+{
+    if (g_tty_quiet) tcsetattr(STDIN_FILENO, TCSANOW, &g_tty_saved);
+    static const char nl = '\n';
+    (void)!write(STDERR_FILENO, &nl, 1);
+    signal(sig, SIG_DFL);
+    raise(sig);
+}
+
 static veil_status prompt(const char *what, char *out, size_t cap)
 {
-    struct termios old, quiet;
-    if (tcgetattr(STDIN_FILENO, &old) != 0) return VEIL_ERR_IO;
-    quiet = old;
+    struct termios quiet;
+    if (tcgetattr(STDIN_FILENO, &g_tty_saved) != 0) return VEIL_ERR_IO;
+    quiet = g_tty_saved;
     quiet.c_lflag &= ~(tcflag_t)ECHO;
+    struct sigaction sa = {0}, old_int, old_term, old_hup, old_quit;
+    sa.sa_handler = on_prompt_signal;
+    sigaction(SIGINT, &sa, &old_int);
+    sigaction(SIGTERM, &sa, &old_term);
+    sigaction(SIGHUP, &sa, &old_hup);
+    sigaction(SIGQUIT, &sa, &old_quit);
     fprintf(stderr, "%s: ", what);
     fflush(stderr);
+    g_tty_quiet = 1;
     tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet);
     char *r = fgets(out, (int)cap, stdin);
-    tcsetattr(STDIN_FILENO, TCSAFLUSH, &old);
+    tcsetattr(STDIN_FILENO, TCSAFLUSH, &g_tty_saved);
+    g_tty_quiet = 0;
+    sigaction(SIGINT, &old_int, NULL);
+    sigaction(SIGTERM, &old_term, NULL);
+    sigaction(SIGHUP, &old_hup, NULL);
+    sigaction(SIGQUIT, &old_quit, NULL);
     fputc('\n', stderr);
     if (r == NULL) return VEIL_ERR_IO;
     out[strcspn(out, "\r\n")] = '\0';
@@ -245,8 +273,24 @@ static veil_status config_load(wopts *o)
 }
 
 /* --- shared steps ------------------------------------------------------------------ */
+/* One command at a time on a wallet file: two that each load, change and save it
+ * would lose one's changes (a sync's outputs, a send's spends). The lock is FILE.lock,
+ * held until the process exits; a second command waits for it and says so. */
+static veil_status wallet_lock(const wopts *o)
+{
+    static int fd = -1;
+    if (fd >= 0) return VEIL_OK;
+    char path[PATH_MAX];
+    ENSURE(snprintf(path, sizeof path, "%s.lock", o->wallet) < (int)sizeof path, VEIL_ERR_TOO_LARGE);
+    veil_status st = veil_path_lock(path, false, &fd);
+    if (st != VEIL_ERR_EXISTS) return st;
+    fprintf(stderr, "veil: %s: waiting for another command using %s\n", o->cmd, o->wallet);
+    return veil_path_lock(path, true, &fd);
+}
+
 veil_status wcli_open(wopts *o, wallet *w, wallet_kdf *kdf)
 {
+    TRY(wallet_lock(o));
     TRY(wcli_passphrase_get(o, false));
     return wallet_load(o->wallet, o->passphrase, w, kdf);
 }
