@@ -61,7 +61,7 @@ function(veil_sign_enclave image_target out_name)
   add_custom_command(
     OUTPUT ${signed}
     COMMAND veil-enclave sign --key ${S_KEY} --prodid ${S_PRODID} --svn ${S_SVN}
-            ${debug_flag} $<TARGET_FILE:${image_target}> --out ${signed}
+            ${debug_flag} $<TARGET_FILE:${image_target}> --out ${signed} --force
     DEPENDS ${image_target} veil-enclave ${key_dep}
     COMMENT "Signing ${out_name}")
   add_custom_target(${out_name}_signed ALL DEPENDS ${signed})

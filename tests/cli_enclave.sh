@@ -57,6 +57,33 @@ chmod 644 "$tmp/k"
 "$veil" enclave sign --key "$tmp/k" --prodid 1 --svn 1 "$enclaves/test_enclave.so" --out "$tmp/x" 2>"$tmp/err"
 check "sign with a world-readable key" 1 $?
 contains "permission message" "$tmp/err" "chmod 600"
+# Only enclave images are signed, and nothing is overwritten without --force.
+chmod 600 "$tmp/k"
+"$veil" enclave sign --key "$tmp/k" --prodid 1 --svn 1 /etc/passwd --out "$tmp/p" 2>"$tmp/err"
+check "sign a file that is not an enclave image" 1 $?
+contains "not-an-image message" "$tmp/err" "not an enclave image"
+[[ ! -e $tmp/p ]]; check "nothing written for it" 0 $?
+cp "$tmp/s.so" "$tmp/keep.so"
+"$veil" enclave sign --key "$tmp/k" --prodid 3 --svn 5 "$enclaves/test_enclave.so" --out "$tmp/s.so" 2>"$tmp/err"
+check "sign over an existing --out" 1 $?
+contains "exists message" "$tmp/err" "force"
+cmp -s "$tmp/s.so" "$tmp/keep.so"; check "the existing file is unchanged" 0 $?
+"$veil" enclave sign --key "$tmp/k" --prodid 3 --svn 5 "$enclaves/test_enclave.so" --out "$tmp/s.so" --force
+check "sign --force replaces it" 0 $?
+
+# Platforms are created by 'platform init' only: a mistyped --platform is refused, not made.
+"$veil" tve --listen "ipc://$tmp/t.sock" --home "$tmp/tve" --platform "$tmp/no-such-platform" 2>"$tmp/err"
+check "tve with a mistyped platform directory" 1 $?
+contains "mistyped platform message" "$tmp/err" "not a platform directory"
+[[ ! -e $tmp/no-such-platform ]]; check "no platform was created" 0 $?
+"$veil" platform init --dir "$tmp/plat" --root-ca-dir "$tmp/root" >/dev/null; check "platform init" 0 $?
+"$veil" platform init --dir "$tmp/plat" --root-ca-dir "$tmp/root" >"$tmp/out"; check "platform init again" 0 $?
+contains "nothing changed" "$tmp/out" "already provisioned"
+rm "$tmp/plat/root_secret"
+"$veil" platform init --dir "$tmp/plat" --root-ca-dir "$tmp/root" >/dev/null 2>"$tmp/err"
+check "platform init after its root secret was lost" 1 $?
+contains "lost root secret message" "$tmp/err" "cannot be recovered"
+
 "$veil" enclave frobnicate 2>/dev/null; check "unknown subcommand" 2 $?
 for sub in keygen sign info verify; do
   "$veil" enclave $sub --help >/dev/null; check "enclave $sub --help" 0 $?

@@ -341,6 +341,11 @@ static void test_sealing_is_per_platform(void **state)
     char other_dir[400];
     tee_platform *q;
     snprintf(other_dir, sizeof other_dir, "%s/other-platform", g_dir);
+    /* Opening never creates a platform: a mistyped directory is refused, not made. */
+    assert_int_equal(tee_platform_open(other_dir, &q), VEIL_ERR_TEE_PLATFORM);
+    assert_non_null(strstr(veil_error_detail(), "veil platform init"));
+    assert_int_equal(sim_platform_create(other_dir), VEIL_OK);
+    assert_int_equal(sim_platform_create(other_dir), VEIL_ERR_EXISTS);
     assert_int_equal(tee_platform_open(other_dir, &q), VEIL_OK);
     tee_enclave *here = load(IMG("test_enclave"));
     tee_enclave *there = load_on(q, IMG("test_enclave"));
@@ -363,6 +368,7 @@ static void test_root_secret_permissions(void **state)
     char dir[400], secret[500];
     tee_platform *q = NULL;
     snprintf(dir, sizeof dir, "%s/perm-platform", g_dir);
+    assert_int_equal(sim_platform_create(dir), VEIL_OK);
     assert_int_equal(tee_platform_open(dir, &q), VEIL_OK);
     tee_platform_close(q);
     snprintf(secret, sizeof secret, "%s/%s", dir, SIM_ROOT_SECRET_FILE);

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "common/hex.h"
 #include "crypto/crypto.h"
@@ -56,13 +57,13 @@ static int enclave_sign(int argc, char **argv)
     static const struct option opts[] = {
         {"key", required_argument, NULL, 'k'},   {"prodid", required_argument, NULL, 'p'},
         {"svn", required_argument, NULL, 's'},   {"debug", no_argument, NULL, 'd'},
-        {"out", required_argument, NULL, 'o'},   {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0}};
+        {"out", required_argument, NULL, 'o'},   {"force", no_argument, NULL, 'f'},
+        {"help", no_argument, NULL, 'h'},        {NULL, 0, NULL, 0}};
     const char *key_path = NULL, *out = NULL;
     uint64_t prodid = 0, svn = 0;
-    bool have_prodid = false, have_svn = false, debug = false;
+    bool have_prodid = false, have_svn = false, debug = false, force = false;
     int c;
-    while ((c = getopt_long(argc, argv, "k:p:s:do:h", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "k:p:s:do:fh", opts, NULL)) != -1) {
         switch (c) {
         case 'k':
             key_path = optarg;
@@ -83,13 +84,18 @@ static int enclave_sign(int argc, char **argv)
         case 'o':
             out = optarg;
             break;
+        case 'f':
+            force = true;
+            break;
         case 'h':
             printf("usage: veil enclave sign --key SIGNER_KEY --prodid N --svn N [--debug] IMAGE "
                    "--out SIGNED\n\n"
                    "Measures IMAGE (an enclave shared object) and appends a signature structure\n"
                    "(MRENCLAVE, product id, security version, debug flag) signed with SIGNER_KEY.\n"
+                   "Anything but an ELF shared object of this machine is refused.\n"
                    "  --debug   mark the enclave as debuggable: its keys differ from a production\n"
-                   "            build's and quotes show the flag to verifiers\n");
+                   "            build's and quotes show the flag to verifiers\n"
+                   "  --force   replace SIGNED if it exists (refused otherwise)\n");
             return 0;
         default:
             return cli_usage_error("enclave sign: bad option");
@@ -109,11 +115,16 @@ static int enclave_sign(int argc, char **argv)
     if (st == VEIL_OK)
         st = sim_image_sign(key, img, img_len, (uint16_t)prodid, (uint16_t)svn, debug, &signed_img,
                             &signed_len);
+    if (st == VEIL_OK && !force && access(out, F_OK) == 0) {
+        veil_error_detail_set("%s exists (--force replaces it)", out);
+        st = VEIL_ERR_EXISTS;
+        image = out;
+    }
     if (st == VEIL_OK) st = veil_file_write_atomic(out, signed_img, signed_len, 0644);
     EVP_PKEY_free(key);
     free(img);
     free(signed_img);
-    if (st == VEIL_ERR_EXISTS) {
+    if (st == VEIL_ERR_EXISTS && image != out) {
         fprintf(stderr, "veil: %s is already a signed enclave image\n", image);
         return 1;
     }

@@ -3,6 +3,7 @@
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "hostutil/fileio.h"
 #include "tee/sim/sim_host.h"
@@ -59,9 +60,15 @@ static int platform_init(int argc, char **argv)
     if (root[0] == '\0' && (size_t)snprintf(root, sizeof root, "%s/provisioning-root", dir) >=
                                sizeof root)
         return cli_usage_error("--dir is too long");
-    bool provisioned;
-    st = sim_platform_is_provisioned(dir, &provisioned);
-    if (st != VEIL_OK) return cli_fail(dir, st);
+    /* A directory without a root secret is a new platform (or one that lost it, which
+     * sim_platform_provision refuses); only an existing one can already be provisioned. */
+    char secret[PATH_MAX + 64];
+    snprintf(secret, sizeof secret, "%s/%s", dir, SIM_ROOT_SECRET_FILE);
+    bool provisioned = false;
+    if (access(secret, F_OK) == 0) {
+        st = sim_platform_is_provisioned(dir, &provisioned);
+        if (st != VEIL_OK) return cli_fail(dir, st);
+    }
     if (provisioned && !force) {
         printf("platform %s is already provisioned; nothing changed (--force re-issues its "
                "attestation key)\n",

@@ -31,7 +31,21 @@ veil_status tee_platform_default_dir(char *buf, size_t cap)
     return VEIL_OK;
 }
 
-/* The root secret stands in for CPU fuses: created once, 0600, never rewritten. */
+/* The root secret stands in for CPU fuses: created once (sim_platform_create, by
+ * 'veil platform init'), 0600, never rewritten. Opening a platform never creates it: a
+ * mistyped --platform must not become a new platform with keys of its own. */
+veil_status sim_platform_create(const char *dir)
+{
+    char path[PATH_MAX];
+    TRY(veil_path_join(path, sizeof path, dir, SIM_ROOT_SECRET_FILE));
+    uint8_t fresh[SIM_ROOT_SECRET_LEN];
+    TRY(veil_mkdir_p(dir, 0700));
+    TRY(veil_random_bytes(fresh, sizeof fresh));
+    veil_status st = veil_file_create_new(path, fresh, sizeof fresh, 0600);
+    veil_wipe(fresh, sizeof fresh);
+    return st;
+}
+
 static veil_status root_secret_load(const char *dir, uint8_t out[static SIM_ROOT_SECRET_LEN])
 {
     char path[PATH_MAX];
@@ -40,17 +54,12 @@ static veil_status root_secret_load(const char *dir, uint8_t out[static SIM_ROOT
     TRY(veil_path_join(path, sizeof path, dir, SIM_ROOT_SECRET_FILE));
     veil_status st = veil_file_read(path, 1024, &buf, &len);
     if (st == VEIL_ERR_NOT_FOUND) {
-        uint8_t fresh[SIM_ROOT_SECRET_LEN];
-        TRY(veil_mkdir_p(dir, 0700));
-        TRY(veil_random_bytes(fresh, sizeof fresh));
-        st = veil_file_create_new(path, fresh, sizeof fresh, 0600);
-        veil_wipe(fresh, sizeof fresh);
-        /* Another process may have won the race; either way, read what is there. */
-        if (st != VEIL_OK && st != VEIL_ERR_EXISTS) return st;
-        TRY(veil_file_read(path, 1024, &buf, &len));
-    } else if (st != VEIL_OK) {
-        return st;
+        veil_error_detail_set("%s is not a platform directory (no %s): create the platform with "
+                              "'veil platform init --dir %s', or fix --platform",
+                              dir, SIM_ROOT_SECRET_FILE, dir);
+        return VEIL_ERR_TEE_PLATFORM;
     }
+    if (st != VEIL_OK) return st;
     st = veil_file_check_private(path);
     if (st == VEIL_OK && len != SIM_ROOT_SECRET_LEN) {
         veil_error_detail_set("%s: expected %u bytes, found %zu", path, SIM_ROOT_SECRET_LEN, len);

@@ -4,6 +4,7 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <openssl/pem.h>
 #include <openssl/x509v3.h>
@@ -168,7 +169,22 @@ veil_status sim_platform_provision(const char *dir, const char *root_ca_dir, uin
     TRY(veil_path_join(pck_key_path, sizeof pck_key_path, dir, SIM_PCK_KEY_FILE));
     TRY(veil_path_join(pck_cert_path, sizeof pck_cert_path, dir, SIM_PCK_CERT_FILE));
 
-    /* The root secret is created by opening the platform. */
+    /* A platform whose root secret is gone but whose attestation key is there lost its
+     * fuses: everything sealed on it is unreadable for good. A new secret would make a
+     * different platform under the same attestation key, so refuse and say so. */
+    char secret_path[PATH_MAX];
+    TRY(veil_path_join(secret_path, sizeof secret_path, dir, SIM_ROOT_SECRET_FILE));
+    if (access(secret_path, F_OK) != 0) {
+        if (access(pck_key_path, F_OK) == 0) {
+            veil_error_detail_set("%s was provisioned but its root secret %s is missing: what was "
+                                  "sealed on this platform cannot be recovered; remove %s to "
+                                  "create a new platform",
+                                  dir, secret_path, dir);
+            return VEIL_ERR_TEE_PLATFORM;
+        }
+        veil_status cs = sim_platform_create(dir);
+        if (cs != VEIL_OK && cs != VEIL_ERR_EXISTS) return cs;
+    }
     bool provisioned;
     TRY(sim_platform_is_provisioned(dir, &provisioned));
     if (provisioned && !force) return VEIL_OK;

@@ -1,5 +1,7 @@
 #include "tee/sim/sigstruct.h"
 
+#include <elf.h>
+#include <link.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -9,6 +11,21 @@
 #include "common/hex.h"
 #include "crypto/crypto.h"
 #include "hostutil/fileio.h"
+
+#if defined(__x86_64__)
+#define EM_NATIVE EM_X86_64
+#elif defined(__aarch64__)
+#define EM_NATIVE EM_AARCH64
+#elif defined(__riscv)
+#define EM_NATIVE EM_RISCV
+#else
+#error "enclave images: unknown machine"
+#endif
+#if __SIZEOF_POINTER__ == 8
+#define ELFCLASS_NATIVE ELFCLASS64
+#else
+#define ELFCLASS_NATIVE ELFCLASS32
+#endif
 
 static const uint8_t sig_magic[8] = {'V', 'E', 'I', 'L', 'S', 'I', 'G', '1'};
 #define SIG_VERSION 1u
@@ -120,6 +137,17 @@ veil_status sim_signer_pubkey(EVP_PKEY *key, uint8_t out[static SIM_SIGNER_PUBKE
     return VEIL_OK;
 }
 
+/* An ELF shared object of this machine's class and architecture: what the loader
+ * dlopens, and nothing else. */
+static bool is_enclave_image(const uint8_t *image, size_t len)
+{
+    ElfW(Ehdr) eh;
+    if (len < sizeof eh) return false;
+    memcpy(&eh, image, sizeof eh);
+    return memcmp(eh.e_ident, ELFMAG, SELFMAG) == 0 && eh.e_ident[EI_CLASS] == ELFCLASS_NATIVE &&
+           eh.e_type == ET_DYN && eh.e_machine == EM_NATIVE;
+}
+
 veil_status sim_image_sign(EVP_PKEY *signer, const uint8_t *image, size_t len, uint16_t prodid,
                            uint16_t svn, bool debug, uint8_t **out, size_t *out_len)
 {
@@ -135,6 +163,12 @@ veil_status sim_image_sign(EVP_PKEY *signer, const uint8_t *image, size_t len, u
     /* Signing a signed file would nest structures; refuse it. */
     sim_sigstruct existing;
     ENSURE(sim_sigstruct_parse(image, len, &existing) != VEIL_OK, VEIL_ERR_EXISTS);
+    /* A signature vouches for what it covers: never put one on an arbitrary file. */
+    if (!is_enclave_image(image, len)) {
+        veil_error_detail_set("not an enclave image (an ELF shared object built for this "
+                              "machine)");
+        return VEIL_ERR_TEE_LOAD;
+    }
     TRY(sim_signer_pubkey(signer, s.signer_pubkey));
     sim_measure_image(image, len, s.mrenclave);
     sigstruct_write(&s, raw);

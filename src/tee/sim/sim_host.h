@@ -37,8 +37,11 @@ struct tee_platform {
 VEIL_MUST_CHECK veil_status sim_platform_provision(const char *dir, const char *root_ca_dir,
                                                    uint16_t tcb_level, bool force);
 
-/* Opens (creating the root secret if needed) and tells whether an attestation key
- * exists. */
+/* Creates a platform: its root secret (the fuses) in dir, created 0700 if missing.
+ * VEIL_ERR_EXISTS if it has one. tee_platform_open never creates it. */
+VEIL_MUST_CHECK veil_status sim_platform_create(const char *dir);
+
+/* Opens the platform and tells whether an attestation key exists. */
 VEIL_MUST_CHECK veil_status sim_platform_is_provisioned(const char *dir, bool *provisioned);
 
 /* Key derivation as the CPU does it (EGETKEY). */
