@@ -64,7 +64,7 @@ VEIL_WALLET_PASSPHRASE=wrong "$veil" wallet addresses --wallet "$tmp/a.w" --json
 check "wrong passphrase" 1 $?
 [[ $(jget "$tmp/e.json" '["error"]["code"]') == 940 ]]; check "wrong passphrase is 940" 0 $?
 ( unset VEIL_WALLET_PASSPHRASE; "$veil" wallet addresses --wallet "$tmp/a.w" </dev/null 2>"$tmp/err" )
-check "no passphrase source" 1 $?
+check "no passphrase source is a usage error" 2 $?
 printf 'correct-horse\n' >"$tmp/pass"
 ( unset VEIL_WALLET_PASSPHRASE; "$veil" wallet addresses --wallet "$tmp/a.w" --passphrase-file "$tmp/pass" >/dev/null )
 check "--passphrase-file" 0 $?
@@ -85,16 +85,28 @@ wait "$holder"
 "$veil" wallet history --wallet "$tmp/a.w" --json >/dev/null; check "history" 0 $?
 "$veil" wallet send --wallet "$tmp/a.w" --to "$pay" --amount 1.000000001 2>/dev/null; check "too many decimals" 2 $?
 "$veil" wallet send --wallet "$tmp/a.w" --to veil1nope --amount 1 2>/dev/null; check "bad address" 1 $?
-"$veil" wallet sync --wallet "$tmp/a.w" 2>"$tmp/err"; check "sync without a TQE" 1 $?
+"$veil" wallet sync --wallet "$tmp/a.w" 2>"$tmp/err"; check "sync without a TQE is a usage error" 2 $?
 contains "sync says why" "$tmp/err" "no TQE configured"
 "$veil" wallet sync --wallet "$tmp/a.w" --tqe 127.0.0.1:1 --tqe-root /dev/null 2>"$tmp/err"
-check "sync refuses an unpinned TQE identity" 1 $?
+check "sync refuses an unpinned TQE identity (usage)" 2 $?
 contains "policy message" "$tmp/err" "tqe-mrsigner"
 "$veil" wallet balance --wallet "$tmp/a.w" --rpc http://127.0.0.1:1 2>/dev/null; check "unreachable RPC fails" 1 $?
 "$veil" wallet nope 2>/dev/null; check "unknown command" 2 $?
 for c in create restore addresses balance sync history send deposit unbond withdraw; do
-  "$veil" wallet $c --help >/dev/null; check "$c --help" 0 $?
+  "$veil" wallet $c --help >"$tmp/help"; check "$c --help" 0 $?
+  # Each command explains its own options and lists only the network options it uses.
+  case $c in
+    create|restore|addresses|history) ! grep -q -- "--rpc\|--tqe" "$tmp/help" ;;
+    balance|unbond) grep -q -- "--rpc" "$tmp/help" && ! grep -q -- "--tqe" "$tmp/help" ;;
+    *) grep -q -- "--tqe-root" "$tmp/help" ;;
+  esac
+  check "$c --help lists the network options it uses, and only those" 0 $?
 done
+grep -q -- "--to PAYMENT-ADDRESS  *the recipient" <("$veil" wallet send --help)
+check "send --help explains --to" 0 $?
+"$veil" tve --no-such-flag 2>"$tmp/err"; check "unknown option of a daemon" 2 $?
+[[ $(wc -l <"$tmp/err") == 1 ]] && grep -q "unknown option or missing value: '--no-such-flag'" "$tmp/err"
+check "one line, one wording for unknown options" 0 $?
 
 # Item 7 of the attack review: a TQE that closed connections at once (all its slots
 # taken) killed the wallet with SIGPIPE: exit 141, no message. Now: exit 1, one line.

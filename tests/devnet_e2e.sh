@@ -107,6 +107,8 @@ check "item6: --max-fee below the chain's fee is refused" 1 $?
 "$scenario" "$veil" "$home" >"$home/demo.log" 2>&1
 check "demo scenario" 0 $?
 grep -q "demo finished: every step committed" "$home/demo.log"; check "demo completed" 0 $?
+grep -Eq "time-locked until [0-9]{4}-[0-9]{2}-[0-9]{2} [0-9:]{8} UTC" "$home/demo.log"
+check "times are shown as dates, not unix seconds" 0 $?
 h1=$(agree); check "chain and TVE agree after the demo" 0 $?
 stop; check "devnet stops cleanly on SIGINT" 0 $?
 

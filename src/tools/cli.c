@@ -1,10 +1,12 @@
 #include "tools/cli.h"
 
 #include <errno.h>
+#include <getopt.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "hostutil/fileio.h"
 
@@ -32,7 +34,8 @@ int cli_fail(const char *what, veil_status st)
         fprintf(stderr, "veil: %s: %s (%s)\n", what, veil_status_str(st), detail);
     else
         fprintf(stderr, "veil: %s: %s\n", what, veil_status_str(st));
-    return 1;
+    /* A missing or contradictory setting is a usage error wherever it is found. */
+    return st == VEIL_ERR_USAGE ? 2 : 1;
 }
 
 int cli_usage_error(const char *fmt, ...)
@@ -44,6 +47,21 @@ int cli_usage_error(const char *fmt, ...)
     va_end(ap);
     fputs(" (see --help)\n", stderr);
     return 2;
+}
+
+const char *cli_time_format(char out[static CLI_TIME_STR_MAX], uint64_t unix_seconds)
+{
+    struct tm tm;
+    time_t t = unix_seconds > (uint64_t)INT64_MAX ? (time_t)INT64_MAX : (time_t)unix_seconds;
+    if (gmtime_r(&t, &tm) == NULL || strftime(out, CLI_TIME_STR_MAX, "%Y-%m-%d %H:%M:%S UTC", &tm) == 0)
+        snprintf(out, CLI_TIME_STR_MAX, "%llu (unix)", (unsigned long long)unix_seconds);
+    return out;
+}
+
+int cli_bad_option(const char *cmd, char **argv)
+{
+    return cli_usage_error("%s: unknown option or missing value: '%s'", cmd,
+                           optind > 0 ? argv[optind - 1] : "?");
 }
 
 bool cli_parse_u64(const char *s, uint64_t max, uint64_t *out)

@@ -17,10 +17,19 @@ typedef struct cli_command {
  * `prog` is e.g. "veil enclave". */
 int cli_dispatch(const char *prog, const cli_command *cmds, int argc, char **argv);
 
-/* Prints "veil: <what>: <status message> [(<detail>)]" to stderr; returns 1. */
+/* Prints "veil: <what>: <status message> [(<detail>)]" to stderr; returns 1, or 2 (a
+ * usage error) for VEIL_ERR_USAGE. */
 int cli_fail(const char *what, veil_status st);
 /* Prints "veil: <message>" to stderr; returns 2 (usage error). */
 int cli_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* The usage error of an option getopt refused (call from its '?' case, with opterr 0):
+ * "veil: <cmd>: unknown option or missing value: '<arg>' (see --help)"; returns 2. */
+int cli_bad_option(const char *cmd, char **argv);
+
+/* A chain time (unix seconds) for people: "2026-12-04 21:47:17 UTC". */
+#define CLI_TIME_STR_MAX 32
+const char *cli_time_format(char out[static CLI_TIME_STR_MAX], uint64_t unix_seconds);
 
 /* Parses a decimal unsigned number in [0, max]. */
 bool cli_parse_u64(const char *s, uint64_t max, uint64_t *out);

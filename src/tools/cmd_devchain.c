@@ -71,7 +71,7 @@ static int devchain_init(int argc, char **argv)
                    "                     docs/node.md); InitChain receives it byte for byte\n");
             return 0;
         default:
-            return cli_usage_error("devchain init: bad option");
+            return cli_bad_option("devchain init", argv);
         }
     }
     if (home == NULL || chain_id == NULL || optind != argc)
@@ -171,7 +171,7 @@ int cmd_devchain(int argc, char **argv)
             run_usage();
             return 0;
         default:
-            return cli_usage_error("devchain: bad option");
+            return cli_bad_option("devchain", argv);
         }
     }
     if (cfg.home == NULL || cfg.abci_addr == NULL || optind != argc)

@@ -178,7 +178,7 @@ static int devnet_start(int argc, char **argv)
                    "*.log.1), and the services' own directories.\n");
             return 0;
         default:
-            return cli_usage_error("devnet: bad option");
+            return cli_bad_option("devnet", argv);
         }
     }
     if (home == NULL || optind != argc) return cli_usage_error("devnet needs --home DIR");
@@ -348,7 +348,7 @@ static int devnet_status(int argc, char **argv)
                    "and last committed height. Exits 1 if a service does not answer.\n");
             return 0;
         default:
-            return cli_usage_error("devnet status: bad option");
+            return cli_bad_option("devnet status", argv);
         }
     }
     if (home == NULL || optind != argc) return cli_usage_error("devnet status needs --home DIR");

@@ -31,7 +31,7 @@ static int enclave_keygen(int argc, char **argv)
                    "is printed.\n");
             return 0;
         default:
-            return cli_usage_error("enclave keygen: bad option");
+            return cli_bad_option("enclave keygen", argv);
         }
     }
     if (out == NULL || optind != argc) return cli_usage_error("enclave keygen needs --out FILE");
@@ -98,7 +98,7 @@ static int enclave_sign(int argc, char **argv)
                    "  --force   replace SIGNED if it exists (refused otherwise)\n");
             return 0;
         default:
-            return cli_usage_error("enclave sign: bad option");
+            return cli_bad_option("enclave sign", argv);
         }
     }
     if (key_path == NULL || out == NULL || !have_prodid || !have_svn || optind != argc - 1)
@@ -161,7 +161,7 @@ static int enclave_info(int argc, char **argv)
                    "product id, SVN, debug flag. Does not verify; see 'veil enclave verify'.\n");
             return 0;
         default:
-            return cli_usage_error("enclave info: bad option");
+            return cli_bad_option("enclave info", argv);
         }
     }
     if (optind != argc - 1) return cli_usage_error("enclave info needs one SIGNED image");

@@ -106,7 +106,7 @@ int cmd_node(int argc, char **argv)
             cfg.test_crash_after_node_commit = true;
             break;
         case 'h': usage(); return 0;
-        default: return cli_usage_error("node: bad option");
+        default: return cli_bad_option("node", argv);
         }
     }
     if (optind != argc) return cli_usage_error("node takes no positional arguments");

@@ -50,7 +50,7 @@ static int platform_init(int argc, char **argv)
                    "An already provisioned platform is left as it is (exit 0).\n");
             return 0;
         default:
-            return cli_usage_error("platform init: bad option");
+            return cli_bad_option("platform init", argv);
         }
     }
     if (optind != argc) return cli_usage_error("platform init takes no positional arguments");

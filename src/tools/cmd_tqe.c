@@ -125,7 +125,7 @@ int cmd_tqe(int argc, char **argv)
             usage();
             return 0;
         default:
-            return cli_usage_error("tqe: bad option");
+            return cli_bad_option("tqe", argv);
         }
     }
     if (cfg.listen == NULL || cfg.tve_endpoint == NULL || cfg.home == NULL || optind != argc)

@@ -120,7 +120,7 @@ int cmd_tve(int argc, char **argv)
             usage();
             return 0;
         default:
-            return cli_usage_error("tve: bad option");
+            return cli_bad_option("tve", argv);
         }
     }
     if (listen == NULL || cfg.home == NULL || optind != argc)

@@ -199,9 +199,12 @@ static const char common_help[] =
     "common options:\n"
     "  --wallet FILE            the wallet file (or $VEIL_WALLET)\n"
     "  --passphrase-file FILE   passphrase (first line); else $VEIL_WALLET_PASSPHRASE or a prompt\n"
-    "  --json                   machine-readable output (errors too: {\"error\": ...})\n"
-    "network options (defaults from FILE.config.json):\n"
-    "  --rpc URL                the node's RPC (default http://127.0.0.1:26657)\n"
+    "  --json                   machine-readable output (errors too: {\"error\": ...})\n";
+static const char rpc_help[] =
+    "node options (defaults from FILE.config.json):\n"
+    "  --rpc URL                the node's RPC (default http://127.0.0.1:26657)\n";
+static const char tqe_help[] =
+    "TQE options (defaults from FILE.config.json; nothing is sent to a TQE that fails them):\n"
     "  --tqe HOST:PORT          the TQE (attested TLS)\n"
     "  --tqe-root PEM           pinned provisioning root of the TQE's platform\n"
     "  --tqe-mrsigner HEX       accepted enclave signer, with --tqe-prodid and --tqe-min-svn\n"
@@ -212,11 +215,17 @@ static const char common_help[] =
     "  --tqe-allow-debug        accept a debug enclave (development only)\n"
     "  --tqe-allow-out-of-date-tcb  accept a platform whose TCB is out of date\n";
 
+/* What a command talks to: its help lists only those options. */
+#define NEEDS_RPC 1u
+#define NEEDS_TQE 2u
+
 typedef struct subcmd {
     const char *name;
     int (*run)(wopts *o);
     const char *usage;
     const char *summary;
+    unsigned needs;      /* NEEDS_* */
+    const char *options; /* the command's own options, explained */
 } subcmd;
 
 static bool copy_opt(char *dst, size_t cap, const char *v)
@@ -365,25 +374,48 @@ veil_status wcli_tqe_open(const wopts *o, tqe_conn *t)
 static const subcmd subcmds[] = {
     {"create", c_create,
      "[--words|--hex] | --watch-only-from VIEW_SECRET_HEX --spend-pubkey ADDRESS",
-     "create a new wallet (prints its seed once), or a watch-only wallet"},
-    {"restore", c_restore, "--seed-words \"w1 ... w24\" | --seed-hex HEX  ('-': read from stdin)",
-     "re-create a wallet from its seed"},
+     "create a new wallet (prints its seed once), or a watch-only wallet", 0,
+     "  --words                  show the seed as 24 BIP-39 words (default)\n"
+     "  --hex                    show the seed as 64 hex digits\n"
+     "  --watch-only-from HEX    a watch-only wallet from a view secret ('addresses\n"
+     "                           --export-view-secret'); it sees, never spends\n"
+     "  --spend-pubkey ADDRESS   the watched wallet's address (veil1...)\n"},
+    {"restore", c_restore, "--seed-words \"w1 ... w24\" | --seed-hex HEX",
+     "re-create a wallet from its seed", 0,
+     "  --seed-words \"W...\"     the 24 seed words; '-' reads them from stdin\n"
+     "  --seed-hex HEX           the seed as 64 hex digits; '-' reads it from stdin\n"},
     {"addresses", c_addresses, "[--export-view-secret]",
-     "the wallet's payment address (to be paid), address, view key and account"},
-    {"balance", c_balance, "[--offline]", "spendable, time-locked and staked amounts"},
-    {"sync", c_sync, "[--decoys N (default 8)] [--progress]",
-     "index new blocks: bloom filters, then TQE queries"},
-    {"history", c_history, "", "the wallet's transactions"},
+     "the wallet's payment address (to be paid), address, view key and account", 0,
+     "  --export-view-secret     also print the view secret (lets its holder see every\n"
+     "                           transaction of this wallet; for watch-only wallets)\n"},
+    {"balance", c_balance, "[--offline]", "spendable, time-locked and staked amounts", NEEDS_RPC,
+     "  --offline                from the wallet file alone (no stake, no chain time)\n"},
+    {"sync", c_sync, "[--decoys N] [--progress]",
+     "index new blocks: bloom filters, then TQE queries", NEEDS_RPC | NEEDS_TQE,
+     "  --decoys N               on-chain txids sent along with each query (0..63, default\n"
+     "                           8): the TQE cannot tell them from the wallet's own\n"
+     "  --progress               print progress to stderr\n"},
+    {"history", c_history, "", "the wallet's transactions", 0, ""},
     {"send", c_send,
-     "--to PAYMENT-ADDRESS | --to ADDRESS --to-view VIEWKEY, --amount COINS [--fee auto] [--max-fee COINS (default "
-     WALLET_DEFAULT_MAX_FEE_STR ")]",
-     "pay confidentially"},
-    {"deposit", c_deposit, "--amount COINS [--max-fee COINS (default " WALLET_DEFAULT_MAX_FEE_STR ")]",
-     "bond outputs (at least COINS, whole outputs) into the staking account"},
-    {"unbond", c_unbond, "--amount COINS", "start unbonding stake (public tx)"},
-    {"withdraw", c_withdraw, "[--max-fee COINS (default " WALLET_DEFAULT_MAX_FEE_STR ")]",
-     "move the unbonded stake into a time-locked output"},
-    {NULL, NULL, NULL, NULL},
+     "--to PAYMENT-ADDRESS --amount COINS [--max-fee COINS]",
+     "pay confidentially", NEEDS_RPC | NEEDS_TQE,
+     "  --to PAYMENT-ADDRESS     the recipient's payment address (veilpay1...); or their\n"
+     "                           address (veil1...) together with --to-view VIEWKEY\n"
+     "  --amount COINS           decimal coins, at most 8 decimals\n"
+     "  --fee auto               the chain's fee for the tx's size (the only mode)\n"
+     "  --max-fee COINS          refuse to pay more (default " WALLET_DEFAULT_MAX_FEE_STR "): the\n"
+     "                           fee schedule comes from the node, which could lie\n"},
+    {"deposit", c_deposit, "--amount COINS [--max-fee COINS]",
+     "bond outputs (at least COINS, whole outputs) into the staking account",
+     NEEDS_RPC | NEEDS_TQE,
+     "  --amount COINS           at least this much is bonded (whole outputs, no change)\n"
+     "  --max-fee COINS          refuse to pay more (default " WALLET_DEFAULT_MAX_FEE_STR ")\n"},
+    {"unbond", c_unbond, "--amount COINS", "start unbonding stake (public tx)", NEEDS_RPC,
+     "  --amount COINS           stake to move from bonded to unbonded\n"},
+    {"withdraw", c_withdraw, "[--max-fee COINS]",
+     "move the unbonded stake into a time-locked output", NEEDS_RPC | NEEDS_TQE,
+     "  --max-fee COINS          refuse to pay more (default " WALLET_DEFAULT_MAX_FEE_STR ")\n"},
+    {NULL, NULL, NULL, NULL, 0, NULL},
 };
 
 static void usage(FILE *f)
@@ -466,14 +498,18 @@ int cmd_wallet(int argc, char **argv)
         case O_EXPORT_VIEW: o.export_view = true; break;
         case 'h':
         case O_HELP:
-            printf("usage: veil wallet %s --wallet FILE %s [--json]\n\n%s.\n\n%s", sc->name,
-                   sc->usage, sc->summary, common_help);
+            printf("usage: veil wallet %s --wallet FILE %s [--json]\n\n%s.\n\n", sc->name,
+                   sc->usage, sc->summary);
+            if (sc->options[0] != '\0') printf("options:\n%s", sc->options);
+            printf("%s", common_help);
+            if (sc->needs & NEEDS_RPC) printf("%s", rpc_help);
+            if (sc->needs & NEEDS_TQE) printf("%s", tqe_help);
             return 0;
         default: bad = true; break;
         }
     }
     if (bad) {
-        rc = cli_usage_error("%s: invalid or unknown option '%s'", o.cmd, sub_argv[optind - 1]);
+        rc = cli_bad_option(o.cmd, sub_argv);
         goto out;
     }
     if (optind < sub_argc) {

@@ -216,8 +216,11 @@ int c_balance(wopts *o)
         if (have_acct) {
             wallet_amount_format(s1, sizeof s1, bonded);
             wallet_amount_format(s2, sizeof s2, unbonded);
-            printf("staked:      %s bonded, %s unbonded%s\n", s1, s2,
-                   unbonded > 0 && unbonded_from > now ? " (still locked)" : "");
+            char until[CLI_TIME_STR_MAX];
+            printf("staked:      %s bonded, %s unbonded", s1, s2);
+            if (unbonded > 0 && unbonded_from > now)
+                printf(" (withdrawable from %s)", cli_time_format(until, unbonded_from));
+            printf("\n");
         }
         printf("synced to block %llu", (unsigned long long)w.synced_height);
         if (tip > w.synced_height) printf(" of %llu (run 'veil wallet sync')", (unsigned long long)tip);

@@ -113,8 +113,10 @@ static int confidential(wopts *o, tx_kind kind)
             goto out;
         }
         if (acct->unbonded_from > now) {
-            veil_error_detail_set("the unbonded stake may be withdrawn from %llu (chain time %llu)",
-                                  (unsigned long long)acct->unbonded_from, (unsigned long long)now);
+            char from[CLI_TIME_STR_MAX], at[CLI_TIME_STR_MAX];
+            veil_error_detail_set("the unbonded stake may be withdrawn from %s (chain time %s)",
+                                  cli_time_format(from, acct->unbonded_from),
+                                  cli_time_format(at, now));
             st = VEIL_ERR_TX_NOT_YET_UNBONDED;
             goto out;
         }
@@ -157,9 +159,11 @@ static int confidential(wopts *o, tx_kind kind)
         veil_hex_encode(id, b->txid, 32);
         const char *what = kind == TX_SEND ? "sent" : kind == TX_DEPOSIT ? "bonded" : "withdrew";
         printf("%s %s (fee %s) in block %llu\ntxid %s\n", what, a, f, (unsigned long long)height, id);
-        if (kind == TX_WITHDRAW)
-            printf("the output is time-locked until %llu\n",
-                   (unsigned long long)b->body.outputs[0].valid_from);
+        if (kind == TX_WITHDRAW) {
+            char until[CLI_TIME_STR_MAX];
+            printf("the output is time-locked until %s\n",
+                   cli_time_format(until, b->body.outputs[0].valid_from));
+        }
     }
 out:
     if (t != NULL) wallet_tqe_close(t->client);

@@ -1,4 +1,5 @@
 /* veil: the multi-call front door. One subcommand per file (cmd_*.c). */
+#include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -17,6 +18,7 @@ static const cli_command commands[] = {
 int main(int argc, char **argv)
 {
     veil_process_init();
+    opterr = 0; /* option errors are reported once, by cli_bad_option */
     veil_json_wipe_install();
     if (argc >= 2 && strcmp(argv[1], "--version") == 0) {
         printf("veil %s\n", VEIL_VERSION);
