@@ -3,15 +3,18 @@
 #   make test   install what is missing, build, run every test (plain and ASan+UBSan)
 #   make bench  build and run the benchmarks (prints "BENCH <name> <value> <unit>")
 #   make fuzz   build the libFuzzer targets with clang and fuzz each for FUZZ_SECONDS
+#   make install PREFIX=/usr/local [ENCLAVE_DIR=PREFIX/lib/veil/enclaves] [DESTDIR=...]
 
 BUILD      ?= build
 ASAN_BUILD ?= build-asan
 FUZZ_BUILD ?= build-fuzz
 JOBS       ?= $(shell nproc)
 FUZZ_SECONDS ?= 60
+PREFIX     ?= /usr/local
+ENCLAVE_DIR ?=
 CTEST_ARGS ?=
 
-.PHONY: all deps build asan test test-plain test-asan demo bench fuzz clean
+.PHONY: all deps build asan test test-plain test-asan demo bench fuzz install clean
 
 all: build
 
@@ -45,6 +48,12 @@ fuzz: deps
 	@CC=clang cmake -S . -B $(FUZZ_BUILD) -DCMAKE_BUILD_TYPE=Debug -DVEIL_FUZZ=ON >/dev/null
 	@cmake --build $(FUZZ_BUILD) -j$(JOBS)
 	@scripts/fuzz $(FUZZ_BUILD) $(FUZZ_SECONDS)
+
+install: deps
+	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_INSTALL_PREFIX=$(PREFIX) \
+	  $(if $(ENCLAVE_DIR),-DVEIL_ENCLAVE_INSTALL_DIR=$(ENCLAVE_DIR)) >/dev/null
+	@cmake --build $(BUILD) -j$(JOBS)
+	@cmake --install $(BUILD)
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)

@@ -84,6 +84,25 @@ rm "$tmp/plat/root_secret"
 check "platform init after its root secret was lost" 1 $?
 contains "lost root secret message" "$tmp/err" "cannot be recovered"
 
+# Operators' basics: a pid file once serving (gone after a stop), log lines with a UTC
+# time and a level, and `veil version`.
+"$veil" platform init --dir "$tmp/plat2" --root-ca-dir "$tmp/root2" >/dev/null
+"$veil" tve --listen "ipc://$tmp/op.sock" --home "$tmp/op-tve" --platform "$tmp/plat2" \
+  --pid-file "$tmp/tve.pid" --log-level info >/dev/null 2>"$tmp/tve.err" &
+tpid=$!
+for _ in $(seq 1 100); do [[ -s $tmp/tve.pid ]] && break; kill -0 $tpid 2>/dev/null || break; sleep 0.1; done
+[[ $(cat "$tmp/tve.pid" 2>/dev/null) == "$tpid" ]]; check "--pid-file holds the daemon's pid" 0 $?
+kill -TERM $tpid; wait $tpid; check "the daemon stops on SIGTERM" 0 $?
+[[ ! -e $tmp/tve.pid ]]; check "the pid file is removed at a stop" 0 $?
+grep -Eq '^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:]{8}Z INFO  veil tve: stopped$' "$tmp/tve.err"
+check "log lines carry a UTC time, a level and the program" 0 $?
+"$veil" tve --listen "ipc://$tmp/op.sock" --home "$tmp/op-tve" --log-level chatty 2>/dev/null
+check "an unknown log level is a usage error" 2 $?
+"$veil" version >"$tmp/ver"; check "veil version" 0 $?
+grep -Eq '^veil [0-9]+\.[0-9]+\.[0-9]+$' "$tmp/ver" && grep -q "tve  mrenclave [0-9a-f]\{64\}" "$tmp/ver"
+check "version names itself and its enclave images" 0 $?
+[[ $("$veil" --version | head -n 1) == $(head -n 1 "$tmp/ver") ]]; check "--version agrees" 0 $?
+
 "$veil" enclave frobnicate 2>/dev/null; check "unknown subcommand" 2 $?
 for sub in keygen sign info verify; do
   "$veil" enclave $sub --help >/dev/null; check "enclave $sub --help" 0 $?

@@ -26,3 +26,6 @@ add_test(NAME test_trusted_boundary_selftest
 add_test(NAME test_one_decode COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/one_decode.sh ${CMAKE_SOURCE_DIR})
 add_test(NAME test_one_decode_selftest
   COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/one_decode.sh --self-test ${CMAKE_SOURCE_DIR})
+# make install's layout and how an installed veil finds its enclave images.
+add_test(NAME test_install
+  COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/install.sh ${CMAKE_BINARY_DIR} ${VEIL_ENCLAVE_INSTALL_DIR})

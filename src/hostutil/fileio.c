@@ -209,14 +209,36 @@ veil_status veil_self_exe(char *out, size_t cap)
     return VEIL_OK;
 }
 
-veil_status veil_enclave_image_path(const char *image, char *out, size_t cap)
+veil_status veil_enclave_dir(char *out, size_t cap)
 {
+    const char *env = getenv("VEIL_ENCLAVE_DIR");
+    int w;
+    if (env != NULL && env[0] != '\0') {
+        w = snprintf(out, cap, "%s", env);
+        ENSURE(w >= 0 && (size_t)w < cap, VEIL_ERR_TOO_LARGE);
+        return VEIL_OK;
+    }
+    /* A build tree: the images sit next to the binary. */
     char exe[PATH_MAX];
     TRY(veil_self_exe(exe, sizeof exe));
     char *slash = strrchr(exe, '/');
     ENSURE(slash != NULL, VEIL_ERR_NOT_FOUND);
     *slash = '\0';
-    int w = snprintf(out, cap, "%s/enclaves/%s", exe, image);
+    w = snprintf(out, cap, "%s/enclaves", exe);
+    ENSURE(w >= 0 && (size_t)w < cap, VEIL_ERR_TOO_LARGE);
+    struct stat sb;
+    if (stat(out, &sb) == 0 && S_ISDIR(sb.st_mode)) return VEIL_OK;
+    /* An installed veil: the directory chosen at configure time. */
+    w = snprintf(out, cap, "%s", VEIL_ENCLAVE_INSTALL_DIR);
+    ENSURE(w >= 0 && (size_t)w < cap, VEIL_ERR_TOO_LARGE);
+    return VEIL_OK;
+}
+
+veil_status veil_enclave_image_path(const char *image, char *out, size_t cap)
+{
+    char dir[PATH_MAX];
+    TRY(veil_enclave_dir(dir, sizeof dir));
+    int w = snprintf(out, cap, "%s/%s", dir, image);
     ENSURE(w >= 0 && (size_t)w < cap, VEIL_ERR_TOO_LARGE);
     return VEIL_OK;
 }
@@ -249,4 +271,17 @@ veil_status veil_dir_lock(const char *dir, const char *name, const char *who, in
     veil_status st = veil_path_lock(path, false, fd);
     if (st == VEIL_ERR_EXISTS) veil_error_detail_set("%s is in use by another process (%s)", dir, who);
     return st;
+}
+
+veil_status veil_pidfile_write(const char *path)
+{
+    if (path == NULL) return VEIL_OK;
+    char text[32];
+    int n = snprintf(text, sizeof text, "%ld\n", (long)getpid());
+    return veil_file_write_atomic(path, text, (size_t)n, 0644);
+}
+
+void veil_pidfile_remove(const char *path)
+{
+    if (path != NULL) (void)unlink(path);
 }

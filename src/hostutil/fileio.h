@@ -36,8 +36,11 @@ VEIL_MUST_CHECK veil_status veil_path_join(char *out, size_t cap, const char *di
 /* The path of the running executable (/proc/self/exe). */
 VEIL_MUST_CHECK veil_status veil_self_exe(char *out, size_t cap);
 
-/* <directory of the running executable>/enclaves/<image>: where the build puts the
- * signed enclave images, next to the veil binary. */
+/* Where the signed enclave images are: $VEIL_ENCLAVE_DIR if set; else
+ * <directory of the running executable>/enclaves if it exists (a build tree); else the
+ * install directory chosen at configure time (VEIL_ENCLAVE_INSTALL_DIR). */
+VEIL_MUST_CHECK veil_status veil_enclave_dir(char *out, size_t cap);
+/* <veil_enclave_dir>/<image>. */
 VEIL_MUST_CHECK veil_status veil_enclave_image_path(const char *image, char *out, size_t cap);
 
 /* A human-readable detail for the last failure on this thread (errno text, file name),
@@ -45,6 +48,11 @@ VEIL_MUST_CHECK veil_status veil_enclave_image_path(const char *image, char *out
 const char *veil_error_detail(void);
 void veil_error_detail_set(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void veil_error_detail_clear(void);
+
+/* A daemon's pid file: "<pid>\n", written atomically once the daemon serves (so its
+ * presence means ready), removed at a clean stop. NULL path: nothing. */
+VEIL_MUST_CHECK veil_status veil_pidfile_write(const char *path);
+void veil_pidfile_remove(const char *path);
 
 /* Takes an exclusive flock on path (created 0600), waiting for it if `wait`, and
  * returns its fd (close it to release; the lock dies with the process).

@@ -161,6 +161,11 @@ VEIL_MUST_CHECK veil_status tee_enclave_load(tee_platform *p, const char *signed
                                              tee_enclave **out);
 void tee_enclave_destroy(tee_enclave *e);
 
+/* The identity a signed enclave image would have once loaded (its signature is
+ * verified; nothing is loaded or run): what tools and policies pin (MRENCLAVE, MRSIGNER,
+ * product id, SVN, attributes) without knowing the backend's image format. */
+VEIL_MUST_CHECK veil_status tee_image_identity(const char *signed_image_path, tee_identity *out);
+
 /* Calls ecall `index`. Input is copied in; at most out_cap bytes are copied out and
  * *out_len set. Returns the handler's status (an enclave-side error code),
  * VEIL_ERR_TEE_NO_ECALL, VEIL_ERR_TEE_OUT_OF_MEMORY when the marshalled buffers do not

@@ -8,6 +8,7 @@
 
 #include "host/devchain/devchain.h"
 #include "hostutil/fileio.h"
+#include "hostutil/log.h"
 #include "tools/cli.h"
 #include "tools/commands.h"
 
@@ -111,7 +112,10 @@ static void run_usage(void)
            "  --tx-commit-timeout DUR  how long broadcast_tx_commit waits (default 10s)\n"
            "  --connect-wait DUR   keep retrying the app's socket this long (default 30s)\n"
            "  --max-tx-bytes N     largest tx accepted (default 1048576)\n"
-           "  --quiet              no per-block log lines\n",
+           "  --quiet              no per-block log lines\n"
+           "  --log-level LEVEL    error, warn, info (default) or debug; each line has a UTC time\n"
+           "  --pid-file PATH      write the process id there once the RPC serves; removed at a\n"
+           "                       stop\n",
            DEVCHAIN_DEFAULT_RPC);
 }
 
@@ -127,12 +131,16 @@ int cmd_devchain(int argc, char **argv)
                                          {"connect-wait", required_argument, NULL, 'w'},
                                          {"max-tx-bytes", required_argument, NULL, 'm'},
                                          {"quiet", no_argument, NULL, 'q'},
-                                         {"help", no_argument, NULL, 'h'},
+                                         {"pid-file", required_argument, NULL, 0x5046},
+        {"log-level", required_argument, NULL, 0x4c56},
+        {"help", no_argument, NULL, 'h'},
                                          {NULL, 0, NULL, 0}};
     devchain_config cfg;
     devchain_config_defaults(&cfg);
     uint64_t n;
     int c;
+    const char *pid_file = NULL;
+    veil_log_setup("devchain", VEIL_LOG_INFO);
     while ((c = getopt_long(argc, argv, "H:a:r:b:et:w:m:qh", opts, NULL)) != -1) {
         switch (c) {
         case 'H':
@@ -167,6 +175,16 @@ int cmd_devchain(int argc, char **argv)
         case 'q':
             cfg.log = NULL;
             break;
+        case 0x5046:
+            pid_file = optarg;
+            break;
+        case 0x4c56: {
+            veil_log_level lvl;
+            if (!veil_log_parse_level(optarg, &lvl))
+                return cli_usage_error("--log-level must be error, warn, info or debug");
+            veil_log_setup("devchain", lvl);
+            break;
+        }
         case 'h':
             run_usage();
             return 0;
@@ -184,6 +202,8 @@ int cmd_devchain(int argc, char **argv)
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
+    cfg.pid_file = pid_file;
     veil_status st = devchain_run(&cfg, &stop_requested);
+    veil_pidfile_remove(pid_file);
     return st == VEIL_OK ? 0 : cli_fail("devchain", st);
 }

@@ -12,6 +12,7 @@
 #include "host/node/node_abci.h"
 #include "host/node/node_app.h"
 #include "hostutil/fileio.h"
+#include "hostutil/log.h"
 #include "tools/cli.h"
 #include "tools/commands.h"
 
@@ -40,6 +41,8 @@ static void usage(void)
            "  --tve-wait MS       how long to wait for an unreachable TVE at start-up and\n"
            "                      during a block before giving up with an error (default 0:\n"
            "                      forever; a line every 10 s says the node is waiting)\n"
+           "  --log-level LEVEL   error, warn, info (default) or debug; each line has a UTC time\n"
+           "  --pid-file PATH     write the process id there once serving; removed at a stop\n"
            "Start-up compares heights with the TVE and replays stored blocks into a TVE\n"
            "that lags (docs/node.md, \"Recovery\"). SIGINT or SIGTERM stops the node.\n");
 }
@@ -63,6 +66,8 @@ int cmd_node(int argc, char **argv)
         {"tve-timeout", required_argument, NULL, O_TIMEOUT},
         {"tve-wait", required_argument, NULL, O_WAIT},
         {"test-crash-point", required_argument, NULL, O_CRASH},
+        {"pid-file", required_argument, NULL, 0x5046},
+        {"log-level", required_argument, NULL, 0x4c56},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0}};
     node_config cfg;
@@ -71,6 +76,8 @@ int cmd_node(int argc, char **argv)
     uint64_t v;
     int c;
     optind = 1;
+    const char *pid_file = NULL;
+    veil_log_setup("node", VEIL_LOG_INFO);
     while ((c = getopt_long(argc, argv, "d:a:t:h", opts, NULL)) != -1) {
         switch (c) {
         case 'd': cfg.home = optarg; break;
@@ -105,6 +112,16 @@ int cmd_node(int argc, char **argv)
                 return cli_usage_error("--test-crash-point: only after-node-commit exists");
             cfg.test_crash_after_node_commit = true;
             break;
+        case 0x5046:
+            pid_file = optarg;
+            break;
+        case 0x4c56: {
+            veil_log_level lvl;
+            if (!veil_log_parse_level(optarg, &lvl))
+                return cli_usage_error("--log-level must be error, warn, info or debug");
+            veil_log_setup("node", lvl);
+            break;
+        }
         case 'h': usage(); return 0;
         default: return cli_bad_option("node", argv);
         }
@@ -142,10 +159,16 @@ int cmd_node(int argc, char **argv)
     }
     char addr[256];
     if (abci_server_address(srv, addr, sizeof addr) != VEIL_OK) snprintf(addr, sizeof addr, "%s", abci);
-    fprintf(stderr, "veil node: serving ABCI on %s\n", addr);
+    veil_log(VEIL_LOG_INFO, "serving ABCI on %s", addr);
+    if ((st = veil_pidfile_write(pid_file)) != VEIL_OK) {
+        abci_server_free(srv);
+        node_app_close(app);
+        return cli_fail(pid_file, st);
+    }
     while (!g_stop) pause();
-    fprintf(stderr, "veil node: stopping\n");
+    veil_log(VEIL_LOG_INFO, "stopping");
     abci_server_free(srv);
     node_app_close(app);
+    veil_pidfile_remove(pid_file);
     return 0;
 }

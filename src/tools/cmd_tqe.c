@@ -10,6 +10,7 @@
 #include "common/hex.h"
 #include "host/tqe/tqe_server.h"
 #include "hostutil/fileio.h"
+#include "hostutil/log.h"
 #include "tools/cli.h"
 #include "trusted/tqe/tqe_abi.h"
 #include "tools/commands.h"
@@ -48,6 +49,8 @@ static void usage(void)
            "  --timeout SECONDS   idle timeout per connection (default 30; total 20x)\n"
            "  --rate N            connections + reads per second per client address\n"
            "                      (default 50, burst 2N)\n"
+           "  --log-level LEVEL   error, warn, info (default) or debug; each line has a UTC time\n"
+           "  --pid-file PATH     write the process id there once serving; removed at a stop\n"
            "SIGINT or SIGTERM stops the service once open connections end.\n",
            TQE_ENCLAVE_IMAGE);
 }
@@ -66,13 +69,17 @@ int cmd_tqe(int argc, char **argv)
                                          {"rate", required_argument, NULL, 'R'},
                                          {"max-per-address", required_argument, NULL, 'A'},
                                          {"handshake-timeout", required_argument, NULL, 'S'},
-                                         {"help", no_argument, NULL, 'h'},
+                                         {"pid-file", required_argument, NULL, 0x5046},
+        {"log-level", required_argument, NULL, 0x4c56},
+        {"help", no_argument, NULL, 'h'},
                                          {NULL, 0, NULL, 0}};
     char enclave[PATH_MAX] = "";
     tqe_server_config cfg = {0};
     cfg.rpc_url = "http://127.0.0.1:26657";
     uint64_t v;
     int c;
+    const char *pid_file = NULL;
+    veil_log_setup("tqe", VEIL_LOG_INFO);
     while ((c = getopt_long(argc, argv, "l:T:H:r:c:p:e:m:t:R:A:S:h", opts, NULL)) != -1) {
         switch (c) {
         case 'l':
@@ -121,6 +128,16 @@ int cmd_tqe(int argc, char **argv)
                 return cli_usage_error("--handshake-timeout must be 1..600 seconds");
             cfg.handshake_ms = (unsigned)v * 1000u;
             break;
+        case 0x5046:
+            pid_file = optarg;
+            break;
+        case 0x4c56: {
+            veil_log_level lvl;
+            if (!veil_log_parse_level(optarg, &lvl))
+                return cli_usage_error("--log-level must be error, warn, info or debug");
+            veil_log_setup("tqe", lvl);
+            break;
+        }
         case 'h':
             usage();
             return 0;
@@ -157,10 +174,15 @@ int cmd_tqe(int argc, char **argv)
     /* The one start-up line; tests and scripts wait for it (the socket is bound). */
     printf("tqe: listening on %s mrenclave %s mrsigner %s\n", tqe_server_address(srv), mre, mrs);
     fflush(stdout);
+    if ((st = veil_pidfile_write(pid_file)) != VEIL_OK) {
+        tqe_server_close(srv);
+        return cli_fail(pid_file, st);
+    }
 
     st = tqe_server_run(srv, &g_stop);
     tqe_server_close(srv);
+    veil_pidfile_remove(pid_file);
     if (st != VEIL_OK) return cli_fail("tqe", st);
-    fprintf(stderr, "tqe: stopped\n");
+    veil_log(VEIL_LOG_INFO, "stopped");
     return 0;
 }

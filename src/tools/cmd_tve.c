@@ -11,6 +11,7 @@
 #include "host/tve/tve_server.h"
 #include "host/tve/tve_service.h"
 #include "hostutil/fileio.h"
+#include "hostutil/log.h"
 #include "tools/cli.h"
 #include "trusted/tve/tve_abi.h"
 #include "tools/commands.h"
@@ -41,6 +42,8 @@ static void usage(void)
            "  --mrenclave HEX    refuse to start unless the enclave has this MRENCLAVE\n"
            "  --min-svn N        refuse to start if the enclave's SVN is below N\n"
            "  --log LEVEL        per-request log lines on stderr: all (default), errors, none\n"
+           "  --log-level LEVEL   error, warn, info (default) or debug; each line has a UTC time\n"
+           "  --pid-file PATH     write the process id there once serving; removed at a stop\n"
            "SIGINT or SIGTERM stops the service after the request in progress.\n",
            TVE_ENCLAVE_IMAGE);
 }
@@ -61,7 +64,9 @@ int cmd_tve(int argc, char **argv)
                                          {"mrenclave", required_argument, NULL, 'm'},
                                          {"min-svn", required_argument, NULL, 'v'},
                                          {"log", required_argument, NULL, 'L'},
-                                         {"help", no_argument, NULL, 'h'},
+                                         {"pid-file", required_argument, NULL, 0x5046},
+        {"log-level", required_argument, NULL, 0x4c56},
+        {"help", no_argument, NULL, 'h'},
                                          {NULL, 0, NULL, 0}};
     const char *listen = NULL;
     char enclave[PATH_MAX] = "";
@@ -71,6 +76,8 @@ int cmd_tve(int argc, char **argv)
     uint64_t v;
     int c;
 
+    const char *pid_file = NULL;
+    veil_log_setup("tve", VEIL_LOG_INFO);
     while ((c = getopt_long(argc, argv, "l:H:t:p:e:s:m:v:L:h", opts, NULL)) != -1) {
         switch (c) {
         case 'l':
@@ -116,6 +123,16 @@ int cmd_tve(int argc, char **argv)
             else
                 return cli_usage_error("--log must be all, errors or none");
             break;
+        case 0x5046:
+            pid_file = optarg;
+            break;
+        case 0x4c56: {
+            veil_log_level lvl;
+            if (!veil_log_parse_level(optarg, &lvl))
+                return cli_usage_error("--log-level must be error, warn, info or debug");
+            veil_log_setup("tve", lvl);
+            break;
+        }
         case 'h':
             usage();
             return 0;
@@ -161,11 +178,17 @@ int cmd_tve(int argc, char **argv)
     printf("tve: listening on %s mrenclave %s mrsigner %s last_height %llu threads %u\n", listen,
            mre, mrs, (unsigned long long)tve_service_last_height(svc), tve_service_threads(svc));
     fflush(stdout);
+    if ((st = veil_pidfile_write(pid_file)) != VEIL_OK) {
+        tve_server_close(srv);
+        tve_service_close(svc);
+        return cli_fail(pid_file, st);
+    }
 
     st = tve_server_run(srv, log, &g_stop);
     tve_server_close(srv);
     tve_service_close(svc);
+    veil_pidfile_remove(pid_file);
     if (st != VEIL_OK) return cli_fail("tve", st);
-    fprintf(stderr, "tve: stopped\n");
+    veil_log(VEIL_LOG_INFO, "stopped");
     return 0;
 }

@@ -12,6 +12,7 @@ int cmd_devnet(int argc, char **argv);
 int cmd_devchain(int, char **);
 int cmd_tqe(int argc, char **argv);
 int cmd_wallet(int argc, char **argv);
+int cmd_version(int argc, char **argv);
 
 #define VEIL_EXTRA_COMMANDS \
     {"tve", cmd_tve, "run the transaction validation enclave service"}, \
@@ -19,6 +20,7 @@ int cmd_wallet(int argc, char **argv);
     {"devnet", cmd_devnet, "run the whole system locally; status"}, \
     {"devchain", cmd_devchain, "run a single-validator development chain"}, \
     {"tqe", cmd_tqe, "run the transaction query enclave service (wallets)"}, \
-    {"wallet", cmd_wallet, "keys, balances and confidential payments"},
+    {"wallet", cmd_wallet, "keys, balances and confidential payments"}, \
+    {"version", cmd_version, "this veil's version and its enclave images"},
 
 #endif

@@ -24,7 +24,7 @@
 #include "host/node/tve_client.h"
 #include "hostutil/fileio.h"
 #include "hostutil/rpc_client.h"
-#include "tee/sim/sigstruct.h"
+#include "tee/tee.h"
 #include "tee/sim/sim_host.h"
 #include "trusted/tqe/tqe_abi.h"
 #include "trusted/tve/tve_abi.h"
@@ -73,15 +73,7 @@ static veil_status image_identity(const char *image, tee_identity *id)
 {
     char img[PATH_MAX];
     TRY(veil_enclave_image_path(image, img, sizeof img));
-    uint8_t *file;
-    size_t len;
-    TRY(veil_file_read(img, SIM_IMAGE_MAX + SIM_SIGSTRUCT_LEN, &file, &len));
-    sim_sigstruct sig;
-    veil_status st = sim_sigstruct_verify(file, len, &sig);
-    free(file);
-    TRY(st);
-    sim_sigstruct_identity(&sig, id);
-    return VEIL_OK;
+    return tee_image_identity(img, id);
 }
 
 static veil_status tve_signer(char hex[static 65])

@@ -20,9 +20,6 @@ int main(int argc, char **argv)
     veil_process_init();
     opterr = 0; /* option errors are reported once, by cli_bad_option */
     veil_json_wipe_install();
-    if (argc >= 2 && strcmp(argv[1], "--version") == 0) {
-        printf("veil %s\n", VEIL_VERSION);
-        return 0;
-    }
+    if (argc >= 2 && strcmp(argv[1], "--version") == 0) return cmd_version(1, argv);
     return cli_dispatch("veil", commands, argc, argv);
 }

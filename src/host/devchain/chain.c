@@ -30,6 +30,7 @@
 #include "host/devchain/cmt_hash.h"
 #include "host/devchain/cmt_time.h"
 #include "hostutil/fileio.h"
+#include "hostutil/log.h"
 
 
 void devchain_config_defaults(devchain_config *cfg)
@@ -52,10 +53,7 @@ void devchain_log(devchain *dc, const char *fmt, ...)
     if (dc->cfg.log == NULL) return;
     va_list ap;
     va_start(ap, fmt);
-    fputs("devchain: ", dc->cfg.log);
-    vfprintf(dc->cfg.log, fmt, ap);
-    fputc('\n', dc->cfg.log);
-    fflush(dc->cfg.log);
+    veil_vlog_to(dc->cfg.log, VEIL_LOG_INFO, fmt, ap);
     va_end(ap);
 }
 
@@ -464,6 +462,7 @@ veil_status devchain_run(const devchain_config *cfg, volatile sig_atomic_t *stop
         goto out;
     }
     dc->rpc_port = rpc_server_port(dc->rpc);
+    TRY_OUT(veil_pidfile_write(cfg->pid_file));
     devchain_log(dc, "chain %s at height %lld; RPC on 127.0.0.1:%u; block time %lld ms",
                  dc->gen.chain_id, (long long)dc->st.last_height, dc->rpc_port,
                  (long long)cfg->block_time_ms);

@@ -39,6 +39,7 @@ typedef struct devchain_config {
     int64_t connect_wait_ms;      /* keep retrying the ABCI connection this long */
     mempool_limits mempool;
     FILE *log;                    /* one line per block and per event; NULL: silent */
+    const char *pid_file;         /* written once the RPC serves; NULL: none */
 } devchain_config;
 
 void devchain_config_defaults(devchain_config *cfg);

@@ -17,6 +17,7 @@
 #include "host/node/node_tx.h"
 #include "host/node/tve_client.h"
 #include "hostutil/fileio.h"
+#include "hostutil/log.h"
 #include "hostutil/keymap.h"
 #include "tee/tee.h"
 #include "veil/node.pb-c.h"
@@ -28,18 +29,10 @@
 
 void node_log(node_app *a, const char *fmt, ...)
 {
-    char ts[32];
-    time_t now = time(NULL);
-    struct tm tm;
-    gmtime_r(&now, &tm);
-    strftime(ts, sizeof ts, "%Y-%m-%dT%H:%M:%SZ", &tm);
-    fprintf(a->log, "%s veil node: ", ts);
     va_list ap;
     va_start(ap, fmt);
-    vfprintf(a->log, fmt, ap);
+    veil_vlog_to(a->log, VEIL_LOG_INFO, fmt, ap);
     va_end(ap);
-    fputc('\n', a->log);
-    fflush(a->log);
 }
 
 void node_hex8(char out[17], const uint8_t *p) { veil_hex_encode(out, p, 8); }

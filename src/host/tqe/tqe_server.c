@@ -1,5 +1,6 @@
 /* The TQE host: TCP accept loop, one thread per connection, ocalls (see tqe_server.h). */
 #include "host/tqe/tqe_server.h"
+#include "hostutil/log.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -305,7 +306,7 @@ static void *conn_main(void *arg)
     }
 done:
     if (opened && tee_enclave_call(s->enclave, TQE_E_CLOSE, handle, 4, NULL, 0, &n) != VEIL_OK)
-        fprintf(stderr, "veil tqe: closing a connection failed\n");
+        veil_log(VEIL_LOG_WARN, "closing a connection failed");
     close(c->fd);
     free(in);
     free(out);
@@ -464,7 +465,7 @@ veil_status tqe_server_run(tqe_server *s, volatile sig_atomic_t *stop)
         if (now_s() >= next_renew) {
             /* The enclave renews only when the certificate is due (daily). */
             if (identity_refresh(s) != VEIL_OK)
-                fprintf(stderr, "veil tqe: identity renewal failed; retrying\n");
+                veil_log(VEIL_LOG_WARN, "identity renewal failed; retrying");
             next_renew = now_s() + RENEW_CHECK_SECONDS;
         }
     }
@@ -484,7 +485,7 @@ void tqe_server_close(tqe_server *s)
     size_t n = 0;
     if (s->enclave != NULL &&
         tee_enclave_call(s->enclave, TQE_E_SHUTDOWN, NULL, 0, NULL, 0, &n) != VEIL_OK)
-        fprintf(stderr, "veil tqe: enclave shutdown failed\n");
+        veil_log(VEIL_LOG_ERROR, "enclave shutdown failed");
     tee_enclave_destroy(s->enclave);
     tee_platform_close(s->platform);
     tve_client_close(s->tve);

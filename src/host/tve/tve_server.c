@@ -1,5 +1,6 @@
 /* The 0MQ REP loop (tve_server.h). */
 #include "host/tve/tve_server.h"
+#include "hostutil/log.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -120,11 +121,11 @@ static void log_request(tve_log_level log, const tve_request_info *info, size_t 
     if (log == TVE_LOG_NONE || (log == TVE_LOG_ERRORS && info->status == VEIL_OK)) return;
     /* Type, size, count, code and time: never anything from inside a tx. */
     if (info->status == VEIL_OK)
-        fprintf(stderr, "tve: %s bytes=%zu items=%zu ok %.0fus\n", info->name, req_len,
-                info->n_items, us);
+        veil_log(VEIL_LOG_INFO, "%s bytes=%zu items=%zu ok %.0fus", info->name, req_len,
+                 info->n_items, us);
     else
-        fprintf(stderr, "tve: %s bytes=%zu items=%zu error %d %s %.0fus\n", info->name, req_len,
-                info->n_items, (int)info->status, veil_status_name(info->status), us);
+        veil_log(VEIL_LOG_WARN, "%s bytes=%zu items=%zu error %d %s %.0fus", info->name, req_len,
+                 info->n_items, (int)info->status, veil_status_name(info->status), us);
 }
 
 veil_status tve_server_run(tve_server *srv, tve_log_level log, volatile sig_atomic_t *stop)

@@ -286,3 +286,16 @@ void tee_enclave_target_info(const tee_enclave *e, tee_target_info *out)
     memcpy(out->mrenclave, e->cpu.identity.mrenclave, TEE_MEASUREMENT_LEN);
     out->attributes = e->cpu.identity.attributes;
 }
+
+veil_status tee_image_identity(const char *signed_image_path, tee_identity *out)
+{
+    uint8_t *file = NULL;
+    size_t len = 0;
+    sim_sigstruct sig;
+    TRY(veil_file_read(signed_image_path, SIM_IMAGE_MAX + SIM_SIGSTRUCT_LEN, &file, &len));
+    veil_status st = sim_sigstruct_verify(file, len, &sig);
+    free(file);
+    TRY(st);
+    sim_sigstruct_identity(&sig, out);
+    return VEIL_OK;
+}
