@@ -88,10 +88,18 @@ contains "lost root secret message" "$tmp/err" "cannot be recovered"
 # time and a level, and `veil version`.
 "$veil" platform init --dir "$tmp/plat2" --root-ca-dir "$tmp/root2" >/dev/null
 "$veil" tve --listen "ipc://$tmp/op.sock" --home "$tmp/op-tve" --platform "$tmp/plat2" \
-  --pid-file "$tmp/tve.pid" --log-level info >/dev/null 2>"$tmp/tve.err" &
+  --pid-file "$tmp/tve.pid" --log-level info --metrics 127.0.0.1:0 >/dev/null 2>"$tmp/tve.err" &
 tpid=$!
 for _ in $(seq 1 100); do [[ -s $tmp/tve.pid ]] && break; kill -0 $tpid 2>/dev/null || break; sleep 0.1; done
 [[ $(cat "$tmp/tve.pid" 2>/dev/null) == "$tpid" ]]; check "--pid-file holds the daemon's pid" 0 $?
+murl=$(grep -o 'metrics on http://[0-9.:]*/metrics' "$tmp/tve.err" | cut -d' ' -f3)
+python3 -c 'import sys, urllib.request; print(urllib.request.urlopen(sys.argv[1], timeout=5).read().decode())' \
+  "$murl" >"$tmp/metrics" 2>&1
+check "GET /metrics answers ($murl)" 0 $?
+grep -q '^# TYPE veil_tve_requests_total counter$' "$tmp/metrics" &&
+  grep -Eq '^veil_tve_store_bytes [1-9][0-9]*$' "$tmp/metrics" &&
+  grep -Eq '^veil_tve_last_height 0$' "$tmp/metrics"
+check "the TVE's metrics in Prometheus' text format" 0 $?
 kill -TERM $tpid; wait $tpid; check "the daemon stops on SIGTERM" 0 $?
 [[ ! -e $tmp/tve.pid ]]; check "the pid file is removed at a stop" 0 $?
 grep -Eq '^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:]{8}Z INFO  veil tve: stopped$' "$tmp/tve.err"

@@ -31,6 +31,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
 #include "common/cursor.h"
 #include "common/hex.h"
 #include "crypto/crypto.h"
@@ -756,6 +760,87 @@ static void *tve_start_later(void *arg)
 /* A node whose TVE does not answer says so within seconds, gives up after --tve-wait
  * with an error naming it, and stops on SIGTERM while it waits. (Bounds are generous:
  * they catch "silent for 30 s" and "ignores the signal", not speed.) */
+/* --- one path for a tx's bytes: each process decodes a tx once where it judges it ---- */
+
+/* The value of `name` on a daemon's GET /metrics (its port from the log line). */
+static uint64_t metric(const char *log, const char *name)
+{
+    uint8_t *text = NULL;
+    size_t len = 0;
+    assert_int_equal(veil_file_read(log, 1u << 20, &text, &len), VEIL_OK);
+    const char *at = strstr((const char *)text, "metrics on http://127.0.0.1:");
+    assert_non_null(at);
+    int port = atoi(at + strlen("metrics on http://127.0.0.1:"));
+    free(text);
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {0};
+    a.sin_family = AF_INET;
+    a.sin_port = htons((uint16_t)port);
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof a), 0);
+    static const char req[] = "GET /metrics HTTP/1.0\r\n\r\n";
+    assert_int_equal(write(fd, req, sizeof req - 1), (ssize_t)(sizeof req - 1));
+    static char body[65536];
+    size_t n = 0;
+    ssize_t r;
+    while (n < sizeof body - 1 && (r = read(fd, body + n, sizeof body - 1 - n)) > 0) n += (size_t)r;
+    close(fd);
+    body[n] = '\0';
+    char key[128];
+    snprintf(key, sizeof key, "\n%s ", name);
+    const char *v = strstr(body, key);
+    if (v == NULL) fail_msg("%s not in /metrics", name);
+    return strtoull(v + strlen(key), NULL, 10);
+}
+
+static void wait_for_line(const char *log, const char *s)
+{
+    for (int i = 0; i < 100 && !log_contains(log, s); i++) usleep(100000);
+    assert_true(log_contains(log, s));
+}
+
+/* A confidential tx from the TVE's encrypt to a committed block: the node decodes its
+ * public fields once per ABCI call that judges it (CheckTx, FinalizeBlock) and hands the
+ * TVE the block's bytes; the TVE host decodes them once per request (for its store and
+ * dependency checks) and forwards the same bytes to the enclave, which validates them.
+ * Counted by each process itself (veil_tx_wire_decodes, on GET /metrics). */
+static void test_one_decode_per_judge(void **state)
+{
+    (void)state;
+    inst o;
+    inst_init(&o, "o");
+    char *targv[] = {VEIL_BIN, "tve", "--listen", o.tve_ep, "--home", o.tve_home, "--platform",
+                     g_plat, "--log", "errors", "--metrics", "127.0.0.1:0", NULL};
+    o.tve.pid = spawn(targv, o.tve.log);
+    assert_true(o.tve.pid > 0);
+    node_start_args(&o, "--metrics", "127.0.0.1:0");
+    abci_connect(&o);
+    uint8_t g[32], h[32], bloom[256], id[32];
+    abci_init_chain(&o, g);
+    wait_for_line(o.node.log, "metrics on");
+    wait_for_line(o.tve.log, "metrics on");
+
+    blk b = {0};
+    withdraw_a(&o, block_time(0), id, &b.tx[0], &b.len[0]); /* encrypt: neither decodes */
+    b.n = 1;
+    uint64_t n0 = metric(o.node.log, "veil_node_tx_decodes_total");
+    uint64_t t0 = metric(o.tve.log, "veil_tve_host_tx_decodes_total");
+    assert_int_equal(abci_check_tx(&o, b.tx[0], b.len[0]), 0);
+    assert_int_equal(metric(o.node.log, "veil_node_tx_decodes_total") - n0, 1);
+    assert_int_equal(metric(o.tve.log, "veil_tve_host_tx_decodes_total") - t0, 1);
+
+    uint32_t codes[8];
+    assert_true(abci_finalize(&o, 1, &b, codes, h, bloom));
+    assert_int_equal(codes[0], 0);
+    assert_true(abci_commit(&o));
+    assert_int_equal(metric(o.node.log, "veil_node_tx_decodes_total") - n0, 2);
+    assert_int_equal(metric(o.tve.log, "veil_tve_host_tx_decodes_total") - t0, 2);
+    assert_int_equal(metric(o.node.log, "veil_node_confidential_txs_accepted_total"), 1);
+    blk_free(&b);
+    node_stop(&o, SIGTERM);
+    proc_kill(&o.tve, SIGTERM);
+}
+
 static int wait_exit(pid_t pid, int seconds)
 {
     for (int i = 0; i < seconds * 10; i++) {
@@ -934,6 +1019,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_chain_and_determinism),
+        cmocka_unit_test(test_one_decode_per_judge),
         cmocka_unit_test(test_waiting_for_the_tve),
         cmocka_unit_test(test_recovery),
         cmocka_unit_test(test_wrong_tve_identity),

@@ -13,6 +13,7 @@
 #include "host/node/node_app.h"
 #include "hostutil/fileio.h"
 #include "hostutil/log.h"
+#include "hostutil/metrics.h"
 #include "tools/cli.h"
 #include "tools/commands.h"
 
@@ -43,6 +44,8 @@ static void usage(void)
            "                      forever; a line every 10 s says the node is waiting)\n"
            "  --log-level LEVEL   error, warn, info (default) or debug; each line has a UTC time\n"
            "  --pid-file PATH     write the process id there once serving; removed at a stop\n"
+           "  --metrics HOST:PORT serve Prometheus metrics on GET /metrics (port 0: any; the\n"
+           "                      log says which)\n"
            "Start-up compares heights with the TVE and replays stored blocks into a TVE\n"
            "that lags (docs/node.md, \"Recovery\"). SIGINT or SIGTERM stops the node.\n");
 }
@@ -66,6 +69,7 @@ int cmd_node(int argc, char **argv)
         {"tve-timeout", required_argument, NULL, O_TIMEOUT},
         {"tve-wait", required_argument, NULL, O_WAIT},
         {"test-crash-point", required_argument, NULL, O_CRASH},
+        {"metrics", required_argument, NULL, 0x4d45},
         {"pid-file", required_argument, NULL, 0x5046},
         {"log-level", required_argument, NULL, 0x4c56},
         {"help", no_argument, NULL, 'h'},
@@ -76,6 +80,8 @@ int cmd_node(int argc, char **argv)
     uint64_t v;
     int c;
     optind = 1;
+    const char *metrics_addr = NULL;
+    veil_metrics_server *metrics = NULL;
     const char *pid_file = NULL;
     veil_log_setup("node", VEIL_LOG_INFO);
     while ((c = getopt_long(argc, argv, "d:a:t:h", opts, NULL)) != -1) {
@@ -111,6 +117,9 @@ int cmd_node(int argc, char **argv)
             if (strcmp(optarg, "after-node-commit") != 0)
                 return cli_usage_error("--test-crash-point: only after-node-commit exists");
             cfg.test_crash_after_node_commit = true;
+            break;
+        case 0x4d45:
+            metrics_addr = optarg;
             break;
         case 0x5046:
             pid_file = optarg;
@@ -160,6 +169,17 @@ int cmd_node(int argc, char **argv)
     char addr[256];
     if (abci_server_address(srv, addr, sizeof addr) != VEIL_OK) snprintf(addr, sizeof addr, "%s", abci);
     veil_log(VEIL_LOG_INFO, "serving ABCI on %s", addr);
+    if (metrics_addr != NULL) {
+        node_app_metrics_register();
+        uint16_t mport;
+        if ((st = veil_metrics_serve(metrics_addr, &metrics, &mport)) != VEIL_OK)
+            veil_log(VEIL_LOG_ERROR, "metrics: %s (%s)", veil_status_str(st), veil_error_detail());
+        else
+            veil_log(VEIL_LOG_INFO, "metrics on http://%.*s:%u/metrics",
+                     (int)(strrchr(metrics_addr, ':') - metrics_addr), metrics_addr, mport);
+        if (st != VEIL_OK) metrics_addr = NULL;
+        st = VEIL_OK;
+    }
     if ((st = veil_pidfile_write(pid_file)) != VEIL_OK) {
         abci_server_free(srv);
         node_app_close(app);
@@ -169,6 +189,7 @@ int cmd_node(int argc, char **argv)
     veil_log(VEIL_LOG_INFO, "stopping");
     abci_server_free(srv);
     node_app_close(app);
+    veil_metrics_stop(metrics);
     veil_pidfile_remove(pid_file);
     return 0;
 }

@@ -11,6 +11,7 @@
 #include "host/tqe/tqe_server.h"
 #include "hostutil/fileio.h"
 #include "hostutil/log.h"
+#include "hostutil/metrics.h"
 #include "tools/cli.h"
 #include "trusted/tqe/tqe_abi.h"
 #include "tools/commands.h"
@@ -51,6 +52,8 @@ static void usage(void)
            "                      (default 50, burst 2N)\n"
            "  --log-level LEVEL   error, warn, info (default) or debug; each line has a UTC time\n"
            "  --pid-file PATH     write the process id there once serving; removed at a stop\n"
+           "  --metrics HOST:PORT serve Prometheus metrics on GET /metrics (port 0: any; the\n"
+           "                      log says which)\n"
            "SIGINT or SIGTERM stops the service once open connections end.\n",
            TQE_ENCLAVE_IMAGE);
 }
@@ -69,7 +72,8 @@ int cmd_tqe(int argc, char **argv)
                                          {"rate", required_argument, NULL, 'R'},
                                          {"max-per-address", required_argument, NULL, 'A'},
                                          {"handshake-timeout", required_argument, NULL, 'S'},
-                                         {"pid-file", required_argument, NULL, 0x5046},
+                                         {"metrics", required_argument, NULL, 0x4d45},
+        {"pid-file", required_argument, NULL, 0x5046},
         {"log-level", required_argument, NULL, 0x4c56},
         {"help", no_argument, NULL, 'h'},
                                          {NULL, 0, NULL, 0}};
@@ -78,6 +82,8 @@ int cmd_tqe(int argc, char **argv)
     cfg.rpc_url = "http://127.0.0.1:26657";
     uint64_t v;
     int c;
+    const char *metrics_addr = NULL;
+    veil_metrics_server *metrics = NULL;
     const char *pid_file = NULL;
     veil_log_setup("tqe", VEIL_LOG_INFO);
     while ((c = getopt_long(argc, argv, "l:T:H:r:c:p:e:m:t:R:A:S:h", opts, NULL)) != -1) {
@@ -128,6 +134,9 @@ int cmd_tqe(int argc, char **argv)
                 return cli_usage_error("--handshake-timeout must be 1..600 seconds");
             cfg.handshake_ms = (unsigned)v * 1000u;
             break;
+        case 0x4d45:
+            metrics_addr = optarg;
+            break;
         case 0x5046:
             pid_file = optarg;
             break;
@@ -174,6 +183,17 @@ int cmd_tqe(int argc, char **argv)
     /* The one start-up line; tests and scripts wait for it (the socket is bound). */
     printf("tqe: listening on %s mrenclave %s mrsigner %s\n", tqe_server_address(srv), mre, mrs);
     fflush(stdout);
+    if (metrics_addr != NULL) {
+        tqe_server_metrics_register();
+        uint16_t mport;
+        if ((st = veil_metrics_serve(metrics_addr, &metrics, &mport)) != VEIL_OK)
+            veil_log(VEIL_LOG_ERROR, "metrics: %s (%s)", veil_status_str(st), veil_error_detail());
+        else
+            veil_log(VEIL_LOG_INFO, "metrics on http://%.*s:%u/metrics",
+                     (int)(strrchr(metrics_addr, ':') - metrics_addr), metrics_addr, mport);
+        if (st != VEIL_OK) metrics_addr = NULL;
+        st = VEIL_OK;
+    }
     if ((st = veil_pidfile_write(pid_file)) != VEIL_OK) {
         tqe_server_close(srv);
         return cli_fail(pid_file, st);
@@ -181,6 +201,7 @@ int cmd_tqe(int argc, char **argv)
 
     st = tqe_server_run(srv, &g_stop);
     tqe_server_close(srv);
+    veil_metrics_stop(metrics);
     veil_pidfile_remove(pid_file);
     if (st != VEIL_OK) return cli_fail("tqe", st);
     veil_log(VEIL_LOG_INFO, "stopped");

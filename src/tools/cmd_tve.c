@@ -12,6 +12,7 @@
 #include "host/tve/tve_service.h"
 #include "hostutil/fileio.h"
 #include "hostutil/log.h"
+#include "hostutil/metrics.h"
 #include "tools/cli.h"
 #include "trusted/tve/tve_abi.h"
 #include "tools/commands.h"
@@ -44,6 +45,8 @@ static void usage(void)
            "  --log LEVEL        per-request log lines on stderr: all (default), errors, none\n"
            "  --log-level LEVEL   error, warn, info (default) or debug; each line has a UTC time\n"
            "  --pid-file PATH     write the process id there once serving; removed at a stop\n"
+           "  --metrics HOST:PORT serve Prometheus metrics on GET /metrics (port 0: any; the\n"
+           "                      log says which)\n"
            "SIGINT or SIGTERM stops the service after the request in progress.\n",
            TVE_ENCLAVE_IMAGE);
 }
@@ -64,7 +67,8 @@ int cmd_tve(int argc, char **argv)
                                          {"mrenclave", required_argument, NULL, 'm'},
                                          {"min-svn", required_argument, NULL, 'v'},
                                          {"log", required_argument, NULL, 'L'},
-                                         {"pid-file", required_argument, NULL, 0x5046},
+                                         {"metrics", required_argument, NULL, 0x4d45},
+        {"pid-file", required_argument, NULL, 0x5046},
         {"log-level", required_argument, NULL, 0x4c56},
         {"help", no_argument, NULL, 'h'},
                                          {NULL, 0, NULL, 0}};
@@ -76,6 +80,8 @@ int cmd_tve(int argc, char **argv)
     uint64_t v;
     int c;
 
+    const char *metrics_addr = NULL;
+    veil_metrics_server *metrics = NULL;
     const char *pid_file = NULL;
     veil_log_setup("tve", VEIL_LOG_INFO);
     while ((c = getopt_long(argc, argv, "l:H:t:p:e:s:m:v:L:h", opts, NULL)) != -1) {
@@ -122,6 +128,9 @@ int cmd_tve(int argc, char **argv)
                 log = TVE_LOG_NONE;
             else
                 return cli_usage_error("--log must be all, errors or none");
+            break;
+        case 0x4d45:
+            metrics_addr = optarg;
             break;
         case 0x5046:
             pid_file = optarg;
@@ -178,6 +187,17 @@ int cmd_tve(int argc, char **argv)
     printf("tve: listening on %s mrenclave %s mrsigner %s last_height %llu threads %u\n", listen,
            mre, mrs, (unsigned long long)tve_service_last_height(svc), tve_service_threads(svc));
     fflush(stdout);
+    if (metrics_addr != NULL) {
+        tve_server_metrics_register(svc);
+        uint16_t mport;
+        if ((st = veil_metrics_serve(metrics_addr, &metrics, &mport)) != VEIL_OK)
+            veil_log(VEIL_LOG_ERROR, "metrics: %s (%s)", veil_status_str(st), veil_error_detail());
+        else
+            veil_log(VEIL_LOG_INFO, "metrics on http://%.*s:%u/metrics",
+                     (int)(strrchr(metrics_addr, ':') - metrics_addr), metrics_addr, mport);
+        if (st != VEIL_OK) metrics_addr = NULL;
+        st = VEIL_OK;
+    }
     if ((st = veil_pidfile_write(pid_file)) != VEIL_OK) {
         tve_server_close(srv);
         tve_service_close(svc);
@@ -187,6 +207,7 @@ int cmd_tve(int argc, char **argv)
     st = tve_server_run(srv, log, &g_stop);
     tve_server_close(srv);
     tve_service_close(svc);
+    veil_metrics_stop(metrics);
     veil_pidfile_remove(pid_file);
     if (st != VEIL_OK) return cli_fail("tve", st);
     veil_log(VEIL_LOG_INFO, "stopped");

@@ -18,6 +18,7 @@
 #include "host/node/tve_client.h"
 #include "hostutil/fileio.h"
 #include "hostutil/log.h"
+#include "hostutil/metrics.h"
 #include "hostutil/keymap.h"
 #include "tee/tee.h"
 #include "veil/node.pb-c.h"
@@ -33,6 +34,13 @@ void node_log(node_app *a, const char *fmt, ...)
     va_start(ap, fmt);
     veil_vlog_to(a->log, VEIL_LOG_INFO, fmt, ap);
     va_end(ap);
+}
+
+uint64_t node_now_us(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (uint64_t)t.tv_sec * 1000000u + (uint64_t)t.tv_nsec / 1000u;
 }
 
 void node_hex8(char out[17], const uint8_t *p) { veil_hex_encode(out, p, 8); }
@@ -210,6 +218,45 @@ out:
     return st;
 }
 
+/* --- metrics (GET /metrics with --metrics) ------------------------------------------ */
+veil_metric node_m_blocks = {.name = "veil_node_blocks_total", .help = "Blocks committed.",
+                             .type = VEIL_METRIC_COUNTER};
+veil_metric node_m_height = {.name = "veil_node_height", .help = "Last committed height.",
+                             .type = VEIL_METRIC_GAUGE};
+veil_metric node_m_txs = {.name = "veil_node_block_txs_total", .help = "Txs in committed blocks.",
+                          .type = VEIL_METRIC_COUNTER};
+veil_metric node_m_conf = {.name = "veil_node_confidential_txs_accepted_total",
+                           .help = "Confidential txs the TVE accepted in committed blocks.",
+                           .type = VEIL_METRIC_COUNTER};
+veil_metric node_m_checktx = {.name = "veil_node_checktx_total", .help = "CheckTx calls answered.",
+                              .type = VEIL_METRIC_COUNTER};
+veil_metric node_m_checktx_refused = {.name = "veil_node_checktx_refused_total",
+                                      .help = "CheckTx calls that refused the tx.",
+                                      .type = VEIL_METRIC_COUNTER};
+veil_metric node_m_tve_us = {.name = "veil_node_tve_verify_microseconds_total",
+                             .help = "Time waiting for the TVE's verify-tx and verify-block.",
+                             .type = VEIL_METRIC_COUNTER};
+veil_metric node_m_tve_n = {.name = "veil_node_tve_verify_requests_total",
+                            .help = "verify-tx and verify-block requests sent to the TVE.",
+                            .type = VEIL_METRIC_COUNTER};
+static uint64_t sample_decodes(void *ctx)
+{
+    (void)ctx;
+    return veil_tx_wire_decodes();
+}
+static veil_metric node_m_decodes = {.name = "veil_node_tx_decodes_total",
+                                     .help = "Wire txs whose public fields the node decoded (once "
+                                             "per tx and ABCI phase that judges it).",
+                                     .type = VEIL_METRIC_COUNTER, .sample = sample_decodes};
+
+void node_app_metrics_register(void)
+{
+    veil_metric *all[] = {&node_m_blocks,  &node_m_height,          &node_m_txs,
+                          &node_m_conf,    &node_m_checktx,         &node_m_checktx_refused,
+                          &node_m_tve_us,  &node_m_tve_n,           &node_m_decodes};
+    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) veil_metric_register(all[i]);
+}
+
 /* --- Commit ------------------------------------------------------------------------- */
 veil_status node_app_commit(node_app *a)
 {
@@ -220,6 +267,10 @@ veil_status node_app_commit(node_app *a)
     nm.last_block_time = a->block_time;
     TRY(node_state_commit(a->st, &nm, a->block_rec, a->block_rec_len));
     if (a->cfg.test_crash_after_node_commit) raise(SIGKILL);
+    veil_metric_add(&node_m_blocks, 1);
+    veil_metric_set(&node_m_height, a->block_height);
+    veil_metric_add(&node_m_txs, a->n_txs);
+    veil_metric_add(&node_m_conf, a->n_accepted);
     char h[17];
     node_hex8(h, a->block_hash);
     node_log(a, "block %llu: %zu txs, %zu confidential accepted, app hash %s...",

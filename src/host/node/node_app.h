@@ -57,6 +57,8 @@ typedef struct node_app node_app;
 
 VEIL_MUST_CHECK veil_status node_app_open(const node_config *cfg, node_app **out);
 void node_app_close(node_app *a);
+/* Registers the node's metrics (served by --metrics). */
+void node_app_metrics_register(void);
 
 /* Start-up handshake (docs/node.md, "Recovery"). For an initialised chain: connect to
  * the TVE (waiting up to tve_wait_ms), check its identity, its chain and key, then

@@ -212,6 +212,9 @@ static void jobs_free(conf_job *jobs, size_t n)
 #define NODE_BLOCK_MAX_CONF_BYTES (24u << 20)
 
 /* --- CheckTx ---------------------------------------------------------------------- */
+static veil_status node_check_tx_run(node_app *a, const node_meta *m, const uint8_t *tx,
+                                     size_t len, node_tx_result *res);
+
 veil_status node_app_check_tx(node_app *a, const uint8_t *tx, size_t len, node_tx_result *res)
 {
     const node_meta *m = node_state_meta(a->st);
@@ -219,6 +222,15 @@ veil_status node_app_check_tx(node_app *a, const uint8_t *tx, size_t len, node_t
         node_result_set(res, VEIL_ERR_TVE_NOT_INITIALIZED, "the chain has not started");
         return VEIL_OK;
     }
+    veil_status st = node_check_tx_run(a, m, tx, len, res);
+    veil_metric_add(&node_m_checktx, 1);
+    if (st == VEIL_OK && res->code != 0) veil_metric_add(&node_m_checktx_refused, 1);
+    return st;
+}
+
+static veil_status node_check_tx_run(node_app *a, const node_meta *m, const uint8_t *tx,
+                                     size_t len, node_tx_result *res)
+{
     block_scan b;
     conf_job job;
     bool to_tve;
@@ -242,7 +254,10 @@ veil_status node_app_check_tx(node_app *a, const uint8_t *tx, size_t len, node_t
     req.request_case = VEIL__TVE__REQUEST__REQUEST_VERIFY_TX;
     req.verify_tx = &vt;
     /* The mempool does not wait for a TVE that is down: the tx is refused. */
+    uint64_t t0 = node_now_us();
     st = node_tve_call(a, &req, VEIL__TVE__RESPONSE__RESPONSE_VERIFY_TX, 0, false, &r);
+    veil_metric_add(&node_m_tve_us, node_now_us() - t0);
+    veil_metric_add(&node_m_tve_n, 1);
     if (st == VEIL_OK) {
         node_result_set(res, VEIL_OK, NULL);
         veil__tve__response__free_unpacked(r, NULL);

@@ -224,8 +224,11 @@ veil_status node_tve_verify_block(node_app *a, Veil__Tve__VerifyBlockRequest *vb
     }
     req.request_case = VEIL__TVE__REQUEST__REQUEST_VERIFY_BLOCK;
     req.verify_block = vb;
+    uint64_t t0 = node_now_us();
     TRY(node_tve_call(a, &req, VEIL__TVE__RESPONSE__RESPONSE_VERIFY_BLOCK, TVE_BLOCK_TIMEOUT_MS, wait,
                  r));
+    veil_metric_add(&node_m_tve_us, node_now_us() - t0);
+    veil_metric_add(&node_m_tve_n, 1);
     if ((*r)->verify_block->n_results != vb->n_txs) {
         veil_error_detail_set("TVE returned %zu results for %zu txs", (*r)->verify_block->n_results,
                               vb->n_txs);

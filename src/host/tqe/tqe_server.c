@@ -1,6 +1,7 @@
 /* The TQE host: TCP accept loop, one thread per connection, ocalls (see tqe_server.h). */
 #include "host/tqe/tqe_server.h"
 #include "hostutil/log.h"
+#include "hostutil/metrics.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -237,11 +238,34 @@ static bool send_all(int fd, const uint8_t *p, size_t n)
     return true;
 }
 
+/* --- metrics (GET /metrics with --metrics) ------------------------------------------ */
+static veil_metric m_conns_total = {.name = "veil_tqe_connections_total",
+                                    .help = "Wallet connections accepted.",
+                                    .type = VEIL_METRIC_COUNTER};
+static veil_metric m_conns_open = {.name = "veil_tqe_connections_open",
+                                   .help = "Wallet connections open now.",
+                                   .type = VEIL_METRIC_GAUGE};
+static veil_metric m_conns_refused = {.name = "veil_tqe_connections_refused_total",
+                                      .help = "Connections refused (server or per-address limit).",
+                                      .type = VEIL_METRIC_COUNTER};
+static veil_metric m_established = {.name = "veil_tqe_sessions_established_total",
+                                    .help = "Connections that completed the attested TLS handshake.",
+                                    .type = VEIL_METRIC_COUNTER};
+
+void tqe_server_metrics_register(void)
+{
+    veil_metric_register(&m_conns_total);
+    veil_metric_register(&m_conns_open);
+    veil_metric_register(&m_conns_refused);
+    veil_metric_register(&m_established);
+}
+
 /* A connection of `peer` ended (or never started): frees its place in both counts. */
 static void conn_release(tqe_server *s, const struct in6_addr *peer)
 {
     pthread_mutex_lock(&s->lock);
     s->active--;
+    veil_metric_set(&m_conns_open, s->active);
     peer_count *pc = peer_find(s, peer);
     if (pc != NULL && pc->count > 0) pc->count--;
     pthread_cond_broadcast(&s->idle);
@@ -298,7 +322,10 @@ static void *conn_main(void *arg)
                 break;
             }
             if (out[0] & TQE_FEED_CLOSE) close_now = true;
-            if (out[0] & TQE_FEED_ESTABLISHED) established = true;
+            if ((out[0] & TQE_FEED_ESTABLISHED) && !established) {
+                established = true;
+                veil_metric_add(&m_established, 1);
+            }
             if (close_now || !(out[0] & TQE_FEED_MORE)) break;
             feed_len = 4; /* drain queued output */
         }
@@ -341,6 +368,10 @@ static void accept_one(tqe_server *s)
     if (room) {
         s->active++;
         pc->count++;
+        veil_metric_add(&m_conns_total, 1);
+        veil_metric_set(&m_conns_open, s->active);
+    } else {
+        veil_metric_add(&m_conns_refused, 1);
     }
     pthread_mutex_unlock(&s->lock);
     if (!room || rate_take(s, &peer) > 0) {

@@ -51,4 +51,7 @@ VEIL_MUST_CHECK veil_status tqe_server_run(tqe_server *s, volatile sig_atomic_t 
 /* Waits for connection threads to finish and frees everything. NULL is a no-op. */
 void tqe_server_close(tqe_server *s);
 
+/* Registers the TQE's metrics (served by --metrics). */
+void tqe_server_metrics_register(void);
+
 #endif

@@ -1,6 +1,8 @@
 /* The 0MQ REP loop (tve_server.h). */
 #include "host/tve/tve_server.h"
 #include "hostutil/log.h"
+#include "hostutil/metrics.h"
+#include "trusted/tx/tx.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -116,8 +118,62 @@ static int recv_request(void *sock, zmq_msg_t *msg, bool *multipart)
     return 0;
 }
 
+/* --- metrics (GET /metrics with --metrics) ------------------------------------------ */
+static veil_metric m_requests = {.name = "veil_tve_requests_total",
+                                 .help = "Requests answered.", .type = VEIL_METRIC_COUNTER};
+static veil_metric m_errors = {.name = "veil_tve_request_errors_total",
+                               .help = "Requests answered with an error.",
+                               .type = VEIL_METRIC_COUNTER};
+static veil_metric m_verify_us = {.name = "veil_tve_verify_microseconds_total",
+                                  .help = "Time spent answering verify-tx and verify-block.",
+                                  .type = VEIL_METRIC_COUNTER};
+static veil_metric m_verify_n = {.name = "veil_tve_verify_requests_total",
+                                 .help = "verify-tx and verify-block requests answered.",
+                                 .type = VEIL_METRIC_COUNTER};
+static veil_metric m_verify_txs = {.name = "veil_tve_verified_txs_total",
+                                   .help = "Transactions in answered verify requests.",
+                                   .type = VEIL_METRIC_COUNTER};
+static uint64_t sample_decodes(void *ctx)
+{
+    (void)ctx;
+    return veil_tx_wire_decodes();
+}
+static veil_metric m_decodes = {.name = "veil_tve_host_tx_decodes_total",
+                                .help = "Wire txs whose public fields this host decoded (once per tx "
+                                        "it judges).",
+                                .type = VEIL_METRIC_COUNTER, .sample = sample_decodes};
+static uint64_t sample_height(void *ctx) { return tve_service_last_height(ctx); }
+static veil_metric m_height = {.name = "veil_tve_last_height",
+                               .help = "Last committed height.", .type = VEIL_METRIC_GAUGE,
+                               .sample = sample_height};
+static uint64_t sample_store(void *ctx) { return tve_service_store_bytes(ctx); }
+static veil_metric m_store = {.name = "veil_tve_store_bytes",
+                              .help = "Bytes the sealed-tx store uses.", .type = VEIL_METRIC_GAUGE,
+                              .sample = sample_store};
+
+void tve_server_metrics_register(tve_service *svc)
+{
+    m_height.sample_ctx = svc;
+    m_store.sample_ctx = svc;
+    veil_metric *all[] = {&m_requests, &m_errors, &m_verify_us, &m_verify_n, &m_verify_txs,
+                          &m_decodes, &m_height, &m_store};
+    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) veil_metric_register(all[i]);
+}
+
+static void count_request(const tve_request_info *info, double us)
+{
+    veil_metric_add(&m_requests, 1);
+    if (info->status != VEIL_OK) veil_metric_add(&m_errors, 1);
+    if (strcmp(info->name, "verify-tx") == 0 || strcmp(info->name, "verify-block") == 0) {
+        veil_metric_add(&m_verify_n, 1);
+        veil_metric_add(&m_verify_us, (uint64_t)us);
+        veil_metric_add(&m_verify_txs, info->n_items ? info->n_items : 1);
+    }
+}
+
 static void log_request(tve_log_level log, const tve_request_info *info, size_t req_len, double us)
 {
+    count_request(info, us);
     if (log == TVE_LOG_NONE || (log == TVE_LOG_ERRORS && info->status == VEIL_OK)) return;
     /* Type, size, count, code and time: never anything from inside a tx. */
     if (info->status == VEIL_OK)

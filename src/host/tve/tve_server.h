@@ -25,4 +25,7 @@ VEIL_MUST_CHECK veil_status tve_server_run(tve_server *srv, tve_log_level log,
                                            volatile sig_atomic_t *stop);
 void tve_server_close(tve_server *srv);
 
+/* Registers the TVE's metrics for svc (served by --metrics). */
+void tve_server_metrics_register(tve_service *svc);
+
 #endif

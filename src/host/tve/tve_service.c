@@ -416,3 +416,4 @@ void tve_service_identity(const tve_service *s, tee_identity *out) { *out = s->i
 uint64_t tve_service_last_height(const tve_service *s) { return s->meta.last_height; }
 unsigned tve_service_threads(const tve_service *s) { return s->threads; }
 
+uint64_t tve_service_store_bytes(tve_service *s) { return tve_store_bytes(s->store); }

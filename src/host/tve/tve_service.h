@@ -82,6 +82,8 @@ size_t tve_response_static_error(veil_status st, uint8_t *out, size_t cap);
 void tve_service_identity(const tve_service *s, tee_identity *out);
 /* Last committed height (0: none). */
 uint64_t tve_service_last_height(const tve_service *s);
+/* Bytes the service's store uses. */
+uint64_t tve_service_store_bytes(tve_service *s);
 unsigned tve_service_threads(const tve_service *s);
 
 #endif

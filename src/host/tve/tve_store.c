@@ -403,3 +403,11 @@ void tve_store_block_free(tve_store_block *b)
     free(b->record);
     memset(b, 0, sizeof *b);
 }
+
+uint64_t tve_store_bytes(tve_store *s)
+{
+    MDB_envinfo info;
+    MDB_stat st;
+    if (s == NULL || mdb_env_info(s->env, &info) != 0 || mdb_env_stat(s->env, &st) != 0) return 0;
+    return (uint64_t)(info.me_last_pgno + 1) * st.ms_psize;
+}

@@ -118,4 +118,7 @@ VEIL_MUST_CHECK veil_status tve_store_block_get(tve_store *s, uint64_t height,
                                                 tve_store_block *out);
 void tve_store_block_free(tve_store_block *b);
 
+/* Bytes the store's data file uses (pages in use times the page size). */
+uint64_t tve_store_bytes(tve_store *s);
+
 #endif
