@@ -69,7 +69,7 @@
 #include "common/hex.h"
 #include "crypto/crypto.h"
 #include "crypto/crypto_host.h"
-#include "host/node/node_tx.h"
+#include "chain/node_tx.h"
 #include "host/ratls/ratls_client.h"
 #include "hostutil/fileio.h"
 #include "tools/devnet.h"

@@ -20,6 +20,7 @@ function(veil_proto_library name)
   endforeach()
   add_library(${name} STATIC ${srcs})
   target_link_libraries(${name} PUBLIC PkgConfig::PROTOBUFC)
+  target_include_directories(${name} PUBLIC ${CMAKE_BINARY_DIR}/proto)
   # Generated code is not ours to lint.
   target_compile_options(${name} PRIVATE -Wno-error -Wno-shadow -Wno-strict-prototypes)
   # Its asserts check API misuse and would link __assert_fail (stderr) into enclave

@@ -15,7 +15,8 @@
 #include <string.h>
 
 #include "crypto/crypto.h"
-#include "host/node/node_tx.h"
+#include "chain/node_tx.h"
+#include "host/node/node_rules.h"
 
 #define FUZZ_CHAIN "veil-fuzz"
 

@@ -32,7 +32,7 @@
 #include "host/abci/abci_server.h"
 #include "host/devchain/cmt_hash.h"
 #include "host/devchain/cmt_json.h"
-#include "host/devchain/cmt_time.h"
+#include "chain/cmt_time.h"
 #include "host/devchain/devchain.h"
 #include "host/devchain/genesis.h"
 #include "host/devchain/mempool.h"

@@ -22,7 +22,7 @@
 #include <lmdb.h>
 
 #include "crypto/crypto.h"
-#include "host/node/tve_client.h"
+#include "host/tve/tve_client.h"
 #include "host/tqe/tqe_handoff.h"
 #include "host/tve/tve_store.h"
 #include "support/tve_client.h"

@@ -355,8 +355,7 @@ static int devnet_status(int argc, char **argv)
     devnet_layout l;
     veil_status st = devnet_layout_load(&l, home);
     if (st != VEIL_OK) return cli_fail(home, st);
-    devnet_tqe_status = tqe_status;
-    return devnet_print_status(&l, json);
+    return devnet_print_status(&l, json, tqe_status);
 }
 
 int cmd_devnet(int argc, char **argv)

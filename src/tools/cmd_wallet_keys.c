@@ -12,7 +12,7 @@
 
 #include "common/hex.h"
 #include "crypto/crypto.h"
-#include "host/node/node_tx.h"
+#include "chain/node_tx.h"
 #include "hostutil/fileio.h"
 #include "tools/cli.h"
 #include "tools/cmd_wallet.h"

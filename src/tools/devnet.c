@@ -21,7 +21,7 @@
 #include "common/hex.h"
 #include "crypto/crypto.h"
 #include "crypto/crypto_host.h"
-#include "host/node/tve_client.h"
+#include "host/tve/tve_client.h"
 #include "hostutil/fileio.h"
 #include "hostutil/rpc_client.h"
 #include "tee/tee.h"
@@ -415,9 +415,8 @@ void devnet_tqe_root(const devnet_layout *l, char *out, size_t cap)
     snprintf(out, cap, "%s/provisioning-root/%s", l->platform, SIM_ROOT_CA_CERT_FILE);
 }
 
-json_t *(*devnet_tqe_status)(const devnet_layout *l);
 
-int devnet_print_status(const devnet_layout *l, bool json)
+int devnet_print_status(const devnet_layout *l, bool json, devnet_tqe_status_fn tqe_status)
 {
     int rc = 0;
     json_t *st = NULL, *out = json_object();
@@ -464,7 +463,7 @@ int devnet_print_status(const devnet_layout *l, bool json)
         rc = 1;
     }
     tve_client_close(c);
-    if (devnet_tqe_status != NULL) json_object_set_new(out, "tqe", devnet_tqe_status(l));
+    if (tqe_status != NULL) json_object_set_new(out, "tqe", tqe_status(l));
 
     if (json) {
         char *text = json_dumps(out, JSON_INDENT(2));

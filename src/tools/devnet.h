@@ -69,10 +69,9 @@ bool devnet_tqe_listening(const devnet_layout *l);
 /* The provisioning root wallets pin (DIR/platform/provisioning-root/root_ca.crt). */
 void devnet_tqe_root(const devnet_layout *l, char *out, size_t cap);
 
-/* The TQE's verified identity for status (JSON object; {"error", "detail"} on failure).
- * Set by the veil binary (cmd_devnet.c), which links the RA-TLS verifier; programs
- * that only link devnet.c leave it NULL and status omits the TQE. */
-extern json_t *(*devnet_tqe_status)(const devnet_layout *l);
+/* Reports the TQE's verified identity for status (a JSON object; {"error", "detail"} on
+ * failure). The veil binary passes one (it links the RA-TLS verifier). */
+typedef json_t *(*devnet_tqe_status_fn)(const devnet_layout *l);
 
 /* Starts `veil ARGS...` (this binary re-executed) with output appended to `log` (NULL:
  * inherited), in a process group of its own if own_group. The pid, or -1. */
@@ -80,6 +79,7 @@ pid_t devnet_spawn(const char *log, char *const argv[], bool own_group);
 /* devnet_spawn and wait: the exit status, 128 after a signal, -1 if it did not start. */
 int devnet_run(const char *log, char *const argv[]);
 
-int devnet_print_status(const devnet_layout *l, bool json);
+/* tqe_status: NULL omits the TQE. */
+int devnet_print_status(const devnet_layout *l, bool json, devnet_tqe_status_fn tqe_status);
 
 #endif

@@ -8,8 +8,8 @@
 #include <sodium.h>
 
 #include "common/hex.h"
-#include "host/devchain/cmt_time.h"
-#include "host/node/node_tx.h"
+#include "chain/cmt_time.h"
+#include "chain/node_tx.h"
 #include "hostutil/fileio.h"
 #include "hostutil/rpc_client.h"
 

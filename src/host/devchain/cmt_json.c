@@ -10,7 +10,7 @@
 #include <sodium.h>
 
 #include "common/hex.h"
-#include "host/devchain/cmt_time.h"
+#include "chain/cmt_time.h"
 
 json_t *cmt_json_hex(const uint8_t *p, size_t n)
 {

@@ -14,6 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "chain/cmt_time.h"
 #include "common/status.h"
 
 #define CMT_HASH_LEN 32          /* SHA-256: tmhash */
@@ -40,13 +41,6 @@ typedef struct cmt_bytes {
     uint8_t len;
     uint8_t b[CMT_MAX_HASH_LEN];
 } cmt_bytes;
-
-/* google.protobuf.Timestamp: seconds since the Unix epoch (may be negative: Go's zero
- * time is year 1) and nanoseconds in [0, 999999999]. */
-typedef struct cmt_timestamp {
-    int64_t seconds;
-    int32_t nanos;
-} cmt_timestamp;
 
 typedef struct cmt_part_set_header {
     uint32_t total;

@@ -8,7 +8,7 @@
 #include "crypto/crypto.h"
 #include "host/devchain/cmt_hash.h"
 #include "host/devchain/cmt_json.h"
-#include "host/devchain/cmt_time.h"
+#include "chain/cmt_time.h"
 #include "hostutil/fileio.h"
 
 /* ---- raw member scanner ------------------------------------------------------------ */

@@ -7,7 +7,7 @@
 #include <jansson.h>
 
 #include "crypto/crypto.h"
-#include "host/devchain/cmt_time.h"
+#include "chain/cmt_time.h"
 #include "host/devchain/devchain.h"
 #include "host/devchain/genesis.h"
 #include "host/devchain/privval.h"

@@ -21,7 +21,7 @@
 #include <stdio.h>
 
 #include "common/status.h"
-#include "host/node/node_records.h"
+#include "chain/node_records.h"
 #include "host/node/smt_verify.h"
 #include "trusted/tx/bloom.h"
 

@@ -10,8 +10,8 @@
 
 #include "host/node/node_app.h"
 #include "host/node/node_state.h"
-#include "host/node/node_tx.h"
-#include "host/node/tve_client.h"
+#include "chain/node_tx.h"
+#include "host/tve/tve_client.h"
 #include "veil/tve.pb-c.h"
 
 #define LOCK_DEPOSIT 1u

@@ -8,7 +8,7 @@
 #include <stdint.h>
 
 #include "common/status.h"
-#include "host/node/node_records.h"
+#include "chain/node_records.h"
 
 #define NODE_GENESIS_MAX_LEN ((size_t)16 << 20)
 #define NODE_GENESIS_MAX_ACCOUNTS 100000u

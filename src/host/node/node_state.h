@@ -28,7 +28,7 @@
 #include <stdint.h>
 
 #include "common/status.h"
-#include "host/node/node_records.h"
+#include "chain/node_records.h"
 #include "host/node/smt_verify.h"
 
 #define NODE_STORE_VERSION 1u

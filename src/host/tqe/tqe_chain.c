@@ -11,7 +11,7 @@
 #include <sodium.h>
 
 #include "common/hex.h"
-#include "host/devchain/cmt_time.h"
+#include "chain/cmt_time.h"
 #include "hostutil/fileio.h"
 #include "hostutil/rpc_client.h"
 #include "veil/node.pb-c.h"

@@ -4,7 +4,7 @@
 #define VEIL_HOST_TQE_TQE_HANDOFF_H
 
 #include "common/status.h"
-#include "host/node/tve_client.h"
+#include "host/tve/tve_client.h"
 #include "tee/tee.h"
 
 /* Asks the TVE (its status gives the target info) and the loaded TQE enclave `tqe` to

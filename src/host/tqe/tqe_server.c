@@ -21,7 +21,7 @@
 #include <curl/curl.h>
 
 #include "common/cursor.h"
-#include "host/node/tve_client.h"
+#include "host/tve/tve_client.h"
 #include "host/tqe/tqe_chain.h"
 #include "host/tqe/tqe_handoff.h"
 #include "hostutil/fileio.h"

@@ -8,8 +8,8 @@
  * shows up as a timeout rather than a request queued forever. Host only; one thread at
  * a time.
  */
-#ifndef VEIL_HOST_NODE_TVE_CLIENT_H
-#define VEIL_HOST_NODE_TVE_CLIENT_H
+#ifndef VEIL_HOST_TVE_TVE_CLIENT_H
+#define VEIL_HOST_TVE_TVE_CLIENT_H
 
 #include <stdint.h>
 

@@ -5,18 +5,19 @@
  *   confidential  a veil.tx.ConfidentialTx: only its public fields are decoded here
  *                 (veil_tx_wire_decode); the TVE validates the rest;
  *   public        a PublicTx (unbond, unjail, node join) signed by the account key.
- * Rules and error codes: docs/node.md, "Transactions". Host only (node join quotes are
- * verified with tee_quote_verify_mem).
+ * Encoding, decoding and signing only (the chain protocol library that wallets and tools
+ * link without the node); the node's rules are host/node/node_rules.h. Error codes:
+ * docs/node.md, "Transactions".
  */
-#ifndef VEIL_HOST_NODE_TX_H
-#define VEIL_HOST_NODE_TX_H
+#ifndef VEIL_CHAIN_NODE_TX_H
+#define VEIL_CHAIN_NODE_TX_H
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "common/status.h"
-#include "host/node/node_records.h"
+#include "chain/node_records.h"
 #include "trusted/tx/tx.h"
 
 #define NODE_CHAIN_TX_MAX 65536u
@@ -75,18 +76,7 @@ typedef struct node_chain_tx {
 VEIL_MUST_CHECK veil_status node_chain_tx_decode(const uint8_t *tx, size_t len,
                                                  const char *chain_id, node_chain_tx *out);
 
-/* What a public tx is checked against. */
-typedef struct node_public_env {
-    const node_params *params;
-    const char *chain_id; /* the chain's id: node joins' quotes are bound to it */
-    uint64_t block_time;
-    uint64_t height; /* unused by the rules today; recorded for diagnostics */
-} node_public_env;
 
-/* Applies the rules of a public tx (signature already hashed by decode) to the
- * account's current state: acc NULL if the account does not exist. On VEIL_OK *next
- * is the account after the tx. On failure *detail (if not NULL) names the rule that
- * failed, for the log (never secret). */
 /* The report data a node join's quote must carry: SHA-256-tagged(NODE_JOIN_REPORT_TAG,
  * u8 len(chain_id) || chain_id || account (32) || u16 BE len(key) || key) || 32 zero
  * bytes. VEIL_ERR_ARG for a chain id over 255 bytes or a key over 65535. */
@@ -94,10 +84,6 @@ VEIL_MUST_CHECK veil_status node_join_report_data(const char *chain_id,
                                                   const uint8_t account[static 32],
                                                   const uint8_t *enclave_key, size_t key_len,
                                                   uint8_t out[static 64]);
-
-VEIL_MUST_CHECK veil_status node_public_apply(const node_chain_tx *tx, const node_public_env *env,
-                                              const node_account *acc, node_account *next,
-                                              const char **detail);
 
 /* --- building (wallets, tools, tests) ------------------------------------------------ */
 /* The hash a public tx's signature covers. VEIL_ERR_ARG on ill-shaped fields. */

@@ -1,7 +1,7 @@
 /* The node's public-state records: plain C views, their canonical protobuf encodings
  * (proto/veil/node.proto) and their places in the app-hash tree. Host only. */
-#ifndef VEIL_HOST_NODE_RECORDS_H
-#define VEIL_HOST_NODE_RECORDS_H
+#ifndef VEIL_CHAIN_NODE_RECORDS_H
+#define VEIL_CHAIN_NODE_RECORDS_H
 
 #include <stdbool.h>
 #include <stddef.h>

@@ -1,5 +1,5 @@
 /* Public-state records: encodings and tree keys. */
-#include "host/node/node_records.h"
+#include "chain/node_records.h"
 
 #include <stdlib.h>
 #include <string.h>

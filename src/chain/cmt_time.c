@@ -1,4 +1,4 @@
-#include "host/devchain/cmt_time.h"
+#include "chain/cmt_time.h"
 
 #include <stdio.h>
 #include <string.h>

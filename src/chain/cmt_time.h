@@ -1,15 +1,23 @@
 /* Time as CometBFT writes it: Go's time.RFC3339Nano in UTC ("2023-05-17T14:12:53.6053745Z":
  * fractional seconds without trailing zeros, none at all when zero). Years 0001-9999
  * only (Go's JSON encoding refuses others). Host only. */
-#ifndef VEIL_HOST_DEVCHAIN_CMT_TIME_H
-#define VEIL_HOST_DEVCHAIN_CMT_TIME_H
+#ifndef VEIL_CHAIN_CMT_TIME_H
+#define VEIL_CHAIN_CMT_TIME_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "common/status.h"
-#include "host/devchain/cmt_types.h"
 
 #define CMT_TIME_STR_MAX 40
+
+/* google.protobuf.Timestamp: seconds since the Unix epoch (may be negative: Go's zero
+ * time is year 1) and nanoseconds in [0, 999999999]. */
+typedef struct cmt_timestamp {
+    int64_t seconds;
+    int32_t nanos;
+} cmt_timestamp;
+
 
 /* VEIL_ERR_ARG for a year outside 1..9999 or nanos outside [0, 1e9). */
 VEIL_MUST_CHECK veil_status cmt_time_format(const cmt_timestamp *t, char out[static CMT_TIME_STR_MAX]);

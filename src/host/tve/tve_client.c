@@ -1,5 +1,5 @@
 /* 0MQ REQ client for the TVE (tve_client.h). */
-#include "host/node/tve_client.h"
+#include "host/tve/tve_client.h"
 
 #include <errno.h>
 #include <stdlib.h>
