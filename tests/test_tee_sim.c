@@ -591,6 +591,16 @@ static void test_memory_budget_and_ocalls(void **state)
     assert_int_equal(out[0], 2);
     assert_int_equal(out[2], 4);
     assert_int_equal(calls, 1);
+    /* A per-call context goes to this call's ocalls only; the next call without one
+     * gets the table's again. */
+    int mine = 0;
+    assert_int_equal(tee_enclave_call_ctx(e, TE_OCALL_ECHO, msg, 3, out, sizeof out, &n, &mine),
+                     VEIL_OK);
+    assert_int_equal(mine, 1);
+    assert_int_equal(calls, 1);
+    assert_int_equal(tee_enclave_call(e, TE_OCALL_ECHO, msg, 3, out, sizeof out, &n), VEIL_OK);
+    assert_int_equal(mine, 1);
+    assert_int_equal(calls, 2);
     /* The host's answer may not exceed what the enclave asked for. */
     assert_int_equal(tee_enclave_call(e, TE_OCALL_ECHO, msg, 3, out, 2, &n),
                      VEIL_ERR_BUFFER_TOO_SMALL);

@@ -174,6 +174,12 @@ VEIL_MUST_CHECK veil_status tee_image_identity(const char *signed_image_path, te
 VEIL_MUST_CHECK veil_status tee_enclave_call(tee_enclave *e, uint32_t index, const uint8_t *in,
                                              size_t in_len, uint8_t *out, size_t out_cap,
                                              size_t *out_len);
+/* The same, with a context for this call's ocalls: they receive ocall_ctx (instead of
+ * the table's ctx). Per call: concurrent calls on several threads each see their own,
+ * so a host needs no thread-local state to tell its ocalls what the call is about. */
+VEIL_MUST_CHECK veil_status tee_enclave_call_ctx(tee_enclave *e, uint32_t index, const uint8_t *in,
+                                                 size_t in_len, uint8_t *out, size_t out_cap,
+                                                 size_t *out_len, void *ocall_ctx);
 
 void tee_enclave_identity(const tee_enclave *e, tee_identity *out);
 void tee_enclave_target_info(const tee_enclave *e, tee_target_info *out);

@@ -7,7 +7,7 @@
  * So the batch runs in dependency waves: a tx waits for the wave after every earlier tx
  * of the batch whose txid it references or whose inputs it shares. Within a wave no tx
  * depends on another, and N threads call E_VERIFY (DELIVER) concurrently. Each ecall
- * sees only the staged txs that precede it in block order (tve_visible), so even a
+ * sees only the staged txs that precede it in block order (tve_call_ctx.visible), so even a
  * later tx staged in an earlier wave cannot feed an earlier one. Valid txs are staged
  * after their wave, then put back in block order.
  */

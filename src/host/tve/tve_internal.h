@@ -73,6 +73,14 @@ void tve_pool_destroy(tve_pool *p);
 /* Runs fn over n items on every thread and returns when all are done. */
 void tve_pool_run(tve_pool *p, size_t n, tve_pool_fn fn, void *ctx);
 
+/* The ocalls' context of one ecall (tee_enclave_call_ctx): which staged txs they may
+ * see, those with index < visible. CHECK mode and encrypt see none (committed state
+ * only); a DELIVER of block position i sees positions 0..i-1. */
+typedef struct tve_call_ctx {
+    tve_service *s;
+    uint32_t visible;
+} tve_call_ctx;
+
 /* --- the service ------------------------------------------------------------------- */
 struct tve_service {
     tee_platform *platform;
@@ -86,15 +94,11 @@ struct tve_service {
     pthread_rwlock_t staging_lock;
     tve_pool *pool;
     unsigned threads;
+    tve_call_ctx committed_view; /* {this service, 0}: ocalls that see committed state */
 };
 
-/* Which staged txs the ocalls of this thread's current ecall may see: those with
- * index < tve_visible. CHECK mode and encrypt see none (committed state only); a DELIVER
- * of block position i sees positions 0..i-1. Ocalls run on the thread that made the
- * ecall (sim, and SGX alike), so a thread-local carries it. */
-extern _Thread_local uint32_t tve_visible;
-
-/* The ocall table the enclave is loaded with (tve_verify.c); ctx is s. */
+/* The ocall table the enclave is loaded with (tve_verify.c); its ctx is
+ * s->committed_view, for calls that pass none. */
 tee_ocall_table tve_ocall_table(tve_service *s);
 
 /* One tx's verification, as verify-tx and verify-block share it. */

@@ -112,7 +112,7 @@ veil_status tve_handle_encrypt(tve_service *s, const Veil__Tve__EncryptRequest *
     out = malloc(TVE_ENCRYPT_OUT_MAX);
     ENSURE_OUT(in != NULL && out != NULL, VEIL_ERR_NOMEM);
     protobuf_c_message_pack(&call.base, in);
-    tve_visible = 0; /* encrypt validates against committed state */
+    /* Encrypt validates against committed state: the table's context. */
     TRY_OUT(tee_enclave_call(s->enclave, TVE_E_ENCRYPT, in, in_len, out, TVE_ENCRYPT_OUT_MAX,
                              &out_len));
     Veil__Tve__Enclave__EncryptResult *er =

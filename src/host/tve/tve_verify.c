@@ -9,7 +9,6 @@
 #include "host/tve/tve_internal.h"
 #include "trusted/tx/tx.h"
 
-_Thread_local uint32_t tve_visible;
 
 /* --- ocalls ------------------------------------------------------------------------ */
 /* TVE_O_GET_SEALED: in = txid (32); out = sealed tx, empty if unknown. Staged txs of
@@ -18,12 +17,13 @@ _Thread_local uint32_t tve_visible;
 static veil_status ocall_get_sealed(void *ctx, const uint8_t *in, size_t in_len, uint8_t *out,
                                     size_t out_cap, size_t *out_len)
 {
-    tve_service *s = ctx;
+    const tve_call_ctx *cc = ctx;
+    tve_service *s = cc->s;
     ENSURE(in_len == TVE_TXID_LEN, VEIL_ERR_ARG);
     veil_status st = VEIL_OK;
     bool found = false;
     pthread_rwlock_rdlock(&s->staging_lock);
-    const tve_staged *x = tve_staging_find(&s->staging, in, tve_visible);
+    const tve_staged *x = tve_staging_find(&s->staging, in, cc->visible);
     if (x != NULL) {
         found = true;
         if (x->sealed_len > out_cap) {
@@ -60,7 +60,8 @@ static veil_status ocall_is_spent(void *ctx, const uint8_t *in, size_t in_len, u
 {
     ENSURE(in_len == TVE_OUTPOINT_LEN && out_cap >= 1, VEIL_ERR_ARG);
     bool spent;
-    TRY(host_is_spent(ctx, in, tve_visible, &spent));
+    const tve_call_ctx *cc = ctx;
+    TRY(host_is_spent(cc->s, in, cc->visible, &spent));
     out[0] = spent ? 1 : 0;
     *out_len = 1;
     return VEIL_OK;
@@ -73,7 +74,9 @@ static const tee_ocall_fn g_tve_ocalls[] = {
 
 tee_ocall_table tve_ocall_table(tve_service *s)
 {
-    tee_ocall_table t = {g_tve_ocalls, sizeof g_tve_ocalls / sizeof g_tve_ocalls[0], s};
+    s->committed_view = (tve_call_ctx){s, 0};
+    tee_ocall_table t = {g_tve_ocalls, sizeof g_tve_ocalls / sizeof g_tve_ocalls[0],
+                         &s->committed_view};
     return t;
 }
 
@@ -156,10 +159,10 @@ static veil_status job_verify(tve_service *s, tve_tx_job *job, Veil__Tve__Mode m
     ENSURE_OUT(call_buf != NULL, VEIL_ERR_NOMEM);
     protobuf_c_message_pack(&call.base, call_buf);
 
-    tve_visible = visible; /* for this ecall's ocalls, which run on this thread */
+    tve_call_ctx cc = {s, visible}; /* what this ecall's ocalls may see */
     size_t out_len = 0;
-    TRY_OUT(tee_enclave_call(s->enclave, TVE_E_VERIFY, call_buf, call_len, out, TVE_VERIFY_OUT_MAX,
-                             &out_len));
+    TRY_OUT(tee_enclave_call_ctx(s->enclave, TVE_E_VERIFY, call_buf, call_len, out,
+                                 TVE_VERIFY_OUT_MAX, &out_len, &cc));
     job->result = veil__tve__enclave__verify_result__unpack(NULL, out_len, out);
     ENSURE_OUT(job->result != NULL, VEIL_ERR_TEE_ENCLAVE_FAULT);
     /* The enclave is trusted, but a result that does not describe this tx would be

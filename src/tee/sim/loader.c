@@ -139,6 +139,10 @@ static void cpu_free(sim_cpu *cpu, void *p)
     free(h);
 }
 
+/* The ocall context of the ecall running on this thread (tee_enclave_call_ctx): the
+ * backend routes it, as SGX's untrusted runtime routes ocalls to the calling thread. */
+static _Thread_local void *g_call_ctx;
+
 static veil_status cpu_ocall(sim_cpu *cpu, uint32_t index, const uint8_t *in, size_t in_len,
                              uint8_t *out, size_t out_cap, size_t *out_len)
 {
@@ -148,7 +152,8 @@ static veil_status cpu_ocall(sim_cpu *cpu, uint32_t index, const uint8_t *in, si
     uint8_t *host_out = malloc(out_cap ? out_cap : 1);
     ENSURE(host_out != NULL, VEIL_ERR_NOMEM);
     size_t n = 0;
-    veil_status st = cpu->ocalls.fns[index](cpu->ocalls.ctx, in, in_len, host_out, out_cap, &n);
+    void *ctx = g_call_ctx != NULL ? g_call_ctx : cpu->ocalls.ctx;
+    veil_status st = cpu->ocalls.fns[index](ctx, in, in_len, host_out, out_cap, &n);
     if (st == VEIL_OK && n > out_cap) st = VEIL_ERR_BUFFER_TOO_SMALL;
     if (st == VEIL_OK) {
         if (n > 0) memcpy(out, host_out, n);
@@ -258,6 +263,12 @@ void tee_enclave_destroy(tee_enclave *e)
 veil_status tee_enclave_call(tee_enclave *e, uint32_t index, const uint8_t *in, size_t in_len,
                              uint8_t *out, size_t out_cap, size_t *out_len)
 {
+    return tee_enclave_call_ctx(e, index, in, in_len, out, out_cap, out_len, NULL);
+}
+
+veil_status tee_enclave_call_ctx(tee_enclave *e, uint32_t index, const uint8_t *in, size_t in_len,
+                                 uint8_t *out, size_t out_cap, size_t *out_len, void *ocall_ctx)
+{
     ENSURE(index < e->def->ecall_count && e->def->ecalls[index] != NULL, VEIL_ERR_TEE_NO_ECALL);
     /* Marshal through enclave memory: the handler sees private copies, counted against
      * the enclave's memory budget. */
@@ -267,7 +278,10 @@ veil_status tee_enclave_call(tee_enclave *e, uint32_t index, const uint8_t *in, 
     if (ein != NULL && eout != NULL) {
         if (in_len > 0) memcpy(ein, in, in_len);
         size_t n = 0;
+        void *outer = g_call_ctx; /* an ocall may call into another enclave */
+        g_call_ctx = ocall_ctx;
         st = e->def->ecalls[index](ein, in_len, eout, out_cap, &n);
+        g_call_ctx = outer;
         if (st == VEIL_OK && n > out_cap) st = VEIL_ERR_TEE_ENCLAVE_FAULT;
         if (st == VEIL_OK) {
             if (n > 0) memcpy(out, eout, n);
