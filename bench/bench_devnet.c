@@ -339,7 +339,7 @@ static void build_split(veil_tx_body *body, uint64_t in, const uint8_t signer[32
 /* TQE seals the payload, the TVE encrypts it; fills t's ChainTx, hash and URL. */
 static void encrypt(const built *b, const Veil__Node__Account *acct, chain_tx *t)
 {
-    uint8_t sealed[VEIL_TX_MAX_PAYLOAD_LEN + 16 + TEE_SEAL_OVERHEAD];
+    uint8_t sealed[VEIL_TX_MAX_PAYLOAD_LEN + 16 + TEE_SEAL_OVERHEAD_MAX];
     uint8_t order[VEIL_TX_MAX_PAYLOAD_LEN + 16];
     size_t sealed_len;
     Veil__Tve__EncryptOrder o = VEIL__TVE__ENCRYPT_ORDER__INIT;

@@ -154,7 +154,7 @@ static void seal_ctx_init(seal_ctx *c, tee_enclave *e, size_t n)
     c->ct = xmalloc(n + VEIL_AEAD_TAG_LEN);
     c->seal_in_len = 1 + 4 + SEAL_AAD_LEN + n;
     c->seal_in = xmalloc(c->seal_in_len);
-    c->unseal_in = xmalloc(4 + SEAL_AAD_LEN + TEE_SEAL_OVERHEAD + n);
+    c->unseal_in = xmalloc(4 + SEAL_AAD_LEN + TEE_SEAL_OVERHEAD_MAX + n);
     random_fill(c->plain, n);
     random_fill(c->aad, sizeof c->aad);
     random_fill(c->key, sizeof c->key);
@@ -184,11 +184,11 @@ static bool run_tee_seal_unseal(void *ctx, uint64_t iters)
     for (uint64_t i = 0; i < iters; i++) {
         size_t blob_len = 0, pt_len = 0;
         veil_status st = tee_enclave_call(c->e, TE_SEAL, c->seal_in, c->seal_in_len, blob,
-                                          TEE_SEAL_OVERHEAD + c->n, &blob_len);
+                                          TEE_SEAL_OVERHEAD_MAX + c->n, &blob_len);
         if (st != VEIL_OK) die_status("ecall TE_SEAL", st);
-        if (blob_len != TEE_SEAL_OVERHEAD + c->n)
+        if (blob_len != TEE_SEAL_OVERHEAD_MAX + c->n)
             bench_die("ecall TE_SEAL returned %zu bytes, expected %zu", blob_len,
-                      TEE_SEAL_OVERHEAD + c->n);
+                      TEE_SEAL_OVERHEAD_MAX + c->n);
         st = tee_enclave_call(c->e, TE_UNSEAL, c->unseal_in, 4 + SEAL_AAD_LEN + blob_len, c->out,
                               c->n, &pt_len);
         if (st != VEIL_OK) die_status("ecall TE_UNSEAL", st);

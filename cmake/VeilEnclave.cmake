@@ -27,7 +27,7 @@ function(veil_add_enclave name)
                         C_VISIBILITY_PRESET hidden
                         LIBRARY_OUTPUT_DIRECTORY ${VEIL_ENCLAVE_DIR})
   target_compile_definitions(${name} PRIVATE VEIL_TRUSTED=1 ${E_DEFINES})
-  target_link_libraries(${name} PRIVATE ${E_LIBS} veil_tee_pb veil_tee_sim_trusted veil_crypto
+  target_link_libraries(${name} PRIVATE ${E_LIBS} veil_tee_trusted veil_tee_sim_trusted veil_crypto
                         veil_common)
   target_link_options(${name} PRIVATE
                       -Wl,--version-script=${CMAKE_SOURCE_DIR}/src/tee/sim/enclave.map)

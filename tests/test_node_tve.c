@@ -383,7 +383,7 @@ static void encrypt_tx(inst *in, txb *b, uint64_t at_time, const uint8_t *acc_ad
 {
     txb_build_body(b);
     txb_build_payload(b);
-    uint8_t sealed[VEIL_TX_MAX_PAYLOAD_LEN + 16 + TEE_SEAL_OVERHEAD];
+    uint8_t sealed[VEIL_TX_MAX_PAYLOAD_LEN + 16 + TEE_SEAL_OVERHEAD_MAX];
     uint8_t order[VEIL_TX_MAX_PAYLOAD_LEN + 16];
     size_t sealed_len, order_len = txb_order(b, FEE, order, sizeof order);
     tve_client *c;

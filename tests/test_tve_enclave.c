@@ -217,7 +217,7 @@ static veil_status verify(Veil__Tve__Mode mode, uint64_t height, const uint8_t *
     assert_non_null(r->outcome);
     assert_int_equal(r->outcome->txid.len, 32);
     if (mode == VEIL__TVE__MODE__DELIVER) {
-        assert_true(r->sealed_tx.len > TEE_SEAL_OVERHEAD);
+        assert_true(r->sealed_tx.len > TEE_SEAL_OVERHEAD_MAX);
         store_put(r->outcome->txid.data, r->sealed_tx.data, r->sealed_tx.len);
     } else {
         assert_int_equal(r->sealed_tx.len, 0);
@@ -249,7 +249,7 @@ static void test_key_generation(void **state)
     Veil__Tve__Enclave__KeyResult *k =
         veil__tve__enclave__key_result__unpack(NULL, g_out_len, g_out);
     assert_non_null(k);
-    assert_int_equal(k->sealed_key.len, TEE_SEAL_OVERHEAD + 32);
+    assert_int_equal(k->sealed_key.len, TEE_SEAL_OVERHEAD_MAX + 32);
     assert_int_equal(k->key_commitment.len, 32);
     uint8_t sealed[256], commit[32];
     size_t sealed_len = k->sealed_key.len;

@@ -58,7 +58,8 @@ trusted_sources() { # trusted_sources SOURCE_DIR
   local src=$1
   find "$src/src/trusted" "$src/src/common" "$src/tests/enclave" -name '*.[ch]' 2>/dev/null
   ls "$src"/src/crypto/{crypto.h,hash.c,aead.c,schnorr.c,secret.c} \
-     "$src"/src/tee/{tee.h,tee_common.c} "$src"/src/tee/sim/{trusted_rt.c,sim_abi.h}
+     "$src"/src/tee/{tee.h,tee_common.c,tee_seal.c,tee_pb.c,tee_pb.h} \
+     "$src"/src/tee/sim/{trusted_rt.c,sim_abi.h}
 }
 
 if [[ ${1:-} == --self-test ]]; then

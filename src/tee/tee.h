@@ -89,8 +89,9 @@ typedef struct tee_quote_claims {
     tee_tcb_status tcb_status;
 } tee_quote_claims;
 
-/* Sizes. Sealed blob = TEE_SEAL_OVERHEAD + plaintext length. */
-#define TEE_SEAL_OVERHEAD 80u
+/* Sizes. A sealed blob is tee_sealed_size(plaintext length) bytes; every backend keeps
+ * it within plaintext + TEE_SEAL_OVERHEAD_MAX, so buffers can be sized at compile time. */
+#define TEE_SEAL_OVERHEAD_MAX 80u
 #define TEE_SEAL_MAX_PLAINTEXT (64u * 1024u * 1024u)
 #define TEE_REPORT_WIRE_LEN 248u
 #define TEE_QUOTE_MAX_LEN 8192u
@@ -236,7 +237,9 @@ VEIL_MUST_CHECK veil_status tee_derive_key(tee_key_name name, tee_key_policy pol
 
 /* Seals pt under a key derived with `policy` at the enclave's own SVN and a fresh key
  * id. aad is authenticated, not stored: the same aad must be given to unseal.
- * out_cap >= TEE_SEAL_OVERHEAD + pt_len. */
+ * out_cap >= tee_sealed_size(pt_len). */
+/* The exact size of a sealed blob of pt_len bytes (<= pt_len + TEE_SEAL_OVERHEAD_MAX). */
+size_t tee_sealed_size(size_t pt_len);
 VEIL_MUST_CHECK veil_status tee_seal(tee_key_policy policy, const void *aad, size_t aad_len,
                                      const void *pt, size_t pt_len, uint8_t *out, size_t out_cap,
                                      size_t *out_len);
@@ -246,7 +249,7 @@ VEIL_MUST_CHECK veil_status tee_seal(tee_key_policy policy, const void *aad, siz
  * (VEIL_ERR_TEE_PRODID); a newer SVN than this enclave's (VEIL_ERR_TEE_SVN); and
  * VEIL_ERR_TEE_UNSEAL for any other alteration of blob or aad, or when this enclave may
  * not derive the key (other signer, other image under MRENCLAVE, other platform).
- * out_cap >= blob_len - TEE_SEAL_OVERHEAD. */
+ * out_cap >= the plaintext length (tee_sealed_plaintext_len). */
 VEIL_MUST_CHECK veil_status tee_unseal(const uint8_t *blob, size_t blob_len, const void *aad,
                                        size_t aad_len, uint8_t *out, size_t out_cap,
                                        size_t *out_len);

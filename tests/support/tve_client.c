@@ -340,10 +340,10 @@ int tvec_encrypt(tvec_client *c, tee_enclave *tqe, const tvec_chain *ch, const u
     size_t order_len = veil__tve__encrypt_order__get_packed_size(&o);
     uint8_t *order = xcalloc(1, order_len);
     veil__tve__encrypt_order__pack(&o, order);
-    uint8_t *sealed = xcalloc(1, order_len + TEE_SEAL_OVERHEAD);
+    uint8_t *sealed = xcalloc(1, order_len + TEE_SEAL_OVERHEAD_MAX);
     size_t sealed_len = 0;
     if (tee_enclave_call(tqe, TQE_E_SEAL_PAYLOAD, order, order_len, sealed,
-                         order_len + TEE_SEAL_OVERHEAD, &sealed_len) != VEIL_OK)
+                         order_len + TEE_SEAL_OVERHEAD_MAX, &sealed_len) != VEIL_OK)
         die("TQE seal (has the TQE done its hand-off with the TVE?)");
     free(order);
     Veil__Tve__EncryptRequest m = VEIL__TVE__ENCRYPT_REQUEST__INIT;

@@ -15,7 +15,7 @@
 /* Room for a response: a QueryResponse of 64 payloads, or one ConfidentialTx. */
 /* A sealed EncryptOrder: the payload, at most 16 bytes of framing and the fee, and the
  * seal's overhead; also enough for any stored tx. */
-#define SEALED_MAX (VEIL_TX_MAX_PAYLOAD_LEN + 16u + TEE_SEAL_OVERHEAD)
+#define SEALED_MAX (VEIL_TX_MAX_PAYLOAD_LEN + 16u + TEE_SEAL_OVERHEAD_MAX)
 
 static void *xalloc(const tqe_backend *b, size_t n)
 {

@@ -324,7 +324,7 @@ static veil_status e_generate_key(const uint8_t *in, size_t in_len, uint8_t *out
     protobuf_c_message_free_unpacked(&call->base, &g_alloc);
 
     veil_status st;
-    uint8_t key[VEIL_AEAD_KEY_LEN], aad[32], sealed[TEE_SEAL_OVERHEAD + VEIL_AEAD_KEY_LEN];
+    uint8_t key[VEIL_AEAD_KEY_LEN], aad[32], sealed[TEE_SEAL_OVERHEAD_MAX + VEIL_AEAD_KEY_LEN];
     size_t sealed_len, aad_len = epoch_key_aad(epoch, aad);
     veil_tx_epoch_key existing;
     /* Keys are drawn once per epoch; a second draw would fork the epoch. */
