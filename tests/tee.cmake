@@ -29,3 +29,7 @@ add_test(NAME test_one_decode_selftest
 # make install's layout and how an installed veil finds its enclave images.
 add_test(NAME test_install
   COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/install.sh ${CMAKE_BINARY_DIR} ${VEIL_ENCLAVE_INSTALL_DIR})
+# The TEE seam with a second, minimal backend (no attestation, no ocalls).
+veil_add_test(test_tee_minimal SOURCES test_tee_minimal.c
+  ${CMAKE_SOURCE_DIR}/src/trusted/tve/tve_channel.c
+  LIBS veil_ratls_trusted veil_tee_trusted veil_tee_common veil_crypto veil_common PkgConfig::SODIUM)
