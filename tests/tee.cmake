@@ -33,3 +33,6 @@ add_test(NAME test_install
 veil_add_test(test_tee_minimal SOURCES test_tee_minimal.c
   ${CMAKE_SOURCE_DIR}/src/trusted/tve/tve_channel.c
   LIBS veil_ratls_trusted veil_tee_trusted veil_tee_common veil_crypto veil_common PkgConfig::SODIUM)
+# Docs that can be checked by a machine: JSON examples, README's commands, no "planned".
+add_test(NAME test_docs COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/docs_check.sh ${CMAKE_SOURCE_DIR}
+  $<TARGET_FILE:veil>)
