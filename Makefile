@@ -38,7 +38,14 @@ test-asan: asan
 
 test: test-plain test-asan
 
-demo: build
+# The demo's build is quiet (its log is kept; shown on a failure), so the story is what
+# a newcomer reads.
+demo: deps
+	@echo "demo: building (log: $(BUILD)/build.log)"
+	@{ cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo && \
+	   cmake --build $(BUILD) -j$(JOBS); } >$(BUILD).log 2>&1 || \
+	  { tail -n 40 $(BUILD).log; echo "demo: the build failed (full log: $(BUILD).log)"; exit 1; }
+	@mv -f $(BUILD).log $(BUILD)/build.log
 	@scripts/demo $(BUILD)
 
 bench: build

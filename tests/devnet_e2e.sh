@@ -18,12 +18,15 @@ trap cleanup EXIT
 check() { if [[ $2 == "$3" ]]; then passes=$((passes + 1)); else echo "FAIL: $1 (got $3, wanted $2)"; fails=$((fails + 1)); fi; }
 
 # Ports below the kernel's ephemeral range (32768 and up), which no outgoing connection
-# can hold as its source port; the TQE listens on the RPC port + 13.
+# can hold as its source port, from a random start: two runs on one machine pick
+# different ones. The TQE listens on the RPC port + 13.
 free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 port=
-for p in $(seq 23800 23900); do
+base=$((20000 + RANDOM % 12000))
+for p in $(seq "$base" $((base + 200))); do
   if free "$p" && free $((p + 13)); then port=$p; break; fi
 done
+[[ -n $port ]] || { echo "no free port pair near $base"; exit 1; }
 
 start() {
   # Core dumps allowed by the shell: each veil process must turn them off itself.
