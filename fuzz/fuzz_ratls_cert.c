@@ -21,12 +21,18 @@
 static uint8_t *g_root_pem;
 static size_t g_root_pem_len;
 
+static const char *g_tmp;
+static void remove_dir(void) { veil_remove_tree(g_tmp); }
+
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
     (void)argc, (void)argv;
-    char dir[] = "/tmp/veil-fuzz-ratls-XXXXXX", plat[64], root[64], pem[96];
+    static char dir[] = "/tmp/veil-fuzz-ratls-XXXXXX";
+    char plat[64], root[64], pem[96];
     if (mkdtemp(dir) == NULL) abort();
+    g_tmp = dir;
+    atexit(remove_dir);
     snprintf(plat, sizeof plat, "%s/p", dir);
     snprintf(root, sizeof root, "%s/r", dir);
     snprintf(pem, sizeof pem, "%s/%s", root, SIM_ROOT_CA_CERT_FILE);

@@ -8,13 +8,12 @@
  * that does not decode as a Request, or is over its size limit, gets an Error.
  * Corpus: fuzz/corpus/tve_request/ (written by tests/test_tve with
  * VEIL_TVE_WRITE_CORPUS=<dir>; docs/tve-protocol.md). */
-#define _GNU_SOURCE /* nftw flags */
-#include <ftw.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "hostutil/fileio.h"
 #include "host/tve/tve_service.h"
 #include "tee/sim/sim_host.h"
 #include "veil/tve.pb-c.h"
@@ -27,18 +26,11 @@ static tve_service *g_svc;
 static bool g_verbose; /* $VEIL_FUZZ_VERBOSE: one line per input (request, status) */
 static char g_dir[64];
 
-static int remove_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-    (void)sb, (void)flag, (void)ftw;
-    remove(path);
-    return 0;
-}
-
 static void cleanup(void)
 {
     tve_service_close(g_svc);
     g_svc = NULL;
-    if (g_dir[0] != '\0') nftw(g_dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+    veil_remove_tree(g_dir);
 }
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);

@@ -23,6 +23,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -75,8 +77,12 @@ typedef struct proc {
 
 static pid_t spawn(char *const argv[], const char *log)
 {
+    /* The death signal follows the forking thread: only a child of the main thread
+     * gets it (tve_start_later forks from a thread that then ends). */
+    bool main_thread = (pid_t)syscall(SYS_gettid) == getpid();
     pid_t pid = fork();
     if (pid == 0) {
+        if (main_thread) prctl(PR_SET_PDEATHSIG, SIGKILL); /* a failing test leaves no daemon */
         int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0600);
         if (fd >= 0) {
             dup2(fd, 1);

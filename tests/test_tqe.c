@@ -12,6 +12,7 @@
 #include <pthread.h>
 #include <setjmp.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -73,6 +74,7 @@ static pid_t daemon_start(const char *log, char *line, size_t cap, const char *c
     if (pipe(p) != 0) return -1;
     pid_t pid = fork();
     if (pid == 0) {
+        prctl(PR_SET_PDEATHSIG, SIGKILL); /* a failing test leaves no daemon behind */
         FILE *l = fopen(log, "a");
         if (l == NULL) _exit(127);
         dup2(fileno(l), 2);

@@ -538,7 +538,7 @@ static void test_item12_ciphertext_length_hides_contents(void **state)
     for (size_t n = 1; n <= VEIL_TX_MAX_UNPADDED_PAYLOAD_LEN; n++) {
         size_t padded, pad_len;
         assert_int_equal(veil_tx_padded_len(n, &padded, &pad_len), VEIL_OK);
-        size_t field = pad_len == 0 ? 0 : 1 + (pad_len < 128 ? 1 : 2) + pad_len;
+        size_t field = pad_len == 0 ? 0 : 1 + (pad_len < 128 ? 1u : 2u) + pad_len;
         assert_int_equal(n + field, padded);
         bool is_bucket = false;
         for (size_t k = 0; k < sizeof buckets / sizeof buckets[0]; k++)
@@ -646,7 +646,7 @@ static void rule_bad_signature(void **state)
     txb_build(b);
     /* Last byte of the (only) witness: after the body field and the witness's tag and
      * length, before the padding. */
-    size_t wl = 1 + (b->body_len < 128 ? 1 : 2) + b->body_len + 2 + 64;
+    size_t wl = 1 + (b->body_len < 128 ? 1u : 2u) + b->body_len + 2 + 64;
     b->payload[wl - 1] ^= 0x01;
     txb_build_wire(b);
     expect_status(check_wire(fx, b), VEIL_ERR_TX_BAD_SIGNATURE);

@@ -1,7 +1,9 @@
+#define _GNU_SOURCE /* nftw */
 #include "hostutil/fileio.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -284,4 +286,16 @@ veil_status veil_pidfile_write(const char *path)
 void veil_pidfile_remove(const char *path)
 {
     if (path != NULL) (void)unlink(path);
+}
+
+static int remove_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+    (void)sb, (void)flag, (void)ftw;
+    (void)remove(path);
+    return 0;
+}
+
+void veil_remove_tree(const char *path)
+{
+    if (path != NULL && path[0] != '\0') (void)nftw(path, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
 }

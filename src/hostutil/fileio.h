@@ -49,6 +49,10 @@ const char *veil_error_detail(void);
 void veil_error_detail_set(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void veil_error_detail_clear(void);
 
+/* Removes path and everything below it (no symlink is followed). Best effort: for
+ * temporary directories of tests and tools. */
+void veil_remove_tree(const char *path);
+
 /* A daemon's pid file: "<pid>\n", written atomically once the daemon serves (so its
  * presence means ready), removed at a clean stop. NULL path: nothing. */
 VEIL_MUST_CHECK veil_status veil_pidfile_write(const char *path);

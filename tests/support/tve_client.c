@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -70,6 +71,7 @@ int tvec_daemon_start(tvec_daemon *d, const char *veil, const char *endpoint, co
     pid_t pid = fork();
     if (pid < 0) die("fork");
     if (pid == 0) {
+        prctl(PR_SET_PDEATHSIG, SIGKILL); /* a failing test leaves no daemon behind */
         dup2(fds[1], STDOUT_FILENO);
         if (getenv("VEIL_TVE_QUIET") != NULL) {
             int null = open("/dev/null", O_WRONLY);

@@ -30,7 +30,7 @@ static unsigned smt_first_diff(const uint8_t *a, const uint8_t *b)
 {
     for (unsigned i = 0; i < VEIL_SMT_HASH_LEN; i++) {
         unsigned x = a[i] ^ b[i];
-        if (x) return i * 8 + (unsigned)__builtin_clz(x) - (8 * sizeof(unsigned) - 8);
+        if (x) return i * 8 + (unsigned)__builtin_clz(x) - (unsigned)(8 * sizeof(unsigned) - 8);
     }
     return VEIL_SMT_DEPTH;
 }
