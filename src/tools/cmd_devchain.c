@@ -10,17 +10,10 @@
 #include "hostutil/fileio.h"
 #include "hostutil/log.h"
 #include "tools/cli.h"
+#include "tools/daemon.h"
 #include "tools/commands.h"
 
 #define APP_STATE_MAX ((size_t)64 << 20)
-
-static volatile sig_atomic_t stop_requested;
-
-static void on_signal(int sig)
-{
-    (void)sig;
-    stop_requested = 1;
-}
 
 /* "1s", "500ms", "2m", "1.5s"; a bare number is seconds. */
 static bool parse_duration_ms(const char *s, int64_t max_ms, int64_t *out)
@@ -131,16 +124,16 @@ int cmd_devchain(int argc, char **argv)
                                          {"connect-wait", required_argument, NULL, 'w'},
                                          {"max-tx-bytes", required_argument, NULL, 'm'},
                                          {"quiet", no_argument, NULL, 'q'},
-                                         {"pid-file", required_argument, NULL, 0x5046},
-        {"log-level", required_argument, NULL, 0x4c56},
+                                         DAEMON_LONG_OPTIONS,
         {"help", no_argument, NULL, 'h'},
                                          {NULL, 0, NULL, 0}};
     devchain_config cfg;
     devchain_config_defaults(&cfg);
     uint64_t n;
     int c;
-    const char *pid_file = NULL;
-    veil_log_setup("devchain", VEIL_LOG_INFO);
+    static daemon_ctx dm;
+    int rc = 0;
+    daemon_init(&dm, "devchain");
     while ((c = getopt_long(argc, argv, "H:a:r:b:et:w:m:qh", opts, NULL)) != -1) {
         switch (c) {
         case 'H':
@@ -175,35 +168,27 @@ int cmd_devchain(int argc, char **argv)
         case 'q':
             cfg.log = NULL;
             break;
-        case 0x5046:
-            pid_file = optarg;
-            break;
-        case 0x4c56: {
-            veil_log_level lvl;
-            if (!veil_log_parse_level(optarg, &lvl))
-                return cli_usage_error("--log-level must be error, warn, info or debug");
-            veil_log_setup("devchain", lvl);
-            break;
-        }
         case 'h':
             run_usage();
             return 0;
         default:
+            if (daemon_option(&dm, c, optarg, &rc)) {
+                if (rc != 0) return rc;
+                break;
+            }
             return cli_bad_option("devchain", argv);
         }
     }
     if (cfg.home == NULL || cfg.abci_addr == NULL || optind != argc)
         return cli_usage_error("devchain needs --home DIR and --abci ADDR");
 
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_signal;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
-    signal(SIGPIPE, SIG_IGN);
-    cfg.pid_file = pid_file;
-    veil_status st = devchain_run(&cfg, &stop_requested);
-    veil_pidfile_remove(pid_file);
+    if (dm.metrics_addr != NULL)
+        return cli_usage_error("devchain: --metrics is the node's, TVE's and TQE's (the node "
+                               "counts the chain's blocks)");
+
+    daemon_signals(&dm);
+    cfg.pid_file = dm.pid_file; /* written by devchain_run once its RPC serves */
+    veil_status st = devchain_run(&cfg, &dm.stop);
+    daemon_stopped(&dm);
     return st == VEIL_OK ? 0 : cli_fail("devchain", st);
 }

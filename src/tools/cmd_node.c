@@ -13,17 +13,9 @@
 #include "host/node/node_app.h"
 #include "hostutil/fileio.h"
 #include "hostutil/log.h"
-#include "hostutil/metrics.h"
 #include "tools/cli.h"
+#include "tools/daemon.h"
 #include "tools/commands.h"
-
-static volatile sig_atomic_t g_stop;
-
-static void on_signal(int sig)
-{
-    (void)sig;
-    g_stop = 1;
-}
 
 static void usage(void)
 {
@@ -42,10 +34,7 @@ static void usage(void)
            "  --tve-wait MS       how long to wait for an unreachable TVE at start-up and\n"
            "                      during a block before giving up with an error (default 0:\n"
            "                      forever; a line every 10 s says the node is waiting)\n"
-           "  --log-level LEVEL   error, warn, info (default) or debug; each line has a UTC time\n"
-           "  --pid-file PATH     write the process id there once serving; removed at a stop\n"
-           "  --metrics HOST:PORT serve Prometheus metrics on GET /metrics (port 0: any; the\n"
-           "                      log says which)\n"
+           DAEMON_HELP
            "Start-up compares heights with the TVE and replays stored blocks into a TVE\n"
            "that lags (docs/node.md, \"Recovery\"). SIGINT or SIGTERM stops the node.\n");
 }
@@ -53,6 +42,12 @@ static void usage(void)
 static bool parse_hash(const char *s, uint8_t out[32])
 {
     return veil_hex_decode_exact(out, 32, s, strlen(s)) == VEIL_OK;
+}
+
+static void node_metrics(void *ctx)
+{
+    (void)ctx;
+    node_app_metrics_register();
 }
 
 int cmd_node(int argc, char **argv)
@@ -69,9 +64,7 @@ int cmd_node(int argc, char **argv)
         {"tve-timeout", required_argument, NULL, O_TIMEOUT},
         {"tve-wait", required_argument, NULL, O_WAIT},
         {"test-crash-point", required_argument, NULL, O_CRASH},
-        {"metrics", required_argument, NULL, 0x4d45},
-        {"pid-file", required_argument, NULL, 0x5046},
-        {"log-level", required_argument, NULL, 0x4c56},
+        DAEMON_LONG_OPTIONS,
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0}};
     node_config cfg;
@@ -80,10 +73,9 @@ int cmd_node(int argc, char **argv)
     uint64_t v;
     int c;
     optind = 1;
-    const char *metrics_addr = NULL;
-    veil_metrics_server *metrics = NULL;
-    const char *pid_file = NULL;
-    veil_log_setup("node", VEIL_LOG_INFO);
+    static daemon_ctx dm;
+    int rc = 0;
+    daemon_init(&dm, "node");
     while ((c = getopt_long(argc, argv, "d:a:t:h", opts, NULL)) != -1) {
         switch (c) {
         case 'd': cfg.home = optarg; break;
@@ -118,21 +110,12 @@ int cmd_node(int argc, char **argv)
                 return cli_usage_error("--test-crash-point: only after-node-commit exists");
             cfg.test_crash_after_node_commit = true;
             break;
-        case 0x4d45:
-            metrics_addr = optarg;
-            break;
-        case 0x5046:
-            pid_file = optarg;
-            break;
-        case 0x4c56: {
-            veil_log_level lvl;
-            if (!veil_log_parse_level(optarg, &lvl))
-                return cli_usage_error("--log-level must be error, warn, info or debug");
-            veil_log_setup("node", lvl);
-            break;
-        }
         case 'h': usage(); return 0;
-        default: return cli_bad_option("node", argv);
+        default: if (daemon_option(&dm, c, optarg, &rc)) {
+                if (rc != 0) return rc;
+                break;
+            }
+            return cli_bad_option("node", argv);
         }
     }
     if (optind != argc) return cli_usage_error("node takes no positional arguments");
@@ -142,14 +125,9 @@ int cmd_node(int argc, char **argv)
         return cli_usage_error("--tve must be ipc://PATH or tcp://HOST:PORT");
     setvbuf(stderr, NULL, _IOLBF, 0);
 
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_signal;
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
-    signal(SIGPIPE, SIG_IGN);
+    daemon_signals(&dm);
 
-    cfg.stop = &g_stop;
+    cfg.stop = &dm.stop;
     node_app *app = NULL;
     abci_server *srv = NULL;
     veil_status st = node_app_open(&cfg, &app);
@@ -169,27 +147,15 @@ int cmd_node(int argc, char **argv)
     char addr[256];
     if (abci_server_address(srv, addr, sizeof addr) != VEIL_OK) snprintf(addr, sizeof addr, "%s", abci);
     veil_log(VEIL_LOG_INFO, "serving ABCI on %s", addr);
-    if (metrics_addr != NULL) {
-        node_app_metrics_register();
-        uint16_t mport;
-        if ((st = veil_metrics_serve(metrics_addr, &metrics, &mport)) != VEIL_OK)
-            veil_log(VEIL_LOG_ERROR, "metrics: %s (%s)", veil_status_str(st), veil_error_detail());
-        else
-            veil_log(VEIL_LOG_INFO, "metrics on http://%.*s:%u/metrics",
-                     (int)(strrchr(metrics_addr, ':') - metrics_addr), metrics_addr, mport);
-        if (st != VEIL_OK) metrics_addr = NULL;
-        st = VEIL_OK;
-    }
-    if ((st = veil_pidfile_write(pid_file)) != VEIL_OK) {
+    if ((st = daemon_ready(&dm, node_metrics, NULL)) != VEIL_OK) {
         abci_server_free(srv);
         node_app_close(app);
-        return cli_fail(pid_file, st);
+        return cli_fail(dm.pid_file, st);
     }
-    while (!g_stop) pause();
+    while (!dm.stop) pause();
     veil_log(VEIL_LOG_INFO, "stopping");
     abci_server_free(srv);
     node_app_close(app);
-    veil_metrics_stop(metrics);
-    veil_pidfile_remove(pid_file);
+    daemon_stopped(&dm);
     return 0;
 }

@@ -11,19 +11,11 @@
 #include "host/tqe/tqe_server.h"
 #include "hostutil/fileio.h"
 #include "hostutil/log.h"
-#include "hostutil/metrics.h"
 #include "tools/cli.h"
+#include "tools/daemon.h"
 #include "trusted/tqe/tqe_abi.h"
 #include "tools/commands.h"
 
-
-static volatile sig_atomic_t g_stop;
-
-static void on_signal(int sig)
-{
-    (void)sig;
-    g_stop = 1;
-}
 
 static void usage(void)
 {
@@ -50,12 +42,15 @@ static void usage(void)
            "  --timeout SECONDS   idle timeout per connection (default 30; total 20x)\n"
            "  --rate N            connections + reads per second per client address\n"
            "                      (default 50, burst 2N)\n"
-           "  --log-level LEVEL   error, warn, info (default) or debug; each line has a UTC time\n"
-           "  --pid-file PATH     write the process id there once serving; removed at a stop\n"
-           "  --metrics HOST:PORT serve Prometheus metrics on GET /metrics (port 0: any; the\n"
-           "                      log says which)\n"
+           DAEMON_HELP
            "SIGINT or SIGTERM stops the service once open connections end.\n",
            TQE_ENCLAVE_IMAGE);
+}
+
+static void tqe_metrics(void *ctx)
+{
+    (void)ctx;
+    tqe_server_metrics_register();
 }
 
 int cmd_tqe(int argc, char **argv)
@@ -72,9 +67,7 @@ int cmd_tqe(int argc, char **argv)
                                          {"rate", required_argument, NULL, 'R'},
                                          {"max-per-address", required_argument, NULL, 'A'},
                                          {"handshake-timeout", required_argument, NULL, 'S'},
-                                         {"metrics", required_argument, NULL, 0x4d45},
-        {"pid-file", required_argument, NULL, 0x5046},
-        {"log-level", required_argument, NULL, 0x4c56},
+                                         DAEMON_LONG_OPTIONS,
         {"help", no_argument, NULL, 'h'},
                                          {NULL, 0, NULL, 0}};
     char enclave[PATH_MAX] = "";
@@ -82,10 +75,9 @@ int cmd_tqe(int argc, char **argv)
     cfg.rpc_url = "http://127.0.0.1:26657";
     uint64_t v;
     int c;
-    const char *metrics_addr = NULL;
-    veil_metrics_server *metrics = NULL;
-    const char *pid_file = NULL;
-    veil_log_setup("tqe", VEIL_LOG_INFO);
+    static daemon_ctx dm;
+    int rc = 0;
+    daemon_init(&dm, "tqe");
     while ((c = getopt_long(argc, argv, "l:T:H:r:c:p:e:m:t:R:A:S:h", opts, NULL)) != -1) {
         switch (c) {
         case 'l':
@@ -134,23 +126,14 @@ int cmd_tqe(int argc, char **argv)
                 return cli_usage_error("--handshake-timeout must be 1..600 seconds");
             cfg.handshake_ms = (unsigned)v * 1000u;
             break;
-        case 0x4d45:
-            metrics_addr = optarg;
-            break;
-        case 0x5046:
-            pid_file = optarg;
-            break;
-        case 0x4c56: {
-            veil_log_level lvl;
-            if (!veil_log_parse_level(optarg, &lvl))
-                return cli_usage_error("--log-level must be error, warn, info or debug");
-            veil_log_setup("tqe", lvl);
-            break;
-        }
         case 'h':
             usage();
             return 0;
         default:
+            if (daemon_option(&dm, c, optarg, &rc)) {
+                if (rc != 0) return rc;
+                break;
+            }
             return cli_bad_option("tqe", argv);
         }
     }
@@ -167,13 +150,7 @@ int cmd_tqe(int argc, char **argv)
     st = tqe_server_open(&cfg, &srv);
     if (st != VEIL_OK) return cli_fail("tqe", st);
 
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_signal;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
-    signal(SIGPIPE, SIG_IGN);
+    daemon_signals(&dm);
 
     tee_identity id;
     char mre[65], mrs[65];
@@ -183,27 +160,14 @@ int cmd_tqe(int argc, char **argv)
     /* The one start-up line; tests and scripts wait for it (the socket is bound). */
     printf("tqe: listening on %s mrenclave %s mrsigner %s\n", tqe_server_address(srv), mre, mrs);
     fflush(stdout);
-    if (metrics_addr != NULL) {
-        tqe_server_metrics_register();
-        uint16_t mport;
-        if ((st = veil_metrics_serve(metrics_addr, &metrics, &mport)) != VEIL_OK)
-            veil_log(VEIL_LOG_ERROR, "metrics: %s (%s)", veil_status_str(st), veil_error_detail());
-        else
-            veil_log(VEIL_LOG_INFO, "metrics on http://%.*s:%u/metrics",
-                     (int)(strrchr(metrics_addr, ':') - metrics_addr), metrics_addr, mport);
-        if (st != VEIL_OK) metrics_addr = NULL;
-        st = VEIL_OK;
-    }
-    if ((st = veil_pidfile_write(pid_file)) != VEIL_OK) {
+    if ((st = daemon_ready(&dm, tqe_metrics, NULL)) != VEIL_OK) {
         tqe_server_close(srv);
-        return cli_fail(pid_file, st);
+        return cli_fail(dm.pid_file, st);
     }
 
-    st = tqe_server_run(srv, &g_stop);
+    st = tqe_server_run(srv, &dm.stop);
     tqe_server_close(srv);
-    veil_metrics_stop(metrics);
-    veil_pidfile_remove(pid_file);
+    daemon_stopped(&dm);
     if (st != VEIL_OK) return cli_fail("tqe", st);
-    veil_log(VEIL_LOG_INFO, "stopped");
     return 0;
 }

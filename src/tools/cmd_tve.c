@@ -12,19 +12,11 @@
 #include "host/tve/tve_service.h"
 #include "hostutil/fileio.h"
 #include "hostutil/log.h"
-#include "hostutil/metrics.h"
 #include "tools/cli.h"
+#include "tools/daemon.h"
 #include "trusted/tve/tve_abi.h"
 #include "tools/commands.h"
 
-
-static volatile sig_atomic_t g_stop;
-
-static void on_signal(int sig)
-{
-    (void)sig;
-    g_stop = 1;
-}
 
 static void usage(void)
 {
@@ -43,10 +35,7 @@ static void usage(void)
            "  --mrenclave HEX    refuse to start unless the enclave has this MRENCLAVE\n"
            "  --min-svn N        refuse to start if the enclave's SVN is below N\n"
            "  --log LEVEL        per-request log lines on stderr: all (default), errors, none\n"
-           "  --log-level LEVEL   error, warn, info (default) or debug; each line has a UTC time\n"
-           "  --pid-file PATH     write the process id there once serving; removed at a stop\n"
-           "  --metrics HOST:PORT serve Prometheus metrics on GET /metrics (port 0: any; the\n"
-           "                      log says which)\n"
+           DAEMON_HELP
            "SIGINT or SIGTERM stops the service after the request in progress.\n",
            TVE_ENCLAVE_IMAGE);
 }
@@ -54,6 +43,11 @@ static void usage(void)
 static bool parse_measurement(const char *hex, uint8_t out[TEE_MEASUREMENT_LEN])
 {
     return veil_hex_decode_exact(out, TEE_MEASUREMENT_LEN, hex, strlen(hex)) == VEIL_OK;
+}
+
+static void tve_metrics(void *ctx)
+{
+    tve_server_metrics_register(ctx);
 }
 
 int cmd_tve(int argc, char **argv)
@@ -67,9 +61,7 @@ int cmd_tve(int argc, char **argv)
                                          {"mrenclave", required_argument, NULL, 'm'},
                                          {"min-svn", required_argument, NULL, 'v'},
                                          {"log", required_argument, NULL, 'L'},
-                                         {"metrics", required_argument, NULL, 0x4d45},
-        {"pid-file", required_argument, NULL, 0x5046},
-        {"log-level", required_argument, NULL, 0x4c56},
+                                         DAEMON_LONG_OPTIONS,
         {"help", no_argument, NULL, 'h'},
                                          {NULL, 0, NULL, 0}};
     const char *listen = NULL;
@@ -80,10 +72,9 @@ int cmd_tve(int argc, char **argv)
     uint64_t v;
     int c;
 
-    const char *metrics_addr = NULL;
-    veil_metrics_server *metrics = NULL;
-    const char *pid_file = NULL;
-    veil_log_setup("tve", VEIL_LOG_INFO);
+    static daemon_ctx dm;
+    int rc = 0;
+    daemon_init(&dm, "tve");
     while ((c = getopt_long(argc, argv, "l:H:t:p:e:s:m:v:L:h", opts, NULL)) != -1) {
         switch (c) {
         case 'l':
@@ -129,23 +120,14 @@ int cmd_tve(int argc, char **argv)
             else
                 return cli_usage_error("--log must be all, errors or none");
             break;
-        case 0x4d45:
-            metrics_addr = optarg;
-            break;
-        case 0x5046:
-            pid_file = optarg;
-            break;
-        case 0x4c56: {
-            veil_log_level lvl;
-            if (!veil_log_parse_level(optarg, &lvl))
-                return cli_usage_error("--log-level must be error, warn, info or debug");
-            veil_log_setup("tve", lvl);
-            break;
-        }
         case 'h':
             usage();
             return 0;
         default:
+            if (daemon_option(&dm, c, optarg, &rc)) {
+                if (rc != 0) return rc;
+                break;
+            }
             return cli_bad_option("tve", argv);
         }
     }
@@ -171,12 +153,7 @@ int cmd_tve(int argc, char **argv)
     }
 
     /* No SA_RESTART: a signal interrupts the poll, and the loop sees the flag. */
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_signal;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
+    daemon_signals(&dm);
 
     tee_identity id;
     char mre[65], mrs[65];
@@ -187,29 +164,16 @@ int cmd_tve(int argc, char **argv)
     printf("tve: listening on %s mrenclave %s mrsigner %s last_height %llu threads %u\n", listen,
            mre, mrs, (unsigned long long)tve_service_last_height(svc), tve_service_threads(svc));
     fflush(stdout);
-    if (metrics_addr != NULL) {
-        tve_server_metrics_register(svc);
-        uint16_t mport;
-        if ((st = veil_metrics_serve(metrics_addr, &metrics, &mport)) != VEIL_OK)
-            veil_log(VEIL_LOG_ERROR, "metrics: %s (%s)", veil_status_str(st), veil_error_detail());
-        else
-            veil_log(VEIL_LOG_INFO, "metrics on http://%.*s:%u/metrics",
-                     (int)(strrchr(metrics_addr, ':') - metrics_addr), metrics_addr, mport);
-        if (st != VEIL_OK) metrics_addr = NULL;
-        st = VEIL_OK;
-    }
-    if ((st = veil_pidfile_write(pid_file)) != VEIL_OK) {
+    if ((st = daemon_ready(&dm, tve_metrics, svc)) != VEIL_OK) {
         tve_server_close(srv);
         tve_service_close(svc);
-        return cli_fail(pid_file, st);
+        return cli_fail(dm.pid_file, st);
     }
 
-    st = tve_server_run(srv, log, &g_stop);
+    st = tve_server_run(srv, log, &dm.stop);
     tve_server_close(srv);
     tve_service_close(svc);
-    veil_metrics_stop(metrics);
-    veil_pidfile_remove(pid_file);
+    daemon_stopped(&dm);
     if (st != VEIL_OK) return cli_fail("tve", st);
-    veil_log(VEIL_LOG_INFO, "stopped");
     return 0;
 }
