@@ -17,22 +17,12 @@
 
 #include "common/cursor.h"
 #include "crypto/crypto.h"
+#include "support/tqe_fake.h"
 #include "trusted/tqe/tqe_conn.h"
 #include "trusted/tx/tx.h"
 #include "veil/tqe.pb-c.h"
 #include "veil/tve.pb-c.h"
 
-static void *m_alloc(void *d, size_t n)
-{
-    (void)d;
-    return malloc(n);
-}
-static void m_free(void *d, void *p)
-{
-    (void)d;
-    free(p);
-}
-static ProtobufCAllocator g_alloc = {m_alloc, m_free, NULL};
 
 static uint64_t g_counter;
 
@@ -41,23 +31,6 @@ static veil_status s_random(void *ctx, uint8_t *buf, size_t n)
     (void)ctx;
     for (size_t i = 0; i < n; i++) buf[i] = (uint8_t)(g_counter++ * 131u);
     return VEIL_OK;
-}
-
-static veil_status s_seal(void *ctx, const uint8_t *pt, size_t n, uint8_t *out, size_t cap,
-                          size_t *out_len)
-{
-    (void)ctx;
-    ENSURE(n <= cap, VEIL_ERR_BUFFER_TOO_SMALL);
-    memcpy(out, pt, n);
-    *out_len = n;
-    return VEIL_OK;
-}
-
-static veil_status s_unseal(void *ctx, const uint8_t txid[32], const uint8_t *blob, size_t n,
-                            uint8_t *out, size_t cap, size_t *out_len)
-{
-    (void)ctx, (void)txid;
-    return s_seal(NULL, blob, n, out, cap, out_len);
 }
 
 /* The stored tx: a body naming view key 0x02.. (whose secret nobody has). */
@@ -107,36 +80,8 @@ static veil_status s_tve(void *ctx, tqe_tve_call which, const uint8_t *in, size_
     return s;
 }
 
-/* Evidence stand-in: "EV" and the nonce, so a test sees the nonce went through. */
-static veil_status s_evidence(void *ctx, const tqe_conn *conn, const uint8_t *nonce,
-                              size_t nonce_len, uint8_t *out, size_t cap, size_t *out_len)
-{
-    (void)ctx, (void)conn;
-    ENSURE(cap >= 2 + nonce_len, VEIL_ERR_BUFFER_TOO_SMALL);
-    memcpy(out, "EV", 2);
-    memcpy(out + 2, nonce, nonce_len);
-    *out_len = 2 + nonce_len;
-    return VEIL_OK;
-}
-
-static const tqe_backend g_backend = {NULL,     &g_alloc, s_random, s_seal,
-                                      s_unseal, s_tve,    s_evidence};
-
-typedef struct sink {
-    uint8_t *p;
-    size_t len;
-} sink;
-
-static veil_status s_write(void *wctx, const uint8_t *data, size_t len)
-{
-    sink *s = wctx;
-    uint8_t *p = realloc(s->p, s->len + len);
-    if (p == NULL) abort();
-    memcpy(p + s->len, data, len);
-    s->p = p;
-    s->len += len;
-    return VEIL_OK;
-}
+static const tqe_backend g_backend = {NULL,     &tqe_fake_alloc, s_random, tqe_fake_seal,
+                                      tqe_fake_unseal, s_tve,    tqe_fake_evidence};
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerInitialize(int *argc, char ***argv)
@@ -164,7 +109,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     return 0;
 }
 
-static void check_output(const sink *s)
+static void check_output(const tqe_fake_sink *s)
 {
     size_t pos = 0;
     while (pos < s->len) {
@@ -193,10 +138,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     data++, size--;
     tqe_conn c;
     tqe_conn_init(&c);
-    sink s = {0};
+    tqe_fake_sink s = {0};
     for (size_t pos = 0; pos < size; pos += chunk) {
         size_t n = size - pos < chunk ? size - pos : chunk;
-        if (tqe_conn_consume(&c, &g_backend, data + pos, n, s_write, &s) != VEIL_OK) break;
+        if (tqe_conn_consume(&c, &g_backend, data + pos, n, tqe_fake_write, &s) != VEIL_OK) break;
     }
     check_output(&s);
     free(s.p);

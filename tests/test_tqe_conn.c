@@ -16,21 +16,11 @@
 #include "crypto/crypto.h"
 #include "support/tx_builder.h"
 #include "trusted/ratls/ratls_evidence.h"
+#include "support/tqe_fake.h"
 #include "trusted/tqe/tqe_conn.h"
 #include "veil/tqe.pb-c.h"
 #include "veil/tve.pb-c.h"
 
-static void *m_alloc(void *d, size_t n)
-{
-    (void)d;
-    return malloc(n);
-}
-static void m_free(void *d, void *p)
-{
-    (void)d;
-    free(p);
-}
-static ProtobufCAllocator g_alloc = {m_alloc, m_free, NULL};
 
 /* --- the stub host ------------------------------------------------------------------- */
 typedef enum host_mode {
@@ -50,22 +40,6 @@ static veil_status s_random(void *ctx, uint8_t *buf, size_t n)
     randombytes_buf(buf, n);
     return VEIL_OK;
 }
-static veil_status s_copy(void *ctx, const uint8_t *pt, size_t n, uint8_t *out, size_t cap,
-                          size_t *out_len)
-{
-    (void)ctx;
-    ENSURE(n <= cap, VEIL_ERR_BUFFER_TOO_SMALL);
-    memcpy(out, pt, n);
-    *out_len = n;
-    return VEIL_OK;
-}
-static veil_status s_unseal(void *ctx, const uint8_t txid[32], const uint8_t *blob, size_t n,
-                            uint8_t *out, size_t cap, size_t *out_len)
-{
-    (void)txid;
-    return s_copy(ctx, blob, n, out, cap, out_len);
-}
-
 /* What the stub TVE host found inside the last sealed order. */
 static uint64_t g_last_order_fee;
 static bool g_last_order_payload_ok;
@@ -140,36 +114,10 @@ static veil_status s_tve(void *ctx, tqe_tve_call which, const uint8_t *in, size_
     return VEIL_OK;
 }
 
-/* Evidence stand-in: "EV" and the nonce, so a test sees the nonce went through. */
-static veil_status s_evidence(void *ctx, const tqe_conn *conn, const uint8_t *nonce,
-                              size_t nonce_len, uint8_t *out, size_t cap, size_t *out_len)
-{
-    (void)ctx, (void)conn;
-    ENSURE(cap >= 2 + nonce_len, VEIL_ERR_BUFFER_TOO_SMALL);
-    memcpy(out, "EV", 2);
-    memcpy(out + 2, nonce, nonce_len);
-    *out_len = 2 + nonce_len;
-    return VEIL_OK;
-}
-
-static const tqe_backend g_backend = {NULL,     &g_alloc, s_random, s_copy,
-                                      s_unseal, s_tve,    s_evidence};
+static const tqe_backend g_backend = {NULL,     &tqe_fake_alloc, s_random, tqe_fake_seal,
+                                      tqe_fake_unseal, s_tve,    tqe_fake_evidence};
 
 /* --- the wallet side ----------------------------------------------------------------- */
-typedef struct sink {
-    uint8_t *p;
-    size_t len;
-} sink;
-
-static veil_status s_write(void *wctx, const uint8_t *data, size_t len)
-{
-    sink *s = wctx;
-    s->p = realloc(s->p, s->len + len);
-    memcpy(s->p + s->len, data, len);
-    s->len += len;
-    return VEIL_OK;
-}
-
 static tqe_conn g_conn;
 static size_t g_last_len; /* bytes of the last framed response */
 
@@ -181,13 +129,13 @@ static Veil__Tqe__Response *call(const Veil__Tqe__Request *req, bool bytewise)
     uint8_t *buf = malloc(n + 4);
     veil_put_u32(buf, (uint32_t)n);
     veil__tqe__request__pack(req, buf + 4);
-    sink s = {0};
+    tqe_fake_sink s = {0};
     if (bytewise) {
         for (size_t i = 0; i < n + 4; i++)
-            assert_int_equal(tqe_conn_consume(&g_conn, &g_backend, buf + i, 1, s_write, &s),
+            assert_int_equal(tqe_conn_consume(&g_conn, &g_backend, buf + i, 1, tqe_fake_write, &s),
                              VEIL_OK);
     } else {
-        assert_int_equal(tqe_conn_consume(&g_conn, &g_backend, buf, n + 4, s_write, &s), VEIL_OK);
+        assert_int_equal(tqe_conn_consume(&g_conn, &g_backend, buf, n + 4, tqe_fake_write, &s), VEIL_OK);
     }
     free(buf);
     assert_true(s.len >= 4);
@@ -487,8 +435,8 @@ static void test_encrypt(void **state)
 
 static veil_status feed(const uint8_t *p, size_t n)
 {
-    sink s = {0};
-    veil_status st = tqe_conn_consume(&g_conn, &g_backend, p, n, s_write, &s);
+    tqe_fake_sink s = {0};
+    veil_status st = tqe_conn_consume(&g_conn, &g_backend, p, n, tqe_fake_write, &s);
     free(s.p);
     return st;
 }

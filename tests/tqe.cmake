@@ -7,5 +7,5 @@ veil_add_test(test_tqe TIMEOUT 120
   DEPENDS veil veil_tve_enclave_signed veil_tqe_enclave_signed)
 # The protocol core in-process with a stub host (framing, challenge, view-key filter,
 # host answers that do not match the question).
-veil_add_test(test_tqe_conn SOURCES test_tqe_conn.c support/tx_builder.c
+veil_add_test(test_tqe_conn SOURCES test_tqe_conn.c support/tx_builder.c support/tqe_fake.c
   LIBS veil_tqe_core PkgConfig::SODIUM)
