@@ -102,6 +102,11 @@ for c in create restore addresses balance sync history send deposit unbond withd
   esac
   check "$c --help lists the network options it uses, and only those" 0 $?
 done
+# Shell completion: commands from veil's table, options from each command's --help.
+comp=$(bash -c 'source <("$1" completion bash) && COMP_WORDS=("$1" wallet send --to) COMP_CWORD=3 && _veil && echo "${COMPREPLY[*]}"' _ "$veil")
+[[ $comp == "--to --to-view" ]]; check "completion offers send's --to options ($comp)" 0 $?
+comp=$(bash -c 'source <("$1" completion bash) && COMP_WORDS=("$1" wal) COMP_CWORD=1 && _veil && echo "${COMPREPLY[*]}"' _ "$veil")
+[[ $comp == wallet ]]; check "completion completes a command ($comp)" 0 $?
 grep -q -- "--to PAYMENT-ADDRESS  *the recipient" <("$veil" wallet send --help)
 check "send --help explains --to" 0 $?
 "$veil" tve --no-such-flag 2>"$tmp/err"; check "unknown option of a daemon" 2 $?

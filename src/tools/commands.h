@@ -13,6 +13,7 @@ int cmd_devchain(int, char **);
 int cmd_tqe(int argc, char **argv);
 int cmd_wallet(int argc, char **argv);
 int cmd_version(int argc, char **argv);
+int cmd_completion(int argc, char **argv);
 
 #define VEIL_EXTRA_COMMANDS \
     {"tve", cmd_tve, "run the transaction validation enclave service"}, \
@@ -21,6 +22,11 @@ int cmd_version(int argc, char **argv);
     {"devchain", cmd_devchain, "run a single-validator development chain"}, \
     {"tqe", cmd_tqe, "run the transaction query enclave service (wallets)"}, \
     {"wallet", cmd_wallet, "keys, balances and confidential payments"}, \
-    {"version", cmd_version, "this veil's version and its enclave images"},
+    {"version", cmd_version, "this veil's version and its enclave images"}, \
+    {"completion", cmd_completion, "a bash completion script"},
+
+/* veil's command table (veil.c), NULL-terminated: completion lists it. */
+#include "tools/cli.h"
+extern const cli_command veil_commands[];
 
 #endif

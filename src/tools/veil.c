@@ -8,7 +8,7 @@
 #include "tools/cli.h"
 #include "tools/commands.h"
 
-static const cli_command commands[] = {
+const cli_command veil_commands[] = {
     {"enclave", cmd_enclave, "sign, inspect and verify enclave images"},
     {"platform", cmd_platform, "provision the simulated TEE platform"},
     VEIL_EXTRA_COMMANDS
@@ -21,5 +21,5 @@ int main(int argc, char **argv)
     opterr = 0; /* option errors are reported once, by cli_bad_option */
     veil_json_wipe_install();
     if (argc >= 2 && strcmp(argv[1], "--version") == 0) return cmd_version(1, argv);
-    return cli_dispatch("veil", commands, argc, argv);
+    return cli_dispatch("veil", veil_commands, argc, argv);
 }
