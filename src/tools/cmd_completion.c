@@ -42,7 +42,7 @@ static const char script[] =
 
 int cmd_completion(int argc, char **argv)
 {
-    if (argc == 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
+    if (cli_wants_help(argc, argv)) {
         printf("usage: veil completion bash\n\nPrints a bash completion script for veil:\n"
                "  veil completion bash > /etc/bash_completion.d/veil   (or source it)\n");
         return 0;
