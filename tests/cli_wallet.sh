@@ -102,6 +102,11 @@ for c in create restore addresses balance sync history send deposit unbond withd
   esac
   check "$c --help lists the network options it uses, and only those" 0 $?
 done
+# devnet --help names its status command, explains every flag and DIR's layout.
+"$veil" devnet --help >"$tmp/help"
+grep -q "veil devnet status" "$tmp/help" && grep -q -- "--block-time T" "$tmp/help" &&
+  grep -q -- "--tqe-port N" "$tmp/help" && grep -q "wallets/" "$tmp/help"
+check "devnet --help: status, each flag, DIR/wallets/" 0 $?
 # Shell completion: commands from veil's table, options from each command's --help.
 comp=$(bash -c 'source <("$1" completion bash) && COMP_WORDS=("$1" wallet send --to) COMP_CWORD=3 && _veil && echo "${COMPREPLY[*]}"' _ "$veil")
 [[ $comp == "--to --to-view" ]]; check "completion offers send's --to options ($comp)" 0 $?

@@ -253,6 +253,20 @@ static int devnet_start(int argc, char **argv)
             return g_stop ? 0 : 1;
         }
     }
+    /* "devnet running" only once every service stayed up a moment after the last was
+     * ready: a service that fails right after its readiness signal (the TQE's first RPC
+     * call, say) is reported with its own log, not after a success line. */
+    for (int t = 0; t < 10 && !g_stop; t++) {
+        for (size_t i = 0; i < 4; i++) {
+            if (child_alive(svcs[i].pid)) continue;
+            fprintf(stderr, "veil: devnet: %s stopped right after starting\n", svcs[i].name);
+            log_tail(logs[i]);
+            svcs[i].pid = 0;
+            stop_all(svcs, 4);
+            return 1;
+        }
+        usleep(100 * 1000);
+    }
     printf("devnet running (home %s)\n"
            "  rpc        http://%s  (CometBFT-compatible JSON-RPC)\n"
            "  abci       %s\n"

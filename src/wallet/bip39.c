@@ -9,7 +9,7 @@
 /* Bit i of the 264-bit string entropy || checksum byte. */
 static unsigned bit_at(const uint8_t buf[33], size_t i)
 {
-    return (buf[i / 8] >> (7 - i % 8)) & 1u;
+    return ((unsigned)buf[i / 8] >> (7u - (unsigned)(i % 8))) & 1u;
 }
 
 void wallet_mnemonic_from_entropy(char out[static WALLET_MNEMONIC_MAX],

@@ -57,7 +57,7 @@ typedef struct veil_smt_proof {
 /* The bit of key at depth d (0..255). */
 static inline unsigned veil_smt_bit(const uint8_t key[static VEIL_SMT_HASH_LEN], unsigned d)
 {
-    return (key[d >> 3] >> (7 - (d & 7))) & 1u;
+    return ((unsigned)key[d >> 3] >> (7u - (d & 7u))) & 1u;
 }
 
 /* Hashing rules (see above). id may be NULL when id_len is 0. id_len <= 255. */
