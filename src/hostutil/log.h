@@ -27,6 +27,7 @@ bool veil_log_enabled(veil_log_level level);
 void veil_log(veil_log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void veil_log_to(FILE *f, veil_log_level level, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
-void veil_vlog_to(FILE *f, veil_log_level level, const char *fmt, va_list ap);
+void veil_vlog_to(FILE *f, veil_log_level level, const char *fmt, va_list ap)
+    __attribute__((format(printf, 3, 0)));
 
 #endif

@@ -90,6 +90,19 @@ ProtobufCBinaryData chain_bin(const void *p, size_t n)
     return b;
 }
 
+void chain_info_request(Tendermint__Abci__Request *req, Tendermint__Abci__RequestInfo *ri)
+{
+    static char version[] = DEVCHAIN_VERSION, abci_version[] = "2.0.0";
+    tendermint__abci__request_info__init(ri);
+    ri->version = version;
+    ri->block_version = CMT_BLOCK_PROTOCOL;
+    ri->p2p_version = DEVCHAIN_P2P_PROTOCOL;
+    ri->abci_version = abci_version;
+    tendermint__abci__request__init(req);
+    req->value_case = TENDERMINT__ABCI__REQUEST__VALUE_INFO;
+    req->info = ri;
+}
+
 veil_status chain_abci_call(abci_client *c, const char *what, Tendermint__Abci__Request *req,
                              Tendermint__Abci__Response **resp)
 {

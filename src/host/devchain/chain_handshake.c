@@ -185,15 +185,9 @@ static veil_status load_published(devchain *dc, const store_state *st)
 veil_status chain_handshake(devchain *dc)
 {
     const genesis_doc *g = &dc->gen;
-    char version[] = DEVCHAIN_VERSION, abci_version[] = "2.0.0";
-    Tendermint__Abci__RequestInfo ri = TENDERMINT__ABCI__REQUEST_INFO__INIT;
-    ri.version = version;
-    ri.block_version = CMT_BLOCK_PROTOCOL;
-    ri.p2p_version = DEVCHAIN_P2P_PROTOCOL;
-    ri.abci_version = abci_version;
-    Tendermint__Abci__Request req = TENDERMINT__ABCI__REQUEST__INIT;
-    req.value_case = TENDERMINT__ABCI__REQUEST__VALUE_INFO;
-    req.info = &ri;
+    Tendermint__Abci__RequestInfo ri;
+    Tendermint__Abci__Request req;
+    chain_info_request(&req, &ri);
     Tendermint__Abci__Response *resp = NULL;
     pthread_mutex_lock(&dc->query_mu);
     veil_status s = chain_abci_call(dc->query, "Info", &req, &resp);

@@ -143,4 +143,7 @@ veil_status rpc_load_results(devchain *dc, int64_t height,
                                 Tendermint__Abci__ResponseFinalizeBlock **out, rpc_error *err);
 veil_status rpc_internal(rpc_error *err, const char *fmt, ...);
 
+/* The Info request CometBFT sends (its versions), into *req and *ri. */
+void chain_info_request(Tendermint__Abci__Request *req, Tendermint__Abci__RequestInfo *ri);
+
 #endif

@@ -109,15 +109,9 @@ static Tendermint__Abci__Response *query_call(devchain *dc, Tendermint__Abci__Re
 static veil_status m_abci_info(devchain *dc, const rpc_args *a, json_t **result, rpc_error *err)
 {
     (void)a;
-    char version[] = DEVCHAIN_VERSION, abci_version[] = "2.0.0";
-    Tendermint__Abci__RequestInfo ri = TENDERMINT__ABCI__REQUEST_INFO__INIT;
-    ri.version = version;
-    ri.block_version = CMT_BLOCK_PROTOCOL;
-    ri.p2p_version = DEVCHAIN_P2P_PROTOCOL;
-    ri.abci_version = abci_version;
-    Tendermint__Abci__Request req = TENDERMINT__ABCI__REQUEST__INIT;
-    req.value_case = TENDERMINT__ABCI__REQUEST__VALUE_INFO;
-    req.info = &ri;
+    Tendermint__Abci__RequestInfo ri;
+    Tendermint__Abci__Request req;
+    chain_info_request(&req, &ri);
     Tendermint__Abci__Response *resp = query_call(dc, &req, err);
     if (resp == NULL) return VEIL_ERR_NET;
     const Tendermint__Abci__ResponseInfo *r = resp->info;
