@@ -20,6 +20,7 @@
 #include "trusted/tve/tve_abi.h"
 #include "trusted/tqe/tqe_abi.h"
 #include "trusted/tve/tve_channel.h"
+#include "trusted/tve/tve_enclave_internal.h"
 #include "trusted/tx/tx.h"
 #include "veil/tve_enclave.pb-c.h"
 
@@ -40,23 +41,10 @@ static void lock(void)
 }
 static void unlock(void) { atomic_flag_clear_explicit(&g_lock, memory_order_release); }
 
-static ProtobufCAllocator g_alloc = TEE_PB_ALLOCATOR(NULL);
+ProtobufCAllocator tve_alloc = TEE_PB_ALLOCATOR(NULL);
 
-/* Decodes an ecall message strictly: no unknown fields, so bytes have one meaning. */
-#define DECODE(type, fn, in, len, out)                                                   \
-    do {                                                                                 \
-        bool oom_ = false;                                                               \
-        ProtobufCAllocator alloc_ = TEE_PB_ALLOCATOR(&oom_);                             \
-        (out) = fn(&alloc_, (len), (in));                                                \
-        ENSURE((out) != NULL || !oom_, VEIL_ERR_TEE_OUT_OF_MEMORY);                      \
-        ENSURE((out) != NULL, VEIL_ERR_DECODE);                                          \
-        if ((out)->base.n_unknown_fields != 0) {                                         \
-            protobuf_c_message_free_unpacked(&(out)->base, &g_alloc);                    \
-            return VEIL_ERR_DECODE;                                                      \
-        }                                                                                \
-    } while (0)
 
-static veil_status pack_out(const ProtobufCMessage *m, uint8_t *out, size_t out_cap,
+veil_status tve_pack_out(const ProtobufCMessage *m, uint8_t *out, size_t out_cap,
                             size_t *out_len)
 {
     size_t n = protobuf_c_message_get_packed_size(m);
@@ -84,7 +72,7 @@ static size_t epoch_key_aad(uint64_t epoch, uint8_t aad[static 32])
     return n + 8;
 }
 
-static size_t sealed_tx_aad(const uint8_t txid[static VEIL_TX_ID_LEN], uint8_t aad[static 64])
+size_t tve_sealed_tx_aad(const uint8_t txid[static VEIL_TX_ID_LEN], uint8_t aad[static 64])
 {
     size_t n = sizeof TVE_AAD_SEALED_TX - 1;
     memcpy(aad, TVE_AAD_SEALED_TX, n);
@@ -146,7 +134,7 @@ static veil_status resolve_input(void *ctx, const uint8_t txid[VEIL_TX_ID_LEN], 
     (void)ctx;
     veil_status st;
     uint8_t aad[64];
-    size_t blob_len = 0, pt_len = 0, aad_len = sealed_tx_aad(txid, aad);
+    size_t blob_len = 0, pt_len = 0, aad_len = tve_sealed_tx_aad(txid, aad);
     uint8_t *blob = tee_alloc(TVE_SEALED_TX_MAX);
     uint8_t *payload = tee_alloc(TVE_SEALED_TX_MAX);
     ENSURE_OUT(blob != NULL && payload != NULL, VEIL_ERR_TEE_OUT_OF_MEMORY);
@@ -159,7 +147,7 @@ static veil_status resolve_input(void *ctx, const uint8_t txid[VEIL_TX_ID_LEN], 
     ENSURE_OUT(blob_len > 0, VEIL_ERR_TX_INPUT_NOT_FOUND);
     st = tee_unseal(blob, blob_len, aad, aad_len, payload, TVE_SEALED_TX_MAX, &pt_len);
     ENSURE_OUT(st == VEIL_OK, VEIL_ERR_TVE_STORE_DAMAGED);
-    st = veil_tx_payload_output(payload, pt_len, index, &g_alloc, out);
+    st = veil_tx_payload_output(payload, pt_len, index, &tve_alloc, out);
     if (st != VEIL_OK && st != VEIL_ERR_TX_OUTPUT_INDEX_OUT_OF_RANGE && st != VEIL_ERR_NOMEM)
         st = VEIL_ERR_TVE_STORE_DAMAGED;
 out:
@@ -235,7 +223,7 @@ static veil_status env_init(call_env *ce, const Veil__Tve__ChainParams *p,
     ENSURE(ce->env.n_keys > 0, VEIL_ERR_TVE_NO_KEY);
     ce->env.keys = ce->keys;
     ce->env.resolve = resolve_input;
-    ce->env.alloc = &g_alloc;
+    ce->env.alloc = &tve_alloc;
     return VEIL_OK;
 }
 
@@ -297,7 +285,7 @@ static veil_status e_status(const uint8_t *in, size_t in_len, uint8_t *out, size
         r.key_commitment.len = sizeof c;
         veil_wipe(&k, sizeof k);
     }
-    return pack_out(&r.base, out, out_cap, out_len);
+    return tve_pack_out(&r.base, out, out_cap, out_len);
 }
 
 static veil_status key_result(uint64_t epoch, const uint8_t key[static VEIL_AEAD_KEY_LEN],
@@ -312,7 +300,7 @@ static veil_status key_result(uint64_t epoch, const uint8_t key[static VEIL_AEAD
     r.sealed_key.len = sealed_len;
     r.key_commitment.data = c;
     r.key_commitment.len = sizeof c;
-    return pack_out(&r.base, out, out_cap, out_len);
+    return tve_pack_out(&r.base, out, out_cap, out_len);
 }
 
 static veil_status e_generate_key(const uint8_t *in, size_t in_len, uint8_t *out, size_t out_cap,
@@ -321,7 +309,7 @@ static veil_status e_generate_key(const uint8_t *in, size_t in_len, uint8_t *out
     Veil__Tve__Enclave__GenerateKeyCall *call;
     DECODE(GenerateKeyCall, veil__tve__enclave__generate_key_call__unpack, in, in_len, call);
     uint64_t epoch = call->epoch;
-    protobuf_c_message_free_unpacked(&call->base, &g_alloc);
+    protobuf_c_message_free_unpacked(&call->base, &tve_alloc);
 
     veil_status st;
     uint8_t key[VEIL_AEAD_KEY_LEN], aad[32], sealed[TEE_SEAL_OVERHEAD_MAX + VEIL_AEAD_KEY_LEN];
@@ -359,7 +347,7 @@ static veil_status e_load_key(const uint8_t *in, size_t in_len, uint8_t *out, si
     st = key_result(call->epoch, key, NULL, 0, out, out_cap, out_len);
 out:
     veil_wipe(key, sizeof key);
-    protobuf_c_message_free_unpacked(&call->base, &g_alloc);
+    protobuf_c_message_free_unpacked(&call->base, &tve_alloc);
     return st;
 }
 
@@ -391,13 +379,13 @@ static veil_status e_verify(const uint8_t *in, size_t in_len, uint8_t *out, size
     r.outcome = &om;
     if (call->mode == VEIL__TVE__MODE__DELIVER) {
         uint8_t aad[64];
-        size_t aad_len = sealed_tx_aad(o->txid, aad);
+        size_t aad_len = tve_sealed_tx_aad(o->txid, aad);
         TRY_OUT(tee_seal(TEE_POLICY_MRSIGNER, aad, aad_len, o->payload, o->payload_len, sealed,
                          TVE_SEALED_TX_MAX, &sealed_len));
         r.sealed_tx.data = sealed;
         r.sealed_tx.len = sealed_len;
     }
-    TRY_OUT(pack_out(&r.base, out, out_cap, out_len));
+    TRY_OUT(tve_pack_out(&r.base, out, out_cap, out_len));
     /* Only a tx the host received as valid contributes to the published filter. */
     if (call->mode == VEIL__TVE__MODE__DELIVER) bloom_deliver(call->height, &o->body);
 out:
@@ -406,7 +394,7 @@ out:
     tee_free(o);
     tee_free(ce);
     tee_free(sealed);
-    protobuf_c_message_free_unpacked(&call->base, &g_alloc);
+    protobuf_c_message_free_unpacked(&call->base, &tve_alloc);
     return st;
 }
 
@@ -416,7 +404,7 @@ static veil_status e_end_block(const uint8_t *in, size_t in_len, uint8_t *out, s
     Veil__Tve__Enclave__EndBlockCall *call;
     DECODE(EndBlockCall, veil__tve__enclave__end_block_call__unpack, in, in_len, call);
     uint64_t height = call->height;
-    protobuf_c_message_free_unpacked(&call->base, &g_alloc);
+    protobuf_c_message_free_unpacked(&call->base, &tve_alloc);
 
     uint8_t bits[VEIL_BLOOM_BYTES] = {0};
     lock();
@@ -432,7 +420,7 @@ static veil_status e_end_block(const uint8_t *in, size_t in_len, uint8_t *out, s
     Veil__Tve__Enclave__EndBlockResult r = VEIL__TVE__ENCLAVE__END_BLOCK_RESULT__INIT;
     r.bloom.data = bits;
     r.bloom.len = sizeof bits;
-    return pack_out(&r.base, out, out_cap, out_len);
+    return tve_pack_out(&r.base, out, out_cap, out_len);
 }
 
 static veil_status spent_flags(const Veil__Tve__Enclave__EncryptCall *call,
@@ -445,105 +433,6 @@ static veil_status spent_flags(const Veil__Tve__Enclave__EncryptCall *call,
     }
     for (size_t i = 0; i < wire->n_inputs; i++) TRY(host_is_spent(&wire->inputs[i], &spent[i]));
     return VEIL_OK;
-}
-
-/* The TQE<->TVE channel key (tve_channel.h): derived from this enclave's signer-bound
- * identity, so every TVE of this signer and product on this platform has the same one,
- * across restarts; only a TQE that passed the hand-off learns it. */
-static veil_status channel_key(uint8_t k[static TVE_CHANNEL_KEY_LEN])
-{
-    uint8_t key_id[TEE_KEY_ID_LEN];
-    tee_identity self;
-    tee_self_identity(&self);
-    static const char label[] = "veil/tqe-channel/v1";
-    veil_sha256(key_id, label, sizeof label - 1);
-    return tee_derive_key(TEE_KEY_APP, TEE_POLICY_MRSIGNER, self.svn, key_id, k);
-}
-
-/* E_HANDOFF: in = the TQE's report (TEE_REPORT_WIRE_LEN, targeted at this enclave) ||
- * its X25519 public key (32); out = box (TVE_HANDOFF_BOX_LEN) || this enclave's report
- * targeted at the TQE. Refused unless the report is MACed on this platform for us, by
- * an enclave of our signer with the TQE's product id and SVN, binding the key. */
-static veil_status e_handoff(const uint8_t *in, size_t in_len, uint8_t *out, size_t out_cap,
-                             size_t *out_len)
-{
-    ENSURE(in_len == TEE_REPORT_WIRE_LEN + TVE_HANDOFF_PUB_LEN, VEIL_ERR_MALFORMED);
-    ENSURE(out_cap >= TVE_HANDOFF_BOX_LEN + TEE_REPORT_WIRE_LEN, VEIL_ERR_BUFFER_TOO_SMALL);
-    const uint8_t *pub = in + TEE_REPORT_WIRE_LEN;
-    tee_report peer, mine;
-    uint8_t rd[TEE_REPORT_DATA_LEN], k[TVE_CHANNEL_KEY_LEN];
-    TRY(tee_report_parse(in, TEE_REPORT_WIRE_LEN, &peer));
-    TRY(tee_report_verify(&peer));
-    TRY(tve_channel_check_peer(&peer.body.identity, TQE_PRODID, TQE_SVN));
-    tve_channel_bind(TVE_HANDOFF_TQE_TAG, pub, TVE_HANDOFF_PUB_LEN, NULL, 0, rd);
-    ENSURE(veil_ct_equal(rd, peer.body.report_data, sizeof rd), VEIL_ERR_HANDOFF_BINDING);
-    TRY(channel_key(k));
-    veil_status st = tve_channel_box(k, pub, out);
-    veil_wipe(k, sizeof k);
-    TRY(st);
-    tve_channel_bind(TVE_HANDOFF_TVE_TAG, out, TVE_HANDOFF_BOX_LEN, pub, TVE_HANDOFF_PUB_LEN, rd);
-    tee_target_info target;
-    memcpy(target.mrenclave, peer.body.identity.mrenclave, TEE_MEASUREMENT_LEN);
-    target.attributes = peer.body.identity.attributes;
-    TRY(tee_report_create(&target, rd, &mine));
-    tee_report_serialize(&mine, out + TVE_HANDOFF_BOX_LEN);
-    *out_len = TVE_HANDOFF_BOX_LEN + TEE_REPORT_WIRE_LEN;
-    return VEIL_OK;
-}
-
-/* E_EXPORT: in/out = GetSealedTxsResponse. Each stored tx (sealed to this product) is
- * opened and sealed again under the channel key for the TQE, bound to its txid; empty
- * entries (not found) stay empty. The TQE never holds this enclave's sealing keys. */
-static veil_status e_export(const uint8_t *in, size_t in_len, uint8_t *out, size_t out_cap,
-                            size_t *out_len)
-{
-    Veil__Tve__GetSealedTxsResponse *req;
-    DECODE(GetSealedTxsResponse, veil__tve__get_sealed_txs_response__unpack, in, in_len, req);
-    veil_status st = VEIL_OK;
-    uint8_t k[TVE_CHANNEL_KEY_LEN];
-    uint8_t *pt = tee_alloc(TVE_SEALED_TX_MAX), *wrapped = NULL;
-    Veil__Tve__SealedTx *items = NULL, **ptrs = NULL;
-    size_t n = req->n_txs;
-    ENSURE_OUT(pt != NULL, VEIL_ERR_TEE_OUT_OF_MEMORY);
-    ENSURE_OUT(n <= 256, VEIL_ERR_TVE_TOO_MANY);
-    items = tee_calloc(n ? n : 1, sizeof *items);
-    ptrs = tee_calloc(n ? n : 1, sizeof *ptrs);
-    wrapped = tee_alloc((n ? n : 1) * (size_t)TVE_SEALED_TX_MAX);
-    ENSURE_OUT(items != NULL && ptrs != NULL && wrapped != NULL, VEIL_ERR_TEE_OUT_OF_MEMORY);
-    TRY_OUT(channel_key(k));
-    for (size_t i = 0; i < n; i++) {
-        const Veil__Tve__SealedTx *t = req->txs[i];
-        ENSURE_OUT(t != NULL && t->txid.len == VEIL_TX_ID_LEN && t->sealed.len <= TVE_SEALED_TX_MAX,
-                   VEIL_ERR_MALFORMED);
-        veil__tve__sealed_tx__init(&items[i]);
-        items[i].txid = t->txid;
-        ptrs[i] = &items[i];
-        if (t->sealed.len == 0) continue;
-        uint8_t aad[64];
-        size_t aad_len = sealed_tx_aad(t->txid.data, aad), pt_len = 0, w_len = 0;
-        st = tee_unseal(t->sealed.data, t->sealed.len, aad, aad_len, pt, TVE_SEALED_TX_MAX,
-                        &pt_len);
-        ENSURE_OUT(st == VEIL_OK, VEIL_ERR_TVE_STORE_DAMAGED);
-        uint8_t *w = wrapped + i * (size_t)TVE_SEALED_TX_MAX;
-        TRY_OUT(tve_channel_seal(k, TVE_CHANNEL_EXPORT_LABEL, t->txid.data, VEIL_TX_ID_LEN, pt,
-                                 pt_len, w, TVE_SEALED_TX_MAX, &w_len));
-        veil_wipe(pt, pt_len);
-        items[i].sealed.data = w;
-        items[i].sealed.len = w_len;
-    }
-    Veil__Tve__GetSealedTxsResponse r = VEIL__TVE__GET_SEALED_TXS_RESPONSE__INIT;
-    r.n_txs = n;
-    r.txs = ptrs;
-    st = pack_out(&r.base, out, out_cap, out_len);
-out:
-    veil_wipe(k, sizeof k);
-    if (pt != NULL) veil_wipe(pt, TVE_SEALED_TX_MAX);
-    tee_free(pt);
-    tee_free(wrapped);
-    tee_free(items);
-    tee_free(ptrs);
-    protobuf_c_message_free_unpacked(&req->base, &g_alloc);
-    return st;
 }
 
 /* Opens an EncryptOrder the TQE sealed for us: its payload is copied into `payload`
@@ -559,12 +448,12 @@ static veil_status order_open(const ProtobufCBinaryData *sealed, uint8_t *payloa
     uint8_t *pt = tee_alloc(TVE_SEALED_TX_MAX);
     ENSURE_OUT(pt != NULL, VEIL_ERR_TEE_OUT_OF_MEMORY);
     /* Only a TQE that passed the hand-off holds the channel key. */
-    TRY_OUT(channel_key(k));
+    TRY_OUT(tve_channel_key(k));
     st = tve_channel_open(k, TVE_CHANNEL_ORDER_LABEL, NULL, 0, sealed->data, sealed->len, pt,
                           TVE_SEALED_TX_MAX, &pt_len);
     veil_wipe(k, sizeof k);
     TRY_OUT(st);
-    o = veil__tve__encrypt_order__unpack(&g_alloc, pt_len, pt);
+    o = veil__tve__encrypt_order__unpack(&tve_alloc, pt_len, pt);
     ENSURE_OUT(o != NULL && veil_pb_is_canonical(&o->base, pt, pt_len), VEIL_ERR_DECODE);
     ENSURE_OUT(o->payload.len >= 1 && o->payload.len <= VEIL_TX_MAX_PAYLOAD_LEN,
                VEIL_ERR_TX_TOO_LARGE);
@@ -573,7 +462,7 @@ static veil_status order_open(const ProtobufCBinaryData *sealed, uint8_t *payloa
     *fee = o->fee;
     st = VEIL_OK;
 out:
-    if (o != NULL) protobuf_c_message_free_unpacked(&o->base, &g_alloc);
+    if (o != NULL) protobuf_c_message_free_unpacked(&o->base, &tve_alloc);
     if (pt != NULL) veil_wipe(pt, TVE_SEALED_TX_MAX);
     tee_free(pt);
     return st;
@@ -604,8 +493,8 @@ static veil_status e_encrypt(const uint8_t *in, size_t in_len, uint8_t *out, siz
     TRY_OUT(order_open(&call->sealed_order, payload, &payload_len, &fee));
     TRY_OUT(tee_random(nonce, sizeof nonce));
     TRY_OUT(veil_tx_wire_seal(payload, payload_len, fee, current.epoch, current.key, nonce,
-                              &g_alloc, tx, VEIL_TX_MAX_WIRE_LEN, &tx_len));
-    TRY_OUT(veil_tx_wire_decode(tx, tx_len, &g_alloc, wire));
+                              &tve_alloc, tx, VEIL_TX_MAX_WIRE_LEN, &tx_len));
+    TRY_OUT(veil_tx_wire_decode(tx, tx_len, &tve_alloc, wire));
     /* A tx already committed is refused before any rule runs: a replayed order must not
      * become a fresh question about a committed tx. The store answers through the host,
      * which could deny the tx exists; it then only gets the same verdict as before,
@@ -620,7 +509,7 @@ static veil_status e_encrypt(const uint8_t *in, size_t in_len, uint8_t *out, siz
     Veil__Tve__Enclave__EncryptResult r = VEIL__TVE__ENCLAVE__ENCRYPT_RESULT__INIT;
     r.tx.data = tx;
     r.tx.len = tx_len;
-    st = pack_out(&r.base, out, out_cap, out_len);
+    st = tve_pack_out(&r.base, out, out_cap, out_len);
 out:
     veil_wipe(&current, sizeof current);
     if (payload != NULL) veil_wipe(payload, TVE_SEALED_TX_MAX);
@@ -631,9 +520,9 @@ out:
     tee_free(wire);
     tee_free(o);
     tee_free(ce);
-    protobuf_c_message_free_unpacked(&call->base, &g_alloc);
+    protobuf_c_message_free_unpacked(&call->base, &tve_alloc);
     return st;
 }
 
 TEE_ENCLAVE_DEFINE(NULL, e_status, e_generate_key, e_load_key, e_verify, e_end_block, e_encrypt,
-                   e_handoff, e_export);
+                   tve_e_handoff, tve_e_export);
