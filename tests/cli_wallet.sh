@@ -102,6 +102,12 @@ for c in create restore addresses balance sync history send deposit unbond withd
   esac
   check "$c --help lists the network options it uses, and only those" 0 $?
 done
+# An option of another command is refused, not ignored.
+"$veil" wallet create --wallet "$tmp/n.w" --to "$pay" 2>"$tmp/err"; check "create --to is refused" 2 $?
+contains "foreign option message" "$tmp/err" "is not an option of this command"
+[[ ! -e $tmp/n.w ]]; check "nothing was created" 0 $?
+"$veil" wallet history --wallet "$tmp/a.w" --rpc http://127.0.0.1:1 2>/dev/null
+check "history (offline) refuses --rpc" 2 $?
 # devnet --help names its status command, explains every flag and DIR's layout.
 "$veil" devnet --help >"$tmp/help"
 grep -q "veil devnet status" "$tmp/help" && grep -q -- "--block-time T" "$tmp/help" &&

@@ -418,6 +418,29 @@ static const subcmd subcmds[] = {
     {NULL, NULL, NULL, NULL, 0, NULL},
 };
 
+/* Whether option `c` belongs to the command: the common ones, the network ones it
+ * uses, and those its help explains. Anything else is refused, not silently ignored. */
+static const char *option_name(int c)
+{
+    for (const struct option *o = long_opts; o->name != NULL; o++)
+        if (o->val == c) return o->name;
+    return NULL;
+}
+
+static bool option_allowed(const subcmd *sc, int c)
+{
+    const char *name = option_name(c);
+    if (name == NULL) return true; /* 'h' */
+    static const char *const common[] = {"wallet", "passphrase-file", "json", "help"};
+    for (size_t i = 0; i < sizeof common / sizeof common[0]; i++)
+        if (strcmp(name, common[i]) == 0) return true;
+    if (strcmp(name, "rpc") == 0) return (sc->needs & NEEDS_RPC) != 0;
+    if (strncmp(name, "tqe", 3) == 0) return (sc->needs & NEEDS_TQE) != 0;
+    char flag[48];
+    snprintf(flag, sizeof flag, "--%s ", name);
+    return strstr(sc->options, flag) != NULL;
+}
+
 static void usage(FILE *f)
 {
     fprintf(f, "usage: veil wallet <command> --wallet FILE [options]\n\ncommands:\n");
@@ -455,6 +478,11 @@ int cmd_wallet(int argc, char **argv)
     uint64_t n;
     bool bad = false;
     while (!bad && (c = getopt_long(sub_argc, sub_argv, "h", long_opts, NULL)) != -1) {
+        if (c != '?' && !option_allowed(sc, c)) {
+            rc = cli_usage_error("%s: --%s is not an option of this command", o.cmd,
+                                 option_name(c));
+            goto out;
+        }
         switch (c) {
         case O_WALLET: o.wallet = optarg; break;
         case O_PASSFILE: o.pass_file = optarg; break;
