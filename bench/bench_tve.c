@@ -31,7 +31,9 @@
 
 #include "bench.h"
 #include "crypto/crypto.h"
+#include "host/tqe/tqe_handoff.h"
 #include "host/tve/tve_store.h"
+#include "hostutil/fileio.h"
 #include "support/tve_client.h"
 #include "support/tx_builder.h"
 #include "tee/sim/sim_host.h"
@@ -498,6 +500,12 @@ int main(int argc, char **argv)
     tvec_connect(&g.c, g.ep, 120000);
     tvec_response_free(call_ok(tvec_init_chain(&g.c, CHAIN),
                                VEIL__TVE__RESPONSE__RESPONSE_INIT_CHAIN, "init-chain"));
+    /* The TQE stand-in gets the channel key as `veil tqe` does, so it can seal orders. */
+    tve_client *hc = NULL;
+    veil_status hs = tve_client_open(g.ep, 120000, &hc);
+    if (hs == VEIL_OK) hs = tqe_handoff(g.tqe, hc);
+    tve_client_close(hc);
+    if (hs != VEIL_OK) bench_die("TQE hand-off: %s (%s)", veil_status_str(hs), veil_error_detail());
     double t0 = bench_now();
     fund();
     make_transfers();
