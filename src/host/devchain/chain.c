@@ -480,9 +480,17 @@ veil_status devchain_run(const devchain_config *cfg, volatile sig_atomic_t *stop
                  dc->gen.chain_id, (long long)dc->st.last_height, dc->rpc_port,
                  (long long)cfg->block_time_ms);
     while (!chain_stopping(dc)) {
+        /* The block interval runs from a block's start, not from the end of its
+         * production: a block that took 300 ms of a 1 s interval is followed 700 ms
+         * later, and one that took longer than the interval at once. */
+        struct timespec t0, t1;
+        clock_gettime(CLOCK_MONOTONIC, &t0);
         bool produced;
         TRY_OUT(chain_produce_block(dc, &produced));
-        sleep_ms(dc, produced || cfg->create_empty_blocks ? cfg->block_time_ms : 50);
+        clock_gettime(CLOCK_MONOTONIC, &t1);
+        int64_t took = (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
+        int64_t interval = produced || cfg->create_empty_blocks ? cfg->block_time_ms : 50;
+        if (took < interval) sleep_ms(dc, interval - took);
     }
     devchain_log(dc, "stopped at height %lld", (long long)dc->st.last_height);
 out:
