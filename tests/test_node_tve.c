@@ -229,18 +229,25 @@ static void abci_init_chain(inst *in, uint8_t hash[32])
     abci_response_free(r);
 }
 
-static uint32_t abci_check_tx(inst *in, const uint8_t *tx, size_t len)
+static uint32_t abci_check_tx_type(inst *in, const uint8_t *tx, size_t len,
+                                   Tendermint__Abci__CheckTxType type)
 {
     Tendermint__Abci__Request req = TENDERMINT__ABCI__REQUEST__INIT;
     Tendermint__Abci__RequestCheckTx ct = TENDERMINT__ABCI__REQUEST_CHECK_TX__INIT;
     ct.tx.data = (uint8_t *)tx;
     ct.tx.len = len;
+    ct.type = type;
     req.value_case = TENDERMINT__ABCI__REQUEST__VALUE_CHECK_TX;
     req.check_tx = &ct;
     Tendermint__Abci__Response *r = call(in, &req);
     uint32_t code = r->check_tx->code;
     abci_response_free(r);
     return code;
+}
+
+static uint32_t abci_check_tx(inst *in, const uint8_t *tx, size_t len)
+{
+    return abci_check_tx_type(in, tx, len, TENDERMINT__ABCI__CHECK_TX_TYPE__NEW);
 }
 
 typedef struct blk {
@@ -843,6 +850,28 @@ static void test_one_decode_per_judge(void **state)
     assert_int_equal(metric(o.tve.log, "veil_tve_host_tx_decodes_total") - t0, 2);
     assert_int_equal(metric(o.node.log, "veil_node_confidential_txs_accepted_total"), 1);
     blk_free(&b);
+
+    /* A RECHECK of a transfer the TVE accepted stops at the node's public checks (no
+     * TVE call); once its input is spent, those checks refuse it. */
+    uint8_t t1[32], t2[32];
+    blk c = {0};
+    transfer(&o, block_time(1), id, 0, sk_r, AMOUNT_A - FEE, pk_s, t1, &c.tx[0], &c.len[0]);
+    /* the same spend built again: another txid (each body has its own blinding) */
+    transfer(&o, block_time(1), id, 0, sk_r, AMOUNT_A - FEE, pk_s, t2, &c.tx[1], &c.len[1]);
+    uint64_t v0 = metric(o.tve.log, "veil_tve_verify_requests_total");
+    assert_int_equal(abci_check_tx(&o, c.tx[0], c.len[0]), 0);
+    assert_int_equal(metric(o.tve.log, "veil_tve_verify_requests_total") - v0, 1);
+    assert_int_equal(abci_check_tx_type(&o, c.tx[0], c.len[0], TENDERMINT__ABCI__CHECK_TX_TYPE__RECHECK),
+                     0);
+    assert_int_equal(metric(o.tve.log, "veil_tve_verify_requests_total") - v0, 1);
+    assert_int_equal(metric(o.node.log, "veil_node_recheck_public_only_total"), 1);
+    blk one = {1, {c.tx[1]}, {c.len[1]}}; /* the other spend of the same output commits */
+    assert_true(abci_finalize(&o, 2, &one, codes, h, bloom));
+    assert_int_equal(codes[0], 0);
+    assert_true(abci_commit(&o));
+    assert_int_equal(abci_check_tx_type(&o, c.tx[0], c.len[0], TENDERMINT__ABCI__CHECK_TX_TYPE__RECHECK),
+                     VEIL_ERR_TX_INPUT_SPENT);
+    blk_free(&c);
     node_stop(&o, SIGTERM);
     proc_kill(&o.tve, SIGTERM);
 }

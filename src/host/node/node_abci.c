@@ -67,7 +67,8 @@ static veil_status cb_check_tx(void *ctx, abci_call *call,
 {
     node_app *a = ctx;
     node_tx_result r;
-    veil_status st = node_app_check_tx(a, req->tx.data, req->tx.len, &r);
+    veil_status st = node_app_check_tx(a, req->tx.data, req->tx.len,
+                                       req->type == TENDERMINT__ABCI__CHECK_TX_TYPE__RECHECK, &r);
     if (st != VEIL_OK) return fail(call, st);
     resp->code = r.code;
     if (r.code != 0) {

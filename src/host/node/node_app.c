@@ -233,6 +233,10 @@ veil_metric node_m_checktx = {.name = "veil_node_checktx_total", .help = "CheckT
 veil_metric node_m_checktx_refused = {.name = "veil_node_checktx_refused_total",
                                       .help = "CheckTx calls that refused the tx.",
                                       .type = VEIL_METRIC_COUNTER};
+veil_metric node_m_recheck_public = {.name = "veil_node_recheck_public_only_total",
+                                     .help = "Rechecks of transfers answered by the public "
+                                             "checks alone (no TVE call).",
+                                     .type = VEIL_METRIC_COUNTER};
 veil_metric node_m_tve_us = {.name = "veil_node_tve_verify_microseconds_total",
                              .help = "Time waiting for the TVE's verify-tx and verify-block.",
                              .type = VEIL_METRIC_COUNTER};
@@ -253,7 +257,8 @@ void node_app_metrics_register(void)
 {
     veil_metric *all[] = {&node_m_blocks,  &node_m_height,          &node_m_txs,
                           &node_m_conf,    &node_m_checktx,         &node_m_checktx_refused,
-                          &node_m_tve_us,  &node_m_tve_n,           &node_m_decodes};
+                          &node_m_tve_us,  &node_m_tve_n,           &node_m_decodes,
+                          &node_m_recheck_public};
     for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) veil_metric_register(all[i]);
 }
 

@@ -87,9 +87,14 @@ typedef struct node_tx_result {
     char log[NODE_LOG_MAX];
 } node_tx_result;
 
-/* CheckTx against committed state (and the TVE in CHECK mode for confidential txs). */
+/* CheckTx against committed state (and the TVE in CHECK mode for confidential txs).
+ * recheck: CometBFT's RECHECK of a tx already in the mempool after a block. A transfer
+ * that passed the TVE once can only have become invalid through what the node checks
+ * itself (an input spent or a duplicate committed; time locks only open with time and
+ * signatures do not change), so its recheck stops at the public checks; deposits and
+ * withdraws, which read account state, go to the TVE again. */
 VEIL_MUST_CHECK veil_status node_app_check_tx(node_app *a, const uint8_t *tx, size_t len,
-                                              node_tx_result *res);
+                                              bool recheck, node_tx_result *res);
 
 /* PrepareProposal: which of the proposed txs to keep (indices into txs, in order):
  * those that pass the node's own checks at their position, within max_bytes total

@@ -173,7 +173,6 @@ static void count_request(const tve_request_info *info, double us)
 
 static void log_request(tve_log_level log, const tve_request_info *info, size_t req_len, double us)
 {
-    count_request(info, us);
     if (log == TVE_LOG_NONE || (log == TVE_LOG_ERRORS && info->status == VEIL_OK)) return;
     /* Type, size, count, code and time: never anything from inside a tx. */
     if (info->status == VEIL_OK)
@@ -213,6 +212,9 @@ veil_status tve_server_run(tve_server *srv, tve_log_level log, volatile sig_atom
             st = tve_service_handle(srv->svc, data, len, &reply, &reply_len, &info);
             if (st != VEIL_OK) info.status = st;
         }
+        /* Counted before the reply leaves: a client that reads the metrics after its
+         * answer sees its request in them. */
+        count_request(&info, now_us() - t0);
         if (reply == NULL) {
             /* Multipart frame, or no memory for a reply: a fixed error still goes out. */
             static uint8_t fixed[256];
