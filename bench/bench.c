@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 
 #include <arpa/inet.h>
@@ -101,11 +102,42 @@ double bench_run(bench_fn fn, void *ctx, double min_seconds, bench_result *res)
     return rate;
 }
 
+/* CPU seconds of this process and its waited-for children. */
+static double cpu_seconds(void)
+{
+    struct rusage self, kids;
+    getrusage(RUSAGE_SELF, &self);
+    getrusage(RUSAGE_CHILDREN, &kids);
+    return (double)(self.ru_utime.tv_sec + self.ru_stime.tv_sec + kids.ru_utime.tv_sec +
+                    kids.ru_stime.tv_sec) +
+           (double)(self.ru_utime.tv_usec + self.ru_stime.tv_usec + kids.ru_utime.tv_usec +
+                    kids.ru_stime.tv_usec) / 1e6;
+}
+
 void bench_print(const char *name, double value, const char *unit)
 {
     /* Plain decimal numbers only (no exponent), so any parser reads them. */
     int decimals = value >= 1000 ? 0 : value >= 10 ? 1 : 3;
     printf("BENCH %s %.*f %s\n", name, decimals, value, unit);
+    /* What it cost and how busy the machine was: on a shared machine a wall-clock
+     * figure absorbs preemption, and a loaded run should be visible as one. */
+    static double last_cpu = -1, last_wall;
+    double cpu = cpu_seconds(), wall = bench_now();
+    double load = -1;
+    FILE *f = fopen("/proc/loadavg", "r");
+    if (f != NULL) {
+        if (fscanf(f, "%lf", &load) != 1) load = -1;
+        fclose(f);
+    }
+    if (last_cpu >= 0)
+        printf("#   %s: this process %.2f CPU s over %.2f s since the previous figure; "
+               "load average %.2f on %ld CPUs\n",
+               name, cpu - last_cpu, wall - last_wall, load, sysconf(_SC_NPROCESSORS_ONLN));
+    else
+        printf("#   %s: this process %.2f CPU s so far; load average %.2f on %ld CPUs\n", name,
+               cpu, load, sysconf(_SC_NPROCESSORS_ONLN));
+    last_cpu = cpu;
+    last_wall = wall;
 }
 
 void bench_note(const char *fmt, ...)
