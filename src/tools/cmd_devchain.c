@@ -173,11 +173,8 @@ int cmd_devchain(int argc, char **argv)
             run_usage();
             return 0;
         default:
-            if (daemon_option(&dm, c, optarg, &rc)) {
-                if (rc != 0) return rc;
-                break;
-            }
-            return cli_bad_option("devchain", argv);
+            if ((rc = daemon_other_option(&dm, c, optarg, "devchain", argv)) != 0) return rc;
+            break;
         }
     }
     if (cfg.home == NULL || cfg.abci_addr == NULL || optind != argc)

@@ -111,11 +111,9 @@ int cmd_node(int argc, char **argv)
             cfg.test_crash_after_node_commit = true;
             break;
         case 'h': usage(); return 0;
-        default: if (daemon_option(&dm, c, optarg, &rc)) {
-                if (rc != 0) return rc;
-                break;
-            }
-            return cli_bad_option("node", argv);
+        default:
+            if ((rc = daemon_other_option(&dm, c, optarg, "node", argv)) != 0) return rc;
+            break;
         }
     }
     if (optind != argc) return cli_usage_error("node takes no positional arguments");

@@ -130,11 +130,8 @@ int cmd_tqe(int argc, char **argv)
             usage();
             return 0;
         default:
-            if (daemon_option(&dm, c, optarg, &rc)) {
-                if (rc != 0) return rc;
-                break;
-            }
-            return cli_bad_option("tqe", argv);
+            if ((rc = daemon_other_option(&dm, c, optarg, "tqe", argv)) != 0) return rc;
+            break;
         }
     }
     if (cfg.listen == NULL || cfg.tve_endpoint == NULL || cfg.home == NULL || optind != argc)

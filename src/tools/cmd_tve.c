@@ -124,11 +124,8 @@ int cmd_tve(int argc, char **argv)
             usage();
             return 0;
         default:
-            if (daemon_option(&dm, c, optarg, &rc)) {
-                if (rc != 0) return rc;
-                break;
-            }
-            return cli_bad_option("tve", argv);
+            if ((rc = daemon_other_option(&dm, c, optarg, "tve", argv)) != 0) return rc;
+            break;
         }
     }
     if (listen == NULL || cfg.home == NULL || optind != argc)

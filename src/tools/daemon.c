@@ -45,6 +45,13 @@ bool daemon_option(daemon_ctx *d, int c, const char *arg, int *rc)
     }
 }
 
+int daemon_other_option(daemon_ctx *d, int c, const char *arg, const char *cmd, char **argv)
+{
+    int rc;
+    if (daemon_option(d, c, arg, &rc)) return rc;
+    return cli_bad_option(cmd, argv);
+}
+
 void daemon_signals(daemon_ctx *d)
 {
     g_daemon = d;

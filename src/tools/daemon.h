@@ -39,6 +39,9 @@ void daemon_init(daemon_ctx *d, const char *program);
 /* Handles a shared option: true if `c` was one (then *rc is 0, or 2 after a usage
  * error the caller returns). */
 bool daemon_option(daemon_ctx *d, int c, const char *arg, int *rc);
+/* For a command's `default:` case: 0 if `c` was a shared option taken, else the usage
+ * error's exit status (2) to return, an unknown option reported for `cmd`. */
+int daemon_other_option(daemon_ctx *d, int c, const char *arg, const char *cmd, char **argv);
 /* SIGINT and SIGTERM set d->stop (without SA_RESTART, so a blocking wait returns);
  * SIGPIPE is ignored. */
 void daemon_signals(daemon_ctx *d);
