@@ -1,4 +1,4 @@
-#define _GNU_SOURCE /* nftw, realpath */
+#define _GNU_SOURCE /* realpath */
 /* Shared benchmark helpers: see bench.h. */
 #include "bench.h"
 
@@ -13,7 +13,6 @@
 #include <time.h>
 
 #include <arpa/inet.h>
-#include <ftw.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -208,15 +207,6 @@ uint16_t bench_free_port(void)
     close(s);
     return ntohs(a.sin_port);
 }
-
-static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-    (void)sb, (void)flag, (void)ftw;
-    remove(path);
-    return 0;
-}
-
-void bench_rm_tree(const char *dir) { nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS); }
 
 bool bench_file_has(const char *path, const char *what)
 {

@@ -69,8 +69,6 @@ _Noreturn void bench_die(const char *fmt, ...) __attribute__((format(printf, 1, 
 int bench_child_stop(pid_t *pid, int sig, const char *what);
 /* A TCP port on 127.0.0.1 that is free right now. */
 uint16_t bench_free_port(void);
-/* Removes a directory tree; errors are ignored (scratch directories). */
-void bench_rm_tree(const char *dir);
 /* Whether a line of the file contains `what` (false if it cannot be read). */
 bool bench_file_has(const char *path, const char *what);
 /* Copies the file to stderr under a header, for failure reports. */

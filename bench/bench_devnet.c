@@ -120,7 +120,7 @@ static void cleanup(void)
         /* On failure, the tail of the devnet's output helps. */
         bench_child_stop(&g.devnet, SIGINT, "the devnet");
     }
-    if (g.have_dir) bench_rm_tree(g.dir);
+    if (g.have_dir) veil_remove_tree(g.dir);
     g.have_dir = false;
 }
 

@@ -11,9 +11,7 @@
  * Every call's status is checked; any failure exits 1 before a figure is printed.
  * Output: "BENCH <name> <value> <unit>" per figure, "#" context lines (bench.h).
  */
-#define _GNU_SOURCE /* nftw flags */
 #include <errno.h>
-#include <ftw.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -47,13 +45,6 @@ static struct {
     EVP_PKEY *p256;
 } g;
 
-static int remove_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-    (void)sb, (void)flag, (void)ftw;
-    if (remove(path) != 0) perror(path);
-    return 0;
-}
-
 static void cleanup(void)
 {
     tee_enclave_destroy(g.enclave);
@@ -65,7 +56,7 @@ static void cleanup(void)
     EVP_PKEY_free(g.p256);
     g.p256 = NULL;
     if (g.have_dir) {
-        nftw(g.dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+        veil_remove_tree(g.dir);
         g.have_dir = false;
     }
 }

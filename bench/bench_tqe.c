@@ -120,7 +120,7 @@ static void cleanup(void)
 {
     if (g.tqe > 0) bench_child_stop(&g.tqe, SIGTERM, "veil tqe");
     if (g.devnet > 0) bench_child_stop(&g.devnet, SIGINT, "veil devnet");
-    if (g.have_dir) bench_rm_tree(g.dir);
+    if (g.have_dir) veil_remove_tree(g.dir);
     g.have_dir = false;
 }
 

@@ -18,8 +18,6 @@
  *   block >= 0.75 x 2 x compute limit;  check p50 <= single compute + 1.3 x round trip.
  * A missed target is reported, not fatal; any failed request is (exit 1).
  */
-#define _GNU_SOURCE /* nftw flags */
-#include <ftw.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -71,13 +69,6 @@ static struct {
     double verify_s, commit_s; /* block_run's time in verify-block and commit-block */
 } g;
 
-static int remove_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-    (void)sb, (void)flag, (void)ftw;
-    remove(path);
-    return 0;
-}
-
 static void cleanup(void)
 {
     tvec_close(&g.c);
@@ -87,7 +78,7 @@ static void cleanup(void)
     tee_platform_close(g.platform);
     g.tve = g.tqe = NULL;
     g.platform = NULL;
-    if (g.have_dir) nftw(g.dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+    if (g.have_dir) veil_remove_tree(g.dir);
     g.have_dir = false;
 }
 
