@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include "crypto/crypto.h"
+#include "fuzz_platform.h"
 #include "host/ratls/ratls_verify.h"
 #include "hostutil/fileio.h"
 #include "tee/sim/sim_host.h"
@@ -21,24 +22,12 @@
 static uint8_t *g_root_pem;
 static size_t g_root_pem_len;
 
-static const char *g_tmp;
-static void remove_dir(void) { veil_remove_tree(g_tmp); }
-
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
     (void)argc, (void)argv;
-    static char dir[] = "/tmp/veil-fuzz-ratls-XXXXXX";
-    char plat[64], root[64], pem[96];
-    if (mkdtemp(dir) == NULL) abort();
-    g_tmp = dir;
-    atexit(remove_dir);
-    snprintf(plat, sizeof plat, "%s/p", dir);
-    snprintf(root, sizeof root, "%s/r", dir);
-    snprintf(pem, sizeof pem, "%s/%s", root, SIM_ROOT_CA_CERT_FILE);
-    if (veil_crypto_init() != VEIL_OK || sim_platform_provision(plat, root, 1, false) != VEIL_OK ||
-        veil_file_read(pem, 65536, &g_root_pem, &g_root_pem_len) != VEIL_OK)
-        abort();
+    char plat[64];
+    fuzz_platform_provision("ratls", plat, &g_root_pem, &g_root_pem_len);
     return 0;
 }
 
