@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 static _Thread_local char g_detail[512];
@@ -298,4 +299,11 @@ static int remove_entry(const char *path, const struct stat *sb, int flag, struc
 void veil_remove_tree(const char *path)
 {
     if (path != NULL && path[0] != '\0') (void)nftw(path, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+uint64_t veil_monotonic_us(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (uint64_t)t.tv_sec * 1000000u + (uint64_t)t.tv_nsec / 1000u;
 }

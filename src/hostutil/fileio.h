@@ -53,6 +53,9 @@ void veil_error_detail_clear(void);
  * temporary directories of tests and tools. */
 void veil_remove_tree(const char *path);
 
+/* Microseconds on the monotonic clock (for intervals and latencies, never dates). */
+uint64_t veil_monotonic_us(void);
+
 /* A daemon's pid file: "<pid>\n", written atomically once the daemon serves (so its
  * presence means ready), removed at a clean stop. NULL path: nothing. */
 VEIL_MUST_CHECK veil_status veil_pidfile_write(const char *path);

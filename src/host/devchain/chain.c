@@ -483,12 +483,10 @@ veil_status devchain_run(const devchain_config *cfg, volatile sig_atomic_t *stop
         /* The block interval runs from a block's start, not from the end of its
          * production: a block that took 300 ms of a 1 s interval is followed 700 ms
          * later, and one that took longer than the interval at once. */
-        struct timespec t0, t1;
-        clock_gettime(CLOCK_MONOTONIC, &t0);
+        uint64_t t0 = veil_monotonic_us();
         bool produced;
         TRY_OUT(chain_produce_block(dc, &produced));
-        clock_gettime(CLOCK_MONOTONIC, &t1);
-        int64_t took = (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
+        int64_t took = (int64_t)((veil_monotonic_us() - t0) / 1000u);
         int64_t interval = produced || cfg->create_empty_blocks ? cfg->block_time_ms : 50;
         if (took < interval) sleep_ms(dc, interval - took);
     }

@@ -36,13 +36,6 @@ void node_log(node_app *a, const char *fmt, ...)
     va_end(ap);
 }
 
-uint64_t node_now_us(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (uint64_t)t.tv_sec * 1000000u + (uint64_t)t.tv_nsec / 1000u;
-}
-
 void node_hex8(char out[17], const uint8_t *p) { veil_hex_encode(out, p, 8); }
 
 void node_result_set(node_tx_result *r, veil_status code, const char *detail)

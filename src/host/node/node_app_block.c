@@ -262,9 +262,9 @@ static veil_status node_check_tx_run(node_app *a, const node_meta *m, const uint
     req.request_case = VEIL__TVE__REQUEST__REQUEST_VERIFY_TX;
     req.verify_tx = &vt;
     /* The mempool does not wait for a TVE that is down: the tx is refused. */
-    uint64_t t0 = node_now_us();
+    uint64_t t0 = veil_monotonic_us();
     st = node_tve_call(a, &req, VEIL__TVE__RESPONSE__RESPONSE_VERIFY_TX, 0, false, &r);
-    veil_metric_add(&node_m_tve_us, node_now_us() - t0);
+    veil_metric_add(&node_m_tve_us, veil_monotonic_us() - t0);
     veil_metric_add(&node_m_tve_n, 1);
     if (st == VEIL_OK) {
         node_result_set(res, VEIL_OK, NULL);

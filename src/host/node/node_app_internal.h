@@ -49,8 +49,6 @@ void node_log(node_app *a, const char *fmt, ...) __attribute__((format(printf, 2
 void node_hex8(char out[17], const uint8_t *p);
 void node_result_set(node_tx_result *r, veil_status code, const char *detail);
 void node_block_clear(node_app *a);
-/* Monotonic microseconds (for latency metrics). */
-uint64_t node_now_us(void);
 
 /* node_app_tve.c: the TVE session */
 /* Failures that say nothing about the request (unreachable TVE, local resources). */

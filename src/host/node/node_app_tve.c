@@ -81,8 +81,7 @@ veil_status node_tve_call(node_app *a, const Veil__Tve__Request *req,
                             Veil__Tve__Response__ResponseCase want, int timeout_ms, bool wait,
                             Veil__Tve__Response **resp)
 {
-    struct timespec t0, now;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
+    const uint64_t t0 = veil_monotonic_us();
     long long logged = -1; /* ms since t0 of the last "waiting" line */
     for (;;) {
         veil_status st = VEIL_OK;
@@ -106,8 +105,7 @@ veil_status node_tve_call(node_app *a, const Veil__Tve__Request *req,
         /* Whatever answers next may be a restarted (or another) TVE. */
         a->tve_checked = false;
         if (!wait) return st;
-        clock_gettime(CLOCK_MONOTONIC, &now);
-        long long ms = (now.tv_sec - t0.tv_sec) * 1000LL + (now.tv_nsec - t0.tv_nsec) / 1000000;
+        long long ms = (long long)((veil_monotonic_us() - t0) / 1000u);
         if (a->cfg.stop != NULL && *a->cfg.stop) {
             veil_error_detail_set("stopped while waiting for the TVE at %s", a->cfg.tve_endpoint);
             return VEIL_ERR_TIMEOUT;
@@ -224,10 +222,10 @@ veil_status node_tve_verify_block(node_app *a, Veil__Tve__VerifyBlockRequest *vb
     }
     req.request_case = VEIL__TVE__REQUEST__REQUEST_VERIFY_BLOCK;
     req.verify_block = vb;
-    uint64_t t0 = node_now_us();
+    uint64_t t0 = veil_monotonic_us();
     TRY(node_tve_call(a, &req, VEIL__TVE__RESPONSE__RESPONSE_VERIFY_BLOCK, TVE_BLOCK_TIMEOUT_MS, wait,
                  r));
-    veil_metric_add(&node_m_tve_us, node_now_us() - t0);
+    veil_metric_add(&node_m_tve_us, veil_monotonic_us() - t0);
     veil_metric_add(&node_m_tve_n, 1);
     if ((*r)->verify_block->n_results != vb->n_txs) {
         veil_error_detail_set("TVE returned %zu results for %zu txs", (*r)->verify_block->n_results,

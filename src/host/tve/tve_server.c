@@ -80,13 +80,6 @@ void tve_server_close(tve_server *srv)
     free(srv);
 }
 
-static double now_us(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1e6 + (double)ts.tv_nsec / 1e3;
-}
-
 static void free_reply(void *data, void *hint)
 {
     (void)hint;
@@ -201,7 +194,7 @@ veil_status tve_server_run(tve_server *srv, tve_log_level log, volatile sig_atom
             if (zmq_errno() == EAGAIN || zmq_errno() == EINTR) continue;
             return zmq_fail("recv");
         }
-        double t0 = now_us();
+        uint64_t t0 = veil_monotonic_us();
         const uint8_t *data = zmq_msg_data(&msg);
         size_t len = zmq_msg_size(&msg);
         uint8_t *reply = NULL;
@@ -214,7 +207,8 @@ veil_status tve_server_run(tve_server *srv, tve_log_level log, volatile sig_atom
         }
         /* Counted before the reply leaves: a client that reads the metrics after its
          * answer sees its request in them. */
-        count_request(&info, now_us() - t0);
+        double us = (double)(veil_monotonic_us() - t0);
+        count_request(&info, us);
         if (reply == NULL) {
             /* Multipart frame, or no memory for a reply: a fixed error still goes out. */
             static uint8_t fixed[256];
@@ -231,7 +225,7 @@ veil_status tve_server_run(tve_server *srv, tve_log_level log, volatile sig_atom
         }
         zmq_msg_close(&msg);
         if (rc < 0 && zmq_errno() == ETERM) break;
-        log_request(log, &info, len, now_us() - t0);
+        log_request(log, &info, len, us);
     }
     return VEIL_OK;
 }
