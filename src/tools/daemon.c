@@ -22,7 +22,8 @@ void daemon_init(daemon_ctx *d, const char *program)
     veil_log_setup(program, VEIL_LOG_INFO);
 }
 
-bool daemon_option(daemon_ctx *d, int c, const char *arg, int *rc)
+/* A shared option: true if `c` was one (then *rc is 0, or 2 after a usage error). */
+static bool daemon_option(daemon_ctx *d, int c, const char *arg, int *rc)
 {
     *rc = 0;
     switch (c) {

@@ -36,11 +36,9 @@ typedef struct daemon_ctx {
 
 /* Starts the log as `program` at INFO (before options are parsed). */
 void daemon_init(daemon_ctx *d, const char *program);
-/* Handles a shared option: true if `c` was one (then *rc is 0, or 2 after a usage
- * error the caller returns). */
-bool daemon_option(daemon_ctx *d, int c, const char *arg, int *rc);
 /* For a command's `default:` case: 0 if `c` was a shared option taken, else the usage
- * error's exit status (2) to return, an unknown option reported for `cmd`. */
+ * error's exit status (2) to return (a bad --log-level, or an unknown option reported
+ * for `cmd`). */
 int daemon_other_option(daemon_ctx *d, int c, const char *arg, const char *cmd, char **argv);
 /* SIGINT and SIGTERM set d->stop (without SA_RESTART, so a blocking wait returns);
  * SIGPIPE is ignored. */
