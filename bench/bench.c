@@ -128,6 +128,8 @@ void bench_print(const char *name, double value, const char *unit)
         if (fscanf(f, "%lf", &load) != 1) load = -1;
         fclose(f);
     }
+    if (last_cpu >= 0 && wall - last_wall < 0.05)
+        return; /* printed together with the previous figure: nothing new to say */
     if (last_cpu >= 0)
         printf("#   %s: this process %.2f CPU s over %.2f s since the previous figure; "
                "load average %.2f on %ld CPUs\n",
@@ -194,6 +196,25 @@ int bench_child_stop(pid_t *pid, int sig, const char *what)
     waitpid(*pid, &status, 0);
     *pid = 0;
     return -1;
+}
+
+double bench_process_cpu_seconds(pid_t pid)
+{
+    char path[64], buf[1024];
+    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+    FILE *f = fopen(path, "r");
+    if (f == NULL) return -1;
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    /* Fields after the command name (which may hold spaces): state is field 3, utime
+     * and stime fields 14 and 15, in clock ticks. */
+    const char *p = strrchr(buf, ')');
+    unsigned long long ut, st;
+    if (p == NULL || sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut,
+                            &st) != 2)
+        return -1;
+    return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
 }
 
 uint16_t bench_free_port(void)

@@ -67,6 +67,9 @@ _Noreturn void bench_die(const char *fmt, ...) __attribute__((format(printf, 1, 
 /* Sends sig to *pid, waits up to 15 s, then SIGKILLs it. Returns the wait status, or -1
  * if it had to be killed; *pid becomes 0. `what` names it in the message. */
 int bench_child_stop(pid_t *pid, int sig, const char *what);
+/* CPU seconds (user + system) process pid has used so far, from /proc/PID/stat; -1 if
+ * unreadable. */
+double bench_process_cpu_seconds(pid_t pid);
 /* A TCP port on 127.0.0.1 that is free right now. */
 uint16_t bench_free_port(void);
 /* Whether a line of the file contains `what` (false if it cannot be read). */
