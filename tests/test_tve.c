@@ -539,14 +539,31 @@ static void damage_stored_tx(const uint8_t txid[32])
     snprintf(dir, sizeof dir, "%s/%s", g_home, TVE_STORE_DIR);
     MDB_env *env;
     MDB_txn *txn;
-    MDB_dbi dbi;
+    MDB_dbi dbi, index;
     assert_int_equal(mdb_env_create(&env), 0);
     assert_int_equal(mdb_env_set_maxdbs(env, 8), 0);
     assert_int_equal(mdb_env_set_mapsize(env, TVE_STORE_MAP_SIZE), 0);
     assert_int_equal(mdb_env_open(env, dir, 0, 0600), 0);
     assert_int_equal(mdb_txn_begin(env, NULL, 0, &txn), 0);
     assert_int_equal(mdb_dbi_open(txn, "txs", 0, &dbi), 0);
-    MDB_val k = {32, (void *)txid}, d;
+    assert_int_equal(mdb_dbi_open(txn, "txids", 0, &index), 0);
+    /* Layout 2: txids logs each tx's place (height || index) -> txid; txs holds the blob
+     * under the same place. */
+    MDB_cursor *cur;
+    MDB_val pos, id, d;
+    uint8_t key[12];
+    bool found = false;
+    assert_int_equal(mdb_cursor_open(txn, index, &cur), 0);
+    for (int rc = mdb_cursor_get(cur, &pos, &id, MDB_FIRST); rc == 0 && !found;
+         rc = mdb_cursor_get(cur, &pos, &id, MDB_NEXT)) {
+        if (id.mv_size != 32 || memcmp(id.mv_data, txid, 32) != 0) continue;
+        assert_int_equal(pos.mv_size, sizeof key);
+        memcpy(key, pos.mv_data, sizeof key);
+        found = true;
+    }
+    mdb_cursor_close(cur);
+    assert_true(found);
+    MDB_val k = {sizeof key, key};
     assert_int_equal(mdb_get(txn, dbi, &k, &d), 0);
     uint8_t *copy = malloc(d.mv_size);
     assert_non_null(copy);

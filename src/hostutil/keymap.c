@@ -7,6 +7,8 @@
 
 #include <sodium.h>
 
+#include "common/cursor.h"
+
 static uint8_t g_hash_key[crypto_shorthash_KEYBYTES];
 static pthread_once_t g_hash_once = PTHREAD_ONCE_INIT;
 
@@ -72,23 +74,32 @@ static void keymap_insert(veil_keymap *t, const uint8_t *key, uint32_t value)
     }
 }
 
-veil_status veil_keymap_put(veil_keymap *t, const uint8_t *key, uint32_t value)
+veil_status veil_keymap_reserve(veil_keymap *t, size_t more)
 {
     /* Keep the load at most 1/2 so probes stay short. */
-    if ((t->n + 1) * 2 > t->cap) {
-        size_t cap = t->cap ? t->cap * 2 : 64;
-        ENSURE(cap <= SIZE_MAX / sizeof(veil_keymap_slot), VEIL_ERR_OVERFLOW);
-        veil_keymap grown = *t;
-        grown.slots = calloc(cap, sizeof *grown.slots);
-        ENSURE(grown.slots != NULL, VEIL_ERR_NOMEM);
-        grown.cap = cap;
-        grown.n = 0;
-        for (size_t i = 0; i < t->cap; i++)
-            if (t->slots[i].used) keymap_insert(&grown, t->slots[i].key, t->slots[i].value);
-        free(t->slots);
-        *t = grown;
+    size_t need;
+    ENSURE(!veil_add_overflows(t->n, more, &need) && need <= SIZE_MAX / 2, VEIL_ERR_OVERFLOW);
+    if (need * 2 <= t->cap) return VEIL_OK;
+    size_t cap = t->cap ? t->cap : 64;
+    while (cap < need * 2) {
+        ENSURE(cap <= SIZE_MAX / 2 / sizeof(veil_keymap_slot), VEIL_ERR_OVERFLOW);
+        cap *= 2;
     }
-    keymap_insert(t, key, value);
+    veil_keymap grown = *t;
+    grown.slots = calloc(cap, sizeof *grown.slots);
+    ENSURE(grown.slots != NULL, VEIL_ERR_NOMEM);
+    grown.cap = cap;
+    grown.n = 0;
+    for (size_t i = 0; i < t->cap; i++)
+        if (t->slots[i].used) keymap_insert(&grown, t->slots[i].key, t->slots[i].value);
+    free(t->slots);
+    *t = grown;
     return VEIL_OK;
 }
 
+veil_status veil_keymap_put(veil_keymap *t, const uint8_t *key, uint32_t value)
+{
+    TRY(veil_keymap_reserve(t, 1));
+    keymap_insert(t, key, value);
+    return VEIL_OK;
+}

@@ -32,6 +32,9 @@ void veil_keymap_free(veil_keymap *t);
 void veil_keymap_clear(veil_keymap *t);
 /* True if key is present; its value in *value unless value is NULL. */
 bool veil_keymap_get(const veil_keymap *t, const uint8_t *key, uint32_t *value);
+/* Makes room for `more` new keys, so that that many puts of new keys cannot fail.
+ * VEIL_ERR_NOMEM / VEIL_ERR_OVERFLOW leave the table as it was. */
+VEIL_MUST_CHECK veil_status veil_keymap_reserve(veil_keymap *t, size_t more);
 /* Inserts or overwrites. VEIL_ERR_NOMEM leaves the table as it was. */
 VEIL_MUST_CHECK veil_status veil_keymap_put(veil_keymap *t, const uint8_t *key, uint32_t value);
 

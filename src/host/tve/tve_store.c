@@ -11,9 +11,11 @@
 #include <unistd.h>
 
 #include <lmdb.h>
+#include <pthread.h>
 
 #include "common/cursor.h"
 #include "hostutil/fileio.h"
+#include "hostutil/keymap.h"
 #include "hostutil/lmdb_env.h"
 
 #define META_VERSION "version"
@@ -31,8 +33,20 @@
 struct tve_store {
     int lock_fd; /* flock'ed HOME/tve.lock: one daemon per store */
     MDB_env *env;
-    MDB_dbi meta, keys, txs, spent, blocks;
+    MDB_dbi meta, keys, txs, txids, spent, blocks;
+    /* The txid index, in memory: txid -> ordinal -> place. Built from `txids` at open,
+     * extended after each durable commit. */
+    pthread_rwlock_t index_lock;
+    bool have_lock;
+    veil_keymap index;
+    uint64_t *places; /* ordinal -> height << 32 | index */
+    size_t n_places, cap_places;
 };
+
+/* A committed tx's place: height u64 BE || index u32 BE. Keys of `txs` and values of
+ * `txids`; with an output index appended, keys of `spent`. */
+#define POS_LEN 12u
+#define SPENT_KEY_LEN (POS_LEN + 4u)
 
 #define store_err veil_lmdb_err
 #define val_of veil_lmdb_val
@@ -91,6 +105,89 @@ out:
     return st;
 }
 
+static veil_status read_begin(tve_store *s, MDB_txn **txn)
+{
+    int rc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, txn);
+    return rc == 0 ? VEIL_OK : store_err("begin", rc);
+}
+
+/* --- the txid index ----------------------------------------------------------------- */
+static uint64_t place_pack(const uint8_t pos[static POS_LEN])
+{
+    return veil_get_u64(pos) << 32 | veil_get_u32(pos + 8);
+}
+
+/* Room for `more` entries: afterwards index_add cannot fail for them. */
+static veil_status index_reserve(tve_store *s, size_t more)
+{
+    size_t need;
+    ENSURE(!veil_add_overflows(s->n_places, more, &need) && need <= UINT32_MAX,
+           VEIL_ERR_TOO_LARGE);
+    if (need > s->cap_places) {
+        size_t cap = s->cap_places ? s->cap_places : 1024;
+        while (cap < need) cap *= 2;
+        uint64_t *p = realloc(s->places, cap * sizeof *p);
+        ENSURE(p != NULL, VEIL_ERR_NOMEM);
+        s->places = p;
+        s->cap_places = cap;
+    }
+    return veil_keymap_reserve(&s->index, more);
+}
+
+static void index_add(tve_store *s, const uint8_t txid[static 32], uint64_t place)
+{
+    uint32_t ord = (uint32_t)s->n_places;
+    s->places[s->n_places++] = place;
+    veil_status reserved = veil_keymap_put(&s->index, txid, ord); /* cannot fail */
+    (void)reserved;
+}
+
+/* Reads the `txids` log (place -> txid, in place order) into the index. */
+static veil_status index_load(tve_store *s)
+{
+    MDB_txn *txn;
+    MDB_cursor *cur = NULL;
+    MDB_stat stat;
+    MDB_val k, d;
+    veil_status st = VEIL_OK;
+
+    TRY(read_begin(s, &txn));
+    int rc = mdb_stat(txn, s->txids, &stat);
+    ENSURE_OUT(rc == 0, store_err("stat", rc));
+    TRY_OUT(index_reserve(s, stat.ms_entries));
+    rc = mdb_cursor_open(txn, s->txids, &cur);
+    ENSURE_OUT(rc == 0, store_err("cursor_open", rc));
+    for (rc = mdb_cursor_get(cur, &k, &d, MDB_FIRST); rc == 0;
+         rc = mdb_cursor_get(cur, &k, &d, MDB_NEXT)) {
+        if (k.mv_size != POS_LEN || d.mv_size != TVE_TXID_LEN ||
+            s->n_places >= stat.ms_entries || veil_keymap_get(&s->index, d.mv_data, NULL)) {
+            veil_error_detail_set("store: damaged txid log entry");
+            st = VEIL_ERR_DB;
+            goto out;
+        }
+        index_add(s, d.mv_data, place_pack(k.mv_data));
+    }
+    ENSURE_OUT(rc == MDB_NOTFOUND, store_err("cursor_get", rc));
+out:
+    if (cur != NULL) mdb_cursor_close(cur);
+    mdb_txn_abort(txn);
+    return st;
+}
+
+/* The place of a committed tx: VEIL_ERR_NOT_FOUND if none. Thread-safe. */
+static veil_status tx_pos(tve_store *s, const uint8_t txid[static 32], uint8_t pos[static POS_LEN])
+{
+    uint32_t ord;
+    pthread_rwlock_rdlock(&s->index_lock);
+    bool found = veil_keymap_get(&s->index, txid, &ord);
+    uint64_t place = found ? s->places[ord] : 0;
+    pthread_rwlock_unlock(&s->index_lock);
+    if (!found) return VEIL_ERR_NOT_FOUND;
+    veil_put_u64(pos, place >> 32);
+    veil_put_u32(pos + 8, (uint32_t)place);
+    return VEIL_OK;
+}
+
 veil_status tve_store_open(const char *home, bool no_sync, tve_store **out)
 {
     char dir[PATH_MAX];
@@ -102,14 +199,22 @@ veil_status tve_store_open(const char *home, bool no_sync, tve_store **out)
     tve_store *s = calloc(1, sizeof *s);
     ENSURE(s != NULL, VEIL_ERR_NOMEM);
     s->lock_fd = -1;
+    veil_keymap_init(&s->index, TVE_TXID_LEN);
+    if (pthread_rwlock_init(&s->index_lock, NULL) != 0) {
+        free(s);
+        return VEIL_ERR_NOMEM;
+    }
+    s->have_lock = true;
     /* Two daemons on one store would each stage and commit the same heights. */
     TRY_OUT(veil_dir_lock(home, TVE_STORE_LOCK, "another veil tve?", &s->lock_fd));
-    static const char *const names[] = {"meta", "keys", "txs", "spent", "blocks"};
-    MDB_dbi dbis[5];
-    veil_lmdb_spec spec = {dir, TVE_STORE_MAP_SIZE, TVE_STORE_MAX_READERS, no_sync, names, dbis, 5};
+    static const char *const names[] = {"meta", "keys", "txs", "txids", "spent", "blocks"};
+    MDB_dbi dbis[6];
+    veil_lmdb_spec spec = {dir, TVE_STORE_MAP_SIZE, TVE_STORE_MAX_READERS, no_sync, names, dbis, 6};
     TRY_OUT(veil_lmdb_open(&spec, &s->env));
-    s->meta = dbis[0], s->keys = dbis[1], s->txs = dbis[2], s->spent = dbis[3], s->blocks = dbis[4];
+    s->meta = dbis[0], s->keys = dbis[1], s->txs = dbis[2], s->txids = dbis[3];
+    s->spent = dbis[4], s->blocks = dbis[5];
     TRY_OUT(store_check_version(s));
+    TRY_OUT(index_load(s));
     *out = s;
     s = NULL;
     st = VEIL_OK;
@@ -123,13 +228,10 @@ void tve_store_close(tve_store *s)
     if (s == NULL) return;
     if (s->env != NULL) mdb_env_close(s->env);
     if (s->lock_fd >= 0) close(s->lock_fd);
+    veil_keymap_free(&s->index);
+    free(s->places);
+    if (s->have_lock) pthread_rwlock_destroy(&s->index_lock);
     free(s);
-}
-
-static veil_status read_begin(tve_store *s, MDB_txn **txn)
-{
-    int rc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, txn);
-    return rc == 0 ? VEIL_OK : store_err("begin", rc);
 }
 
 veil_status tve_store_meta_get(tve_store *s, tve_store_meta *out)
@@ -223,10 +325,13 @@ veil_status tve_store_tx_get(tve_store *s, const uint8_t txid[static 32], uint8_
 {
     MDB_txn *txn;
     veil_status st = VEIL_OK;
+    uint8_t pos[POS_LEN];
     TRY(read_begin(s, &txn));
-    MDB_val k = val_of(txid, TVE_TXID_LEN), d;
+    TRY_OUT(tx_pos(s, txid, pos));
+    MDB_val k = val_of(pos, POS_LEN), d;
     int rc = mdb_get(txn, s->txs, &k, &d);
-    ENSURE_OUT(rc != MDB_NOTFOUND, VEIL_ERR_NOT_FOUND);
+    if (rc == MDB_NOTFOUND) veil_error_detail_set("store: the txid index points at no tx");
+    ENSURE_OUT(rc != MDB_NOTFOUND, VEIL_ERR_DB);
     ENSURE_OUT(rc == 0, store_err("get", rc));
     ENSURE_OUT(d.mv_size <= cap, VEIL_ERR_BUFFER_TOO_SMALL);
     if (d.mv_size > 0) memcpy(out, d.mv_data, d.mv_size);
@@ -236,31 +341,40 @@ out:
     return st;
 }
 
-static veil_status store_exists(tve_store *s, MDB_dbi dbi, const uint8_t *key, size_t key_len,
-                                bool *exists)
-{
-    MDB_txn *txn;
-    veil_status st = VEIL_OK;
-    TRY(read_begin(s, &txn));
-    MDB_val k = val_of(key, key_len), d;
-    int rc = mdb_get(txn, dbi, &k, &d);
-    if (rc == 0 || rc == MDB_NOTFOUND)
-        *exists = rc == 0;
-    else
-        st = store_err("get", rc);
-    mdb_txn_abort(txn);
-    return st;
-}
-
 veil_status tve_store_tx_exists(tve_store *s, const uint8_t txid[static 32], bool *exists)
 {
-    return store_exists(s, s->txs, txid, TVE_TXID_LEN, exists);
+    uint8_t pos[POS_LEN];
+    veil_status st = tx_pos(s, txid, pos);
+    *exists = st == VEIL_OK;
+    return st == VEIL_ERR_NOT_FOUND ? VEIL_OK : st;
+}
+
+/* The `spent` key of an outpoint: its tx's place || output index. */
+static void spent_key(const uint8_t pos[static POS_LEN],
+                      const uint8_t outpoint[static TVE_OUTPOINT_LEN],
+                      uint8_t key[static SPENT_KEY_LEN])
+{
+    memcpy(key, pos, POS_LEN);
+    memcpy(key + POS_LEN, outpoint + TVE_TXID_LEN, 4);
 }
 
 veil_status tve_store_is_spent(tve_store *s, const uint8_t outpoint[static TVE_OUTPOINT_LEN],
                                bool *spent)
 {
-    return store_exists(s, s->spent, outpoint, TVE_OUTPOINT_LEN, spent);
+    MDB_txn *txn;
+    uint8_t pos[POS_LEN], key[SPENT_KEY_LEN];
+    *spent = false;
+    veil_status st = tx_pos(s, outpoint, pos);
+    if (st == VEIL_ERR_NOT_FOUND) return VEIL_OK; /* an output of no committed tx */
+    TRY(st);
+    spent_key(pos, outpoint, key);
+    TRY(read_begin(s, &txn));
+    MDB_val k = val_of(key, SPENT_KEY_LEN), d;
+    int rc = mdb_get(txn, s->spent, &k, &d);
+    mdb_txn_abort(txn);
+    if (rc != 0 && rc != MDB_NOTFOUND) return store_err("get", rc);
+    *spent = rc == 0;
+    return VEIL_OK;
 }
 
 /* Serialises a block record (layout in tve_store.h). */
@@ -306,18 +420,62 @@ veil_status tve_store_commit_block(tve_store *s, uint64_t height, const uint8_t 
     MDB_val k, d;
     veil_status st;
     int rc;
+    veil_keymap block; /* this block's txids -> index: duplicates, spends within it */
+    veil_keymap_init(&block, TVE_TXID_LEN);
 
+    ENSURE(height <= UINT32_MAX && n <= TVE_STORE_BLOCK_MAX_TXS, VEIL_ERR_ARG);
     TRY(block_record_build(app_hash, app_hash_len, bloom, txs, n, &rec, &rec_len));
+    TRY_OUT(veil_keymap_reserve(&block, n));
+    for (size_t i = 0; i < n; i++) {
+        bool exists;
+        TRY_OUT(tve_store_tx_exists(s, txs[i].txid, &exists));
+        ENSURE_OUT(!exists && !veil_keymap_get(&block, txs[i].txid, NULL),
+                   VEIL_ERR_TVE_TX_EXISTS);
+        TRY_OUT(veil_keymap_put(&block, txs[i].txid, (uint32_t)i));
+    }
+    /* Room in the index now, so that nothing can fail after the durable commit. */
+    pthread_rwlock_wrlock(&s->index_lock);
+    st = index_reserve(s, n);
+    pthread_rwlock_unlock(&s->index_lock);
+    TRY_OUT(st);
+
     rc = mdb_txn_begin(s->env, NULL, 0, &txn);
     ENSURE_OUT(rc == 0, store_err("begin", rc));
     for (size_t i = 0; i < n; i++) {
-        k = val_of(txs[i].txid, TVE_TXID_LEN);
+        /* Every write of a tx is an append in place order, which B-trees take at the
+         * cost of a sequential write whatever the store's size. */
+        uint8_t pos[POS_LEN];
+        veil_put_u64(pos, height);
+        veil_put_u32(pos + 8, (uint32_t)i);
+        k = val_of(pos, POS_LEN);
         d = val_of(txs[i].sealed, txs[i].sealed_len);
-        rc = mdb_put(txn, s->txs, &k, &d, MDB_NOOVERWRITE);
-        ENSURE_OUT(rc != MDB_KEYEXIST, VEIL_ERR_TVE_TX_EXISTS);
+        rc = mdb_put(txn, s->txs, &k, &d, MDB_APPEND);
+        if (rc == 0) {
+            d = val_of(txs[i].txid, TVE_TXID_LEN);
+            rc = mdb_put(txn, s->txids, &k, &d, MDB_APPEND);
+        }
+        if (rc == MDB_KEYEXIST) veil_error_detail_set("store: height %llu is not after the last "
+                                                      "stored tx", (unsigned long long)height);
+        ENSURE_OUT(rc != MDB_KEYEXIST, VEIL_ERR_DB);
         ENSURE_OUT(rc == 0, store_err("put", rc));
         for (size_t j = 0; j < txs[i].n_spends; j++) {
-            k = val_of(txs[i].spends[j], TVE_OUTPOINT_LEN);
+            /* Keyed by the spent output's place: spends of recent outputs land together. */
+            uint8_t spos[POS_LEN], sk[SPENT_KEY_LEN];
+            uint32_t in_block;
+            if (veil_keymap_get(&block, txs[i].spends[j], &in_block) && in_block < i) {
+                veil_put_u64(spos, height);
+                veil_put_u32(spos + 8, in_block);
+                st = VEIL_OK;
+            } else {
+                st = tx_pos(s, txs[i].spends[j], spos);
+            }
+            if (st == VEIL_ERR_NOT_FOUND) {
+                veil_error_detail_set("store: a tx spends an output of no stored tx");
+                st = VEIL_ERR_DB;
+            }
+            TRY_OUT(st);
+            spent_key(spos, txs[i].spends[j], sk);
+            k = val_of(sk, SPENT_KEY_LEN);
             d = val_of("", 0);
             rc = mdb_put(txn, s->spent, &k, &d, 0);
             ENSURE_OUT(rc == 0, store_err("put", rc));
@@ -327,7 +485,10 @@ veil_status tve_store_commit_block(tve_store *s, uint64_t height, const uint8_t 
     veil_put_u64(hk, height);
     k = val_of(hk, sizeof hk);
     d = val_of(rec, rec_len);
-    rc = mdb_put(txn, s->blocks, &k, &d, 0);
+    rc = mdb_put(txn, s->blocks, &k, &d, MDB_APPEND);
+    if (rc == MDB_KEYEXIST) veil_error_detail_set("store: height %llu is not after the last "
+                                                  "stored block", (unsigned long long)height);
+    ENSURE_OUT(rc != MDB_KEYEXIST, VEIL_ERR_DB);
     ENSURE_OUT(rc == 0, store_err("put", rc));
     TRY_OUT(put_u64(txn, s->meta, META_LAST_HEIGHT, height));
     k = key_str(META_LAST_APP_HASH);
@@ -338,9 +499,13 @@ veil_status tve_store_commit_block(tve_store *s, uint64_t height, const uint8_t 
     rc = mdb_txn_commit(txn);
     txn = NULL;
     ENSURE_OUT(rc == 0, store_err("commit", rc));
+    pthread_rwlock_wrlock(&s->index_lock);
+    for (size_t i = 0; i < n; i++) index_add(s, txs[i].txid, height << 32 | i);
+    pthread_rwlock_unlock(&s->index_lock);
     st = VEIL_OK;
 out:
     if (txn != NULL) mdb_txn_abort(txn);
+    veil_keymap_free(&block);
     free(rec);
     return st;
 }

@@ -10,10 +10,17 @@
  *           "last_height"   -> u64 BE, last committed block height (0: none)
  *           "last_app_hash" -> its app hash (0..64 bytes)
  *   keys    epoch u64 BE    -> sealed epoch key
- *   txs     txid (32)       -> sealed tx (TxPayload sealed to the signer)
- *   spent   txid || index u32 BE (36) -> empty: an outpoint consumed by a committed tx
+ *   txs     pos (12)        -> sealed tx (TxPayload sealed to the signer); pos = height
+ *                              u64 BE || index u32 BE, the tx's place among its block's
+ *                              confidential txs: appended, never inserted
+ *   txids   txid (32)       -> pos (12)
+ *   spent   pos || output index u32 BE (16) -> empty: an output of the tx at pos that a
+ *                              committed tx consumed
  *   blocks  height u64 BE   -> u8 app_hash_len || app_hash || bloom (256) || u32 BE n ||
  *                              n x (u32 BE len || TxOutcome encoding)
+ *
+ * Per committed tx: two appends (txs, blocks), one random-key insert into the small
+ * txid index, and spent entries next to the spent outputs' (mostly recent) places.
  *
  * Every change is one LMDB write transaction, committed durably (fsync) unless the
  * store was opened with no_sync (fuzzing only): a crash leaves the state of the last
@@ -29,7 +36,7 @@
 
 #include "common/status.h"
 
-#define TVE_STORE_VERSION 1u
+#define TVE_STORE_VERSION 2u
 #define TVE_STORE_DIR "tve.mdb"
 #define TVE_STORE_LOCK "tve.lock"
 #define TVE_STORE_MAP_SIZE ((size_t)16 << 30) /* sparse; the file grows as used */
@@ -107,7 +114,10 @@ VEIL_MUST_CHECK veil_status tve_store_is_spent(tve_store *s,
 
 /* Commits block `height` in one durable transaction: every tx (VEIL_ERR_TVE_TX_EXISTS
  * if one is already stored; nothing is written then), its spent outpoints, the block
- * record and the new last height and app hash. The caller checks the height rules. */
+ * record and the new last height and app hash. The caller checks the height rules;
+ * a height not above the last committed one is VEIL_ERR_DB, as is a spend of an output
+ * of no stored tx (the enclave validated every input, so either means the store and
+ * the staging disagree). */
 VEIL_MUST_CHECK veil_status tve_store_commit_block(tve_store *s, uint64_t height,
                                                    const uint8_t *app_hash, size_t app_hash_len,
                                                    const uint8_t bloom[static TVE_STORE_BLOOM_LEN],
