@@ -36,22 +36,18 @@ typedef struct leaf {
 
 static int leaf_cmp(const void *a, const void *b) { return memcmp(a, b, 32); }
 
-static uint8_t g_empty[257][32];
+/* The compact tree's rules written out plainly (smt_verify.h): an empty subtree is
+ * zero, a subtree of one leaf is that leaf's hash, any other is node(left, right). */
+static const uint8_t g_zero[32];
 
-static void empty_init(void)
-{
-    memset(g_empty[256], 0, 32);
-    for (int d = 255; d >= 0; d--) veil_smt_node_hash(g_empty[d], g_empty[d + 1], g_empty[d + 1]);
-}
-
-/* Root of the subtree at depth d holding the sorted leaves [lo, hi). */
+/* Hash of the subtree at depth d holding the sorted leaves [lo, hi). */
 static void ref_root(const leaf *l, size_t lo, size_t hi, unsigned d, uint8_t out[32])
 {
     if (lo == hi) {
-        memcpy(out, g_empty[d], 32);
+        memcpy(out, g_zero, 32);
         return;
     }
-    if (d == 256) {
+    if (hi - lo == 1) {
         veil_smt_leaf_hash(out, l[lo].key, l[lo].vh);
         return;
     }
@@ -92,7 +88,7 @@ static void test_smt_matches_reference(void **state)
     uint8_t r1[32], r2[32], want[32];
     assert_int_equal(node_smt_new(&t), VEIL_OK);
     node_smt_root(t, r1);
-    assert_memory_equal(r1, g_empty[0], 32);
+    assert_memory_equal(r1, g_zero, 32);
     for (size_t i = 0; i < N; i++) {
         rnd_bytes(l[i].key, 32);
         rnd_bytes(l[i].vh, 32);
@@ -140,7 +136,7 @@ static void test_smt_matches_reference(void **state)
     for (size_t i = 1; i < N; i++)
         if (i != 100) assert_int_equal(node_smt_delete(t, l[i].key), VEIL_OK);
     node_smt_root(t, r1);
-    assert_memory_equal(r1, g_empty[0], 32);
+    assert_memory_equal(r1, g_zero, 32);
     node_smt_free(t);
     node_smt_free(t2);
     free(sorted);
@@ -207,7 +203,7 @@ static void test_smt_proofs(void **state)
         assert_int_equal(veil_smt_verify(root, l[i].key, l[i].vh, q), VEIL_ERR_MALFORMED);
     }
     /* absent keys: non-inclusion proofs, including one that shares a long prefix with
-     * a present key (the proof then carries that leaf's lifted hash) */
+     * a present key (the path then ends at that key's leaf, which the proof carries) */
     for (int k = 0; k < 20; k++) {
         rnd_bytes(absent, 32);
         if (k == 0) {
@@ -217,8 +213,35 @@ static void test_smt_proofs(void **state)
         node_smt_prove(t, absent, p, &present, NULL);
         assert_false(present);
         assert_int_equal(veil_smt_verify(root, absent, NULL, p), VEIL_OK);
-        assert_int_equal(veil_smt_verify(root, absent, l[0].vh, p), VEIL_ERR_AUTH);
+        /* claiming the key present with this proof: malformed if it carries another
+         * leaf, else the hashes disagree */
+        assert_int_equal(veil_smt_verify(root, absent, l[0].vh, p),
+                         p->has_other ? VEIL_ERR_MALFORMED : VEIL_ERR_AUTH);
+        assert_int_equal(veil_smt_proof_encode(p, enc, sizeof enc, &len), VEIL_OK);
+        assert_int_equal(len, 32 + 32 * p->n_siblings + (p->has_other ? 64 : 0));
+        assert_int_equal(veil_smt_proof_decode(enc, len, q), VEIL_OK);
+        assert_int_equal(veil_smt_verify(root, absent, NULL, q), VEIL_OK);
+        if (k == 0) {
+            /* The path ends at l[3]'s leaf: the proof carries it. It cannot prove the
+             * present key absent, nor stand for a key off its path. */
+            assert_true(p->has_other);
+            assert_memory_equal(p->other_key, l[3].key, 32);
+            assert_int_equal(veil_smt_verify(root, l[3].key, NULL, p), VEIL_ERR_MALFORMED);
+            uint8_t off[32];
+            memcpy(off, absent, 32);
+            off[0] ^= 0x80;
+            assert_int_equal(veil_smt_verify(root, off, NULL, p), VEIL_ERR_MALFORMED);
+            /* nor pass as "empty" without it */
+            *q = *p;
+            q->has_other = false;
+            assert_int_equal(veil_smt_verify(root, absent, NULL, q), VEIL_ERR_AUTH);
+        }
     }
+    /* a carried zero sibling is not canonical */
+    node_smt_prove(t, l[5].key, p, &present, NULL);
+    *q = *p;
+    memset(q->siblings[0], 0, 32);
+    assert_int_equal(veil_smt_verify(root, l[5].key, l[5].vh, q), VEIL_ERR_MALFORMED);
     /* a record-level check */
     uint8_t rec[] = "record";
     uint8_t key[32];
@@ -236,6 +259,72 @@ static void test_smt_proofs(void **state)
     node_smt_free(t);
     free(p);
     free(q);
+}
+
+/* The app-hash format's vector (docs/node.md, "App hash"), computed from the written
+ * rules by an independent implementation (tests/smt_reference.py): output records of txids 01..01, 02..02,
+ * 03..03 with values "a", "b", "c". Keys 1 and 3 share their first three bits, so the
+ * branch below them is lifted through two empty levels. */
+static void test_smt_vector(void **state)
+{
+    (void)state;
+    static const char *const want_one =
+        "85c3e4523f76f4752251d50a3577202d89843846792536897701bc028ad75ec2";
+    static const char *const want_three =
+        "18f2b07c483b0a5b0a097543e274e488a4733b97645448ab3417be1e713c917f";
+    node_smt *t;
+    uint8_t root[32], key[32], vh[32], id[32], want[32];
+    assert_int_equal(node_smt_new(&t), VEIL_OK);
+    for (int i = 1; i <= 3; i++) {
+        memset(id, i, sizeof id);
+        char v = (char)('a' + i - 1);
+        veil_smt_key(key, VEIL_SMT_NS_OUTPUT, id, sizeof id);
+        veil_smt_value_hash(vh, (const uint8_t *)&v, 1);
+        assert_int_equal(node_smt_set(t, key, vh), VEIL_OK);
+        node_smt_root(t, root);
+        if (i == 1) {
+            assert_int_equal(veil_hex_decode_exact(want, 32, want_one, 64), VEIL_OK);
+            assert_memory_equal(root, want, 32);
+        }
+    }
+    assert_int_equal(veil_hex_decode_exact(want, 32, want_three, 64), VEIL_OK);
+    assert_memory_equal(root, want, 32);
+    node_smt_free(t);
+
+    /* Proofs, byte for byte: fuzz/corpus/smt_proof/ holds the reference's proofs (mode
+     * byte first) for the tree of output ids 0..7 valued by their id byte. */
+    assert_int_equal(node_smt_new(&t), VEIL_OK);
+    uint8_t keys[8][32];
+    for (int i = 0; i < 8; i++) {
+        uint8_t b = (uint8_t)i;
+        veil_smt_key(keys[i], VEIL_SMT_NS_OUTPUT, &b, 1);
+        veil_smt_value_hash(vh, &b, 1);
+        assert_int_equal(node_smt_set(t, keys[i], vh), VEIL_OK);
+    }
+    veil_smt_proof *p = malloc(sizeof *p);
+    uint8_t enc[VEIL_SMT_PROOF_MAX_LEN], file[VEIL_SMT_PROOF_MAX_LEN + 1];
+    for (int i = 0; i <= 8; i++) {
+        char path[512];
+        uint8_t absent_id = 0xee, absent[32];
+        veil_smt_key(absent, VEIL_SMT_NS_OUTPUT, &absent_id, 1);
+        if (i < 8)
+            snprintf(path, sizeof path, "%s/fuzz/corpus/smt_proof/present-%d", VEIL_SOURCE_DIR, i);
+        else
+            snprintf(path, sizeof path, "%s/fuzz/corpus/smt_proof/absent-key", VEIL_SOURCE_DIR);
+        FILE *f = fopen(path, "rb");
+        assert_non_null(f);
+        size_t n = fread(file, 1, sizeof file, f);
+        fclose(f);
+        bool present;
+        size_t len;
+        node_smt_prove(t, i < 8 ? keys[i] : absent, p, &present, NULL);
+        assert_int_equal(present, i < 8);
+        assert_int_equal(veil_smt_proof_encode(p, enc, sizeof enc, &len), VEIL_OK);
+        assert_int_equal(n, len + 1);
+        assert_memory_equal(file + 1, enc, len);
+    }
+    free(p);
+    node_smt_free(t);
 }
 
 /* --- records ---------------------------------------------------------------------- */
@@ -769,12 +858,12 @@ static void test_write_corpus(void **state)
 int main(void)
 {
     if (veil_crypto_init() != VEIL_OK) return 1;
-    empty_init();
     memset(g_sk, 0x11, 32);
     if (veil_schnorr_pubkey(g_pk, g_sk) != VEIL_OK) return 1;
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_smt_matches_reference),
         cmocka_unit_test(test_smt_proofs),
+        cmocka_unit_test(test_smt_vector),
         cmocka_unit_test(test_records),
         cmocka_unit_test(test_genesis),
         cmocka_unit_test(test_public_unbond_unjail),

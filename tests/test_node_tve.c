@@ -371,7 +371,7 @@ static uint8_t *abci_query_proved(inst *in, const char *path, uint8_t ns, const 
     assert_int_equal(qr->code, 0);
     assert_non_null(qr->proof_ops);
     assert_int_equal(qr->proof_ops->n_ops, 1);
-    assert_string_equal(qr->proof_ops->ops[0]->type, "veil/smt");
+    assert_string_equal(qr->proof_ops->ops[0]->type, "veil/smt/v2");
     veil_smt_proof *p = malloc(sizeof *p);
     assert_int_equal(veil_smt_proof_decode(qr->proof_ops->ops[0]->data.data,
                                            qr->proof_ops->ops[0]->data.len, p),

@@ -20,8 +20,10 @@ typedef struct smt_n {
 struct node_smt {
     smt_n *root;
     size_t count;
-    uint8_t empty[VEIL_SMT_DEPTH + 1][VEIL_SMT_HASH_LEN];
 };
+
+/* Every empty subtree hashes to zero (smt_verify.h). */
+static const uint8_t g_zero[VEIL_SMT_HASH_LEN];
 
 static bool smt_is_leaf(const smt_n *n) { return n->child[0] == NULL; }
 
@@ -39,9 +41,6 @@ veil_status node_smt_new(node_smt **out)
 {
     node_smt *t = calloc(1, sizeof *t);
     ENSURE(t != NULL, VEIL_ERR_NOMEM);
-    memset(t->empty[VEIL_SMT_DEPTH], 0, VEIL_SMT_HASH_LEN);
-    for (int d = VEIL_SMT_DEPTH - 1; d >= 0; d--)
-        veil_smt_node_hash(t->empty[d], t->empty[d + 1], t->empty[d + 1]);
     *out = t;
     return VEIL_OK;
 }
@@ -61,8 +60,6 @@ void node_smt_free(node_smt *t)
     free(t);
 }
 
-const uint8_t *node_smt_empty(const node_smt *t, unsigned depth) { return t->empty[depth]; }
-
 size_t node_smt_count(const node_smt *t) { return t->count; }
 
 static void smt_touch(smt_n *n)
@@ -73,20 +70,20 @@ static void smt_touch(smt_n *n)
 
 static void smt_rehash(node_smt *t, smt_n *n);
 
-/* The hash of n's subtree seen from depth `to` (<= n->depth): n's hash carried up
- * through the empty levels between. */
+/* The hash of n's subtree seen from depth `to` (<= n->depth): a leaf's own hash (it is
+ * alone all the way up), a branch's carried up through the empty levels between. */
 static const uint8_t *smt_lift(node_smt *t, smt_n *n, unsigned to)
 {
     smt_rehash(t, n);
-    if (to == n->depth) return n->hash;
+    if (to == n->depth || smt_is_leaf(n)) return n->hash;
     if (n->lifted_to == to) return n->lifted;
     uint8_t h[VEIL_SMT_HASH_LEN], up[VEIL_SMT_HASH_LEN];
     memcpy(h, n->hash, sizeof h);
     for (unsigned d = n->depth; d-- > to;) {
         if (veil_smt_bit(n->key, d))
-            veil_smt_node_hash(up, t->empty[d + 1], h);
+            veil_smt_node_hash(up, g_zero, h);
         else
-            veil_smt_node_hash(up, h, t->empty[d + 1]);
+            veil_smt_node_hash(up, h, g_zero);
         memcpy(h, up, sizeof h);
     }
     memcpy(n->lifted, h, sizeof h);
@@ -198,7 +195,7 @@ bool node_smt_get(const node_smt *t, const uint8_t key[static VEIL_SMT_HASH_LEN]
 void node_smt_root(node_smt *t, uint8_t root[static VEIL_SMT_HASH_LEN])
 {
     if (t->root == NULL)
-        memcpy(root, t->empty[0], VEIL_SMT_HASH_LEN);
+        memcpy(root, g_zero, VEIL_SMT_HASH_LEN);
     else
         memcpy(root, smt_lift(t, t->root, 0), VEIL_SMT_HASH_LEN);
 }
@@ -210,23 +207,33 @@ void node_smt_prove(node_smt *t, const uint8_t key[static VEIL_SMT_HASH_LEN],
     node_smt_root(t, root); /* every cached hash is now current */
     memset(proof->bitmap, 0, sizeof proof->bitmap);
     proof->n_siblings = 0;
+    proof->has_other = false;
     *present = false;
     /* Walking down visits depths in increasing order, which is the proof's order. */
     smt_n *n = t->root;
     while (n != NULL) {
+        if (smt_is_leaf(n)) {
+            /* The leaf is alone in the subtree where the path ends: the key's own, or
+             * another that proves the key absent. */
+            if (memcmp(n->key, key, VEIL_SMT_HASH_LEN) == 0) {
+                *present = true;
+                if (value_hash) memcpy(value_hash, n->value_hash, VEIL_SMT_HASH_LEN);
+            } else {
+                proof->has_other = true;
+                memcpy(proof->other_key, n->key, VEIL_SMT_HASH_LEN);
+                memcpy(proof->other_value_hash, n->value_hash, VEIL_SMT_HASH_LEN);
+            }
+            break;
+        }
         unsigned p = smt_first_diff(key, n->key);
         unsigned d;
         const uint8_t *h;
         if (p < n->depth) {
-            /* The key's path leaves n's above n: n's whole subtree is the sibling at
-             * p and everything below on the key's side is empty. */
+            /* The key's path leaves the branch's above it: the branch's whole subtree is
+             * the sibling at p and the key's side below is empty. */
             d = p;
             h = smt_lift(t, n, p + 1);
             n = NULL;
-        } else if (smt_is_leaf(n)) {
-            *present = true;
-            if (value_hash) memcpy(value_hash, n->value_hash, VEIL_SMT_HASH_LEN);
-            break;
         } else {
             unsigned b = veil_smt_bit(key, n->depth);
             d = n->depth;

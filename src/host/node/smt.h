@@ -1,10 +1,11 @@
 /* The node's in-memory sparse Merkle tree (host side).
  *
  * Holds (key, value hash) leaves in a path-compressed binary trie and computes the
- * same root and proofs as the full 256-level tree of smt_verify.h: a branch exists
- * only where two non-empty subtrees meet, and a compressed edge is "lifted" through
- * the empty levels it skips. Hashes are cached per node and recomputed lazily for the
- * paths that changed, so an update costs about 256 + log2(n) hashes.
+ * root and proofs of the compact tree of smt_verify.h: a branch exists only where two
+ * non-empty subtrees meet; a leaf's hash is used as is wherever it is alone; a branch
+ * is "lifted" through the empty levels above it (rare for random keys). Hashes are
+ * cached per node and recomputed lazily for the paths that changed, so an update costs
+ * about log2(n) hashes.
  *
  * The tree is rebuilt from the store at start-up (node_state.c) and is never written
  * to disk itself. Not thread-safe.
@@ -42,8 +43,5 @@ void node_smt_root(node_smt *t, uint8_t root[static VEIL_SMT_HASH_LEN]);
  * (*present = true, its value hash in value_hash if not NULL), else of absence. */
 void node_smt_prove(node_smt *t, const uint8_t key[static VEIL_SMT_HASH_LEN],
                     veil_smt_proof *proof, bool *present, uint8_t *value_hash);
-
-/* empty(d) for d in 0..256 (smt_verify.h). */
-const uint8_t *node_smt_empty(const node_smt *t, unsigned depth);
 
 #endif

@@ -53,10 +53,16 @@ veil_status veil_smt_proof_encode(const veil_smt_proof *p, uint8_t *out, size_t 
                                   size_t *out_len)
 {
     ENSURE(p->n_siblings == smt_popcount(p->bitmap), VEIL_ERR_ARG);
-    size_t need = VEIL_SMT_BITMAP_LEN + p->n_siblings * VEIL_SMT_HASH_LEN;
+    size_t sib_len = p->n_siblings * VEIL_SMT_HASH_LEN;
+    size_t need = VEIL_SMT_BITMAP_LEN + sib_len + (p->has_other ? 2 * VEIL_SMT_HASH_LEN : 0);
     ENSURE(cap >= need, VEIL_ERR_BUFFER_TOO_SMALL);
     memcpy(out, p->bitmap, VEIL_SMT_BITMAP_LEN);
-    if (p->n_siblings) memcpy(out + VEIL_SMT_BITMAP_LEN, p->siblings, p->n_siblings * VEIL_SMT_HASH_LEN);
+    if (p->n_siblings) memcpy(out + VEIL_SMT_BITMAP_LEN, p->siblings, sib_len);
+    if (p->has_other) {
+        memcpy(out + VEIL_SMT_BITMAP_LEN + sib_len, p->other_key, VEIL_SMT_HASH_LEN);
+        memcpy(out + VEIL_SMT_BITMAP_LEN + sib_len + VEIL_SMT_HASH_LEN, p->other_value_hash,
+               VEIL_SMT_HASH_LEN);
+    }
     *out_len = need;
     return VEIL_OK;
 }
@@ -66,12 +72,27 @@ veil_status veil_smt_proof_decode(const uint8_t *in, size_t len, veil_smt_proof 
     ENSURE(len >= VEIL_SMT_BITMAP_LEN, VEIL_ERR_TRUNCATED);
     memcpy(out->bitmap, in, VEIL_SMT_BITMAP_LEN);
     out->n_siblings = smt_popcount(out->bitmap);
-    size_t need = VEIL_SMT_BITMAP_LEN + out->n_siblings * VEIL_SMT_HASH_LEN;
+    size_t sib_len = out->n_siblings * VEIL_SMT_HASH_LEN;
+    size_t need = VEIL_SMT_BITMAP_LEN + sib_len;
     ENSURE(len >= need, VEIL_ERR_TRUNCATED);
-    ENSURE(len == need, VEIL_ERR_MALFORMED);
-    if (out->n_siblings)
-        memcpy(out->siblings, in + VEIL_SMT_BITMAP_LEN, out->n_siblings * VEIL_SMT_HASH_LEN);
+    ENSURE(len == need || len == need + 2 * VEIL_SMT_HASH_LEN, VEIL_ERR_MALFORMED);
+    if (out->n_siblings) memcpy(out->siblings, in + VEIL_SMT_BITMAP_LEN, sib_len);
+    out->has_other = len > need;
+    if (out->has_other) {
+        memcpy(out->other_key, in + need, VEIL_SMT_HASH_LEN);
+        memcpy(out->other_value_hash, in + need + VEIL_SMT_HASH_LEN, VEIL_SMT_HASH_LEN);
+    } else {
+        memset(out->other_key, 0, VEIL_SMT_HASH_LEN);
+        memset(out->other_value_hash, 0, VEIL_SMT_HASH_LEN);
+    }
     return VEIL_OK;
+}
+
+static bool smt_is_zero(const uint8_t h[static VEIL_SMT_HASH_LEN])
+{
+    uint8_t acc = 0;
+    for (size_t i = 0; i < VEIL_SMT_HASH_LEN; i++) acc |= h[i];
+    return acc == 0;
 }
 
 veil_status veil_smt_verify(const uint8_t root[static VEIL_SMT_HASH_LEN],
@@ -80,30 +101,42 @@ veil_status veil_smt_verify(const uint8_t root[static VEIL_SMT_HASH_LEN],
 {
     ENSURE(proof->n_siblings <= VEIL_SMT_DEPTH && proof->n_siblings == smt_popcount(proof->bitmap),
            VEIL_ERR_MALFORMED);
-    /* Walk up from the leaf. The empty subtree hashes are recomputed on the way (one
-     * extra hash per level) so that this file needs no table and no initialisation. */
-    uint8_t h[VEIL_SMT_HASH_LEN], empty[VEIL_SMT_HASH_LEN];
-    memset(empty, 0, sizeof empty); /* empty(256): the empty leaf */
-    if (value_hash)
+    ENSURE(!(value_hash != NULL && proof->has_other), VEIL_ERR_MALFORMED);
+    /* Where the path ends: just below the deepest carried sibling. */
+    unsigned end = 0;
+    for (unsigned d = VEIL_SMT_DEPTH; d-- > 0;)
+        if (veil_smt_bit(proof->bitmap, d)) {
+            end = d + 1;
+            break;
+        }
+    uint8_t h[VEIL_SMT_HASH_LEN], zero[VEIL_SMT_HASH_LEN];
+    memset(zero, 0, sizeof zero);
+    if (value_hash != NULL) {
         veil_smt_leaf_hash(h, key, value_hash);
-    else
+    } else if (proof->has_other) {
+        /* Another leaf alone in the key's subtree at depth `end`: it must share the
+         * key's first `end` bits and be another key. */
+        ENSURE(memcmp(proof->other_key, key, VEIL_SMT_HASH_LEN) != 0, VEIL_ERR_MALFORMED);
+        for (unsigned d = 0; d < end; d++)
+            ENSURE(veil_smt_bit(proof->other_key, d) == veil_smt_bit(key, d), VEIL_ERR_MALFORMED);
+        veil_smt_leaf_hash(h, proof->other_key, proof->other_value_hash);
+    } else {
         memset(h, 0, sizeof h);
+    }
     size_t next = proof->n_siblings; /* siblings are stored root first: consume backwards */
-    for (int d = VEIL_SMT_DEPTH - 1; d >= 0; d--) {
-        /* here `empty` is empty(d+1), the hash of an empty sibling at this level */
-        const uint8_t *sib = empty;
-        if (veil_smt_bit(proof->bitmap, (unsigned)d)) {
-            if (next == 0) return VEIL_ERR_MALFORMED;
+    for (unsigned d = end; d-- > 0;) {
+        const uint8_t *sib = zero;
+        if (veil_smt_bit(proof->bitmap, d)) {
             sib = proof->siblings[--next];
+            /* An empty sibling is never carried: the canonical proof is the only one. */
+            ENSURE(!smt_is_zero(sib), VEIL_ERR_MALFORMED);
         }
         uint8_t up[VEIL_SMT_HASH_LEN];
-        if (veil_smt_bit(key, (unsigned)d))
+        if (veil_smt_bit(key, d))
             veil_smt_node_hash(up, sib, h);
         else
             veil_smt_node_hash(up, h, sib);
         memcpy(h, up, sizeof h);
-        veil_smt_node_hash(up, empty, empty);
-        memcpy(empty, up, sizeof empty);
     }
     ENSURE(next == 0, VEIL_ERR_MALFORMED);
     return veil_ct_equal(h, root, VEIL_SMT_HASH_LEN) ? VEIL_OK : VEIL_ERR_AUTH;
