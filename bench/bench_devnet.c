@@ -9,15 +9,17 @@
  *      those again; every tx is signed by alice and encrypted by the devnet's TVE the
  *      wallet way (TQE seal in this process -> EncryptRequest), as `veil devnet demo`
  *      does;
- *   3. N 1-input/1-output transfers spending the fan-out outputs, encrypted BEFORE
- *      timing (encryption is the wallet's path, not the chain's);
+ *   3. N 2-input/2-output transfers (veil-bench-tve's shape) spending two fan-out
+ *      outputs each, encrypted BEFORE timing (encryption is the wallet's path, not the
+ *      chain's);
  *   4. timed: BROADCASTERS threads send them with broadcast_tx_sync (keeping fewer than
  *      the mempool's limit in flight) while a poller follows the chain (status, block,
  *      block_results) and notes when each tx's block was first seen committed:
  *        devnet_confidential_tx_per_s  N / (last commit seen - first broadcast)
  *        devnet_commit_p50_ms          p50 over txs of (commit seen - broadcast sent)
  *   5. the devnet is stopped (SIGINT) and `veil-bench-tve` (next to this program) runs
- *      alone; its tve_block_tx_per_s is quoted in a context line with the ratio.
+ *      alone, without its large-store sizes; its tve_block_tx_per_s (same tx shape) is
+ *      quoted in a context line with the ratio.
  * Any refused or failed tx is fatal (exit 1). VEIL_BENCH_DEVNET_TXS overrides N.
  */
 #include <errno.h>
@@ -296,16 +298,26 @@ typedef struct built {
     uint64_t fee;
 } built;
 
+/* Witnesses a body carries: one per input of a transfer, the account's for a withdraw. */
+static size_t n_witnesses(const veil_tx_body *body)
+{
+    return body->kind == VEIL_TX_KIND_TRANSFER ? body->n_inputs : 1;
+}
+
+/* Every input is alice's, so `signer` signs for each. */
 static void build(veil_tx_body *body, const uint8_t signer[32], built *b)
 {
-    uint8_t wit[1][VEIL_TX_WITNESS_LEN], aux[32];
+    uint8_t wit[2][VEIL_TX_WITNESS_LEN], aux[32];
+    size_t n_wit = n_witnesses(body);
+    if (n_wit > 2) bench_die("at most 2 witnesses here");
     if (veil_tx_body_encode(body, b->body, sizeof b->body, &b->body_len) != VEIL_OK)
         bench_die("tx body encode");
     veil_tx_id(b->txid, b->body, b->body_len);
-    if (veil_random_bytes(aux, sizeof aux) != VEIL_OK ||
-        veil_schnorr_sign(wit[0], b->txid, 32, signer, aux) != VEIL_OK)
-        bench_die("sign");
-    if (veil_tx_payload_encode(b->body, b->body_len, (const uint8_t(*)[64])wit, 1, b->payload,
+    for (size_t i = 0; i < n_wit; i++)
+        if (veil_random_bytes(aux, sizeof aux) != VEIL_OK ||
+            veil_schnorr_sign(wit[i], b->txid, 32, signer, aux) != VEIL_OK)
+            bench_die("sign");
+    if (veil_tx_payload_encode(b->body, b->body_len, (const uint8_t(*)[64])wit, n_wit, b->payload,
                                sizeof b->payload, &b->payload_len) != VEIL_OK)
         bench_die("payload encode");
 }
@@ -324,7 +336,7 @@ static void build_split(veil_tx_body *body, uint64_t in, const uint8_t signer[32
         build(body, signer, b);
         uint64_t size;
         veil_tx_params p = {.fee_base = g.params->fee_base, .fee_per_byte = g.params->fee_per_byte};
-        if (veil_tx_size(b->body_len, 1, &size) != VEIL_OK ||
+        if (veil_tx_size(b->body_len, n_witnesses(body), &size) != VEIL_OK ||
             veil_tx_min_fee(&p, size, &need) != VEIL_OK)
             bench_die("min fee");
         if (need <= fee) {
@@ -429,6 +441,25 @@ static void make_split(const utxo *in, size_t n_out, chain_tx *t, built *b)
     t->out0_value = body.outputs[0].value;
 }
 
+/* The timed shape, the TVE bench's: alice's two outputs to two outputs of hers. */
+static void make_transfer2(const utxo in[2], chain_tx *t, built *b)
+{
+    const devnet_account *alice = &g.l.accounts[0];
+    veil_tx_body body;
+    body_init(&body, VEIL_TX_KIND_TRANSFER);
+    body.n_inputs = 2;
+    for (size_t i = 0; i < 2; i++) {
+        memcpy(body.inputs[i].txid, in[i].txid, 32);
+        body.inputs[i].index = in[i].index;
+    }
+    body.n_outputs = 2;
+    for (size_t k = 0; k < 2; k++) memcpy(body.outputs[k].address, alice->address, 32);
+    body.n_view_keys = 1;
+    memcpy(body.view_keys[0], alice->view_pk, 32);
+    build_split(&body, in[0].value + in[1].value, alice->sk, b);
+    encrypt(b, NULL, t);
+}
+
 /* --- committed rounds (fan-out) ----------------------------------------------------- */
 /* Broadcasts every tx (sync), then waits until each is in a committed block with code 0. */
 static void round_commit(chain_tx *txs, size_t n, const char *what)
@@ -515,7 +546,7 @@ static size_t fan_out(size_t n_want, utxo **outs)
     size_t n_level = FAN;
     for (int round = 2; n_level < n_want; round++) {
         /* From round 3 on, 16 outputs per split: 64 would leave outputs smaller than a
-         * 1-in/1-out transfer's fee (fees are over the padded payload size). */
+         * timed transfer's fee (fees are over the padded payload size). */
         size_t fan = round == 2 ? FAN : 16;
         size_t n_split = n_level;
         /* Split only as many as needed: n_level - n_split + fan n_split >= n_want. */
@@ -741,7 +772,7 @@ static void timed(double *rate, double *p50_ms, double *span)
     *span = last_commit - first_sent;
     *rate = (double)g.n / *span;
     *p50_ms = lat[g.n / 2];
-    bench_note("timed: %zu transfers (1 in, 1 out; ChainTx %zu bytes) from %d threads; all "
+    bench_note("timed: %zu transfers (2 in, 2 out; ChainTx %zu bytes) from %d threads; all "
                "accepted by broadcast_tx_sync in %.2f s (%.0f tx/s admitted)",
                g.n, g.txs[0].len, BROADCASTERS, last_ack - first_sent,
                (double)g.n / (last_ack - first_sent));
@@ -786,8 +817,8 @@ static void timed(double *rate, double *p50_ms, double *span)
 static void tve_figure(double devnet_rate)
 {
     char cmd[PATH_MAX + 64];
-    snprintf(cmd, sizeof cmd, "%s/veil-bench-tve", g.bench_dir);
-    if (access(cmd, X_OK) != 0) {
+    snprintf(cmd, sizeof cmd, "VEIL_BENCH_TVE_MAX_STORE=0 %s/veil-bench-tve", g.bench_dir);
+    if (access(cmd + strlen("VEIL_BENCH_TVE_MAX_STORE=0 "), X_OK) != 0) {
         bench_note("tve: %s not found; no TVE block-path figure to compare with", cmd);
         return;
     }
@@ -805,7 +836,8 @@ static void tve_figure(double devnet_rate)
     if (status != 0 || block <= 0)
         bench_die("veil-bench-tve failed (status %d) or printed no tve_block_tx_per_s", status);
     bench_note("tve_block_tx_per_s %.0f tx/s: veil-bench-tve run alone after the devnet phase "
-               "(%.0f s; 2-in/2-out transfers, blocks of 1000)",
+               "(%.0f s; the same 2-in/2-out transfers, in blocks of 1000; its inputs come "
+               "from 2-output txs, the devnet's from 16-output fan-out txs)",
                block, bench_now() - t0);
     bench_note("devnet / TVE block path: %.0f / %.0f = %.3f", devnet_rate, block,
                devnet_rate / block);
@@ -857,10 +889,10 @@ int main(int argc, char **argv)
     if (g.params == NULL) bench_die("params: bad encoding");
 
     utxo *outs;
-    size_t n_outs = fan_out(n, &outs);
-    (void)n_outs;
+    size_t n_outs = fan_out(2 * n, &outs);
+    if (n_outs < 2 * n) bench_die("fan-out: %zu outputs for %zu transfers", n_outs, n);
 
-    /* Pre-encrypt the timed transfers: 1 in, 1 out, all to alice. */
+    /* Pre-encrypt the timed transfers: 2 in, 2 out, all alice's (the TVE bench's shape). */
     g.n = n;
     g.txs = calloc(n, sizeof *g.txs);
     built *b = malloc(sizeof *b);
@@ -868,7 +900,7 @@ int main(int argc, char **argv)
     chain_height(&g.tip_time);
     double t0 = bench_now();
     for (size_t i = 0; i < n; i++) {
-        make_split(&outs[i], 1, &g.txs[i], b);
+        make_transfer2(&outs[2 * i], &g.txs[i], b);
         check_stop();
     }
     free(b);
