@@ -653,6 +653,66 @@ static void rule_bad_signature(void **state)
     txb_free(b);
 }
 
+/* The verified-signature memory (veil_tx_env.sig_known/sig_learn): a second judgment of
+ * the same bytes is answered from it; only signatures that verified are learnt; a tag
+ * of other bytes is never taken for a learnt one. */
+static struct {
+    uint8_t tags[8][32];
+    size_t n, hits, misses;
+} g_sigs;
+
+static bool sigs_known(void *ctx, const uint8_t tag[32])
+{
+    (void)ctx;
+    for (size_t i = 0; i < g_sigs.n; i++)
+        if (memcmp(g_sigs.tags[i], tag, 32) == 0) return ++g_sigs.hits, true;
+    g_sigs.misses++;
+    return false;
+}
+
+static void sigs_learn(void *ctx, const uint8_t tag[32])
+{
+    (void)ctx;
+    assert_true(g_sigs.n < 8);
+    memcpy(g_sigs.tags[g_sigs.n++], tag, 32);
+}
+
+static void sig_memory(void **state)
+{
+    FX;
+    memset(&g_sigs, 0, sizeof g_sigs);
+    fx->env.sig_known = sigs_known;
+    fx->env.sig_learn = sigs_learn;
+    txb *b = new_transfer(fx);
+    txb_input(b, fx->fund_txid, 3, fx->bob_sk);
+    b->outputs[0].value = 1990000;
+    expect_status(check(fx, b), VEIL_OK);
+    assert_int_equal(g_sigs.n, 2);
+    assert_int_equal(g_sigs.misses, 2);
+    expect_status(check_wire(fx, b), VEIL_OK); /* the same bytes again */
+    assert_int_equal(g_sigs.hits, 2);
+    assert_int_equal(g_sigs.n, 2);
+    /* One bit of the second witness flipped: not a learnt tag, verified, refused, and
+     * nothing learnt. */
+    size_t w2 = 1 + (b->body_len < 128 ? 1u : 2u) + b->body_len + 2 + 64 + 2 + 64;
+    b->payload[w2 - 1] ^= 0x01;
+    txb_build_wire(b);
+    expect_status(check_wire(fx, b), VEIL_ERR_TX_BAD_SIGNATURE);
+    assert_int_equal(g_sigs.n, 2);
+    txb_free(b);
+    /* The witnesses swapped: each (signature, txid, key) triple is new, and wrong. */
+    b = new_transfer(fx);
+    txb_input(b, fx->fund_txid, 3, fx->bob_sk);
+    b->outputs[0].value = 1990000;
+    memcpy(b->signers[0], fx->bob_sk, 32);
+    memcpy(b->signers[1], fx->alice_sk, 32);
+    expect_status(check(fx, b), VEIL_ERR_TX_BAD_SIGNATURE);
+    assert_int_equal(g_sigs.n, 2);
+    txb_free(b);
+    fx->env.sig_known = NULL;
+    fx->env.sig_learn = NULL;
+}
+
 static void rule_input_not_found(void **state)
 {
     FX;
@@ -2049,6 +2109,7 @@ int main(void)
         T(rule_sum_overflow),
         T(rule_witness_count),
         T(rule_bad_signature),
+        T(sig_memory),
         T(rule_input_not_found),
         T(rule_output_index_out_of_range),
         T(rule_input_spent),

@@ -185,7 +185,10 @@ void txb_build_payload(txb *b)
     uint8_t (*sigs)[64] = xcalloc(b->n_signers, 64);
     ProtobufCBinaryData *w = xcalloc(b->n_signers, sizeof *w);
     for (size_t i = 0; i < b->n_signers; i++) {
-        if (veil_schnorr_sign(sigs[i], b->txid, 32, b->signers[i], NULL) != VEIL_OK)
+        uint8_t aux[32];
+        if (b->random_aux) randombytes_buf(aux, sizeof aux);
+        if (veil_schnorr_sign(sigs[i], b->txid, 32, b->signers[i], b->random_aux ? aux : NULL) !=
+            VEIL_OK)
             die("sign");
         w[i].data = sigs[i];
         w[i].len = 64;

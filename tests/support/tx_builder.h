@@ -45,6 +45,8 @@ typedef struct txb {
     /* --- witnesses: witness i is a BIP-340 signature by signers[i] over the txid --- */
     size_t n_signers;
     uint8_t signers[TXB_MAX][32];
+    bool random_aux; /* sign with fresh auxiliary randomness, as wallets do; default
+                        false: deterministic signatures (equal keys sign alike) */
 
     /* --- wire --- */
     uint64_t fee;

@@ -43,6 +43,43 @@ static void unlock(void) { atomic_flag_clear_explicit(&g_lock, memory_order_rele
 
 ProtobufCAllocator tve_alloc = TEE_PB_ALLOCATOR(NULL);
 
+/* --- verified signatures -------------------------------------------------------- */
+/* A tx is judged up to three times here (encrypt, CheckTx, its block): its Schnorr
+ * verifications, half of a block's CPU, are done once. Tags of (signature, txid, key)
+ * triples that verified (veil_tx_sig_known_fn), direct-mapped, in enclave memory:
+ * nothing the host does can add one. A hit costs one SHA-256 instead of a verification;
+ * its timing tells the host only that the same bytes were judged before, which it
+ * knows (it sent them). */
+#define SIG_CACHE_SLOTS (1u << 17) /* 4 MiB: two signatures of 64k txs */
+static uint8_t g_sig_cache[SIG_CACHE_SLOTS][32];
+static atomic_flag g_sig_lock = ATOMIC_FLAG_INIT;
+
+static size_t sig_slot(const uint8_t tag[32])
+{
+    return ((size_t)tag[0] | (size_t)tag[1] << 8 | (size_t)tag[2] << 16) & (SIG_CACHE_SLOTS - 1);
+}
+
+static bool sig_known(void *ctx, const uint8_t tag[32])
+{
+    (void)ctx;
+    size_t i = sig_slot(tag);
+    while (atomic_flag_test_and_set_explicit(&g_sig_lock, memory_order_acquire)) {
+    }
+    bool hit = memcmp(g_sig_cache[i], tag, 32) == 0;
+    atomic_flag_clear_explicit(&g_sig_lock, memory_order_release);
+    return hit;
+}
+
+static void sig_learn(void *ctx, const uint8_t tag[32])
+{
+    (void)ctx;
+    size_t i = sig_slot(tag);
+    while (atomic_flag_test_and_set_explicit(&g_sig_lock, memory_order_acquire)) {
+    }
+    memcpy(g_sig_cache[i], tag, 32);
+    atomic_flag_clear_explicit(&g_sig_lock, memory_order_release);
+}
+
 
 veil_status tve_pack_out(const ProtobufCMessage *m, uint8_t *out, size_t out_cap,
                             size_t *out_len)
@@ -224,6 +261,8 @@ static veil_status env_init(call_env *ce, const Veil__Tve__ChainParams *p,
     ce->env.keys = ce->keys;
     ce->env.resolve = resolve_input;
     ce->env.alloc = &tve_alloc;
+    ce->env.sig_known = sig_known;
+    ce->env.sig_learn = sig_learn;
     return VEIL_OK;
 }
 

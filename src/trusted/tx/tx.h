@@ -166,6 +166,16 @@ typedef struct veil_tx_epoch_key {
 typedef veil_status (*veil_tx_resolve_fn)(void *ctx, const uint8_t txid[VEIL_TX_ID_LEN],
                                           uint32_t index, veil_tx_output *out);
 
+/* An optional memory of signatures that verified, so that a tx judged again (encrypt,
+ * CheckTx, the block) costs its Schnorr verifications once. The tag names one
+ * (signature, txid, public key) triple: VEIL_TX_SIG_TAG over sig || txid || key. known
+ * says whether the tag was learnt; learn records one (only ever after a successful
+ * verification). Both may be called from several threads at once if the env is shared.
+ * A tag collision would need a SHA-256 collision. */
+#define VEIL_TX_SIG_TAG "veil/sig-verified/v1"
+typedef bool (*veil_tx_sig_known_fn)(void *ctx, const uint8_t tag[32]);
+typedef void (*veil_tx_sig_learn_fn)(void *ctx, const uint8_t tag[32]);
+
 /* What stays the same for every tx of a block. */
 typedef struct veil_tx_env {
     const veil_tx_params *params;
@@ -174,6 +184,9 @@ typedef struct veil_tx_env {
     veil_tx_resolve_fn resolve;
     void *resolve_ctx; /* passed to resolve; may be NULL */
     ProtobufCAllocator *alloc; /* NULL = protobuf-c default */
+    veil_tx_sig_known_fn sig_known; /* NULL: every signature is verified */
+    veil_tx_sig_learn_fn sig_learn; /* NULL: nothing is remembered */
+    void *sig_ctx;
 } veil_tx_env;
 
 /* The public state the node passes with one tx. */

@@ -135,12 +135,23 @@ static veil_status tx_check_fee(const veil_tx_params *params, uint64_t fee, size
     return VEIL_OK;
 }
 
-static veil_status tx_check_sig(const uint8_t *sig, const uint8_t txid[VEIL_TX_ID_LEN],
+static veil_status tx_check_sig(const veil_tx_env *env, const uint8_t *sig,
+                                const uint8_t txid[VEIL_TX_ID_LEN],
                                 const uint8_t pk[VEIL_TX_ADDRESS_LEN])
 {
+    uint8_t tag[32];
+    if (env->sig_known != NULL || env->sig_learn != NULL) {
+        uint8_t m[VEIL_TX_WITNESS_LEN + VEIL_TX_ID_LEN + VEIL_TX_ADDRESS_LEN];
+        memcpy(m, sig, VEIL_TX_WITNESS_LEN);
+        memcpy(m + VEIL_TX_WITNESS_LEN, txid, VEIL_TX_ID_LEN);
+        memcpy(m + VEIL_TX_WITNESS_LEN + VEIL_TX_ID_LEN, pk, VEIL_TX_ADDRESS_LEN);
+        veil_sha256_tagged(tag, VEIL_TX_SIG_TAG, m, sizeof m);
+        if (env->sig_known != NULL && env->sig_known(env->sig_ctx, tag)) return VEIL_OK;
+    }
     /* An address that is not a valid x-only key can never have signed: same code. */
     ENSURE(veil_schnorr_verify(sig, txid, VEIL_TX_ID_LEN, pk) == VEIL_OK,
            VEIL_ERR_TX_BAD_SIGNATURE);
+    if (env->sig_learn != NULL) env->sig_learn(env->sig_ctx, tag);
     return VEIL_OK;
 }
 
@@ -161,7 +172,7 @@ static veil_status tx_check_spend(const veil_tx_env *env, const veil_tx_state *s
      * would otherwise be an oracle on other people's outputs). */
     for (size_t i = 0; i < b->n_inputs; i++) {
         TRY(env->resolve(env->resolve_ctx, b->inputs[i].txid, b->inputs[i].index, &prev[i]));
-        TRY(tx_check_sig(pm->witnesses[i].data, pub->txid, prev[i].address));
+        TRY(tx_check_sig(env, pm->witnesses[i].data, pub->txid, prev[i].address));
     }
     /* Every owner has signed: now the hidden values may be judged. */
     TRY(tx_check_values(pub, b));
@@ -201,7 +212,7 @@ static veil_status tx_check_withdraw(const veil_tx_env *env, const veil_tx_state
     ENSURE(memcmp(acc->address, b->account, VEIL_TX_ADDRESS_LEN) == 0,
            VEIL_ERR_TX_ACCOUNT_MISMATCH);
     /* 31 first: the account's key must have signed before anything hidden is judged. */
-    TRY(tx_check_sig(pm->witnesses[0].data, pub->txid, b->account));
+    TRY(tx_check_sig(env, pm->witnesses[0].data, pub->txid, b->account));
     TRY(tx_check_values(pub, b));
     ENSURE(acc->jailed_until <= params->block_time, VEIL_ERR_TX_ACCOUNT_JAILED);
     ENSURE(b->nonce == acc->nonce, VEIL_ERR_TX_WRONG_NONCE);
