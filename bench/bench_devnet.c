@@ -60,8 +60,8 @@
 #include "veil/tve.pb-c.h"
 
 #define FAN 64             /* outputs per fan-out transfer (VEIL_TX_MAX_OUTPUTS) */
-#define DEFAULT_TXS 32768  /* timed transfers, unless VEIL_BENCH_DEVNET_TXS */
-#define BROADCASTERS 4     /* client threads */
+#define DEFAULT_TXS 40960  /* timed transfers, unless VEIL_BENCH_DEVNET_TXS */
+#define BROADCASTERS 16    /* client threads */
 #define MAX_IN_FLIGHT 4900 /* broadcast but not yet committed (mempool holds < 5000) */
 #define MAX_BLOCKS 256
 #define ROUND_TIMEOUT_S 60

@@ -7,7 +7,9 @@
  *   - every request frame is answered by exactly one response frame, and each
  *     response frame decodes as a tendermint.abci.Response;
  *   - a Flush request is answered by a Flush response; a frame that is not a Request
- *     ends the connection with an exception.
+ *     ends the connection with an exception;
+ *   - the CheckTx requests among the frames (up to 8), answered as one pipelined run
+ *     (abci_serve_check_batch), get exactly one response each.
  */
 #define _GNU_SOURCE /* memfd_create */
 #include <stdint.h>
@@ -79,6 +81,23 @@ static veil_status fz_finalize_block(void *ctx, abci_call *call,
     return abci_call_bytes(call, h, sizeof h, &resp->app_hash);
 }
 
+/* The same answers as a batch; a tx starting with 0xff fails the whole run. */
+static veil_status fz_check_tx_batch(void *ctx, abci_call *call,
+                                     const Tendermint__Abci__RequestCheckTx *const *reqs,
+                                     Tendermint__Abci__ResponseCheckTx *const *resps, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (reqs[i]->tx.len > 0 && reqs[i]->tx.data[0] == 0xff) {
+            abci_call_fail(call, "tx %zu", i);
+            return VEIL_ERR_ARG;
+        }
+        TRY(fz_check_tx(ctx, call, reqs[i], resps[i]));
+    }
+    return VEIL_OK;
+}
+
+static const abci_app FUZZ_BATCH_APP = {.check_tx_batch = fz_check_tx_batch};
+
 static const abci_app FUZZ_APP = {
     .check_tx = fz_check_tx,
     .query = fz_query,
@@ -121,6 +140,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     abci_frame_reader_init(&r, fd, FUZZ_MAX_FRAME);
     abci_buf out = {0};
     size_t off = 0;
+    Tendermint__Abci__Request *run[8];
+    size_t n_run = 0;
     for (;;) {
         const uint8_t *body, *split_body;
         size_t len, split_len, used;
@@ -137,6 +158,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (split != VEIL_OK || split_len != len || memcmp(split_body, body, len) != 0) abort();
         off += used;
 
+        if (n_run < 8 && (run[n_run] = abci_decode_check_tx(body, len)) != NULL) n_run++;
         out.len = 0;
         abci_serve_next next;
         if (abci_serve_request(&FUZZ_APP, NULL, body, len, &out, &next) != VEIL_OK) abort();
@@ -159,6 +181,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             tendermint__abci__request__free_unpacked(q, NULL);
         }
         if (next == ABCI_SERVE_FLUSH_CLOSE) break;
+    }
+    if (n_run > 0) {
+        out.len = 0;
+        abci_serve_next next;
+        if (abci_serve_check_batch(&FUZZ_BATCH_APP, NULL, run, n_run, &out, &next) != VEIL_OK)
+            abort();
+        Tendermint__Abci__Response__ValueCase last = TENDERMINT__ABCI__RESPONSE__VALUE__NOT_SET;
+        if (count_responses(out.p, out.len, &last) != n_run) abort();
+        if (last != TENDERMINT__ABCI__RESPONSE__VALUE_CHECK_TX &&
+            last != TENDERMINT__ABCI__RESPONSE__VALUE_EXCEPTION)
+            abort();
     }
     abci_buf_free(&out);
     abci_frame_reader_free(&r);

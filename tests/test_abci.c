@@ -1052,6 +1052,102 @@ static void test_flush_semantics(void **state)
     abci_server_free(srv);
 }
 
+/* check_tx_batch: pipelined CheckTx requests already received reach the app together,
+ * answers keep request order, another request ends the run, and an error answers the
+ * whole run with exceptions. */
+static struct {
+    size_t calls, txs, largest;
+} g_batches;
+
+static veil_status batch_check_tx(void *ctx, abci_call *call,
+                                  const Tendermint__Abci__RequestCheckTx *const *reqs,
+                                  Tendermint__Abci__ResponseCheckTx *const *resps, size_t n)
+{
+    (void)ctx;
+    g_batches.calls++;
+    g_batches.txs += n;
+    if (n > g_batches.largest) g_batches.largest = n;
+    for (size_t i = 0; i < n; i++) {
+        if (reqs[i]->tx.len == 4 && memcmp(reqs[i]->tx.data, "boom", 4) == 0) {
+            abci_call_fail(call, "tx %zu of the run", i);
+            return VEIL_ERR_ARG;
+        }
+        resps[i]->data.data = reqs[i]->tx.data; /* req outlives the encoding */
+        resps[i]->data.len = reqs[i]->tx.len;
+        resps[i]->code = (uint32_t)i;
+    }
+    return VEIL_OK;
+}
+
+static void test_check_tx_batch(void **state)
+{
+    (void)state;
+    char addr[300];
+    unix_addr(addr, sizeof addr, "batch.sock");
+    abci_server_config cfg = {.listen_addr = addr};
+    abci_app app = {.check_tx_batch = batch_check_tx};
+    abci_server *srv;
+    expect_status(abci_server_start(&cfg, &app, &srv), VEIL_OK);
+    abci_client *c = connect_client(addr);
+    memset(&g_batches, 0, sizeof g_batches);
+
+    /* 10 CheckTx, an Echo, 5 CheckTx, then Flush: written at once. */
+    char tx[15][16];
+    Tendermint__Abci__RequestCheckTx ct[15];
+    for (int i = 0; i < 15; i++) {
+        snprintf(tx[i], sizeof tx[i], "tx-%d", i);
+        Tendermint__Abci__Request q = check_tx_req(&ct[i], tx[i]);
+        expect_status(abci_client_send(c, &q), VEIL_OK);
+        if (i == 9) {
+            Tendermint__Abci__RequestEcho echo = TENDERMINT__ABCI__REQUEST_ECHO__INIT;
+            echo.message = "between";
+            Tendermint__Abci__Request e = TENDERMINT__ABCI__REQUEST__INIT;
+            e.value_case = TENDERMINT__ABCI__REQUEST__VALUE_ECHO;
+            e.echo = &echo;
+            expect_status(abci_client_send(c, &e), VEIL_OK);
+        }
+    }
+    expect_status(abci_client_flush(c), VEIL_OK);
+    for (int i = 0; i < 15; i++) {
+        expect_check_tx_resp(c, tx[i]);
+        if (i == 9) expect_resp_case(c, TENDERMINT__ABCI__RESPONSE__VALUE_ECHO);
+    }
+    expect_resp_case(c, TENDERMINT__ABCI__RESPONSE__VALUE_FLUSH);
+    assert_int_equal(g_batches.txs, 15);
+    assert_true(g_batches.largest > 1);   /* they went together */
+    assert_true(g_batches.largest <= 10); /* the Echo ended the first run */
+
+    /* An error answers the whole run with exceptions; the connection stays. */
+    const char *bad[3] = {"a", "boom", "b"};
+    for (int i = 0; i < 3; i++) {
+        Tendermint__Abci__Request q = check_tx_req(&ct[i], bad[i]);
+        expect_status(abci_client_send(c, &q), VEIL_OK);
+    }
+    expect_status(abci_client_flush(c), VEIL_OK);
+    size_t exceptions = 0;
+    for (int i = 0; i < 4; i++) {
+        Tendermint__Abci__Response *r;
+        expect_status(abci_client_recv(c, &r), VEIL_OK);
+        if (r->value_case == TENDERMINT__ABCI__RESPONSE__VALUE_EXCEPTION) {
+            exceptions++;
+            assert_non_null(strstr(r->exception->error, "tx 1 of the run"));
+        }
+        if (r->value_case == TENDERMINT__ABCI__RESPONSE__VALUE_FLUSH) {
+            abci_response_free(r);
+            break;
+        }
+        abci_response_free(r);
+    }
+    assert_true(exceptions >= 1); /* "boom" and whatever shared its run */
+    Tendermint__Abci__Request q = check_tx_req(&ct[0], "after");
+    Tendermint__Abci__Response *r;
+    expect_status(abci_client_call(c, &q, &r), VEIL_OK);
+    assert_true(bytes_str(r->check_tx->data, "after"));
+    abci_response_free(r);
+    abci_client_close(c);
+    abci_server_free(srv);
+}
+
 /* Four threads hammer four connections; the app must never run two callbacks at
  * once (one mutex across connections), and each connection's answers stay in order. */
 typedef struct hammer_arg {
@@ -1625,6 +1721,7 @@ int main(void)
         cmocka_unit_test(test_four_connections_unix),
         cmocka_unit_test(test_four_connections_tcp),
         cmocka_unit_test(test_flush_semantics),
+        cmocka_unit_test(test_check_tx_batch),
         cmocka_unit_test(test_app_calls_serialised),
         cmocka_unit_test(test_malformed_frames),
         cmocka_unit_test(test_addr_parse),

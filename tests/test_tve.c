@@ -532,6 +532,45 @@ static void test_item2_committed_tx_refused_before_rules(void **state)
     tvec_tx_free(&w);
 }
 
+/* verify-block with mode CHECK (the node's CheckTx batch): a verdict per tx against
+ * committed state, as verify-tx CHECK gives one by one; nothing staged, height ignored. */
+static void test_check_batch(void **state)
+{
+    (void)state;
+    tvec_tx w, ok, dup;
+    make_withdraw(2, 7, false, &w);
+    block_commit((const tvec_tx *const[]){&w}, 1);
+    transfer1(w.txid, 0, 7, &ok);
+    transfer1(w.txid, 1, 7, &dup);
+    block_commit((const tvec_tx *const[]){&dup}, 1); /* now committed */
+    tvec_tx *batch[2] = {&ok, &dup};
+    size_t len;
+    uint8_t *frame = tvec_verify_block_pack(&g_chain, 999, batch, 2, &len);
+    Veil__Tve__Request *req = veil__tve__request__unpack(NULL, len, frame);
+    assert_non_null(req);
+    req->verify_block->mode = VEIL__TVE__MODE__CHECK;
+    Veil__Tve__Response *r = tvec_call(&g_c, req);
+    expect_ok(r, VEIL__TVE__RESPONSE__RESPONSE_VERIFY_BLOCK);
+    assert_int_equal(r->verify_block->n_results, 2);
+    assert_int_equal(r->verify_block->results[0]->result_case, VEIL__TVE__TX_RESULT__RESULT_OK);
+    assert_memory_equal(r->verify_block->results[0]->ok->txid.data, ok.txid, 32);
+    assert_int_equal(r->verify_block->results[1]->result_case, VEIL__TVE__TX_RESULT__RESULT_ERROR);
+    assert_int_equal(r->verify_block->results[1]->error->code, VEIL_ERR_TVE_TX_EXISTS);
+    tvec_response_free(r);
+    /* A mode that is neither: refused. */
+    req->verify_block->mode = (Veil__Tve__Mode)7;
+    r = tvec_call(&g_c, req);
+    assert_int_not_equal(tvec_error_code(r), 0);
+    tvec_response_free(r);
+    veil__tve__request__free_unpacked(req, NULL);
+    free(frame);
+    /* Nothing was staged: the next block holds ok alone and commits. */
+    block_commit((const tvec_tx *const[]){&ok}, 1);
+    tvec_tx_free(&ok);
+    tvec_tx_free(&dup);
+    tvec_tx_free(&w);
+}
+
 /* Flips one byte of the stored (sealed) record of `txid`, with the daemon stopped. */
 static void damage_stored_tx(const uint8_t txid[32])
 {
@@ -1161,6 +1200,7 @@ int main(void)
         cmocka_unit_test(test_tampered),
         cmocka_unit_test(test_replay_committed),
         cmocka_unit_test(test_item2_committed_tx_refused_before_rules),
+        cmocka_unit_test(test_check_batch),
         cmocka_unit_test(test_item8_damaged_store_is_not_a_verdict),
         cmocka_unit_test(test_heights),
         cmocka_unit_test(test_limits),

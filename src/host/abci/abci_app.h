@@ -118,6 +118,16 @@ typedef struct abci_app {
     ABCI_APP_CALLBACK(apply_snapshot_chunk, Tendermint__Abci__RequestApplySnapshotChunk,
                       Tendermint__Abci__ResponseApplySnapshotChunk);
 
+    /* Optional. CheckTx requests that arrived together on one connection (the client
+     * pipelined them: CometBFT's mempool does, and so does the dev chain), answered
+     * together so the app can batch its work: reqs[0..n) in arrival order (n >= 1),
+     * resps[i] initialised, each with check_tx's contract. An error answers every one
+     * of them with the exception. Runs under the app mutex like any callback. When
+     * NULL, each CheckTx goes to check_tx. */
+    veil_status (*check_tx_batch)(void *ctx, abci_call *call,
+                                  const Tendermint__Abci__RequestCheckTx *const *reqs,
+                                  Tendermint__Abci__ResponseCheckTx *const *resps, size_t n);
+
     /* Optional. Called once by abci_server_stop, on the stopping thread and WITHOUT
      * the app mutex, before it waits for callbacks in progress: a callback that can
      * block for long (waiting for the TVE, say) should watch for this and return an

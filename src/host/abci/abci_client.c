@@ -148,8 +148,8 @@ abci_response_case_for(Tendermint__Abci__Request__ValueCase rc)
 }
 
 /* Receives one response and checks it answers `want`; exceptions become errors. */
-static veil_status recv_expect(abci_client *c, Tendermint__Abci__Response__ValueCase want,
-                               Tendermint__Abci__Response **resp)
+veil_status abci_client_recv_expect(abci_client *c, Tendermint__Abci__Response__ValueCase want,
+                                    Tendermint__Abci__Response **resp)
 {
     Tendermint__Abci__Response *r;
     TRY(abci_client_recv(c, &r));
@@ -177,14 +177,14 @@ veil_status abci_client_call(abci_client *c, const Tendermint__Abci__Request *re
     ENSURE(want != TENDERMINT__ABCI__RESPONSE__VALUE__NOT_SET, VEIL_ERR_ARG);
     if (req->value_case == TENDERMINT__ABCI__REQUEST__VALUE_FLUSH) {
         TRY(abci_client_flush(c));
-        return recv_expect(c, want, resp);
+        return abci_client_recv_expect(c, want, resp);
     }
     TRY(abci_client_send(c, req));
     TRY(abci_client_flush(c));
     Tendermint__Abci__Response *r;
-    TRY(recv_expect(c, want, &r));
+    TRY(abci_client_recv_expect(c, want, &r));
     Tendermint__Abci__Response *f;
-    veil_status st = recv_expect(c, TENDERMINT__ABCI__RESPONSE__VALUE_FLUSH, &f);
+    veil_status st = abci_client_recv_expect(c, TENDERMINT__ABCI__RESPONSE__VALUE_FLUSH, &f);
     if (st != VEIL_OK) {
         abci_response_free(r);
         return st;

@@ -48,6 +48,14 @@ VEIL_MUST_CHECK veil_status abci_client_send_raw(abci_client *c, const void *p, 
  * VEIL_ERR_DECODE / VEIL_ERR_MALFORMED / VEIL_ERR_TOO_LARGE for a bad frame. */
 VEIL_MUST_CHECK veil_status abci_client_recv(abci_client *c, Tendermint__Abci__Response **resp);
 
+/* abci_client_recv, and the response must be of type `want`: an exception is
+ * VEIL_ERR_NET (its text in abci_client_last_exception), another type
+ * VEIL_ERR_OUT_OF_ORDER. For pipelined requests: send several, flush, then receive
+ * each response in order and the Flush response last. */
+VEIL_MUST_CHECK veil_status abci_client_recv_expect(abci_client *c,
+                                                    Tendermint__Abci__Response__ValueCase want,
+                                                    Tendermint__Abci__Response **resp);
+
 /* One synchronous round trip: send(req), flush, receive the response and the Flush
  * response. On VEIL_OK *resp is the response of the request's own type (caller frees).
  * An exception from the server gives VEIL_ERR_NET with the exception text in

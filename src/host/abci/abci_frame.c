@@ -208,6 +208,15 @@ static veil_status reader_read_once(abci_frame_reader *r, size_t want, size_t *g
     }
 }
 
+bool abci_frame_reader_has_frame(const abci_frame_reader *r)
+{
+    if (r->buf == NULL || r->end == r->start) return false;
+    const uint8_t *body;
+    size_t body_len, consumed;
+    return abci_frame_split(r->buf + r->start, r->end - r->start, r->max_body, &body, &body_len,
+                            &consumed) != VEIL_ERR_TRUNCATED;
+}
+
 veil_status abci_frame_reader_next(abci_frame_reader *r, int timeout_ms, const uint8_t **body,
                                    size_t *body_len, bool *eof)
 {

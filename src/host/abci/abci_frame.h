@@ -87,6 +87,10 @@ VEIL_MUST_CHECK veil_status abci_frame_reader_next(abci_frame_reader *r, int tim
                                                    const uint8_t **body, size_t *body_len,
                                                    bool *eof);
 
+/* Whether the buffer already holds a complete frame (or bytes that abci_frame_reader_next
+ * will refuse at once): a next call would not wait. Reads nothing. */
+bool abci_frame_reader_has_frame(const abci_frame_reader *r);
+
 /* Reads whatever is available on the fd right now (non-blocking) into the buffer;
  * used by a writer to drain incoming responses while it is blocked on output. */
 VEIL_MUST_CHECK veil_status abci_frame_reader_pump(abci_frame_reader *r);

@@ -368,3 +368,63 @@ veil_status abci_serve_request(const abci_app *app, pthread_mutex_t *app_lock, c
     tendermint__abci__request__free_unpacked(req, NULL);
     return st;
 }
+
+/* ---- a pipelined run of CheckTx ------------------------------------------------------ */
+Tendermint__Abci__Request *abci_decode_check_tx(const uint8_t *body, size_t body_len)
+{
+    Tendermint__Abci__Request *req = tendermint__abci__request__unpack(NULL, body_len, body);
+    if (req == NULL) return NULL;
+    if (!abci_message_wellformed(&req->base) ||
+        req->value_case != TENDERMINT__ABCI__REQUEST__VALUE_CHECK_TX) {
+        tendermint__abci__request__free_unpacked(req, NULL);
+        return NULL;
+    }
+    return req;
+}
+
+veil_status abci_serve_check_batch(const abci_app *app, pthread_mutex_t *app_lock,
+                                   Tendermint__Abci__Request **reqs, size_t n, abci_buf *out,
+                                   abci_serve_next *next)
+{
+    abci_call call = {0};
+    veil_status st = VEIL_OK;
+    const Tendermint__Abci__RequestCheckTx **creqs = calloc(n, sizeof *creqs);
+    Tendermint__Abci__ResponseCheckTx *all = calloc(n, sizeof *all);
+    Tendermint__Abci__ResponseCheckTx **resps = calloc(n, sizeof *resps);
+    *next = ABCI_SERVE_BUFFER;
+    if (creqs == NULL || all == NULL || resps == NULL) {
+        st = VEIL_ERR_NOMEM;
+        goto out;
+    }
+    for (size_t i = 0; i < n; i++) {
+        creqs[i] = reqs[i]->check_tx;
+        tendermint__abci__response_check_tx__init(&all[i]);
+        resps[i] = &all[i];
+    }
+    if (app_lock != NULL) pthread_mutex_lock(app_lock);
+    veil_status app_st = app->check_tx_batch(app->ctx, &call, creqs, resps, n);
+    if (app_lock != NULL) pthread_mutex_unlock(app_lock);
+    char text[700];
+    if (app_st != VEIL_OK) {
+        snprintf(text, sizeof text, "%s: %s%s%s", veil_status_name(app_st),
+                 veil_status_str(app_st), call.error[0] ? ": " : "", call.error);
+        *next = ABCI_SERVE_FLUSH;
+    }
+    for (size_t i = 0; i < n && st == VEIL_OK; i++) {
+        if (app_st != VEIL_OK) {
+            st = append_exception(out, text);
+            continue;
+        }
+        Tendermint__Abci__Response resp = TENDERMINT__ABCI__RESPONSE__INIT;
+        resp.value_case = TENDERMINT__ABCI__RESPONSE__VALUE_CHECK_TX;
+        resp.check_tx = resps[i];
+        st = abci_buf_append_frame(out, &resp.base);
+    }
+out:
+    call_release(&call);
+    for (size_t i = 0; i < n; i++) tendermint__abci__request__free_unpacked(reqs[i], NULL);
+    free(creqs);
+    free(all);
+    free(resps);
+    return st;
+}

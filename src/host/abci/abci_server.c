@@ -61,15 +61,43 @@ static void *conn_main(void *arg)
     abci_buf out = {0};
     abci_frame_reader_init(&r, c->fd, s->max_frame);
 
+    const uint8_t *body = NULL;
+    size_t len = 0;
+    bool ahead = false; /* body holds a frame read while gathering CheckTx, not served */
     for (;;) {
-        const uint8_t *body;
-        size_t len;
-        bool eof;
+        bool eof, lost = false;
         /* A framing error (bad varint, oversized, stream ending mid-frame) cannot be
          * answered in order: the stream has lost sync. Close, as CometBFT does. */
-        if (abci_frame_reader_next(&r, 0, &body, &len, &eof) != VEIL_OK || eof) break;
+        if (!ahead && (abci_frame_reader_next(&r, 0, &body, &len, &eof) != VEIL_OK || eof)) break;
+        ahead = false;
         abci_serve_next next;
-        if (abci_serve_request(&s->app, &s->app_lock, body, len, &out, &next) != VEIL_OK) break;
+        Tendermint__Abci__Request *first =
+            s->app.check_tx_batch != NULL ? abci_decode_check_tx(body, len) : NULL;
+        if (first != NULL) {
+            /* The CheckTx requests already received behind this one go to the app
+             * together (a pipelining client sends many, then Flush). */
+            Tendermint__Abci__Request *batch[ABCI_CHECK_BATCH_MAX];
+            size_t n = 0;
+            batch[n++] = first;
+            while (n < ABCI_CHECK_BATCH_MAX && abci_frame_reader_pump(&r) == VEIL_OK &&
+                   abci_frame_reader_has_frame(&r)) {
+                if (abci_frame_reader_next(&r, 0, &body, &len, &eof) != VEIL_OK || eof) {
+                    lost = true;
+                    break;
+                }
+                Tendermint__Abci__Request *q = abci_decode_check_tx(body, len);
+                if (q == NULL) { /* served next, in order */
+                    ahead = true;
+                    break;
+                }
+                batch[n++] = q;
+            }
+            if (abci_serve_check_batch(&s->app, &s->app_lock, batch, n, &out, &next) != VEIL_OK ||
+                lost)
+                break;
+        } else if (abci_serve_request(&s->app, &s->app_lock, body, len, &out, &next) != VEIL_OK) {
+            break;
+        }
         if (next != ABCI_SERVE_BUFFER || out.len >= ABCI_SERVER_WRITE_HIGH_WATER) {
             veil_status st = abci_fd_write_all(c->fd, out.p, out.len, 0, NULL);
             out.len = 0;

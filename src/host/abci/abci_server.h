@@ -85,4 +85,19 @@ VEIL_MUST_CHECK veil_status abci_serve_request(const abci_app *app, pthread_mute
                                                const uint8_t *body, size_t body_len, abci_buf *out,
                                                abci_serve_next *next);
 
+/* At most this many pipelined CheckTx requests go to one check_tx_batch call. */
+#define ABCI_CHECK_BATCH_MAX 256u
+
+/* The request body as a well-formed Request carrying CheckTx (caller frees with
+ * tendermint__abci__request__free_unpacked), or NULL for anything else. */
+Tendermint__Abci__Request *abci_decode_check_tx(const uint8_t *body, size_t body_len);
+
+/* Answers n (>= 1) decoded CheckTx requests through app->check_tx_batch (holding
+ * app_lock, if not NULL), appending one Response frame per request, in order. Frees
+ * the requests. *next: ABCI_SERVE_BUFFER, or ABCI_SERVE_FLUSH after an exception. An
+ * error return is a local failure (out of memory): close the connection. */
+VEIL_MUST_CHECK veil_status abci_serve_check_batch(const abci_app *app, pthread_mutex_t *app_lock,
+                                                   Tendermint__Abci__Request **reqs, size_t n,
+                                                   abci_buf *out, abci_serve_next *next);
+
 #endif

@@ -446,6 +446,8 @@ veil_status devchain_run(const devchain_config *cfg, volatile sig_atomic_t *stop
     dc->lock_fd = -1;
     pthread_mutex_init(&dc->mem_mu, NULL);
     pthread_mutex_init(&dc->query_mu, NULL);
+    pthread_mutex_init(&dc->chk_mu, NULL);
+    pthread_cond_init(&dc->chk_cv, NULL);
     pthread_mutex_init(&dc->mu, NULL);
     pthread_condattr_t ca;
     pthread_condattr_init(&ca);
@@ -509,6 +511,8 @@ out:
     privval_wipe(&dc->key);
     pthread_mutex_destroy(&dc->mem_mu);
     pthread_mutex_destroy(&dc->query_mu);
+    pthread_mutex_destroy(&dc->chk_mu);
+    pthread_cond_destroy(&dc->chk_cv);
     pthread_mutex_destroy(&dc->mu);
     pthread_cond_destroy(&dc->cv);
     free(dc);

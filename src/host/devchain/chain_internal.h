@@ -38,6 +38,11 @@ typedef struct devchain {
     abci_client *cons, *mem, *query, *snap;
     pthread_mutex_t mem_mu;   /* the mempool connection; held across Commit + recheck */
     pthread_mutex_t query_mu; /* the query connection */
+    /* CheckTx requests of RPC threads waiting to be sent together (checktx.c). */
+    pthread_mutex_t chk_mu;
+    pthread_cond_t chk_cv;
+    struct check_waiter *chk_head, *chk_tail;
+    bool chk_leader; /* an RPC thread is sending a batch */
     rpc_server *rpc;
     _Atomic unsigned rpc_port; /* set once the server is up (status reports it) */
 
@@ -145,5 +150,13 @@ veil_status rpc_internal(rpc_error *err, const char *fmt, ...);
 
 /* The Info request CometBFT sends (its versions), into *req and *ri. */
 void chain_info_request(Tendermint__Abci__Request *req, Tendermint__Abci__RequestInfo *ri);
+
+/* CheckTx(NEW) of one tx through the mempool connection, sent together with the
+ * requests other RPC threads make meanwhile (checktx.c); on code 0 the tx enters the
+ * mempool (mempool_add), otherwise its check-in is forgotten. *resp: the app's answer
+ * (abci_response_free). Errors: the connection failed or answered out of order. */
+VEIL_MUST_CHECK veil_status devchain_check_tx(devchain *dc, const uint8_t *tx, size_t len,
+                                              const uint8_t hash[static CMT_HASH_LEN],
+                                              Tendermint__Abci__Response **resp);
 
 #endif

@@ -182,23 +182,8 @@ static veil_status submit_tx(devchain *dc, const uint8_t *tx, size_t len,
                         mempool_total_bytes(dc->mp), dc->cfg.mempool.max_bytes);
     if (st != VEIL_OK) return rpc_internal(err, "%s", veil_status_str(st));
 
-    Tendermint__Abci__RequestCheckTx ct = TENDERMINT__ABCI__REQUEST_CHECK_TX__INIT;
-    ct.tx.data = (uint8_t *)(uintptr_t)tx;
-    ct.tx.len = len;
-    ct.type = TENDERMINT__ABCI__CHECK_TX_TYPE__NEW;
-    Tendermint__Abci__Request req = TENDERMINT__ABCI__REQUEST__INIT;
-    req.value_case = TENDERMINT__ABCI__REQUEST__VALUE_CHECK_TX;
-    req.check_tx = &ct;
-    pthread_mutex_lock(&dc->mem_mu);
-    st = abci_client_call(dc->mem, &req, resp);
-    if (st == VEIL_OK && (*resp)->check_tx->code == 0) st = mempool_add(dc->mp, tx, len, hash);
-    else mempool_forget(dc->mp, hash);
-    pthread_mutex_unlock(&dc->mem_mu);
-    if (st != VEIL_OK) {
-        abci_response_free(*resp);
-        *resp = NULL;
-        return rpc_internal(err, "CheckTx: %s", veil_status_str(st));
-    }
+    st = devchain_check_tx(dc, tx, len, hash, resp);
+    if (st != VEIL_OK) return rpc_internal(err, "CheckTx: %s", veil_status_str(st));
     return VEIL_OK;
 }
 

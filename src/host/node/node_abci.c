@@ -42,6 +42,37 @@ static veil_status cb_info(void *ctx, abci_call *call, const Tendermint__Abci__R
     return VEIL_OK;
 }
 
+static veil_status cb_check_tx_batch(void *ctx, abci_call *call,
+                                     const Tendermint__Abci__RequestCheckTx *const *reqs,
+                                     Tendermint__Abci__ResponseCheckTx *const *resps, size_t n)
+{
+    node_app *a = ctx;
+    const uint8_t **txs = abci_call_calloc(call, n, sizeof *txs);
+    size_t *lens = abci_call_calloc(call, n, sizeof *lens);
+    bool *recheck = abci_call_calloc(call, n, sizeof *recheck);
+    node_tx_result *r = calloc(n, sizeof *r);
+    if (txs == NULL || lens == NULL || recheck == NULL || r == NULL) {
+        free(r);
+        return VEIL_ERR_NOMEM;
+    }
+    for (size_t i = 0; i < n; i++) {
+        txs[i] = reqs[i]->tx.data;
+        lens[i] = reqs[i]->tx.len;
+        recheck[i] = reqs[i]->type == TENDERMINT__ABCI__CHECK_TX_TYPE__RECHECK;
+    }
+    veil_status st = node_app_check_tx_batch(a, txs, lens, recheck, n, r);
+    for (size_t i = 0; st == VEIL_OK && i < n; i++) {
+        resps[i]->code = r[i].code;
+        if (r[i].code != 0) {
+            resps[i]->codespace = (char *)NODE_ABCI_CODESPACE;
+            resps[i]->log = abci_call_strdup(call, r[i].log);
+            if (resps[i]->log == NULL) st = VEIL_ERR_NOMEM;
+        }
+    }
+    free(r);
+    return st == VEIL_OK ? VEIL_OK : fail(call, st);
+}
+
 static veil_status cb_init_chain(void *ctx, abci_call *call,
                                  const Tendermint__Abci__RequestInitChain *req,
                                  Tendermint__Abci__ResponseInitChain *resp)
@@ -250,6 +281,7 @@ abci_app node_abci_app(node_app *a)
     app.info = cb_info;
     app.query = cb_query;
     app.check_tx = cb_check_tx;
+    app.check_tx_batch = cb_check_tx_batch;
     app.init_chain = cb_init_chain;
     app.prepare_proposal = cb_prepare;
     app.process_proposal = cb_process;

@@ -236,6 +236,10 @@ veil_metric node_m_tve_us = {.name = "veil_node_tve_verify_microseconds_total",
 veil_metric node_m_tve_n = {.name = "veil_node_tve_verify_requests_total",
                             .help = "verify-tx and verify-block requests sent to the TVE.",
                             .type = VEIL_METRIC_COUNTER};
+veil_metric node_m_check_batches = {.name = "veil_node_checktx_batches_total",
+                                    .help = "CHECK batches sent to the TVE for CheckTx requests "
+                                            "that arrived together.",
+                                    .type = VEIL_METRIC_COUNTER};
 static uint64_t sample_decodes(void *ctx)
 {
     (void)ctx;
@@ -251,7 +255,7 @@ void node_app_metrics_register(void)
     veil_metric *all[] = {&node_m_blocks,  &node_m_height,          &node_m_txs,
                           &node_m_conf,    &node_m_checktx,         &node_m_checktx_refused,
                           &node_m_tve_us,  &node_m_tve_n,           &node_m_decodes,
-                          &node_m_recheck_public};
+                          &node_m_recheck_public, &node_m_check_batches};
     for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) veil_metric_register(all[i]);
 }
 

@@ -96,6 +96,14 @@ typedef struct node_tx_result {
 VEIL_MUST_CHECK veil_status node_app_check_tx(node_app *a, const uint8_t *tx, size_t len,
                                               bool recheck, node_tx_result *res);
 
+/* The same for n txs that arrived together (pipelined CheckTx): each judged on its own
+ * against committed state, as node_app_check_tx would, with the confidential ones sent
+ * to the TVE in one CHECK batch that its workers validate in parallel. res[i] is tx
+ * i's result. An error return is a local failure (out of memory). */
+VEIL_MUST_CHECK veil_status node_app_check_tx_batch(node_app *a, const uint8_t *const *txs,
+                                                    const size_t *lens, const bool *recheck,
+                                                    size_t n, node_tx_result *res);
+
 /* PrepareProposal: which of the proposed txs to keep (indices into txs, in order):
  * those that pass the node's own checks at their position, within max_bytes total
  * (0: no limit). *keep has room for n. */

@@ -276,6 +276,97 @@ static veil_status node_check_tx_run(node_app *a, const node_meta *m, const uint
     return VEIL_OK;
 }
 
+veil_status node_app_check_tx_batch(node_app *a, const uint8_t *const *txs, const size_t *lens,
+                                    const bool *recheck, size_t n, node_tx_result *res)
+{
+    const node_meta *m = node_state_meta(a->st);
+    veil_status st = VEIL_OK;
+    if (!m->initialized) {
+        for (size_t i = 0; i < n; i++)
+            node_result_set(&res[i], VEIL_ERR_TVE_NOT_INITIALIZED, "the chain has not started");
+        return VEIL_OK;
+    }
+    conf_job *jobs = calloc(n ? n : 1, sizeof *jobs);
+    size_t *which = calloc(n ? n : 1, sizeof *which);
+    Veil__Tve__TxContext **ctxs = calloc(n ? n : 1, sizeof *ctxs);
+    Veil__Tve__Response *r = NULL;
+    size_t k = 0;
+    ENSURE_OUT(jobs != NULL && which != NULL && ctxs != NULL, VEIL_ERR_NOMEM);
+    /* The public checks, each tx on its own against committed state (a fresh scan each,
+     * as one CheckTx at a time would see it). */
+    for (size_t i = 0; i < n; i++) {
+        block_scan b;
+        bool to_tve;
+        scan_init(&b, false, m->last_height + 1, m->last_block_time);
+        st = scan_tx(a, &b, txs[i], lens[i], &res[i], &jobs[k], &to_tve);
+        scan_free(&b);
+        if (st != VEIL_OK) {
+            job_release(&jobs[k]);
+            goto out;
+        }
+        if (!to_tve) {
+            job_release(&jobs[k]);
+            continue;
+        }
+        if (recheck[i] && jobs[k].wire->kind == VEIL_TX_KIND_TRANSFER) {
+            veil_metric_add(&node_m_recheck_public, 1); /* see node_check_tx_run */
+            job_release(&jobs[k]);
+            continue;
+        }
+        ctxs[k] = &jobs[k].ctx;
+        which[k++] = i;
+    }
+    if (k > 0) {
+        Veil__Tve__Request req = VEIL__TVE__REQUEST__INIT;
+        Veil__Tve__VerifyBlockRequest vb = VEIL__TVE__VERIFY_BLOCK_REQUEST__INIT;
+        Veil__Tve__ChainParams params;
+        node_params_msg(a, m->last_block_time, &params);
+        vb.mode = VEIL__TVE__MODE__CHECK;
+        vb.height = m->last_height + 1;
+        vb.params = &params;
+        vb.n_txs = k;
+        vb.txs = ctxs;
+        req.request_case = VEIL__TVE__REQUEST__REQUEST_VERIFY_BLOCK;
+        req.verify_block = &vb;
+        /* As one CheckTx: the mempool does not wait for a TVE that is down. */
+        uint64_t t0 = veil_monotonic_us();
+        veil_status tst = node_tve_call(a, &req, VEIL__TVE__RESPONSE__RESPONSE_VERIFY_BLOCK, 0,
+                                        false, &r);
+        veil_metric_add(&node_m_tve_us, veil_monotonic_us() - t0);
+        veil_metric_add(&node_m_tve_n, 1);
+        veil_metric_add(&node_m_check_batches, 1);
+        if (tst == VEIL_OK && r->verify_block->n_results != k) {
+            veil_error_detail_set("the TVE answered %zu results for %zu txs",
+                                  r->verify_block->n_results, k);
+            tst = VEIL_ERR_TEE_ENCLAVE_FAULT;
+        }
+        for (size_t j = 0; j < k; j++) {
+            node_tx_result *x = &res[which[j]];
+            if (tst != VEIL_OK) {
+                node_result_set(x, tst, node_tve_transient(tst) ? "the TVE is not reachable" : NULL);
+                continue;
+            }
+            const Veil__Tve__TxResult *tr = r->verify_block->results[j];
+            if (tr->result_case == VEIL__TVE__TX_RESULT__RESULT_OK)
+                node_result_set(x, VEIL_OK, NULL);
+            else if (tr->result_case == VEIL__TVE__TX_RESULT__RESULT_ERROR && tr->error->code != 0)
+                node_result_set(x, (veil_status)tr->error->code, NULL);
+            else
+                node_result_set(x, VEIL_ERR_TEE_ENCLAVE_FAULT, "the TVE gave no verdict");
+        }
+    }
+    veil_metric_add(&node_m_checktx, n);
+    for (size_t i = 0; i < n; i++)
+        if (res[i].code != 0) veil_metric_add(&node_m_checktx_refused, 1);
+out:
+    if (r != NULL) veil__tve__response__free_unpacked(r, NULL);
+    for (size_t j = 0; jobs != NULL && j < k; j++) job_release(&jobs[j]);
+    free(jobs);
+    free(which);
+    free(ctxs);
+    return st;
+}
+
 /* --- PrepareProposal ---------------------------------------------------------------- */
 veil_status node_app_prepare(node_app *a, uint64_t height, uint64_t time,
                              const uint8_t *const *txs, const size_t *lens, size_t n,

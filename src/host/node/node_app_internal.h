@@ -44,7 +44,8 @@ struct node_app {
 /* node_app.c */
 #include "hostutil/metrics.h"
 extern veil_metric node_m_checktx, node_m_checktx_refused, node_m_tve_us, node_m_tve_n,
-    node_m_recheck_public;
+    node_m_recheck_public,
+    node_m_check_batches;
 void node_log(node_app *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void node_hex8(char out[17], const uint8_t *p);
 void node_result_set(node_tx_result *r, veil_status code, const char *detail);

@@ -170,3 +170,28 @@ out:
     free(count);
     return st;
 }
+
+/* --- a CHECK batch --------------------------------------------------------------- */
+static void check_verify_one(void *ctx, size_t i, unsigned worker)
+{
+    (void)worker;
+    block_run *b = ctx;
+    tve_tx_job *j = &b->jobs[i];
+    if (j->st != VEIL_OK) return; /* already committed, or a local failure */
+    tve_job_verify(b->s, j, VEIL__TVE__MODE__CHECK, 0, b->params);
+}
+
+void tve_block_check(tve_service *s, const Veil__Tve__ChainParams *params, tve_tx_job *jobs,
+                     size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        jobs[i].index = (uint32_t)i;
+        jobs[i].st = VEIL_OK;
+        jobs[i].result = NULL;
+    }
+    /* Each tx sees committed state only (visible 0), as verify-tx CHECK: no order, no
+     * waves, nothing staged. */
+    block_run run = {s, jobs, NULL, 0, params};
+    tve_pool_run(s->pool, n, block_prepare_one, &run);
+    tve_pool_run(s->pool, n, check_verify_one, &run);
+}

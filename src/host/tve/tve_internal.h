@@ -125,6 +125,10 @@ VEIL_MUST_CHECK veil_status tve_job_stage(tve_service *s, const tve_tx_job *job)
 
 /* verify-block for height last+1 (tve_block.c). Fills results (n entries) in block
  * order. Request-level failures return an error; per-tx failures are in jobs[i].st. */
+/* A CHECK batch: every job validated against committed state, in parallel; each
+ * job's st and result say its verdict (VEIL_ERR_TVE_TX_EXISTS for a committed tx). */
+void tve_block_check(tve_service *s, const Veil__Tve__ChainParams *params, tve_tx_job *jobs,
+                     size_t n);
 VEIL_MUST_CHECK veil_status tve_block_verify(tve_service *s, uint64_t height,
                                              const Veil__Tve__ChainParams *params, tve_tx_job *jobs,
                                              size_t n);

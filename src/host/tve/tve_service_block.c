@@ -245,7 +245,28 @@ veil_status tve_handle_verify_block(tve_service *s, const Veil__Tve__VerifyBlock
     TRY(block_results(a, r, req->n_txs));
 
     uint64_t last = s->meta.last_height;
-    if (req->height >= 1 && req->height <= last) {
+    if (req->mode == VEIL__TVE__MODE__CHECK) {
+        /* Mempool batch: a verdict per tx; nothing here fails the request. */
+        jobs = calloc(req->n_txs ? req->n_txs : 1, sizeof *jobs);
+        ENSURE(jobs != NULL, VEIL_ERR_NOMEM);
+        for (size_t i = 0; i < req->n_txs; i++) jobs[i].ctx = req->txs[i];
+        tve_block_check(s, req->params, jobs, req->n_txs);
+        for (size_t i = 0; i < req->n_txs; i++) {
+            if (jobs[i].result != NULL && st == VEIL_OK)
+                st = veil_arena_keep(a, &jobs[i].result->base);
+            else if (jobs[i].result != NULL)
+                veil__tve__enclave__verify_result__free_unpacked(jobs[i].result, NULL);
+            if (st == VEIL_OK)
+                st = result_set(a, r->results[i], jobs[i].st,
+                                jobs[i].st == VEIL_OK ? jobs[i].result->outcome : NULL);
+            tve_job_release(&jobs[i]);
+        }
+        free(jobs);
+        TRY(st);
+    } else if (req->mode != VEIL__TVE__MODE__MODE_UNSPECIFIED &&
+               req->mode != VEIL__TVE__MODE__DELIVER) {
+        return VEIL_ERR_MALFORMED;
+    } else if (req->height >= 1 && req->height <= last) {
         TRY(verify_block_replay(s, req, a, r));
     } else {
         ENSURE(req->height == last + 1, VEIL_ERR_TVE_HEIGHT);
