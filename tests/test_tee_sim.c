@@ -242,6 +242,20 @@ static void test_seal_policies(void **state)
      * same image signed by someone else has the same MRENCLAVE and opens it. */
     assert_int_equal(seal_open(a, other, TEE_POLICY_MRENCLAVE), VEIL_OK);
     assert_int_equal(seal_open(b, other, TEE_POLICY_MRENCLAVE), VEIL_ERR_TEE_UNSEAL);
+
+    /* One enclave instance seals under one key id per policy (its derived key cached);
+     * another instance draws its own, and each opens the other's blobs. */
+    uint8_t x[256], y[256], z[256], pt[256];
+    size_t xl, yl, zl, pl;
+    assert_int_equal(seal_in(a, TEE_POLICY_MRENCLAVE, "aad", "one", x, sizeof x, &xl), VEIL_OK);
+    assert_int_equal(seal_in(a, TEE_POLICY_MRENCLAVE, "aad", "two", y, sizeof y, &yl), VEIL_OK);
+    assert_int_equal(seal_in(a2, TEE_POLICY_MRENCLAVE, "aad", "three", z, sizeof z, &zl), VEIL_OK);
+    assert_memory_equal(x + 16, y + 16, TEE_KEY_ID_LEN);     /* same instance */
+    assert_memory_not_equal(x + 16, z + 16, TEE_KEY_ID_LEN); /* another instance */
+    assert_memory_not_equal(x + 48, y + 48, 12);             /* nonces differ */
+    assert_int_equal(unseal_in(a2, "aad", x, xl, pt, sizeof pt, &pl), VEIL_OK);
+    assert_int_equal(unseal_in(a, "aad", z, zl, pt, sizeof pt, &pl), VEIL_OK);
+    assert_memory_equal(pt, "three", 5);
     tee_enclave_destroy(a);
     tee_enclave_destroy(a2);
     tee_enclave_destroy(b);

@@ -2,6 +2,8 @@
  * enclave on the trusted calls of tee.h (tee_derive_key, tee_random, tee_self_identity,
  * tee_alloc); a backend provides the key derivation (EGETKEY on SGX, the hardware
  * unique key on OP-TEE, the sealing-key derivation on Keystone), not the format. */
+#include <stdatomic.h>
+#include <stdbool.h>
 #include <string.h>
 
 #include "common/cursor.h"
@@ -94,6 +96,88 @@ veil_status tee_sealed_plaintext_len(const uint8_t *blob, size_t blob_len, size_
     return VEIL_OK;
 }
 
+/* --- derived keys --------------------------------------------------------------- */
+/* An HKDF per seal and per unseal was a large part of a tx's cost once signatures were
+ * remembered. So an enclave instance seals under one key id per policy (drawn at its
+ * first seal, renewed after 2^32 seals: AES-GCM-SIV with random nonces stays far
+ * inside its bounds), and keeps the last derived keys in its own memory. */
+#define KEY_CACHE_SLOTS 16u
+#define SEALS_PER_KEY_ID (UINT64_C(1) << 32)
+
+typedef struct cached_key {
+    bool used;
+    uint8_t policy;
+    uint16_t svn;
+    uint8_t key_id[TEE_KEY_ID_LEN];
+    uint8_t key[TEE_KEY_LEN];
+    uint64_t last_use;
+} cached_key;
+
+static cached_key g_keys[KEY_CACHE_SLOTS];
+static uint64_t g_key_clock;
+static struct {
+    bool ready;
+    uint8_t key_id[TEE_KEY_ID_LEN];
+    uint64_t seals;
+} g_seal_id[3]; /* by policy (1, 2) */
+static atomic_flag g_key_lock = ATOMIC_FLAG_INIT;
+
+static void key_lock(void)
+{
+    while (atomic_flag_test_and_set_explicit(&g_key_lock, memory_order_acquire)) {
+    }
+}
+static void key_unlock(void) { atomic_flag_clear_explicit(&g_key_lock, memory_order_release); }
+
+/* tee_derive_key(TEE_KEY_SEAL, ...), from the cache when it holds the key. */
+static veil_status seal_key(tee_key_policy policy, uint16_t svn,
+                            const uint8_t key_id[static TEE_KEY_ID_LEN],
+                            uint8_t key[static TEE_KEY_LEN])
+{
+    key_lock();
+    for (size_t i = 0; i < KEY_CACHE_SLOTS; i++) {
+        cached_key *c = &g_keys[i];
+        if (c->used && c->policy == (uint8_t)policy && c->svn == svn &&
+            memcmp(c->key_id, key_id, TEE_KEY_ID_LEN) == 0) {
+            memcpy(key, c->key, TEE_KEY_LEN);
+            c->last_use = ++g_key_clock;
+            key_unlock();
+            return VEIL_OK;
+        }
+    }
+    key_unlock();
+    TRY(tee_derive_key(TEE_KEY_SEAL, policy, svn, key_id, key));
+    key_lock();
+    cached_key *victim = &g_keys[0];
+    for (size_t i = 1; i < KEY_CACHE_SLOTS && victim->used; i++)
+        if (!g_keys[i].used || g_keys[i].last_use < victim->last_use) victim = &g_keys[i];
+    victim->used = true;
+    victim->policy = (uint8_t)policy;
+    victim->svn = svn;
+    memcpy(victim->key_id, key_id, TEE_KEY_ID_LEN);
+    memcpy(victim->key, key, TEE_KEY_LEN);
+    victim->last_use = ++g_key_clock;
+    key_unlock();
+    return VEIL_OK;
+}
+
+/* The key id this instance seals under with `policy`. */
+static veil_status seal_key_id(tee_key_policy policy, uint8_t key_id[static TEE_KEY_ID_LEN])
+{
+    uint8_t fresh[TEE_KEY_ID_LEN];
+    TRY(tee_random(fresh, sizeof fresh)); /* used only if a new id is due */
+    key_lock();
+    if (!g_seal_id[policy].ready || g_seal_id[policy].seals >= SEALS_PER_KEY_ID) {
+        memcpy(g_seal_id[policy].key_id, fresh, TEE_KEY_ID_LEN);
+        g_seal_id[policy].ready = true;
+        g_seal_id[policy].seals = 0;
+    }
+    g_seal_id[policy].seals++;
+    memcpy(key_id, g_seal_id[policy].key_id, TEE_KEY_ID_LEN);
+    key_unlock();
+    return VEIL_OK;
+}
+
 veil_status tee_seal(tee_key_policy policy, const void *aad, size_t aad_len, const void *pt,
                      size_t pt_len, uint8_t *out, size_t out_cap, size_t *out_len)
 {
@@ -110,9 +194,9 @@ veil_status tee_seal(tee_key_policy policy, const void *aad, size_t aad_len, con
     tee_self_identity(&self);
     seal_header h = {.policy = (uint8_t)policy, .prodid = self.prodid, .svn = self.svn,
                      .pt_len = (uint32_t)pt_len};
-    TRY(tee_random(h.key_id, sizeof h.key_id));
+    TRY(seal_key_id(policy, h.key_id));
     TRY(tee_random(h.nonce, sizeof h.nonce));
-    TRY(tee_derive_key(TEE_KEY_SEAL, policy, self.svn, h.key_id, key));
+    TRY(seal_key(policy, self.svn, h.key_id, key));
     seal_header_write(&h, header);
     TRY_OUT(seal_aad_build(header, aad, aad_len, &full_aad, &full_aad_len));
     TRY_OUT(veil_aead_seal(key, h.nonce, full_aad, full_aad_len, pt, pt_len,
@@ -142,7 +226,7 @@ veil_status tee_unseal(const uint8_t *blob, size_t blob_len, const void *aad, si
      * signer, other image, any altered byte) fails authentication below. */
     ENSURE(h.prodid == self.prodid, VEIL_ERR_TEE_PRODID);
     ENSURE(h.svn <= self.svn, VEIL_ERR_TEE_SVN);
-    TRY(tee_derive_key(TEE_KEY_SEAL, (tee_key_policy)h.policy, h.svn, h.key_id, key));
+    TRY(seal_key((tee_key_policy)h.policy, h.svn, h.key_id, key));
     TRY_OUT(seal_aad_build(blob, aad, aad_len, &full_aad, &full_aad_len));
     st = veil_aead_open(key, h.nonce, full_aad, full_aad_len, blob + SEAL_HEADER_LEN,
                         (size_t)h.pt_len + VEIL_AEAD_TAG_LEN, out);
