@@ -103,3 +103,30 @@ veil_status veil_keymap_put(veil_keymap *t, const uint8_t *key, uint32_t value)
     keymap_insert(t, key, value);
     return VEIL_OK;
 }
+
+bool veil_keymap_del(veil_keymap *t, const uint8_t *key)
+{
+    if (t->n == 0) return false;
+    size_t mask = t->cap - 1, i = keymap_slot(t, key);
+    for (;; i = (i + 1) & mask) {
+        if (!t->slots[i].used) return false;
+        if (memcmp(t->slots[i].key, key, t->key_len) == 0) break;
+    }
+    /* Backward-shift deletion: later keys of the probe run move into the hole unless
+     * their home slot lies cyclically in (hole, their slot]. No tombstones. */
+    for (size_t j = i;;) {
+        t->slots[i].used = false;
+        for (;;) {
+            j = (j + 1) & mask;
+            if (!t->slots[j].used) {
+                t->n--;
+                return true;
+            }
+            size_t home = keymap_slot(t, t->slots[j].key);
+            bool stays = i <= j ? (i < home && home <= j) : (i < home || home <= j);
+            if (!stays) break;
+        }
+        t->slots[i] = t->slots[j];
+        i = j;
+    }
+}

@@ -35,6 +35,8 @@ bool veil_keymap_get(const veil_keymap *t, const uint8_t *key, uint32_t *value);
 /* Makes room for `more` new keys, so that that many puts of new keys cannot fail.
  * VEIL_ERR_NOMEM / VEIL_ERR_OVERFLOW leave the table as it was. */
 VEIL_MUST_CHECK veil_status veil_keymap_reserve(veil_keymap *t, size_t more);
+/* Removes key; false if it was not there. Never fails. */
+bool veil_keymap_del(veil_keymap *t, const uint8_t *key);
 /* Inserts or overwrites. VEIL_ERR_NOMEM leaves the table as it was. */
 VEIL_MUST_CHECK veil_status veil_keymap_put(veil_keymap *t, const uint8_t *key, uint32_t value);
 

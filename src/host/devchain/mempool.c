@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hostutil/keymap.h"
+
 typedef struct mp_entry {
     uint8_t hash[CMT_HASH_LEN];
     size_t len;
@@ -18,10 +20,13 @@ struct mempool {
     size_t n, cap;
     size_t bytes;
     size_t pending; /* checked in, CheckTx in flight: counted against max_txs */
-    /* Cache: a ring of the last cache_size hashes; count of valid slots. Linear scans
-     * are fine at these sizes (SHA-256 first words differ almost always). */
+    /* Cache: a ring of the last cache_size hashes; count of valid slots. */
     uint8_t (*cache)[CMT_HASH_LEN];
     size_t cache_next, cache_count;
+    /* Indexes, sized at creation so that no insert can fail: hash -> ring slot, and
+     * the hashes in the pool. Every check-in looked both up by linear scans (15 000
+     * compares), and a block's removal moved the pool once per tx. */
+    veil_keymap cache_idx, pool_idx;
 };
 
 veil_status mempool_new(const mempool_limits *lim, mempool **out)
@@ -31,7 +36,14 @@ veil_status mempool_new(const mempool_limits *lim, mempool **out)
     mp->lim = *lim;
     if (mp->lim.cache_size == 0) mp->lim.cache_size = 1;
     mp->cache = calloc(mp->lim.cache_size, CMT_HASH_LEN);
-    if (mp->cache == NULL) {
+    veil_keymap_init(&mp->cache_idx, CMT_HASH_LEN);
+    veil_keymap_init(&mp->pool_idx, CMT_HASH_LEN);
+    if (mp->cache == NULL || mp->lim.cache_size > UINT32_MAX ||
+        veil_keymap_reserve(&mp->cache_idx, mp->lim.cache_size) != VEIL_OK ||
+        veil_keymap_reserve(&mp->pool_idx, mp->lim.max_txs + 1) != VEIL_OK) {
+        veil_keymap_free(&mp->cache_idx);
+        veil_keymap_free(&mp->pool_idx);
+        free(mp->cache);
         free(mp);
         return VEIL_ERR_NOMEM;
     }
@@ -46,36 +58,48 @@ void mempool_free(mempool *mp)
     for (size_t i = 0; i < mp->n; i++) free(mp->pool[i]);
     free(mp->pool);
     free(mp->cache);
+    veil_keymap_free(&mp->cache_idx);
+    veil_keymap_free(&mp->pool_idx);
     pthread_mutex_destroy(&mp->mu);
     free(mp);
 }
 
-static ssize_t cache_find(const mempool *mp, const uint8_t *hash)
+static bool cache_has(const mempool *mp, const uint8_t *hash)
 {
-    for (size_t i = 0; i < mp->cache_count; i++)
-        if (memcmp(mp->cache[i], hash, CMT_HASH_LEN) == 0) return (ssize_t)i;
-    return -1;
+    return veil_keymap_get(&mp->cache_idx, hash, NULL);
 }
 
 static void cache_push(mempool *mp, const uint8_t *hash)
 {
-    if (cache_find(mp, hash) >= 0) return;
-    memcpy(mp->cache[mp->cache_next], hash, CMT_HASH_LEN);
+    if (cache_has(mp, hash)) return;
+    uint8_t *slot = mp->cache[mp->cache_next];
+    /* The ring's oldest hash leaves (a zeroed slot was already removed). */
+    if (mp->cache_count == mp->lim.cache_size) (void)veil_keymap_del(&mp->cache_idx, slot);
+    memcpy(slot, hash, CMT_HASH_LEN);
+    veil_status reserved = veil_keymap_put(&mp->cache_idx, hash, (uint32_t)mp->cache_next);
+    (void)reserved; /* at most cache_size keys: reserved at creation */
     mp->cache_next = (mp->cache_next + 1) % mp->lim.cache_size;
     if (mp->cache_count < mp->lim.cache_size) mp->cache_count++;
 }
 
 static void cache_remove(mempool *mp, const uint8_t *hash)
 {
-    ssize_t i = cache_find(mp, hash);
-    if (i < 0) return;
+    uint32_t i;
+    if (!veil_keymap_get(&mp->cache_idx, hash, &i)) return;
+    (void)veil_keymap_del(&mp->cache_idx, hash);
     /* Zero the slot: a zero hash is never looked up (it would need a SHA-256
      * preimage). */
     memset(mp->cache[i], 0, CMT_HASH_LEN);
 }
 
+static bool pool_has(const mempool *mp, const uint8_t *hash)
+{
+    return veil_keymap_get(&mp->pool_idx, hash, NULL);
+}
+
 static ssize_t pool_find(const mempool *mp, const uint8_t *hash)
 {
+    if (!pool_has(mp, hash)) return -1;
     for (size_t i = 0; i < mp->n; i++)
         if (memcmp(mp->pool[i]->hash, hash, CMT_HASH_LEN) == 0) return (ssize_t)i;
     return -1;
@@ -83,6 +107,7 @@ static ssize_t pool_find(const mempool *mp, const uint8_t *hash)
 
 static void pool_remove_at(mempool *mp, size_t i)
 {
+    (void)veil_keymap_del(&mp->pool_idx, mp->pool[i]->hash);
     mp->bytes -= mp->pool[i]->len;
     free(mp->pool[i]);
     memmove(&mp->pool[i], &mp->pool[i + 1], (mp->n - i - 1) * sizeof mp->pool[0]);
@@ -94,7 +119,7 @@ veil_status mempool_check_in(mempool *mp, size_t tx_len, const uint8_t hash[stat
     if (tx_len > mp->lim.max_tx_bytes) return VEIL_ERR_TOO_LARGE;
     veil_status st = VEIL_OK;
     pthread_mutex_lock(&mp->mu);
-    if (cache_find(mp, hash) >= 0 || pool_find(mp, hash) >= 0) st = VEIL_ERR_EXISTS;
+    if (cache_has(mp, hash) || pool_has(mp, hash)) st = VEIL_ERR_EXISTS;
     else if (mp->n + mp->pending >= mp->lim.max_txs || mp->bytes + tx_len > mp->lim.max_bytes)
         st = VEIL_ERR_LIMIT;
     if (st == VEIL_OK) {
@@ -130,7 +155,16 @@ veil_status mempool_add(mempool *mp, const uint8_t *tx, size_t len,
             mp->cap = cap;
         }
     }
+    /* check_in keeps both from happening; the index's reserved room depends on it. */
+    if (st == VEIL_OK && mp->n > mp->lim.max_txs) st = VEIL_ERR_LIMIT;
+    if (st == VEIL_OK && pool_has(mp, hash)) {
+        free(e);
+        pthread_mutex_unlock(&mp->mu);
+        return VEIL_ERR_EXISTS;
+    }
     if (st == VEIL_OK) {
+        veil_status reserved = veil_keymap_put(&mp->pool_idx, hash, 1);
+        (void)reserved; /* at most max_txs + 1 keys: reserved at creation */
         mp->pool[mp->n++] = e;
         mp->bytes += len;
     } else {
@@ -201,10 +235,23 @@ void mempool_batch_free(mempool_batch *b)
 void mempool_update(mempool *mp, const uint8_t (*hashes)[CMT_HASH_LEN], size_t n)
 {
     pthread_mutex_lock(&mp->mu);
+    /* Committed txs leave the index, then the pool in one pass (order kept). */
+    size_t gone = 0;
     for (size_t i = 0; i < n; i++) {
-        ssize_t at = pool_find(mp, hashes[i]);
-        if (at >= 0) pool_remove_at(mp, (size_t)at);
+        if (veil_keymap_del(&mp->pool_idx, hashes[i])) gone++;
         cache_push(mp, hashes[i]);
+    }
+    if (gone > 0) {
+        size_t keep = 0;
+        for (size_t i = 0; i < mp->n; i++) {
+            if (pool_has(mp, mp->pool[i]->hash)) {
+                mp->pool[keep++] = mp->pool[i];
+            } else {
+                mp->bytes -= mp->pool[i]->len;
+                free(mp->pool[i]);
+            }
+        }
+        mp->n = keep;
     }
     pthread_mutex_unlock(&mp->mu);
 }
