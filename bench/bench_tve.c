@@ -619,7 +619,10 @@ int main(int argc, char **argv)
             continue;
         }
         grow_store(sizes[i]);
+        double s0 = bench_now();
         daemon_up();
+        bench_note("daemon start on a store of %llu txs (txid index read): %.2f s",
+                   (unsigned long long)g.stored, bench_now() - s0);
         sized[i] = bench_blocks(sets[i], "block path, daemon (2 threads)");
         daemon_down();
         print_block(names[i][0], names[i][1], sized[i]);

@@ -96,7 +96,12 @@ static veil_status store_check_version(tve_store *s)
     } else {
         ENSURE_OUT(rc == 0, store_err("get", rc));
         if (d.mv_size != 4 || veil_get_u32(d.mv_data) != TVE_STORE_VERSION) {
-            veil_error_detail_set("store layout version is not %u", TVE_STORE_VERSION);
+            if (d.mv_size == 4)
+                veil_error_detail_set("TVE store layout version is %u, not %u (re-create the "
+                                      "home; stores are not converted)",
+                                      veil_get_u32(d.mv_data), TVE_STORE_VERSION);
+            else
+                veil_error_detail_set("TVE store layout version is not %u", TVE_STORE_VERSION);
             st = VEIL_ERR_BAD_VERSION;
         }
     }
