@@ -331,8 +331,10 @@ veil_status tve_store_tx_get(tve_store *s, const uint8_t txid[static 32], uint8_
     MDB_txn *txn;
     veil_status st = VEIL_OK;
     uint8_t pos[POS_LEN];
+    /* The index first: it learns a tx only after its commit, so a read transaction
+     * begun after the lookup sees the tx. */
+    TRY(tx_pos(s, txid, pos));
     TRY(read_begin(s, &txn));
-    TRY_OUT(tx_pos(s, txid, pos));
     MDB_val k = val_of(pos, POS_LEN), d;
     int rc = mdb_get(txn, s->txs, &k, &d);
     if (rc == MDB_NOTFOUND) veil_error_detail_set("store: the txid index points at no tx");
