@@ -76,6 +76,13 @@
     X(VEIL_ERR_TEE_PRODID, 616, "sealed data belongs to another product id")             \
     X(VEIL_ERR_TEE_SIGNER_KEY, 617, "signer key file is invalid")                        \
     X(VEIL_ERR_TEE_UNSUPPORTED, 618, "this TEE backend does not provide the capability")                        \
+    X(VEIL_ERR_TEE_COLLATERAL, 619,                                                      \
+      "attestation collateral is malformed or not signed under the pinned root")         \
+    X(VEIL_ERR_TEE_COLLATERAL_EXPIRED, 620,                                              \
+      "attestation collateral or certificate is outside its validity at that time")      \
+    X(VEIL_ERR_TEE_QE_IDENTITY, 621, "the quoting enclave is not the one the QE identity names") \
+    X(VEIL_ERR_TEE_TCB_UNKNOWN, 622, "no TCB level of the collateral matches the platform") \
+    X(VEIL_ERR_TEE_PCK_REVOKED, 623, "the platform's PCK certificate is revoked")         \
     /* transaction validation (7xx) */                                                   \
     X(VEIL_ERR_TX_MALFORMED, 700, "transaction is not a well-formed canonical encoding") \
     X(VEIL_ERR_TX_TOO_LARGE, 701,                                                        \

@@ -1,0 +1,4 @@
+# DCAP quotes and collateral (src/host/attest): mode byte || quote, TCB info or QE identity.
+# Corpus: fuzz/corpus/dcap/ (Intel's sample quote and documents, with their mode byte).
+veil_add_fuzzer(fuzz_dcap SOURCES fuzz_dcap.c LIBS veil_attest_dcap)
+target_compile_definitions(fuzz_dcap PRIVATE VEIL_SOURCE_DIR="${CMAKE_SOURCE_DIR}")

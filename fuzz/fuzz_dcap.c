@@ -1,0 +1,110 @@
+/* Fuzz target: DCAP quotes and collateral documents as a verifier receives them.
+ *
+ * Input: u8 mode || bytes. Mode 0: the bytes are a quote, parsed, then verified against
+ * Intel's sample collateral; mode 1: they are a TCB info document and mode 2 a QE
+ * identity document, verified with Intel's sample quote and the rest of its collateral.
+ * Invariant: no crash, and no quote verifies unless its signed parts are the sample's. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "host/attest/dcap.h"
+
+#ifndef VEIL_SOURCE_DIR
+#error "VEIL_SOURCE_DIR must be defined by the build"
+#endif
+#define SAMPLE VEIL_SOURCE_DIR "/tests/vectors/dcap-intel-sample/"
+#define AT INT64_C(1735689600) /* 2025-01-01 */
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+typedef struct blob {
+    uint8_t *p;
+    size_t n;
+} blob;
+
+static blob g_quote, g_root, g_pck, g_chain, g_root_crl, g_pck_crl, g_tcb, g_tcb_chain, g_qe;
+
+static blob load(const char *name)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s%s", SAMPLE, name);
+    FILE *f = fopen(path, "rb");
+    if (f == NULL) abort();
+    blob b = {malloc(1 << 16), 0};
+    if (b.p == NULL) abort();
+    b.n = fread(b.p, 1, (1 << 16) - 1, f);
+    b.p[b.n] = 0;
+    fclose(f);
+    return b;
+}
+
+static void setup(void)
+{
+    g_quote = load("quote.dat");
+    g_root = load("trustedRootCaCert.pem");
+    g_pck = load("pckCert.pem");
+    g_chain = load("pckSignChain.pem");
+    g_root_crl = load("rootCaCrl.der");
+    g_pck_crl = load("intermediateCaCrl.der");
+    g_tcb = load("tcbInfo.json");
+    g_tcb_chain = load("tcbSignChain.pem");
+    g_qe = load("qeIdentity.json");
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    if (g_quote.p == NULL) setup();
+    if (size < 1) return 0;
+    uint8_t mode = data[0] % 3;
+    const uint8_t *in = data + 1;
+    size_t n = size - 1;
+    char *text = malloc(n + 1); /* documents are strings: NUL-terminated copies */
+    if (text == NULL) return 0;
+    memcpy(text, in, n);
+    text[n] = 0;
+    dcap_collateral c = {.root_ca_pem = (const char *)g_root.p,
+                         .pck_cert_pem = (const char *)g_pck.p,
+                         .pck_chain_pem = (const char *)g_chain.p,
+                         .root_crl = g_root_crl.p,
+                         .root_crl_len = g_root_crl.n,
+                         .pck_crl = g_pck_crl.p,
+                         .pck_crl_len = g_pck_crl.n,
+                         .tcb_info_json = (const char *)g_tcb.p,
+                         .tcb_info_len = g_tcb.n,
+                         .tcb_chain_pem = (const char *)g_tcb_chain.p,
+                         .qe_identity_json = (const char *)g_qe.p,
+                         .qe_identity_len = g_qe.n};
+    const uint8_t *quote = g_quote.p;
+    size_t quote_len = g_quote.n;
+    const blob *same = &g_quote;
+    if (mode == 0) {
+        dcap_quote q;
+        if (dcap_quote_parse(in, n, &q) == VEIL_OK && (q.version != 3 || q.att_key_type != 2))
+            abort(); /* the parser accepts only v3 ECDSA quotes */
+        quote = in;
+        quote_len = n;
+    } else if (mode == 1) {
+        c.tcb_info_json = text;
+        c.tcb_info_len = n;
+        same = &g_tcb;
+    } else {
+        c.qe_identity_json = text;
+        c.qe_identity_len = n;
+        same = &g_qe;
+    }
+    dcap_result r;
+    veil_status st = dcap_verify(quote, quote_len, &c, AT, &r);
+    /* Only the sample's signed bytes verify: header and body, attestation key and QE
+     * report must be the sample's (its certification data of type 1 is not signed, and
+     * a document's bytes outside the signed member are not either). */
+    size_t signed_end = DCAP_HEADER_LEN + DCAP_REPORT_BODY_LEN;
+    size_t att = signed_end + 4 + 64, qe = att + 64;
+    if (st == VEIL_OK && mode == 0 &&
+        (n < qe + DCAP_REPORT_BODY_LEN || memcmp(in, same->p, signed_end) != 0 ||
+         memcmp(in + att, same->p + att, 64) != 0 ||
+         memcmp(in + qe, same->p + qe, DCAP_REPORT_BODY_LEN) != 0))
+        abort();
+    free(text);
+    return 0;
+}

@@ -1,0 +1,569 @@
+/* SGX DCAP quote verification against collateral (dcap.h). */
+#define _GNU_SOURCE /* timegm */
+#include <ctype.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <jansson.h>
+#include <openssl/asn1.h>
+#include <openssl/err.h>
+#include <openssl/objects.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
+
+#include "common/hex.h"
+#include "crypto/crypto.h"
+#include "crypto/crypto_host.h"
+#include "host/attest/dcap.h"
+#include "hostutil/fileio.h"
+
+#define OID_SGX_EXT "1.2.840.113741.1.13.1"
+#define OID_SGX_TCB OID_SGX_EXT ".2"
+#define OID_SGX_PCEID OID_SGX_EXT ".3"
+#define OID_SGX_FMSPC OID_SGX_EXT ".4"
+#define TCB_COMPONENTS 16
+
+static const char *const g_status_names[] = {
+    "UpToDate",  "SWHardeningNeeded", "ConfigurationNeeded", "ConfigurationAndSWHardeningNeeded",
+    "OutOfDate", "OutOfDateConfigurationNeeded", "Revoked"};
+
+const char *dcap_tcb_status_name(dcap_tcb_status s)
+{
+    return (unsigned)s < sizeof g_status_names / sizeof g_status_names[0] ? g_status_names[s] : "?";
+}
+
+bool dcap_tcb_status_parse(const char *name, dcap_tcb_status *out)
+{
+    for (size_t i = 0; name != NULL && i < sizeof g_status_names / sizeof g_status_names[0]; i++)
+        if (strcmp(name, g_status_names[i]) == 0) {
+            *out = (dcap_tcb_status)i;
+            return true;
+        }
+    return false;
+}
+
+__attribute__((format(printf, 2, 3))) static veil_status fail(veil_status st, const char *fmt,
+                                                              ...)
+{
+    char text[300];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(text, sizeof text, fmt, ap);
+    va_end(ap);
+    veil_error_detail_set("%s", text);
+    return st;
+}
+
+/* --- certificates and CRLs --------------------------------------------------------- */
+/* Every PEM certificate in text, in order; NULL if none or one does not parse. */
+static STACK_OF(X509) *certs_from_pem(const char *pem, size_t len)
+{
+    if (pem == NULL || len == 0 || len > DCAP_COLLATERAL_MAX_LEN) return NULL;
+    BIO *b = BIO_new_mem_buf(pem, (int)len);
+    STACK_OF(X509) *sk = sk_X509_new_null();
+    if (b == NULL || sk == NULL) goto bad;
+    X509 *x;
+    while ((x = PEM_read_bio_X509(b, NULL, NULL, NULL)) != NULL)
+        if (!sk_X509_push(sk, x)) {
+            X509_free(x);
+            goto bad;
+        }
+    ERR_clear_error(); /* the end of the text reads as an error */
+    BIO_free(b);
+    if (sk_X509_num(sk) == 0) {
+        sk_X509_free(sk);
+        return NULL;
+    }
+    return sk;
+bad:
+    BIO_free(b);
+    sk_X509_pop_free(sk, X509_free);
+    return NULL;
+}
+
+static X509_CRL *crl_parse(const uint8_t *p, size_t len)
+{
+    if (p == NULL || len == 0 || len > DCAP_COLLATERAL_MAX_LEN) return NULL;
+    const uint8_t *q = p;
+    X509_CRL *crl = d2i_X509_CRL(NULL, &q, (long)len);
+    if (crl != NULL && q == p + len) return crl;
+    X509_CRL_free(crl);
+    BIO *b = BIO_new_mem_buf(p, (int)len);
+    crl = b != NULL ? PEM_read_bio_X509_CRL(b, NULL, NULL, NULL) : NULL;
+    BIO_free(b);
+    ERR_clear_error();
+    return crl;
+}
+
+/* leaf, with `chain` as untrusted intermediates, up to the pinned root at time `at`,
+ * every certificate checked against the CRLs. */
+static veil_status chain_verify(X509 *root, X509 *leaf, STACK_OF(X509) *chain, X509_CRL *root_crl,
+                                X509_CRL *pck_crl, int64_t at, veil_status chain_err,
+                                const char *what)
+{
+    X509_STORE *store = X509_STORE_new();
+    X509_STORE_CTX *ctx = X509_STORE_CTX_new();
+    veil_status st = VEIL_OK;
+    if (store == NULL || ctx == NULL || !X509_STORE_add_cert(store, root) ||
+        (root_crl != NULL && !X509_STORE_add_crl(store, root_crl)) ||
+        (pck_crl != NULL && !X509_STORE_add_crl(store, pck_crl)) ||
+        !X509_STORE_CTX_init(ctx, store, leaf, chain)) {
+        st = VEIL_ERR_NOMEM;
+        goto out;
+    }
+    X509_VERIFY_PARAM *vp = X509_STORE_CTX_get0_param(ctx);
+    X509_VERIFY_PARAM_set_time(vp, (time_t)at);
+    X509_VERIFY_PARAM_set_flags(vp, X509_V_FLAG_CRL_CHECK | X509_V_FLAG_CRL_CHECK_ALL |
+                                        X509_V_FLAG_X509_STRICT);
+    if (X509_verify_cert(ctx) != 1) {
+        int e = X509_STORE_CTX_get_error(ctx);
+        const char *why = X509_verify_cert_error_string(e);
+        if (e == X509_V_ERR_CERT_REVOKED)
+            st = VEIL_ERR_TEE_PCK_REVOKED;
+        else if (e == X509_V_ERR_CERT_HAS_EXPIRED || e == X509_V_ERR_CERT_NOT_YET_VALID ||
+                 e == X509_V_ERR_CRL_HAS_EXPIRED || e == X509_V_ERR_CRL_NOT_YET_VALID)
+            st = VEIL_ERR_TEE_COLLATERAL_EXPIRED;
+        else
+            st = chain_err;
+        veil_error_detail_set("%s: %s (depth %d)", what, why, X509_STORE_CTX_get_error_depth(ctx));
+    }
+out:
+    X509_STORE_CTX_free(ctx);
+    X509_STORE_free(store);
+    return st;
+}
+
+/* --- signed JSON ------------------------------------------------------------------- */
+/* The raw bytes of the value of top-level member `key` in a JSON object: what Intel
+ * signs. Strings and escapes are skipped; the document was validated by jansson. */
+static bool json_raw_member(const char *doc, size_t len, const char *key, const char **v,
+                            size_t *vlen)
+{
+    size_t klen = strlen(key);
+    int depth = 0;
+    for (size_t i = 0; i < len; i++) {
+        char c = doc[i];
+        if (c == '"') {
+            size_t start = i + 1, j = start;
+            while (j < len && doc[j] != '"') j += doc[j] == '\\' ? 2 : 1;
+            if (j >= len) return false;
+            bool match = depth == 1 && j - start == klen && memcmp(doc + start, key, klen) == 0;
+            i = j;
+            if (!match) continue;
+            size_t k = i + 1;
+            while (k < len && isspace((unsigned char)doc[k])) k++;
+            if (k >= len || doc[k] != ':') continue;
+            k++;
+            while (k < len && isspace((unsigned char)doc[k])) k++;
+            if (k >= len || doc[k] != '{') return false;
+            int d = 0;
+            for (size_t e = k; e < len; e++) {
+                if (doc[e] == '"') {
+                    e++;
+                    while (e < len && doc[e] != '"') e += doc[e] == '\\' ? 2 : 1;
+                    continue;
+                }
+                if (doc[e] == '{') d++;
+                if (doc[e] == '}' && --d == 0) {
+                    *v = doc + k;
+                    *vlen = e + 1 - k;
+                    return true;
+                }
+            }
+            return false;
+        }
+        if (c == '{' || c == '[') depth++;
+        if (c == '}' || c == ']') depth--;
+    }
+    return false;
+}
+
+/* "2019-09-05T07:47:07Z" (fractions of a second allowed) -> Unix seconds. */
+static bool iso_time(const char *s, int64_t *out)
+{
+    struct tm tm;
+    memset(&tm, 0, sizeof tm);
+    const char *end = s != NULL ? strptime(s, "%Y-%m-%dT%H:%M:%S", &tm) : NULL;
+    if (end == NULL) return false;
+    if (*end == '.')
+        for (end++; isdigit((unsigned char)*end); end++) {
+        }
+    if (strcmp(end, "Z") != 0) return false;
+    *out = (int64_t)timegm(&tm);
+    return true;
+}
+
+static bool hex_field(json_t *o, const char *key, uint8_t *out, size_t n)
+{
+    const char *h = json_string_value(json_object_get(o, key));
+    return h != NULL && strlen(h) == 2 * n && veil_hex_decode_exact(out, n, h, 2 * n) == VEIL_OK;
+}
+
+typedef struct signed_doc {
+    json_t *root;
+    json_t *body; /* the signed member */
+} signed_doc;
+
+/* Parses {"<member>": {...}, "signature": "<128 hex>"}, checks the signature by
+ * `signer` over the member's raw bytes, and its issueDate <= at < nextUpdate. */
+static veil_status signed_doc_open(const char *doc, size_t len, const char *member,
+                                   EVP_PKEY *signer, int64_t at, signed_doc *out)
+{
+    memset(out, 0, sizeof *out);
+    if (doc == NULL || len == 0 || len > DCAP_COLLATERAL_MAX_LEN)
+        return fail(VEIL_ERR_TEE_COLLATERAL, "%s: missing or too large", member);
+    json_error_t je;
+    out->root = json_loadb(doc, len, JSON_REJECT_DUPLICATES, &je);
+    out->body = json_object_get(out->root, member);
+    const char *raw;
+    size_t raw_len;
+    uint8_t sig[64];
+    if (!json_is_object(out->body) || !json_raw_member(doc, len, member, &raw, &raw_len) ||
+        !hex_field(out->root, "signature", sig, sizeof sig) || json_object_size(out->root) != 2) {
+        json_decref(out->root);
+        out->root = NULL;
+        return fail(VEIL_ERR_TEE_COLLATERAL, "%s: not a signed collateral document", member);
+    }
+    if (veil_p256_verify(signer, raw, raw_len, sig) != VEIL_OK) {
+        json_decref(out->root);
+        out->root = NULL;
+        return fail(VEIL_ERR_TEE_COLLATERAL, "%s: signature does not verify", member);
+    }
+    int64_t issued, next;
+    if (!iso_time(json_string_value(json_object_get(out->body, "issueDate")), &issued) ||
+        !iso_time(json_string_value(json_object_get(out->body, "nextUpdate")), &next)) {
+        json_decref(out->root);
+        out->root = NULL;
+        return fail(VEIL_ERR_TEE_COLLATERAL, "%s: bad issueDate or nextUpdate", member);
+    }
+    if (at < issued || at >= next) {
+        json_decref(out->root);
+        out->root = NULL;
+        return fail(VEIL_ERR_TEE_COLLATERAL_EXPIRED, "%s: not valid at that time", member);
+    }
+    return VEIL_OK;
+}
+
+/* --- the PCK certificate's SGX extension ------------------------------------------- */
+typedef struct pck_tcb {
+    uint8_t comp[TCB_COMPONENTS];
+    uint16_t pcesvn;
+    uint8_t pceid[2];
+    uint8_t fmspc[6];
+    bool have_tcb, have_pceid, have_fmspc;
+} pck_tcb;
+
+static void oid_text(const ASN1_OBJECT *o, char *buf, size_t cap)
+{
+    if (OBJ_obj2txt(buf, (int)cap, o, 1) <= 0) buf[0] = '\0';
+}
+
+/* Elements of a DER SEQUENCE, each a SEQUENCE { OID, value }: calls fn per pair. */
+typedef bool (*pair_fn)(void *ctx, const char *oid, const ASN1_TYPE *value);
+static bool seq_pairs(const uint8_t *der, long len, pair_fn fn, void *ctx)
+{
+    const uint8_t *p = der;
+    STACK_OF(ASN1_TYPE) *outer = d2i_ASN1_SEQUENCE_ANY(NULL, &p, len);
+    bool ok = outer != NULL && p == der + len;
+    for (int i = 0; ok && i < sk_ASN1_TYPE_num(outer); i++) {
+        const ASN1_TYPE *e = sk_ASN1_TYPE_value(outer, i);
+        ok = e->type == V_ASN1_SEQUENCE;
+        if (!ok) break;
+        const uint8_t *q = e->value.sequence->data;
+        long qlen = e->value.sequence->length;
+        STACK_OF(ASN1_TYPE) *pair = d2i_ASN1_SEQUENCE_ANY(NULL, &q, qlen);
+        ok = pair != NULL && q == e->value.sequence->data + qlen && sk_ASN1_TYPE_num(pair) == 2 &&
+             sk_ASN1_TYPE_value(pair, 0)->type == V_ASN1_OBJECT;
+        if (ok) {
+            char oid[80];
+            oid_text(sk_ASN1_TYPE_value(pair, 0)->value.object, oid, sizeof oid);
+            ok = fn(ctx, oid, sk_ASN1_TYPE_value(pair, 1));
+        }
+        sk_ASN1_TYPE_pop_free(pair, ASN1_TYPE_free);
+    }
+    sk_ASN1_TYPE_pop_free(outer, ASN1_TYPE_free);
+    return ok;
+}
+
+static bool small_int(const ASN1_TYPE *v, long max, long *out)
+{
+    if (v->type != V_ASN1_INTEGER) return false;
+    long x = ASN1_INTEGER_get(v->value.integer);
+    if (x < 0 || x > max) return false;
+    *out = x;
+    return true;
+}
+
+static bool tcb_pair(void *ctx, const char *oid, const ASN1_TYPE *v)
+{
+    pck_tcb *t = ctx;
+    size_t plen = strlen(OID_SGX_TCB ".");
+    if (strncmp(oid, OID_SGX_TCB ".", plen) != 0) return true; /* unknown: ignored */
+    long n = strtol(oid + plen, NULL, 10), x;
+    if (n >= 1 && n <= TCB_COMPONENTS) {
+        if (!small_int(v, 255, &x)) return false;
+        t->comp[n - 1] = (uint8_t)x;
+    } else if (n == 17) {
+        if (!small_int(v, 65535, &x)) return false;
+        t->pcesvn = (uint16_t)x;
+        t->have_tcb = true;
+    }
+    return true;
+}
+
+static bool octets(const ASN1_TYPE *v, uint8_t *out, size_t n)
+{
+    if (v->type != V_ASN1_OCTET_STRING || (size_t)v->value.octet_string->length != n) return false;
+    memcpy(out, v->value.octet_string->data, n);
+    return true;
+}
+
+static bool sgx_pair(void *ctx, const char *oid, const ASN1_TYPE *v)
+{
+    pck_tcb *t = ctx;
+    if (strcmp(oid, OID_SGX_TCB) == 0)
+        return v->type == V_ASN1_SEQUENCE &&
+               seq_pairs(v->value.sequence->data, v->value.sequence->length, tcb_pair, t);
+    if (strcmp(oid, OID_SGX_PCEID) == 0) return t->have_pceid = octets(v, t->pceid, 2);
+    if (strcmp(oid, OID_SGX_FMSPC) == 0) return t->have_fmspc = octets(v, t->fmspc, 6);
+    return true;
+}
+
+static veil_status pck_tcb_read(X509 *pck, pck_tcb *t)
+{
+    memset(t, 0, sizeof *t);
+    ASN1_OBJECT *oid = OBJ_txt2obj(OID_SGX_EXT, 1);
+    int idx = oid != NULL ? X509_get_ext_by_OBJ(pck, oid, -1) : -1;
+    ASN1_OBJECT_free(oid);
+    if (idx < 0) return fail(VEIL_ERR_TEE_QUOTE_CHAIN, "%s", "PCK certificate: no SGX extension");
+    ASN1_OCTET_STRING *os = X509_EXTENSION_get_data(X509_get_ext(pck, idx));
+    if (!seq_pairs(os->data, os->length, sgx_pair, t) || !t->have_tcb || !t->have_pceid ||
+        !t->have_fmspc)
+        return fail(VEIL_ERR_TEE_QUOTE_CHAIN, "%s", "PCK certificate: malformed SGX extension");
+    return VEIL_OK;
+}
+
+/* --- TCB levels ------------------------------------------------------------------ */
+/* The components of a TCB info level: v2 names them sgxtcbcomp01svn..16, v3 lists them
+ * in sgxtcbcomponents[].svn. */
+static bool level_components(json_t *tcb, int version, long comp[TCB_COMPONENTS], long *pcesvn)
+{
+    for (int i = 0; i < TCB_COMPONENTS; i++) {
+        json_t *v;
+        if (version >= 3) {
+            json_t *arr = json_object_get(tcb, "sgxtcbcomponents");
+            if (json_array_size(arr) != TCB_COMPONENTS) return false;
+            v = json_object_get(json_array_get(arr, (size_t)i), "svn");
+        } else {
+            char key[24];
+            snprintf(key, sizeof key, "sgxtcbcomp%02dsvn", i + 1);
+            v = json_object_get(tcb, key);
+        }
+        if (!json_is_integer(v) || json_integer_value(v) < 0 || json_integer_value(v) > 255)
+            return false;
+        comp[i] = (long)json_integer_value(v);
+    }
+    json_t *p = json_object_get(tcb, "pcesvn");
+    if (!json_is_integer(p) || json_integer_value(p) < 0 || json_integer_value(p) > 65535)
+        return false;
+    *pcesvn = (long)json_integer_value(p);
+    return true;
+}
+
+static void advisories(json_t *level, char *out, size_t cap)
+{
+    out[0] = '\0';
+    json_t *ids = json_object_get(level, "advisoryIDs"), *v;
+    size_t i, used = 0;
+    json_array_foreach(ids, i, v)
+    {
+        const char *s = json_string_value(v);
+        if (s == NULL) continue;
+        int n = snprintf(out + used, cap - used, "%s%s", used ? "," : "", s);
+        if (n < 0 || (size_t)n >= cap - used) break;
+        used += (size_t)n;
+    }
+}
+
+static veil_status platform_level(json_t *info, const pck_tcb *t, dcap_result *r)
+{
+    json_t *ver = json_object_get(info, "version");
+    int version = json_is_integer(ver) ? (int)json_integer_value(ver) : 0;
+    uint8_t fmspc[6], pceid[2];
+    if ((version != 2 && version != 3) || !hex_field(info, "fmspc", fmspc, 6) ||
+        !hex_field(info, "pceId", pceid, 2))
+        return fail(VEIL_ERR_TEE_COLLATERAL, "%s", "TCB info: not version 2 or 3, or no fmspc/pceId");
+    if (memcmp(fmspc, t->fmspc, 6) != 0)
+        return fail(VEIL_ERR_TEE_TCB_UNKNOWN, "%s", "TCB info is for another FMSPC");
+    if (memcmp(pceid, t->pceid, 2) != 0)
+        return fail(VEIL_ERR_TEE_TCB_UNKNOWN, "%s", "TCB info is for another PCE");
+    memcpy(r->fmspc, fmspc, 6);
+    json_t *levels = json_object_get(info, "tcbLevels"), *level;
+    size_t i;
+    json_array_foreach(levels, i, level)
+    {
+        long comp[TCB_COMPONENTS], pcesvn;
+        dcap_tcb_status s;
+        if (!level_components(json_object_get(level, "tcb"), version, comp, &pcesvn) ||
+            !dcap_tcb_status_parse(json_string_value(json_object_get(level, "tcbStatus")), &s))
+            return fail(VEIL_ERR_TEE_COLLATERAL, "%s", "TCB info: malformed TCB level");
+        bool ok = t->pcesvn >= pcesvn;
+        for (int k = 0; ok && k < TCB_COMPONENTS; k++) ok = t->comp[k] >= comp[k];
+        if (!ok) continue;
+        r->platform_status = s;
+        advisories(level, r->advisory_ids, sizeof r->advisory_ids);
+        return VEIL_OK;
+    }
+    return fail(VEIL_ERR_TEE_TCB_UNKNOWN, "%s", "the platform's TCB is below every level");
+}
+
+static veil_status qe_level(json_t *id, const uint8_t *qe, dcap_result *r)
+{
+    uint8_t mrsigner[32], misc[4], misc_mask[4], attr[16], attr_mask[16];
+    json_t *prod = json_object_get(id, "isvprodid");
+    if (!hex_field(id, "mrsigner", mrsigner, 32) || !hex_field(id, "miscselect", misc, 4) ||
+        !hex_field(id, "miscselectMask", misc_mask, 4) || !hex_field(id, "attributes", attr, 16) ||
+        !hex_field(id, "attributesMask", attr_mask, 16) || !json_is_integer(prod))
+        return fail(VEIL_ERR_TEE_COLLATERAL, "%s", "QE identity: missing fields");
+    if (memcmp(qe + DCAP_RB_MRSIGNER, mrsigner, 32) != 0)
+        return fail(VEIL_ERR_TEE_QE_IDENTITY, "%s", "QE report: another MRSIGNER");
+    uint16_t qe_prod = (uint16_t)(qe[DCAP_RB_ISVPRODID] | qe[DCAP_RB_ISVPRODID + 1] << 8);
+    if (json_integer_value(prod) != qe_prod)
+        return fail(VEIL_ERR_TEE_QE_IDENTITY, "%s", "QE report: another ISVPRODID");
+    /* Byte by byte, in report order, as Intel's QVL compares (and its sample data
+     * agrees: the hex string lists the report's bytes). */
+    for (int i = 0; i < 4; i++)
+        if ((qe[DCAP_RB_MISCSELECT + i] & misc_mask[i]) != (misc[i] & misc_mask[i]))
+            return fail(VEIL_ERR_TEE_QE_IDENTITY, "%s", "QE report: MISCSELECT");
+    for (int i = 0; i < 16; i++)
+        if ((qe[DCAP_RB_ATTRIBUTES + i] & attr_mask[i]) != (attr[i] & attr_mask[i]))
+            return fail(VEIL_ERR_TEE_QE_IDENTITY, "%s", "QE report: ATTRIBUTES");
+    uint16_t svn = (uint16_t)(qe[DCAP_RB_ISVSVN] | qe[DCAP_RB_ISVSVN + 1] << 8);
+    json_t *levels = json_object_get(id, "tcbLevels"), *level;
+    size_t i;
+    json_array_foreach(levels, i, level)
+    {
+        json_t *v = json_object_get(json_object_get(level, "tcb"), "isvsvn");
+        dcap_tcb_status s;
+        if (!json_is_integer(v) ||
+            !dcap_tcb_status_parse(json_string_value(json_object_get(level, "tcbStatus")), &s))
+            return fail(VEIL_ERR_TEE_COLLATERAL, "%s", "QE identity: malformed TCB level");
+        if (svn < json_integer_value(v)) continue;
+        r->qe_status = s;
+        return VEIL_OK;
+    }
+    return fail(VEIL_ERR_TEE_QE_IDENTITY, "%s", "the QE's ISVSVN is below every level");
+}
+
+/* --- the whole check ----------------------------------------------------------------- */
+veil_status dcap_verify(const uint8_t *quote, size_t quote_len, const dcap_collateral *c,
+                        int64_t at, dcap_result *out)
+{
+    dcap_quote q;
+    veil_status st;
+    STACK_OF(X509) *roots = NULL, *pck_chain = NULL, *tcb_chain = NULL;
+    X509_CRL *root_crl = NULL, *pck_crl = NULL;
+    EVP_PKEY *att = NULL;
+    signed_doc tcb = {0}, qe = {0};
+
+    memset(out, 0, sizeof *out);
+    TRY(dcap_quote_parse(quote, quote_len, &q));
+    roots = certs_from_pem(c->root_ca_pem, c->root_ca_pem ? strlen(c->root_ca_pem) : 0);
+    ENSURE_OUT(roots != NULL && sk_X509_num(roots) == 1,
+               fail(VEIL_ERR_TEE_COLLATERAL, "%s", "the pinned root is not one PEM certificate"));
+    X509 *root = sk_X509_value(roots, 0);
+    root_crl = crl_parse(c->root_crl, c->root_crl_len);
+    pck_crl = crl_parse(c->pck_crl, c->pck_crl_len);
+    ENSURE_OUT(root_crl != NULL && pck_crl != NULL,
+               fail(VEIL_ERR_TEE_COLLATERAL, "%s", "a CRL is missing or malformed"));
+
+    /* 1. The PCK chain: from the quote (certification data type 5) or the collateral. */
+    if (q.cert_type == 5) {
+        pck_chain = certs_from_pem((const char *)q.cert_data, q.cert_len);
+        ENSURE_OUT(pck_chain != NULL && sk_X509_num(pck_chain) >= 2,
+                   fail(VEIL_ERR_TEE_QUOTE_FORMAT, "%s", "certification data: not a PEM chain"));
+    } else {
+        char *both = NULL;
+        size_t a = c->pck_cert_pem ? strlen(c->pck_cert_pem) : 0;
+        size_t b = c->pck_chain_pem ? strlen(c->pck_chain_pem) : 0;
+        ENSURE_OUT(a > 0 && b > 0 && a + b + 1 <= DCAP_COLLATERAL_MAX_LEN &&
+                       (both = malloc(a + b + 2)) != NULL,
+                   fail(VEIL_ERR_TEE_COLLATERAL, "%s",
+                        "the quote carries no PCK chain and the collateral none either"));
+        memcpy(both, c->pck_cert_pem, a);
+        both[a] = '\n';
+        memcpy(both + a + 1, c->pck_chain_pem, b);
+        pck_chain = certs_from_pem(both, a + b + 1);
+        free(both);
+        ENSURE_OUT(pck_chain != NULL && sk_X509_num(pck_chain) >= 2,
+                   fail(VEIL_ERR_TEE_COLLATERAL, "%s", "PCK certificate or chain does not parse"));
+    }
+    X509 *pck = sk_X509_value(pck_chain, 0);
+    TRY_OUT(chain_verify(root, pck, pck_chain, root_crl, pck_crl, at, VEIL_ERR_TEE_QUOTE_CHAIN,
+                         "PCK chain"));
+
+    /* 2. TCB info and QE identity, signed by the TCB signing certificate. */
+    tcb_chain = certs_from_pem(c->tcb_chain_pem, c->tcb_chain_pem ? strlen(c->tcb_chain_pem) : 0);
+    ENSURE_OUT(tcb_chain != NULL,
+               fail(VEIL_ERR_TEE_COLLATERAL, "%s", "TCB signing chain does not parse"));
+    X509 *tcb_signer = sk_X509_value(tcb_chain, 0);
+    TRY_OUT(chain_verify(root, tcb_signer, tcb_chain, root_crl, NULL, at, VEIL_ERR_TEE_COLLATERAL,
+                         "TCB signing chain"));
+    EVP_PKEY *tcb_key = X509_get0_pubkey(tcb_signer);
+    ENSURE_OUT(tcb_key != NULL, VEIL_ERR_TEE_COLLATERAL);
+    TRY_OUT(signed_doc_open(c->tcb_info_json, c->tcb_info_len, "tcbInfo", tcb_key, at, &tcb));
+    TRY_OUT(signed_doc_open(c->qe_identity_json, c->qe_identity_len, "enclaveIdentity", tcb_key, at,
+                            &qe));
+
+    /* 3. The QE report, signed by the PCK key. */
+    EVP_PKEY *pck_key = X509_get0_pubkey(pck);
+    ENSURE_OUT(pck_key != NULL &&
+                   veil_p256_verify(pck_key, q.qe_report, DCAP_REPORT_BODY_LEN, q.qe_report_sig) ==
+                       VEIL_OK,
+               fail(VEIL_ERR_TEE_QUOTE_SIGNATURE, "%s", "QE report: PCK signature does not verify"));
+    /* 4. The attestation key is the one the QE reported: SHA-256(key || auth data). */
+    uint8_t *bind = malloc(64 + q.qe_auth_len + 1), h[32];
+    ENSURE_OUT(bind != NULL, VEIL_ERR_NOMEM);
+    memcpy(bind, q.att_key, 64);
+    if (q.qe_auth_len) memcpy(bind + 64, q.qe_auth, q.qe_auth_len);
+    veil_sha256(h, bind, 64 + q.qe_auth_len);
+    free(bind);
+    static const uint8_t zero[32];
+    ENSURE_OUT(memcmp(h, q.qe_report + DCAP_RB_REPORTDATA, 32) == 0 &&
+                   memcmp(q.qe_report + DCAP_RB_REPORTDATA + 32, zero, 32) == 0,
+               fail(VEIL_ERR_TEE_QUOTE_SIGNATURE, "%s",
+                    "the attestation key is not the one the QE report binds"));
+    /* 5. The quote's own signature. */
+    uint8_t point[VEIL_P256_PUBKEY_LEN];
+    point[0] = 0x04;
+    memcpy(point + 1, q.att_key, 64);
+    ENSURE_OUT(veil_p256_pubkey_import(point, &att) == VEIL_OK &&
+                   veil_p256_verify(att, q.header, DCAP_HEADER_LEN + DCAP_REPORT_BODY_LEN,
+                                    q.sig) == VEIL_OK,
+               fail(VEIL_ERR_TEE_QUOTE_SIGNATURE, "%s", "quote signature does not verify"));
+
+    /* 6. Who the QE is, and the TCB levels. */
+    TRY_OUT(qe_level(qe.body, q.qe_report, out));
+    pck_tcb t;
+    TRY_OUT(pck_tcb_read(pck, &t));
+    TRY_OUT(platform_level(tcb.body, &t, out));
+    /* The verdict is the worse of the two (the statuses are ordered by severity). */
+    out->status = out->platform_status > out->qe_status ? out->platform_status : out->qe_status;
+    out->body = q.body;
+    st = VEIL_OK;
+out:
+    if (st != VEIL_OK) memset(out, 0, sizeof *out);
+    json_decref(tcb.root);
+    json_decref(qe.root);
+    EVP_PKEY_free(att);
+    X509_CRL_free(root_crl);
+    X509_CRL_free(pck_crl);
+    sk_X509_pop_free(roots, X509_free);
+    sk_X509_pop_free(pck_chain, X509_free);
+    sk_X509_pop_free(tcb_chain, X509_free);
+    return st;
+}

@@ -1,0 +1,204 @@
+/* The DCAP quote verifier (host/attest/dcap.h) on Intel's QVL sample data
+ * (tests/vectors/dcap-intel-sample/): the sample's verdict, then one refusal per check,
+ * each from a copy of the data with one thing changed. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "host/attest/dcap.h"
+#include "hostutil/fileio.h"
+
+#define DIR VEIL_TEST_VECTORS "/dcap-intel-sample/"
+/* 2025-01-01T00:00:00Z: inside every validity of the sample (its PCK certificate
+ * expired on 2026-09-05). */
+#define AT INT64_C(1735689600)
+
+typedef struct blob {
+    uint8_t *p;
+    size_t n;
+} blob;
+
+static blob load(const char *name)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s%s", DIR, name);
+    FILE *f = fopen(path, "rb");
+    if (f == NULL) fail_msg("cannot open %s", path);
+    blob b = {malloc(1 << 16), 0};
+    b.n = fread(b.p, 1, (1 << 16) - 1, f);
+    b.p[b.n] = 0; /* PEM and JSON are used as strings */
+    fclose(f);
+    return b;
+}
+
+static struct {
+    blob quote, root, pck, pck_chain, root_crl, pck_crl, tcb, tcb_chain, qe;
+} g;
+
+static int setup(void **state)
+{
+    (void)state;
+    g.quote = load("quote.dat");
+    g.root = load("trustedRootCaCert.pem");
+    g.pck = load("pckCert.pem");
+    g.pck_chain = load("pckSignChain.pem");
+    g.root_crl = load("rootCaCrl.der");
+    g.pck_crl = load("intermediateCaCrl.der");
+    g.tcb = load("tcbInfo.json");
+    g.tcb_chain = load("tcbSignChain.pem");
+    g.qe = load("qeIdentity.json");
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    blob *all[] = {&g.quote, &g.root, &g.pck, &g.pck_chain, &g.root_crl,
+                   &g.pck_crl, &g.tcb, &g.tcb_chain, &g.qe};
+    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) free(all[i]->p);
+    return 0;
+}
+
+static dcap_collateral collateral(void)
+{
+    dcap_collateral c = {.root_ca_pem = (const char *)g.root.p,
+                         .pck_cert_pem = (const char *)g.pck.p,
+                         .pck_chain_pem = (const char *)g.pck_chain.p,
+                         .root_crl = g.root_crl.p,
+                         .root_crl_len = g.root_crl.n,
+                         .pck_crl = g.pck_crl.p,
+                         .pck_crl_len = g.pck_crl.n,
+                         .tcb_info_json = (const char *)g.tcb.p,
+                         .tcb_info_len = g.tcb.n,
+                         .tcb_chain_pem = (const char *)g.tcb_chain.p,
+                         .qe_identity_json = (const char *)g.qe.p,
+                         .qe_identity_len = g.qe.n};
+    return c;
+}
+
+static void test_sample_verdict(void **state)
+{
+    (void)state;
+    dcap_collateral c = collateral();
+    dcap_result r;
+    veil_status st = dcap_verify(g.quote.p, g.quote.n, &c, AT, &r);
+    if (st != VEIL_OK) fail_msg("%s: %s", veil_status_name(st), veil_error_detail());
+    /* Intel's sample app: the quote verifies and the platform is up to date. */
+    assert_int_equal(r.status, DCAP_TCB_UP_TO_DATE);
+    assert_int_equal(r.platform_status, DCAP_TCB_UP_TO_DATE);
+    assert_int_equal(r.qe_status, DCAP_TCB_UP_TO_DATE);
+    static const uint8_t fmspc[6] = {0x00, 0x70, 0x7f, 0x00, 0x00, 0x00};
+    assert_memory_equal(r.fmspc, fmspc, 6);
+    assert_string_equal(dcap_tcb_status_name(r.status), "UpToDate");
+    assert_ptr_equal(r.body, g.quote.p + DCAP_HEADER_LEN);
+}
+
+/* The same with one input replaced by `with` (a copy the test may edit). */
+static veil_status verify_with(blob *which, const blob *with, int64_t at)
+{
+    blob keep = *which;
+    *which = *with;
+    dcap_collateral c = collateral();
+    dcap_result r;
+    veil_status st = dcap_verify(g.quote.p, g.quote.n, &c, at, &r);
+    *which = keep;
+    return st;
+}
+
+static blob copy(const blob *b)
+{
+    blob c = {malloc(b->n + 1), b->n};
+    memcpy(c.p, b->p, b->n + 1);
+    return c;
+}
+
+/* The first occurrence of `from` in a text blob replaced by `to` (same length). */
+static void edit(blob *b, const char *from, const char *to)
+{
+    char *at = strstr((char *)b->p, from);
+    assert_non_null(at);
+    assert_int_equal(strlen(from), strlen(to));
+    memcpy(at, to, strlen(to));
+}
+
+static void test_refusals(void **state)
+{
+    (void)state;
+    dcap_collateral c = collateral();
+    dcap_result r;
+    /* Time: after the PCK certificate's end, and before the collateral's issue. */
+    assert_int_equal(dcap_verify(g.quote.p, g.quote.n, &c, INT64_C(1800000000), &r),
+                     VEIL_ERR_TEE_COLLATERAL_EXPIRED);
+    assert_int_equal(dcap_verify(g.quote.p, g.quote.n, &c, INT64_C(1500000000), &r),
+                     VEIL_ERR_TEE_COLLATERAL_EXPIRED);
+
+    /* The quote: a report body byte (its signature), a QE report byte (the PCK's
+     * signature), the QE auth data (the key binding), a truncated one, a trailing byte. */
+    blob q = copy(&g.quote);
+    q.p[DCAP_HEADER_LEN + DCAP_RB_REPORTDATA] ^= 1;
+    assert_int_equal(verify_with(&g.quote, &q, AT), VEIL_ERR_TEE_QUOTE_SIGNATURE);
+    memcpy(q.p, g.quote.p, q.n);
+    size_t qe_report = DCAP_HEADER_LEN + DCAP_REPORT_BODY_LEN + 4 + 64 + 64;
+    q.p[qe_report + DCAP_RB_ISVSVN] ^= 1;
+    assert_int_equal(verify_with(&g.quote, &q, AT), VEIL_ERR_TEE_QUOTE_SIGNATURE);
+    /* The attestation key: not the one the QE report binds (checked before the quote's
+     * signature, which it would also fail). */
+    memcpy(q.p, g.quote.p, q.n);
+    q.p[DCAP_HEADER_LEN + DCAP_REPORT_BODY_LEN + 4 + 64] ^= 1;
+    assert_int_equal(verify_with(&g.quote, &q, AT), VEIL_ERR_TEE_QUOTE_SIGNATURE);
+    assert_non_null(strstr(veil_error_detail(), "binds"));
+    /* Certification data claiming type 5 (a PEM chain) while holding 34 other bytes. */
+    memcpy(q.p, g.quote.p, q.n);
+    size_t cert_type = qe_report + DCAP_REPORT_BODY_LEN + 64 + 2; /* QE auth data: empty */
+    assert_int_equal(q.p[cert_type], 1);
+    q.p[cert_type] = 5;
+    assert_int_equal(verify_with(&g.quote, &q, AT), VEIL_ERR_TEE_QUOTE_FORMAT);
+    memcpy(q.p, g.quote.p, q.n);
+    q.n = g.quote.n - 1;
+    assert_int_equal(verify_with(&g.quote, &q, AT), VEIL_ERR_TEE_QUOTE_FORMAT);
+    q.n = g.quote.n;
+    free(q.p);
+    dcap_quote parsed;
+    uint8_t *longer = malloc(g.quote.n + 1);
+    memcpy(longer, g.quote.p, g.quote.n);
+    longer[g.quote.n] = 0;
+    assert_int_equal(dcap_quote_parse(longer, g.quote.n + 1, &parsed), VEIL_ERR_TEE_QUOTE_FORMAT);
+    free(longer);
+    assert_int_equal(dcap_quote_parse(g.quote.p, g.quote.n, &parsed), VEIL_OK);
+    assert_int_equal(parsed.version, 3);
+    assert_int_equal(parsed.cert_type, 1);
+
+    /* Collateral edited after signing (a level's PCESVN, the QE's product id): its
+     * signature fails. */
+    blob t = copy(&g.tcb);
+    edit(&t, "\"pcesvn\":3", "\"pcesvn\":9");
+    assert_int_equal(verify_with(&g.tcb, &t, AT), VEIL_ERR_TEE_COLLATERAL);
+    free(t.p);
+    blob e = copy(&g.qe);
+    edit(&e, "\"isvprodid\":1", "\"isvprodid\":2");
+    assert_int_equal(verify_with(&g.qe, &e, AT), VEIL_ERR_TEE_COLLATERAL);
+    free(e.p);
+    /* A root that is not the pinned one: nothing chains. */
+    assert_int_equal(verify_with(&g.root, &g.pck, AT), VEIL_ERR_TEE_QUOTE_CHAIN);
+    /* No CRL: refused, not skipped. */
+    blob none = {(uint8_t *)"", 0};
+    assert_int_equal(verify_with(&g.root_crl, &none, AT), VEIL_ERR_TEE_COLLATERAL);
+    /* Garbage JSON. */
+    blob junk = {(uint8_t *)"{\"tcbInfo\":", 11};
+    assert_int_equal(verify_with(&g.tcb, &junk, AT), VEIL_ERR_TEE_COLLATERAL);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_sample_verdict),
+        cmocka_unit_test(test_refusals),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
