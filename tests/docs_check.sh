@@ -30,7 +30,7 @@ while read -r cmd sub; do
   [[ -n $sub && $sub != -* && $sub =~ ^[a-z]+$ ]] && args+=("$sub")
   "$veil" "${args[@]}" --help >/dev/null 2>&1
   check "veil ${args[*]} --help (README)" 0 $?
-done < <(grep -o '^| `veil [a-z]*\( [a-z]*\)\?' "$src/README.md" | sed 's/^| `veil //' | sort -u)
+done < <(grep -o '^| `veil [a-z-]*\( [a-z-]*\)\?' "$src/README.md" | sed 's/^| `veil //' | sort -u)
 
 grep -rn -i '\bplanned\b' "$src/docs" "$src/README.md" >/dev/null
 check "no doc calls anything 'planned'" 1 $?

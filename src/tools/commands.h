@@ -14,6 +14,7 @@ int cmd_tqe(int argc, char **argv);
 int cmd_wallet(int argc, char **argv);
 int cmd_version(int argc, char **argv);
 int cmd_completion(int argc, char **argv);
+int cmd_attest(int argc, char **argv);
 
 #define VEIL_EXTRA_COMMANDS \
     {"tve", cmd_tve, "run the transaction validation enclave service"}, \
@@ -22,6 +23,7 @@ int cmd_completion(int argc, char **argv);
     {"devchain", cmd_devchain, "run a single-validator development chain"}, \
     {"tqe", cmd_tqe, "run the transaction query enclave service (wallets)"}, \
     {"wallet", cmd_wallet, "keys, balances and confidential payments"}, \
+    {"attest", cmd_attest, "verify SGX DCAP quotes against collateral"}, \
     {"version", cmd_version, "this veil's version and its enclave images"}, \
     {"completion", cmd_completion, "a bash completion script"},
 
