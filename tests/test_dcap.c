@@ -13,6 +13,7 @@
 
 #include "host/attest/dcap.h"
 #include "hostutil/fileio.h"
+#include "support/dcap_factory.h"
 
 #define DIR VEIL_TEST_VECTORS "/dcap-intel-sample/"
 /* 2025-01-01T00:00:00Z: inside every validity of the sample (its PCK certificate
@@ -194,11 +195,98 @@ static void test_refusals(void **state)
     assert_int_equal(verify_with(&g.tcb, &junk, AT), VEIL_ERR_TEE_COLLATERAL);
 }
 
+/* --- a generated world (tests/support/dcap_factory.c) ------------------------------ */
+static uint8_t g_mrenclave[32]; /* of the last world that verified */
+
+static veil_status verify_world(const dcapf_spec *s, int64_t at, dcap_result *r)
+{
+    dcapf_world w;
+    dcapf_build(s, &w);
+    dcap_collateral c = dcapf_collateral(&w);
+    veil_status st = dcap_verify(w.quote, w.quote_len, &c, at, r);
+    if (st == VEIL_OK) memcpy(g_mrenclave, r->body + DCAP_RB_MRENCLAVE, 32);
+    r->body = NULL; /* it pointed into the quote, freed now */
+    dcapf_free(&w);
+    return st;
+}
+
+/* Each TCB status, reached from crafted TCB info: the platform (comps 2, PCESVN 5) sits
+ * below a first level of comps 3 and reaches the second, which carries the status. */
+static void test_each_tcb_status(void **state)
+{
+    (void)state;
+    for (int k = DCAP_TCB_UP_TO_DATE; k <= DCAP_TCB_REVOKED; k++) {
+        dcapf_level levels[2] = {
+            {{3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3}, 5, "UpToDate", NULL},
+            {{2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2}, 5,
+             dcap_tcb_status_name((dcap_tcb_status)k), "[\"INTEL-SA-00001\",\"INTEL-SA-00002\"]"}};
+        dcapf_spec s;
+        dcapf_spec_default(&s);
+        s.levels = levels;
+        s.n_levels = 2;
+        dcap_result r;
+        veil_status st = verify_world(&s, DCAPF_T0, &r);
+        if (st != VEIL_OK) fail_msg("%s: %s", veil_status_name(st), veil_error_detail());
+        assert_int_equal(r.platform_status, k);
+        assert_int_equal(r.qe_status, DCAP_TCB_UP_TO_DATE);
+        assert_int_equal(r.status, k);
+        assert_string_equal(r.advisory_ids, "INTEL-SA-00001,INTEL-SA-00002");
+    }
+    /* One component below the level: the next level down, or none at all. */
+    dcapf_spec s;
+    dcapf_spec_default(&s);
+    s.pck_comp[9] = 1;
+    dcap_result r;
+    assert_int_equal(verify_world(&s, DCAPF_T0, &r), VEIL_ERR_TEE_TCB_UNKNOWN);
+    dcapf_spec_default(&s);
+    s.pck_pcesvn = 4;
+    assert_int_equal(verify_world(&s, DCAPF_T0, &r), VEIL_ERR_TEE_TCB_UNKNOWN);
+}
+
+static void test_world_refusals(void **state)
+{
+    (void)state;
+    dcapf_spec s;
+    dcap_result r;
+    /* The default world verifies (certification data type 5: the chain in the quote). */
+    dcapf_spec_default(&s);
+    assert_int_equal(verify_world(&s, DCAPF_T0, &r), VEIL_OK);
+    assert_int_equal(r.status, DCAP_TCB_UP_TO_DATE);
+    assert_int_equal(g_mrenclave[0], 0x11);
+    /* TCB info for another FMSPC. */
+    s.info_fmspc[5] = 1;
+    assert_int_equal(verify_world(&s, DCAPF_T0, &r), VEIL_ERR_TEE_TCB_UNKNOWN);
+    /* The PCK certificate revoked on its CA's CRL. */
+    dcapf_spec_default(&s);
+    s.revoke_pck = true;
+    assert_int_equal(verify_world(&s, DCAPF_T0, &r), VEIL_ERR_TEE_PCK_REVOKED);
+    /* A QE identity naming another signer; a QE below its only level; a QE whose
+     * level is out of date makes the verdict out of date whatever the platform's. */
+    dcapf_spec_default(&s);
+    s.qe_other_mrsigner = true;
+    assert_int_equal(verify_world(&s, DCAPF_T0, &r), VEIL_ERR_TEE_QE_IDENTITY);
+    dcapf_spec_default(&s);
+    s.qe_isvsvn = 1;
+    assert_int_equal(verify_world(&s, DCAPF_T0, &r), VEIL_ERR_TEE_QE_IDENTITY);
+    dcapf_spec_default(&s);
+    s.qe_status = "OutOfDate";
+    assert_int_equal(verify_world(&s, DCAPF_T0, &r), VEIL_OK);
+    assert_int_equal(r.platform_status, DCAP_TCB_UP_TO_DATE);
+    assert_int_equal(r.qe_status, DCAP_TCB_OUT_OF_DATE);
+    assert_int_equal(r.status, DCAP_TCB_OUT_OF_DATE);
+    /* Collateral past its nextUpdate. */
+    dcapf_spec_default(&s);
+    s.next_update = DCAPF_T0 - 1;
+    assert_int_equal(verify_world(&s, DCAPF_T0, &r), VEIL_ERR_TEE_COLLATERAL_EXPIRED);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_sample_verdict),
         cmocka_unit_test(test_refusals),
+        cmocka_unit_test(test_each_tcb_status),
+        cmocka_unit_test(test_world_refusals),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
