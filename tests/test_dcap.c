@@ -185,8 +185,10 @@ static void test_refusals(void **state)
     edit(&e, "\"isvprodid\":1", "\"isvprodid\":2");
     assert_int_equal(verify_with(&g.qe, &e, AT), VEIL_ERR_TEE_COLLATERAL);
     free(e.p);
-    /* A root that is not the pinned one: nothing chains. */
-    assert_int_equal(verify_with(&g.root, &g.pck, AT), VEIL_ERR_TEE_QUOTE_CHAIN);
+    /* A root that is not the pinned one: nothing chains (the collateral's own chain is
+     * checked first). */
+    assert_int_equal(verify_with(&g.root, &g.pck, AT), VEIL_ERR_TEE_COLLATERAL);
+    assert_non_null(strstr(veil_error_detail(), "TCB signing chain"));
     /* No CRL: refused, not skipped. */
     blob none = {(uint8_t *)"", 0};
     assert_int_equal(verify_with(&g.root_crl, &none, AT), VEIL_ERR_TEE_COLLATERAL);
@@ -274,6 +276,19 @@ static void test_world_refusals(void **state)
     assert_int_equal(r.platform_status, DCAP_TCB_UP_TO_DATE);
     assert_int_equal(r.qe_status, DCAP_TCB_OUT_OF_DATE);
     assert_int_equal(r.status, DCAP_TCB_OUT_OF_DATE);
+    /* One verifier, many quotes: the second check of a chain comes from its cache and
+     * still judges the quote's own signatures. */
+    dcapf_spec_default(&s);
+    dcapf_world w;
+    dcapf_build(&s, &w);
+    dcap_collateral c = dcapf_collateral(&w);
+    dcap_verifier *v;
+    assert_int_equal(dcap_verifier_new(&c, DCAPF_T0, &v), VEIL_OK);
+    for (int i = 0; i < 3; i++) assert_int_equal(dcap_verifier_check(v, w.quote, w.quote_len, &r), VEIL_OK);
+    w.quote[DCAP_HEADER_LEN + DCAP_RB_ISVSVN] ^= 1;
+    assert_int_equal(dcap_verifier_check(v, w.quote, w.quote_len, &r), VEIL_ERR_TEE_QUOTE_SIGNATURE);
+    dcap_verifier_free(v);
+    dcapf_free(&w);
     /* Collateral past its nextUpdate. */
     dcapf_spec_default(&s);
     s.next_update = DCAPF_T0 - 1;

@@ -111,4 +111,17 @@ typedef struct dcap_result {
 VEIL_MUST_CHECK veil_status dcap_verify(const uint8_t *quote, size_t quote_len,
                                         const dcap_collateral *c, int64_t at, dcap_result *out);
 
+/* The same in two steps, for many quotes against one set of collateral: new checks the
+ * collateral once (root, CRLs, TCB signing chain, TCB info, QE identity) at time `at`;
+ * check verifies one quote, remembering the last 8 PCK chains that verified (by the
+ * SHA-256 of their bytes) and the last 8 attestation keys it imported, so that a warm
+ * check costs two ECDSA verifications. A
+ * verifier is not thread-safe. check's result points into the quote. */
+typedef struct dcap_verifier dcap_verifier;
+VEIL_MUST_CHECK veil_status dcap_verifier_new(const dcap_collateral *c, int64_t at,
+                                              dcap_verifier **out);
+VEIL_MUST_CHECK veil_status dcap_verifier_check(dcap_verifier *v, const uint8_t *quote,
+                                                size_t quote_len, dcap_result *out);
+void dcap_verifier_free(dcap_verifier *v);
+
 #endif

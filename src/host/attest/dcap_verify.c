@@ -389,181 +389,353 @@ static void advisories(json_t *level, char *out, size_t cap)
     }
 }
 
-static veil_status platform_level(json_t *info, const pck_tcb *t, dcap_result *r)
+#define MAX_LEVELS 64
+
+typedef struct tcb_level {
+    uint8_t comp[TCB_COMPONENTS];
+    uint16_t pcesvn;
+    dcap_tcb_status status;
+    char advisories[sizeof ((dcap_result *)0)->advisory_ids];
+} tcb_level;
+
+typedef struct qe_tcb_level {
+    uint16_t isvsvn;
+    dcap_tcb_status status;
+} qe_tcb_level;
+
+/* TCB info and QE identity, checked and read into plain structures once. */
+typedef struct collateral_c {
+    uint8_t fmspc[6], pceid[2];
+    tcb_level levels[MAX_LEVELS];
+    size_t n_levels;
+    uint8_t qe_mrsigner[32], misc[4], misc_mask[4], attr[16], attr_mask[16];
+    uint16_t qe_prodid;
+    qe_tcb_level qe_levels[MAX_LEVELS];
+    size_t n_qe_levels;
+} collateral_c;
+
+static veil_status tcb_info_read(json_t *info, collateral_c *cc)
 {
     json_t *ver = json_object_get(info, "version");
     int version = json_is_integer(ver) ? (int)json_integer_value(ver) : 0;
-    uint8_t fmspc[6], pceid[2];
-    if ((version != 2 && version != 3) || !hex_field(info, "fmspc", fmspc, 6) ||
-        !hex_field(info, "pceId", pceid, 2))
+    if ((version != 2 && version != 3) || !hex_field(info, "fmspc", cc->fmspc, 6) ||
+        !hex_field(info, "pceId", cc->pceid, 2))
         return fail(VEIL_ERR_TEE_COLLATERAL, "%s", "TCB info: not version 2 or 3, or no fmspc/pceId");
-    if (memcmp(fmspc, t->fmspc, 6) != 0)
-        return fail(VEIL_ERR_TEE_TCB_UNKNOWN, "%s", "TCB info is for another FMSPC");
-    if (memcmp(pceid, t->pceid, 2) != 0)
-        return fail(VEIL_ERR_TEE_TCB_UNKNOWN, "%s", "TCB info is for another PCE");
-    memcpy(r->fmspc, fmspc, 6);
     json_t *levels = json_object_get(info, "tcbLevels"), *level;
     size_t i;
+    if (json_array_size(levels) == 0 || json_array_size(levels) > MAX_LEVELS)
+        return fail(VEIL_ERR_TEE_COLLATERAL, "TCB info: %zu TCB levels (1..%d)",
+                    json_array_size(levels), MAX_LEVELS);
     json_array_foreach(levels, i, level)
     {
         long comp[TCB_COMPONENTS], pcesvn;
-        dcap_tcb_status s;
+        tcb_level *l = &cc->levels[i];
         if (!level_components(json_object_get(level, "tcb"), version, comp, &pcesvn) ||
-            !dcap_tcb_status_parse(json_string_value(json_object_get(level, "tcbStatus")), &s))
+            !dcap_tcb_status_parse(json_string_value(json_object_get(level, "tcbStatus")),
+                                   &l->status))
             return fail(VEIL_ERR_TEE_COLLATERAL, "%s", "TCB info: malformed TCB level");
-        bool ok = t->pcesvn >= pcesvn;
-        for (int k = 0; ok && k < TCB_COMPONENTS; k++) ok = t->comp[k] >= comp[k];
+        for (int k = 0; k < TCB_COMPONENTS; k++) l->comp[k] = (uint8_t)comp[k];
+        l->pcesvn = (uint16_t)pcesvn;
+        advisories(level, l->advisories, sizeof l->advisories);
+    }
+    cc->n_levels = json_array_size(levels);
+    return VEIL_OK;
+}
+
+static veil_status qe_identity_read(json_t *id, collateral_c *cc)
+{
+    json_t *prod = json_object_get(id, "isvprodid");
+    if (!hex_field(id, "mrsigner", cc->qe_mrsigner, 32) || !hex_field(id, "miscselect", cc->misc, 4) ||
+        !hex_field(id, "miscselectMask", cc->misc_mask, 4) ||
+        !hex_field(id, "attributes", cc->attr, 16) ||
+        !hex_field(id, "attributesMask", cc->attr_mask, 16) || !json_is_integer(prod) ||
+        json_integer_value(prod) < 0 || json_integer_value(prod) > 65535)
+        return fail(VEIL_ERR_TEE_COLLATERAL, "%s", "QE identity: missing fields");
+    cc->qe_prodid = (uint16_t)json_integer_value(prod);
+    json_t *levels = json_object_get(id, "tcbLevels"), *level;
+    size_t i;
+    if (json_array_size(levels) == 0 || json_array_size(levels) > MAX_LEVELS)
+        return fail(VEIL_ERR_TEE_COLLATERAL, "%s", "QE identity: no TCB levels, or too many");
+    json_array_foreach(levels, i, level)
+    {
+        json_t *v = json_object_get(json_object_get(level, "tcb"), "isvsvn");
+        if (!json_is_integer(v) || json_integer_value(v) < 0 || json_integer_value(v) > 65535 ||
+            !dcap_tcb_status_parse(json_string_value(json_object_get(level, "tcbStatus")),
+                                   &cc->qe_levels[i].status))
+            return fail(VEIL_ERR_TEE_COLLATERAL, "%s", "QE identity: malformed TCB level");
+        cc->qe_levels[i].isvsvn = (uint16_t)json_integer_value(v);
+    }
+    cc->n_qe_levels = json_array_size(levels);
+    return VEIL_OK;
+}
+
+static veil_status platform_level(const collateral_c *cc, const pck_tcb *t, dcap_result *r)
+{
+    if (memcmp(cc->fmspc, t->fmspc, 6) != 0)
+        return fail(VEIL_ERR_TEE_TCB_UNKNOWN, "%s", "TCB info is for another FMSPC");
+    if (memcmp(cc->pceid, t->pceid, 2) != 0)
+        return fail(VEIL_ERR_TEE_TCB_UNKNOWN, "%s", "TCB info is for another PCE");
+    memcpy(r->fmspc, cc->fmspc, 6);
+    for (size_t i = 0; i < cc->n_levels; i++) {
+        const tcb_level *l = &cc->levels[i];
+        bool ok = t->pcesvn >= l->pcesvn;
+        for (int k = 0; ok && k < TCB_COMPONENTS; k++) ok = t->comp[k] >= l->comp[k];
         if (!ok) continue;
-        r->platform_status = s;
-        advisories(level, r->advisory_ids, sizeof r->advisory_ids);
+        r->platform_status = l->status;
+        memcpy(r->advisory_ids, l->advisories, sizeof r->advisory_ids);
         return VEIL_OK;
     }
     return fail(VEIL_ERR_TEE_TCB_UNKNOWN, "%s", "the platform's TCB is below every level");
 }
 
-static veil_status qe_level(json_t *id, const uint8_t *qe, dcap_result *r)
+static veil_status qe_level(const collateral_c *cc, const uint8_t *qe, dcap_result *r)
 {
-    uint8_t mrsigner[32], misc[4], misc_mask[4], attr[16], attr_mask[16];
-    json_t *prod = json_object_get(id, "isvprodid");
-    if (!hex_field(id, "mrsigner", mrsigner, 32) || !hex_field(id, "miscselect", misc, 4) ||
-        !hex_field(id, "miscselectMask", misc_mask, 4) || !hex_field(id, "attributes", attr, 16) ||
-        !hex_field(id, "attributesMask", attr_mask, 16) || !json_is_integer(prod))
-        return fail(VEIL_ERR_TEE_COLLATERAL, "%s", "QE identity: missing fields");
-    if (memcmp(qe + DCAP_RB_MRSIGNER, mrsigner, 32) != 0)
+    if (memcmp(qe + DCAP_RB_MRSIGNER, cc->qe_mrsigner, 32) != 0)
         return fail(VEIL_ERR_TEE_QE_IDENTITY, "%s", "QE report: another MRSIGNER");
     uint16_t qe_prod = (uint16_t)(qe[DCAP_RB_ISVPRODID] | qe[DCAP_RB_ISVPRODID + 1] << 8);
-    if (json_integer_value(prod) != qe_prod)
+    if (cc->qe_prodid != qe_prod)
         return fail(VEIL_ERR_TEE_QE_IDENTITY, "%s", "QE report: another ISVPRODID");
     /* Byte by byte, in report order, as Intel's QVL compares (and its sample data
      * agrees: the hex string lists the report's bytes). */
     for (int i = 0; i < 4; i++)
-        if ((qe[DCAP_RB_MISCSELECT + i] & misc_mask[i]) != (misc[i] & misc_mask[i]))
+        if ((qe[DCAP_RB_MISCSELECT + i] & cc->misc_mask[i]) != (cc->misc[i] & cc->misc_mask[i]))
             return fail(VEIL_ERR_TEE_QE_IDENTITY, "%s", "QE report: MISCSELECT");
     for (int i = 0; i < 16; i++)
-        if ((qe[DCAP_RB_ATTRIBUTES + i] & attr_mask[i]) != (attr[i] & attr_mask[i]))
+        if ((qe[DCAP_RB_ATTRIBUTES + i] & cc->attr_mask[i]) != (cc->attr[i] & cc->attr_mask[i]))
             return fail(VEIL_ERR_TEE_QE_IDENTITY, "%s", "QE report: ATTRIBUTES");
     uint16_t svn = (uint16_t)(qe[DCAP_RB_ISVSVN] | qe[DCAP_RB_ISVSVN + 1] << 8);
-    json_t *levels = json_object_get(id, "tcbLevels"), *level;
-    size_t i;
-    json_array_foreach(levels, i, level)
-    {
-        json_t *v = json_object_get(json_object_get(level, "tcb"), "isvsvn");
-        dcap_tcb_status s;
-        if (!json_is_integer(v) ||
-            !dcap_tcb_status_parse(json_string_value(json_object_get(level, "tcbStatus")), &s))
-            return fail(VEIL_ERR_TEE_COLLATERAL, "%s", "QE identity: malformed TCB level");
-        if (svn < json_integer_value(v)) continue;
-        r->qe_status = s;
+    for (size_t i = 0; i < cc->n_qe_levels; i++) {
+        if (svn < cc->qe_levels[i].isvsvn) continue;
+        r->qe_status = cc->qe_levels[i].status;
         return VEIL_OK;
     }
     return fail(VEIL_ERR_TEE_QE_IDENTITY, "%s", "the QE's ISVSVN is below every level");
 }
 
-/* --- the whole check ----------------------------------------------------------------- */
-veil_status dcap_verify(const uint8_t *quote, size_t quote_len, const dcap_collateral *c,
-                        int64_t at, dcap_result *out)
+/* --- the verifier -------------------------------------------------------------------- */
+#define PCK_CACHE 8
+
+/* A PCK chain that verified: by the SHA-256 of the bytes it came from. */
+typedef struct pck_entry {
+    bool used;
+    uint8_t id[32];
+    EVP_PKEY *key;
+    pck_tcb tcb;
+    uint64_t last_use;
+} pck_entry;
+
+/* An attestation key already imported: a platform's QE signs every quote with it. */
+typedef struct att_entry {
+    bool used;
+    uint8_t xy[64];
+    EVP_PKEY *key;
+    uint64_t last_use;
+} att_entry;
+
+struct dcap_verifier {
+    int64_t at;
+    att_entry att[PCK_CACHE];
+    X509 *root;
+    STACK_OF(X509) *roots;
+    X509_CRL *root_crl, *pck_crl;
+    collateral_c cc;
+    char *pck_pem; /* the collateral's PCK leaf || chain, for quotes without their own */
+    size_t pck_pem_len;
+    pck_entry pck[PCK_CACHE];
+    uint64_t clock;
+};
+
+void dcap_verifier_free(dcap_verifier *v)
 {
-    dcap_quote q;
+    if (v == NULL) return;
+    sk_X509_pop_free(v->roots, X509_free);
+    X509_CRL_free(v->root_crl);
+    X509_CRL_free(v->pck_crl);
+    for (size_t i = 0; i < PCK_CACHE; i++) EVP_PKEY_free(v->pck[i].key);
+    for (size_t i = 0; i < PCK_CACHE; i++) EVP_PKEY_free(v->att[i].key);
+    free(v->pck_pem);
+    free(v);
+}
+
+veil_status dcap_verifier_new(const dcap_collateral *c, int64_t at, dcap_verifier **out)
+{
     veil_status st;
-    STACK_OF(X509) *roots = NULL, *pck_chain = NULL, *tcb_chain = NULL;
-    X509_CRL *root_crl = NULL, *pck_crl = NULL;
-    EVP_PKEY *att = NULL;
+    STACK_OF(X509) *tcb_chain = NULL;
     signed_doc tcb = {0}, qe = {0};
-
-    memset(out, 0, sizeof *out);
-    TRY(dcap_quote_parse(quote, quote_len, &q));
-    roots = certs_from_pem(c->root_ca_pem, c->root_ca_pem ? strlen(c->root_ca_pem) : 0);
-    ENSURE_OUT(roots != NULL && sk_X509_num(roots) == 1,
+    dcap_verifier *v = calloc(1, sizeof *v);
+    ENSURE(v != NULL, VEIL_ERR_NOMEM);
+    v->at = at;
+    v->roots = certs_from_pem(c->root_ca_pem, c->root_ca_pem ? strlen(c->root_ca_pem) : 0);
+    ENSURE_OUT(v->roots != NULL && sk_X509_num(v->roots) == 1,
                fail(VEIL_ERR_TEE_COLLATERAL, "%s", "the pinned root is not one PEM certificate"));
-    X509 *root = sk_X509_value(roots, 0);
-    root_crl = crl_parse(c->root_crl, c->root_crl_len);
-    pck_crl = crl_parse(c->pck_crl, c->pck_crl_len);
-    ENSURE_OUT(root_crl != NULL && pck_crl != NULL,
+    v->root = sk_X509_value(v->roots, 0);
+    v->root_crl = crl_parse(c->root_crl, c->root_crl_len);
+    v->pck_crl = crl_parse(c->pck_crl, c->pck_crl_len);
+    ENSURE_OUT(v->root_crl != NULL && v->pck_crl != NULL,
                fail(VEIL_ERR_TEE_COLLATERAL, "%s", "a CRL is missing or malformed"));
-
-    /* 1. The PCK chain: from the quote (certification data type 5) or the collateral. */
-    if (q.cert_type == 5) {
-        pck_chain = certs_from_pem((const char *)q.cert_data, q.cert_len);
-        ENSURE_OUT(pck_chain != NULL && sk_X509_num(pck_chain) >= 2,
-                   fail(VEIL_ERR_TEE_QUOTE_FORMAT, "%s", "certification data: not a PEM chain"));
-    } else {
-        char *both = NULL;
-        size_t a = c->pck_cert_pem ? strlen(c->pck_cert_pem) : 0;
-        size_t b = c->pck_chain_pem ? strlen(c->pck_chain_pem) : 0;
-        ENSURE_OUT(a > 0 && b > 0 && a + b + 1 <= DCAP_COLLATERAL_MAX_LEN &&
-                       (both = malloc(a + b + 2)) != NULL,
-                   fail(VEIL_ERR_TEE_COLLATERAL, "%s",
-                        "the quote carries no PCK chain and the collateral none either"));
-        memcpy(both, c->pck_cert_pem, a);
-        both[a] = '\n';
-        memcpy(both + a + 1, c->pck_chain_pem, b);
-        pck_chain = certs_from_pem(both, a + b + 1);
-        free(both);
-        ENSURE_OUT(pck_chain != NULL && sk_X509_num(pck_chain) >= 2,
-                   fail(VEIL_ERR_TEE_COLLATERAL, "%s", "PCK certificate or chain does not parse"));
-    }
-    X509 *pck = sk_X509_value(pck_chain, 0);
-    TRY_OUT(chain_verify(root, pck, pck_chain, root_crl, pck_crl, at, VEIL_ERR_TEE_QUOTE_CHAIN,
-                         "PCK chain"));
-
-    /* 2. TCB info and QE identity, signed by the TCB signing certificate. */
+    /* TCB info and QE identity, signed by the TCB signing certificate. */
     tcb_chain = certs_from_pem(c->tcb_chain_pem, c->tcb_chain_pem ? strlen(c->tcb_chain_pem) : 0);
     ENSURE_OUT(tcb_chain != NULL,
                fail(VEIL_ERR_TEE_COLLATERAL, "%s", "TCB signing chain does not parse"));
     X509 *tcb_signer = sk_X509_value(tcb_chain, 0);
-    TRY_OUT(chain_verify(root, tcb_signer, tcb_chain, root_crl, NULL, at, VEIL_ERR_TEE_COLLATERAL,
-                         "TCB signing chain"));
+    TRY_OUT(chain_verify(v->root, tcb_signer, tcb_chain, v->root_crl, NULL, at,
+                         VEIL_ERR_TEE_COLLATERAL, "TCB signing chain"));
     EVP_PKEY *tcb_key = X509_get0_pubkey(tcb_signer);
     ENSURE_OUT(tcb_key != NULL, VEIL_ERR_TEE_COLLATERAL);
     TRY_OUT(signed_doc_open(c->tcb_info_json, c->tcb_info_len, "tcbInfo", tcb_key, at, &tcb));
     TRY_OUT(signed_doc_open(c->qe_identity_json, c->qe_identity_len, "enclaveIdentity", tcb_key, at,
                             &qe));
+    TRY_OUT(tcb_info_read(tcb.body, &v->cc));
+    TRY_OUT(qe_identity_read(qe.body, &v->cc));
+    size_t a = c->pck_cert_pem ? strlen(c->pck_cert_pem) : 0;
+    size_t b = c->pck_chain_pem ? strlen(c->pck_chain_pem) : 0;
+    if (a > 0 && b > 0) {
+        ENSURE_OUT(a + b + 1 <= DCAP_COLLATERAL_MAX_LEN,
+                   fail(VEIL_ERR_TEE_COLLATERAL, "%s", "PCK certificate and chain too large"));
+        v->pck_pem = malloc(a + b + 2);
+        ENSURE_OUT(v->pck_pem != NULL, VEIL_ERR_NOMEM);
+        memcpy(v->pck_pem, c->pck_cert_pem, a);
+        v->pck_pem[a] = '\n';
+        memcpy(v->pck_pem + a + 1, c->pck_chain_pem, b);
+        v->pck_pem[a + b + 1] = '\0';
+        v->pck_pem_len = a + b + 1;
+    }
+    *out = v;
+    v = NULL;
+    st = VEIL_OK;
+out:
+    json_decref(tcb.root);
+    json_decref(qe.root);
+    sk_X509_pop_free(tcb_chain, X509_free);
+    dcap_verifier_free(v);
+    return st;
+}
 
-    /* 3. The QE report, signed by the PCK key. */
-    EVP_PKEY *pck_key = X509_get0_pubkey(pck);
-    ENSURE_OUT(pck_key != NULL &&
-                   veil_p256_verify(pck_key, q.qe_report, DCAP_REPORT_BODY_LEN, q.qe_report_sig) ==
-                       VEIL_OK,
-               fail(VEIL_ERR_TEE_QUOTE_SIGNATURE, "%s", "QE report: PCK signature does not verify"));
-    /* 4. The attestation key is the one the QE reported: SHA-256(key || auth data). */
-    uint8_t *bind = malloc(64 + q.qe_auth_len + 1), h[32];
-    ENSURE_OUT(bind != NULL, VEIL_ERR_NOMEM);
+/* The PCK key and TCB of a chain in PEM text: verified once, then from the cache. */
+static veil_status pck_lookup(dcap_verifier *v, const uint8_t *pem, size_t len,
+                              veil_status bad_format, const pck_entry **out)
+{
+    uint8_t id[32];
+    veil_sha256(id, pem, len);
+    for (size_t i = 0; i < PCK_CACHE; i++)
+        if (v->pck[i].used && memcmp(v->pck[i].id, id, 32) == 0) {
+            v->pck[i].last_use = ++v->clock;
+            *out = &v->pck[i];
+            return VEIL_OK;
+        }
+    veil_status st;
+    STACK_OF(X509) *chain = certs_from_pem((const char *)pem, len);
+    ENSURE_OUT(chain != NULL && sk_X509_num(chain) >= 2,
+               fail(bad_format, "%s", "the PCK certificate chain does not parse"));
+    X509 *pck = sk_X509_value(chain, 0);
+    TRY_OUT(chain_verify(v->root, pck, chain, v->root_crl, v->pck_crl, v->at,
+                         VEIL_ERR_TEE_QUOTE_CHAIN, "PCK chain"));
+    pck_tcb t;
+    TRY_OUT(pck_tcb_read(pck, &t));
+    EVP_PKEY *key = X509_get_pubkey(pck);
+    ENSURE_OUT(key != NULL, fail(VEIL_ERR_TEE_QUOTE_CHAIN, "%s", "PCK certificate: no key"));
+    pck_entry *e = &v->pck[0];
+    for (size_t i = 1; i < PCK_CACHE && e->used; i++)
+        if (!v->pck[i].used || v->pck[i].last_use < e->last_use) e = &v->pck[i];
+    EVP_PKEY_free(e->key);
+    *e = (pck_entry){.used = true, .key = key, .tcb = t, .last_use = ++v->clock};
+    memcpy(e->id, id, 32);
+    *out = e;
+    st = VEIL_OK;
+out:
+    sk_X509_pop_free(chain, X509_free);
+    return st;
+}
+
+/* The attestation key as an EVP_PKEY (owned by the verifier): imported once. */
+static veil_status att_lookup(dcap_verifier *v, const uint8_t xy[static 64], EVP_PKEY **out)
+{
+    for (size_t i = 0; i < PCK_CACHE; i++)
+        if (v->att[i].used && memcmp(v->att[i].xy, xy, 64) == 0) {
+            v->att[i].last_use = ++v->clock;
+            *out = v->att[i].key;
+            return VEIL_OK;
+        }
+    uint8_t point[VEIL_P256_PUBKEY_LEN];
+    EVP_PKEY *key;
+    point[0] = 0x04;
+    memcpy(point + 1, xy, 64);
+    if (veil_p256_pubkey_import(point, &key) != VEIL_OK)
+        return fail(VEIL_ERR_TEE_QUOTE_SIGNATURE, "%s", "the attestation key is not a P-256 point");
+    att_entry *e = &v->att[0];
+    for (size_t i = 1; i < PCK_CACHE && e->used; i++)
+        if (!v->att[i].used || v->att[i].last_use < e->last_use) e = &v->att[i];
+    EVP_PKEY_free(e->key);
+    *e = (att_entry){.used = true, .key = key, .last_use = ++v->clock};
+    memcpy(e->xy, xy, 64);
+    *out = key;
+    return VEIL_OK;
+}
+
+veil_status dcap_verifier_check(dcap_verifier *v, const uint8_t *quote, size_t quote_len,
+                                dcap_result *out)
+{
+    dcap_quote q;
+    veil_status st;
+    EVP_PKEY *att = NULL;
+    const pck_entry *pck;
+
+    memset(out, 0, sizeof *out);
+    TRY(dcap_quote_parse(quote, quote_len, &q));
+    /* 1. The PCK chain: from the quote (certification data type 5) or the collateral. */
+    if (q.cert_type == 5)
+        TRY(pck_lookup(v, q.cert_data, q.cert_len, VEIL_ERR_TEE_QUOTE_FORMAT, &pck));
+    else if (v->pck_pem != NULL)
+        TRY(pck_lookup(v, (const uint8_t *)v->pck_pem, v->pck_pem_len, VEIL_ERR_TEE_COLLATERAL,
+                       &pck));
+    else
+        return fail(VEIL_ERR_TEE_COLLATERAL, "%s",
+                    "the quote carries no PCK chain and the collateral none either");
+    /* 2. The QE report, signed by the PCK key. */
+    ENSURE(veil_p256_verify(pck->key, q.qe_report, DCAP_REPORT_BODY_LEN, q.qe_report_sig) ==
+               VEIL_OK,
+           fail(VEIL_ERR_TEE_QUOTE_SIGNATURE, "%s", "QE report: PCK signature does not verify"));
+    /* 3. The attestation key is the one the QE reported: SHA-256(key || auth data). */
+    uint8_t h[32];
+    uint8_t *bind = malloc(64 + q.qe_auth_len + 1);
+    ENSURE(bind != NULL, VEIL_ERR_NOMEM);
     memcpy(bind, q.att_key, 64);
     if (q.qe_auth_len) memcpy(bind + 64, q.qe_auth, q.qe_auth_len);
     veil_sha256(h, bind, 64 + q.qe_auth_len);
     free(bind);
     static const uint8_t zero[32];
-    ENSURE_OUT(memcmp(h, q.qe_report + DCAP_RB_REPORTDATA, 32) == 0 &&
-                   memcmp(q.qe_report + DCAP_RB_REPORTDATA + 32, zero, 32) == 0,
-               fail(VEIL_ERR_TEE_QUOTE_SIGNATURE, "%s",
-                    "the attestation key is not the one the QE report binds"));
-    /* 5. The quote's own signature. */
-    uint8_t point[VEIL_P256_PUBKEY_LEN];
-    point[0] = 0x04;
-    memcpy(point + 1, q.att_key, 64);
-    ENSURE_OUT(veil_p256_pubkey_import(point, &att) == VEIL_OK &&
-                   veil_p256_verify(att, q.header, DCAP_HEADER_LEN + DCAP_REPORT_BODY_LEN,
-                                    q.sig) == VEIL_OK,
+    ENSURE(memcmp(h, q.qe_report + DCAP_RB_REPORTDATA, 32) == 0 &&
+               memcmp(q.qe_report + DCAP_RB_REPORTDATA + 32, zero, 32) == 0,
+           fail(VEIL_ERR_TEE_QUOTE_SIGNATURE, "%s",
+                "the attestation key is not the one the QE report binds"));
+    /* 4. The quote's own signature. */
+    TRY_OUT(att_lookup(v, q.att_key, &att));
+    ENSURE_OUT(veil_p256_verify(att, q.header, DCAP_HEADER_LEN + DCAP_REPORT_BODY_LEN, q.sig) ==
+                   VEIL_OK,
                fail(VEIL_ERR_TEE_QUOTE_SIGNATURE, "%s", "quote signature does not verify"));
-
-    /* 6. Who the QE is, and the TCB levels. */
-    TRY_OUT(qe_level(qe.body, q.qe_report, out));
-    pck_tcb t;
-    TRY_OUT(pck_tcb_read(pck, &t));
-    TRY_OUT(platform_level(tcb.body, &t, out));
-    /* The verdict is the worse of the two (the statuses are ordered by severity). */
+    /* 5. Who the QE is, and the TCB levels; the verdict is the worse of the two (the
+     * statuses are ordered by severity). */
+    TRY_OUT(qe_level(&v->cc, q.qe_report, out));
+    TRY_OUT(platform_level(&v->cc, &pck->tcb, out));
     out->status = out->platform_status > out->qe_status ? out->platform_status : out->qe_status;
     out->body = q.body;
     st = VEIL_OK;
 out:
     if (st != VEIL_OK) memset(out, 0, sizeof *out);
-    json_decref(tcb.root);
-    json_decref(qe.root);
-    EVP_PKEY_free(att);
-    X509_CRL_free(root_crl);
-    X509_CRL_free(pck_crl);
-    sk_X509_pop_free(roots, X509_free);
-    sk_X509_pop_free(pck_chain, X509_free);
-    sk_X509_pop_free(tcb_chain, X509_free);
+    return st;
+}
+
+veil_status dcap_verify(const uint8_t *quote, size_t quote_len, const dcap_collateral *c,
+                        int64_t at, dcap_result *out)
+{
+    dcap_verifier *v;
+    memset(out, 0, sizeof *out);
+    /* The quote's format first: a malformed quote is refused as such whatever the
+     * collateral. */
+    dcap_quote q;
+    TRY(dcap_quote_parse(quote, quote_len, &q));
+    TRY(dcap_verifier_new(c, at, &v));
+    veil_status st = dcap_verifier_check(v, quote, quote_len, out);
+    dcap_verifier_free(v);
     return st;
 }
