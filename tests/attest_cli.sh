@@ -12,7 +12,11 @@ check "exit, valid time" 0 $?
 check "verdict" "verified: UpToDate (platform UpToDate, QE UpToDate)" "$(head -n1 <<<"$out")"
 json=$("$veil" attest verify-quote "$dir/quote.dat" --collateral "$dir" --at 1735689600 --json)
 check "json exit" 0 $?
-check "json status" "UpToDate 00707f000000 True" "$(python3 -c 'import json,sys; j=json.loads(sys.argv[1]); print(j["status"], j["fmspc"], j["verified"])' "$json")"
+check "json status" "UpToDate 00707f000000 True True" "$(python3 -c 'import json,sys; j=json.loads(sys.argv[1]); print(j["status"], j["fmspc"], j["verified"], j["accepted"])' "$json")"
+"$veil" attest verify-quote "$dir/quote.dat" --collateral "$dir" --at 1735689600 --accept OutOfDate >/dev/null
+check "--accept OutOfDate" 0 $?
+"$veil" attest verify-quote "$dir/quote.dat" --collateral "$dir" --at 1735689600 --accept Revoked >/dev/null 2>&1
+check "--accept Revoked" 2 $?
 
 err=$("$veil" attest verify-quote "$dir/quote.dat" --collateral "$dir" --at 2026-12-01T00:00:00Z 2>&1 >/dev/null)
 check "exit, expired" 1 $?

@@ -245,6 +245,33 @@ static void test_each_tcb_status(void **state)
     assert_int_equal(verify_world(&s, DCAPF_T0, &r), VEIL_ERR_TEE_TCB_UNKNOWN);
 }
 
+static void test_policy(void **state)
+{
+    (void)state;
+    dcap_policy p;
+    dcap_result r = {.status = DCAP_TCB_UP_TO_DATE};
+    dcap_policy_default(&p);
+    assert_int_equal(dcap_policy_check(&p, &r), VEIL_OK);
+    for (int k = DCAP_TCB_SW_HARDENING_NEEDED; k <= DCAP_TCB_REVOKED; k++) {
+        r.status = (dcap_tcb_status)k;
+        assert_int_equal(dcap_policy_check(&p, &r), VEIL_ERR_TEE_TCB_REFUSED);
+    }
+    assert_int_equal(dcap_policy_parse("SWHardeningNeeded,OutOfDate", &p), VEIL_OK);
+    r.status = DCAP_TCB_SW_HARDENING_NEEDED;
+    assert_int_equal(dcap_policy_check(&p, &r), VEIL_OK);
+    r.status = DCAP_TCB_OUT_OF_DATE;
+    assert_int_equal(dcap_policy_check(&p, &r), VEIL_OK);
+    r.status = DCAP_TCB_CONFIGURATION_NEEDED; /* not listed */
+    assert_int_equal(dcap_policy_check(&p, &r), VEIL_ERR_TEE_TCB_REFUSED);
+    r.status = DCAP_TCB_UP_TO_DATE; /* always */
+    assert_int_equal(dcap_policy_check(&p, &r), VEIL_OK);
+    assert_int_equal(dcap_policy_parse("Revoked", &p), VEIL_ERR_USAGE);
+    assert_int_equal(dcap_policy_parse("UpToDate,Whatever", &p), VEIL_ERR_USAGE);
+    assert_int_equal(dcap_policy_parse("", &p), VEIL_OK);
+    r.status = DCAP_TCB_REVOKED;
+    assert_int_equal(dcap_policy_check(&p, &r), VEIL_ERR_TEE_TCB_REFUSED);
+}
+
 static void test_world_refusals(void **state)
 {
     (void)state;
@@ -302,6 +329,7 @@ int main(void)
         cmocka_unit_test(test_refusals),
         cmocka_unit_test(test_each_tcb_status),
         cmocka_unit_test(test_world_refusals),
+        cmocka_unit_test(test_policy),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -83,6 +83,7 @@
     X(VEIL_ERR_TEE_QE_IDENTITY, 621, "the quoting enclave is not the one the QE identity names") \
     X(VEIL_ERR_TEE_TCB_UNKNOWN, 622, "no TCB level of the collateral matches the platform") \
     X(VEIL_ERR_TEE_PCK_REVOKED, 623, "the platform's PCK certificate is revoked")         \
+    X(VEIL_ERR_TEE_TCB_REFUSED, 624, "the platform's TCB status is not accepted by policy") \
     /* transaction validation (7xx) */                                                   \
     X(VEIL_ERR_TX_MALFORMED, 700, "transaction is not a well-formed canonical encoding") \
     X(VEIL_ERR_TX_TOO_LARGE, 701,                                                        \

@@ -58,19 +58,22 @@ static int verify_quote(int argc, char **argv)
 {
     static const struct option opts[] = {{"collateral", required_argument, NULL, 'c'},
                                          {"at", required_argument, NULL, 'a'},
+                                         {"accept", required_argument, NULL, 'A'},
                                          {"json", no_argument, NULL, 'j'},
                                          {"help", no_argument, NULL, 'h'},
                                          {NULL, 0, NULL, 0}};
-    const char *dir = NULL, *at_text = "now";
+    const char *dir = NULL, *at_text = "now", *accept = NULL;
     bool json = false;
     int c;
-    while ((c = getopt_long(argc, argv, "c:a:jh", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "c:a:A:jh", opts, NULL)) != -1) {
         switch (c) {
         case 'c': dir = optarg; break;
         case 'a': at_text = optarg; break;
+        case 'A': accept = optarg; break;
         case 'j': json = true; break;
         case 'h':
-            printf("usage: veil attest verify-quote QUOTE --collateral DIR [--at TIME] [--json]\n\n"
+            printf("usage: veil attest verify-quote QUOTE --collateral DIR [--at TIME]\n"
+                   "                                [--accept STATUSES] [--json]\n\n"
                    "Verifies an SGX ECDSA quote v3 (a binary file) against collateral, as Intel's\n"
                    "Quote Verification Library does (docs/attestation.md), and prints the TCB\n"
                    "verdict and the enclave's identity.\n"
@@ -81,9 +84,14 @@ static int verify_quote(int argc, char **argv)
                    "                    tcbInfo.json, tcbSignChain.pem, qeIdentity.json\n"
                    "  --at TIME         verification time: now (default), Unix seconds, or\n"
                    "                    YYYY-MM-DDTHH:MM:SSZ\n"
+                   "  --accept STATUSES TCB statuses accepted besides UpToDate, comma-separated:\n"
+                   "                    SWHardeningNeeded, ConfigurationNeeded,\n"
+                   "                    ConfigurationAndSWHardeningNeeded, OutOfDate,\n"
+                   "                    OutOfDateConfigurationNeeded (Revoked never)\n"
                    "  --json            print the result as JSON\n"
-                   "Exit status: 0 if the quote verifies (whatever its TCB status, which is printed\n"
-                   "for your policy to judge), 1 if it does not, 2 for a usage error.\n");
+                   "Exit status: 0 if the quote verifies and its TCB status is accepted, 1 if not\n"
+                   "(the verdict is printed either way when the quote verifies), 2 for a usage\n"
+                   "error.\n");
             return 0;
         default: return cli_bad_option("attest verify-quote", argv);
         }
@@ -93,6 +101,9 @@ static int verify_quote(int argc, char **argv)
     int64_t at;
     if (!parse_at(at_text, &at))
         return cli_usage_error("--at: want now, Unix seconds or YYYY-MM-DDTHH:MM:SSZ");
+    dcap_policy policy;
+    if (dcap_policy_parse(accept, &policy) != VEIL_OK)
+        return cli_usage_error("--accept: %s", veil_error_detail());
 
     uint8_t *quote = NULL, *file[N_FILES] = {0};
     size_t quote_len = 0, len[N_FILES] = {0};
@@ -154,8 +165,10 @@ static int verify_quote(int argc, char **argv)
     const uint8_t *b = r.body;
     unsigned prod = (unsigned)(b[DCAP_RB_ISVPRODID] | b[DCAP_RB_ISVPRODID + 1] << 8);
     unsigned svn = (unsigned)(b[DCAP_RB_ISVSVN] | b[DCAP_RB_ISVSVN + 1] << 8);
+    veil_status pst = dcap_policy_check(&policy, &r);
     json_t *j = json_object();
     json_object_set_new(j, "verified", json_true());
+    json_object_set_new(j, "accepted", json_boolean(pst == VEIL_OK));
     json_object_set_new(j, "status", json_string(dcap_tcb_status_name(r.status)));
     json_object_set_new(j, "platform_status", json_string(dcap_tcb_status_name(r.platform_status)));
     json_object_set_new(j, "qe_status", json_string(dcap_tcb_status_name(r.qe_status)));
@@ -180,7 +193,7 @@ static int verify_quote(int argc, char **argv)
                json_string_value(json_object_get(j, "mrsigner")), prod, svn);
     }
     json_decref(j);
-    rc = 0;
+    rc = pst == VEIL_OK ? 0 : cli_fail("policy", pst);
 out:
     free(quote);
     for (size_t i = 0; i < N_FILES; i++) free(file[i]);

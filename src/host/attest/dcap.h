@@ -111,6 +111,20 @@ typedef struct dcap_result {
 VEIL_MUST_CHECK veil_status dcap_verify(const uint8_t *quote, size_t quote_len,
                                         const dcap_collateral *c, int64_t at, dcap_result *out);
 
+/* Which TCB statuses a verifier accepts, like Gramine's RA_TLS_ALLOW_* options:
+ * UpToDate by default, any other status only when configured, Revoked never. */
+typedef struct dcap_policy {
+    bool accept[DCAP_TCB_REVOKED]; /* indexed by status; Revoked has no slot */
+} dcap_policy;
+
+/* UpToDate only. */
+void dcap_policy_default(dcap_policy *p);
+/* The default plus a comma-separated list of Intel's status names ("" adds none).
+ * VEIL_ERR_USAGE for an unknown name, or for Revoked, which no policy accepts. */
+VEIL_MUST_CHECK veil_status dcap_policy_parse(const char *list, dcap_policy *p);
+/* VEIL_OK if the verdict is accepted, else VEIL_ERR_TEE_TCB_REFUSED (detail: which). */
+VEIL_MUST_CHECK veil_status dcap_policy_check(const dcap_policy *p, const dcap_result *r);
+
 /* The same in two steps, for many quotes against one set of collateral: new checks the
  * collateral once (root, CRLs, TCB signing chain, TCB info, QE identity) at time `at`;
  * check verifies one quote, remembering the last 8 PCK chains that verified (by the

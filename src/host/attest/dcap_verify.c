@@ -58,6 +58,40 @@ __attribute__((format(printf, 2, 3))) static veil_status fail(veil_status st, co
     return st;
 }
 
+void dcap_policy_default(dcap_policy *p)
+{
+    memset(p, 0, sizeof *p);
+    p->accept[DCAP_TCB_UP_TO_DATE] = true;
+}
+
+veil_status dcap_policy_parse(const char *list, dcap_policy *p)
+{
+    dcap_policy_default(p);
+    if (list == NULL) return VEIL_OK;
+    char buf[256];
+    if (strlen(list) >= sizeof buf) return fail(VEIL_ERR_USAGE, "%s", "--accept: list too long");
+    snprintf(buf, sizeof buf, "%s", list);
+    char *save = NULL;
+    for (char *name = strtok_r(buf, ",", &save); name != NULL; name = strtok_r(NULL, ",", &save)) {
+        dcap_tcb_status s;
+        if (!dcap_tcb_status_parse(name, &s))
+            return fail(VEIL_ERR_USAGE, "unknown TCB status '%s'", name);
+        if (s == DCAP_TCB_REVOKED)
+            return fail(VEIL_ERR_USAGE, "%s", "a Revoked platform is never accepted");
+        p->accept[s] = true;
+    }
+    return VEIL_OK;
+}
+
+veil_status dcap_policy_check(const dcap_policy *p, const dcap_result *r)
+{
+    if (r->status != DCAP_TCB_REVOKED && (unsigned)r->status < DCAP_TCB_REVOKED &&
+        p->accept[r->status])
+        return VEIL_OK;
+    return fail(VEIL_ERR_TEE_TCB_REFUSED, "TCB status %s is not accepted",
+                dcap_tcb_status_name(r->status));
+}
+
 /* --- certificates and CRLs --------------------------------------------------------- */
 /* Every PEM certificate in text, in order; NULL if none or one does not parse. */
 static STACK_OF(X509) *certs_from_pem(const char *pem, size_t len)
