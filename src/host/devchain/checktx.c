@@ -37,6 +37,7 @@ static void fail_one(check_waiter *w, veil_status st)
 static void send_batch(devchain *dc, check_waiter *head)
 {
     veil_status st = VEIL_OK;
+    size_t sent = 0;
     pthread_mutex_lock(&dc->mem_mu);
     for (check_waiter *w = head; w != NULL && st == VEIL_OK; w = w->next) {
         Tendermint__Abci__RequestCheckTx ct = TENDERMINT__ABCI__REQUEST_CHECK_TX__INIT;
@@ -47,9 +48,18 @@ static void send_batch(devchain *dc, check_waiter *head)
         req.value_case = TENDERMINT__ABCI__REQUEST__VALUE_CHECK_TX;
         req.check_tx = &ct;
         st = abci_client_send(dc->mem, &req);
+        if (st == VEIL_OK) sent++;
     }
-    if (st == VEIL_OK) st = abci_client_flush(dc->mem);
-    for (check_waiter *w = head; w != NULL; w = w->next) {
+    veil_status unsent = st; /* the txs after a failed send get this */
+    /* Whatever was buffered goes out, so that its answers are read here and never taken
+     * for a later batch's. */
+    st = abci_client_flush(dc->mem);
+    size_t i = 0;
+    for (check_waiter *w = head; w != NULL; w = w->next, i++) {
+        if (i >= sent) {
+            fail_one(w, unsent);
+            continue;
+        }
         if (st != VEIL_OK) {
             fail_one(w, st);
             continue;
