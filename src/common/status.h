@@ -84,6 +84,9 @@
     X(VEIL_ERR_TEE_TCB_UNKNOWN, 622, "no TCB level of the collateral matches the platform") \
     X(VEIL_ERR_TEE_PCK_REVOKED, 623, "the platform's PCK certificate is revoked")         \
     X(VEIL_ERR_TEE_TCB_REFUSED, 624, "the platform's TCB status is not accepted by policy") \
+    X(VEIL_ERR_TEE_IAS_REPORT, 625,                                                      \
+      "attestation report is malformed or not signed under the pinned report-signing root") \
+    X(VEIL_ERR_TEE_IAS_MISMATCH, 626, "attestation report is not for this quote or nonce") \
     /* transaction validation (7xx) */                                                   \
     X(VEIL_ERR_TX_MALFORMED, 700, "transaction is not a well-formed canonical encoding") \
     X(VEIL_ERR_TX_TOO_LARGE, 701,                                                        \
