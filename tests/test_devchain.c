@@ -1792,6 +1792,27 @@ static void step_txs(const uint8_t pub[32], int64_t power)
     assert_string_equal(
         json_string_value(json_object_get(json_object_get(r, "node_info"), "network")),
         "veil-devchain-test");
+    /* A real client (CosmJS's Comet38Client) refuses an empty listen_addr. */
+    assert_true(strncmp(json_string_value(json_object_get(json_object_get(r, "node_info"),
+                                                          "listen_addr")),
+                        "tcp://127.0.0.1:", 16) == 0);
+    {
+        json_t *g = rpc_ok("genesis", NULL);
+        assert_string_equal(
+            json_string_value(json_object_get(json_object_get(g, "genesis"), "chain_id")),
+            "veil-devchain-test");
+        json_decref(g);
+        json_t *u = rpc_ok("num_unconfirmed_txs", NULL);
+        assert_true(json_is_string(json_object_get(u, "n_txs")));
+        assert_true(json_is_string(json_object_get(u, "total_bytes")));
+        assert_true(json_is_null(json_object_get(u, "txs")));
+        json_decref(u);
+        json_t *n = rpc_ok("net_info", NULL);
+        assert_true(json_is_true(json_object_get(n, "listening")));
+        assert_string_equal(json_string_value(json_object_get(n, "n_peers")), "0");
+        assert_int_equal(json_array_size(json_object_get(n, "peers")), 0);
+        json_decref(n);
+    }
     const json_t *si = json_object_get(r, "sync_info");
     assert_true(json_is_false(json_object_get(si, "catching_up")));
     assert_int_equal(str_i64(json_object_get(si, "earliest_block_height")), 1);

@@ -72,7 +72,9 @@ static veil_status m_status(devchain *dc, const rpc_args *a, json_t **result, rp
         "protocol_version",
         OBJ("p2p", cmt_json_u64(DEVCHAIN_P2P_PROTOCOL), "block", cmt_json_u64(CMT_BLOCK_PROTOCOL),
             "app", cmt_json_u64(s.st.app_version)),
-        "id", json_string(node_id), "listen_addr", json_string(""), "network",
+        /* No P2P layer here: the dev chain's one listening address is its RPC's (a
+         * client such as CosmJS's Comet38Client refuses an empty one). */
+        "id", json_string(node_id), "listen_addr", json_string(rpc_addr), "network",
         json_string(dc->gen.chain_id), "version", json_string(DEVCHAIN_VERSION), "channels",
         json_string(""), "moniker", json_string("veil-devchain"), "other",
         OBJ("tx_index", json_string("on"), "rpc_address", json_string(rpc_addr)));
@@ -90,6 +92,41 @@ static veil_status m_status(devchain *dc, const rpc_args *a, json_t **result, rp
                         cmt_json_pub_key(dc->key.pub_key), "voting_power",
                         cmt_json_i64(dc->val.voting_power));
     RETURN_RESULT(OBJ("node_info", node_info, "sync_info", sync, "validator_info", vinfo));
+}
+
+/* The genesis document, as the file holds it (CometBFT's encoding). */
+static veil_status m_genesis(devchain *dc, const rpc_args *a, json_t **result, rpc_error *err)
+{
+    (void)a;
+    char path[PATH_MAX];
+    if (snprintf(path, sizeof path, "%s/config/genesis.json", dc->cfg.home) >= (int)sizeof path)
+        return rpc_internal(err, "genesis path too long");
+    json_error_t je;
+    json_t *doc = json_load_file(path, JSON_REJECT_DUPLICATES, &je);
+    if (doc == NULL) return rpc_internal(err, "genesis: %s", je.text);
+    RETURN_RESULT(OBJ("genesis", doc));
+}
+
+/* CometBFT's ResultUnconfirmedTxs without the txs (as its num_unconfirmed_txs). */
+static veil_status m_num_unconfirmed_txs(devchain *dc, const rpc_args *a, json_t **result,
+                                         rpc_error *err)
+{
+    (void)a;
+    (void)err;
+    size_t n = mempool_count(dc->mp), bytes = mempool_total_bytes(dc->mp);
+    RETURN_RESULT(OBJ("n_txs", cmt_json_i64((int64_t)n), "total", cmt_json_i64((int64_t)n),
+                      "total_bytes", cmt_json_i64((int64_t)bytes), "txs", json_null()));
+}
+
+/* One validator and no peers. */
+static veil_status m_net_info(devchain *dc, const rpc_args *a, json_t **result, rpc_error *err)
+{
+    (void)a;
+    (void)err;
+    char listener[80];
+    snprintf(listener, sizeof listener, "Listener(@127.0.0.1:%u)", dc->rpc_port);
+    RETURN_RESULT(OBJ("listening", json_true(), "listeners", json_pack("[s]", listener),
+                      "n_peers", cmt_json_i64(0), "peers", json_array()));
 }
 
 static Tendermint__Abci__Response *query_call(devchain *dc, Tendermint__Abci__Request *req,
@@ -510,7 +547,10 @@ static const struct {
     {"broadcast_tx_commit", m_broadcast_tx_commit},
     {"broadcast_tx_sync", m_broadcast_tx_sync},
     {"commit", m_commit},
+    {"genesis", m_genesis},
     {"health", m_health},
+    {"net_info", m_net_info},
+    {"num_unconfirmed_txs", m_num_unconfirmed_txs},
     {"status", m_status},
     {"tx", m_tx},
     {"validators", m_validators},
