@@ -1747,6 +1747,46 @@ static void step_txs(const uint8_t pub[32], int64_t power)
     assert_true(str_i64(json_object_get(json_object_get(r, "response"), "last_block_height")) >= height);
     json_decref(r);
 
+    /* tx_search by hash and by height; block_search by height; refusals. */
+    {
+        char q[300];
+        snprintf(q, sizeof q, "{\"query\":\"tx.hash='%s'\"}", want_hash);
+        json_t *ts = rpc_ok("tx_search", q);
+        assert_string_equal(json_string_value(json_object_get(ts, "total_count")), "1");
+        const json_t *t0 = json_array_get(json_object_get(ts, "txs"), 0);
+        assert_string_equal(json_string_value(json_object_get(t0, "hash")), want_hash);
+        assert_int_equal(str_i64(json_object_get(t0, "height")), height);
+        assert_string_equal(json_string_value(json_object_get(t0, "tx")), "ZnJ1aXQ9YXBwbGU=");
+        json_decref(ts);
+        snprintf(q, sizeof q, "{\"query\":\"tx.height=%lld\",\"per_page\":\"1\"}",
+                 (long long)height);
+        ts = rpc_ok("tx_search", q);
+        assert_true(str_i64(json_object_get(ts, "total_count")) >= 1);
+        assert_int_equal(json_array_size(json_object_get(ts, "txs")), 1);
+        json_decref(ts);
+        snprintf(q, sizeof q,
+                 "{\"query\":\"block.height >= 1 AND block.height <= %lld\",\"per_page\":\"2\","
+                 "\"order_by\":\"desc\"}",
+                 (long long)height);
+        json_t *bs = rpc_ok("block_search", q);
+        assert_int_equal(str_i64(json_object_get(bs, "total_count")), height);
+        const json_t *b0 = json_array_get(json_object_get(bs, "blocks"), 0);
+        assert_int_equal(str_i64(json_object_get(json_object_get(json_object_get(b0, "block"),
+                                                                 "header"),
+                                                 "height")),
+                         height);
+        json_decref(bs);
+        json_t *e = rpc_post("tx_search", "{\"query\":\"app.key='fruit'\"}", 200);
+        assert_non_null(strstr(json_string_value(json_object_get(json_object_get(e, "error"),
+                                                                 "data")),
+                               "indexes only"));
+        json_decref(e);
+        e = rpc_post("block_search", "{\"query\":\"block.height >= 1\",\"page\":\"999\"}",
+                     200);
+        assert_non_null(json_object_get(e, "error"));
+        json_decref(e);
+    }
+
     /* tx by hash (base64 in JSON, 0x-hex in the URI), with a proof of inclusion. */
     char *h64 = malloc(64);
     sodium_bin2base64(h64, 64, h, 32, sodium_base64_VARIANT_ORIGINAL);

@@ -9,6 +9,7 @@
 #include "host/devchain/chain_internal.h"
 #include "host/devchain/cmt_hash.h"
 #include "host/devchain/cmt_json.h"
+#include "host/devchain/rpc_search.h"
 #include "hostutil/fileio.h"
 
 #define VALIDATORS_PER_PAGE_DEFAULT 30
@@ -543,6 +544,7 @@ static const struct {
     {"abci_query", m_abci_query},
     {"block", m_block},
     {"block_results", m_block_results},
+    {"block_search", rpc_block_search},
     {"broadcast_tx_async", m_broadcast_tx_async},
     {"broadcast_tx_commit", m_broadcast_tx_commit},
     {"broadcast_tx_sync", m_broadcast_tx_sync},
@@ -553,6 +555,7 @@ static const struct {
     {"num_unconfirmed_txs", m_num_unconfirmed_txs},
     {"status", m_status},
     {"tx", m_tx},
+    {"tx_search", rpc_tx_search},
     {"validators", m_validators},
 };
 

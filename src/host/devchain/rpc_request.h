@@ -28,7 +28,7 @@
 
 #include "common/status.h"
 
-#define RPC_MAX_ARGS 4
+#define RPC_MAX_ARGS 5
 /* Calls in one JSON-RPC batch. Each call may produce a large reply (a block, a
  * genesis), so the count bounds the work and memory one request can ask for. */
 #define RPC_MAX_BATCH 100
