@@ -6,6 +6,8 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <jansson.h>
 #include <time.h>
 
 #include <sodium.h>
@@ -103,6 +105,9 @@ void node_app_info(node_app *a, uint64_t *height, uint8_t app_hash[static 32], b
 }
 
 /* --- genesis ---------------------------------------------------------------------- */
+/* Identifies a genesis by what it says, not how it is spelled: CometBFT repeats
+ * InitChain after a crash before block 1 with the genesis re-encoded, so app_state is
+ * hashed in a canonical JSON form (compact, keys sorted) when it parses. */
 static void genesis_hash(uint8_t out[32], const char *chain_id, uint64_t initial_height,
                          uint64_t time, const uint8_t *app_state, size_t len)
 {
@@ -115,7 +120,21 @@ static void genesis_hash(uint8_t out[32], const char *chain_id, uint64_t initial
     veil_put_u64(b, initial_height);
     veil_put_u64(b + 8, time);
     veil_sha256_update(&c, b, 16);
-    veil_sha256_update(&c, app_state, len);
+    json_error_t je;
+    json_t *j = len > 0 ? json_loadb((const char *)app_state, len, JSON_REJECT_DUPLICATES, &je)
+                        : NULL;
+    char *canon = j != NULL ? json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY) : NULL;
+    if (canon != NULL) {
+        b[0] = 1; /* canonical form */
+        veil_sha256_update(&c, b, 1);
+        veil_sha256_update(&c, canon, strlen(canon));
+    } else {
+        b[0] = 0; /* raw bytes (empty, or not JSON: refused later anyway) */
+        veil_sha256_update(&c, b, 1);
+        veil_sha256_update(&c, app_state, len);
+    }
+    free(canon);
+    json_decref(j);
     veil_sha256_final(&c, out);
 }
 
