@@ -22,8 +22,14 @@
 #include "common/status.h"
 #include "common/varint.h"
 
-/* Default largest frame body accepted (CometBFT itself accepts up to 2^31-1). */
-#define ABCI_FRAME_MAX_DEFAULT ((size_t)64 << 20)
+/* Default largest frame body accepted: CometBFT's largest block (consensus params allow
+ * block.max_bytes up to 100 MiB) in a FinalizeBlock or ProcessProposal request, with
+ * room for the request's other fields. CometBFT itself accepts up to 2^31-1. A reader's
+ * buffer grows only with the bytes received, never with a declared length. */
+#define ABCI_FRAME_MAX_DEFAULT ((size_t)128 << 20)
+#define ABCI_COMETBFT_MAX_BLOCK_BYTES ((size_t)104857600) /* types.MaxBlockSizeBytes */
+_Static_assert(ABCI_FRAME_MAX_DEFAULT > ABCI_COMETBFT_MAX_BLOCK_BYTES + ((size_t)1 << 20),
+               "an ABCI frame must hold CometBFT's largest block and the request around it");
 
 /* Length prefixes use common/varint.h (veil_varint_get with minimal = false, as
  * CometBFT's reader accepts non-minimal prefixes). */
