@@ -13,3 +13,9 @@ veil_add_test(test_node_tve
   DEPENDS veil veil_tve_enclave_signed veil_tqe_enclave_signed veil_tqe_enclave_test_signed
   TIMEOUT 600)
 target_include_directories(test_node_tve PRIVATE ${CMAKE_CURRENT_SOURCE_DIR})
+
+# The node under a real CometBFT v0.38 (built into .deps/bin by scripts/install-deps);
+# skipped (not passed) when that binary is absent.
+add_test(NAME test_cometbft COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/cometbft_check.sh
+         $<TARGET_FILE:veil> ${CMAKE_SOURCE_DIR})
+set_tests_properties(test_cometbft PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 300)
