@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# The node under a real CometBFT v0.38 (.deps/bin/cometbft, built by scripts/install-deps):
-# CometBFT's handshake, InitChain with Veil's genesis, blocks with an app hash both
-# sides agree on, and a restart of both that resumes the chain. Without the CometBFT
+# The node under a real CometBFT v0.38 (.deps/bin/cometbft, built by scripts/install-deps),
+# on a home `veil devchain init` wrote (so its files must be CometBFT's): the handshake,
+# InitChain with Veil's genesis, blocks with an app hash both sides agree on, and a
+# restart of all that resumes the chain. Without the CometBFT
 # binary the test reports itself skipped (77), never passed.
 # usage: cometbft_check.sh VEIL SOURCE_DIR
 set -u
@@ -24,14 +25,11 @@ free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",
 rpc=$(free_port) p2p=$(free_port)
 
 "$veil" platform init --dir "$d/platform" >/dev/null || fail "platform init"
-"$cmt" init --home "$d/cmt" >/dev/null 2>&1 || fail "cometbft init"
-python3 - "$d" "$rpc" "$p2p" <<'PY' || fail "genesis/config"
+# The home is the dev chain's (`veil devchain init`): its genesis.json, validator key
+# and signing state are CometBFT's, with docs/node.md's example genesis as app_state.
+python3 - "$d" <<'PY' || fail "app_state"
 import json, sys
-d, rpc, p2p = sys.argv[1], sys.argv[2], sys.argv[3]
-g = json.load(open(f"{d}/cmt/config/genesis.json"))
-g["chain_id"] = "veil-cometbft-test"
-# Veil's genesis: docs/node.md's example, as written there.
-g["app_state"] = {
+json.dump({
     "params": {"fee_rule": "exact", "fee_base": "1000", "fee_per_byte": "1",
                "unbonding_period": "86400", "key_epoch_blocks": "10000",
                "max_validators": 50, "min_platform_tcb": 1, "accepted_enclaves": [
@@ -40,15 +38,10 @@ g["app_state"] = {
     "accounts": [{"address": "79be667ef9dcbbac55a06295ce870b07029bfcdb2dce28d959f2815b16f81798",
                   "bonded": "500", "unbonded": "1000", "unbonded_from": "1700000000",
                   "nonce": "0", "jailed_until": "0"}],
-    "outputs": []}
-json.dump(g, open(f"{d}/cmt/config/genesis.json", "w"), indent=2)
-c = open(f"{d}/cmt/config/config.toml").read()
-c = c.replace('proxy_app = "tcp://127.0.0.1:26658"', f'proxy_app = "unix://{d}/abci.sock"')
-c = c.replace('laddr = "tcp://127.0.0.1:26657"', f'laddr = "tcp://127.0.0.1:{rpc}"')
-c = c.replace('laddr = "tcp://0.0.0.0:26656"', f'laddr = "tcp://127.0.0.1:{p2p}"')
-c = c.replace('timeout_commit = "1s"', 'timeout_commit = "200ms"')
-open(f"{d}/cmt/config/config.toml", "w").write(c)
+    "outputs": []}, open(f"{sys.argv[1]}/app_state.json", "w"))
 PY
+"$veil" devchain init --home "$d/cmt" --chain-id veil-cometbft-test \
+  --app-state "$d/app_state.json" >/dev/null || fail "devchain init"
 
 start() {
   "$veil" tve --listen "ipc://$d/tve.sock" --home "$d/tve" --platform "$d/platform" >>"$d/tve.log" 2>&1 &
@@ -56,12 +49,13 @@ start() {
   "$veil" node --home "$d/node" --abci "unix://$d/abci.sock" --tve "ipc://$d/tve.sock" >>"$d/node.log" 2>&1 &
   pids+=($!)
   for _ in $(seq 1 100); do [[ -S $d/abci.sock ]] && break; sleep 0.1; done
-  "$cmt" start --home "$d/cmt" >>"$d/cmt.log" 2>&1 &
+  "$cmt" start --home "$d/cmt" --proxy_app "unix://$d/abci.sock" \
+    --rpc.laddr "tcp://127.0.0.1:$rpc" --p2p.laddr "tcp://127.0.0.1:$p2p" >>"$d/cmt.log" 2>&1 &
   pids+=($!)
 }
 status() { python3 -c 'import json,sys,urllib.request; j=json.load(urllib.request.urlopen(sys.argv[1], timeout=2))["result"]["sync_info"]; print(j["latest_block_height"], j["latest_app_hash"])' "http://127.0.0.1:$rpc/status" 2>/dev/null; }
 wait_height() {
-  for _ in $(seq 1 300); do
+  for _ in $(seq 1 600); do
     s=$(status) && [[ ${s%% *} -ge $1 ]] && { echo "$s"; return 0; }
     sleep 0.1
   done

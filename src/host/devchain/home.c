@@ -118,5 +118,14 @@ veil_status devchain_init_home(const char *home, const char *chain_id, const uin
         }
     }
     privval_wipe(&key);
+    /* CometBFT's signing state, which `cometbft start` requires beside the key: a fresh
+     * one (nothing signed yet). The dev chain keeps its own; an existing file is kept. */
+    char state_path[4096];
+    if (st == VEIL_OK) st = veil_path_join(state_path, sizeof state_path, data,
+                                           "priv_validator_state.json");
+    if (st == VEIL_OK && !file_exists(state_path)) {
+        static const char fresh[] = "{\n  \"height\": \"0\",\n  \"round\": 0,\n  \"step\": 0\n}";
+        st = veil_file_create_new(state_path, fresh, sizeof fresh - 1, 0600);
+    }
     return st;
 }

@@ -204,6 +204,9 @@ veil_status node_genesis_parse(const uint8_t *text, size_t len, node_genesis *ou
         gfail(&c, "app_state is larger than %zu bytes", NODE_GENESIS_MAX_LEN);
         return VEIL_ERR_TOO_LARGE;
     }
+    if (len == 0 || text == NULL)
+        return gfail(&c, "the genesis has no app_state: Veil's genesis state goes there "
+                         "(docs/node.md, \"Genesis\")");
     json_t *root = json_loadb((const char *)text, len, JSON_REJECT_DUPLICATES, &je);
     if (root == NULL) return gfail(&c, "app_state: invalid JSON at line %d column %d: %.80s", je.line, je.column, je.text);
     ENSURE_OUT(json_is_object(root), gfail(&c, "app_state: must be a JSON object"));
