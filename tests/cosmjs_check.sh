@@ -18,8 +18,9 @@ if [[ ! -d $work/node_modules/@cosmjs/tendermint-rpc ]]; then
   fi
 fi
 home=$(mktemp -d /tmp/veil-cosmjs-XXXXXX)
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-"$veil" devnet --home "$home/devnet" --rpc-port "$port" >"$home/devnet.log" 2>&1 &
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+port=$(free_port) tqe_port=$(free_port)
+"$veil" devnet --home "$home/devnet" --rpc-port "$port" --tqe-port "$tqe_port" >"$home/devnet.log" 2>&1 &
 pid=$!
 cleanup() { kill -INT "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; rm -rf "$home"; }
 trap cleanup EXIT

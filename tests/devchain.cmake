@@ -11,4 +11,4 @@ veil_add_test(test_devchain
 # dev chain RPC; skipped (not passed) without Node.js or the npm registry.
 add_test(NAME test_cosmjs COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/cosmjs_check.sh
          $<TARGET_FILE:veil> ${CMAKE_BINARY_DIR})
-set_tests_properties(test_cosmjs PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 300)
+set_tests_properties(test_cosmjs PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 300 RUN_SERIAL TRUE)
