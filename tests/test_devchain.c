@@ -41,6 +41,7 @@
 #include "host/devchain/rpc_server.h"
 #include "host/devchain/store.h"
 #include "hostutil/fileio.h"
+#include "hostutil/json_raw.h"
 
 extern char **environ;
 
@@ -653,8 +654,8 @@ static void test_genesis_parse_and_render(void **state)
     free(out);
 
     size_t off, n;
-    assert_int_equal(genesis_raw_member("{\"a\":1}", 7, "b", &off, &n), VEIL_ERR_NOT_FOUND);
-    assert_int_not_equal(genesis_raw_member("[1]", 3, "a", &off, &n), VEIL_OK);
+    assert_int_equal(veil_json_raw_member("{\"a\":1}", 7, "b", &off, &n), VEIL_ERR_NOT_FOUND);
+    assert_int_not_equal(veil_json_raw_member("[1]", 3, "a", &off, &n), VEIL_OK);
 }
 
 /* ---- JSON-RPC request parsing --------------------------------------------------------------------------- */

@@ -1,11 +1,8 @@
 /* SGX DCAP quote verification against collateral (dcap.h). */
-#define _GNU_SOURCE /* timegm */
-#include <ctype.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <jansson.h>
 #include <openssl/asn1.h>
@@ -15,11 +12,13 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
+#include "chain/cmt_time.h"
 #include "common/hex.h"
 #include "crypto/crypto.h"
 #include "crypto/crypto_host.h"
 #include "host/attest/dcap.h"
 #include "hostutil/fileio.h"
+#include "hostutil/json_raw.h"
 
 #define OID_SGX_EXT "1.2.840.113741.1.13.1"
 #define OID_SGX_TCB OID_SGX_EXT ".2"
@@ -172,62 +171,12 @@ out:
 }
 
 /* --- signed JSON ------------------------------------------------------------------- */
-/* The raw bytes of the value of top-level member `key` in a JSON object: what Intel
- * signs. Strings and escapes are skipped; the document was validated by jansson. */
-static bool json_raw_member(const char *doc, size_t len, const char *key, const char **v,
-                            size_t *vlen)
-{
-    size_t klen = strlen(key);
-    int depth = 0;
-    for (size_t i = 0; i < len; i++) {
-        char c = doc[i];
-        if (c == '"') {
-            size_t start = i + 1, j = start;
-            while (j < len && doc[j] != '"') j += doc[j] == '\\' ? 2 : 1;
-            if (j >= len) return false;
-            bool match = depth == 1 && j - start == klen && memcmp(doc + start, key, klen) == 0;
-            i = j;
-            if (!match) continue;
-            size_t k = i + 1;
-            while (k < len && isspace((unsigned char)doc[k])) k++;
-            if (k >= len || doc[k] != ':') continue;
-            k++;
-            while (k < len && isspace((unsigned char)doc[k])) k++;
-            if (k >= len || doc[k] != '{') return false;
-            int d = 0;
-            for (size_t e = k; e < len; e++) {
-                if (doc[e] == '"') {
-                    e++;
-                    while (e < len && doc[e] != '"') e += doc[e] == '\\' ? 2 : 1;
-                    continue;
-                }
-                if (doc[e] == '{') d++;
-                if (doc[e] == '}' && --d == 0) {
-                    *v = doc + k;
-                    *vlen = e + 1 - k;
-                    return true;
-                }
-            }
-            return false;
-        }
-        if (c == '{' || c == '[') depth++;
-        if (c == '}' || c == ']') depth--;
-    }
-    return false;
-}
-
-/* "2019-09-05T07:47:07Z" (fractions of a second allowed) -> Unix seconds. */
+/* "2019-09-05T07:47:07Z" (RFC 3339, as cmt_time_parse reads it) -> Unix seconds. */
 static bool iso_time(const char *s, int64_t *out)
 {
-    struct tm tm;
-    memset(&tm, 0, sizeof tm);
-    const char *end = s != NULL ? strptime(s, "%Y-%m-%dT%H:%M:%S", &tm) : NULL;
-    if (end == NULL) return false;
-    if (*end == '.')
-        for (end++; isdigit((unsigned char)*end); end++) {
-        }
-    if (strcmp(end, "Z") != 0) return false;
-    *out = (int64_t)timegm(&tm);
+    cmt_timestamp t;
+    if (s == NULL || cmt_time_parse(s, &t) != VEIL_OK) return false;
+    *out = t.seconds;
     return true;
 }
 
@@ -253,16 +202,17 @@ static veil_status signed_doc_open(const char *doc, size_t len, const char *memb
     json_error_t je;
     out->root = json_loadb(doc, len, JSON_REJECT_DUPLICATES, &je);
     out->body = json_object_get(out->root, member);
-    const char *raw;
-    size_t raw_len;
+    size_t raw_off, raw_len;
     uint8_t sig[64];
-    if (!json_is_object(out->body) || !json_raw_member(doc, len, member, &raw, &raw_len) ||
+    /* Intel signs the member's value exactly as it appears in the document. */
+    if (!json_is_object(out->body) ||
+        veil_json_raw_member(doc, len, member, &raw_off, &raw_len) != VEIL_OK ||
         !hex_field(out->root, "signature", sig, sizeof sig) || json_object_size(out->root) != 2) {
         json_decref(out->root);
         out->root = NULL;
         return fail(VEIL_ERR_TEE_COLLATERAL, "%s: not a signed collateral document", member);
     }
-    if (veil_p256_verify(signer, raw, raw_len, sig) != VEIL_OK) {
+    if (veil_p256_verify(signer, doc + raw_off, raw_len, sig) != VEIL_OK) {
         json_decref(out->root);
         out->root = NULL;
         return fail(VEIL_ERR_TEE_COLLATERAL, "%s: signature does not verify", member);

@@ -1,12 +1,9 @@
 /* IAS-style attestation report verification (ias.h). */
-#define _GNU_SOURCE /* timegm */
 #include "host/attest/ias.h"
 
-#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <jansson.h>
 #include <openssl/err.h>
@@ -14,6 +11,7 @@
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 
+#include "chain/cmt_time.h"
 #include "hostutil/fileio.h"
 
 static veil_status bad(veil_status st, const char *what)
@@ -122,18 +120,17 @@ static long b64_decode(const char *s, uint8_t *out, size_t cap)
     return (long)real;
 }
 
-/* "2020-03-20T10:48:32.353294" (UTC, fraction optional) -> Unix seconds. */
+/* "2020-03-20T10:48:32.353294": IAS writes UTC without a zone; with the "Z" added it is
+ * RFC 3339, which cmt_time_parse reads. */
 static bool ias_time(const char *s, int64_t *out)
 {
-    struct tm tm;
-    memset(&tm, 0, sizeof tm);
-    const char *end = s != NULL ? strptime(s, "%Y-%m-%dT%H:%M:%S", &tm) : NULL;
-    if (end == NULL) return false;
-    if (*end == '.')
-        for (end++; isdigit((unsigned char)*end); end++) {
-        }
-    if (*end != '\0' && strcmp(end, "Z") != 0) return false;
-    *out = (int64_t)timegm(&tm);
+    char buf[64];
+    cmt_timestamp t;
+    if (s == NULL || strlen(s) + 2 > sizeof buf) return false;
+    size_t n = strlen(s);
+    snprintf(buf, sizeof buf, "%s%s", s, n > 0 && s[n - 1] == 'Z' ? "" : "Z");
+    if (cmt_time_parse(buf, &t) != VEIL_OK) return false;
+    *out = t.seconds;
     return true;
 }
 

@@ -10,85 +10,7 @@
 #include "host/devchain/cmt_json.h"
 #include "chain/cmt_time.h"
 #include "hostutil/fileio.h"
-
-/* ---- raw member scanner ------------------------------------------------------------ */
-
-static size_t skip_ws(const char *s, size_t n, size_t i)
-{
-    while (i < n && (s[i] == ' ' || s[i] == '\t' || s[i] == '\r' || s[i] == '\n')) i++;
-    return i;
-}
-
-/* s[i] is '"': returns the index after the closing quote, or n. */
-static size_t skip_string(const char *s, size_t n, size_t i)
-{
-    for (i++; i < n; i++) {
-        if (s[i] == '\\') i++;
-        else if (s[i] == '"') return i + 1;
-    }
-    return n;
-}
-
-static size_t skip_value(const char *s, size_t n, size_t i)
-{
-    if (i >= n) return n;
-    if (s[i] == '"') return skip_string(s, n, i);
-    if (s[i] == '{' || s[i] == '[') {
-        size_t depth = 0;
-        while (i < n) {
-            char c = s[i];
-            if (c == '"') {
-                i = skip_string(s, n, i);
-                continue;
-            }
-            if (c == '{' || c == '[') depth++;
-            else if (c == '}' || c == ']') {
-                if (--depth == 0) return i + 1;
-            }
-            i++;
-        }
-        return n;
-    }
-    while (i < n && s[i] != ',' && s[i] != '}' && s[i] != ']' && s[i] != ' ' && s[i] != '\t' &&
-           s[i] != '\r' && s[i] != '\n')
-        i++;
-    return i;
-}
-
-veil_status genesis_raw_member(const char *s, size_t n, const char *key, size_t *off, size_t *len)
-{
-    size_t i = skip_ws(s, n, 0);
-    if (i >= n || s[i] != '{') return VEIL_ERR_MALFORMED;
-    i++;
-    size_t klen = strlen(key);
-    for (;;) {
-        i = skip_ws(s, n, i);
-        if (i >= n) return VEIL_ERR_MALFORMED;
-        if (s[i] == '}') return VEIL_ERR_NOT_FOUND;
-        if (s[i] != '"') return VEIL_ERR_MALFORMED;
-        size_t kstart = i + 1, kend = skip_string(s, n, i);
-        if (kend >= n) return VEIL_ERR_MALFORMED;
-        bool match = kend - 1 - kstart == klen && memcmp(s + kstart, key, klen) == 0;
-        i = skip_ws(s, n, kend);
-        if (i >= n || s[i] != ':') return VEIL_ERR_MALFORMED;
-        i = skip_ws(s, n, i + 1);
-        size_t vstart = i;
-        i = skip_value(s, n, i);
-        if (i > n || i == vstart) return VEIL_ERR_MALFORMED;
-        if (match) {
-            *off = vstart;
-            *len = i - vstart;
-            return VEIL_OK;
-        }
-        i = skip_ws(s, n, i);
-        if (i < n && s[i] == ',') {
-            i++;
-            continue;
-        }
-        if (i < n && s[i] == '}') return VEIL_ERR_NOT_FOUND;
-        return VEIL_ERR_MALFORMED;
-    }
-}
+#include "hostutil/json_raw.h"
 
 /* ---- parsing -------------------------------------------------------------------------- */
 
@@ -220,7 +142,7 @@ veil_status genesis_parse(const uint8_t *text, size_t len, genesis_doc *g)
 
     if (json_object_get(j, "app_state") != NULL) {
         size_t off, n;
-        if (genesis_raw_member((const char *)text, len, "app_state", &off, &n) != VEIL_OK)
+        if (veil_json_raw_member((const char *)text, len, "app_state", &off, &n) != VEIL_OK)
             BAD("genesis: cannot locate app_state (escaped key?)");
         g->app_state = malloc(n ? n : 1);
         if (g->app_state == NULL) {

@@ -62,9 +62,5 @@ VEIL_MUST_CHECK veil_status genesis_render(const char *chain_id, const cmt_times
                                            int64_t power, const uint8_t *app_state,
                                            size_t app_state_len, char **text, size_t *len);
 
-/* Finds the raw bytes of a top-level member's value in a JSON object text (already
- * known to be valid JSON). VEIL_ERR_NOT_FOUND if absent. */
-VEIL_MUST_CHECK veil_status genesis_raw_member(const char *s, size_t n, const char *key,
-                                               size_t *off, size_t *len);
 
 #endif
