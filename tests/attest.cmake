@@ -5,4 +5,5 @@ target_include_directories(test_dcap PRIVATE ${CMAKE_CURRENT_SOURCE_DIR})
 add_test(NAME test_attest_cli COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/attest_cli.sh
          ${CMAKE_BINARY_DIR}/veil ${VEIL_TEST_VECTORS}/dcap-intel-sample)
 # IAS-style attestation reports under a generated RSA report-signing root.
-veil_add_test(test_ias SOURCES test_ias.c LIBS veil_attest_dcap)
+veil_add_test(test_ias SOURCES test_ias.c support/dcap_factory.c LIBS veil_attest_dcap)
+target_include_directories(test_ias PRIVATE ${CMAKE_CURRENT_SOURCE_DIR})

@@ -12,56 +12,17 @@
 
 #include <cmocka.h>
 #include <openssl/evp.h>
-#include <openssl/pem.h>
 #include <openssl/x509.h>
-#include <openssl/x509v3.h>
 
 #include "host/attest/ias.h"
 #include "hostutil/fileio.h"
+#include "support/dcap_factory.h"
 
-#define T0 INT64_C(1735689600) /* 2025-01-01 */
+#define T0 DCAPF_T0 /* 2025-01-01: the certificates are valid a year either side */
 
 static EVP_PKEY *g_root_key, *g_sign_key, *g_other_key;
 static char *g_root_pem, *g_chain_pem, *g_other_root_pem;
 static uint8_t g_quote[1000];
-
-static X509 *cert(const char *cn, EVP_PKEY *pub, X509 *issuer, EVP_PKEY *issuer_key, bool ca)
-{
-    X509 *x = X509_new();
-    X509_NAME *n = X509_NAME_new();
-    assert_non_null(x);
-    X509_set_version(x, 2);
-    ASN1_INTEGER_set(X509_get_serialNumber(x), ca ? 1 : 2);
-    X509_NAME_add_entry_by_txt(n, "CN", MBSTRING_ASC, (const unsigned char *)cn, -1, -1, 0);
-    X509_set_subject_name(x, n);
-    X509_set_issuer_name(x, issuer != NULL ? X509_get_subject_name(issuer) : n);
-    X509_NAME_free(n);
-    ASN1_TIME_set(X509_getm_notBefore(x), (time_t)(T0 - 86400 * 365));
-    ASN1_TIME_set(X509_getm_notAfter(x), (time_t)(T0 + 86400 * 365));
-    X509_set_pubkey(x, pub);
-    X509V3_CTX ctx;
-    X509V3_set_ctx(&ctx, issuer != NULL ? issuer : x, x, NULL, NULL, 0);
-    X509_EXTENSION *e = X509V3_EXT_nconf_nid(NULL, &ctx, NID_basic_constraints,
-                                             ca ? "critical,CA:TRUE" : "critical,CA:FALSE");
-    X509_add_ext(x, e, -1);
-    X509_EXTENSION_free(e);
-    assert_true(X509_sign(x, issuer_key, EVP_sha256()) > 0);
-    return x;
-}
-
-static char *pem(X509 *a, X509 *b)
-{
-    BIO *m = BIO_new(BIO_s_mem());
-    PEM_write_bio_X509(m, a);
-    if (b != NULL) PEM_write_bio_X509(m, b);
-    char *p;
-    long len = BIO_get_mem_data(m, &p);
-    char *out = malloc((size_t)len + 1);
-    memcpy(out, p, (size_t)len);
-    out[len] = 0;
-    BIO_free(m);
-    return out;
-}
 
 static int setup(void **state)
 {
@@ -69,12 +30,12 @@ static int setup(void **state)
     g_root_key = EVP_RSA_gen(2048);
     g_sign_key = EVP_RSA_gen(2048);
     g_other_key = EVP_RSA_gen(2048);
-    X509 *root = cert("Test Report Signing CA", g_root_key, NULL, g_root_key, true);
-    X509 *signer = cert("Test Report Signing", g_sign_key, root, g_root_key, false);
-    X509 *other = cert("Another CA", g_other_key, NULL, g_other_key, true);
-    g_root_pem = pem(root, NULL);
-    g_chain_pem = pem(signer, root);
-    g_other_root_pem = pem(other, NULL);
+    X509 *root = dcapf_cert("Test Report Signing CA", g_root_key, NULL, g_root_key, true, 1);
+    X509 *signer = dcapf_cert("Test Report Signing", g_sign_key, root, g_root_key, false, 2);
+    X509 *other = dcapf_cert("Another CA", g_other_key, NULL, g_other_key, true, 1);
+    g_root_pem = dcapf_pem(&root, 1);
+    g_chain_pem = dcapf_pem((X509 *const[]){signer, root}, 2);
+    g_other_root_pem = dcapf_pem(&other, 1);
     X509_free(root);
     X509_free(signer);
     X509_free(other);

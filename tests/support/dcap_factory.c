@@ -37,6 +37,15 @@ static void add_ext(X509 *x, X509V3_CTX *ctx, int nid, const char *value)
 }
 
 static X509 *make_cert(const char *cn, EVP_PKEY *pub, X509 *issuer, EVP_PKEY *issuer_key, bool ca,
+                       long serial, const uint8_t *sgx, size_t sgx_len);
+
+X509 *dcapf_cert(const char *cn, EVP_PKEY *pub, X509 *issuer, EVP_PKEY *issuer_key, bool ca,
+                 long serial)
+{
+    return make_cert(cn, pub, issuer, issuer_key, ca, serial, NULL, 0);
+}
+
+static X509 *make_cert(const char *cn, EVP_PKEY *pub, X509 *issuer, EVP_PKEY *issuer_key, bool ca,
                        long serial, const uint8_t *sgx, size_t sgx_len)
 {
     X509 *x = X509_new();
@@ -107,7 +116,7 @@ static uint8_t *make_crl(X509 *issuer, EVP_PKEY *key, long revoked, size_t *len)
     return out;
 }
 
-static char *pem_of(X509 *const *certs, size_t n)
+char *dcapf_pem(X509 *const *certs, size_t n)
 {
     BIO *b = BIO_new(BIO_s_mem());
     for (size_t i = 0; i < n; i++)
@@ -350,10 +359,10 @@ void dcapf_build(const dcapf_spec *s, dcapf_world *w)
     X509 *pck = make_cert("Test SGX PCK Certificate", pck_key, ca, ca_key, false, 77, ext.b, ext.n);
     X509 *tcb = make_cert("Test SGX TCB Signing", tcb_key, root, root_key, false, 3, NULL, 0);
     X509 *chain[3] = {pck, ca, root};
-    char *chain_pem = pem_of(chain, 3);
+    char *chain_pem = dcapf_pem(chain, 3);
     X509 *tcb_chain[2] = {tcb, root};
-    w->root_pem = pem_of(&root, 1);
-    w->tcb_chain_pem = pem_of(tcb_chain, 2);
+    w->root_pem = dcapf_pem(&root, 1);
+    w->tcb_chain_pem = dcapf_pem(tcb_chain, 2);
     w->root_crl = make_crl(root, root_key, -1, &w->root_crl_len);
     w->pck_crl = make_crl(ca, ca_key, s->revoke_pck ? 77 : -1, &w->pck_crl_len);
     w->tcb_info = tcb_info(s, tcb_key);

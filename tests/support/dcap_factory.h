@@ -8,6 +8,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <openssl/evp.h>
+#include <openssl/x509.h>
+
 #include "host/attest/dcap.h"
 
 #define DCAPF_T0 INT64_C(1735689600) /* 2025-01-01: every certificate valid from a year before */
@@ -46,6 +49,13 @@ typedef struct dcapf_world {
     uint8_t *quote;
     size_t quote_len;
 } dcapf_world;
+
+/* A certificate valid DCAPF_T0 +- 365 days, with CA or leaf extensions and key
+ * identifiers, signed by issuer_key (issuer NULL: self-signed); any key type. And the
+ * PEM text of certificates (malloc'd). Both die on failure. */
+X509 *dcapf_cert(const char *cn, EVP_PKEY *pub, X509 *issuer, EVP_PKEY *issuer_key, bool ca,
+                 long serial);
+char *dcapf_pem(X509 *const *certs, size_t n);
 
 /* Builds everything (dies on any failure: a test fixture). */
 void dcapf_build(const dcapf_spec *s, dcapf_world *w);
