@@ -3,7 +3,7 @@
  * In one run, in a temporary devnet home (removed at exit, also on failure):
  *   1. `<build>/veil devnet --home TMP --rpc-port <free> --block-time 100ms` as a child;
  *      "devnet running" is printed once the TQE (started last) listens. The wallet's
- *      view of it is read from TMP/wallets/devnet.config.json (tqe, tqe_root,
+ *      view of it is read from TMP/wallets/devnet.config.json (tqe, tqe_collateral,
  *      tqe_mrsigner) and alice's key from TMP/wallets/alice.seed, as `veil wallet` would.
  *      One attested handshake to the devnet's TQE checks that policy. The devnet's TQE
  *      runs with the host's default rate limit (--rate 50: connections + reads per
@@ -96,7 +96,7 @@ static struct {
     pid_t devnet, tqe;
     devnet_layout l;
     /* the wallet's configuration (devnet.config.json) */
-    char devnet_tqe[64], tqe_root[PATH_MAX], bench_tqe[64];
+    char devnet_tqe[64], tqe_collateral[PATH_MAX], bench_tqe[64];
     uint8_t mrsigner[32];
     ratls_policy policy;
     wallet_rpc rpc;
@@ -193,13 +193,13 @@ static void read_wallet_config(void)
     json_t *c = json_load_file(path, 0, &je);
     if (c == NULL) bench_die("%s: %s", path, je.text);
     const char *tqe = json_string_value(json_object_get(c, "tqe"));
-    const char *root = json_string_value(json_object_get(c, "tqe_root"));
+    const char *root = json_string_value(json_object_get(c, "tqe_collateral"));
     const char *mrs = json_string_value(json_object_get(c, "tqe_mrsigner"));
     const char *rpc_url = json_string_value(json_object_get(c, "rpc"));
     if (tqe == NULL || root == NULL || mrs == NULL || rpc_url == NULL)
-        bench_die("%s: no rpc, tqe, tqe_root or tqe_mrsigner", path);
+        bench_die("%s: no rpc, tqe, tqe_collateral or tqe_mrsigner", path);
     snprintf(g.devnet_tqe, sizeof g.devnet_tqe, "%s", tqe);
-    snprintf(g.tqe_root, sizeof g.tqe_root, "%s", root);
+    snprintf(g.tqe_collateral, sizeof g.tqe_collateral, "%s", root);
     if (veil_hex_decode_exact(g.mrsigner, 32, mrs, strlen(mrs)) != VEIL_OK)
         bench_die("%s: tqe_mrsigner is not 64 hex characters", path);
     if (wallet_rpc_init(&g.rpc, rpc_url) != VEIL_OK) bench_die("rpc url %s", rpc_url);
@@ -211,8 +211,8 @@ static void read_wallet_config(void)
     g.policy.prodid = TQE_PRODID;
     g.policy.has_min_svn = 1;
     g.policy.min_svn = TQE_SVN;
-    g.policy.min_platform_tcb = 1;
-    g.policy.root_pem_path = g.tqe_root;
+    dcap_policy_default(&g.policy.tcb);
+    g.policy.collateral_path = g.tqe_collateral;
 
     snprintf(path, sizeof path, "%s/wallets/alice.seed", g.home);
     FILE *f = fopen(path, "r");
@@ -668,12 +668,12 @@ int main(int argc, char **argv)
     veil_status st = ratls_client_connect(g.devnet_tqe, &g.policy, 10000, &probe);
     if (st != VEIL_OK)
         bench_die("devnet TQE %s: %s (%s)", g.devnet_tqe, veil_status_str(st), veil_error_detail());
-    const tee_quote_claims *cl = ratls_client_peer_claims(probe);
+    const attest_claims *cl = ratls_client_peer_claims(probe);
     char mre[65];
     veil_hex_encode(mre, cl->body.identity.mrenclave, 32);
     bench_note("devnet TQE %s verified: mrenclave %.16s..., svn %u (policy: root %s, mrsigner "
                "pinned)",
-               g.devnet_tqe, mre, (unsigned)cl->body.identity.svn, "wallets/devnet.config.json's tqe_root");
+               g.devnet_tqe, mre, (unsigned)cl->body.identity.svn, "wallets/devnet.config.json's tqe_collateral");
     ratls_client_close(probe);
 
     /* The benchmark's TQE: the same daemon and enclave without the rate limit. */

@@ -2,13 +2,14 @@
  *
  * Input: u8 mode || bytes. Mode 0: the bytes are a quote, parsed, then verified against
  * Intel's sample collateral; mode 1: they are a TCB info document and mode 2 a QE
- * identity document, verified with Intel's sample quote and the rest of its collateral.
+ * identity document, verified with Intel's sample quote and the rest of its collateral;
+ * mode 3: a collateral bundle (attest_collateral_parse), then the sample quote against it.
  * Invariant: no crash, and no quote verifies unless its signed parts are the sample's. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "host/attest/dcap.h"
+#include "host/attest/attest.h"
 
 #ifndef VEIL_SOURCE_DIR
 #error "VEIL_SOURCE_DIR must be defined by the build"
@@ -56,7 +57,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (g_quote.p == NULL) setup();
     if (size < 1) return 0;
-    uint8_t mode = data[0] % 3;
+    uint8_t mode = data[0] % 4;
+    if (mode == 3) {
+        attest_collateral *b = NULL;
+        dcap_result r;
+        if (attest_collateral_parse(data + 1, size - 1, &b) == VEIL_OK) {
+            const dcap_collateral *v = attest_collateral_view(b);
+            if (v->root_ca_pem == NULL || v->tcb_info_json == NULL || v->qe_identity_json == NULL ||
+                strlen(v->tcb_info_json) != v->tcb_info_len)
+                abort();
+            veil_status vs = dcap_verify(g_quote.p, g_quote.n, v, AT, &r);
+            (void)vs; /* any verdict: the sample quote is not the bundle's */
+        }
+        attest_collateral_free(b);
+        return 0;
+    }
     const uint8_t *in = data + 1;
     size_t n = size - 1;
     char *text = malloc(n + 1); /* documents are strings: NUL-terminated copies */

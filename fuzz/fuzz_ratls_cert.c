@@ -1,7 +1,7 @@
 /* Fuzzes the attested-TLS verifier's parsers of untrusted bytes. The first input byte
  * selects:
  *   0  a DER certificate, through ratls_verify_cert_der (X.509, extension lookup,
- *      CBOR evidence, quote) against a freshly provisioned root
+ *      CBOR evidence, quote) against a freshly provisioned authority's collateral
  *   1  evidence (CBOR tag 60000 [quote, claims]), through ratls_evidence_decode
  * Invariant: every call returns a status; no input can verify (its quote would have
  * to chain to a root created at start-up), and a decoded quote, claims and nonce lie
@@ -19,15 +19,14 @@
 #include "tee/sim/sim_host.h"
 #include "tee/tee.h"
 
-static uint8_t *g_root_pem;
-static size_t g_root_pem_len;
+static attest_collateral *g_collateral;
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
     (void)argc, (void)argv;
     char plat[64];
-    fuzz_platform_provision("ratls", plat, &g_root_pem, &g_root_pem_len);
+    fuzz_platform_provision("ratls", plat, &g_collateral);
     return 0;
 }
 
@@ -43,9 +42,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                           .has_prodid = 1,
                           .has_min_svn = 1,
                           .allow_debug = true,
-                          .allow_out_of_date_tcb = true,
-                          .root_pem = g_root_pem,
-                          .root_pem_len = g_root_pem_len};
+                          .collateral = g_collateral};
+        dcap_policy_default(&p.tcb);
         if (ratls_verify_cert_der(in, len, &p, time(NULL), NULL) == VEIL_OK) abort();
     } else {
         ratls_evidence ev;

@@ -1,6 +1,6 @@
 /* Fuzzes the TEE layer's parsers of untrusted bytes. The first input byte selects:
  *   0  signed enclave image (sim_sigstruct_verify)
- *   1  quote (tee_quote_verify_mem against a pinned root)
+ *   1  quote (attest_quote_verify against a fresh authority's collateral)
  *   2  report wire (tee_report_parse) and identity wire (tee_identity_parse)
  *   3  sealed blob, opened inside a real enclave (TE_UNSEAL ecall)
  * Invariant: every call returns a status; only well-formed and authentic input
@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "common/cursor.h"
 #include "crypto/crypto.h"
@@ -22,15 +23,14 @@
 
 static tee_platform *g_platform;
 static tee_enclave *g_enclave;
-static uint8_t *g_root_pem;
-static size_t g_root_pem_len;
+static attest_collateral *g_collateral;
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
     (void)argc, (void)argv;
     char plat[64];
-    fuzz_platform_provision("tee", plat, &g_root_pem, &g_root_pem_len);
+    fuzz_platform_provision("tee", plat, &g_collateral);
     if (tee_platform_open(plat, &g_platform) != VEIL_OK ||
         tee_enclave_load(g_platform, VEIL_TEST_ENCLAVE, NULL, 0, &g_enclave) != VEIL_OK)
         abort();
@@ -51,9 +51,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         break;
     }
     case 1: {
-        tee_quote_claims c;
-        /* No quote in the corpus is certified by this run's fresh root. */
-        if (tee_quote_verify_mem(in, n, g_root_pem, g_root_pem_len, 0, &c) == VEIL_OK) abort();
+        attest_claims c;
+        /* No quote in the corpus is certified by this run's fresh authority. */
+        if (attest_quote_verify(in, n, g_collateral, (int64_t)time(NULL), &c) == VEIL_OK) abort();
         break;
     }
     case 2: {

@@ -30,7 +30,7 @@ check "no --collateral" 2 $?
 check "bad --at" 2 $?
 "$veil" attest verify-quote "$dir/tcbInfo.json" --collateral "$dir" --at 1735689600 >/dev/null 2>&1
 check "not a quote" 1 $?
-"$veil" attest verify-quote --help | grep -q "collateral DIR"
+"$veil" attest verify-quote --help | grep -q "collateral PATH"
 check "--help" 0 $?
 
 if [[ $fails -gt 0 ]]; then echo "attest_cli: $fails failure(s)"; exit 1; fi

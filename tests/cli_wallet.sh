@@ -87,7 +87,7 @@ wait "$holder"
 "$veil" wallet send --wallet "$tmp/a.w" --to veil1nope --amount 1 2>/dev/null; check "bad address" 1 $?
 "$veil" wallet sync --wallet "$tmp/a.w" 2>"$tmp/err"; check "sync without a TQE is a usage error" 2 $?
 contains "sync says why" "$tmp/err" "no TQE configured"
-"$veil" wallet sync --wallet "$tmp/a.w" --tqe 127.0.0.1:1 --tqe-root /dev/null 2>"$tmp/err"
+"$veil" wallet sync --wallet "$tmp/a.w" --tqe 127.0.0.1:1 --tqe-collateral /dev/null 2>"$tmp/err"
 check "sync refuses an unpinned TQE identity (usage)" 2 $?
 contains "policy message" "$tmp/err" "tqe-mrsigner"
 "$veil" wallet balance --wallet "$tmp/a.w" --rpc http://127.0.0.1:1 2>/dev/null; check "unreachable RPC fails" 1 $?
@@ -98,7 +98,7 @@ for c in create restore addresses balance sync history send deposit unbond withd
   case $c in
     create|restore|addresses|history) ! grep -q -- "--rpc\|--tqe" "$tmp/help" ;;
     balance|unbond) grep -q -- "--rpc" "$tmp/help" && ! grep -q -- "--tqe" "$tmp/help" ;;
-    *) grep -q -- "--tqe-root" "$tmp/help" ;;
+    *) grep -q -- "--tqe-collateral" "$tmp/help" ;;
   esac
   check "$c --help lists the network options it uses, and only those" 0 $?
 done
@@ -131,7 +131,7 @@ closer=$!
 for _ in $(seq 1 50); do [[ -f $tmp/port ]] && break; sleep 0.1; done
 for i in 1 2 3; do
   "$veil" wallet sync --wallet "$tmp/a.w" --rpc http://127.0.0.1:1 --tqe "127.0.0.1:$(cat "$tmp/port")" \
-    --tqe-root /dev/null --tqe-mrsigner "$(printf '%064d' 0)" >/dev/null 2>"$tmp/err"
+    --tqe-collateral /dev/null --tqe-mrsigner "$(printf '%064d' 0)" >/dev/null 2>"$tmp/err"
   check "item7: a TQE closing the connection is an error, not SIGPIPE (try $i)" 1 $?
   contains "item7: says what failed" "$tmp/err" "^veil: wallet sync: TLS handshake failed"
 done

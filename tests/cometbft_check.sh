@@ -32,7 +32,7 @@ import json, sys
 json.dump({
     "params": {"fee_rule": "exact", "fee_base": "1000", "fee_per_byte": "1",
                "unbonding_period": "86400", "key_epoch_blocks": "10000",
-               "max_validators": 50, "min_platform_tcb": 1, "accepted_enclaves": [
+               "max_validators": 50, "accepted_enclaves": [
                    {"mrsigner": "53" * 32, "prodid": 1, "min_svn": 1},
                    {"mrenclave": "4d" * 32}]},
     "accounts": [{"address": "79be667ef9dcbbac55a06295ce870b07029bfcdb2dce28d959f2815b16f81798",

@@ -21,8 +21,10 @@
 #include "host/node/node_rules.h"
 #include "host/node/smt.h"
 #include "host/node/smt_verify.h"
+#include "host/attest/attest.h"
 #include "hostutil/fileio.h"
 #include "tee/sim/sim_host.h"
+#include "tee/sim/sim_pcs.h"
 #include "tee/tee.h"
 #include "enclave/test_enclave.h"
 
@@ -401,10 +403,18 @@ static void test_genesis(void **state)
     } bad[] = {
         {"{", "invalid JSON"},
         {"[]", "must be a JSON object"},
-        /* Item 9: with a pinned root, a TCB floor of 0 would accept any platform. */
+        /* Attestation: collateral is a bundle object, complete; Revoked is never accepted. */
         {"{\"params\":{\"fee_rule\":\"exact\",\"fee_base\":\"1\",\"fee_per_byte\":\"1\","
-         "\"unbonding_period\":\"1\",\"key_epoch_blocks\":\"1\",\"attestation_root\":\"PEM\"}}",
-         "min_platform_tcb: required"},
+         "\"unbonding_period\":\"1\",\"key_epoch_blocks\":\"1\",\"attestation_collateral\":\"PEM\"}}",
+         "must be a collateral bundle object"},
+        {"{\"params\":{\"fee_rule\":\"exact\",\"fee_base\":\"1\",\"fee_per_byte\":\"1\","
+         "\"unbonding_period\":\"1\",\"key_epoch_blocks\":\"1\",\"attestation_collateral\":"
+         "{\"version\":1}}}",
+         "trustedRootCaCert: missing"},
+        {"{\"params\":{\"fee_rule\":\"exact\",\"fee_base\":\"1\",\"fee_per_byte\":\"1\","
+         "\"unbonding_period\":\"1\",\"key_epoch_blocks\":\"1\",\"attestation_accept\":"
+         "[\"Revoked\"]}}",
+         "Revoked is never accepted"},
         /* Item 5: a signer pin without product id and minimum SVN, and a pin of neither. */
         {"{\"params\":{\"fee_rule\":\"exact\",\"fee_base\":\"1\",\"fee_per_byte\":\"1\","
          "\"unbonding_period\":\"1\",\"key_epoch_blocks\":\"1\",\"accepted_enclaves\":"
@@ -601,25 +611,42 @@ static void test_public_node_join(void **state)
     params.enclaves[0].prodid = id.prodid;
     params.enclaves[0].min_svn = id.svn;
 
-    /* no pinned root: recorded, not verified */
+    /* no collateral: recorded, not verified */
     assert_int_equal(run_public(tx, g_sk, &params, now, &acc, &next), VEIL_OK);
     assert_true(next.has_node);
     assert_false(next.node.quote_verified);
     assert_memory_equal(next.node.mrenclave, id.mrenclave, 32);
     assert_int_equal(next.nonce, 5);
 
-    /* pinned root: the quote must verify and bind the key and identity */
-    snprintf(pem, sizeof pem, "%s/%s", root, SIM_ROOT_CA_CERT_FILE);
-    uint8_t *root_pem;
-    size_t root_len;
-    assert_int_equal(veil_file_read(pem, NODE_ATTESTATION_ROOT_MAX, &root_pem, &root_len), VEIL_OK);
-    memcpy(params.attestation_root, root_pem, root_len);
-    params.attestation_root[root_len] = '\0';
-    free(root_pem);
+    /* collateral: the quote must verify and bind the key and identity */
+    snprintf(pem, sizeof pem, "%s/%s", root, SIM_COLLATERAL_FILE);
+    uint8_t *bundle;
+    size_t bundle_len;
+    assert_int_equal(veil_file_read(pem, NODE_ATTESTATION_COLLATERAL_MAX, &bundle, &bundle_len),
+                     VEIL_OK);
+    memcpy(params.attestation_collateral, bundle, bundle_len);
+    params.attestation_collateral[bundle_len] = '\0';
+    free(bundle);
     assert_int_equal(run_public(tx, g_sk, &params, now, &acc, &next), VEIL_OK);
     assert_true(next.node.quote_verified);
-    /* The same join in a block from before the attestation certificate existed. */
-    assert_int_equal(run_public(tx, g_sk, &params, 10, &acc, &next), VEIL_ERR_TEE_QUOTE_CHAIN);
+    /* The same join in a block from before the certificates and collateral existed,
+     * and from after the collateral's nextUpdate (a year). */
+    assert_int_not_equal(run_public(tx, g_sk, &params, 10, &acc, &next), VEIL_OK);
+    assert_int_equal(run_public(tx, g_sk, &params, now + 400 * 86400ull, &acc, &next),
+                     VEIL_ERR_TEE_COLLATERAL_EXPIRED);
+    /* A TCB recovery to level 2 makes this level-1 platform OutOfDate: refused unless
+     * the chain accepts OutOfDate. */
+    node_params recovered = params;
+    snprintf(pem, sizeof pem, "%s/recovered.json", dir);
+    assert_int_equal(sim_pcs_write_collateral(root, 2, (int64_t)now, 30, pem), VEIL_OK);
+    assert_int_equal(veil_file_read(pem, NODE_ATTESTATION_COLLATERAL_MAX, &bundle, &bundle_len),
+                     VEIL_OK);
+    memcpy(recovered.attestation_collateral, bundle, bundle_len);
+    recovered.attestation_collateral[bundle_len] = '\0';
+    free(bundle);
+    assert_int_equal(run_public(tx, g_sk, &recovered, now, &acc, &next), VEIL_ERR_TEE_TCB_REFUSED);
+    recovered.attestation_accept = 1u << DCAP_TCB_OUT_OF_DATE;
+    assert_int_equal(run_public(tx, g_sk, &recovered, now, &acc, &next), VEIL_OK);
     tx->mrenclave[0] ^= 1; /* claims another enclave */
     assert_int_equal(run_public(tx, g_sk, &params, now, &acc, &next), VEIL_ERR_TVE_IDENTITY);
     tx->mrenclave[0] ^= 1;

@@ -32,6 +32,7 @@
 #include "test_enclave.h"
 #include "crypto/crypto.h"
 #include "tee/sim/sim_host.h"
+#include "tee/sim/sim_pcs.h"
 #include "tee/tee.h"
 #include "trusted/tqe/tqe_abi.h"
 
@@ -39,7 +40,8 @@
 #define CERT_CAP 16384
 
 static char g_dir[256];
-static char g_root_a[400], g_root_b[400];
+static char g_root_a[400], g_root_b[400]; /* collateral bundles of authorities A and B */
+static char g_root_a4[400];               /* A's collateral after a TCB recovery to 4 */
 static tee_platform *g_pa, *g_pb;
 static tee_enclave *g_main;
 static tee_enclave *g_fake, *g_fake_b; /* quotes any report data: the attacker's */
@@ -72,12 +74,14 @@ static int setup(void **state)
     char plat[300], root[300];
     snprintf(plat, sizeof plat, "%s/pa", g_dir);
     snprintf(root, sizeof root, "%s/ra", g_dir);
-    snprintf(g_root_a, sizeof g_root_a, "%s/%s", root, SIM_ROOT_CA_CERT_FILE);
+    snprintf(g_root_a, sizeof g_root_a, "%s/%s", root, SIM_COLLATERAL_FILE);
     if (sim_platform_provision(plat, root, 3, false) != VEIL_OK) return -1;
+    snprintf(g_root_a4, sizeof g_root_a4, "%s/recovered.json", g_dir);
+    if (sim_pcs_write_collateral(root, 4, (int64_t)time(NULL), 30, g_root_a4) != VEIL_OK) return -1;
     if (tee_platform_open(plat, &g_pa) != VEIL_OK) return -1;
     snprintf(plat, sizeof plat, "%s/pb", g_dir);
     snprintf(root, sizeof root, "%s/rb", g_dir);
-    snprintf(g_root_b, sizeof g_root_b, "%s/%s", root, SIM_ROOT_CA_CERT_FILE);
+    snprintf(g_root_b, sizeof g_root_b, "%s/%s", root, SIM_COLLATERAL_FILE);
     if (sim_platform_provision(plat, root, 3, false) != VEIL_OK) return -1;
     if (tee_platform_open(plat, &g_pb) != VEIL_OK) return -1;
     if (tee_enclave_load(g_pa, IMG("ratls_test_enclave"), NULL, 0, &g_main) != VEIL_OK) return -1;
@@ -111,8 +115,8 @@ static ratls_policy default_policy(void)
     p.prodid = g_main_id.prodid;
     p.has_min_svn = 1;
     p.min_svn = 1;
-    p.min_platform_tcb = 3;
-    p.root_pem_path = g_root_a;
+    dcap_policy_default(&p.tcb);
+    p.collateral_path = g_root_a;
     return p;
 }
 
@@ -270,7 +274,7 @@ static void test_client_echo(void **state)
     ratls_policy p = default_policy();
     ratls_client *c = NULL;
     assert_status(ratls_client_connect(hp, &p, 5000, &c), VEIL_OK);
-    const tee_quote_claims *cl = ratls_client_peer_claims(c);
+    const attest_claims *cl = ratls_client_peer_claims(c);
     assert_memory_equal(cl->body.identity.mrenclave, g_main_id.mrenclave, TEE_MEASUREMENT_LEN);
     /* The echo server returns our frame as is. */
     uint8_t *msg;
@@ -305,7 +309,7 @@ static void test_client_echo(void **state)
     ratls_client_close(c);
     /* New connections present the renewed certificate. */
     assert_status(ratls_client_connect(hp, &p, 5000, &c), VEIL_OK);
-    tee_quote_claims rc;
+    attest_claims rc;
     assert_status(ratls_verify_cert(renewed, &p, time(NULL), &rc), VEIL_OK);
     assert_memory_equal(ratls_client_peer_claims(c)->body.report_data, rc.body.report_data,
                         TEE_REPORT_DATA_LEN);
@@ -321,7 +325,7 @@ static void test_client_echo(void **state)
     assert_null(c);
     assert_non_null(strstr(veil_error_detail(), "expected 4242"));
     p = default_policy();
-    p.root_pem_path = g_root_b;
+    p.collateral_path = g_root_b;
     assert_status(ratls_client_connect(hp, &p, 5000, &c), VEIL_ERR_TEE_QUOTE_CHAIN);
     server_stop(&s);
 }
@@ -383,28 +387,27 @@ static void test_verify_ok_and_policy(void **state)
     (void)state;
     X509 *x = enclave_cert(g_main, (uint64_t)time(NULL));
     ratls_policy p = default_policy();
-    tee_quote_claims c;
+    attest_claims c;
     assert_status(ratls_verify_cert(x, &p, time(NULL), &c), VEIL_OK);
     assert_int_equal(c.body.identity.svn, 1);
-    assert_int_equal(c.platform_tcb, 3);
-    /* The same with the root in memory, and pinning only one of the two measurements. */
-    uint8_t *pem;
-    size_t pem_len;
-    assert_int_equal(veil_file_read(g_root_a, 1u << 16, &pem, &pem_len), VEIL_OK);
-    p.root_pem_path = NULL;
-    p.root_pem = pem;
-    p.root_pem_len = pem_len;
+    assert_int_equal(c.tcb_status, DCAP_TCB_UP_TO_DATE);
+    /* The same with the collateral in memory, and pinning only one of the two
+     * measurements. */
+    attest_collateral *col;
+    assert_int_equal(attest_collateral_load(g_root_a, &col), VEIL_OK);
+    p.collateral_path = NULL;
+    p.collateral = col;
     p.mrenclave = NULL;
     assert_status(verify(x, &p), VEIL_OK);
     p.mrenclave = g_main_id.mrenclave;
     p.mrsigner = NULL;
     assert_status(verify(x, &p), VEIL_OK);
-    free(pem);
+    attest_collateral_free(col);
     /* Nothing pinned is a usage error, not "accept anything". */
     p.mrenclave = NULL;
     assert_status(verify(x, &p), VEIL_ERR_ARG);
     /* Neither is a signer pin without a product id or a minimum SVN (item 9: no silent
-     * "any" in a policy), nor a TCB floor of 0 unless out-of-date platforms are allowed. */
+     * "any" in a policy), nor a policy without collateral. */
     p = default_policy();
     p.mrenclave = NULL;
     p.has_prodid = 0;
@@ -415,11 +418,13 @@ static void test_verify_ok_and_policy(void **state)
     p.has_min_svn = 0;
     assert_status(verify(x, &p), VEIL_ERR_ARG);
     p = default_policy();
-    p.min_platform_tcb = 0;
+    p.collateral_path = NULL;
     assert_status(verify(x, &p), VEIL_ERR_ARG);
-    assert_non_null(strstr(veil_error_detail(), "TCB"));
-    p.allow_out_of_date_tcb = true;
-    assert_status(verify(x, &p), VEIL_OK);
+    assert_non_null(strstr(veil_error_detail(), "collateral"));
+    /* A zeroed TCB policy accepts no status at all, UpToDate included. */
+    p = default_policy();
+    memset(&p.tcb, 0, sizeof p.tcb);
+    assert_status(verify(x, &p), VEIL_ERR_RATLS_TCB);
     /* MRENCLAVE alone pins one image: enough on its own. */
     p = default_policy();
     p.mrsigner = NULL;
@@ -440,11 +445,16 @@ static void test_verify_ok_and_policy(void **state)
     p.min_svn = 2;
     assert_status(verify(x, &p), VEIL_ERR_RATLS_SVN);
     assert_non_null(strstr(veil_error_detail(), "expected >= 2, got 1"));
-    /* TCB: the platform is at level 3. */
+    /* TCB: the platform is at level 3; after the authority's recovery to 4 it is
+     * OutOfDate, refused unless the policy accepts OutOfDate. */
     p = default_policy();
-    p.min_platform_tcb = 5;
+    p.collateral_path = g_root_a4;
     assert_status(verify(x, &p), VEIL_ERR_RATLS_TCB);
-    p.allow_out_of_date_tcb = true;
+    assert_non_null(strstr(veil_error_detail(), "OutOfDate"));
+    assert_non_null(strstr(veil_error_detail(), "VEIL-SIM-00001"));
+    assert_int_equal(dcap_policy_parse("SWHardeningNeeded", &p.tcb), VEIL_OK);
+    assert_status(verify(x, &p), VEIL_ERR_RATLS_TCB);
+    assert_int_equal(dcap_policy_parse("OutOfDate", &p.tcb), VEIL_OK);
     assert_status(verify(x, &p), VEIL_OK);
     X509_free(x);
 }
@@ -514,7 +524,7 @@ static void test_verify_identities(void **state)
     x = enclave_cert(e, (uint64_t)time(NULL));
     p = default_policy();
     assert_status(verify(x, &p), VEIL_ERR_TEE_QUOTE_CHAIN);
-    p.root_pem_path = g_root_b;
+    p.collateral_path = g_root_b;
     assert_status(verify(x, &p), VEIL_OK);
     X509_free(x);
     unload(e);
@@ -717,8 +727,8 @@ static ratls_policy fake_policy(void)
     p.prodid = g_fake_id.prodid;
     p.has_min_svn = 1;
     p.min_svn = g_fake_id.svn;
-    p.min_platform_tcb = 3;
-    p.root_pem_path = g_root_a;
+    dcap_policy_default(&p.tcb);
+    p.collateral_path = g_root_a;
     return p;
 }
 
@@ -841,7 +851,7 @@ static void test_forgery_suite(void **state)
         case PT_SIGNER: p.mrsigner = wrong, p.mrenclave = NULL; break;
         case PT_PRODID: p.prodid = (uint16_t)(g_fake_id.prodid + 1); break;
         case PT_SVN: p.min_svn = (uint16_t)(g_fake_id.svn + 1); break;
-        case PT_TCB: p.min_platform_tcb = 4; break;
+        case PT_TCB: p.collateral_path = g_root_a4; break;
         case PT_MRENCLAVE: p.mrenclave = wrong; break;
         default: break;
         }

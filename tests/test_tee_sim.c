@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -14,9 +15,11 @@
 #include "common/cursor.h"
 #include "crypto/crypto.h"
 #include "crypto/crypto_host.h"
+#include "host/attest/attest.h"
 #include "hostutil/fileio.h"
 #include "tee/sim/sigstruct.h"
 #include "tee/sim/sim_host.h"
+#include "tee/sim/sim_pcs.h"
 #include "tee/tee.h"
 #include "test_enclave.h"
 
@@ -24,7 +27,7 @@
 
 static char g_dir[256];       /* scratch root */
 static char g_plat[300];      /* provisioned platform */
-static char g_root_pem[400];  /* its pinned root */
+static char g_collateral[400]; /* its authority's collateral bundle */
 static tee_platform *g_p;
 
 static int setup(void **state)
@@ -33,7 +36,7 @@ static int setup(void **state)
     snprintf(g_dir, sizeof g_dir, "/tmp/veil-test-tee-XXXXXX");
     if (mkdtemp(g_dir) == NULL) return -1;
     snprintf(g_plat, sizeof g_plat, "%s/platform", g_dir);
-    snprintf(g_root_pem, sizeof g_root_pem, "%s/root/%s", g_dir, SIM_ROOT_CA_CERT_FILE);
+    snprintf(g_collateral, sizeof g_collateral, "%s/root/%s", g_dir, SIM_COLLATERAL_FILE);
     char root[300];
     snprintf(root, sizeof root, "%s/root", g_dir);
     if (sim_platform_provision(g_plat, root, 3, false) != VEIL_OK) return -1;
@@ -466,81 +469,127 @@ static size_t make_quote(tee_enclave *e, uint8_t rd_byte, uint8_t *quote)
     return n;
 }
 
+static attest_collateral *collateral(const char *path)
+{
+    attest_collateral *c = NULL;
+    assert_int_equal(attest_collateral_load(path, &c), VEIL_OK);
+    return c;
+}
+
 static void test_quotes(void **state)
 {
     (void)state;
     tee_enclave *a = load(IMG("test_enclave"));
     tee_enclave *dbg = load(IMG("test_enclave_debug"));
-    uint8_t quote[TEE_QUOTE_MAX_LEN], bad[TEE_QUOTE_MAX_LEN];
-    tee_quote_claims c;
+    uint8_t quote[TEE_QUOTE_MAX_LEN], bad[TEE_QUOTE_MAX_LEN + 1];
+    attest_claims c;
     tee_identity ia;
+    int64_t now = (int64_t)time(NULL);
+    attest_collateral *col = collateral(g_collateral);
 
+    /* An SGX ECDSA quote v3: Intel's layout, this platform's TCB in header and body. */
     size_t n = make_quote(a, 0x11, quote);
-    assert_int_equal(tee_quote_verify(quote, n, g_root_pem, 3, &c), VEIL_OK);
+    dcap_quote dq;
+    assert_int_equal(dcap_quote_parse(quote, n, &dq), VEIL_OK);
+    assert_int_equal(dq.version, 3);
+    assert_int_equal(dq.att_key_type, 2);
+    assert_int_equal(dq.pce_svn, 3);
+    assert_int_equal(dq.cert_type, 5);
+    assert_int_equal(dq.body[0], 3); /* CPUSVN */
+    assert_int_equal(attest_quote_verify(quote, n, col, now, &c), VEIL_OK);
     tee_enclave_identity(a, &ia);
     assert_identity_equal(&c.body.identity, &ia);
     assert_int_equal(c.body.report_data[0], 0x11);
     assert_int_equal(c.body.report_data[63], 0x11);
-    assert_int_equal(c.platform_tcb, 3);
-    assert_int_equal(c.tcb_status, TEE_TCB_UP_TO_DATE);
+    assert_int_equal(c.tcb_status, DCAP_TCB_UP_TO_DATE);
+    assert_memory_equal(c.fmspc, "VEIL\0\0", 6);
     assert_int_equal(c.body.identity.attributes & TEE_ATTR_DEBUG, 0);
-    assert_int_equal(tee_quote_verify(quote, n, g_root_pem, 4, &c), VEIL_OK);
-    assert_int_equal(c.tcb_status, TEE_TCB_OUT_OF_DATE);
+
+    /* A TCB recovery: the authority's new collateral makes level 3 out of date. */
+    char recovered[400], rootdir[300];
+    snprintf(rootdir, sizeof rootdir, "%s/root", g_dir);
+    snprintf(recovered, sizeof recovered, "%s/recovered.json", g_dir);
+    assert_int_equal(sim_pcs_write_collateral(rootdir, 4, now, 30, recovered), VEIL_OK);
+    attest_collateral *col4 = collateral(recovered);
+    assert_int_equal(attest_quote_verify(quote, n, col4, now, &c), VEIL_OK);
+    assert_int_equal(c.tcb_status, DCAP_TCB_OUT_OF_DATE);
+    assert_string_equal(c.advisory_ids, "VEIL-SIM-00001");
+    /* ... and its validity is its own: 30 days. */
+    assert_int_equal(attest_quote_verify(quote, n, col4, now + 31 * 86400, &c),
+                     VEIL_ERR_TEE_COLLATERAL_EXPIRED);
+    attest_collateral_free(col4);
 
     /* Debug flag visible in the claims. */
     size_t dn = make_quote(dbg, 0x22, bad);
-    assert_int_equal(tee_quote_verify(bad, dn, g_root_pem, 0, &c), VEIL_OK);
+    assert_int_equal(attest_quote_verify(bad, dn, col, now, &c), VEIL_OK);
     assert_int_not_equal(c.body.identity.attributes & TEE_ATTR_DEBUG, 0);
 
-    /* Altered body (identity, report data) or signature: the signature fails. */
-    size_t spots[] = {8, 8 + 65, 84, 147, 150, 211};
+    /* Altered header, body (identity, report data), signature, attestation key or QE
+     * report: a signature fails. */
+    size_t sig = 48 + 384 + 4;
+    size_t spots[] = {9, 48 + 64, 48 + 128, 48 + 256, 48 + 320, sig + 3, sig + 64 + 5,
+                      sig + 128 + 100, sig + 128 + 384 + 7};
     for (size_t i = 0; i < sizeof spots / sizeof spots[0]; i++) {
         memcpy(bad, quote, n);
         bad[spots[i]] ^= 0x01;
-        assert_int_equal(tee_quote_verify(bad, n, g_root_pem, 0, &c), VEIL_ERR_TEE_QUOTE_SIGNATURE);
+        veil_status st = attest_quote_verify(bad, n, col, now, &c);
+        assert_true(st == VEIL_ERR_TEE_QUOTE_SIGNATURE || st == VEIL_ERR_TEE_QE_IDENTITY);
     }
-    /* Altered certificate: no longer certified by the root (or unparsable). */
+    /* Altered certification data: no longer the authority's chain (or unparsable). */
     memcpy(bad, quote, n);
-    bad[n - 20] ^= 0x01;
-    veil_status st = tee_quote_verify(bad, n, g_root_pem, 0, &c);
+    bad[n - 200] ^= 0x01;
+    veil_status st = attest_quote_verify(bad, n, col, now, &c);
+    if (st != VEIL_ERR_TEE_QUOTE_CHAIN && st != VEIL_ERR_TEE_QUOTE_FORMAT)
+        fail_msg("%s: %s", veil_status_name(st), veil_error_detail());
     assert_true(st == VEIL_ERR_TEE_QUOTE_CHAIN || st == VEIL_ERR_TEE_QUOTE_FORMAT);
-    /* Shape: truncated, trailing byte, bad magic, oversized. */
-    assert_int_equal(tee_quote_verify(quote, n - 1, g_root_pem, 0, &c), VEIL_ERR_TEE_QUOTE_FORMAT);
-    assert_int_equal(tee_quote_verify(quote, 100, g_root_pem, 0, &c), VEIL_ERR_TEE_QUOTE_FORMAT);
+    /* Shape: truncated, trailing byte, other version, oversized. */
+    assert_int_equal(attest_quote_verify(quote, n - 1, col, now, &c), VEIL_ERR_TEE_QUOTE_FORMAT);
+    assert_int_equal(attest_quote_verify(quote, 100, col, now, &c), VEIL_ERR_TEE_QUOTE_FORMAT);
     memcpy(bad, quote, n);
     bad[n] = 0;
-    assert_int_equal(tee_quote_verify(bad, n + 1, g_root_pem, 0, &c), VEIL_ERR_TEE_QUOTE_FORMAT);
+    assert_int_equal(attest_quote_verify(bad, n + 1, col, now, &c), VEIL_ERR_TEE_QUOTE_FORMAT);
     memcpy(bad, quote, n);
-    bad[0] = 'X';
-    assert_int_equal(tee_quote_verify(bad, n, g_root_pem, 0, &c), VEIL_ERR_TEE_QUOTE_FORMAT);
-    assert_int_equal(tee_quote_verify(quote, TEE_QUOTE_MAX_LEN + 1, g_root_pem, 0, &c),
-                     VEIL_ERR_TEE_QUOTE_FORMAT);
+    bad[0] = 4;
+    assert_int_equal(attest_quote_verify(bad, n, col, now, &c), VEIL_ERR_TEE_QUOTE_FORMAT);
 
-    /* A platform certified by another root: refused under our pinned root. */
-    char other[400], other_root[400], other_pem[500];
+    /* A platform of another authority: refused under ours, verified under its own. */
+    char other[400], other_root[400], other_bundle[500];
     tee_platform *q;
     snprintf(other, sizeof other, "%s/foreign", g_dir);
     snprintf(other_root, sizeof other_root, "%s/foreign-root", g_dir);
-    snprintf(other_pem, sizeof other_pem, "%s/%s", other_root, SIM_ROOT_CA_CERT_FILE);
+    snprintf(other_bundle, sizeof other_bundle, "%s/%s", other_root, SIM_COLLATERAL_FILE);
     assert_int_equal(sim_platform_provision(other, other_root, 3, false), VEIL_OK);
     assert_int_equal(tee_platform_open(other, &q), VEIL_OK);
     tee_enclave *f = load_on(q, IMG("test_enclave"));
     size_t fn = make_quote(f, 0x33, bad);
-    assert_int_equal(tee_quote_verify(bad, fn, g_root_pem, 0, &c), VEIL_ERR_TEE_QUOTE_CHAIN);
-    assert_int_equal(tee_quote_verify(bad, fn, other_pem, 0, &c), VEIL_OK);
-    /* Our quote does not verify under the foreign root either. */
-    assert_int_equal(tee_quote_verify(quote, n, other_pem, 0, &c), VEIL_ERR_TEE_QUOTE_CHAIN);
+    attest_collateral *foreign = collateral(other_bundle);
+    assert_int_equal(attest_quote_verify(bad, fn, col, now, &c), VEIL_ERR_TEE_QUOTE_CHAIN);
+    assert_int_equal(attest_quote_verify(bad, fn, foreign, now, &c), VEIL_OK);
+    assert_int_equal(attest_quote_verify(quote, n, foreign, now, &c), VEIL_ERR_TEE_QUOTE_CHAIN);
+    attest_collateral_free(foreign);
 
-    /* A body signed by a key the certificate does not certify. */
+    /* A quote signed by an attestation key the QE report does not certify. */
     EVP_PKEY *rogue;
-    tee_report_body body = c.body;
+    uint8_t body[384];
     assert_int_equal(veil_p256_keygen(&rogue), VEIL_OK);
-    assert_int_equal(sim_quote_build(rogue, g_p->pck_cert_der, g_p->pck_cert_len, &body, bad,
-                                     sizeof bad, &fn),
-                     VEIL_OK);
-    assert_int_equal(tee_quote_verify(bad, fn, g_root_pem, 0, &c), VEIL_ERR_TEE_QUOTE_SIGNATURE);
+    sim_report_body_encode(&c.body, g_p->cpusvn, body);
+    sim_pcs_quoter qr = {.att_key = rogue,
+                         .qe_svn = SIM_QE_ISVSVN,
+                         .pce_svn = g_p->pcesvn,
+                         .qe_report = g_p->qe_report,
+                         .qe_report_sig = g_p->qe_report_sig,
+                         .auth = g_p->qe_auth,
+                         .auth_len = sizeof g_p->qe_auth,
+                         .chain_pem = g_p->pck_chain};
+    assert_int_equal(sim_pcs_quote(&qr, body, bad, sizeof bad, &fn), VEIL_OK);
+    assert_int_equal(attest_quote_verify(bad, fn, col, now, &c), VEIL_ERR_TEE_QUOTE_SIGNATURE);
+    /* With the platform's own key the same body verifies (the forgery above is the key). */
+    qr.att_key = g_p->att_key;
+    assert_int_equal(sim_pcs_quote(&qr, body, bad, sizeof bad, &fn), VEIL_OK);
+    assert_int_equal(attest_quote_verify(bad, fn, col, now, &c), VEIL_OK);
     EVP_PKEY_free(rogue);
 
+    attest_collateral_free(col);
     tee_enclave_destroy(f);
     tee_platform_close(q);
     tee_enclave_destroy(a);

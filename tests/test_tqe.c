@@ -552,15 +552,15 @@ static void test_query(void **state)
     tls_close(s);
 }
 
-/* The wallet's client (src/host/ratls): the evidence verifies against the pinned root
- * and the signer; another signer is refused. */
+/* The wallet's client (src/host/ratls): the evidence verifies against the authority's
+ * collateral and the signer; another signer is refused. */
 static void test_ratls_client(void **state)
 {
     (void)state;
     char hp[32], root[160];
     uint8_t signer[32], other[32];
     snprintf(hp, sizeof hp, "127.0.0.1:%d", g_tqe_port);
-    snprintf(root, sizeof root, "%s/root/%s", g_dir, SIM_ROOT_CA_CERT_FILE);
+    snprintf(root, sizeof root, "%s/root/%s", g_dir, SIM_COLLATERAL_FILE);
     assert_int_equal(veil_hex_decode_exact(signer, 32, g_mrsigner_hex, 64), VEIL_OK);
     ratls_policy pol = {0};
     pol.mrsigner = signer;
@@ -568,8 +568,8 @@ static void test_ratls_client(void **state)
     pol.prodid = TQE_PRODID;
     pol.has_min_svn = 1;
     pol.min_svn = TQE_SVN;
-    pol.min_platform_tcb = 1;
-    pol.root_pem_path = root;
+    dcap_policy_default(&pol.tcb);
+    pol.collateral_path = root;
     ratls_client *c = NULL;
     assert_int_equal(ratls_client_connect(hp, &pol, 10000, &c), VEIL_OK);
     assert_memory_equal(ratls_client_peer_claims(c)->body.identity.mrsigner, signer, 32);

@@ -123,16 +123,18 @@ veil_status node_params_encode(const node_params *p, uint8_t *out, size_t cap, s
 {
     Veil__Node__Params m = VEIL__NODE__PARAMS__INIT;
     ENSURE(p->fee_rule == NODE_FEE_EXACT || p->fee_rule == NODE_FEE_AT_LEAST, VEIL_ERR_ARG);
-    ENSURE(strnlen(p->attestation_root, sizeof p->attestation_root) <= NODE_ATTESTATION_ROOT_MAX,
+    ENSURE(strnlen(p->attestation_collateral, sizeof p->attestation_collateral) <=
+                   NODE_ATTESTATION_COLLATERAL_MAX,
            VEIL_ERR_ARG);
+    ENSURE((p->attestation_accept & ~NODE_ATTESTATION_ACCEPT_MASK) == 0, VEIL_ERR_ARG);
     m.fee_rule = p->fee_rule;
     m.fee_base = p->fee_base;
     m.fee_per_byte = p->fee_per_byte;
     m.unbonding_period = p->unbonding_period;
     m.key_epoch_blocks = p->key_epoch_blocks;
     m.max_validators = p->max_validators;
-    m.attestation_root = (char *)p->attestation_root;
-    m.min_platform_tcb = p->min_platform_tcb;
+    m.attestation_collateral = (char *)p->attestation_collateral;
+    m.attestation_accept = p->attestation_accept;
     ENSURE(p->n_enclaves <= NODE_MAX_ENCLAVE_PINS, VEIL_ERR_ARG);
     Veil__Node__EnclavePin pins[NODE_MAX_ENCLAVE_PINS], *pin_ptrs[NODE_MAX_ENCLAVE_PINS];
     for (size_t i = 0; i < p->n_enclaves; i++) {
@@ -164,15 +166,18 @@ veil_status node_params_decode(const uint8_t *in, size_t len, node_params *out)
     ENSURE_OUT(veil_pb_is_canonical(&m->base, in, len), VEIL_ERR_MALFORMED);
     ENSURE_OUT(m->fee_rule == NODE_FEE_EXACT || m->fee_rule == NODE_FEE_AT_LEAST,
                VEIL_ERR_MALFORMED);
-    ENSURE_OUT(strlen(m->attestation_root) <= NODE_ATTESTATION_ROOT_MAX, VEIL_ERR_MALFORMED);
+    ENSURE_OUT(strlen(m->attestation_collateral) <= NODE_ATTESTATION_COLLATERAL_MAX &&
+                   (m->attestation_accept & ~NODE_ATTESTATION_ACCEPT_MASK) == 0,
+               VEIL_ERR_MALFORMED);
     out->fee_rule = m->fee_rule;
     out->fee_base = m->fee_base;
     out->fee_per_byte = m->fee_per_byte;
     out->unbonding_period = m->unbonding_period;
     out->key_epoch_blocks = m->key_epoch_blocks;
     out->max_validators = m->max_validators;
-    memcpy(out->attestation_root, m->attestation_root, strlen(m->attestation_root) + 1);
-    out->min_platform_tcb = m->min_platform_tcb;
+    memcpy(out->attestation_collateral, m->attestation_collateral,
+           strlen(m->attestation_collateral) + 1);
+    out->attestation_accept = m->attestation_accept;
     ENSURE_OUT(m->n_accepted_enclaves <= NODE_MAX_ENCLAVE_PINS, VEIL_ERR_MALFORMED);
     for (size_t i = 0; i < m->n_accepted_enclaves; i++) {
         const Veil__Node__EnclavePin *e = m->accepted_enclaves[i];

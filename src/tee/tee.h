@@ -77,18 +77,6 @@ typedef enum tee_key_name {
     TEE_KEY_APP = 3     /* application-defined use of a policy-bound key */
 } tee_key_name;
 
-/* Claims returned by quote verification. */
-typedef enum tee_tcb_status {
-    TEE_TCB_UP_TO_DATE = 0,
-    TEE_TCB_OUT_OF_DATE = 1
-} tee_tcb_status;
-
-typedef struct tee_quote_claims {
-    tee_report_body body;
-    uint16_t platform_tcb; /* the platform's TCB level, from its attestation cert */
-    tee_tcb_status tcb_status;
-} tee_quote_claims;
-
 /* Sizes. A sealed blob is tee_sealed_size(plaintext length) bytes; every backend keeps
  * it within plaintext + TEE_SEAL_OVERHEAD_MAX, so buffers can be sized at compile time. */
 #define TEE_SEAL_OVERHEAD_MAX 80u
@@ -185,24 +173,8 @@ VEIL_MUST_CHECK veil_status tee_enclave_call_ctx(tee_enclave *e, uint32_t index,
 void tee_enclave_identity(const tee_enclave *e, tee_identity *out);
 void tee_enclave_target_info(const tee_enclave *e, tee_target_info *out);
 
-/* Quote verification against a pinned provisioning root (PEM file). Checks the
- * attestation-key certificate chain to that root, the quote signature over the
- * report body, and returns the claims. min_platform_tcb decides tcb_status. */
-VEIL_MUST_CHECK veil_status tee_quote_verify(const uint8_t *quote, size_t quote_len,
-                                             const char *pinned_root_pem_path,
-                                             uint16_t min_platform_tcb,
-                                             tee_quote_claims *claims);
-/* Same, with the root already in memory (PEM bytes). */
-VEIL_MUST_CHECK veil_status tee_quote_verify_mem(const uint8_t *quote, size_t quote_len,
-                                                 const uint8_t *root_pem, size_t root_pem_len,
-                                                 uint16_t min_platform_tcb,
-                                                 tee_quote_claims *claims);
-/* Same, judging certificate validity at `at` (unix seconds) instead of now: what a
- * chain must do so that every validator, and every replay, reaches the same verdict. */
-VEIL_MUST_CHECK veil_status tee_quote_verify_mem_at(const uint8_t *quote, size_t quote_len,
-                                                    const uint8_t *root_pem, size_t root_pem_len,
-                                                    uint16_t min_platform_tcb, int64_t at,
-                                                    tee_quote_claims *claims);
+/* Quotes are verified by host/attest/attest.h: every backend produces Intel's SGX
+ * ECDSA quote v3 (docs/attestation.md), so one verifier serves them all. */
 
 /* ============================ TRUSTED SIDE ======================================= */
 /* Only code linked into an enclave image may call these. */

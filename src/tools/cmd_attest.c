@@ -11,21 +11,10 @@
 #include <jansson.h>
 
 #include "common/hex.h"
-#include "host/attest/dcap.h"
+#include "host/attest/attest.h"
 #include "hostutil/fileio.h"
 #include "tools/cli.h"
 #include "tools/commands.h"
-
-/* Collateral files in a directory, named as Intel's QVL sample names them. */
-static const struct {
-    const char *name;
-    bool required;
-} g_files[] = {
-    {"trustedRootCaCert.pem", true}, {"pckCert.pem", false},    {"pckSignChain.pem", false},
-    {"rootCaCrl.der", true},         {"intermediateCaCrl.der", true}, {"tcbInfo.json", true},
-    {"tcbSignChain.pem", true},      {"qeIdentity.json", true},
-};
-#define N_FILES (sizeof g_files / sizeof g_files[0])
 
 /* "now", Unix seconds, or "YYYY-MM-DDTHH:MM:SSZ". */
 static bool parse_at(const char *s, int64_t *out)
@@ -72,16 +61,18 @@ static int verify_quote(int argc, char **argv)
         case 'A': accept = optarg; break;
         case 'j': json = true; break;
         case 'h':
-            printf("usage: veil attest verify-quote QUOTE --collateral DIR [--at TIME]\n"
+            printf("usage: veil attest verify-quote QUOTE --collateral PATH [--at TIME]\n"
                    "                                [--accept STATUSES] [--json]\n\n"
                    "Verifies an SGX ECDSA quote v3 (a binary file) against collateral, as Intel's\n"
                    "Quote Verification Library does (docs/attestation.md), and prints the TCB\n"
                    "verdict and the enclave's identity.\n"
-                   "  --collateral DIR  the collateral, one file each (names as Intel's QVL sample):\n"
-                   "                    trustedRootCaCert.pem (the root to pin), pckCert.pem and\n"
-                   "                    pckSignChain.pem (unless the quote carries its chain),\n"
-                   "                    rootCaCrl.der, intermediateCaCrl.der (DER or PEM),\n"
-                   "                    tcbInfo.json, tcbSignChain.pem, qeIdentity.json\n"
+                   "  --collateral PATH a collateral bundle file (JSON, as 'veil platform\n"
+                   "                    collateral' writes), or a directory with one file each\n"
+                   "                    (names as Intel's QVL sample): trustedRootCaCert.pem (the\n"
+                   "                    root to pin), pckCert.pem and pckSignChain.pem (unless\n"
+                   "                    the quote carries its chain), rootCaCrl.der,\n"
+                   "                    intermediateCaCrl.der (DER or PEM), tcbInfo.json,\n"
+                   "                    tcbSignChain.pem, qeIdentity.json\n"
                    "  --at TIME         verification time: now (default), Unix seconds, or\n"
                    "                    YYYY-MM-DDTHH:MM:SSZ\n"
                    "  --accept STATUSES TCB statuses accepted besides UpToDate, comma-separated:\n"
@@ -97,7 +88,7 @@ static int verify_quote(int argc, char **argv)
         }
     }
     if (optind + 1 != argc) return cli_usage_error("attest verify-quote takes one QUOTE file");
-    if (dir == NULL) return cli_usage_error("attest verify-quote needs --collateral DIR");
+    if (dir == NULL) return cli_usage_error("attest verify-quote needs --collateral PATH");
     int64_t at;
     if (!parse_at(at_text, &at))
         return cli_usage_error("--at: want now, Unix seconds or YYYY-MM-DDTHH:MM:SSZ");
@@ -105,51 +96,22 @@ static int verify_quote(int argc, char **argv)
     if (dcap_policy_parse(accept, &policy) != VEIL_OK)
         return cli_usage_error("--accept: %s", veil_error_detail());
 
-    uint8_t *quote = NULL, *file[N_FILES] = {0};
-    size_t quote_len = 0, len[N_FILES] = {0};
+    uint8_t *quote = NULL;
+    size_t quote_len = 0;
+    attest_collateral *col = NULL;
     int rc = 1;
     veil_status st = veil_file_read(argv[optind], DCAP_QUOTE_MAX_LEN, &quote, &quote_len);
     if (st != VEIL_OK) {
         rc = cli_fail(argv[optind], st);
         goto out;
     }
-    for (size_t i = 0; i < N_FILES; i++) {
-        char path[PATH_MAX];
-        if (veil_path_join(path, sizeof path, dir, g_files[i].name) != VEIL_OK) {
-            rc = cli_usage_error("--collateral: path too long");
-            goto out;
-        }
-        uint8_t *raw = NULL;
-        st = veil_file_read(path, DCAP_COLLATERAL_MAX_LEN, &raw, &len[i]);
-        if (st == VEIL_ERR_NOT_FOUND && !g_files[i].required) continue;
-        if (st != VEIL_OK) {
-            rc = cli_fail(path, st);
-            goto out;
-        }
-        file[i] = malloc(len[i] + 1); /* text documents are used as strings */
-        if (file[i] == NULL) {
-            free(raw);
-            rc = cli_fail("collateral", VEIL_ERR_NOMEM);
-            goto out;
-        }
-        memcpy(file[i], raw, len[i]);
-        file[i][len[i]] = 0;
-        free(raw);
+    st = attest_collateral_load(dir, &col);
+    if (st != VEIL_OK) {
+        rc = cli_fail(dir, st);
+        goto out;
     }
-    dcap_collateral col = {.root_ca_pem = (const char *)file[0],
-                           .pck_cert_pem = (const char *)file[1],
-                           .pck_chain_pem = (const char *)file[2],
-                           .root_crl = file[3],
-                           .root_crl_len = len[3],
-                           .pck_crl = file[4],
-                           .pck_crl_len = len[4],
-                           .tcb_info_json = (const char *)file[5],
-                           .tcb_info_len = len[5],
-                           .tcb_chain_pem = (const char *)file[6],
-                           .qe_identity_json = (const char *)file[7],
-                           .qe_identity_len = len[7]};
     dcap_result r;
-    st = dcap_verify(quote, quote_len, &col, at, &r);
+    st = dcap_verify(quote, quote_len, attest_collateral_view(col), at, &r);
     if (st != VEIL_OK) {
         if (json) {
             json_t *j = json_pack("{s:b, s:i, s:s, s:s, s:I}", "verified", 0, "code", (int)st,
@@ -196,7 +158,7 @@ static int verify_quote(int argc, char **argv)
     rc = pst == VEIL_OK ? 0 : cli_fail("policy", pst);
 out:
     free(quote);
-    for (size_t i = 0; i < N_FILES; i++) free(file[i]);
+    attest_collateral_free(col);
     return rc;
 }
 

@@ -218,7 +218,7 @@ static int devnet_start(int argc, char **argv)
     char root[PATH_MAX + 64];
     snprintf(rpc_url, sizeof rpc_url, "http://127.0.0.1:%u", l.rpc_port);
     snprintf(tqe_listen, sizeof tqe_listen, "127.0.0.1:%u", l.tqe_port);
-    devnet_tqe_root(&l, root, sizeof root);
+    devnet_collateral(&l, root, sizeof root);
     snprintf(tve_listen, sizeof tve_listen, "ipc://%s", l.tve_sock);
     snprintf(abci, sizeof abci, "unix://%s", l.abci_sock);
     snprintf(rpc, sizeof rpc, "127.0.0.1:%u", l.rpc_port);
@@ -272,7 +272,7 @@ static int devnet_start(int argc, char **argv)
            "  abci       %s\n"
            "  tve        %s\n"
            "  tqe        %s  (attested TLS 1.3 for wallets)\n"
-           "             wallet flags: --tqe %s --tqe-root %s --tqe-mrsigner %s\n"
+           "             wallet flags: --tqe %s --tqe-collateral %s --tqe-mrsigner %s\n"
            "  chain id   %s\n"
            "  accounts   %s/demo-accounts.json\n"
            "  logs       %s/\n"
@@ -303,18 +303,18 @@ static int devnet_start(int argc, char **argv)
 }
 
 /* The TQE's identity, from the RA-TLS certificate it wrote at start, verified against
- * the devnet's provisioning root and the devnet's signer (the TVE's). */
+ * the devnet's attestation collateral and the devnet's signer (the TVE's). */
 static json_t *tqe_status(const devnet_layout *l)
 {
     char cert_path[PATH_MAX + 16], root[PATH_MAX + 64], addr[32];
     snprintf(cert_path, sizeof cert_path, "%s/tqe-cert.der", l->tqe_home);
-    devnet_tqe_root(l, root, sizeof root);
+    devnet_collateral(l, root, sizeof root);
     snprintf(addr, sizeof addr, "127.0.0.1:%u", l->tqe_port);
     if (!devnet_tqe_listening(l))
         return json_pack("{s:s, s:s}", "error", "not listening", "detail", addr);
     uint8_t signer[32], *der = NULL;
     size_t len = 0;
-    tee_quote_claims claims;
+    attest_claims claims;
     veil_status s = veil_hex_decode_exact(signer, 32, l->tve_mrsigner_hex, 64);
     if (s == VEIL_OK) s = veil_file_read(cert_path, RATLS_CERT_MAX_LEN, &der, &len);
     if (s == VEIL_OK) {
@@ -323,9 +323,13 @@ static json_t *tqe_status(const devnet_layout *l)
         p.has_prodid = 1;
         p.prodid = TQE_PRODID;
         p.has_min_svn = 1; /* shown, not judged: any SVN of the devnet's TQE */
-        p.root_pem_path = root;
-        p.allow_out_of_date_tcb = true;
-        s = ratls_verify_cert_der(der, len, &p, time(NULL), &claims);
+        p.collateral_path = root;
+        /* shown, not judged: any TCB status but Revoked */
+        s = dcap_policy_parse("SWHardeningNeeded,ConfigurationNeeded,"
+                              "ConfigurationAndSWHardeningNeeded,OutOfDate,"
+                              "OutOfDateConfigurationNeeded",
+                              &p.tcb);
+        if (s == VEIL_OK) s = ratls_verify_cert_der(der, len, &p, time(NULL), &claims);
     }
     free(der);
     if (s != VEIL_OK)
@@ -333,9 +337,10 @@ static json_t *tqe_status(const devnet_layout *l)
     char mre[65], mrs[65];
     veil_hex_encode(mre, claims.body.identity.mrenclave, 32);
     veil_hex_encode(mrs, claims.body.identity.mrsigner, 32);
-    return json_pack("{s:s, s:s, s:s, s:i, s:b, s:s}", "address", addr, "mrenclave", mre,
+    return json_pack("{s:s, s:s, s:s, s:i, s:b, s:s, s:s}", "address", addr, "mrenclave", mre,
                      "mrsigner", mrs, "svn", (int)claims.body.identity.svn, "debug",
-                     (claims.body.identity.attributes & TEE_ATTR_DEBUG) != 0, "root_pem", root);
+                     (claims.body.identity.attributes & TEE_ATTR_DEBUG) != 0, "tcb_status",
+                     dcap_tcb_status_name(claims.tcb_status), "collateral", root);
 }
 
 static int devnet_status(int argc, char **argv)

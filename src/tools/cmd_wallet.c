@@ -2,8 +2,8 @@
  *
  * Every command takes --wallet FILE (or $VEIL_WALLET), --json and --help; network
  * commands take --rpc URL and the TQE's address and attestation policy (--tqe,
- * --tqe-root, --tqe-mrsigner/--tqe-mrenclave, --tqe-prodid, --tqe-min-svn, --tqe-min-tcb,
- * --tqe-allow-debug, --tqe-allow-out-of-date-tcb). Defaults for those may come from
+ * --tqe-collateral, --tqe-mrsigner/--tqe-mrenclave, --tqe-prodid, --tqe-min-svn,
+ * --tqe-accept-tcb, --tqe-allow-debug). Defaults for those may come from
  * FILE.config.json. The passphrase comes from --passphrase-file, $VEIL_WALLET_PASSPHRASE
  * or a terminal prompt, never from the command line. Failure: exit 1 (2 for usage)
  * and one line "veil: wallet <command>: <reason>" on stderr.
@@ -156,8 +156,8 @@ veil_status wcli_passphrase_get(wopts *o, bool confirm)
 
 /* --- options ---------------------------------------------------------------------- */
 enum {
-    O_WALLET = 256, O_PASSFILE, O_RPC, O_TQE, O_TQE_ROOT, O_TQE_MRSIGNER, O_TQE_MRENCLAVE,
-    O_TQE_PRODID, O_TQE_MIN_SVN, O_TQE_MIN_TCB, O_MAX_FEE, O_TQE_DEBUG, O_TQE_OLD_TCB, O_JSON, O_PROGRESS, O_DECOYS,
+    O_WALLET = 256, O_PASSFILE, O_RPC, O_TQE, O_TQE_COLLATERAL, O_TQE_MRSIGNER, O_TQE_MRENCLAVE,
+    O_TQE_PRODID, O_TQE_MIN_SVN, O_TQE_ACCEPT_TCB, O_MAX_FEE, O_TQE_DEBUG, O_JSON, O_PROGRESS, O_DECOYS,
     O_WORDS, O_HEX, O_WATCH_VIEW, O_WATCH_SPEND, O_SEED_WORDS, O_SEED_HEX, O_TO, O_TO_VIEW,
     O_AMOUNT, O_FEE, O_OFFLINE, O_EXPORT_VIEW, O_HELP
 };
@@ -167,14 +167,13 @@ static const struct option long_opts[] = {
     {"passphrase-file", required_argument, NULL, O_PASSFILE},
     {"rpc", required_argument, NULL, O_RPC},
     {"tqe", required_argument, NULL, O_TQE},
-    {"tqe-root", required_argument, NULL, O_TQE_ROOT},
+    {"tqe-collateral", required_argument, NULL, O_TQE_COLLATERAL},
     {"tqe-mrsigner", required_argument, NULL, O_TQE_MRSIGNER},
     {"tqe-mrenclave", required_argument, NULL, O_TQE_MRENCLAVE},
     {"tqe-prodid", required_argument, NULL, O_TQE_PRODID},
     {"tqe-min-svn", required_argument, NULL, O_TQE_MIN_SVN},
-    {"tqe-min-tcb", required_argument, NULL, O_TQE_MIN_TCB},
+    {"tqe-accept-tcb", required_argument, NULL, O_TQE_ACCEPT_TCB},
     {"tqe-allow-debug", no_argument, NULL, O_TQE_DEBUG},
-    {"tqe-allow-out-of-date-tcb", no_argument, NULL, O_TQE_OLD_TCB},
     {"json", no_argument, NULL, O_JSON},
     {"progress", no_argument, NULL, O_PROGRESS},
     {"decoys", required_argument, NULL, O_DECOYS},
@@ -206,14 +205,17 @@ static const char rpc_help[] =
 static const char tqe_help[] =
     "TQE options (defaults from FILE.config.json; nothing is sent to a TQE that fails them):\n"
     "  --tqe HOST:PORT          the TQE (attested TLS)\n"
-    "  --tqe-root PEM           pinned provisioning root of the TQE's platform\n"
+    "  --tqe-collateral PATH    attestation collateral of the TQE's platform: a bundle file\n"
+    "                           or a directory of Intel's QVL file names (docs/attestation.md)\n"
     "  --tqe-mrsigner HEX       accepted enclave signer, with --tqe-prodid and --tqe-min-svn\n"
     "  --tqe-mrenclave HEX      accepted enclave measurement (pins one exact image)\n"
     "  --tqe-prodid N           accepted enclave product id (default: the TQE's, " TQE_PRODID_STR ")\n"
     "  --tqe-min-svn N          minimum enclave security version (default " TQE_SVN_STR ")\n"
-    "  --tqe-min-tcb N          minimum platform TCB level (default " WALLET_MIN_TCB_STR ")\n"
-    "  --tqe-allow-debug        accept a debug enclave (development only)\n"
-    "  --tqe-allow-out-of-date-tcb  accept a platform whose TCB is out of date\n";
+    "  --tqe-accept-tcb LIST    TCB statuses accepted besides UpToDate, comma-separated:\n"
+    "                           SWHardeningNeeded, ConfigurationNeeded,\n"
+    "                           ConfigurationAndSWHardeningNeeded, OutOfDate,\n"
+    "                           OutOfDateConfigurationNeeded (Revoked never)\n"
+    "  --tqe-allow-debug        accept a debug enclave (development only)\n";
 
 /* What a command talks to: its help lists only those options. */
 #define NEEDS_RPC 1u
@@ -254,7 +256,8 @@ static veil_status config_load(wopts *o)
         size_t cap;
     } strs[] = {{"rpc", o->rpc, sizeof o->rpc},
                 {"tqe", o->tqe, sizeof o->tqe},
-                {"tqe_root", o->tqe_root, sizeof o->tqe_root},
+                {"tqe_collateral", o->tqe_collateral, sizeof o->tqe_collateral},
+                {"tqe_accept_tcb", o->tqe_accept_tcb, sizeof o->tqe_accept_tcb},
                 {"tqe_mrsigner", o->tqe_mrsigner, sizeof o->tqe_mrsigner},
                 {"tqe_mrenclave", o->tqe_mrenclave, sizeof o->tqe_mrenclave}};
     veil_status st = VEIL_OK;
@@ -271,10 +274,7 @@ static veil_status config_load(wopts *o)
         o->tqe_prodid = (long)json_integer_value(v);
     if (o->tqe_min_svn < 0 && json_is_integer(v = json_object_get(c, "tqe_min_svn")))
         o->tqe_min_svn = (long)json_integer_value(v);
-    if (o->tqe_min_tcb < 0 && json_is_integer(v = json_object_get(c, "tqe_min_tcb")))
-        o->tqe_min_tcb = (long)json_integer_value(v);
     if (json_is_true(json_object_get(c, "tqe_allow_debug"))) o->tqe_allow_debug = true;
-    if (json_is_true(json_object_get(c, "tqe_allow_out_of_date_tcb"))) o->tqe_allow_old_tcb = true;
     if (o->decoys < 0 && json_is_integer(v = json_object_get(c, "decoys")))
         o->decoys = (long)json_integer_value(v);
     json_decref(c);
@@ -325,8 +325,9 @@ veil_status wcli_tqe_open(const wopts *o, tqe_conn *t)
                               o->wallet);
         return VEIL_ERR_USAGE;
     }
-    if (o->tqe_root[0] == '\0' || (o->tqe_mrsigner[0] == '\0' && o->tqe_mrenclave[0] == '\0')) {
-        veil_error_detail_set("the TQE attestation policy needs --tqe-root and --tqe-mrsigner "
+    if (o->tqe_collateral[0] == '\0' ||
+        (o->tqe_mrsigner[0] == '\0' && o->tqe_mrenclave[0] == '\0')) {
+        veil_error_detail_set("the TQE attestation policy needs --tqe-collateral and --tqe-mrsigner "
                               "or --tqe-mrenclave; nothing is sent to an unverified TQE");
         return VEIL_ERR_USAGE;
     }
@@ -353,11 +354,14 @@ veil_status wcli_tqe_open(const wopts *o, tqe_conn *t)
     t->policy.prodid = (uint16_t)(o->tqe_prodid >= 0 ? o->tqe_prodid : TQE_PRODID);
     t->policy.has_min_svn = 1;
     t->policy.min_svn = (uint16_t)(o->tqe_min_svn >= 0 ? o->tqe_min_svn : TQE_SVN);
-    t->policy.min_platform_tcb =
-        (uint16_t)(o->tqe_min_tcb >= 0 ? o->tqe_min_tcb : WALLET_DEFAULT_MIN_TCB);
+    if (dcap_policy_parse(o->tqe_accept_tcb, &t->policy.tcb) != VEIL_OK) {
+        char d[400];
+        snprintf(d, sizeof d, "--tqe-accept-tcb: %s", veil_error_detail());
+        veil_error_detail_set("%s", d);
+        return VEIL_ERR_USAGE;
+    }
     t->policy.allow_debug = o->tqe_allow_debug;
-    t->policy.allow_out_of_date_tcb = o->tqe_allow_old_tcb;
-    t->policy.root_pem_path = o->tqe_root;
+    t->policy.collateral_path = o->tqe_collateral;
     veil_status st = wallet_tqe_connect(o->tqe, &t->policy, 30000, &t->client);
     if (st != VEIL_OK) {
         /* Keep the verifier's detail, say where it came from. */
@@ -468,7 +472,7 @@ int cmd_wallet(int argc, char **argv)
     char cmdname[64];
     snprintf(cmdname, sizeof cmdname, "wallet %s", sc->name);
     o.cmd = cmdname;
-    o.tqe_prodid = o.tqe_min_svn = o.tqe_min_tcb = o.decoys = -1;
+    o.tqe_prodid = o.tqe_min_svn = o.decoys = -1;
     o.wallet = getenv("VEIL_WALLET");
     int sub_argc = argc - 1;
     char **sub_argv = argv + 1;
@@ -488,7 +492,9 @@ int cmd_wallet(int argc, char **argv)
         case O_PASSFILE: o.pass_file = optarg; break;
         case O_RPC: bad = !copy_opt(o.rpc, sizeof o.rpc, optarg); break;
         case O_TQE: bad = !copy_opt(o.tqe, sizeof o.tqe, optarg); break;
-        case O_TQE_ROOT: bad = !copy_opt(o.tqe_root, sizeof o.tqe_root, optarg); break;
+        case O_TQE_COLLATERAL:
+            bad = !copy_opt(o.tqe_collateral, sizeof o.tqe_collateral, optarg);
+            break;
         case O_TQE_MRSIGNER: bad = !copy_opt(o.tqe_mrsigner, sizeof o.tqe_mrsigner, optarg); break;
         case O_TQE_MRENCLAVE: bad = !copy_opt(o.tqe_mrenclave, sizeof o.tqe_mrenclave, optarg); break;
         case O_TQE_PRODID:
@@ -499,12 +505,10 @@ int cmd_wallet(int argc, char **argv)
             bad = !cli_parse_u64(optarg, UINT16_MAX, &n);
             o.tqe_min_svn = (long)n;
             break;
-        case O_TQE_MIN_TCB:
-            bad = !cli_parse_u64(optarg, UINT16_MAX, &n);
-            o.tqe_min_tcb = (long)n;
+        case O_TQE_ACCEPT_TCB:
+            bad = !copy_opt(o.tqe_accept_tcb, sizeof o.tqe_accept_tcb, optarg);
             break;
         case O_TQE_DEBUG: o.tqe_allow_debug = true; break;
-        case O_TQE_OLD_TCB: o.tqe_allow_old_tcb = true; break;
         case O_JSON: o.json = true; break;
         case O_PROGRESS: o.progress = true; break;
         case O_DECOYS:

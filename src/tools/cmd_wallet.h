@@ -18,13 +18,11 @@
 #define PASS_MAX 1024
 
 /* Defaults of the TQE attestation policy: the product id and SVN of the TQE this wallet
- * was built with, and the lowest platform TCB level the simulated platform provisions. */
+ * was built with; the TCB statuses accepted are UpToDate unless --tqe-accept-tcb. */
 #define STR_(x) #x
 #define STR(x) STR_(x)
 #define TQE_PRODID_STR STR(TQE_PRODID)
 #define TQE_SVN_STR STR(TQE_SVN)
-#define WALLET_DEFAULT_MIN_TCB 1
-#define WALLET_MIN_TCB_STR STR(WALLET_DEFAULT_MIN_TCB)
 /* The most a confidential tx may pay unless --max-fee says otherwise: far above any fee
  * a sane schedule asks for a 16 KiB payload, far below what a lying node would want. */
 #define WALLET_DEFAULT_MAX_FEE (WALLET_COIN / 100)
@@ -36,14 +34,13 @@ typedef struct wopts {
     const char *pass_file;
     char rpc[512];
     char tqe[256];
-    char tqe_root[1024];
+    char tqe_collateral[1024];
     char tqe_mrsigner[80];
     char tqe_mrenclave[80];
     long tqe_prodid;  /* -1: not given (TQE_PRODID) */
     long tqe_min_svn; /* -1: not given (TQE_SVN) */
-    long tqe_min_tcb; /* -1: not given (WALLET_DEFAULT_MIN_TCB) */
+    char tqe_accept_tcb[256]; /* Intel's status names, comma-separated; "" UpToDate only */
     bool tqe_allow_debug;
-    bool tqe_allow_old_tcb;
     bool json;
     bool progress;
     long decoys;

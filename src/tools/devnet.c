@@ -310,7 +310,7 @@ static veil_status wallets_write(const devnet_layout *l)
         hex[65] = '\0';
         TRY(veil_file_write_atomic(path, hex, 65, 0600));
     }
-    devnet_tqe_root(l, root, sizeof root);
+    devnet_collateral(l, root, sizeof root);
     snprintf(tqe, sizeof tqe, "127.0.0.1:%u", l->tqe_port);
     snprintf(rpc, sizeof rpc, "http://127.0.0.1:%u", l->rpc_port);
     /* The TQE is pinned by its signer, product id and SVN, never the signer alone: the
@@ -319,10 +319,9 @@ static veil_status wallets_write(const devnet_layout *l)
     char tqe_signer[65];
     TRY(image_identity(TQE_ENCLAVE_IMAGE, &tqe_id));
     veil_hex_encode(tqe_signer, tqe_id.mrsigner, sizeof tqe_id.mrsigner);
-    json_t *doc = json_pack("{s:s, s:s, s:s, s:s, s:i, s:i, s:i}", "rpc", rpc, "tqe", tqe,
-                            "tqe_root", root, "tqe_mrsigner", tqe_signer, "tqe_prodid",
-                            (int)tqe_id.prodid, "tqe_min_svn", (int)tqe_id.svn, "tqe_min_tcb",
-                            DEVNET_PLATFORM_TCB);
+    json_t *doc = json_pack("{s:s, s:s, s:s, s:s, s:i, s:i}", "rpc", rpc, "tqe", tqe,
+                            "tqe_collateral", root, "tqe_mrsigner", tqe_signer, "tqe_prodid",
+                            (int)tqe_id.prodid, "tqe_min_svn", (int)tqe_id.svn);
     char *text = json_dumps(doc, JSON_INDENT(2));
     json_decref(doc);
     ENSURE(text != NULL, VEIL_ERR_NOMEM);
@@ -410,9 +409,9 @@ bool devnet_tqe_listening(const devnet_layout *l)
     return ok;
 }
 
-void devnet_tqe_root(const devnet_layout *l, char *out, size_t cap)
+void devnet_collateral(const devnet_layout *l, char *out, size_t cap)
 {
-    snprintf(out, cap, "%s/provisioning-root/%s", l->platform, SIM_ROOT_CA_CERT_FILE);
+    snprintf(out, cap, "%s/provisioning-root/%s", l->platform, SIM_COLLATERAL_FILE);
 }
 
 
@@ -491,11 +490,11 @@ int devnet_print_status(const devnet_layout *l, bool json, devnet_tqe_status_fn 
         } else if (json_object_get(tq, "error") == NULL)
             printf("tqe    %s  svn %lld%s  (RA-TLS certificate verified)\n"
                    "       mrenclave %s\n       mrsigner  %s\n"
-                   "       wallet flags: --tqe %s --tqe-root %s --tqe-mrsigner %s\n",
+                   "       wallet flags: --tqe %s --tqe-collateral %s --tqe-mrsigner %s\n",
                    jstr(tq, "address"), (long long)json_integer_value(json_object_get(tq, "svn")),
                    json_is_true(json_object_get(tq, "debug")) ? "  DEBUG" : "",
                    jstr(tq, "mrenclave"), jstr(tq, "mrsigner"), jstr(tq, "address"),
-                   jstr(tq, "root_pem"), jstr(tq, "mrsigner"));
+                   jstr(tq, "collateral"), jstr(tq, "mrsigner"));
         else
             printf("tqe    not answering: %s (%s)\n", jstr(tq, "error"), jstr(tq, "detail"));
     }

@@ -67,7 +67,7 @@ VEIL_MUST_CHECK veil_status devnet_rpc_get(const devnet_layout *l, const char *p
 /* Whether the TQE accepts TCP connections on 127.0.0.1:tqe_port. */
 bool devnet_tqe_listening(const devnet_layout *l);
 /* The provisioning root wallets pin (DIR/platform/provisioning-root/root_ca.crt). */
-void devnet_tqe_root(const devnet_layout *l, char *out, size_t cap);
+void devnet_collateral(const devnet_layout *l, char *out, size_t cap);
 
 /* Reports the TQE's verified identity for status (a JSON object; {"error", "detail"} on
  * failure). The veil binary passes one (it links the RA-TLS verifier). */

@@ -59,7 +59,7 @@ veil_status wallet_tqe_connect(const char *host_port, const ratls_policy *policy
     return VEIL_OK;
 }
 
-const tee_quote_claims *wallet_tqe_peer(const wallet_tqe_client *c)
+const attest_claims *wallet_tqe_peer(const wallet_tqe_client *c)
 {
     return ratls_client_peer_claims(c->c);
 }

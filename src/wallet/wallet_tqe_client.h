@@ -14,7 +14,7 @@ typedef struct wallet_tqe_client wallet_tqe_client;
 VEIL_MUST_CHECK veil_status wallet_tqe_connect(const char *host_port, const ratls_policy *policy,
                                                int timeout_ms, wallet_tqe_client **out);
 /* The verified identity of the TQE (valid until close). */
-const tee_quote_claims *wallet_tqe_peer(const wallet_tqe_client *c);
+const attest_claims *wallet_tqe_peer(const wallet_tqe_client *c);
 /* Fills a wallet_tqe whose calls go to this connection. */
 void wallet_tqe_client_iface(wallet_tqe_client *c, wallet_tqe *out);
 void wallet_tqe_close(wallet_tqe_client *c);

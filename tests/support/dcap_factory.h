@@ -12,15 +12,11 @@
 #include <openssl/x509.h>
 
 #include "host/attest/dcap.h"
+#include "tee/sim/sim_pcs.h"
 
 #define DCAPF_T0 INT64_C(1735689600) /* 2025-01-01: every certificate valid from a year before */
 
-typedef struct dcapf_level {
-    uint8_t comp[16];
-    uint16_t pcesvn;
-    const char *status;     /* Intel's spelling */
-    const char *advisories; /* JSON array text, e.g. "[\"INTEL-SA-00001\"]", or NULL */
-} dcapf_level;
+typedef sim_pcs_level dcapf_level;
 
 typedef struct dcapf_spec {
     uint8_t pck_comp[16]; /* the platform's TCB in its PCK certificate */

@@ -22,6 +22,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <openssl/x509.h>
+
 #include "common/status.h"
 
 #define DCAP_HEADER_LEN 48u
@@ -60,6 +62,19 @@ typedef struct dcap_quote {
 /* VEIL_ERR_TEE_QUOTE_FORMAT (detail says what) unless q is exactly one ECDSA P-256
  * quote of version 3. */
 VEIL_MUST_CHECK veil_status dcap_quote_parse(const uint8_t *q, size_t len, dcap_quote *out);
+
+/* The TCB of a PCK certificate, from Intel's SGX extension (1.2.840.113741.1.13.1). */
+typedef struct dcap_pck_tcb {
+    uint8_t comp[16];
+    uint16_t pcesvn;
+    uint8_t pceid[2];
+    uint8_t fmspc[6];
+    bool have_tcb, have_pceid, have_fmspc;
+} dcap_pck_tcb;
+
+/* VEIL_ERR_TEE_QUOTE_CHAIN unless pck has a well-formed SGX extension with TCB, PCE-ID
+ * and FMSPC. */
+VEIL_MUST_CHECK veil_status dcap_pck_tcb_read(X509 *pck, dcap_pck_tcb *t);
 
 typedef enum dcap_tcb_status {
     DCAP_TCB_UP_TO_DATE = 0,

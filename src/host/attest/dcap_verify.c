@@ -233,13 +233,6 @@ static veil_status signed_doc_open(const char *doc, size_t len, const char *memb
 }
 
 /* --- the PCK certificate's SGX extension ------------------------------------------- */
-typedef struct pck_tcb {
-    uint8_t comp[TCB_COMPONENTS];
-    uint16_t pcesvn;
-    uint8_t pceid[2];
-    uint8_t fmspc[6];
-    bool have_tcb, have_pceid, have_fmspc;
-} pck_tcb;
 
 static void oid_text(const ASN1_OBJECT *o, char *buf, size_t cap)
 {
@@ -284,7 +277,7 @@ static bool small_int(const ASN1_TYPE *v, long max, long *out)
 
 static bool tcb_pair(void *ctx, const char *oid, const ASN1_TYPE *v)
 {
-    pck_tcb *t = ctx;
+    dcap_pck_tcb *t = ctx;
     size_t plen = strlen(OID_SGX_TCB ".");
     if (strncmp(oid, OID_SGX_TCB ".", plen) != 0) return true; /* unknown: ignored */
     long n = strtol(oid + plen, NULL, 10), x;
@@ -308,7 +301,7 @@ static bool octets(const ASN1_TYPE *v, uint8_t *out, size_t n)
 
 static bool sgx_pair(void *ctx, const char *oid, const ASN1_TYPE *v)
 {
-    pck_tcb *t = ctx;
+    dcap_pck_tcb *t = ctx;
     if (strcmp(oid, OID_SGX_TCB) == 0)
         return v->type == V_ASN1_SEQUENCE &&
                seq_pairs(v->value.sequence->data, v->value.sequence->length, tcb_pair, t);
@@ -317,7 +310,7 @@ static bool sgx_pair(void *ctx, const char *oid, const ASN1_TYPE *v)
     return true;
 }
 
-static veil_status pck_tcb_read(X509 *pck, pck_tcb *t)
+veil_status dcap_pck_tcb_read(X509 *pck, dcap_pck_tcb *t)
 {
     memset(t, 0, sizeof *t);
     ASN1_OBJECT *oid = OBJ_txt2obj(OID_SGX_EXT, 1);
@@ -453,7 +446,7 @@ static veil_status qe_identity_read(json_t *id, collateral_c *cc)
     return VEIL_OK;
 }
 
-static veil_status platform_level(const collateral_c *cc, const pck_tcb *t, dcap_result *r)
+static veil_status platform_level(const collateral_c *cc, const dcap_pck_tcb *t, dcap_result *r)
 {
     if (memcmp(cc->fmspc, t->fmspc, 6) != 0)
         return fail(VEIL_ERR_TEE_TCB_UNKNOWN, "%s", "TCB info is for another FMSPC");
@@ -504,7 +497,7 @@ typedef struct pck_entry {
     bool used;
     uint8_t id[32];
     EVP_PKEY *key;
-    pck_tcb tcb;
+    dcap_pck_tcb tcb;
     uint64_t last_use;
 } pck_entry;
 
@@ -612,10 +605,14 @@ static veil_status pck_lookup(dcap_verifier *v, const uint8_t *pem, size_t len,
     ENSURE_OUT(chain != NULL && sk_X509_num(chain) >= 2,
                fail(bad_format, "%s", "the PCK certificate chain does not parse"));
     X509 *pck = sk_X509_value(chain, 0);
+    /* As Intel's QVL: the chain the quote carries ends in the pinned root itself. */
+    ENSURE_OUT(X509_cmp(sk_X509_value(chain, sk_X509_num(chain) - 1), v->root) == 0,
+               fail(VEIL_ERR_TEE_QUOTE_CHAIN, "%s",
+                    "PCK chain: its root is not the pinned root certificate"));
     TRY_OUT(chain_verify(v->root, pck, chain, v->root_crl, v->pck_crl, v->at,
                          VEIL_ERR_TEE_QUOTE_CHAIN, "PCK chain"));
-    pck_tcb t;
-    TRY_OUT(pck_tcb_read(pck, &t));
+    dcap_pck_tcb t;
+    TRY_OUT(dcap_pck_tcb_read(pck, &t));
     EVP_PKEY *key = X509_get_pubkey(pck);
     ENSURE_OUT(key != NULL, fail(VEIL_ERR_TEE_QUOTE_CHAIN, "%s", "PCK certificate: no key"));
     pck_entry *e = &v->pck[0];

@@ -9,6 +9,8 @@
 #include <jansson.h>
 
 #include "common/hex.h"
+#include "host/attest/attest.h"
+#include "hostutil/fileio.h"
 #include "trusted/tx/tx.h"
 
 typedef struct gctx {
@@ -119,11 +121,56 @@ static veil_status parse_enclave_pins(gctx *c, json_t *list, node_params *out)
     return VEIL_OK;
 }
 
+/* params.attestation_collateral: a collateral bundle object (docs/attestation.md), kept
+ * as compact JSON with sorted keys; params.attestation_accept: Intel's status names
+ * accepted besides UpToDate. */
+static veil_status parse_attestation(gctx *c, json_t *p, node_params *out)
+{
+    json_t *accept = json_object_get(p, "attestation_accept");
+    if (accept != NULL) {
+        if (!json_is_array(accept))
+            return gfail(c, "app_state.params.attestation_accept: must be a list of TCB status names");
+        size_t i;
+        json_t *e;
+        json_array_foreach(accept, i, e) {
+            dcap_tcb_status s;
+            if (!json_is_string(e) || !dcap_tcb_status_parse(json_string_value(e), &s) ||
+                s == DCAP_TCB_UP_TO_DATE || s == DCAP_TCB_REVOKED)
+                return gfail(c, "app_state.params.attestation_accept[%zu]: want one of "
+                                "SWHardeningNeeded, ConfigurationNeeded, "
+                                "ConfigurationAndSWHardeningNeeded, OutOfDate, "
+                                "OutOfDateConfigurationNeeded (Revoked is never accepted)",
+                             i);
+            out->attestation_accept |= 1u << s;
+        }
+    }
+    json_t *coll = json_object_get(p, "attestation_collateral");
+    if (coll == NULL) return VEIL_OK;
+    if (!json_is_object(coll))
+        return gfail(c, "app_state.params.attestation_collateral: must be a collateral bundle object");
+    char *text = json_dumps(coll, JSON_COMPACT | JSON_SORT_KEYS);
+    ENSURE(text != NULL, VEIL_ERR_NOMEM);
+    size_t n = strlen(text);
+    attest_collateral *ac = NULL;
+    veil_status st = n <= NODE_ATTESTATION_COLLATERAL_MAX
+                         ? attest_collateral_parse((const uint8_t *)text, n, &ac)
+                         : VEIL_ERR_TOO_LARGE;
+    attest_collateral_free(ac);
+    if (st == VEIL_OK) memcpy(out->attestation_collateral, text, n + 1);
+    free(text);
+    if (st == VEIL_ERR_TOO_LARGE)
+        return gfail(c, "app_state.params.attestation_collateral: more than %u bytes as compact JSON",
+                     NODE_ATTESTATION_COLLATERAL_MAX);
+    if (st != VEIL_OK)
+        return gfail(c, "app_state.params.attestation_collateral: %s", veil_error_detail());
+    return VEIL_OK;
+}
+
 static veil_status parse_params(gctx *c, json_t *p, node_params *out)
 {
     static const char *const keys[] = {"fee_rule",         "fee_base",       "fee_per_byte",
                                        "unbonding_period", "key_epoch_blocks", "max_validators",
-                                       "attestation_root", "min_platform_tcb",
+                                       "attestation_collateral", "attestation_accept",
                                        "accepted_enclaves", NULL};
     uint64_t v;
     if (!json_is_object(p)) return gfail(c, "app_state.params: missing or not an object");
@@ -146,21 +193,8 @@ static veil_status parse_params(gctx *c, json_t *p, node_params *out)
                 &out->key_epoch_blocks));
     TRY(get_num(c, p, "app_state.params", "max_validators", false, true, UINT32_MAX, &v));
     out->max_validators = (uint32_t)v;
-    TRY(get_num(c, p, "app_state.params", "min_platform_tcb", false, true, UINT16_MAX, &v));
-    out->min_platform_tcb = (uint32_t)v;
     TRY(parse_enclave_pins(c, json_object_get(p, "accepted_enclaves"), out));
-    json_t *root = json_object_get(p, "attestation_root");
-    if (root != NULL) {
-        if (!json_is_string(root) || json_string_length(root) > NODE_ATTESTATION_ROOT_MAX ||
-            strlen(json_string_value(root)) != json_string_length(root))
-            return gfail(c, "app_state.params.attestation_root: must be a PEM string of at most %u bytes",
-                         NODE_ATTESTATION_ROOT_MAX);
-        memcpy(out->attestation_root, json_string_value(root), json_string_length(root) + 1);
-        /* With a root, 0 would call every platform up to date: say a level. */
-        if (out->min_platform_tcb == 0)
-            return gfail(c, "app_state.params.min_platform_tcb: required (at least 1) when "
-                            "attestation_root is set");
-    }
+    TRY(parse_attestation(c, p, out));
     return VEIL_OK;
 }
 

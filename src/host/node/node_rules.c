@@ -6,6 +6,7 @@
 
 #include "common/cursor.h"
 #include "crypto/crypto.h"
+#include "host/attest/attest.h"
 #include "tee/tee.h"
 #include "veil/node.pb-c.h"
 
@@ -32,26 +33,31 @@ static bool join_policy_accepts(const node_params *params, const tee_identity *i
     return false;
 }
 
-/* Node join's attestation: the quote verifies against the chain's pinned root, names
+/* Node join's attestation: the quote verifies against the chain's collateral, names
  * the claimed enclave identity, that identity is one the chain accepts, and the quote
  * binds (chain id, account, enclave key) in its report data. */
 static veil_status join_check_quote(const node_public_tx *p, const node_params *params,
                                     const char *chain_id, uint64_t block_time,
                                     const char **detail)
 {
-    tee_quote_claims claims;
-    /* Certificates are judged at the block's time, never the local clock: validators
-     * and later replays must all reach the same verdict. */
-    veil_status st = tee_quote_verify_mem_at(p->quote, p->quote_len,
-                                             (const uint8_t *)params->attestation_root,
-                                             strlen(params->attestation_root),
-                                             (uint16_t)params->min_platform_tcb,
-                                             (int64_t)block_time, &claims);
-    if (st != VEIL_OK) FAIL(st, "node join: the quote does not verify against the chain's attestation root");
+    attest_claims claims;
+    attest_collateral *coll = NULL;
+    veil_status st = attest_collateral_parse((const uint8_t *)params->attestation_collateral,
+                                             strlen(params->attestation_collateral), &coll);
+    /* Collateral and certificates are judged at the block's time, never the local clock:
+     * validators and later replays must all reach the same verdict. */
+    if (st == VEIL_OK) st = attest_quote_verify(p->quote, p->quote_len, coll, (int64_t)block_time, &claims);
+    attest_collateral_free(coll);
+    if (st != VEIL_OK) FAIL(st, "node join: the quote does not verify against the chain's attestation collateral");
     if (claims.body.identity.attributes & TEE_ATTR_DEBUG)
         FAIL(VEIL_ERR_RATLS_DEBUG, "node join: the enclave is a debug enclave");
-    if (claims.tcb_status != TEE_TCB_UP_TO_DATE)
-        FAIL(VEIL_ERR_AUTH, "node join: the quoting platform's TCB is out of date");
+    dcap_policy policy;
+    dcap_policy_default(&policy);
+    for (int s = 1; s < DCAP_TCB_REVOKED; s++)
+        policy.accept[s] = (params->attestation_accept >> s & 1u) != 0;
+    if (attest_claims_accept(&policy, &claims) != VEIL_OK)
+        FAIL(VEIL_ERR_TEE_TCB_REFUSED, "node join: the quoting platform's TCB status is not one "
+                                       "params.attestation_accept accepts");
     if (memcmp(claims.body.identity.mrenclave, p->mrenclave, 32) != 0 ||
         memcmp(claims.body.identity.mrsigner, p->mrsigner, 32) != 0)
         FAIL(VEIL_ERR_TVE_IDENTITY, "node join: the quote's enclave identity is not the one claimed");
@@ -107,7 +113,7 @@ veil_status node_public_apply(const node_chain_tx *tx, const node_public_env *en
     case NODE_PUBLIC_NODE_JOIN:
         if (acc->jailed_until > now) FAIL(VEIL_ERR_TX_ACCOUNT_JAILED, "node join: the account is jailed");
         if (acc->bonded == 0) FAIL(VEIL_ERR_ARG, "node join: the account has no bonded stake");
-        if (env->params->attestation_root[0] != '\0')
+        if (env->params->attestation_collateral[0] != '\0')
             TRY(join_check_quote(p, env->params, env->chain_id, env->block_time, detail));
         next->has_node = true;
         memset(&next->node, 0, sizeof next->node);
@@ -116,7 +122,7 @@ veil_status node_public_apply(const node_chain_tx *tx, const node_public_env *en
         memcpy(next->node.mrenclave, p->mrenclave, 32);
         memcpy(next->node.mrsigner, p->mrsigner, 32);
         veil_sha256(next->node.quote_hash, p->quote, p->quote_len);
-        next->node.quote_verified = env->params->attestation_root[0] != '\0';
+        next->node.quote_verified = env->params->attestation_collateral[0] != '\0';
         next->node.joined_at = now;
         return VEIL_OK;
     }

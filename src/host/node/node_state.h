@@ -31,7 +31,7 @@
 #include "chain/node_records.h"
 #include "host/node/smt_verify.h"
 
-#define NODE_STORE_VERSION 2u /* 2: app-hash format 2 (compact tree) */
+#define NODE_STORE_VERSION 3u /* 2: app-hash format 2 (compact tree); 3: DCAP collateral */
 #define NODE_CHAIN_ID_MAX 64u
 #define NODE_DATA_DIR "data"
 #define NODE_STORE_DIR "node.mdb"

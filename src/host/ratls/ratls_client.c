@@ -28,7 +28,7 @@ struct ratls_client {
     SSL *ssl;
     const ratls_policy *policy; /* only during the handshake */
     veil_status verify_status;
-    tee_quote_claims claims;
+    attest_claims claims;
 };
 
 static int verify_cb(X509_STORE_CTX *sctx, void *arg)
@@ -213,7 +213,7 @@ out:
     return st;
 }
 
-const tee_quote_claims *ratls_client_peer_claims(const ratls_client *c) { return &c->claims; }
+const attest_claims *ratls_client_peer_claims(const ratls_client *c) { return &c->claims; }
 
 X509 *ratls_client_peer_cert(const ratls_client *c) { return SSL_get0_peer_certificate(c->ssl); }
 

@@ -30,7 +30,7 @@ VEIL_MUST_CHECK veil_status ratls_client_connect(const char *host_port, const ra
                                                  int timeout_ms, ratls_client **out);
 
 /* The verified claims of the server (valid until ratls_client_close). */
-const tee_quote_claims *ratls_client_peer_claims(const ratls_client *c);
+const attest_claims *ratls_client_peer_claims(const ratls_client *c);
 /* The server's certificate the handshake verified (owned by the connection). */
 X509 *ratls_client_peer_cert(const ratls_client *c);
 

@@ -117,7 +117,7 @@ static veil_status check_validity(X509 *cert, time_t now)
  * claims name the key that signed the TLS handshake (pubkey-hash = SHA-256 of its
  * SubjectPublicKeyInfo as encoded in the certificate). */
 static veil_status check_binding(const uint8_t *spki, size_t spki_len, const ratls_evidence *ev,
-                                 const tee_quote_claims *c)
+                                 const attest_claims *c)
 {
     uint8_t want[TEE_REPORT_DATA_LEN], hash[32];
     ratls_claims_report_data(ev->claims, ev->claims_len, want);
@@ -137,7 +137,7 @@ static veil_status check_binding(const uint8_t *spki, size_t spki_len, const rat
     return VEIL_OK;
 }
 
-static veil_status check_identity(const ratls_policy *p, const tee_quote_claims *c)
+static veil_status check_identity(const ratls_policy *p, const attest_claims *c)
 {
     const tee_identity *id = &c->body.identity;
     if ((id->attributes & TEE_ATTR_DEBUG) != 0 && !p->allow_debug) {
@@ -162,9 +162,13 @@ static veil_status check_identity(const ratls_policy *p, const tee_quote_claims 
         veil_error_detail_set("enclave SVN: expected >= %u, got %u", p->min_svn, id->svn);
         return VEIL_ERR_RATLS_SVN;
     }
-    if (c->tcb_status != TEE_TCB_UP_TO_DATE && !p->allow_out_of_date_tcb) {
-        veil_error_detail_set("platform TCB level: expected >= %u, got %u", p->min_platform_tcb,
-                              c->platform_tcb);
+    if (attest_claims_accept(&p->tcb, c) != VEIL_OK) {
+        veil_error_detail_set("platform TCB status %s (platform %s, QE %s%s%s) is not one the "
+                              "policy accepts",
+                              dcap_tcb_status_name(c->tcb_status),
+                              dcap_tcb_status_name(c->platform_status),
+                              dcap_tcb_status_name(c->qe_status),
+                              c->advisory_ids[0] ? "; advisories " : "", c->advisory_ids);
         return VEIL_ERR_RATLS_TCB;
     }
     return VEIL_OK;
@@ -182,13 +186,10 @@ static veil_status check_policy_shape(const ratls_policy *p)
                               "minimum SVN (or pin MRENCLAVE)");
         return VEIL_ERR_ARG;
     }
-    if (p->min_platform_tcb == 0 && !p->allow_out_of_date_tcb) {
-        veil_error_detail_set("the policy's minimum platform TCB is 0; set it, or allow "
-                              "out-of-date platforms explicitly");
+    if (p->collateral_path == NULL && p->collateral == NULL) {
+        veil_error_detail_set("the policy names no attestation collateral");
         return VEIL_ERR_ARG;
     }
-    ENSURE(p->root_pem_path != NULL || (p->root_pem != NULL && p->root_pem_len > 0),
-           VEIL_ERR_ARG);
     return VEIL_OK;
 }
 
@@ -196,7 +197,7 @@ static veil_status check_policy_shape(const ratls_policy *p)
  * binding, nonce (if one is expected), identity and TCB. */
 static veil_status verify_evidence(const uint8_t *ev_bytes, size_t ev_len, const uint8_t *spki,
                                    size_t spki_len, const ratls_policy *p, const uint8_t *nonce,
-                                   size_t nonce_len, tee_quote_claims *claims)
+                                   size_t nonce_len, time_t now, attest_claims *claims)
 {
     ratls_evidence ev;
     veil_status st = ratls_evidence_decode(ev_bytes, ev_len, &ev);
@@ -204,11 +205,16 @@ static veil_status verify_evidence(const uint8_t *ev_bytes, size_t ev_len, const
         veil_error_detail_set("evidence (%s): %s", RATLS_EVIDENCE_OID, veil_status_str(st));
         return st;
     }
-    tee_quote_claims c;
-    st = p->root_pem_path != NULL
-             ? tee_quote_verify(ev.quote, ev.quote_len, p->root_pem_path, p->min_platform_tcb, &c)
-             : tee_quote_verify_mem(ev.quote, ev.quote_len, p->root_pem, p->root_pem_len,
-                                    p->min_platform_tcb, &c);
+    attest_claims c;
+    attest_collateral *loaded = NULL;
+    const attest_collateral *coll = p->collateral;
+    if (p->collateral_path != NULL) {
+        st = attest_collateral_load(p->collateral_path, &loaded);
+        if (st != VEIL_OK) return st;
+        coll = loaded;
+    }
+    st = attest_quote_verify(ev.quote, ev.quote_len, coll, (int64_t)now, &c);
+    attest_collateral_free(loaded);
     if (st != VEIL_OK) {
         if (veil_error_detail()[0] == '\0')
             veil_error_detail_set("quote in the evidence: %s", veil_status_str(st));
@@ -239,7 +245,7 @@ static veil_status cert_spki(X509 *cert, unsigned char **spki, size_t *len)
 }
 
 veil_status ratls_verify_cert(X509 *cert, const ratls_policy *p, time_t now,
-                              tee_quote_claims *claims)
+                              attest_claims *claims)
 {
     ENSURE(cert != NULL, VEIL_ERR_ARG);
     TRY(check_policy_shape(p));
@@ -252,14 +258,14 @@ veil_status ratls_verify_cert(X509 *cert, const ratls_policy *p, time_t now,
     TRY(evidence_ext_value(cert, &val, &len));
     unsigned char *spki;
     TRY(cert_spki(cert, &spki, &spki_len));
-    veil_status st = verify_evidence(val, len, spki, spki_len, p, NULL, 0, claims);
+    veil_status st = verify_evidence(val, len, spki, spki_len, p, NULL, 0, now, claims);
     OPENSSL_free(spki);
     return st;
 }
 
 veil_status ratls_verify_evidence(const uint8_t *evidence, size_t evidence_len, X509 *cert,
                                   const ratls_policy *p, const uint8_t *nonce, size_t nonce_len,
-                                  tee_quote_claims *claims)
+                                  attest_claims *claims)
 {
     ENSURE(evidence != NULL && cert != NULL && nonce != NULL && nonce_len >= 1 &&
                nonce_len <= RATLS_NONCE_MAX,
@@ -271,13 +277,13 @@ veil_status ratls_verify_evidence(const uint8_t *evidence, size_t evidence_len, 
     unsigned char *spki;
     TRY(cert_spki(cert, &spki, &spki_len));
     veil_status st = verify_evidence(evidence, evidence_len, spki, spki_len, p, nonce, nonce_len,
-                                     claims);
+                                     time(NULL), claims);
     OPENSSL_free(spki);
     return st;
 }
 
 veil_status ratls_verify_cert_der(const uint8_t *der, size_t len, const ratls_policy *p,
-                                  time_t now, tee_quote_claims *claims)
+                                  time_t now, attest_claims *claims)
 {
     ENSURE(der != NULL, VEIL_ERR_ARG);
     ENSURE(len > 0 && len <= RATLS_CERT_MAX_LEN, VEIL_ERR_MALFORMED);

@@ -9,9 +9,10 @@
  *                                                            VEIL_ERR_RATLS_DUPLICATE_EXT,
  *                                                            VEIL_ERR_RATLS_CRITICAL
  *   4. evidence decodes strictly: tag 60000 [quote, claims]  ratls_evidence_decode's codes
- *   5. quote: chain to the pinned provisioning root and      VEIL_ERR_TEE_QUOTE_CHAIN,
- *      quote signature                                       VEIL_ERR_TEE_QUOTE_SIGNATURE,
- *                                                            VEIL_ERR_TEE_QUOTE_FORMAT
+ *   5. quote: SGX DCAP verification against the policy's    attest_quote_verify's codes
+ *      collateral at `now` (attest.h: PCK chain to its       (VEIL_ERR_TEE_QUOTE_*,
+ *      pinned root, CRLs, TCB info, QE identity, QE report,   VEIL_ERR_TEE_COLLATERAL*,
+ *      key binding, quote signature, TCB level)               VEIL_ERR_TEE_PCK_REVOKED, ...)
  *   5b. report data = SHA-256(claims) || 32 zero bytes       VEIL_ERR_RATLS_REPORT_DATA
  *   5c. claims' pubkey-hash = SHA-256(certificate SPKI)      VEIL_ERR_RATLS_KEY_BINDING
  *   5d. the expected nonce (ratls_verify_evidence only)      VEIL_ERR_RATLS_NONCE
@@ -20,7 +21,7 @@
  *                                                            VEIL_ERR_RATLS_MRENCLAVE
  *   8. product id (if has_prodid)                            VEIL_ERR_RATLS_PRODID
  *   9. minimum SVN (if has_min_svn)                          VEIL_ERR_RATLS_SVN
- *  10. platform TCB (unless allow_out_of_date_tcb)           VEIL_ERR_RATLS_TCB
+ *  10. TCB status accepted by the policy's `tcb`             VEIL_ERR_RATLS_TCB
  * Ordinary CA validation plays no part: trust comes from the evidence only.
  */
 #ifndef VEIL_HOST_RATLS_RATLS_VERIFY_H
@@ -34,6 +35,7 @@
 #include <openssl/x509.h>
 
 #include "common/status.h"
+#include "host/attest/attest.h"
 #include "tee/tee.h"
 #include "trusted/ratls/ratls_evidence.h"
 
@@ -45,8 +47,9 @@
  * with a product id and a minimum SVN: a signer signs many products (test enclaves,
  * other services, old vulnerable versions), so a signer pin alone accepts all of them.
  * A policy that pins neither, or pins a signer without both product id and minimum
- * SVN, is refused with VEIL_ERR_ARG. The platform TCB floor must be meaningful too:
- * min_platform_tcb 0 (any platform) needs allow_out_of_date_tcb said explicitly. */
+ * SVN, is refused with VEIL_ERR_ARG. The TCB statuses accepted are `tcb`, set with
+ * dcap_policy_default (UpToDate only) or dcap_policy_parse; Revoked is never accepted.
+ * Collateral is required (VEIL_ERR_ARG without). */
 typedef struct ratls_policy {
     const uint8_t *mrsigner;  /* TEE_MEASUREMENT_LEN bytes, or NULL: any signer */
     const uint8_t *mrenclave; /* TEE_MEASUREMENT_LEN bytes, or NULL: any image */
@@ -55,22 +58,20 @@ typedef struct ratls_policy {
     int has_min_svn;
     uint16_t min_svn;
     bool allow_debug;
-    bool allow_out_of_date_tcb;
-    uint16_t min_platform_tcb; /* platform TCB level below this is "out of date" */
-    const char *root_pem_path; /* pinned provisioning root (PEM file), or: */
-    const uint8_t *root_pem;   /* the same PEM in memory (used when path is NULL) */
-    size_t root_pem_len;
+    dcap_policy tcb;                     /* TCB statuses accepted */
+    const char *collateral_path;         /* a collateral bundle or QVL directory, or: */
+    const attest_collateral *collateral; /* loaded collateral (used when path is NULL) */
 } ratls_policy;
 
 /* Checks `cert` (not modified) against `p` at time `now` (the verifier's clock).
  * On VEIL_OK, *claims (may be NULL) holds the verified identity and TCB. */
 VEIL_MUST_CHECK veil_status ratls_verify_cert(X509 *cert, const ratls_policy *p, time_t now,
-                                              tee_quote_claims *claims);
+                                              attest_claims *claims);
 
 /* Same, from DER bytes (VEIL_ERR_MALFORMED if they are not exactly one certificate). */
 VEIL_MUST_CHECK veil_status ratls_verify_cert_der(const uint8_t *der, size_t len,
                                                   const ratls_policy *p, time_t now,
-                                                  tee_quote_claims *claims);
+                                                  attest_claims *claims);
 
 /* Extracts the quote from the evidence extension of `cert` without checking it:
  * *quote points into a copy owned by the caller (free with free()).
@@ -85,6 +86,6 @@ VEIL_MUST_CHECK veil_status ratls_cert_evidence(X509 *cert, uint8_t **quote, siz
 VEIL_MUST_CHECK veil_status ratls_verify_evidence(const uint8_t *evidence, size_t evidence_len,
                                                   X509 *cert, const ratls_policy *p,
                                                   const uint8_t *nonce, size_t nonce_len,
-                                                  tee_quote_claims *claims);
+                                                  attest_claims *claims);
 
 #endif

@@ -14,7 +14,9 @@
 #include "crypto/crypto_host.h"
 #include "hostutil/fileio.h"
 #include "tee/sim/sim_abi.h"
+#include "host/attest/dcap.h"
 #include "tee/sim/sim_host.h"
+#include "tee/sim/sim_pcs.h"
 
 veil_status tee_platform_default_dir(char *buf, size_t cap)
 {
@@ -71,6 +73,21 @@ static veil_status root_secret_load(const char *dir, uint8_t out[static SIM_ROOT
     return st;
 }
 
+/* The QE's start: a fresh attestation key, certified by the QE report the PCK key signs. */
+static veil_status qe_start(tee_platform *p, X509 *leaf)
+{
+    dcap_pck_tcb t;
+    uint8_t signer[32];
+    TRY(dcap_pck_tcb_read(leaf, &t));
+    memcpy(p->cpusvn, t.comp, sizeof p->cpusvn);
+    p->pcesvn = t.pcesvn;
+    veil_sha256_tagged(p->qe_auth, "veil/sim/qe/v1", "auth data", 9);
+    sim_pcs_qe_mrsigner(signer);
+    TRY(veil_p256_keygen(&p->att_key));
+    return sim_pcs_qe_report(p->att_key, p->qe_auth, sizeof p->qe_auth, signer, SIM_QE_ISVSVN,
+                             p->pck_key, p->qe_report, p->qe_report_sig);
+}
+
 static veil_status pck_load(tee_platform *p)
 {
     char kpath[PATH_MAX], cpath[PATH_MAX];
@@ -86,16 +103,19 @@ static veil_status pck_load(tee_platform *p)
     if (st == VEIL_ERR_NOT_FOUND) return VEIL_OK; /* not provisioned: quoting will say so */
     if (st != VEIL_OK) return st;
     TRY_OUT(veil_file_check_private(kpath));
-    TRY_OUT(veil_file_read(cpath, 64 * 1024, &cpem, &clen));
+    TRY_OUT(veil_file_read(cpath, SIM_PCK_CHAIN_MAX, &cpem, &clen));
     kb = BIO_new_mem_buf(kpem, (int)klen);
     cb = BIO_new_mem_buf(cpem, (int)clen);
     ENSURE_OUT(kb != NULL && cb != NULL, VEIL_ERR_NOMEM);
     p->pck_key = PEM_read_bio_PrivateKey(kb, NULL, NULL, NULL);
     cert = PEM_read_bio_X509(cb, NULL, NULL, NULL);
     ENSURE_OUT(p->pck_key != NULL && cert != NULL, VEIL_ERR_TEE_PLATFORM);
-    int n = i2d_X509(cert, &p->pck_cert_der);
-    ENSURE_OUT(n > 0 && (size_t)n <= SIM_QUOTE_CERT_MAX, VEIL_ERR_TEE_PLATFORM);
-    p->pck_cert_len = (size_t)n;
+    p->pck_chain = malloc(clen + 1);
+    ENSURE_OUT(p->pck_chain != NULL, VEIL_ERR_NOMEM);
+    memcpy(p->pck_chain, cpem, clen);
+    p->pck_chain[clen] = '\0';
+    st = qe_start(p, cert);
+    if (st == VEIL_ERR_TEE_QUOTE_CHAIN) st = VEIL_ERR_TEE_PLATFORM;
 out:
     BIO_free(kb);
     BIO_free(cb);
@@ -108,7 +128,9 @@ out:
                               kpath, cpath);
         st = VEIL_ERR_TEE_PLATFORM;
     } else if (st == VEIL_ERR_TEE_PLATFORM) {
-        veil_error_detail_set("%s or %s is not a PEM key/certificate", kpath, cpath);
+        veil_error_detail_set("%s or %s is not a PEM key / PCK certificate chain with Intel's "
+                              "SGX extension (re-run 'veil platform init --force')",
+                              kpath, cpath);
     }
     return st;
 }
@@ -139,7 +161,8 @@ void tee_platform_close(tee_platform *p)
     if (p == NULL) return;
     veil_wipe(p->root_secret, sizeof p->root_secret);
     EVP_PKEY_free(p->pck_key);
-    OPENSSL_free(p->pck_cert_der);
+    EVP_PKEY_free(p->att_key);
+    free(p->pck_chain);
     free(p);
 }
 

@@ -16,26 +16,35 @@
 #define SIM_PCK_CERT_FILE "pck.crt"
 #define SIM_ROOT_CA_KEY_FILE "root_ca.key"
 #define SIM_ROOT_CA_CERT_FILE "root_ca.crt"
+#define SIM_PCK_CA_KEY_FILE "pck_ca.key"
+#define SIM_PCK_CA_CERT_FILE "pck_ca.crt"
+#define SIM_TCB_KEY_FILE "tcb_signing.key"
+#define SIM_TCB_CERT_FILE "tcb_signing.crt"
+#define SIM_COLLATERAL_FILE "collateral.json"
 #define SIM_ROOT_SECRET_LEN 32u
-/* The platform TCB level travels in the PCK certificate under this OID (a UUID-based
- * OID, 2.25.<uuid>, so no registry is needed). extnValue: the DER of an INTEGER in
- * 0..65535. */
-#define SIM_TCB_OID "2.25.276518643080334685377597489766280041568"
-#define SIM_QUOTE_CERT_MAX 4096u
+#define SIM_PCK_CHAIN_MAX 6144u /* PEM: PCK leaf || PCK CA || root */
+#define SIM_QE_AUTH_LEN 32u
 
 struct tee_platform {
     char dir[PATH_MAX];
     uint8_t root_secret[SIM_ROOT_SECRET_LEN];
-    EVP_PKEY *pck_key;     /* NULL until provisioned */
-    uint8_t *pck_cert_der; /* certified by the provisioning root */
-    size_t pck_cert_len;
+    EVP_PKEY *pck_key; /* NULL until provisioned */
+    char *pck_chain;   /* PEM: PCK leaf || PCK CA || root (the quote's certification data) */
+    /* The quoting enclave's state: an attestation key drawn when the platform opens,
+     * bound to the QE's report, which the PCK key signs (as SGX's QE does). */
+    EVP_PKEY *att_key;
+    uint8_t cpusvn[16]; /* the platform's TCB, from its PCK certificate */
+    uint16_t pcesvn;
+    uint8_t qe_auth[SIM_QE_AUTH_LEN];
+    uint8_t qe_report[384], qe_report_sig[64];
 };
 
-/* Provisioning: creates (or reuses) the provisioning root CA in root_ca_dir, and the
- * platform's attestation key and certificate (with tcb_level) plus root secret in dir.
+/* Provisioning: creates (or reuses) the authority in root_ca_dir (root CA, PCK CA, TCB
+ * signing key, and its collateral.json if missing), and the platform's PCK key and
+ * certificate chain (TCB components and PCESVN all tcb_level) plus root secret in dir.
  * An existing PCK is kept unless `force`. Prints nothing. */
 VEIL_MUST_CHECK veil_status sim_platform_provision(const char *dir, const char *root_ca_dir,
-                                                   uint16_t tcb_level, bool force);
+                                                   uint8_t tcb_level, bool force);
 
 /* Creates a platform: its root secret (the fuses) in dir, created 0700 if missing.
  * VEIL_ERR_EXISTS if it has one. tee_platform_open never creates it. */
@@ -55,16 +64,14 @@ VEIL_MUST_CHECK veil_status sim_cpu_derive(const tee_platform *p, tee_key_name n
 /* The quoting enclave's fixed identity on every sim platform. */
 void sim_qe_target_info(tee_target_info *out);
 
-/* The quoting service: verifies a report targeted at the QE and signs its body. */
+/* The quoting service: verifies a report targeted at the QE and makes an SGX ECDSA
+ * quote v3 of its body (docs/attestation.md). */
 VEIL_MUST_CHECK veil_status sim_qe_quote(const tee_platform *p, const tee_report *report,
                                          uint8_t *out, size_t out_cap, size_t *out_len);
 
-/* Builds a quote from a body with a given key and cert (tests forge quotes with it). */
-VEIL_MUST_CHECK veil_status sim_quote_build(EVP_PKEY *key, const uint8_t *cert_der,
-                                            size_t cert_len, const tee_report_body *body,
-                                            uint8_t *out, size_t out_cap, size_t *out_len);
-
-/* Reads the TCB level extension of a PCK certificate. */
-VEIL_MUST_CHECK veil_status sim_cert_tcb_level(X509 *cert, uint16_t *level);
+/* The 384-byte SGX report body of an identity and report data: CPUSVN = the platform's
+ * TCB components (cpusvn), ATTRIBUTES.FLAGS = identity.attributes, MRENCLAVE,
+ * MRSIGNER, ISVPRODID, ISVSVN, REPORTDATA; everything else zero. */
+void sim_report_body_encode(const tee_report_body *b, const uint8_t cpusvn[16], uint8_t out[384]);
 
 #endif
