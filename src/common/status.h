@@ -87,6 +87,8 @@
     X(VEIL_ERR_TEE_IAS_REPORT, 625,                                                      \
       "attestation report is malformed or not signed under the pinned report-signing root") \
     X(VEIL_ERR_TEE_IAS_MISMATCH, 626, "attestation report is not for this quote or nonce") \
+    X(VEIL_ERR_TEE_IAS_UNAVAILABLE, 627, "the attestation service or proxy did not answer") \
+    X(VEIL_ERR_TEE_IAS_REFUSED, 628, "the attestation service or proxy refused the request") \
     /* transaction validation (7xx) */                                                   \
     X(VEIL_ERR_TX_MALFORMED, 700, "transaction is not a well-formed canonical encoding") \
     X(VEIL_ERR_TX_TOO_LARGE, 701,                                                        \

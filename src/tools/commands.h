@@ -15,6 +15,8 @@ int cmd_wallet(int argc, char **argv);
 int cmd_version(int argc, char **argv);
 int cmd_completion(int argc, char **argv);
 int cmd_attest(int argc, char **argv);
+int cmd_attest_service(int argc, char **argv);
+int cmd_attest_proxy(int argc, char **argv);
 
 #define VEIL_EXTRA_COMMANDS \
     {"tve", cmd_tve, "run the transaction validation enclave service"}, \
@@ -23,7 +25,9 @@ int cmd_attest(int argc, char **argv);
     {"devchain", cmd_devchain, "run a single-validator development chain"}, \
     {"tqe", cmd_tqe, "run the transaction query enclave service (wallets)"}, \
     {"wallet", cmd_wallet, "keys, balances and confidential payments"}, \
-    {"attest", cmd_attest, "verify SGX DCAP quotes against collateral"}, \
+    {"attest", cmd_attest, "verify SGX DCAP quotes and attestation reports"}, \
+    {"attest-service", cmd_attest_service, "run the IAS-style attestation service (HTTPS)"}, \
+    {"attest-proxy", cmd_attest_proxy, "run the node's proxy to the attestation service"}, \
     {"version", cmd_version, "this veil's version and its enclave images"}, \
     {"completion", cmd_completion, "a bash completion script"},
 

@@ -1,0 +1,256 @@
+/* HTTP(S) server for small services (http_server.h). */
+#include "hostutil/http_server.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+#include <microhttpd.h>
+
+#include "hostutil/fileio.h"
+
+#define DRAIN_MAX (1u << 20) /* bytes of an oversized body read before hanging up */
+
+struct http_server {
+    http_server_config cfg;
+    struct MHD_Daemon *daemon;
+    uint16_t port;
+};
+
+typedef struct req_ctx {
+    uint8_t *body;
+    size_t len, cap, drained;
+    bool too_large;
+} req_ctx;
+
+const char *http_request_header(const http_request *r, const char *name)
+{
+    if (r->conn == NULL) return NULL;
+    return MHD_lookup_connection_value((struct MHD_Connection *)r->conn, MHD_HEADER_KIND, name);
+}
+
+void http_response_error(http_response *r, unsigned status, const char *fmt, ...)
+{
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    json_t *j = json_pack("{s:s}", "error", msg);
+    free(r->body);
+    r->body = j != NULL ? json_dumps(j, JSON_COMPACT) : NULL;
+    r->body_len = r->body != NULL ? strlen(r->body) : 0;
+    r->status = status;
+    r->content_type = "application/json";
+    json_decref(j);
+}
+
+static void response_free(http_response *r)
+{
+    free(r->body);
+    for (size_t i = 0; i < r->n_headers; i++) free(r->headers[i].value);
+}
+
+static enum MHD_Result reply(struct MHD_Connection *c, http_response *r)
+{
+    struct MHD_Response *resp = MHD_create_response_from_buffer(
+        r->body_len, r->body != NULL ? r->body : (char *)"", r->body != NULL ? MHD_RESPMEM_MUST_FREE
+                                                                              : MHD_RESPMEM_PERSISTENT);
+    if (resp == NULL) {
+        response_free(r);
+        return MHD_NO;
+    }
+    r->body = NULL; /* owned by the response now */
+    if (r->content_type != NULL)
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, r->content_type);
+    for (size_t i = 0; i < r->n_headers; i++)
+        if (r->headers[i].value != NULL)
+            MHD_add_response_header(resp, r->headers[i].name, r->headers[i].value);
+    enum MHD_Result ret = MHD_queue_response(c, r->status ? r->status : 500, resp);
+    MHD_destroy_response(resp);
+    response_free(r);
+    return ret;
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
+                                  const char *method, const char *version,
+                                  const char *upload_data, size_t *upload_data_size, void **con_cls)
+{
+    (void)version;
+    http_server *s = cls;
+    req_ctx *rq = *con_cls;
+    if (rq == NULL) {
+        rq = calloc(1, sizeof *rq);
+        if (rq == NULL) return MHD_NO;
+        *con_cls = rq;
+        const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+                                                     MHD_HTTP_HEADER_CONTENT_LENGTH);
+        if (cl != NULL && strtoull(cl, NULL, 10) > s->cfg.max_body) rq->too_large = true;
+        return MHD_YES;
+    }
+    if (*upload_data_size != 0) {
+        size_t n = *upload_data_size;
+        *upload_data_size = 0;
+        if (rq->too_large) {
+            rq->drained += n;
+            return rq->drained > DRAIN_MAX ? MHD_NO : MHD_YES;
+        }
+        if (n > s->cfg.max_body - rq->len) {
+            rq->too_large = true;
+            free(rq->body);
+            rq->body = NULL;
+            rq->len = rq->cap = 0;
+            return MHD_YES;
+        }
+        if (rq->len + n > rq->cap) {
+            size_t cap = rq->cap ? rq->cap : 4096;
+            while (cap < rq->len + n) cap *= 2;
+            if (cap > s->cfg.max_body) cap = s->cfg.max_body;
+            uint8_t *p = realloc(rq->body, cap);
+            if (p == NULL) return MHD_NO;
+            rq->body = p;
+            rq->cap = cap;
+        }
+        memcpy(rq->body + rq->len, upload_data, n);
+        rq->len += n;
+        return MHD_YES;
+    }
+    http_response r;
+    memset(&r, 0, sizeof r);
+    if (rq->too_large) {
+        http_response_error(&r, 413, "request body larger than %zu bytes", s->cfg.max_body);
+        return reply(c, &r);
+    }
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    http_request req = {.method = method,
+                        .url = url,
+                        .body = rq->len ? rq->body : NULL,
+                        .body_len = rq->len,
+                        .peer = ci != NULL ? ci->client_addr : NULL,
+                        .conn = c};
+    s->cfg.handler(s->cfg.ctx, &req, &r);
+    return reply(c, &r);
+}
+
+static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
+                         enum MHD_RequestTerminationCode toe)
+{
+    (void)cls, (void)c, (void)toe;
+    req_ctx *rq = *con_cls;
+    if (rq == NULL) return;
+    free(rq->body);
+    free(rq);
+    *con_cls = NULL;
+}
+
+veil_status http_parse_addr(const char *addr, struct sockaddr_storage *out, socklen_t *len)
+{
+    char host[64];
+    const char *colon = strrchr(addr != NULL ? addr : "", ':');
+    if (colon == NULL || (size_t)(colon - addr) >= sizeof host) goto bad;
+    memcpy(host, addr, (size_t)(colon - addr));
+    host[colon - addr] = '\0';
+    char *end;
+    unsigned long port = strtoul(colon + 1, &end, 10);
+    if (colon[1] == '\0' || *end != '\0' || port > 65535) goto bad;
+    memset(out, 0, sizeof *out);
+    struct sockaddr_in *a4 = (struct sockaddr_in *)out;
+    struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)out;
+    size_t hl = strlen(host);
+    if (strcmp(host, "localhost") == 0) strcpy(host, "127.0.0.1");
+    if (inet_pton(AF_INET, host, &a4->sin_addr) == 1) {
+        a4->sin_family = AF_INET;
+        a4->sin_port = htons((uint16_t)port);
+        *len = sizeof *a4;
+        return VEIL_OK;
+    }
+    if (hl > 2 && host[0] == '[' && host[hl - 1] == ']') {
+        host[hl - 1] = '\0';
+        if (inet_pton(AF_INET6, host + 1, &a6->sin6_addr) == 1) {
+            a6->sin6_family = AF_INET6;
+            a6->sin6_port = htons((uint16_t)port);
+            *len = sizeof *a6;
+            return VEIL_OK;
+        }
+    }
+bad:
+    veil_error_detail_set("%s: want HOST:PORT (an IPv4 or [IPv6] literal, or localhost)",
+                          addr != NULL ? addr : "(none)");
+    return VEIL_ERR_USAGE;
+}
+
+int http_addr_is_loopback(const struct sockaddr *a)
+{
+    if (a == NULL) return 0;
+    if (a->sa_family == AF_INET)
+        return (ntohl(((const struct sockaddr_in *)a)->sin_addr.s_addr) >> 24) == 127;
+    if (a->sa_family == AF_INET6) {
+        const struct in6_addr *x = &((const struct sockaddr_in6 *)a)->sin6_addr;
+        if (IN6_IS_ADDR_LOOPBACK(x)) return 1;
+        return IN6_IS_ADDR_V4MAPPED(x) && x->s6_addr[12] == 127;
+    }
+    return 0;
+}
+
+veil_status http_server_start(const http_server_config *cfg, http_server **out)
+{
+    struct sockaddr_storage ss;
+    socklen_t sl;
+    TRY(http_parse_addr(cfg->addr, &ss, &sl));
+    ENSURE(cfg->handler != NULL && cfg->max_body > 0, VEIL_ERR_ARG);
+    http_server *s = calloc(1, sizeof *s);
+    ENSURE(s != NULL, VEIL_ERR_NOMEM);
+    s->cfg = *cfg;
+    if (s->cfg.max_connections == 0) s->cfg.max_connections = 32;
+    if (s->cfg.idle_timeout_s == 0) s->cfg.idle_timeout_s = 10;
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION | MHD_USE_POLL;
+    if (ss.ss_family == AF_INET6) flags |= MHD_USE_IPv6;
+    bool tls = cfg->tls_cert_pem != NULL && cfg->tls_key_pem != NULL;
+    if (tls) flags |= MHD_USE_TLS;
+    uint16_t port = ntohs(ss.ss_family == AF_INET ? ((struct sockaddr_in *)&ss)->sin_port
+                                                  : ((struct sockaddr_in6 *)&ss)->sin6_port);
+    if (tls)
+        s->daemon = MHD_start_daemon(
+            flags, port, NULL, NULL, on_request, s, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
+            MHD_OPTION_CONNECTION_LIMIT, s->cfg.max_connections, MHD_OPTION_CONNECTION_TIMEOUT,
+            s->cfg.idle_timeout_s, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(128 * 1024),
+            MHD_OPTION_HTTPS_MEM_CERT, cfg->tls_cert_pem, MHD_OPTION_HTTPS_MEM_KEY,
+            cfg->tls_key_pem, MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_END);
+    else
+        s->daemon = MHD_start_daemon(
+            flags, port, NULL, NULL, on_request, s, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
+            MHD_OPTION_CONNECTION_LIMIT, s->cfg.max_connections, MHD_OPTION_CONNECTION_TIMEOUT,
+            s->cfg.idle_timeout_s, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(128 * 1024),
+            MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_END);
+    if (s->daemon == NULL) {
+        veil_error_detail_set("cannot listen on %s%s", cfg->addr,
+                              tls ? " (in use, or the TLS certificate/key does not load?)"
+                                  : " (in use?)");
+        free(s);
+        return VEIL_ERR_NET;
+    }
+    s->port = port;
+    const union MHD_DaemonInfo *info = MHD_get_daemon_info(s->daemon, MHD_DAEMON_INFO_LISTEN_FD);
+    struct sockaddr_storage bound;
+    socklen_t bl = sizeof bound;
+    if (info != NULL && getsockname(info->listen_fd, (struct sockaddr *)&bound, &bl) == 0)
+        s->port = ntohs(bound.ss_family == AF_INET ? ((struct sockaddr_in *)&bound)->sin_port
+                                                   : ((struct sockaddr_in6 *)&bound)->sin6_port);
+    *out = s;
+    return VEIL_OK;
+}
+
+uint16_t http_server_port(const http_server *s) { return s->port; }
+
+void http_server_stop(http_server *s)
+{
+    if (s == NULL) return;
+    MHD_stop_daemon(s->daemon);
+    free(s);
+}
