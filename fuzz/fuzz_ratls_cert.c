@@ -3,6 +3,7 @@
  *   0  a DER certificate, through ratls_verify_cert_der (X.509, extension lookup,
  *      CBOR evidence, quote) against a freshly provisioned authority's collateral
  *   1  evidence (CBOR tag 60000 [quote, claims]), through ratls_evidence_decode
+ *   2  an attestation report beside it (CBOR [body, signature, chain]), ratls_ias_decode
  * Invariant: every call returns a status; no input can verify (its quote would have
  * to chain to a root created at start-up), and a decoded quote, claims and nonce lie
  * inside the input. */
@@ -36,7 +37,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (size < 1) return 0;
     const uint8_t *in = data + 1;
     size_t len = size - 1;
-    if (data[0] % 2 == 0) {
+    if (data[0] % 3 == 2) {
+        ratls_ias r;
+        if (ratls_ias_decode(in, len, &r) == VEIL_OK &&
+            (r.body < in || r.body_len == 0 || r.body_len > RATLS_IAS_BODY_MAX ||
+             r.signature_len == 0 || r.signature_len > RATLS_IAS_SIG_MAX || r.chain_len == 0 ||
+             r.chain_len > RATLS_IAS_CHAIN_MAX || r.chain + r.chain_len != in + len))
+            abort();
+        return 0;
+    }
+    if (data[0] % 3 == 0) {
         static const uint8_t any[TEE_MEASUREMENT_LEN];
         ratls_policy p = {.mrsigner = any,
                           .has_prodid = 1,

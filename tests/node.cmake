@@ -3,8 +3,8 @@
 # execution, app-hash determinism, plaintext scan). test_node_recovery: kill -9 of
 # either process at several points, both restarted.
 veil_add_test(test_node
-  SOURCES test_node.c
-  LIBS veil_node veil_tee_host
+  SOURCES test_node.c support/ias_world.c
+  LIBS veil_node veil_attest_service veil_tee_host
   DEPENDS test_enclave_signed)
 target_include_directories(test_node PRIVATE ${CMAKE_CURRENT_SOURCE_DIR})
 veil_add_test(test_node_tve

@@ -11,10 +11,10 @@ veil_sign_enclave(ratls_test_enclave ratls_test_enclave_othersigner PRODID 9 SVN
                   KEY ${RATLS_OTHER_SIGNER_KEY})
 
 find_program(OPENSSL_EXECUTABLE openssl)
-veil_add_test(test_ratls SOURCES test_ratls.c LIBS veil_ratls Threads::Threads TIMEOUT 120
+veil_add_test(test_ratls SOURCES test_ratls.c support/ias_world.c LIBS veil_ratls veil_attest_service Threads::Threads TIMEOUT 120
   DEPENDS ratls_test_enclave_signed ratls_test_enclave_svn2_signed
           ratls_test_enclave_debug_signed ratls_test_enclave_othersigner_signed
           veil_tqe_enclave_signed test_enclave_signed test_enclave_debug_signed
           test_enclave_svn2_signed)
-target_include_directories(test_ratls PRIVATE ${CMAKE_CURRENT_SOURCE_DIR}/enclave)
+target_include_directories(test_ratls PRIVATE ${CMAKE_CURRENT_SOURCE_DIR}/enclave ${CMAKE_CURRENT_SOURCE_DIR})
 target_compile_definitions(test_ratls PRIVATE OPENSSL_EXE="${OPENSSL_EXECUTABLE}")

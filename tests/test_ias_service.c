@@ -23,36 +23,21 @@
 #include "hostutil/fileio.h"
 #include "tee/sim/sim_host.h"
 #include "tee/sim/sim_pcs.h"
+#include "support/ias_world.h"
 #include "tee/tee.h"
 
 #define TEST_ENCLAVE_IMG VEIL_BUILD_DIR "/enclaves/test_enclave.signed.so"
 #define TE_QUOTE 5 /* tests/enclave/test_enclave.h */
-#define KEY "test-subscription-key-0123456789"
+#define KEY IAS_WORLD_KEY
 
-static char g_dir[64], g_home[128], g_root_ca[128], g_tls_crt[192];
+static char g_dir[64], g_root_ca[128], g_tls_crt[320];
 static uint8_t g_quote[TEE_QUOTE_MAX_LEN];
 static size_t g_quote_len;
 static attest_collateral *g_coll, *g_coll_recovered;
-static char *g_root_pem, *g_chain_pem, *g_tls_cert_pem, *g_tls_key_pem;
-static EVP_PKEY *g_sign_key;
-static const char *const g_keys[] = {"another-key", KEY};
-static ias_service g_svc;
-static http_server *g_service;
+static char *g_root_pem, *g_tls_cert_pem;
+static ias_world g_world;
+#define g_svc (g_world.svc)
 static char g_service_url[64];
-
-static char *text(const char *dir, const char *name)
-{
-    char p[256];
-    uint8_t *b;
-    size_t n;
-    snprintf(p, sizeof p, "%s/%s", dir, name);
-    if (veil_file_read(p, 1 << 20, &b, &n) != VEIL_OK) return NULL;
-    char *s = malloc(n + 1);
-    memcpy(s, b, n);
-    s[n] = 0;
-    free(b);
-    return s;
-}
 
 static int setup(void **state)
 {
@@ -77,57 +62,24 @@ static int setup(void **state)
     tee_enclave_destroy(e);
     tee_platform_close(p);
     snprintf(bundle, sizeof bundle, "%s/%s", g_root_ca, SIM_COLLATERAL_FILE);
-    if (attest_collateral_load(bundle, &g_coll) != VEIL_OK) return -1;
+    if (ias_world_start(&g_world, g_dir, bundle) != 0) return -1;
+    g_coll = g_world.collateral;
     snprintf(bundle, sizeof bundle, "%s/recovered.json", g_dir);
     if (sim_pcs_write_collateral(g_root_ca, 2, (int64_t)time(NULL), 30, bundle) != VEIL_OK ||
         attest_collateral_load(bundle, &g_coll_recovered) != VEIL_OK)
         return -1;
-
-    snprintf(g_home, sizeof g_home, "%s/service", g_dir);
-    if (ias_service_init_home(g_home, NULL) != VEIL_OK) return -1;
-    snprintf(g_tls_crt, sizeof g_tls_crt, "%s/%s", g_home, IAS_TLS_CERT_FILE);
-    g_root_pem = text(g_home, IAS_ROOT_CERT_FILE);
-    char *sign = text(g_home, IAS_SIGNING_CERT_FILE), *key = text(g_home, IAS_SIGNING_KEY_FILE);
-    g_tls_cert_pem = text(g_home, IAS_TLS_CERT_FILE);
-    g_tls_key_pem = text(g_home, IAS_TLS_KEY_FILE);
-    if (g_root_pem == NULL || sign == NULL || key == NULL || g_tls_key_pem == NULL) return -1;
-    g_chain_pem = malloc(strlen(sign) + strlen(g_root_pem) + 1);
-    strcpy(g_chain_pem, sign);
-    strcat(g_chain_pem, g_root_pem);
-    BIO *b = BIO_new_mem_buf(key, -1);
-    g_sign_key = PEM_read_bio_PrivateKey(b, NULL, NULL, NULL);
-    BIO_free(b);
-    free(sign);
-    free(key);
-    if (g_sign_key == NULL) return -1;
-    g_svc = (ias_service){.collateral = g_coll,
-                          .report_key = g_sign_key,
-                          .signing_chain_pem = g_chain_pem,
-                          .keys = g_keys,
-                          .n_keys = 2};
-    http_server_config hc = {.addr = "127.0.0.1:0",
-                             .max_body = IAS_REQUEST_MAX,
-                             .tls_cert_pem = g_tls_cert_pem,
-                             .tls_key_pem = g_tls_key_pem,
-                             .handler = ias_service_handle,
-                             .ctx = &g_svc};
-    if (http_server_start(&hc, &g_service) != VEIL_OK) return -1;
-    snprintf(g_service_url, sizeof g_service_url, "https://127.0.0.1:%u",
-             (unsigned)http_server_port(g_service));
+    snprintf(g_tls_crt, sizeof g_tls_crt, "%s", g_world.tls_crt);
+    g_root_pem = g_world.root_pem;
+    g_tls_cert_pem = g_world.tls_cert_pem;
+    snprintf(g_service_url, sizeof g_service_url, "%s", g_world.service_url);
     return 0;
 }
 
 static int teardown(void **state)
 {
     (void)state;
-    http_server_stop(g_service);
-    attest_collateral_free(g_coll);
+    ias_world_stop(&g_world);
     attest_collateral_free(g_coll_recovered);
-    free(g_root_pem);
-    free(g_chain_pem);
-    free(g_tls_cert_pem);
-    free(g_tls_key_pem);
-    EVP_PKEY_free(g_sign_key);
     veil_remove_tree(g_dir);
     curl_global_cleanup();
     return 0;
@@ -249,8 +201,8 @@ static void test_service_statuses_and_keys(void **state)
                                       NULL, 5000, &f),
                      VEIL_ERR_TEE_IAS_REFUSED);
     /* Another CA for the service's TLS certificate: no connection at all. */
-    char other_ca[192];
-    snprintf(other_ca, sizeof other_ca, "%s/%s", g_home, IAS_ROOT_CERT_FILE);
+    char other_ca[320];
+    snprintf(other_ca, sizeof other_ca, "%s/%s", g_world.home, IAS_ROOT_CERT_FILE);
     assert_int_equal(ias_fetch_report(g_service_url, other_ca, KEY, g_quote, g_quote_len, NULL,
                                       5000, &f),
                      VEIL_ERR_TEE_IAS_UNAVAILABLE);

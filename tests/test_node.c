@@ -25,6 +25,8 @@
 #include "hostutil/fileio.h"
 #include "tee/sim/sim_host.h"
 #include "tee/sim/sim_pcs.h"
+#include "support/ias_world.h"
+#include "trusted/ratls/ratls_evidence.h"
 #include "tee/tee.h"
 #include "enclave/test_enclave.h"
 
@@ -415,6 +417,16 @@ static void test_genesis(void **state)
          "\"unbonding_period\":\"1\",\"key_epoch_blocks\":\"1\",\"attestation_accept\":"
          "[\"Revoked\"]}}",
          "Revoked is never accepted"},
+        {"{\"params\":{\"fee_rule\":\"exact\",\"fee_base\":\"1\",\"fee_per_byte\":\"1\","
+         "\"unbonding_period\":\"1\",\"key_epoch_blocks\":\"1\",\"attestation_ias_root\":\"PEM\"}}",
+         "must be the PEM of the report-signing root"},
+        {"{\"params\":{\"fee_rule\":\"exact\",\"fee_base\":\"1\",\"fee_per_byte\":\"1\","
+         "\"unbonding_period\":\"1\",\"key_epoch_blocks\":\"1\",\"attestation_ias_root\":\"PEM\","
+         "\"attestation_collateral\":{}}}",
+         "exclude each other"},
+        {"{\"params\":{\"fee_rule\":\"exact\",\"fee_base\":\"1\",\"fee_per_byte\":\"1\","
+         "\"unbonding_period\":\"1\",\"key_epoch_blocks\":\"1\",\"attestation_ias_max_age\":5}}",
+         "only with attestation_ias_root"},
         /* Item 5: a signer pin without product id and minimum SVN, and a pin of neither. */
         {"{\"params\":{\"fee_rule\":\"exact\",\"fee_base\":\"1\",\"fee_per_byte\":\"1\","
          "\"unbonding_period\":\"1\",\"key_epoch_blocks\":\"1\",\"accepted_enclaves\":"
@@ -697,6 +709,54 @@ static void test_public_node_join(void **state)
                                       &tx->quote_len),
                      VEIL_OK);
     assert_int_equal(run_public(tx, g_sk, &params, now, &acc, &next), VEIL_OK);
+
+    /* IAS-style: the chain pins the attestation service's report-signing root instead of
+     * collateral, and the join carries the service's report on its quote. */
+    ias_world w;
+    snprintf(pem, sizeof pem, "%s/%s", root, SIM_COLLATERAL_FILE);
+    assert_int_equal(ias_world_start(&w, dir, pem), 0);
+    node_params *ip = malloc(sizeof *ip);
+    *ip = params;
+    ip->attestation_collateral[0] = '\0';
+    snprintf(ip->attestation_ias_root, sizeof ip->attestation_ias_root, "%s", w.root_pem);
+    ip->attestation_ias_max_age = 3600;
+    assert_int_equal(run_public(tx, g_sk, ip, now, &acc, &next), VEIL_ERR_TEE_IAS_REPORT);
+    ias_fetched f;
+    assert_int_equal(ias_fetch_report(w.proxy_url, NULL, NULL, tx->quote, tx->quote_len, NULL,
+                                      5000, &f),
+                     VEIL_OK);
+    ratls_ias ir = {.body = (const uint8_t *)f.body,
+                    .body_len = f.body_len,
+                    .signature = (const uint8_t *)f.signature_b64,
+                    .signature_len = strlen(f.signature_b64),
+                    .chain = (const uint8_t *)f.signing_chain_pem,
+                    .chain_len = strlen(f.signing_chain_pem)};
+    assert_int_equal(ratls_ias_encode(&ir, tx->ias_report, sizeof tx->ias_report,
+                                      &tx->ias_report_len),
+                     VEIL_OK);
+    ias_fetched_free(&f);
+    assert_int_equal(run_public(tx, g_sk, ip, now, &acc, &next), VEIL_OK);
+    assert_true(next.node.quote_verified);
+    /* Judged at the block's time: a block an hour and more later finds it stale. */
+    assert_int_equal(run_public(tx, g_sk, ip, now + 7200, &acc, &next),
+                     VEIL_ERR_TEE_COLLATERAL_EXPIRED);
+    /* Another root; the report beside another quote (made for another chain id). */
+    snprintf(ip->attestation_ias_root, sizeof ip->attestation_ias_root, "%s", w.tls_cert_pem);
+    assert_int_equal(run_public(tx, g_sk, ip, now, &acc, &next), VEIL_ERR_TEE_IAS_REPORT);
+    snprintf(ip->attestation_ias_root, sizeof ip->attestation_ias_root, "%s", w.root_pem);
+    assert_int_equal(tee_enclave_call(e, TE_QUOTE, rd_other, sizeof rd_other, tx->quote,
+                                      sizeof tx->quote, &tx->quote_len),
+                     VEIL_OK);
+    assert_int_equal(run_public(tx, g_sk, ip, now, &acc, &next), VEIL_ERR_TEE_IAS_MISMATCH);
+    /* A malformed report. */
+    tx->ias_report[0] ^= 0x20;
+    assert_int_equal(run_public(tx, g_sk, ip, now, &acc, &next), VEIL_ERR_RATLS_EVIDENCE_FORMAT);
+    free(ip);
+    ias_world_stop(&w);
+    tx->ias_report_len = 0;
+    assert_int_equal(tee_enclave_call(e, TE_QUOTE, rd, sizeof rd, tx->quote, sizeof tx->quote,
+                                      &tx->quote_len),
+                     VEIL_OK);
 
     acc.bonded = 0; /* no stake */
     assert_int_equal(run_public(tx, g_sk, &params, now, &acc, &next), VEIL_ERR_ARG);

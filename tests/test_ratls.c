@@ -33,6 +33,7 @@
 #include "crypto/crypto.h"
 #include "tee/sim/sim_host.h"
 #include "tee/sim/sim_pcs.h"
+#include "support/ias_world.h"
 #include "tee/tee.h"
 #include "trusted/tqe/tqe_abi.h"
 
@@ -459,6 +460,77 @@ static void test_verify_ok_and_policy(void **state)
     X509_free(x);
 }
 
+/* IAS-style attestation: with an attestation proxy on the platform, the certificate
+ * carries the service's report on its quote, and a policy that pins the report-signing
+ * root accepts it instead of collateral. */
+static void test_ias_policy(void **state)
+{
+    (void)state;
+    ias_world w;
+    assert_int_equal(ias_world_start(&w, g_dir, g_root_a), 0);
+    assert_int_equal(tee_platform_set_attestation_proxy(g_pa, w.proxy_url), VEIL_OK);
+    tee_enclave *e = load_on(g_pa, IMG("ratls_test_enclave"));
+    time_t now = time(NULL);
+    X509 *x = enclave_cert(e, (uint64_t)now);
+    ratls_policy p = default_policy();
+    p.attestation = RATLS_ATTEST_IAS;
+    p.collateral_path = NULL;
+    p.ias_root_pem = w.root_pem;
+    attest_claims c;
+    assert_status(ratls_verify_cert(x, &p, now, &c), VEIL_OK);
+    assert_int_equal(c.tcb_status, DCAP_TCB_UP_TO_DATE);
+    assert_memory_equal(c.body.identity.mrenclave, g_main_id.mrenclave, 32);
+    /* The same certificate still verifies under DCAP: the report is an addition. */
+    ratls_policy d = default_policy();
+    assert_status(ratls_verify_cert(x, &d, now, NULL), VEIL_OK);
+    /* Another root; a report older than the policy allows; no root at all. */
+    p.ias_root_pem = w.tls_cert_pem;
+    assert_status(ratls_verify_cert(x, &p, now, NULL), VEIL_ERR_TEE_IAS_REPORT);
+    p.ias_root_pem = w.root_pem;
+    p.ias_max_age = 60;
+    assert_status(ratls_verify_cert(x, &p, now + 600, NULL), VEIL_ERR_TEE_COLLATERAL_EXPIRED);
+    p.ias_max_age = 0;
+    p.ias_root_pem = NULL;
+    assert_status(ratls_verify_cert(x, &p, now, NULL), VEIL_ERR_ARG);
+    p.ias_root_pem = w.root_pem;
+    X509_free(x);
+    /* The platform out of date at the service: refused unless the policy accepts it. */
+    char recovered[400];
+    attest_collateral *rc;
+    snprintf(recovered, sizeof recovered, "%s/recovered-ias.json", g_dir);
+    char rootdir[300];
+    snprintf(rootdir, sizeof rootdir, "%s/ra", g_dir);
+    assert_int_equal(sim_pcs_write_collateral(rootdir, 4, (int64_t)now, 30, recovered), VEIL_OK);
+    assert_int_equal(attest_collateral_load(recovered, &rc), VEIL_OK);
+    w.svc.collateral = rc;
+    x = enclave_cert(e, (uint64_t)now);
+    assert_status(ratls_verify_cert(x, &p, now, NULL), VEIL_ERR_RATLS_TCB);
+    assert_non_null(strstr(veil_error_detail(), "VEIL-SIM-00001"));
+    assert_int_equal(dcap_policy_parse("OutOfDate", &p.tcb), VEIL_OK);
+    assert_status(ratls_verify_cert(x, &p, now, NULL), VEIL_OK);
+    X509_free(x);
+    w.svc.collateral = w.collateral;
+    attest_collateral_free(rc);
+    /* The proxy down: the enclave cannot make an identity (it was asked for a report). */
+    http_server_stop(w.proxy_srv);
+    w.proxy_srv = NULL;
+    uint8_t in[8], der[CERT_CAP];
+    size_t len;
+    veil_put_u64(in, (uint64_t)now);
+    assert_status(tee_enclave_call(e, RT_CREATE_IDENTITY, in, sizeof in, der, sizeof der, &len),
+                  VEIL_ERR_TEE_IAS_UNAVAILABLE);
+    /* Without a proxy the certificate has no report, which an IAS policy refuses. */
+    assert_int_equal(tee_platform_set_attestation_proxy(g_pa, NULL), VEIL_OK);
+    x = enclave_cert(e, (uint64_t)now);
+    p = default_policy();
+    p.attestation = RATLS_ATTEST_IAS;
+    p.ias_root_pem = w.root_pem;
+    assert_status(ratls_verify_cert(x, &p, now, NULL), VEIL_ERR_RATLS_NO_EVIDENCE);
+    X509_free(x);
+    unload(e);
+    ias_world_stop(&w);
+}
+
 /* Item 1 of the attack review: the wallet pinned only the TQE's MRSIGNER, the verifier
  * never looked at the product id, and the test enclaves were signed with the same key
  * as the TQE (one of them quotes any report data its host asks for). A fake TQE made
@@ -879,9 +951,9 @@ static void test_forgery_suite(void **state)
         ev_len = (size_t)ASN1_STRING_length(d);
     }
     ratls_policy p = fake_policy();
-    assert_status(ratls_verify_evidence(ev, ev_len, x, &p, nonce_a, sizeof nonce_a, NULL), VEIL_OK);
+    assert_status(ratls_verify_evidence(ev, ev_len, NULL, 0, x, &p, nonce_a, sizeof nonce_a, NULL), VEIL_OK);
     /* Replayed: evidence made for another client's nonce. */
-    assert_status(ratls_verify_evidence(ev, ev_len, x, &p, nonce_b, sizeof nonce_b, NULL),
+    assert_status(ratls_verify_evidence(ev, ev_len, NULL, 0, x, &p, nonce_b, sizeof nonce_b, NULL),
                   VEIL_ERR_RATLS_NONCE);
     X509_free(x);
     /* Evidence without any nonce where one is expected. */
@@ -894,7 +966,7 @@ static void test_forgery_suite(void **state)
         ev = ASN1_STRING_get0_data(d);
         ev_len = (size_t)ASN1_STRING_length(d);
     }
-    assert_status(ratls_verify_evidence(ev, ev_len, x, &p, nonce_a, sizeof nonce_a, NULL),
+    assert_status(ratls_verify_evidence(ev, ev_len, NULL, 0, x, &p, nonce_a, sizeof nonce_a, NULL),
                   VEIL_ERR_RATLS_NONCE);
     X509_free(x);
     EVP_PKEY_free(k);
@@ -930,6 +1002,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_verify_ok_and_policy),
+        cmocka_unit_test(test_ias_policy),
         cmocka_unit_test(test_verify_identities),
         cmocka_unit_test(test_item1_same_signer_quote_refused),
         cmocka_unit_test(test_verify_validity),

@@ -85,6 +85,14 @@ veil_status tee_quote_create(const uint8_t report_data[static TEE_REPORT_DATA_LE
     return VEIL_ERR_TEE_UNSUPPORTED;
 }
 
+veil_status tee_attestation_report(const uint8_t *quote, size_t quote_len, uint8_t *out,
+                                   size_t out_cap, size_t *out_len)
+{
+    (void)quote, (void)quote_len, (void)out, (void)out_cap, (void)out_len;
+    g_unsupported_calls++;
+    return VEIL_ERR_TEE_UNSUPPORTED;
+}
+
 void *tee_alloc(size_t n) { return malloc(n ? n : 1); }
 void *tee_calloc(size_t count, size_t size) { return calloc(count ? count : 1, size ? size : 1); }
 void tee_free(void *p) { free(p); }

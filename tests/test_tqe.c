@@ -33,6 +33,7 @@
 #include "host/ratls/ratls_client.h"
 #include "support/tve_client.h"
 #include "support/tx_builder.h"
+#include "support/ias_world.h"
 #include "tee/sim/sim_host.h"
 #include "trusted/tx/tx.h"
 #include "veil/node.pb-c.h"
@@ -603,11 +604,11 @@ static void test_ratls_client(void **state)
     assert_non_null(r);
     assert_int_equal(r->response_case, VEIL__TQE__RESPONSE__RESPONSE_ATTEST);
     assert_int_equal(ratls_verify_evidence(r->attest->evidence.data, r->attest->evidence.len,
-                                           ratls_client_peer_cert(c), &pol, nonce, sizeof nonce,
+                                           NULL, 0, ratls_client_peer_cert(c), &pol, nonce, sizeof nonce,
                                            NULL),
                      VEIL_OK);
     assert_int_equal(ratls_verify_evidence(r->attest->evidence.data, r->attest->evidence.len,
-                                           ratls_client_peer_cert(c), &pol, other_nonce,
+                                           NULL, 0, ratls_client_peer_cert(c), &pol, other_nonce,
                                            sizeof other_nonce, NULL),
                      VEIL_ERR_RATLS_NONCE);
     veil__tqe__response__free_unpacked(r, NULL);
@@ -629,6 +630,91 @@ static void test_ratls_client(void **state)
     pol.min_svn = TQE_SVN + 1;
     assert_int_equal(ratls_client_connect(hp, &pol, 10000, &c), VEIL_ERR_RATLS_SVN);
     assert_null(c);
+}
+
+/* An attest request; returns the response (caller frees). */
+static Veil__Tqe__Response *attest(ratls_client *c, const uint8_t nonce[32], bool ias)
+{
+    Veil__Tqe__AttestRequest ar = VEIL__TQE__ATTEST_REQUEST__INIT;
+    Veil__Tqe__Request rq = VEIL__TQE__REQUEST__INIT;
+    ar.nonce.data = (uint8_t *)nonce;
+    ar.nonce.len = 32;
+    ar.ias_report = ias;
+    rq.request_case = VEIL__TQE__REQUEST__REQUEST_ATTEST;
+    rq.attest = &ar;
+    uint8_t frame[128], *msg = NULL;
+    size_t fl = veil__tqe__request__pack(&rq, frame), len = 0;
+    assert_int_equal(ratls_client_send_msg(c, frame, fl), VEIL_OK);
+    assert_int_equal(ratls_client_recv_msg(c, 1 << 20, &msg, &len), VEIL_OK);
+    Veil__Tqe__Response *r = veil__tqe__response__unpack(NULL, len, msg);
+    free(msg);
+    assert_non_null(r);
+    assert_int_equal(r->response_case, VEIL__TQE__RESPONSE__RESPONSE_ATTEST);
+    return r;
+}
+
+/* IAS-style attestation end to end: a `veil tqe` with --attest-proxy puts the
+ * attestation service's report in its certificate and, when asked, beside fresh
+ * evidence; a wallet policy pinning the report-signing root accepts both; a TQE
+ * without a proxy is refused by that policy. */
+static void test_ias_attestation(void **state)
+{
+    (void)state;
+    char bundle[160], home[160], log[160], line[512], hp[32];
+    snprintf(bundle, sizeof bundle, "%s/root/%s", g_dir, SIM_COLLATERAL_FILE);
+    snprintf(home, sizeof home, "%s/tqe-ias", g_dir);
+    snprintf(log, sizeof log, "%s/tqe-ias.log", g_dir);
+    ias_world w;
+    assert_int_equal(ias_world_start(&w, g_dir, bundle), 0);
+    const char *args[] = {"tqe", "--listen", "127.0.0.1:0", "--tve", g_ep, "--home", home,
+                          "--platform", g_plat, "--rpc", "none", "--chain-id", CHAIN,
+                          "--attest-proxy", w.proxy_url, NULL};
+    pid_t pid = daemon_start(log, line, sizeof line, args);
+    const char *p = strstr(line, "127.0.0.1:");
+    assert_true(pid > 0 && p != NULL);
+    snprintf(hp, sizeof hp, "127.0.0.1:%d", atoi(p + strlen("127.0.0.1:")));
+
+    uint8_t signer[32], nonce[32];
+    memset(nonce, 0x71, sizeof nonce);
+    assert_int_equal(veil_hex_decode_exact(signer, 32, g_mrsigner_hex, 64), VEIL_OK);
+    ratls_policy pol = {0};
+    pol.mrsigner = signer;
+    pol.has_prodid = 1;
+    pol.prodid = TQE_PRODID;
+    pol.has_min_svn = 1;
+    pol.min_svn = TQE_SVN;
+    dcap_policy_default(&pol.tcb);
+    pol.attestation = RATLS_ATTEST_IAS;
+    pol.ias_root_pem = w.root_pem;
+    ratls_client *c = NULL;
+    assert_int_equal(ratls_client_connect(hp, &pol, 10000, &c), VEIL_OK);
+    assert_int_equal(ratls_client_peer_claims(c)->tcb_status, DCAP_TCB_UP_TO_DATE);
+    Veil__Tqe__Response *r = attest(c, nonce, true);
+    assert_true(r->attest->ias_report.len > 0);
+    assert_int_equal(ratls_verify_evidence(r->attest->evidence.data, r->attest->evidence.len,
+                                           r->attest->ias_report.data, r->attest->ias_report.len,
+                                           ratls_client_peer_cert(c), &pol, nonce, sizeof nonce,
+                                           NULL),
+                     VEIL_OK);
+    /* The fresh evidence without its report: refused by this policy. */
+    assert_int_equal(ratls_verify_evidence(r->attest->evidence.data, r->attest->evidence.len,
+                                           NULL, 0, ratls_client_peer_cert(c), &pol, nonce,
+                                           sizeof nonce, NULL),
+                     VEIL_ERR_RATLS_NO_EVIDENCE);
+    veil__tqe__response__free_unpacked(r, NULL);
+    /* Not asked for: no report (DCAP wallets cost the service nothing). */
+    r = attest(c, nonce, false);
+    assert_int_equal(r->attest->ias_report.len, 0);
+    veil__tqe__response__free_unpacked(r, NULL);
+    ratls_client_close(c);
+
+    /* The TQE without a proxy: its certificate has no report. */
+    snprintf(hp, sizeof hp, "127.0.0.1:%d", g_tqe_port);
+    c = NULL;
+    assert_int_equal(ratls_client_connect(hp, &pol, 10000, &c), VEIL_ERR_RATLS_NO_EVIDENCE);
+    assert_null(c);
+    assert_true(daemon_stop(pid));
+    ias_world_stop(&w);
 }
 
 static void test_openssl_s_client(void **state)
@@ -866,6 +952,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_encrypt),       cmocka_unit_test(test_query),
         cmocka_unit_test(test_ratls_client),
+        cmocka_unit_test(test_ias_attestation),
         cmocka_unit_test(test_openssl_s_client), cmocka_unit_test(test_hostile_input),
         cmocka_unit_test(test_64_concurrent), cmocka_unit_test(test_rate_limit),
         cmocka_unit_test(test_item7_preauth_slots),

@@ -115,7 +115,7 @@ static veil_status s_tve(void *ctx, tqe_tve_call which, const uint8_t *in, size_
 }
 
 static const tqe_backend g_backend = {NULL,     &tqe_fake_alloc, s_random, tqe_fake_seal,
-                                      tqe_fake_unseal, s_tve,    tqe_fake_evidence};
+                                      tqe_fake_unseal, s_tve,    tqe_fake_evidence, NULL};
 
 /* --- the wallet side ----------------------------------------------------------------- */
 static tqe_conn g_conn;

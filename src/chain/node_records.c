@@ -126,7 +126,9 @@ veil_status node_params_encode(const node_params *p, uint8_t *out, size_t cap, s
     ENSURE(strnlen(p->attestation_collateral, sizeof p->attestation_collateral) <=
                    NODE_ATTESTATION_COLLATERAL_MAX,
            VEIL_ERR_ARG);
-    ENSURE((p->attestation_accept & ~NODE_ATTESTATION_ACCEPT_MASK) == 0, VEIL_ERR_ARG);
+    ENSURE((p->attestation_accept & ~NODE_ATTESTATION_ACCEPT_MASK) == 0 &&
+               strnlen(p->attestation_ias_root, sizeof p->attestation_ias_root) <= NODE_IAS_ROOT_MAX,
+           VEIL_ERR_ARG);
     m.fee_rule = p->fee_rule;
     m.fee_base = p->fee_base;
     m.fee_per_byte = p->fee_per_byte;
@@ -135,6 +137,8 @@ veil_status node_params_encode(const node_params *p, uint8_t *out, size_t cap, s
     m.max_validators = p->max_validators;
     m.attestation_collateral = (char *)p->attestation_collateral;
     m.attestation_accept = p->attestation_accept;
+    m.attestation_ias_root = (char *)p->attestation_ias_root;
+    m.attestation_ias_max_age = p->attestation_ias_max_age;
     ENSURE(p->n_enclaves <= NODE_MAX_ENCLAVE_PINS, VEIL_ERR_ARG);
     Veil__Node__EnclavePin pins[NODE_MAX_ENCLAVE_PINS], *pin_ptrs[NODE_MAX_ENCLAVE_PINS];
     for (size_t i = 0; i < p->n_enclaves; i++) {
@@ -167,7 +171,8 @@ veil_status node_params_decode(const uint8_t *in, size_t len, node_params *out)
     ENSURE_OUT(m->fee_rule == NODE_FEE_EXACT || m->fee_rule == NODE_FEE_AT_LEAST,
                VEIL_ERR_MALFORMED);
     ENSURE_OUT(strlen(m->attestation_collateral) <= NODE_ATTESTATION_COLLATERAL_MAX &&
-                   (m->attestation_accept & ~NODE_ATTESTATION_ACCEPT_MASK) == 0,
+                   (m->attestation_accept & ~NODE_ATTESTATION_ACCEPT_MASK) == 0 &&
+                   strlen(m->attestation_ias_root) <= NODE_IAS_ROOT_MAX,
                VEIL_ERR_MALFORMED);
     out->fee_rule = m->fee_rule;
     out->fee_base = m->fee_base;
@@ -178,6 +183,8 @@ veil_status node_params_decode(const uint8_t *in, size_t len, node_params *out)
     memcpy(out->attestation_collateral, m->attestation_collateral,
            strlen(m->attestation_collateral) + 1);
     out->attestation_accept = m->attestation_accept;
+    memcpy(out->attestation_ias_root, m->attestation_ias_root, strlen(m->attestation_ias_root) + 1);
+    out->attestation_ias_max_age = m->attestation_ias_max_age;
     ENSURE_OUT(m->n_accepted_enclaves <= NODE_MAX_ENCLAVE_PINS, VEIL_ERR_MALFORMED);
     for (size_t i = 0; i < m->n_accepted_enclaves; i++) {
         const Veil__Node__EnclavePin *e = m->accepted_enclaves[i];

@@ -15,13 +15,14 @@
 #define NODE_HASH_LEN 32
 #define NODE_ENCLAVE_PUBKEY_MAX 256
 #define NODE_ATTESTATION_COLLATERAL_MAX 32768 /* compact JSON, bytes */
+#define NODE_IAS_ROOT_MAX 8192 /* PEM, bytes */
 /* Bits of node_params.attestation_accept: statuses 1..5 (never 0, UpToDate, always
  * accepted; never 6, Revoked). */
 #define NODE_ATTESTATION_ACCEPT_MASK 0x3eu
 #define NODE_MAX_OUTPUTS 64            /* = VEIL_TX_MAX_OUTPUTS: spent flags fit a u64 */
 #define NODE_PARAMS_ID "chain"
 /* Largest encoded record (an account with a node binding; params with collateral). */
-#define NODE_RECORD_MAX (NODE_ATTESTATION_COLLATERAL_MAX + 2048) /* + 16 enclave pins */
+#define NODE_RECORD_MAX (NODE_ATTESTATION_COLLATERAL_MAX + NODE_IAS_ROOT_MAX + 2048) /* + pins */
 
 /* Fee rules: the values of veil.tve.FeeRule. */
 #define NODE_FEE_EXACT 1u
@@ -73,6 +74,8 @@ typedef struct node_params {
     uint32_t max_validators;
     char attestation_collateral[NODE_ATTESTATION_COLLATERAL_MAX + 1]; /* "" = none */
     uint32_t attestation_accept; /* NODE_ATTESTATION_ACCEPT_MASK bits */
+    char attestation_ias_root[NODE_IAS_ROOT_MAX + 1]; /* "" = none */
+    uint64_t attestation_ias_max_age;                 /* seconds */
     size_t n_enclaves; /* accepted enclave identities for node joins */
     node_enclave_pin enclaves[NODE_MAX_ENCLAVE_PINS];
 } node_params;

@@ -60,7 +60,8 @@ static veil_status pub_msg_build(const node_public_tx *tx, bool with_sig, pub_ms
         p->m.unjail = &p->unjail;
         break;
     case NODE_PUBLIC_NODE_JOIN:
-        ENSURE(tx->enclave_pubkey_len <= NODE_ENCLAVE_PUBKEY_MAX && tx->quote_len <= NODE_QUOTE_MAX,
+        ENSURE(tx->enclave_pubkey_len <= NODE_ENCLAVE_PUBKEY_MAX && tx->quote_len <= NODE_QUOTE_MAX &&
+                   tx->ias_report_len <= NODE_IAS_REPORT_MAX,
                VEIL_ERR_ARG);
         p->join.account = acc;
         p->join.nonce = tx->nonce;
@@ -72,6 +73,8 @@ static veil_status pub_msg_build(const node_public_tx *tx, bool with_sig, pub_ms
         p->join.mrenclave.len = 32;
         p->join.mrsigner.data = (uint8_t *)tx->mrsigner;
         p->join.mrsigner.len = 32;
+        p->join.ias_report.data = (uint8_t *)tx->ias_report;
+        p->join.ias_report.len = tx->ias_report_len;
         p->m.kind_case = VEIL__NODE__PUBLIC_TX__KIND_NODE_JOIN;
         p->m.node_join = &p->join;
         break;
@@ -170,7 +173,7 @@ static veil_status pub_from_msg(const Veil__Node__PublicTx *m, node_public_tx *o
                    copy_fixed(&j->mrsigner, out->mrsigner, 32) &&
                    j->enclave_pubkey.len >= 1 &&
                    j->enclave_pubkey.len <= NODE_ENCLAVE_PUBKEY_MAX && j->quote.len >= 1 &&
-                   j->quote.len <= NODE_QUOTE_MAX,
+                   j->quote.len <= NODE_QUOTE_MAX && j->ias_report.len <= NODE_IAS_REPORT_MAX,
                VEIL_ERR_TX_MALFORMED);
         out->kind = NODE_PUBLIC_NODE_JOIN;
         out->nonce = j->nonce;
@@ -178,6 +181,8 @@ static veil_status pub_from_msg(const Veil__Node__PublicTx *m, node_public_tx *o
         memcpy(out->enclave_pubkey, j->enclave_pubkey.data, j->enclave_pubkey.len);
         out->quote_len = j->quote.len;
         memcpy(out->quote, j->quote.data, j->quote.len);
+        out->ias_report_len = j->ias_report.len;
+        if (j->ias_report.len) memcpy(out->ias_report, j->ias_report.data, j->ias_report.len);
         return VEIL_OK;
     }
     default:

@@ -22,6 +22,7 @@
 
 #define NODE_CHAIN_TX_MAX 65536u
 #define NODE_QUOTE_MAX 8192u /* = TEE_QUOTE_MAX_LEN */
+#define NODE_IAS_REPORT_MAX 16384u /* a node join's attestation report (CBOR) */
 #define NODE_PUBLIC_TX_TAG "veil/public-tx/v1"
 /* report_data of a node join's quote: SHA-256-tagged(this, enclave_pubkey) || 32 zero
  * bytes. */
@@ -53,10 +54,12 @@ typedef struct node_public_tx {
     uint8_t quote[NODE_QUOTE_MAX];
     uint8_t mrenclave[32];
     uint8_t mrsigner[32];
+    size_t ias_report_len; /* 0: none */
+    uint8_t ias_report[NODE_IAS_REPORT_MAX];
     uint8_t signature[64];
 } node_public_tx;
 
-/* A decoded ChainTx. About 25 KiB: allocate it rather than nest many on a stack. */
+/* A decoded ChainTx. About 41 KiB: allocate it rather than nest many on a stack. */
 typedef struct node_chain_tx {
     node_tx_type type;
     /* confidential: the ConfidentialTx bytes (a view into the decoded input) and its

@@ -140,6 +140,10 @@ VEIL_MUST_CHECK veil_status tee_platform_open(const char *dir, tee_platform **ou
 void tee_platform_close(tee_platform *p);
 /* The directory tee_platform_open(NULL, ...) would use, written into buf. */
 VEIL_MUST_CHECK veil_status tee_platform_default_dir(char *buf, size_t cap);
+/* The attestation proxy (veil attest-proxy, http://HOST:PORT) through which enclaves'
+ * tee_attestation_report reaches the attestation service; NULL: none (the default).
+ * Set before loading enclaves; at most 255 characters (VEIL_ERR_TOO_LARGE). */
+VEIL_MUST_CHECK veil_status tee_platform_set_attestation_proxy(tee_platform *p, const char *url);
 
 /* Loads a signed enclave image. Verifies the signature structure, recomputes the
  * measurement over the image bytes and refuses any mismatch; the bytes that were
@@ -244,6 +248,15 @@ VEIL_MUST_CHECK veil_status tee_report_verify(const tee_report *r);
  * quoting service. */
 VEIL_MUST_CHECK veil_status tee_quote_create(const uint8_t report_data[static TEE_REPORT_DATA_LEN],
                                              uint8_t *out, size_t out_cap, size_t *out_len);
+
+/* An attestation report (IAS-style) on one of this enclave's quotes, from the
+ * attestation service through the host's proxy, encoded as ratls_evidence.h's
+ * ias-report (at most RATLS_IAS_MAX bytes). The service signs it, so the host cannot
+ * forge it; verifiers check it. VEIL_ERR_TEE_UNSUPPORTED when the host has no proxy
+ * (tee_platform_set_attestation_proxy); VEIL_ERR_TEE_IAS_UNAVAILABLE or
+ * VEIL_ERR_TEE_IAS_REFUSED when the proxy or the service fails. */
+VEIL_MUST_CHECK veil_status tee_attestation_report(const uint8_t *quote, size_t quote_len,
+                                                   uint8_t *out, size_t out_cap, size_t *out_len);
 
 /* Enclave heap, bounded by the budget given at load. NULL when exhausted. */
 void *tee_alloc(size_t n);

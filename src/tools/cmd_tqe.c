@@ -32,6 +32,10 @@ static void usage(void)
            "  --chain-id ID       the chain id with --rpc none\n"
            "  --platform DIR      TEE platform directory (default $VEIL_PLATFORM_DIR, else\n"
            "                      ~/.veil/platform); must be provisioned (veil platform init)\n"
+           "  --attest-proxy URL  the node's attestation proxy (veil attest-proxy,\n"
+           "                      http://HOST:PORT): the certificate then also carries the\n"
+           "                      attestation service's report on its quote, for wallets\n"
+           "                      whose policy is IAS-style (docs/attestation.md)\n"
            "  --enclave PATH      signed TQE enclave image (default: enclaves/%s\n"
            "                      next to the veil executable)\n"
            "  --max-clients N     concurrent connections (default 64; more are closed)\n"
@@ -67,6 +71,7 @@ int cmd_tqe(int argc, char **argv)
                                          {"rate", required_argument, NULL, 'R'},
                                          {"max-per-address", required_argument, NULL, 'A'},
                                          {"handshake-timeout", required_argument, NULL, 'S'},
+                                         {"attest-proxy", required_argument, NULL, 'P'},
                                          DAEMON_LONG_OPTIONS,
         {"help", no_argument, NULL, 'h'},
                                          {NULL, 0, NULL, 0}};
@@ -78,7 +83,7 @@ int cmd_tqe(int argc, char **argv)
     static daemon_ctx dm;
     int rc = 0;
     daemon_init(&dm, "tqe");
-    while ((c = getopt_long(argc, argv, "l:T:H:r:c:p:e:m:t:R:A:S:h", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "l:T:H:r:c:p:e:m:t:R:A:S:P:h", opts, NULL)) != -1) {
         switch (c) {
         case 'l':
             cfg.listen = optarg;
@@ -97,6 +102,9 @@ int cmd_tqe(int argc, char **argv)
             break;
         case 'p':
             cfg.platform_dir = optarg;
+            break;
+        case 'P':
+            cfg.attest_proxy = optarg;
             break;
         case 'e':
             snprintf(enclave, sizeof enclave, "%s", optarg);

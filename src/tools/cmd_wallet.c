@@ -3,7 +3,7 @@
  * Every command takes --wallet FILE (or $VEIL_WALLET), --json and --help; network
  * commands take --rpc URL and the TQE's address and attestation policy (--tqe,
  * --tqe-collateral, --tqe-mrsigner/--tqe-mrenclave, --tqe-prodid, --tqe-min-svn,
- * --tqe-accept-tcb, --tqe-allow-debug). Defaults for those may come from
+ * --tqe-accept-tcb, --tqe-attestation, --tqe-ias-root, --tqe-allow-debug). Defaults for those may come from
  * FILE.config.json. The passphrase comes from --passphrase-file, $VEIL_WALLET_PASSPHRASE
  * or a terminal prompt, never from the command line. Failure: exit 1 (2 for usage)
  * and one line "veil: wallet <command>: <reason>" on stderr.
@@ -157,7 +157,7 @@ veil_status wcli_passphrase_get(wopts *o, bool confirm)
 /* --- options ---------------------------------------------------------------------- */
 enum {
     O_WALLET = 256, O_PASSFILE, O_RPC, O_TQE, O_TQE_COLLATERAL, O_TQE_MRSIGNER, O_TQE_MRENCLAVE,
-    O_TQE_PRODID, O_TQE_MIN_SVN, O_TQE_ACCEPT_TCB, O_MAX_FEE, O_TQE_DEBUG, O_JSON, O_PROGRESS, O_DECOYS,
+    O_TQE_PRODID, O_TQE_MIN_SVN, O_TQE_ACCEPT_TCB, O_TQE_ATTESTATION, O_TQE_IAS_ROOT, O_MAX_FEE, O_TQE_DEBUG, O_JSON, O_PROGRESS, O_DECOYS,
     O_WORDS, O_HEX, O_WATCH_VIEW, O_WATCH_SPEND, O_SEED_WORDS, O_SEED_HEX, O_TO, O_TO_VIEW,
     O_AMOUNT, O_FEE, O_OFFLINE, O_EXPORT_VIEW, O_HELP
 };
@@ -173,6 +173,8 @@ static const struct option long_opts[] = {
     {"tqe-prodid", required_argument, NULL, O_TQE_PRODID},
     {"tqe-min-svn", required_argument, NULL, O_TQE_MIN_SVN},
     {"tqe-accept-tcb", required_argument, NULL, O_TQE_ACCEPT_TCB},
+    {"tqe-attestation", required_argument, NULL, O_TQE_ATTESTATION},
+    {"tqe-ias-root", required_argument, NULL, O_TQE_IAS_ROOT},
     {"tqe-allow-debug", no_argument, NULL, O_TQE_DEBUG},
     {"json", no_argument, NULL, O_JSON},
     {"progress", no_argument, NULL, O_PROGRESS},
@@ -205,8 +207,12 @@ static const char rpc_help[] =
 static const char tqe_help[] =
     "TQE options (defaults from FILE.config.json; nothing is sent to a TQE that fails them):\n"
     "  --tqe HOST:PORT          the TQE (attested TLS)\n"
-    "  --tqe-collateral PATH    attestation collateral of the TQE's platform: a bundle file\n"
-    "                           or a directory of Intel's QVL file names (docs/attestation.md)\n"
+    "  --tqe-attestation dcap|ias  how the TQE's quote is judged (default dcap): against\n"
+    "                           collateral, or by an attestation service's signed report\n"
+    "  --tqe-collateral PATH    (dcap) attestation collateral of the TQE's platform: a bundle\n"
+    "                           file or a directory of Intel's QVL file names\n"
+    "                           (docs/attestation.md)\n"
+    "  --tqe-ias-root PEM       (ias) the attestation service's report-signing root\n"
     "  --tqe-mrsigner HEX       accepted enclave signer, with --tqe-prodid and --tqe-min-svn\n"
     "  --tqe-mrenclave HEX      accepted enclave measurement (pins one exact image)\n"
     "  --tqe-prodid N           accepted enclave product id (default: the TQE's, " TQE_PRODID_STR ")\n"
@@ -258,6 +264,8 @@ static veil_status config_load(wopts *o)
                 {"tqe", o->tqe, sizeof o->tqe},
                 {"tqe_collateral", o->tqe_collateral, sizeof o->tqe_collateral},
                 {"tqe_accept_tcb", o->tqe_accept_tcb, sizeof o->tqe_accept_tcb},
+                {"tqe_attestation", o->tqe_attestation, sizeof o->tqe_attestation},
+                {"tqe_ias_root", o->tqe_ias_root, sizeof o->tqe_ias_root},
                 {"tqe_mrsigner", o->tqe_mrsigner, sizeof o->tqe_mrsigner},
                 {"tqe_mrenclave", o->tqe_mrenclave, sizeof o->tqe_mrenclave}};
     veil_status st = VEIL_OK;
@@ -325,10 +333,16 @@ veil_status wcli_tqe_open(const wopts *o, tqe_conn *t)
                               o->wallet);
         return VEIL_ERR_USAGE;
     }
-    if (o->tqe_collateral[0] == '\0' ||
+    bool ias = strcmp(o->tqe_attestation, "ias") == 0;
+    if (!ias && o->tqe_attestation[0] != '\0' && strcmp(o->tqe_attestation, "dcap") != 0) {
+        veil_error_detail_set("--tqe-attestation: want dcap or ias");
+        return VEIL_ERR_USAGE;
+    }
+    if ((ias ? o->tqe_ias_root[0] : o->tqe_collateral[0]) == '\0' ||
         (o->tqe_mrsigner[0] == '\0' && o->tqe_mrenclave[0] == '\0')) {
-        veil_error_detail_set("the TQE attestation policy needs --tqe-collateral and --tqe-mrsigner "
-                              "or --tqe-mrenclave; nothing is sent to an unverified TQE");
+        veil_error_detail_set("the TQE attestation policy needs %s and --tqe-mrsigner or "
+                              "--tqe-mrenclave; nothing is sent to an unverified TQE",
+                              ias ? "--tqe-ias-root" : "--tqe-collateral");
         return VEIL_ERR_USAGE;
     }
     if (o->tqe_mrsigner[0] != '\0') {
@@ -361,8 +375,28 @@ veil_status wcli_tqe_open(const wopts *o, tqe_conn *t)
         return VEIL_ERR_USAGE;
     }
     t->policy.allow_debug = o->tqe_allow_debug;
-    t->policy.collateral_path = o->tqe_collateral;
+    char *root = NULL;
+    if (ias) {
+        uint8_t *pem = NULL;
+        size_t n;
+        veil_status rs = veil_file_read(o->tqe_ias_root, 64 * 1024, &pem, &n);
+        if (rs != VEIL_OK) return rs;
+        root = malloc(n + 1);
+        if (root == NULL) {
+            free(pem);
+            return VEIL_ERR_NOMEM;
+        }
+        memcpy(root, pem, n);
+        root[n] = '\0';
+        free(pem);
+        t->policy.attestation = RATLS_ATTEST_IAS;
+        t->policy.ias_root_pem = root;
+    } else {
+        t->policy.collateral_path = o->tqe_collateral;
+    }
     veil_status st = wallet_tqe_connect(o->tqe, &t->policy, 30000, &t->client);
+    t->policy.ias_root_pem = NULL; /* used during the connection's verification only */
+    free(root);
     if (st != VEIL_OK) {
         /* Keep the verifier's detail, say where it came from. */
         char d[512];
@@ -507,6 +541,12 @@ int cmd_wallet(int argc, char **argv)
             break;
         case O_TQE_ACCEPT_TCB:
             bad = !copy_opt(o.tqe_accept_tcb, sizeof o.tqe_accept_tcb, optarg);
+            break;
+        case O_TQE_ATTESTATION:
+            bad = !copy_opt(o.tqe_attestation, sizeof o.tqe_attestation, optarg);
+            break;
+        case O_TQE_IAS_ROOT:
+            bad = !copy_opt(o.tqe_ias_root, sizeof o.tqe_ias_root, optarg);
             break;
         case O_TQE_DEBUG: o.tqe_allow_debug = true; break;
         case O_JSON: o.json = true; break;

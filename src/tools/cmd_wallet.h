@@ -40,6 +40,8 @@ typedef struct wopts {
     long tqe_prodid;  /* -1: not given (TQE_PRODID) */
     long tqe_min_svn; /* -1: not given (TQE_SVN) */
     char tqe_accept_tcb[256]; /* Intel's status names, comma-separated; "" UpToDate only */
+    char tqe_attestation[8];  /* "dcap" (default) or "ias" */
+    char tqe_ias_root[1024];  /* with "ias": the pinned report-signing root (PEM file) */
     bool tqe_allow_debug;
     bool json;
     bool progress;

@@ -30,13 +30,15 @@ static veil_status attest_fresh(wallet_tqe_client *t, const ratls_policy *policy
     Veil__Tqe__Request req = VEIL__TQE__REQUEST__INIT;
     a.nonce.data = nonce;
     a.nonce.len = sizeof nonce;
+    a.ias_report = policy->attestation == RATLS_ATTEST_IAS;
     req.request_case = VEIL__TQE__REQUEST__REQUEST_ATTEST;
     req.attest = &a;
     Veil__Tqe__Response *r = NULL;
     TRY(call(t, &req, VEIL__TQE__RESPONSE__RESPONSE_ATTEST, &r));
-    veil_status st = ratls_verify_evidence(r->attest->evidence.data, r->attest->evidence.len,
-                                           ratls_client_peer_cert(t->c), policy, nonce,
-                                           sizeof nonce, NULL);
+    veil_status st = ratls_verify_evidence(
+        r->attest->evidence.data, r->attest->evidence.len,
+        r->attest->ias_report.len ? r->attest->ias_report.data : NULL, r->attest->ias_report.len,
+        ratls_client_peer_cert(t->c), policy, nonce, sizeof nonce, NULL);
     veil__tqe__response__free_unpacked(r, NULL);
     return st;
 }

@@ -211,8 +211,18 @@ veil_status attest_quote_verify(const uint8_t *quote, size_t quote_len, const at
 {
     dcap_result r;
     TRY(dcap_verify(quote, quote_len, &c->view, at, &r));
+    attest_claims_from_body(r.body, out);
+    out->tcb_status = r.status;
+    out->platform_status = r.platform_status;
+    out->qe_status = r.qe_status;
+    memcpy(out->advisory_ids, r.advisory_ids, sizeof out->advisory_ids);
+    memcpy(out->fmspc, r.fmspc, sizeof out->fmspc);
+    return VEIL_OK;
+}
+
+void attest_claims_from_body(const uint8_t b[DCAP_REPORT_BODY_LEN], attest_claims *out)
+{
     memset(out, 0, sizeof *out);
-    const uint8_t *b = r.body;
     tee_identity *id = &out->body.identity;
     memcpy(id->mrenclave, b + DCAP_RB_MRENCLAVE, TEE_MEASUREMENT_LEN);
     memcpy(id->mrsigner, b + DCAP_RB_MRSIGNER, TEE_MEASUREMENT_LEN);
@@ -220,12 +230,6 @@ veil_status attest_quote_verify(const uint8_t *quote, size_t quote_len, const at
     id->svn = (uint16_t)le(b + DCAP_RB_ISVSVN, 2);
     id->attributes = le(b + DCAP_RB_ATTRIBUTES, 8);
     memcpy(out->body.report_data, b + DCAP_RB_REPORTDATA, TEE_REPORT_DATA_LEN);
-    out->tcb_status = r.status;
-    out->platform_status = r.platform_status;
-    out->qe_status = r.qe_status;
-    memcpy(out->advisory_ids, r.advisory_ids, sizeof out->advisory_ids);
-    memcpy(out->fmspc, r.fmspc, sizeof out->fmspc);
-    return VEIL_OK;
 }
 
 veil_status attest_claims_accept(const dcap_policy *p, const attest_claims *c)

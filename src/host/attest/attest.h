@@ -43,6 +43,10 @@ typedef struct attest_claims {
     uint8_t fmspc[6];
 } attest_claims;
 
+/* The claims a 384-byte SGX report body names (identity and report data; the TCB
+ * fields are left zero, UpToDate). */
+void attest_claims_from_body(const uint8_t body[DCAP_REPORT_BODY_LEN], attest_claims *out);
+
 /* Verifies an SGX ECDSA quote v3 against collateral at time `at` (Unix seconds; a
  * chain passes the block's time so that every validator reaches the same verdict), and
  * returns its claims. The TCB verdict is returned, not judged: callers apply their

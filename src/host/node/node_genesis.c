@@ -7,6 +7,8 @@
 #include <string.h>
 
 #include <jansson.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
 
 #include "common/hex.h"
 #include "host/attest/attest.h"
@@ -144,7 +146,32 @@ static veil_status parse_attestation(gctx *c, json_t *p, node_params *out)
             out->attestation_accept |= 1u << s;
         }
     }
+    json_t *ias_root = json_object_get(p, "attestation_ias_root");
     json_t *coll = json_object_get(p, "attestation_collateral");
+    if (ias_root != NULL) {
+        if (coll != NULL)
+            return gfail(c, "app_state.params: attestation_collateral (DCAP) and "
+                            "attestation_ias_root (IAS-style) exclude each other; choose one");
+        const char *pem = json_string_value(ias_root);
+        BIO *b = pem != NULL ? BIO_new_mem_buf(pem, -1) : NULL;
+        X509 *x = b != NULL ? PEM_read_bio_X509(b, NULL, NULL, NULL) : NULL;
+        bool ok = x != NULL && json_string_length(ias_root) <= NODE_IAS_ROOT_MAX &&
+                  strlen(pem) == json_string_length(ias_root);
+        X509_free(x);
+        BIO_free(b);
+        if (!ok)
+            return gfail(c, "app_state.params.attestation_ias_root: must be the PEM of the "
+                            "report-signing root certificate, at most %u bytes",
+                         NODE_IAS_ROOT_MAX);
+        memcpy(out->attestation_ias_root, pem, strlen(pem) + 1);
+        uint64_t age;
+        TRY(get_num(c, p, "app_state.params", "attestation_ias_max_age", false, true, 31536000,
+                    &age));
+        out->attestation_ias_max_age = age ? age : 86400;
+        return VEIL_OK;
+    }
+    if (json_object_get(p, "attestation_ias_max_age") != NULL)
+        return gfail(c, "app_state.params.attestation_ias_max_age: only with attestation_ias_root");
     if (coll == NULL) return VEIL_OK;
     if (!json_is_object(coll))
         return gfail(c, "app_state.params.attestation_collateral: must be a collateral bundle object");
@@ -171,6 +198,7 @@ static veil_status parse_params(gctx *c, json_t *p, node_params *out)
     static const char *const keys[] = {"fee_rule",         "fee_base",       "fee_per_byte",
                                        "unbonding_period", "key_epoch_blocks", "max_validators",
                                        "attestation_collateral", "attestation_accept",
+                                       "attestation_ias_root", "attestation_ias_max_age",
                                        "accepted_enclaves", NULL};
     uint64_t v;
     if (!json_is_object(p)) return gfail(c, "app_state.params: missing or not an object");

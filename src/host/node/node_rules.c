@@ -7,7 +7,9 @@
 #include "common/cursor.h"
 #include "crypto/crypto.h"
 #include "host/attest/attest.h"
+#include "host/attest/ias.h"
 #include "tee/tee.h"
+#include "trusted/ratls/ratls_evidence.h"
 #include "veil/node.pb-c.h"
 
 /* --- rules ---------------------------------------------------------------------------- */
@@ -33,6 +35,40 @@ static bool join_policy_accepts(const node_params *params, const tee_identity *i
     return false;
 }
 
+/* IAS-style: the service's report on the join's quote, under the chain's root, no older
+ * than the chain allows; the claims are those of the quote body it vouches for. */
+static veil_status join_ias_claims(const node_public_tx *p, const node_params *params,
+                                   uint64_t block_time, attest_claims *claims)
+{
+    ratls_ias r;
+    TRY(ratls_ias_decode(p->ias_report, p->ias_report_len, &r));
+    char *sig = strndup((const char *)r.signature, r.signature_len);
+    char *chain = strndup((const char *)r.chain, r.chain_len);
+    veil_status st = sig != NULL && chain != NULL ? VEIL_OK : VEIL_ERR_NOMEM;
+    ias_result res;
+    if (st == VEIL_OK) {
+        ias_report_check chk = {.body = (const char *)r.body,
+                                .body_len = r.body_len,
+                                .signature_b64 = sig,
+                                .signing_chain_pem = chain,
+                                .root_pem = params->attestation_ias_root,
+                                .quote = p->quote,
+                                .quote_len = p->quote_len,
+                                .at = (int64_t)block_time,
+                                .max_age = (int64_t)params->attestation_ias_max_age};
+        st = ias_report_verify(&chk, &res);
+    }
+    free(sig);
+    free(chain);
+    TRY(st);
+    dcap_quote q;
+    TRY(dcap_quote_parse(p->quote, p->quote_len, &q));
+    attest_claims_from_body(q.body, claims);
+    claims->tcb_status = claims->platform_status = res.status;
+    memcpy(claims->advisory_ids, res.advisory_ids, sizeof claims->advisory_ids);
+    return VEIL_OK;
+}
+
 /* Node join's attestation: the quote verifies against the chain's collateral, names
  * the claimed enclave identity, that identity is one the chain accepts, and the quote
  * binds (chain id, account, enclave key) in its report data. */
@@ -41,14 +77,25 @@ static veil_status join_check_quote(const node_public_tx *p, const node_params *
                                     const char **detail)
 {
     attest_claims claims;
-    attest_collateral *coll = NULL;
-    veil_status st = attest_collateral_parse((const uint8_t *)params->attestation_collateral,
-                                             strlen(params->attestation_collateral), &coll);
-    /* Collateral and certificates are judged at the block's time, never the local clock:
-     * validators and later replays must all reach the same verdict. */
-    if (st == VEIL_OK) st = attest_quote_verify(p->quote, p->quote_len, coll, (int64_t)block_time, &claims);
-    attest_collateral_free(coll);
-    if (st != VEIL_OK) FAIL(st, "node join: the quote does not verify against the chain's attestation collateral");
+    veil_status st;
+    /* Collateral, reports and certificates are judged at the block's time, never the
+     * local clock: validators and later replays must all reach the same verdict. */
+    if (params->attestation_ias_root[0] != '\0') {
+        if (p->ias_report_len == 0)
+            FAIL(VEIL_ERR_TEE_IAS_REPORT, "node join: the chain judges quotes by attestation "
+                                          "reports and the join carries none");
+        st = join_ias_claims(p, params, block_time, &claims);
+        if (st != VEIL_OK) FAIL(st, "node join: the attestation report does not verify under the "
+                                    "chain's report-signing root for this quote");
+    } else {
+        attest_collateral *coll = NULL;
+        st = attest_collateral_parse((const uint8_t *)params->attestation_collateral,
+                                     strlen(params->attestation_collateral), &coll);
+        if (st == VEIL_OK)
+            st = attest_quote_verify(p->quote, p->quote_len, coll, (int64_t)block_time, &claims);
+        attest_collateral_free(coll);
+        if (st != VEIL_OK) FAIL(st, "node join: the quote does not verify against the chain's attestation collateral");
+    }
     if (claims.body.identity.attributes & TEE_ATTR_DEBUG)
         FAIL(VEIL_ERR_RATLS_DEBUG, "node join: the enclave is a debug enclave");
     dcap_policy policy;
@@ -71,6 +118,12 @@ static veil_status join_check_quote(const node_public_tx *p, const node_params *
         FAIL(VEIL_ERR_AUTH, "node join: the quote's report data does not bind this chain, "
                             "account and enclave key");
     return VEIL_OK;
+}
+
+/* Whether the chain judges node joins' quotes (collateral or a report-signing root). */
+static bool quotes_judged(const node_params *params)
+{
+    return params->attestation_collateral[0] != '\0' || params->attestation_ias_root[0] != '\0';
 }
 
 veil_status node_public_apply(const node_chain_tx *tx, const node_public_env *env,
@@ -113,7 +166,7 @@ veil_status node_public_apply(const node_chain_tx *tx, const node_public_env *en
     case NODE_PUBLIC_NODE_JOIN:
         if (acc->jailed_until > now) FAIL(VEIL_ERR_TX_ACCOUNT_JAILED, "node join: the account is jailed");
         if (acc->bonded == 0) FAIL(VEIL_ERR_ARG, "node join: the account has no bonded stake");
-        if (env->params->attestation_collateral[0] != '\0')
+        if (quotes_judged(env->params))
             TRY(join_check_quote(p, env->params, env->chain_id, env->block_time, detail));
         next->has_node = true;
         memset(&next->node, 0, sizeof next->node);
@@ -122,7 +175,7 @@ veil_status node_public_apply(const node_chain_tx *tx, const node_public_env *en
         memcpy(next->node.mrenclave, p->mrenclave, 32);
         memcpy(next->node.mrsigner, p->mrsigner, 32);
         veil_sha256(next->node.quote_hash, p->quote, p->quote_len);
-        next->node.quote_verified = env->params->attestation_collateral[0] != '\0';
+        next->node.quote_verified = quotes_judged(env->params);
         next->node.joined_at = now;
         return VEIL_OK;
     }

@@ -14,27 +14,28 @@
 #include "crypto/crypto.h"
 #include "hostutil/fileio.h"
 
-/* The evidence extension's value, requiring exactly one non-critical extension. */
-static veil_status evidence_ext_value(X509 *cert, const uint8_t **val, size_t *len)
+/* An extension's value, requiring at most one, non-critical; VEIL_ERR_RATLS_NO_EVIDENCE
+ * when absent. */
+static veil_status ext_value(X509 *cert, const char *oid_text, const uint8_t **val, size_t *len)
 {
-    ASN1_OBJECT *oid = OBJ_txt2obj(RATLS_EVIDENCE_OID, 1);
+    ASN1_OBJECT *oid = OBJ_txt2obj(oid_text, 1);
     ENSURE(oid != NULL, VEIL_ERR_CRYPTO);
     int i = X509_get_ext_by_OBJ(cert, oid, -1);
     int j = i < 0 ? -1 : X509_get_ext_by_OBJ(cert, oid, i);
     ASN1_OBJECT_free(oid);
     if (i < 0) {
-        veil_error_detail_set("no extension %s in the certificate", RATLS_EVIDENCE_OID);
+        veil_error_detail_set("no extension %s in the certificate", oid_text);
         return VEIL_ERR_RATLS_NO_EVIDENCE;
     }
     if (j >= 0) {
-        veil_error_detail_set("extension %s appears more than once", RATLS_EVIDENCE_OID);
+        veil_error_detail_set("extension %s appears more than once", oid_text);
         return VEIL_ERR_RATLS_DUPLICATE_EXT;
     }
     X509_EXTENSION *ext = X509_get_ext(cert, i);
     /* Critical would make ordinary TLS clients refuse the certificate; the formats this
      * follows mark it non-critical, and a certificate that says otherwise is not one. */
     if (X509_EXTENSION_get_critical(ext)) {
-        veil_error_detail_set("extension %s is marked critical", RATLS_EVIDENCE_OID);
+        veil_error_detail_set("extension %s is marked critical", oid_text);
         return VEIL_ERR_RATLS_CRITICAL;
     }
     ASN1_OCTET_STRING *d = X509_EXTENSION_get_data(ext);
@@ -42,6 +43,11 @@ static veil_status evidence_ext_value(X509 *cert, const uint8_t **val, size_t *l
     *val = ASN1_STRING_get0_data(d);
     *len = (size_t)ASN1_STRING_length(d);
     return VEIL_OK;
+}
+
+static veil_status evidence_ext_value(X509 *cert, const uint8_t **val, size_t *len)
+{
+    return ext_value(cert, RATLS_EVIDENCE_OID, val, len);
 }
 
 veil_status ratls_cert_evidence(X509 *cert, uint8_t **quote, size_t *quote_len)
@@ -186,18 +192,70 @@ static veil_status check_policy_shape(const ratls_policy *p)
                               "minimum SVN (or pin MRENCLAVE)");
         return VEIL_ERR_ARG;
     }
-    if (p->collateral_path == NULL && p->collateral == NULL) {
-        veil_error_detail_set("the policy names no attestation collateral");
+    if (p->attestation == RATLS_ATTEST_IAS ? p->ias_root_pem == NULL
+                                           : (p->collateral_path == NULL && p->collateral == NULL)) {
+        veil_error_detail_set(p->attestation == RATLS_ATTEST_IAS
+                                  ? "the policy pins no report-signing root"
+                                  : "the policy names no attestation collateral");
         return VEIL_ERR_ARG;
     }
     return VEIL_OK;
 }
 
+/* Step 5 under an IAS policy: the service's report on the quote (ias-report bytes),
+ * signed under the pinned root, not older than the policy's maximum age, for exactly
+ * this quote; the claims are then read from the quote body the report vouches for. */
+static veil_status ias_quote_verify(const uint8_t *quote, size_t quote_len, const uint8_t *ias,
+                                    size_t ias_len, const ratls_policy *p, time_t now,
+                                    attest_claims *c)
+{
+    if (ias == NULL) {
+        veil_error_detail_set("no attestation report (extension %s) beside the evidence; the "
+                              "policy wants one",
+                              RATLS_IAS_OID);
+        return VEIL_ERR_RATLS_NO_EVIDENCE;
+    }
+    ratls_ias r;
+    veil_status st = ratls_ias_decode(ias, ias_len, &r);
+    if (st != VEIL_OK) {
+        veil_error_detail_set("attestation report (%s): %s", RATLS_IAS_OID, veil_status_str(st));
+        return st;
+    }
+    char *sig = strndup((const char *)r.signature, r.signature_len);
+    char *chain = strndup((const char *)r.chain, r.chain_len);
+    st = sig != NULL && chain != NULL ? VEIL_OK : VEIL_ERR_NOMEM;
+    ias_result res;
+    if (st == VEIL_OK) {
+        ias_report_check chk = {.body = (const char *)r.body,
+                                .body_len = r.body_len,
+                                .signature_b64 = sig,
+                                .signing_chain_pem = chain,
+                                .root_pem = p->ias_root_pem,
+                                .quote = quote,
+                                .quote_len = quote_len,
+                                .at = (int64_t)now,
+                                .max_age = p->ias_max_age > 0 ? p->ias_max_age
+                                                              : RATLS_IAS_DEFAULT_MAX_AGE};
+        st = ias_report_verify(&chk, &res);
+    }
+    free(sig);
+    free(chain);
+    TRY(st);
+    dcap_quote q;
+    TRY(dcap_quote_parse(quote, quote_len, &q));
+    attest_claims_from_body(q.body, c);
+    c->tcb_status = c->platform_status = res.status;
+    c->qe_status = DCAP_TCB_UP_TO_DATE;
+    memcpy(c->advisory_ids, res.advisory_ids, sizeof c->advisory_ids);
+    return VEIL_OK;
+}
+
 /* Steps 4-12 on evidence bytes for the key whose DER SPKI is given: decode, quote,
  * binding, nonce (if one is expected), identity and TCB. */
-static veil_status verify_evidence(const uint8_t *ev_bytes, size_t ev_len, const uint8_t *spki,
-                                   size_t spki_len, const ratls_policy *p, const uint8_t *nonce,
-                                   size_t nonce_len, time_t now, attest_claims *claims)
+static veil_status verify_evidence(const uint8_t *ev_bytes, size_t ev_len, const uint8_t *ias,
+                                   size_t ias_len, const uint8_t *spki, size_t spki_len,
+                                   const ratls_policy *p, const uint8_t *nonce, size_t nonce_len,
+                                   time_t now, attest_claims *claims)
 {
     ratls_evidence ev;
     veil_status st = ratls_evidence_decode(ev_bytes, ev_len, &ev);
@@ -206,15 +264,19 @@ static veil_status verify_evidence(const uint8_t *ev_bytes, size_t ev_len, const
         return st;
     }
     attest_claims c;
-    attest_collateral *loaded = NULL;
-    const attest_collateral *coll = p->collateral;
-    if (p->collateral_path != NULL) {
-        st = attest_collateral_load(p->collateral_path, &loaded);
-        if (st != VEIL_OK) return st;
-        coll = loaded;
+    if (p->attestation == RATLS_ATTEST_IAS) {
+        st = ias_quote_verify(ev.quote, ev.quote_len, ias, ias_len, p, now, &c);
+    } else {
+        attest_collateral *loaded = NULL;
+        const attest_collateral *coll = p->collateral;
+        if (p->collateral_path != NULL) {
+            st = attest_collateral_load(p->collateral_path, &loaded);
+            if (st != VEIL_OK) return st;
+            coll = loaded;
+        }
+        st = attest_quote_verify(ev.quote, ev.quote_len, coll, (int64_t)now, &c);
+        attest_collateral_free(loaded);
     }
-    st = attest_quote_verify(ev.quote, ev.quote_len, coll, (int64_t)now, &c);
-    attest_collateral_free(loaded);
     if (st != VEIL_OK) {
         if (veil_error_detail()[0] == '\0')
             veil_error_detail_set("quote in the evidence: %s", veil_status_str(st));
@@ -256,14 +318,22 @@ veil_status ratls_verify_cert(X509 *cert, const ratls_policy *p, time_t now,
     const uint8_t *val;
     size_t len, spki_len;
     TRY(evidence_ext_value(cert, &val, &len));
+    const uint8_t *ias = NULL;
+    size_t ias_len = 0;
+    if (p->attestation == RATLS_ATTEST_IAS) {
+        veil_status ist = ext_value(cert, RATLS_IAS_OID, &ias, &ias_len);
+        if (ist != VEIL_OK && ist != VEIL_ERR_RATLS_NO_EVIDENCE) return ist;
+    }
     unsigned char *spki;
     TRY(cert_spki(cert, &spki, &spki_len));
-    veil_status st = verify_evidence(val, len, spki, spki_len, p, NULL, 0, now, claims);
+    veil_status st = verify_evidence(val, len, ias, ias_len, spki, spki_len, p, NULL, 0, now,
+                                     claims);
     OPENSSL_free(spki);
     return st;
 }
 
-veil_status ratls_verify_evidence(const uint8_t *evidence, size_t evidence_len, X509 *cert,
+veil_status ratls_verify_evidence(const uint8_t *evidence, size_t evidence_len,
+                                  const uint8_t *ias, size_t ias_len, X509 *cert,
                                   const ratls_policy *p, const uint8_t *nonce, size_t nonce_len,
                                   attest_claims *claims)
 {
@@ -276,8 +346,8 @@ veil_status ratls_verify_evidence(const uint8_t *evidence, size_t evidence_len, 
     size_t spki_len;
     unsigned char *spki;
     TRY(cert_spki(cert, &spki, &spki_len));
-    veil_status st = verify_evidence(evidence, evidence_len, spki, spki_len, p, nonce, nonce_len,
-                                     time(NULL), claims);
+    veil_status st = verify_evidence(evidence, evidence_len, ias, ias_len, spki, spki_len, p,
+                                     nonce, nonce_len, time(NULL), claims);
     OPENSSL_free(spki);
     return st;
 }

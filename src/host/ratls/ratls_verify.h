@@ -36,6 +36,7 @@
 
 #include "common/status.h"
 #include "host/attest/attest.h"
+#include "host/attest/ias.h"
 #include "tee/tee.h"
 #include "trusted/ratls/ratls_evidence.h"
 
@@ -50,6 +51,14 @@
  * SVN, is refused with VEIL_ERR_ARG. The TCB statuses accepted are `tcb`, set with
  * dcap_policy_default (UpToDate only) or dcap_policy_parse; Revoked is never accepted.
  * Collateral is required (VEIL_ERR_ARG without). */
+/* How a verifier judges the quote: SGX DCAP against collateral, or an attestation
+ * service's report on it (IAS-style: the certificate's second extension, RATLS_IAS_OID,
+ * signed under a pinned report-signing root). */
+typedef enum ratls_attestation { RATLS_ATTEST_DCAP = 0, RATLS_ATTEST_IAS = 1 } ratls_attestation;
+/* A certificate's report is fetched when its identity is made: it may be as old as the
+ * certificate (24 h + 1 h of skew). */
+#define RATLS_IAS_DEFAULT_MAX_AGE (25 * 3600)
+
 typedef struct ratls_policy {
     const uint8_t *mrsigner;  /* TEE_MEASUREMENT_LEN bytes, or NULL: any signer */
     const uint8_t *mrenclave; /* TEE_MEASUREMENT_LEN bytes, or NULL: any image */
@@ -59,8 +68,13 @@ typedef struct ratls_policy {
     uint16_t min_svn;
     bool allow_debug;
     dcap_policy tcb;                     /* TCB statuses accepted */
+    ratls_attestation attestation;       /* how the quote is judged (default DCAP) */
+    /* DCAP: */
     const char *collateral_path;         /* a collateral bundle or QVL directory, or: */
     const attest_collateral *collateral; /* loaded collateral (used when path is NULL) */
+    /* IAS: */
+    const char *ias_root_pem;            /* the pinned report-signing root (PEM text) */
+    int64_t ias_max_age;                 /* oldest report accepted, seconds (0: default) */
 } ratls_policy;
 
 /* Checks `cert` (not modified) against `p` at time `now` (the verifier's clock).
@@ -84,6 +98,7 @@ VEIL_MUST_CHECK veil_status ratls_cert_evidence(X509 *cert, uint8_t **quote, siz
  * policy, steps and codes as ratls_verify_cert from step 4 on; the certificate itself
  * (signature, validity) is the caller's to have checked. */
 VEIL_MUST_CHECK veil_status ratls_verify_evidence(const uint8_t *evidence, size_t evidence_len,
+                                                  const uint8_t *ias, size_t ias_len,
                                                   X509 *cert, const ratls_policy *p,
                                                   const uint8_t *nonce, size_t nonce_len,
                                                   attest_claims *claims);

@@ -459,6 +459,7 @@ veil_status tqe_server_open(const tqe_server_config *cfg, tqe_server **out)
     TRY_OUT(veil_path_join(s->cert_path, sizeof s->cert_path, cfg->home, "tqe-cert.der"));
     TRY_OUT(tve_client_open(cfg->tve_endpoint, 0, &s->tve));
     TRY_OUT(tee_platform_open(cfg->platform_dir, &s->platform));
+    TRY_OUT(tee_platform_set_attestation_proxy(s->platform, cfg->attest_proxy));
     TRY_OUT(tee_enclave_load(s->platform, cfg->enclave_path, &ocalls, TQE_ENCLAVE_MEMORY,
                              &s->enclave));
     /* The channel key before anything else: without it no order or stored tx moves. */

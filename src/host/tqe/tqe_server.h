@@ -32,6 +32,8 @@ typedef struct tqe_server_config {
     const char *rpc_url;      /* node RPC, e.g. http://127.0.0.1:26657; NULL: none */
     const char *chain_id;     /* without RPC: the chain id (fees 0, at-least, no accounts) */
     const char *platform_dir; /* NULL: default */
+    const char *attest_proxy; /* http://HOST:PORT of the node's attestation proxy, or NULL:
+                                 the certificate carries no attestation report */
     const char *enclave_path;
     unsigned max_clients;     /* 0: 64 */
     unsigned timeout_ms;      /* 0: 30000 */

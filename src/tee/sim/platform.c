@@ -156,6 +156,14 @@ out:
     return st;
 }
 
+veil_status tee_platform_set_attestation_proxy(tee_platform *p, const char *url)
+{
+    if (url == NULL) url = "";
+    ENSURE(strlen(url) < sizeof p->attest_proxy, VEIL_ERR_TOO_LARGE);
+    strcpy(p->attest_proxy, url);
+    return VEIL_OK;
+}
+
 void tee_platform_close(tee_platform *p)
 {
     if (p == NULL) return;

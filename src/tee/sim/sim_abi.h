@@ -18,7 +18,7 @@
 
 #include "tee/tee.h"
 
-#define SIM_ABI_VERSION 1u
+#define SIM_ABI_VERSION 2u /* 2: attestation_report */
 #define SIM_ENCLAVE_ENTRY_SYMBOL "veil_sim_enclave_entry"
 
 typedef struct sim_cpu sim_cpu;
@@ -47,6 +47,9 @@ typedef struct sim_cpu_ops {
     void (*free)(sim_cpu *cpu, void *p);
     veil_status (*ocall)(sim_cpu *cpu, uint32_t index, const uint8_t *in, size_t in_len,
                          uint8_t *out, size_t out_cap, size_t *out_len);
+    /* An attestation report on a quote, through the platform's attestation proxy. */
+    veil_status (*attestation_report)(sim_cpu *cpu, const uint8_t *quote, size_t quote_len,
+                                      uint8_t *out, size_t out_cap, size_t *out_len);
 } sim_cpu_ops;
 
 typedef veil_status (*sim_enclave_entry_fn)(const sim_cpu_ops *ops, sim_cpu *cpu,

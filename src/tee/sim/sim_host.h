@@ -32,6 +32,7 @@ struct tee_platform {
     char *pck_chain;   /* PEM: PCK leaf || PCK CA || root (the quote's certification data) */
     /* The quoting enclave's state: an attestation key drawn when the platform opens,
      * bound to the QE's report, which the PCK key signs (as SGX's QE does). */
+    char attest_proxy[256]; /* "" : none */
     EVP_PKEY *att_key;
     uint8_t cpusvn[16]; /* the platform's TCB, from its PCK certificate */
     uint16_t pcesvn;

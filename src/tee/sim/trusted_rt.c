@@ -86,6 +86,12 @@ veil_status tee_quote_create(const uint8_t report_data[static TEE_REPORT_DATA_LE
     return g_ops->quote(g_cpu, &report, out, out_cap, out_len);
 }
 
+veil_status tee_attestation_report(const uint8_t *quote, size_t quote_len, uint8_t *out,
+                                   size_t out_cap, size_t *out_len)
+{
+    return g_ops->attestation_report(g_cpu, quote, quote_len, out, out_cap, out_len);
+}
+
 /* --- memory and ocalls ---------------------------------------------------------- */
 void *tee_alloc(size_t n) { return g_ops->alloc(g_cpu, n); }
 

@@ -200,3 +200,42 @@ veil_status ratls_evidence_decode(const uint8_t *in, size_t len, ratls_evidence 
     ENSURE(veil_reader_left(&r) == 0, VEIL_ERR_TRAILING);
     return claims_decode(out->claims, out->claims_len, out);
 }
+
+/* --- the attestation report (IAS-style) ------------------------------------------- */
+veil_status ratls_ias_encode(const ratls_ias *in, uint8_t *out, size_t cap, size_t *out_len)
+{
+    ENSURE(in != NULL && out != NULL && out_len != NULL, VEIL_ERR_ARG);
+    ENSURE(in->body_len >= 1 && in->body_len <= RATLS_IAS_BODY_MAX && in->signature_len >= 1 &&
+               in->signature_len <= RATLS_IAS_SIG_MAX && in->chain_len >= 1 &&
+               in->chain_len <= RATLS_IAS_CHAIN_MAX,
+           VEIL_ERR_ARG);
+    veil_writer w = veil_writer_init(out, cap);
+    TRY(put_head(&w, CBOR_ARRAY, 3));
+    TRY(put_str(&w, CBOR_BSTR, in->body, in->body_len));
+    TRY(put_str(&w, CBOR_TSTR, in->signature, in->signature_len));
+    TRY(put_str(&w, CBOR_TSTR, in->chain, in->chain_len));
+    *out_len = w.len;
+    return VEIL_OK;
+}
+
+veil_status ratls_ias_decode(const uint8_t *in, size_t len, ratls_ias *out)
+{
+    ENSURE(in != NULL && out != NULL, VEIL_ERR_ARG);
+    memset(out, 0, sizeof *out);
+    ENSURE(len <= RATLS_IAS_MAX, VEIL_ERR_TOO_LARGE);
+    veil_reader r = veil_reader_init(in, len);
+    unsigned m;
+    uint64_t v;
+    TRY(get_head(&r, &m, &v));
+    ENSURE(m == CBOR_ARRAY && v == 3, VEIL_ERR_RATLS_EVIDENCE_FORMAT);
+    TRY(get_str(&r, CBOR_BSTR, VEIL_ERR_RATLS_EVIDENCE_FORMAT, &out->body, &out->body_len));
+    TRY(get_str(&r, CBOR_TSTR, VEIL_ERR_RATLS_EVIDENCE_FORMAT, &out->signature,
+                &out->signature_len));
+    TRY(get_str(&r, CBOR_TSTR, VEIL_ERR_RATLS_EVIDENCE_FORMAT, &out->chain, &out->chain_len));
+    ENSURE(out->body_len >= 1 && out->body_len <= RATLS_IAS_BODY_MAX && out->signature_len >= 1 &&
+               out->signature_len <= RATLS_IAS_SIG_MAX && out->chain_len >= 1 &&
+               out->chain_len <= RATLS_IAS_CHAIN_MAX,
+           VEIL_ERR_RATLS_EVIDENCE_FORMAT);
+    ENSURE(veil_reader_left(&r) == 0, VEIL_ERR_TRAILING);
+    return VEIL_OK;
+}

@@ -72,4 +72,36 @@ typedef struct ratls_evidence {
 VEIL_MUST_CHECK veil_status ratls_evidence_decode(const uint8_t *in, size_t len,
                                                   ratls_evidence *out);
 
+/* An attestation report endorsing an evidence's quote (IAS-style, docs/attestation.md):
+ *
+ *   ias-report = [ body: bstr (1..65536), signature: tstr (base64, 1..1024),
+ *                  signing-chain: tstr (PEM, 1..16384) ]
+ *
+ * body is the report JSON exactly as the service signed it; signature and chain are
+ * the X-IASReport-Signature and the URL-decoded X-IASReport-Signing-Certificate. In a
+ * certificate it is the value of a second, non-critical extension (RATLS_IAS_OID);
+ * after the handshake it travels beside fresh evidence. tee_attestation_report
+ * returns it. */
+#define RATLS_IAS_OID "2.25.187670005989247724948175277698992169202"
+#define RATLS_IAS_BODY_MAX 65536u
+#define RATLS_IAS_SIG_MAX 1024u
+#define RATLS_IAS_CHAIN_MAX 16384u
+#define RATLS_IAS_MAX (RATLS_IAS_BODY_MAX + RATLS_IAS_SIG_MAX + RATLS_IAS_CHAIN_MAX + 16u)
+
+typedef struct ratls_ias {
+    const uint8_t *body;
+    size_t body_len;
+    const uint8_t *signature; /* base64 text, not NUL-terminated */
+    size_t signature_len;
+    const uint8_t *chain; /* PEM text, not NUL-terminated */
+    size_t chain_len;
+} ratls_ias;
+
+VEIL_MUST_CHECK veil_status ratls_ias_encode(const ratls_ias *in, uint8_t *out, size_t cap,
+                                             size_t *out_len);
+/* Strict, as ratls_evidence_decode: VEIL_ERR_RATLS_EVIDENCE_FORMAT for another shape or
+ * a part outside its bounds, VEIL_ERR_RATLS_CBOR_NONCANONICAL, VEIL_ERR_TRAILING,
+ * VEIL_ERR_TOO_LARGE. Views into the input. */
+VEIL_MUST_CHECK veil_status ratls_ias_decode(const uint8_t *in, size_t len, ratls_ias *out);
+
 #endif

@@ -109,28 +109,55 @@ veil_status ratls_identity_evidence(const ratls_identity *id, const uint8_t *non
     return ratls_evidence_make(id->spki_hash, nonce, nonce_len, out, cap, out_len);
 }
 
-/* The evidence (no nonce: a certificate is shown to every client), in the extension. */
-static veil_status evidence_extension(const uint8_t hash[static 32], X509_EXTENSION **out)
+veil_status ratls_evidence_report(const uint8_t *evidence, size_t evidence_len, uint8_t *out,
+                                  size_t cap, size_t *out_len)
 {
-    veil_status st = VEIL_OK;
-    uint8_t *buf = tee_alloc(RATLS_EVIDENCE_MAX);
-    size_t len = 0;
-    ASN1_OBJECT *oid = NULL;
-    ASN1_OCTET_STRING *val = NULL;
-    ENSURE(buf != NULL, VEIL_ERR_TEE_OUT_OF_MEMORY);
-    TRY_OUT(ratls_evidence_make(hash, NULL, 0, buf, RATLS_EVIDENCE_MAX, &len));
-    oid = OBJ_txt2obj(RATLS_EVIDENCE_OID, 1);
-    val = ASN1_OCTET_STRING_new();
-    ENSURE_OUT(oid != NULL && val != NULL, VEIL_ERR_CRYPTO);
-    ENSURE_OUT(ASN1_OCTET_STRING_set(val, buf, (int)len) == 1, VEIL_ERR_CRYPTO);
-    /* Non-critical: generic TLS clients (openssl s_client) must still complete the
-     * handshake; RA-TLS verifiers refuse a certificate without it anyway. */
-    *out = X509_EXTENSION_create_by_OBJ(NULL, oid, 0, val);
-    ENSURE_OUT(*out != NULL, VEIL_ERR_CRYPTO);
-out:
+    ratls_evidence ev;
+    TRY(ratls_evidence_decode(evidence, evidence_len, &ev));
+    return tee_attestation_report(ev.quote, ev.quote_len, out, cap, out_len);
+}
+
+/* A non-critical extension holding `len` bytes: generic TLS clients (openssl s_client)
+ * must still complete the handshake; RA-TLS verifiers refuse a certificate without
+ * the evidence anyway. */
+static veil_status add_extension(X509 *x, const char *oid_text, const uint8_t *p, size_t len)
+{
+    veil_status st = VEIL_ERR_CRYPTO;
+    ASN1_OBJECT *oid = OBJ_txt2obj(oid_text, 1);
+    ASN1_OCTET_STRING *val = ASN1_OCTET_STRING_new();
+    X509_EXTENSION *ext = NULL;
+    if (oid != NULL && val != NULL && ASN1_OCTET_STRING_set(val, p, (int)len) == 1)
+        ext = X509_EXTENSION_create_by_OBJ(NULL, oid, 0, val);
+    if (ext != NULL && X509_add_ext(x, ext, -1) == 1) st = VEIL_OK;
+    X509_EXTENSION_free(ext);
     ASN1_OCTET_STRING_free(val);
     ASN1_OBJECT_free(oid);
+    return st;
+}
+
+/* The evidence (no nonce: a certificate is shown to every client) and, when the host
+ * has an attestation proxy, the service's report on its quote, in two extensions. */
+static veil_status evidence_extensions(X509 *x, const uint8_t hash[static 32])
+{
+    veil_status st = VEIL_OK;
+    uint8_t *buf = tee_alloc(RATLS_EVIDENCE_MAX), *ias = tee_alloc(RATLS_IAS_MAX);
+    size_t len = 0, ias_len = 0;
+    ENSURE_OUT(buf != NULL && ias != NULL, VEIL_ERR_TEE_OUT_OF_MEMORY);
+    TRY_OUT(ratls_evidence_make(hash, NULL, 0, buf, RATLS_EVIDENCE_MAX, &len));
+    TRY_OUT(add_extension(x, RATLS_EVIDENCE_OID, buf, len));
+    st = ratls_evidence_report(buf, len, ias, RATLS_IAS_MAX, &ias_len);
+    if (st == VEIL_ERR_TEE_UNSUPPORTED) {
+        st = VEIL_OK; /* no proxy: DCAP verifiers need nothing more */
+        goto out;
+    }
+    TRY_OUT(st);
+    /* The host's bytes are checked for shape before they go into a certificate. */
+    ratls_ias shape;
+    TRY_OUT(ratls_ias_decode(ias, ias_len, &shape));
+    TRY_OUT(add_extension(x, RATLS_IAS_OID, ias, ias_len));
+out:
     tee_free(buf);
+    tee_free(ias);
     return st;
 }
 
@@ -139,7 +166,6 @@ static veil_status cert_build(EVP_PKEY *key, uint64_t now, const uint8_t hash[st
 {
     veil_status st = VEIL_OK;
     X509 *x = X509_new();
-    X509_EXTENSION *ext = NULL;
     ASN1_INTEGER *serial = NULL;
     BIGNUM *bn = NULL;
     ENSURE_OUT(x != NULL, VEIL_ERR_CRYPTO);
@@ -168,13 +194,11 @@ static veil_status cert_build(EVP_PKEY *key, uint64_t now, const uint8_t hash[st
                                           RATLS_CERT_SKEW_SECONDS)),
                VEIL_ERR_CRYPTO);
     ENSURE_OUT(X509_set_pubkey(x, key) == 1, VEIL_ERR_CRYPTO);
-    TRY_OUT(evidence_extension(hash, &ext));
-    ENSURE_OUT(X509_add_ext(x, ext, -1) == 1, VEIL_ERR_CRYPTO);
+    TRY_OUT(evidence_extensions(x, hash));
     ENSURE_OUT(X509_sign(x, key, EVP_sha256()) > 0, VEIL_ERR_CRYPTO);
     *out = x;
     x = NULL;
 out:
-    X509_EXTENSION_free(ext);
     ASN1_INTEGER_free(serial);
     BN_free(bn);
     X509_free(x);

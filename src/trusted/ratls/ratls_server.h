@@ -54,6 +54,12 @@ VEIL_MUST_CHECK veil_status ratls_identity_create(uint64_t now_unix, ratls_ident
  * their own reference to its key and certificate). */
 bool ratls_identity_needs_renewal(const ratls_identity *id, uint64_t now_unix);
 
+/* The attestation service's report (ias-report, ratls_evidence.h) on the quote of
+ * `evidence`, through tee_attestation_report: VEIL_ERR_TEE_UNSUPPORTED when the host
+ * has no attestation proxy. */
+VEIL_MUST_CHECK veil_status ratls_evidence_report(const uint8_t *evidence, size_t evidence_len,
+                                                  uint8_t *out, size_t cap, size_t *out_len);
+
 /* Fresh evidence for this identity's key whose claims carry `nonce` (1..64 bytes): a
  * client that chose the nonce knows the evidence was made for it, not replayed. */
 VEIL_MUST_CHECK veil_status ratls_identity_evidence(const ratls_identity *id,

@@ -180,9 +180,26 @@ static veil_status handle_attest(tqe_conn *c, const tqe_backend *b,
     Veil__Tqe__Response r = VEIL__TQE__RESPONSE__INIT;
     ar.evidence.data = ev;
     ar.evidence.len = ev_len;
+    uint8_t *ias = NULL;
+    if (a->ias_report && b->report != NULL) {
+        size_t ias_len = 0;
+        ias = xalloc(b, RATLS_IAS_MAX);
+        st = ias != NULL ? b->report(b->ctx, ev, ev_len, ias, RATLS_IAS_MAX, &ias_len)
+                         : VEIL_ERR_TEE_OUT_OF_MEMORY;
+        if (st != VEIL_OK && st != VEIL_ERR_TEE_UNSUPPORTED) {
+            xfree(b, ias);
+            xfree(b, ev);
+            return send_error(b, st, NULL, write, wctx);
+        }
+        if (st == VEIL_OK) {
+            ar.ias_report.data = ias;
+            ar.ias_report.len = ias_len;
+        }
+    }
     r.response_case = VEIL__TQE__RESPONSE__RESPONSE_ATTEST;
     r.attest = &ar;
     st = send_response(b, &r, write, wctx);
+    xfree(b, ias);
     xfree(b, ev);
     return st;
 }

@@ -64,6 +64,10 @@ typedef struct tqe_backend {
     /* Fresh evidence (ratls_evidence.h) with `nonce` for the key of conn's TLS session. */
     veil_status (*evidence)(void *ctx, const tqe_conn *conn, const uint8_t *nonce,
                             size_t nonce_len, uint8_t *out, size_t out_cap, size_t *out_len);
+    /* The attestation service's report on that evidence's quote (ratls_evidence_report);
+     * NULL, or VEIL_ERR_TEE_UNSUPPORTED: none (the response carries no report). */
+    veil_status (*report)(void *ctx, const uint8_t *evidence, size_t evidence_len, uint8_t *out,
+                          size_t out_cap, size_t *out_len);
 } tqe_backend;
 
 /* Sends bytes to the peer (inside TLS). A failure aborts the connection. */

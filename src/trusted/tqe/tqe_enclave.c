@@ -172,8 +172,15 @@ static veil_status be_tve_call(void *ctx, tqe_tve_call which, const uint8_t *in,
 static veil_status be_evidence(void *ctx, const tqe_conn *conn, const uint8_t *nonce,
                                size_t nonce_len, uint8_t *out, size_t out_cap, size_t *out_len);
 
+static veil_status be_report(void *ctx, const uint8_t *evidence, size_t evidence_len, uint8_t *out,
+                             size_t out_cap, size_t *out_len)
+{
+    (void)ctx;
+    return ratls_evidence_report(evidence, evidence_len, out, out_cap, out_len);
+}
+
 static const tqe_backend g_backend = {NULL,         &g_alloc,    be_random,  be_seal_order,
-                                      be_unseal_tx, be_tve_call, be_evidence};
+                                      be_unseal_tx, be_tve_call, be_evidence, be_report};
 
 /* --- identity and connection table ------------------------------------------------- */
 
