@@ -191,11 +191,80 @@ static void test_report_refusals(void **state)
     free(r3);
 }
 
+/* --- Intel's own report ------------------------------------------------------------- */
+#define AVR VEIL_TEST_VECTORS "/ias-intel-avr-v4/"
+
+static char *vec_text(const char *name, size_t *len)
+{
+    uint8_t *b;
+    size_t n;
+    char path[512];
+    snprintf(path, sizeof path, "%s%s", AVR, name);
+    assert_int_equal(veil_file_read(path, 1 << 16, &b, &n), VEIL_OK);
+    char *s = malloc(n + 1);
+    memcpy(s, b, n);
+    s[n] = 0;
+    free(b);
+    if (len != NULL) *len = n;
+    return s;
+}
+
+/* A genuine IAS v4 report, signed by Intel's report-signing key, verifies under Intel's
+ * report-signing CA at a time within the signing certificate's validity, with its
+ * status and advisory; its signing certificate has expired since (2026-11-20). */
+static void test_genuine_intel_report(void **state)
+{
+    (void)state;
+    size_t body_len, quote_len;
+    char *body = vec_text("report.json", &body_len), *sig = vec_text("signature.b64", NULL),
+         *chain = vec_text("signing-chain.pem", NULL), *root = vec_text("report-signing-ca.pem", NULL),
+         *quote = vec_text("quote-body.bin", &quote_len);
+    assert_int_equal(quote_len, IAS_QUOTE_BODY_LEN);
+    ias_report_check c = {.body = body,
+                          .body_len = body_len,
+                          .signature_b64 = sig,
+                          .signing_chain_pem = chain,
+                          .root_pem = root,
+                          .quote = (const uint8_t *)quote,
+                          .quote_len = quote_len,
+                          .nonce = "biNMqBAuTPF2hp/0fXa4P3splRkLHJf0",
+                          .at = INT64_C(1589189400), /* 2020-05-11T09:30:00Z */
+                          .max_age = 3600};
+    ias_result r;
+    assert_int_equal(ias_report_verify(&c, &r), VEIL_OK);
+    assert_int_equal(r.status, DCAP_TCB_SW_HARDENING_NEEDED);
+    assert_string_equal(r.advisory_ids, "INTEL-SA-00334");
+    assert_string_equal(r.id, "323119119247496566074708526703373820736");
+    /* After the signing certificate's notAfter: expired. */
+    c.at = INT64_C(1795651200); /* 2026-11-25 */
+    c.max_age = INT64_C(7) * 365 * 86400;
+    assert_int_equal(ias_report_verify(&c, &r), VEIL_ERR_TEE_COLLATERAL_EXPIRED);
+    c.at = INT64_C(1589189400);
+    c.max_age = 3600;
+    /* Another nonce; another root; one byte of the body changed. */
+    c.nonce = "biNMqBAuTPF2hp/0fXa4P3splRkLHJf1";
+    assert_int_equal(ias_report_verify(&c, &r), VEIL_ERR_TEE_IAS_MISMATCH);
+    c.nonce = "biNMqBAuTPF2hp/0fXa4P3splRkLHJf0";
+    c.root_pem = g_root_pem;
+    assert_int_equal(ias_report_verify(&c, &r), VEIL_ERR_TEE_IAS_REPORT);
+    c.root_pem = root;
+    body[body_len - 5] ^= 1;
+    assert_int_equal(ias_report_verify(&c, &r), VEIL_ERR_TEE_IAS_REPORT);
+    body[body_len - 5] ^= 1;
+    assert_int_equal(ias_report_verify(&c, &r), VEIL_OK);
+    free(body);
+    free(sig);
+    free(chain);
+    free(root);
+    free(quote);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_report_accepted_and_statuses),
         cmocka_unit_test(test_report_refusals),
+        cmocka_unit_test(test_genuine_intel_report),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
