@@ -44,9 +44,26 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *ctx)
     return n;
 }
 
-typedef struct heads {
-    char *signature, *chain, *request_id;
-} heads;
+char *ias_url_decode(const char *s)
+{
+    size_t n = strlen(s);
+    char *o = malloc(n + 1), *w = o;
+    if (o == NULL) return NULL;
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] == '%' && i + 2 < n && isxdigit((unsigned char)s[i + 1]) &&
+            isxdigit((unsigned char)s[i + 2])) {
+            char hex[3] = {s[i + 1], s[i + 2], 0};
+            *w++ = (char)strtol(hex, NULL, 16);
+            i += 2;
+        } else {
+            *w++ = s[i];
+        }
+    }
+    *w = '\0';
+    return o;
+}
+
+typedef ias_headers heads;
 
 static char *header_value(const char *line, size_t n, const char *name)
 {
@@ -59,16 +76,20 @@ static char *header_value(const char *line, size_t n, const char *name)
     return strndup(v, (size_t)(end - v));
 }
 
-static size_t on_header(char *data, size_t size, size_t nmemb, void *ctx)
+bool ias_header_line(ias_headers *h, const char *data, size_t n)
 {
-    heads *h = ctx;
-    size_t n = size * nmemb;
     char *v;
-    if (n > 64 * 1024) return 0;
+    if (n > 64 * 1024) return false;
     if ((v = header_value(data, n, "X-IASReport-Signature")) != NULL) free(h->signature), h->signature = v;
     else if ((v = header_value(data, n, "X-IASReport-Signing-Certificate")) != NULL) free(h->chain), h->chain = v;
     else if ((v = header_value(data, n, "Request-ID")) != NULL) free(h->request_id), h->request_id = v;
-    return n;
+    return true;
+}
+
+static size_t on_header(char *data, size_t size, size_t nmemb, void *ctx)
+{
+    size_t n = size * nmemb;
+    return ias_header_line(ctx, data, n) ? n : 0;
 }
 
 /* One call: method GET (body NULL) or POST (JSON body). On VEIL_OK *status holds the
@@ -113,7 +134,7 @@ static veil_status http_call(const char *url, const char *ca_file, const char *k
     return st;
 }
 
-static void heads_free(heads *h)
+void ias_headers_free(ias_headers *h)
 {
     free(h->signature);
     free(h->chain);
@@ -327,7 +348,7 @@ void ias_proxy_handle(void *ctx, const http_request *req, http_response *r)
         h.signature = h.chain = h.request_id = NULL;
     }
     free(s.p);
-    heads_free(&h);
+    ias_headers_free(&h);
 }
 
 /* ---- client ------------------------------------------------------------------------- */
@@ -337,25 +358,6 @@ void ias_fetched_free(ias_fetched *f)
     free(f->signature_b64);
     free(f->signing_chain_pem);
     memset(f, 0, sizeof *f);
-}
-
-static char *url_decode(const char *s)
-{
-    size_t n = strlen(s);
-    char *o = malloc(n + 1), *w = o;
-    if (o == NULL) return NULL;
-    for (size_t i = 0; i < n; i++) {
-        if (s[i] == '%' && i + 2 < n && isxdigit((unsigned char)s[i + 1]) &&
-            isxdigit((unsigned char)s[i + 2])) {
-            char hex[3] = {s[i + 1], s[i + 2], 0};
-            *w++ = (char)strtol(hex, NULL, 16);
-            i += 2;
-        } else {
-            *w++ = s[i];
-        }
-    }
-    *w = '\0';
-    return o;
 }
 
 veil_status ias_fetch_report(const char *base_url, const char *ca_file, const char *key,
@@ -399,7 +401,7 @@ veil_status ias_fetch_report(const char *base_url, const char *ca_file, const ch
         st = VEIL_ERR_TEE_IAS_REPORT;
     }
     if (st == VEIL_OK) {
-        out->signing_chain_pem = url_decode(h.chain);
+        out->signing_chain_pem = ias_url_decode(h.chain);
         out->signature_b64 = h.signature;
         h.signature = NULL;
         out->body = s.p;
@@ -411,6 +413,6 @@ veil_status ias_fetch_report(const char *base_url, const char *ca_file, const ch
         }
     }
     free(s.p);
-    heads_free(&h);
+    ias_headers_free(&h);
     return st;
 }

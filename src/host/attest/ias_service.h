@@ -87,6 +87,17 @@ void ias_proxy_free(ias_proxy *p);
 void ias_proxy_handle(void *ctx, const http_request *req, http_response *resp);
 
 /* ---- client --------------------------------------------------------------------- */
+/* The IAS headers of an answer, taken line by line as they arrive (values as sent). */
+typedef struct ias_headers {
+    char *signature, *chain, *request_id;
+} ias_headers;
+/* One raw header line ("Name: value\r\n", any case): keeps the IAS ones; false for a
+ * line over 64 KiB. */
+bool ias_header_line(ias_headers *h, const char *line, size_t n);
+void ias_headers_free(ias_headers *h);
+/* Percent-decoding (X-IASReport-Signing-Certificate); malloc'd, NULL when out of memory. */
+char *ias_url_decode(const char *s);
+
 typedef struct ias_fetched {
     char *body; /* the report JSON, exactly as received */
     size_t body_len;
