@@ -117,7 +117,7 @@ void dcapf_build(const dcapf_spec *s, dcapf_world *w)
     X509 *ca = dcapf_cert("Test SGX PCK Platform CA", ca_key, root, root_key, true, 2);
     uint8_t ext[SIM_PCS_SGX_EXT_MAX];
     size_t ext_len;
-    X509 *pck;
+    X509 *pck = NULL;
     if (sim_pcs_sgx_extension(s->pck_comp, s->pck_pcesvn, s->pck_fmspc, ext, sizeof ext,
                               &ext_len) != VEIL_OK ||
         sim_pcs_cert("Test SGX PCK Certificate", pck_key, ca, ca_key, false, PCK_SERIAL,
