@@ -369,8 +369,8 @@ int main(int argc, char **argv)
 
     /* Quote create + verify. */
     bench_note("quote: one op = TE_QUOTE ecall (report, quoting service, ECDSA P-256 sign) then "
-               "tee_quote_verify_mem with the pinned root PEM in memory; raw: veil_p256_sign then "
-               "veil_p256_verify over %u bytes",
+               "attest_quote_verify against the authority's collateral in memory; raw: "
+               "veil_p256_sign then veil_p256_verify over %u bytes",
                QUOTE_SIGNED_LEN);
     bench_quote(g.enclave, g.collateral);
     return 0;

@@ -1,6 +1,7 @@
 /* The rules of the public txs (unbond, unjail, node join) the node validates itself,
- * over txs decoded by chain/node_tx.h. Node join quotes are verified with
- * tee_quote_verify_mem_at, at the block's time. docs/node.md, "Transactions". */
+ * over txs decoded by chain/node_tx.h. Node join quotes are verified against the
+ * chain's attestation collateral (attest_quote_verify) or by the attestation service's
+ * report under its pinned root, at the block's time. docs/node.md, "Transactions". */
 #ifndef VEIL_HOST_NODE_RULES_H
 #define VEIL_HOST_NODE_RULES_H
 
