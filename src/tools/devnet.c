@@ -488,12 +488,13 @@ int devnet_print_status(const devnet_layout *l, bool json, devnet_tqe_status_fn 
         json_t *tq = json_object_get(out, "tqe");
         if (tq == NULL) {
         } else if (json_object_get(tq, "error") == NULL)
-            printf("tqe    %s  svn %lld%s  (RA-TLS certificate verified)\n"
+            printf("tqe    %s  svn %lld%s  (RA-TLS certificate verified, TCB %s)\n"
                    "       mrenclave %s\n       mrsigner  %s\n"
                    "       wallet flags: --tqe %s --tqe-collateral %s --tqe-mrsigner %s\n",
                    jstr(tq, "address"), (long long)json_integer_value(json_object_get(tq, "svn")),
                    json_is_true(json_object_get(tq, "debug")) ? "  DEBUG" : "",
-                   jstr(tq, "mrenclave"), jstr(tq, "mrsigner"), jstr(tq, "address"),
+                   jstr(tq, "tcb_status"), jstr(tq, "mrenclave"), jstr(tq, "mrsigner"),
+                   jstr(tq, "address"),
                    jstr(tq, "collateral"), jstr(tq, "mrsigner"));
         else
             printf("tqe    not answering: %s (%s)\n", jstr(tq, "error"), jstr(tq, "detail"));
