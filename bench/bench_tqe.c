@@ -12,8 +12,9 @@
  *      enclave image, same platform, TVE and RPC) started by this program with
  *      --rate 1000000.
  *   2. tqe_attested_handshakes_per_s: ratls_client_connect (TCP connect, TLS 1.3
- *      handshake, certificate + evidence + quote verification against the pinned root
- *      and MRSIGNER) then ratls_client_close, sequentially.
+ *      handshake, certificate + evidence + the quote's whole SGX DCAP verification
+ *      against the devnet's collateral, read from its file each time as a wallet does,
+ *      + MRSIGNER) then ratls_client_close, sequentially.
  *   3. tls_plain_handshakes_per_s: the same loop with the same library (OpenSSL) against
  *      a plain TLS 1.3 server in a thread of this process (self-signed P-256 certificate
  *      made at start), the client verifying the certificate the ordinary way (it is the

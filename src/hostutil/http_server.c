@@ -13,6 +13,7 @@
 #include <microhttpd.h>
 
 #include "hostutil/fileio.h"
+#include "hostutil/log.h"
 
 #define DRAIN_MAX (1u << 20) /* bytes of an oversized body read before hanging up */
 
@@ -77,6 +78,14 @@ static enum MHD_Result reply(struct MHD_Connection *c, http_response *r)
     return ret;
 }
 
+static void printable(char *out, size_t cap, const char *in)
+{
+    size_t i = 0;
+    for (; in != NULL && in[i] != '\0' && i + 1 < cap; i++)
+        out[i] = in[i] > 0x20 && in[i] < 0x7f ? in[i] : '?';
+    out[i] = '\0';
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
                                   const char *method, const char *version,
                                   const char *upload_data, size_t *upload_data_size, void **con_cls)
@@ -135,6 +144,18 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
                         .peer = ci != NULL ? ci->client_addr : NULL,
                         .conn = c};
     s->cfg.handler(s->cfg.ctx, &req, &r);
+    char peer[64] = "?";
+    if (req.peer != NULL && req.peer->sa_family == AF_INET)
+        inet_ntop(AF_INET, &((const struct sockaddr_in *)req.peer)->sin_addr, peer, sizeof peer);
+    else if (req.peer != NULL && req.peer->sa_family == AF_INET6)
+        inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)req.peer)->sin6_addr, peer, sizeof peer);
+    /* Method, path, status and sizes only: never a header (keys) or a body; the
+     * client's text printable, so it cannot forge log lines. */
+    char m[16], u[101];
+    printable(m, sizeof m, method);
+    printable(u, sizeof u, url);
+    veil_log(r.status < 400 ? VEIL_LOG_INFO : VEIL_LOG_WARN, "%s %s from %s: %u, %zu bytes in, %zu out",
+             m, u, peer, r.status, rq->len, r.body_len);
     return reply(c, &r);
 }
 
