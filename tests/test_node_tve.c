@@ -1065,6 +1065,88 @@ static void test_wrong_tve_identity(void **state)
     proc_kill(&w.tve, SIGTERM);
 }
 
+/* A validator whose genesis names the chain's key and whose TVE does not hold it. The
+ * designated validator's TVE draws the key before genesis (`veil tve init-key`) and the
+ * genesis carries its commitment; the other TVE starts without a key. Both reach the
+ * same genesis app hash and the same hash for a block without confidential txs; a
+ * block with one is executed by the key holder and refused by the other as a failure
+ * of the whole block (an ABCI exception, no app hash), never as a tx's verdict. */
+static void test_keyless_validator(void **state)
+{
+    (void)state;
+    inst d, k;
+    inst_init(&d, "d");
+    inst_init(&k, "k");
+    char cmd[1024], line[256] = "";
+    snprintf(cmd, sizeof cmd, "%s tve init-key --home %s --chain-id %s --platform %s", VEIL_BIN,
+             d.tve_home, CHAIN, g_plat);
+    FILE *f = popen(cmd, "r");
+    assert_non_null(f);
+    assert_non_null(fgets(line, sizeof line, f));
+    assert_int_equal(pclose(f), 0);
+    assert_true(strncmp(line, "key_commitment ", 15) == 0 && strlen(line) >= 15 + 64);
+    line[15 + 64] = '\0';
+    const char *commitment = line + 15;
+    /* A second draw on the same store is refused. */
+    assert_int_not_equal(system(cmd), 0);
+
+    tve_start(&d);
+    node_start(&d);
+    tve_start(&k);
+    node_start(&k);
+    char g[2300];
+    const char *base = genesis_json();
+    snprintf(g, sizeof g, "%.*s,\"key_commitment\":\"%s\"}", (int)strlen(base) - 1, base,
+             commitment);
+    uint8_t hd[32], hk[32];
+    abci_init_chain_with(&d, g, hd);
+    abci_init_chain_with(&k, g, hk);
+    assert_memory_equal(hd, hk, 32);
+    assert_true(log_contains(k.node.log, "does not hold it"));
+
+    blk empty = {0};
+    uint32_t codes[8];
+    uint8_t bloom[256];
+    assert_true(abci_finalize(&d, 1, &empty, codes, hd, bloom) && abci_commit(&d));
+    assert_true(abci_finalize(&k, 1, &empty, codes, hk, bloom) && abci_commit(&k));
+    assert_memory_equal(hd, hk, 32);
+
+    /* A confidential tx, encrypted by the key holder's TVE. */
+    blk b = {0};
+    uint8_t txid[32];
+    withdraw_a(&d, block_time(2), txid, &b.tx[0], &b.len[0]);
+    b.n = 1;
+    assert_true(abci_finalize(&d, 2, &b, codes, hd, bloom));
+    assert_int_equal(codes[0], 0);
+    Tendermint__Abci__Request req = TENDERMINT__ABCI__REQUEST__INIT;
+    Tendermint__Abci__RequestFinalizeBlock fb = TENDERMINT__ABCI__REQUEST_FINALIZE_BLOCK__INIT;
+    Google__Protobuf__Timestamp ts = GOOGLE__PROTOBUF__TIMESTAMP__INIT;
+    ProtobufCBinaryData txs[1] = {{b.len[0], b.tx[0]}};
+    ts.seconds = (int64_t)block_time(2);
+    fb.time = &ts;
+    fb.height = 2;
+    fb.n_txs = 1;
+    fb.txs = txs;
+    req.value_case = TENDERMINT__ABCI__REQUEST__VALUE_FINALIZE_BLOCK;
+    req.finalize_block = &fb;
+    Tendermint__Abci__Response *r = NULL;
+    assert_int_not_equal(abci_client_call(k.c, &req, &r), VEIL_OK);
+    assert_null(r);
+    assert_non_null(strstr(veil_error_detail(), "ABCI exception: VEIL_ERR_TVE_NO_KEY"));
+    /* The node answers on a fresh connection (the exception closed the last one). */
+    abci_client_close(k.c);
+    k.c = NULL;
+    abci_connect(&k);
+    /* Nothing of the refused block stayed: the node still stands at height 1. */
+    assert_int_equal(abci_info(&k, hk), 1);
+    /* Its mempool refuses the tx with its own code (a local answer, not consensus). */
+    assert_int_equal(abci_check_tx(&k, b.tx[0], b.len[0]), VEIL_ERR_TVE_NO_KEY);
+
+    blk_free(&b);
+    inst_stop(&d);
+    inst_stop(&k);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1073,6 +1155,7 @@ int main(void)
         cmocka_unit_test(test_waiting_for_the_tve),
         cmocka_unit_test(test_recovery),
         cmocka_unit_test(test_wrong_tve_identity),
+        cmocka_unit_test(test_keyless_validator),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -167,8 +167,13 @@ veil_status node_app_init_chain(node_app *a, const char *chain_id, uint64_t init
                      m->last_height ? "a running" : "another genesis of", m->chain_id);
             return VEIL_ERR_EXISTS;
         }
-        st = node_tve_init_chain(a, chain_id, commitment);
-        if (st == VEIL_OK && m->tve_key_commitment_len == 32 &&
+        /* The genesis commitment, if any, is the epoch-0 record it wrote. */
+        node_key_epoch e0;
+        bool found = false, keyless = false;
+        st = node_state_epoch_get(a->st, false, 0, &e0, &found);
+        const uint8_t *gc = st == VEIL_OK && found && e0.commitment_len == 32 ? e0.commitment : NULL;
+        if (st == VEIL_OK) st = node_tve_init_chain(a, chain_id, gc, commitment, &keyless);
+        if (st == VEIL_OK && !keyless && m->tve_key_commitment_len == 32 &&
             memcmp(commitment, m->tve_key_commitment, 32) != 0) {
             veil_error_detail_set("the TVE holds another key than at the first InitChain");
             st = VEIL_ERR_TVE_IDENTITY;
@@ -183,12 +188,21 @@ veil_status node_app_init_chain(node_app *a, const char *chain_id, uint64_t init
 
     st = node_genesis_parse(app_state, app_state_len, &g, err, err_cap);
     if (st != VEIL_OK) return st;
-    st = node_tve_init_chain(a, chain_id, commitment);
+    bool keyless = false;
+    st = node_tve_init_chain(a, chain_id, g.has_key_commitment ? g.key_commitment : NULL,
+                             commitment, &keyless);
     if (st != VEIL_OK) {
         snprintf(err, err_cap, "TVE init-chain: %s (%s)", veil_status_str(st), veil_error_detail());
         goto out;
     }
-    if (g.has_key_commitment && memcmp(g.key_commitment, commitment, 32) != 0) {
+    if (keyless) {
+        char h[17];
+        node_hex8(h, g.key_commitment);
+        node_log(a, "genesis names the chain's key (commitment %s...) and this node's TVE does "
+                    "not hold it: it starts without a key and refuses confidential txs until it "
+                    "is given that key; a block with one stops this node rather than guess",
+                 h);
+    } else if (g.has_key_commitment && memcmp(g.key_commitment, commitment, 32) != 0) {
         snprintf(err, err_cap, "the TVE's epoch-0 key commitment differs from the genesis "
                                "key_commitment: this TVE does not hold the chain's key");
         st = VEIL_ERR_TVE_IDENTITY;
@@ -213,8 +227,8 @@ veil_status node_app_init_chain(node_app *a, const char *chain_id, uint64_t init
     nm.last_height = 0;
     node_state_app_hash(a->st, nm.last_app_hash);
     nm.last_block_time = genesis_time;
-    nm.tve_key_commitment_len = 32;
-    memcpy(nm.tve_key_commitment, commitment, 32);
+    nm.tve_key_commitment_len = keyless ? 0 : 32;
+    if (!keyless) memcpy(nm.tve_key_commitment, commitment, 32);
     TRY_OUT(node_state_commit(a->st, &nm, NULL, 0));
     memcpy(app_hash, nm.last_app_hash, 32);
     char h[17];

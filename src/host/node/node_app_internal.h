@@ -71,7 +71,10 @@ VEIL_MUST_CHECK veil_status node_tve_verify_block(node_app *a, Veil__Tve__Verify
                                                   bool wait, Veil__Tve__Response **resp);
 VEIL_MUST_CHECK veil_status node_tve_sync(node_app *a, uint64_t target);
 VEIL_MUST_CHECK veil_status node_tve_check_chain_key(node_app *a, const Veil__Tve__StatusResponse *s);
+/* genesis_commitment: the genesis key_commitment, or NULL. *keyless: the TVE holds no
+ * key (only possible with a genesis commitment); commitment is then not written. */
 VEIL_MUST_CHECK veil_status node_tve_init_chain(node_app *a, const char *chain_id,
-                                                uint8_t commitment[32]);
+                                                const uint8_t *genesis_commitment,
+                                                uint8_t commitment[32], bool *keyless);
 
 #endif

@@ -375,12 +375,17 @@ veil_status node_tve_check_chain_key(node_app *a, const Veil__Tve__StatusRespons
     return VEIL_OK;
 }
 
-veil_status node_tve_init_chain(node_app *a, const char *chain_id, uint8_t commitment[32])
+veil_status node_tve_init_chain(node_app *a, const char *chain_id, const uint8_t *genesis_commitment,
+                                uint8_t commitment[32], bool *keyless)
 {
     Veil__Tve__Request req = VEIL__TVE__REQUEST__INIT;
     Veil__Tve__InitChainRequest ic = VEIL__TVE__INIT_CHAIN_REQUEST__INIT;
     Veil__Tve__Response *r;
     ic.chain_id = (char *)chain_id;
+    if (genesis_commitment != NULL) {
+        ic.key_commitment.data = (uint8_t *)genesis_commitment;
+        ic.key_commitment.len = 32;
+    }
     req.request_case = VEIL__TVE__REQUEST__REQUEST_INIT_CHAIN;
     req.init_chain = &ic;
     veil_status st = node_tve_call(a, &req, VEIL__TVE__RESPONSE__RESPONSE_INIT_CHAIN, 0, true, &r);
@@ -388,12 +393,14 @@ veil_status node_tve_init_chain(node_app *a, const char *chain_id, uint8_t commi
         veil_error_detail_set("the TVE at %s is already initialised for another chain",
                               a->cfg.tve_endpoint);
     TRY(st);
-    if (r->init_chain->key_epoch != 0 || r->init_chain->key_commitment.len != 32) {
+    /* Without a key only where the genesis names one (the TVE waits for that key). */
+    *keyless = genesis_commitment != NULL && r->init_chain->key_commitment.len == 0;
+    if (r->init_chain->key_epoch != 0 || (!*keyless && r->init_chain->key_commitment.len != 32)) {
         veil__tve__response__free_unpacked(r, NULL);
         veil_error_detail_set("TVE answered init-chain without an epoch-0 key commitment");
         return VEIL_ERR_DECODE;
     }
-    memcpy(commitment, r->init_chain->key_commitment.data, 32);
+    if (!*keyless) memcpy(commitment, r->init_chain->key_commitment.data, 32);
     veil__tve__response__free_unpacked(r, NULL);
     return VEIL_OK;
 }

@@ -119,6 +119,8 @@ veil_status tve_handle_init_chain(tve_service *s, const Veil__Tve__InitChainRequ
 {
     size_t id_len = req->chain_id != NULL ? strlen(req->chain_id) : 0;
     ENSURE(id_len >= 1 && id_len <= TVE_CHAIN_ID_MAX, VEIL_ERR_MALFORMED);
+    ENSURE(req->key_commitment.len == 0 || req->key_commitment.len == 32, VEIL_ERR_MALFORMED);
+    bool chain_has_key = req->key_commitment.len == 32;
     Veil__Tve__InitChainResponse *r = VEIL_ARENA_NEW(a, Veil__Tve__InitChainResponse);
     ENSURE(r != NULL, VEIL_ERR_NOMEM);
     veil__tve__init_chain_response__init(r);
@@ -128,9 +130,25 @@ veil_status tve_handle_init_chain(tve_service *s, const Veil__Tve__InitChainRequ
         ENSURE(strcmp(req->chain_id, s->meta.chain_id) == 0, VEIL_ERR_TVE_CHAIN_MISMATCH);
         Veil__Tve__Enclave__StatusResult *es;
         TRY(enclave_status(s, a, &es));
-        ENSURE(es->has_key, VEIL_ERR_TVE_NO_KEY);
-        r->key_epoch = es->key_epoch;
-        r->key_commitment = es->key_commitment;
+        if (es->has_key) {
+            r->key_epoch = es->key_epoch;
+            r->key_commitment = es->key_commitment;
+        } else {
+            /* Keyless is only for a chain whose genesis names a key: one without a key
+             * of its own would have none at all. */
+            ENSURE(chain_has_key, VEIL_ERR_TVE_NO_KEY);
+            r->key_epoch = 0;
+        }
+    } else if (chain_has_key) {
+        /* The chain's key was drawn elsewhere (its designated validator's TVE): this
+         * one never draws its own, and waits to be given the chain's. */
+        TRY(tve_store_init_chain(s->store, req->chain_id, 0, NULL, 0));
+        s->meta.initialized = true;
+        memcpy(s->meta.chain_id, req->chain_id, id_len + 1);
+        s->meta.key_epoch = 0;
+        s->meta.last_height = 0;
+        s->meta.last_app_hash_len = 0;
+        r->key_epoch = 0;
     } else {
         Veil__Tve__Enclave__GenerateKeyCall call = VEIL__TVE__ENCLAVE__GENERATE_KEY_CALL__INIT;
         Veil__Tve__Enclave__KeyResult *kr;

@@ -289,12 +289,14 @@ veil_status tve_store_init_chain(tve_store *s, const char *chain_id, uint64_t ep
     d = val_of("", 0);
     rc = mdb_put(txn, s->meta, &k, &d, 0);
     ENSURE_OUT(rc == 0, store_err("put", rc));
-    uint8_t ek[8];
-    veil_put_u64(ek, epoch);
-    k = val_of(ek, sizeof ek);
-    d = val_of(sealed_key, sealed_key_len);
-    rc = mdb_put(txn, s->keys, &k, &d, 0);
-    ENSURE_OUT(rc == 0, store_err("put", rc));
+    if (sealed_key != NULL) { /* NULL: initialised without a key (awaits the chain's) */
+        uint8_t ek[8];
+        veil_put_u64(ek, epoch);
+        k = val_of(ek, sizeof ek);
+        d = val_of(sealed_key, sealed_key_len);
+        rc = mdb_put(txn, s->keys, &k, &d, 0);
+        ENSURE_OUT(rc == 0, store_err("put", rc));
+    }
     rc = mdb_txn_commit(txn);
     txn = NULL;
     ENSURE_OUT(rc == 0, store_err("commit", rc));
