@@ -1110,6 +1110,12 @@ static void test_keyless_validator(void **state)
     assert_true(abci_finalize(&d, 1, &empty, codes, hd, bloom) && abci_commit(&d));
     assert_true(abci_finalize(&k, 1, &empty, codes, hk, bloom) && abci_commit(&k));
     assert_memory_equal(hd, hk, 32);
+    /* A keyless TVE and its node restart as they are. */
+    inst_stop(&k);
+    tve_start(&k);
+    node_start(&k);
+    assert_int_equal(abci_info(&k, hk), 1);
+    assert_memory_equal(hd, hk, 32);
 
     /* A confidential tx, encrypted by the key holder's TVE. */
     blk b = {0};
