@@ -19,3 +19,7 @@ target_include_directories(test_node_tve PRIVATE ${CMAKE_CURRENT_SOURCE_DIR})
 add_test(NAME test_cometbft COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/cometbft_check.sh
          $<TARGET_FILE:veil> ${CMAKE_SOURCE_DIR})
 set_tests_properties(test_cometbft PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 300)
+# `veil testnet`: four validators under a real CometBFT (skipped without the binary).
+add_test(NAME test_testnet COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/testnet_check.sh
+         $<TARGET_FILE:veil> ${CMAKE_SOURCE_DIR})
+set_tests_properties(test_testnet PROPERTIES SKIP_RETURN_CODE 77 RUN_SERIAL TRUE TIMEOUT 300)

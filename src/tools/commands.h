@@ -17,11 +17,13 @@ int cmd_completion(int argc, char **argv);
 int cmd_attest(int argc, char **argv);
 int cmd_attest_service(int argc, char **argv);
 int cmd_attest_proxy(int argc, char **argv);
+int cmd_testnet(int argc, char **argv);
 
 #define VEIL_EXTRA_COMMANDS \
     {"tve", cmd_tve, "run the transaction validation enclave service"}, \
     {"node", cmd_node, "run the chain node (ABCI application)"}, \
     {"devnet", cmd_devnet, "run the whole system locally; status"}, \
+    {"testnet", cmd_testnet, "several validators on this machine under CometBFT"}, \
     {"devchain", cmd_devchain, "run a single-validator development chain"}, \
     {"tqe", cmd_tqe, "run the transaction query enclave service (wallets)"}, \
     {"wallet", cmd_wallet, "keys, balances and confidential payments"}, \

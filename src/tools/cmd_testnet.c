@@ -1,0 +1,620 @@
+/* veil testnet init | start | status: several validators on one machine under a real
+ * CometBFT v0.38 (docs/testnet.md).
+ *
+ * init writes, under --home DIR, one directory per validator (vI/: its simulated
+ * platform, TVE store, node store and CometBFT home) sharing one provisioning authority,
+ * a genesis with every validator and Veil's app_state, persistent peers on loopback and
+ * free ports, and testnet.json. Validator v0 is the chain's designated validator: its TVE
+ * draws the epoch-0 key before genesis (`veil tve init-key`) and the genesis carries the
+ * commitment; the others' TVEs start without the key and refuse confidential txs until
+ * the key hand-off gives it to them. start runs, per validator, TVE + node + CometBFT,
+ * supervised until SIGINT/SIGTERM; status asks each validator's RPC.
+ */
+#define _GNU_SOURCE /* pipe2 */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <limits.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "hostutil/fileio.h"
+#include "hostutil/rpc_client.h"
+#include "tee/sim/sim_host.h"
+#include "tools/cli.h"
+#include "tools/commands.h"
+
+#define TESTNET_FILE "testnet.json"
+#define MAX_VALIDATORS 16
+#define DEFAULT_CHAIN "veil-testnet"
+
+/* --- small helpers ------------------------------------------------------------------ */
+/* snprintf for paths and settings: every caller's home is at most HOME_MAX bytes, so
+ * nothing here can be truncated; the helper keeps the compiler's truncation analysis
+ * out of the many call sites. */
+#define HOME_MAX 512
+static void pf(char *out, size_t cap, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void pf(char *out, size_t cap, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(out, cap, fmt, ap);
+    va_end(ap);
+}
+static bool exists(const char *p) { return access(p, F_OK) == 0; }
+
+/* The cometbft binary: --cometbft, $VEIL_COMETBFT, the project's .deps/bin next to this
+ * build, else "cometbft" on PATH. */
+static void cometbft_path(const char *given, char *out, size_t cap)
+{
+    const char *env = getenv("VEIL_COMETBFT");
+    if (given != NULL) {
+        pf(out, cap, "%s", given);
+        return;
+    }
+    if (env != NULL && env[0] != '\0') {
+        pf(out, cap, "%s", env);
+        return;
+    }
+    char self[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+    if (n > 0) {
+        self[n] = '\0';
+        char *slash = strrchr(self, '/');
+        if (slash != NULL) {
+            *slash = '\0';
+            pf(out, cap, "%s/../.deps/bin/cometbft", self);
+            if (access(out, X_OK) == 0) return;
+        }
+    }
+    pf(out, cap, "cometbft");
+}
+
+static void self_exe(char *out, size_t cap)
+{
+    ssize_t n = readlink("/proc/self/exe", out, cap - 1);
+    out[n > 0 ? n : 0] = '\0';
+}
+
+/* Runs argv, its stdout into out (cap bytes, NUL-terminated), stderr to err_log. The
+ * exit status, or -1 if it could not run. */
+static int run_capture(char *const argv[], char *out, size_t cap, const char *err_log)
+{
+    int p[2];
+    if (pipe2(p, O_CLOEXEC) != 0) return -1;
+    pid_t pid = fork();
+    if (pid < 0) return -1;
+    if (pid == 0) {
+        int e = open(err_log, O_WRONLY | O_CREAT | O_APPEND, 0600);
+        if (e >= 0) dup2(e, 2);
+        dup2(p[1], 1);
+        execvp(argv[0], argv);
+        _exit(127);
+    }
+    close(p[1]);
+    size_t have = 0;
+    ssize_t r;
+    while ((r = read(p[0], out + have, cap - 1 - have)) > 0 && have + 1 < cap) have += (size_t)r;
+    out[have] = '\0';
+    close(p[0]);
+    int st;
+    if (waitpid(pid, &st, 0) != pid) return -1;
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static int free_port(void)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t l = sizeof a;
+    int port = -1;
+    if (fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof a) == 0 &&
+        getsockname(fd, (struct sockaddr *)&a, &l) == 0)
+        port = ntohs(a.sin_port);
+    if (fd >= 0) close(fd);
+    return port;
+}
+
+/* Sets `key = value` in [section] of a TOML text (section "" = before any header):
+ * replaces the existing line. false if the key is not there. */
+static bool toml_set(char **text, const char *section, const char *key, const char *value)
+{
+    char *s = *text, cur[64] = "";
+    size_t klen = strlen(key);
+    for (char *line = s; *line != '\0';) {
+        char *end = strchr(line, '\n');
+        size_t len = end != NULL ? (size_t)(end - line) : strlen(line);
+        if (len > 2 && line[0] == '[') {
+            size_t n = len - 2 < sizeof cur - 1 ? len - 2 : sizeof cur - 1;
+            memcpy(cur, line + 1, n);
+            cur[n] = '\0';
+        } else if (strcmp(cur, section) == 0 && len > klen && strncmp(line, key, klen) == 0 &&
+                   (line[klen] == ' ' || line[klen] == '=')) {
+            size_t pre = (size_t)(line - s), rest = strlen(line + len);
+            size_t nl = strlen(key) + strlen(value) + 3;
+            char *out = malloc(pre + nl + rest + 1);
+            if (out == NULL) return false;
+            memcpy(out, s, pre);
+            int k = snprintf(out + pre, nl + 1, "%s = %s", key, value);
+            memcpy(out + pre + (size_t)k, line + len, rest + 1);
+            free(s);
+            *text = out;
+            return true;
+        }
+        if (end == NULL) break;
+        line = end + 1;
+    }
+    return false;
+}
+
+static char *read_text(const char *path)
+{
+    uint8_t *b;
+    size_t n;
+    if (veil_file_read(path, 1 << 20, &b, &n) != VEIL_OK) return NULL;
+    char *s = realloc(b, n + 1);
+    if (s == NULL) {
+        free(b);
+        return NULL;
+    }
+    s[n] = '\0';
+    return s;
+}
+
+/* --- init ----------------------------------------------------------------------------- */
+typedef struct val {
+    char dir[PATH_MAX], node_id[64];
+    int p2p, rpc;
+    json_t *pub_key;
+} val;
+
+static int testnet_init(int argc, char **argv)
+{
+    static const struct option opts[] = {{"validators", required_argument, NULL, 'n'},
+                                         {"home", required_argument, NULL, 'H'},
+                                         {"chain-id", required_argument, NULL, 'c'},
+                                         {"cometbft", required_argument, NULL, 'C'},
+                                         {"help", no_argument, NULL, 'h'},
+                                         {NULL, 0, NULL, 0}};
+    const char *home = NULL, *chain = DEFAULT_CHAIN, *cmt_given = NULL;
+    uint64_t n = 4;
+    int c;
+    while ((c = getopt_long(argc, argv, "n:H:c:C:h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'n':
+            if (!cli_parse_u64(optarg, MAX_VALIDATORS, &n) || n == 0)
+                return cli_usage_error("--validators must be 1..%d", MAX_VALIDATORS);
+            break;
+        case 'H': home = optarg; break;
+        case 'c': chain = optarg; break;
+        case 'C': cmt_given = optarg; break;
+        case 'h':
+            printf("usage: veil testnet init --home DIR [--validators N] [--chain-id ID]\n"
+                   "                         [--cometbft PATH]\n\n"
+                   "Writes a testnet of N validators (default 4, at most %d) on this machine:\n"
+                   "per validator DIR/vI/ a simulated platform (one shared provisioning\n"
+                   "authority in DIR/authority), a TVE store, a node store and a CometBFT home;\n"
+                   "one genesis naming every validator with Veil's app_state; persistent peers\n"
+                   "and free ports on 127.0.0.1; DIR/%s. v0 is the designated validator: its\n"
+                   "TVE draws the chain's key now, and the genesis carries its commitment; the\n"
+                   "others' TVEs start without the key and refuse confidential txs until the\n"
+                   "key hand-off gives it to them (docs/testnet.md).\n"
+                   "  --cometbft PATH  the cometbft binary (default: $VEIL_COMETBFT, the\n"
+                   "                   project's .deps/bin/cometbft, else cometbft on PATH)\n",
+                   MAX_VALIDATORS, TESTNET_FILE);
+            return 0;
+        default: return cli_bad_option("testnet init", argv);
+        }
+    }
+    if (home == NULL || optind != argc) return cli_usage_error("testnet init needs --home DIR");
+    if (strlen(home) > HOME_MAX) return cli_usage_error("--home: at most %d bytes", HOME_MAX);
+    char cmt[PATH_MAX], veil[PATH_MAX], path[PATH_MAX + 64], log[PATH_MAX + 64];
+    cometbft_path(cmt_given, cmt, sizeof cmt);
+    self_exe(veil, sizeof veil);
+    pf(path, sizeof path, "%s/%s", home, TESTNET_FILE);
+    if (exists(path)) {
+        fprintf(stderr, "veil: testnet init: %s already holds a testnet (%s)\n", home, path);
+        return 1;
+    }
+    if (veil_mkdir_p(home, 0700) != VEIL_OK) return cli_fail(home, VEIL_ERR_IO);
+    pf(log, sizeof log, "%s/init.log", home);
+    char out[8192], authority[PATH_MAX + 16];
+    pf(authority, sizeof authority, "%s/authority", home);
+    val v[MAX_VALIDATORS];
+    memset(v, 0, sizeof v);
+    int rc = 1;
+    json_t *genesis = NULL, *manifest = NULL;
+    char commitment[65] = "";
+    for (size_t i = 0; i < n; i++) {
+        char plat[PATH_MAX + 32], cmthome[PATH_MAX + 32];
+        pf(v[i].dir, sizeof v[i].dir, "%s/v%zu", home, i);
+        pf(plat, sizeof plat, "%s/platform", v[i].dir);
+        pf(cmthome, sizeof cmthome, "%s/cometbft", v[i].dir);
+        veil_status st = sim_platform_provision(plat, authority, 1, false);
+        if (st != VEIL_OK) {
+            rc = cli_fail(plat, st);
+            goto out;
+        }
+        char *init_argv[] = {cmt, "init", "--home", cmthome, NULL};
+        if (run_capture(init_argv, out, sizeof out, log) != 0) {
+            fprintf(stderr, "veil: testnet init: '%s init' failed (is CometBFT installed? "
+                            "scripts/install-deps builds it; see %s)\n",
+                    cmt, log);
+            goto out;
+        }
+        char *id_argv[] = {cmt, "show-node-id", "--home", cmthome, NULL};
+        if (run_capture(id_argv, out, sizeof out, log) != 0 || strlen(out) < 40) {
+            fprintf(stderr, "veil: testnet init: '%s show-node-id' failed (%s)\n", cmt, log);
+            goto out;
+        }
+        out[strcspn(out, "\r\n")] = '\0';
+        pf(v[i].node_id, sizeof v[i].node_id, "%s", out);
+        pf(path, sizeof path, "%s/config/priv_validator_key.json", cmthome);
+        json_t *pk = json_load_file(path, 0, NULL);
+        v[i].pub_key = json_incref(json_object_get(pk, "pub_key"));
+        json_decref(pk);
+        if (v[i].pub_key == NULL) {
+            fprintf(stderr, "veil: testnet init: %s: no pub_key\n", path);
+            goto out;
+        }
+        v[i].p2p = free_port();
+        v[i].rpc = free_port();
+        if (i == 0) {
+            /* The designated validator's TVE draws the chain's key before genesis. */
+            char tvehome[PATH_MAX + 16];
+            pf(tvehome, sizeof tvehome, "%s/tve", v[0].dir);
+            char *key_argv[] = {veil,  "tve",   "init-key", "--home", tvehome, "--chain-id",
+                                (char *)chain, "--platform", plat, NULL};
+            if (run_capture(key_argv, out, sizeof out, log) != 0 ||
+                strncmp(out, "key_commitment ", 15) != 0 || strlen(out) < 15 + 64) {
+                fprintf(stderr, "veil: testnet init: the designated TVE could not draw the "
+                                "key (%s)\n",
+                        log);
+                goto out;
+            }
+            memcpy(commitment, out + 15, 64);
+            commitment[64] = '\0';
+        }
+    }
+    /* One genesis: v0's, every validator, Veil's app_state. */
+    pf(path, sizeof path, "%s/cometbft/config/genesis.json", v[0].dir);
+    genesis = json_load_file(path, 0, NULL);
+    if (!json_is_object(genesis)) {
+        fprintf(stderr, "veil: testnet init: %s does not parse\n", path);
+        goto out;
+    }
+    json_t *vals = json_array();
+    for (size_t i = 0; i < n; i++) {
+        char name[16];
+        pf(name, sizeof name, "v%zu", i);
+        json_array_append_new(vals, json_pack("{s:O, s:s, s:s}", "pub_key", v[i].pub_key, "power",
+                                              "10", "name", name));
+    }
+    json_object_set_new(genesis, "validators", vals);
+    json_object_set_new(genesis, "chain_id", json_string(chain));
+    json_object_set_new(
+        genesis, "app_state",
+        json_pack("{s:{s:s, s:s, s:s, s:s, s:s}, s:[], s:[], s:s}", "params", "fee_rule",
+                  "at_least", "fee_base", "1000", "fee_per_byte", "1", "unbonding_period",
+                  "86400", "key_epoch_blocks", "10000", "accounts", "outputs", "key_commitment",
+                  commitment));
+    char peers[MAX_VALIDATORS * 96] = "";
+    for (size_t i = 0; i < n; i++) {
+        size_t l = strlen(peers);
+        pf(peers + l, sizeof peers - l, "%s%s@127.0.0.1:%d", i ? "," : "", v[i].node_id,
+                 v[i].p2p);
+    }
+    manifest = json_pack("{s:i, s:s, s:s, s:[]}", "version", 1, "chain_id", chain, "cometbft",
+                         cmt, "validators");
+    for (size_t i = 0; i < n; i++) {
+        pf(path, sizeof path, "%s/cometbft/config/genesis.json", v[i].dir);
+        if (json_dump_file(genesis, path, JSON_INDENT(2)) != 0) {
+            fprintf(stderr, "veil: testnet init: cannot write %s\n", path);
+            goto out;
+        }
+        pf(path, sizeof path, "%s/cometbft/config/config.toml", v[i].dir);
+        char *toml = read_text(path);
+        char setting[PATH_MAX + 96];
+        bool ok = toml != NULL;
+        pf(setting, sizeof setting, "\"unix://%s/abci.sock\"", v[i].dir);
+        ok = ok && toml_set(&toml, "", "proxy_app", setting);
+        pf(setting, sizeof setting, "\"tcp://127.0.0.1:%d\"", v[i].rpc);
+        ok = ok && toml_set(&toml, "rpc", "laddr", setting);
+        pf(setting, sizeof setting, "\"tcp://127.0.0.1:%d\"", v[i].p2p);
+        ok = ok && toml_set(&toml, "p2p", "laddr", setting);
+        pf(setting, sizeof setting, "\"%s\"", peers);
+        ok = ok && toml_set(&toml, "p2p", "persistent_peers", setting);
+        ok = ok && toml_set(&toml, "p2p", "addr_book_strict", "false");
+        ok = ok && toml_set(&toml, "p2p", "allow_duplicate_ip", "true");
+        pf(setting, sizeof setting, "\"v%zu\"", i);
+        ok = ok && toml_set(&toml, "", "moniker", setting);
+        if (!ok || veil_file_write_atomic(path, toml, strlen(toml), 0600) != VEIL_OK) {
+            free(toml);
+            fprintf(stderr, "veil: testnet init: cannot configure %s\n", path);
+            goto out;
+        }
+        free(toml);
+        json_array_append_new(json_object_get(manifest, "validators"),
+                              json_pack("{s:s, s:s, s:i, s:i}", "dir", v[i].dir, "node_id",
+                                        v[i].node_id, "rpc_port", v[i].rpc, "p2p_port", v[i].p2p));
+    }
+    pf(path, sizeof path, "%s/%s", home, TESTNET_FILE);
+    if (json_dump_file(manifest, path, JSON_INDENT(2)) != 0) {
+        fprintf(stderr, "veil: testnet init: cannot write %s\n", path);
+        goto out;
+    }
+    printf("testnet %s: %zu validators in %s (chain key held by v0, commitment %.16s...)\n", chain,
+           (size_t)n, home, commitment);
+    for (size_t i = 0; i < n; i++)
+        printf("  v%zu  rpc http://127.0.0.1:%d  p2p 127.0.0.1:%d  %s\n", i, v[i].rpc, v[i].p2p,
+               v[i].dir);
+    printf("start it with: veil testnet start --home %s\n", home);
+    rc = 0;
+out:
+    for (size_t i = 0; i < n; i++) json_decref(v[i].pub_key);
+    json_decref(genesis);
+    json_decref(manifest);
+    return rc;
+}
+
+/* --- start ----------------------------------------------------------------------------- */
+static volatile sig_atomic_t g_stop;
+static void on_signal(int sig)
+{
+    (void)sig;
+    g_stop = 1;
+}
+
+static json_t *manifest_load(const char *home)
+{
+    char path[PATH_MAX + 32];
+    pf(path, sizeof path, "%s/%s", home, TESTNET_FILE);
+    json_error_t e;
+    json_t *m = json_load_file(path, 0, &e);
+    if (!json_is_object(m) || !json_is_array(json_object_get(m, "validators"))) {
+        fprintf(stderr, "veil: testnet: %s: %s (run 'veil testnet init --home %s' first)\n", path,
+                m == NULL ? e.text : "not a testnet manifest", home);
+        json_decref(m);
+        return NULL;
+    }
+    return m;
+}
+
+static pid_t spawn_logged(char *const argv[], const char *log)
+{
+    pid_t pid = fork();
+    if (pid == 0) {
+        prctl(PR_SET_PDEATHSIG, SIGTERM);
+        int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0600);
+        if (fd >= 0) {
+            dup2(fd, 1);
+            dup2(fd, 2);
+        }
+        execvp(argv[0], argv);
+        _exit(127);
+    }
+    return pid;
+}
+
+static bool wait_path(const char *p, pid_t pid)
+{
+    for (int i = 0; i < 600 && !g_stop; i++) {
+        if (exists(p)) return true;
+        if (waitpid(pid, NULL, WNOHANG) == pid) return false;
+        usleep(50000);
+    }
+    return false;
+}
+
+static void stop_all(pid_t *pids, size_t n)
+{
+    /* The operator's order: CometBFT, then nodes, then TVEs (reverse of start). */
+    for (size_t i = n; i-- > 0;)
+        if (pids[i] > 0) {
+            kill(pids[i], SIGTERM);
+            waitpid(pids[i], NULL, 0);
+            pids[i] = 0;
+        }
+}
+
+static int testnet_start(int argc, char **argv)
+{
+    static const struct option opts[] = {{"home", required_argument, NULL, 'H'},
+                                         {"help", no_argument, NULL, 'h'},
+                                         {NULL, 0, NULL, 0}};
+    const char *home = NULL;
+    int c;
+    while ((c = getopt_long(argc, argv, "H:h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'H': home = optarg; break;
+        case 'h':
+            printf("usage: veil testnet start --home DIR\n\n"
+                   "Runs the testnet 'veil testnet init' wrote: per validator its TVE, node and\n"
+                   "CometBFT, each logging to DIR/vI/{tve,node,cometbft}.log, until SIGINT or\n"
+                   "SIGTERM (then CometBFT, the nodes and the TVEs stop, in that order). If any\n"
+                   "process exits, the others are stopped and the exit status is 1.\n");
+            return 0;
+        default: return cli_bad_option("testnet start", argv);
+        }
+    }
+    if (home == NULL || optind != argc) return cli_usage_error("testnet start needs --home DIR");
+    if (strlen(home) > HOME_MAX) return cli_usage_error("--home: at most %d bytes", HOME_MAX);
+    json_t *m = manifest_load(home);
+    if (m == NULL) return 1;
+    const char *cmt = json_string_value(json_object_get(m, "cometbft"));
+    json_t *vals = json_object_get(m, "validators");
+    size_t n = json_array_size(vals);
+    char veil[PATH_MAX];
+    self_exe(veil, sizeof veil);
+    struct sigaction sa = {0};
+    sa.sa_handler = on_signal;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    pid_t pids[3 * MAX_VALIDATORS] = {0};
+    size_t np = 0;
+    int rc = 1;
+    if (cmt == NULL || n == 0 || n > MAX_VALIDATORS) goto bad;
+    for (size_t i = 0; i < n && !g_stop; i++) {
+        const char *dir = json_string_value(json_object_get(json_array_get(vals, i), "dir"));
+        if (dir == NULL) goto bad;
+        char ep[PATH_MAX + 32], sock[PATH_MAX + 32], abci[PATH_MAX + 32], abci_sock[PATH_MAX + 32],
+            tvehome[PATH_MAX + 16], nodehome[PATH_MAX + 16], plat[PATH_MAX + 16],
+            cmthome[PATH_MAX + 16], log[PATH_MAX + 32];
+        pf(sock, sizeof sock, "%s/tve.sock", dir);
+        pf(ep, sizeof ep, "ipc://%s", sock);
+        pf(abci_sock, sizeof abci_sock, "%s/abci.sock", dir);
+        pf(abci, sizeof abci, "unix://%s", abci_sock);
+        pf(tvehome, sizeof tvehome, "%s/tve", dir);
+        pf(nodehome, sizeof nodehome, "%s/node", dir);
+        pf(plat, sizeof plat, "%s/platform", dir);
+        pf(cmthome, sizeof cmthome, "%s/cometbft", dir);
+        unlink(sock);
+        unlink(abci_sock);
+        pf(log, sizeof log, "%s/tve.log", dir);
+        char *tve_argv[] = {veil, "tve", "--listen", ep, "--home", tvehome, "--platform", plat,
+                            "--threads", "1", "--log", "errors", NULL};
+        pids[np] = spawn_logged(tve_argv, log);
+        if (!wait_path(sock, pids[np++])) goto died;
+        pf(log, sizeof log, "%s/node.log", dir);
+        char *node_argv[] = {veil, "node", "--home", nodehome, "--abci", abci, "--tve", ep, NULL};
+        pids[np] = spawn_logged(node_argv, log);
+        if (!wait_path(abci_sock, pids[np++])) goto died;
+        pf(log, sizeof log, "%s/cometbft.log", dir);
+        char *cmt_argv[] = {(char *)cmt, "start", "--home", cmthome, NULL};
+        pids[np++] = spawn_logged(cmt_argv, log);
+    }
+    printf("testnet running: %zu validators (home %s); 'veil testnet status --home %s'; "
+           "Ctrl-C stops it\n",
+           n, home, home);
+    fflush(stdout);
+    rc = 0;
+    while (!g_stop) {
+        for (size_t i = 0; i < np; i++)
+            if (pids[i] > 0 && waitpid(pids[i], NULL, WNOHANG) == pids[i]) {
+                fprintf(stderr, "veil: testnet: a process of validator v%zu exited (logs in "
+                                "%s/v%zu/); stopping the others\n",
+                        i / 3, home, i / 3);
+                pids[i] = 0;
+                rc = 1;
+                g_stop = 1;
+            }
+        usleep(200000);
+    }
+    stop_all(pids, np);
+    json_decref(m);
+    if (rc == 0) printf("testnet stopped\n");
+    return rc;
+died:
+    fprintf(stderr, "veil: testnet: validator v%zu did not start (logs in %s/v%zu/)\n", np / 3,
+            home, np / 3);
+    stop_all(pids, np);
+    json_decref(m);
+    return 1;
+bad:
+    fprintf(stderr, "veil: testnet: %s/%s is not a testnet manifest\n", home, TESTNET_FILE);
+    json_decref(m);
+    return 1;
+}
+
+/* --- status ---------------------------------------------------------------------------- */
+static int testnet_status(int argc, char **argv)
+{
+    static const struct option opts[] = {{"home", required_argument, NULL, 'H'},
+                                         {"json", no_argument, NULL, 'j'},
+                                         {"help", no_argument, NULL, 'h'},
+                                         {NULL, 0, NULL, 0}};
+    const char *home = NULL;
+    bool json = false;
+    int c;
+    while ((c = getopt_long(argc, argv, "H:jh", opts, NULL)) != -1) {
+        switch (c) {
+        case 'H': home = optarg; break;
+        case 'j': json = true; break;
+        case 'h':
+            printf("usage: veil testnet status --home DIR [--json]\n\n"
+                   "Asks each validator's RPC for its height, app hash, peers and whether it\n"
+                   "is catching up. Exit status 0 if every validator answers, 1 if not.\n");
+            return 0;
+        default: return cli_bad_option("testnet status", argv);
+        }
+    }
+    if (home == NULL || optind != argc) return cli_usage_error("testnet status needs --home DIR");
+    if (strlen(home) > HOME_MAX) return cli_usage_error("--home: at most %d bytes", HOME_MAX);
+    json_t *m = manifest_load(home);
+    if (m == NULL) return 1;
+    json_t *vals = json_object_get(m, "validators"), *out = json_array();
+    int rc = 0;
+    for (size_t i = 0; i < json_array_size(vals); i++) {
+        json_t *v = json_array_get(vals, i);
+        char url[64];
+        pf(url, sizeof url, "http://127.0.0.1:%lld",
+                 (long long)json_integer_value(json_object_get(v, "rpc_port")));
+        json_t *st = NULL, *ni = NULL, *row;
+        veil_status s = veil_rpc_get(url, "status", 3000, 1 << 20, &st);
+        if (s == VEIL_OK) s = veil_rpc_get(url, "net_info", 3000, 1 << 20, &ni);
+        if (s != VEIL_OK) {
+            row = json_pack("{s:s, s:s, s:s}", "validator", "", "rpc", url, "error",
+                            veil_error_detail());
+            rc = 1;
+        } else {
+            json_t *si = json_object_get(st, "sync_info");
+            row = json_pack("{s:s, s:s, s:O, s:O, s:O, s:O}", "validator", "", "rpc", url,
+                            "height", json_object_get(si, "latest_block_height"), "app_hash",
+                            json_object_get(si, "latest_app_hash"), "catching_up",
+                            json_object_get(si, "catching_up"), "peers",
+                            json_object_get(ni, "n_peers"));
+        }
+        char name[16];
+        pf(name, sizeof name, "v%zu", i);
+        json_object_set_new(row, "validator", json_string(name));
+        json_array_append_new(out, row);
+        json_decref(st);
+        json_decref(ni);
+    }
+    if (json) {
+        json_dumpf(out, stdout, JSON_INDENT(2));
+        putchar('\n');
+    } else {
+        for (size_t i = 0; i < json_array_size(out); i++) {
+            json_t *r = json_array_get(out, i);
+            const char *err = json_string_value(json_object_get(r, "error"));
+            if (err != NULL)
+                printf("%-4s %s  not answering: %s\n",
+                       json_string_value(json_object_get(r, "validator")),
+                       json_string_value(json_object_get(r, "rpc")), err);
+            else
+                printf("%-4s %s  height %s  app hash %.16s...  peers %s%s\n",
+                       json_string_value(json_object_get(r, "validator")),
+                       json_string_value(json_object_get(r, "rpc")),
+                       json_string_value(json_object_get(r, "height")),
+                       json_string_value(json_object_get(r, "app_hash")),
+                       json_string_value(json_object_get(r, "peers")),
+                       json_is_true(json_object_get(r, "catching_up")) ? "  (catching up)" : "");
+        }
+    }
+    json_decref(out);
+    json_decref(m);
+    return rc;
+}
+
+int cmd_testnet(int argc, char **argv)
+{
+    static const cli_command sub[] = {
+        {"init", testnet_init, "write a testnet of N validators under real CometBFT"},
+        {"start", testnet_start, "run every validator's TVE, node and CometBFT"},
+        {"status", testnet_status, "heights, app hashes and peers of every validator"},
+        {NULL, NULL, NULL},
+    };
+    return cli_dispatch("veil testnet", sub, argc, argv);
+}
