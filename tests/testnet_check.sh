@@ -60,6 +60,8 @@ h=$(wait_all 4) || fail "the validators did not all reach height 4"
 [[ $(hashes "$h" | sort -u | wc -l) == 1 ]] || fail "app hashes differ at height $h"
 "$veil" testnet status --home "$d/net" >"$d/status.out" || fail "status"
 [[ $(grep -c "height" "$d/status.out") == 4 ]] || fail "status: $(cat "$d/status.out")"
+[[ $(grep -c "holds the chain's key" "$d/status.out") == 1 && $(grep -c "without the chain's key" "$d/status.out") == 3 ]] ||
+  fail "status does not show v0 alone holding the key: $(cat "$d/status.out")"
 grep -q "does not hold it" "$d/net/v1/node.log" || fail "v1's node did not start without the key"
 grep -q "does not hold it" "$d/net/v0/node.log" && fail "v0, the designated validator, has no key"
 

@@ -34,6 +34,7 @@
 #include "tee/sim/sim_host.h"
 #include "tools/cli.h"
 #include "tools/commands.h"
+#include "tools/devnet.h"
 
 #define TESTNET_FILE "testnet.json"
 #define MAX_VALIDATORS 16
@@ -544,7 +545,8 @@ static int testnet_status(int argc, char **argv)
         case 'h':
             printf("usage: veil testnet status --home DIR [--json]\n\n"
                    "Asks each validator's RPC for its height, app hash, peers and whether it\n"
-                   "is catching up. Exit status 0 if every validator answers, 1 if not.\n");
+                   "is catching up, and its TVE for its enclave identity and whether it holds\n"
+                   "the chain's key. Exit status 0 if every validator answers, 1 if not.\n");
             return 0;
         default: return cli_bad_option("testnet status", argv);
         }
@@ -575,9 +577,13 @@ static int testnet_status(int argc, char **argv)
                             json_object_get(si, "catching_up"), "peers",
                             json_object_get(ni, "n_peers"));
         }
-        char name[16];
+        char name[16], ep[PATH_MAX + 32];
         pf(name, sizeof name, "v%zu", i);
         json_object_set_new(row, "validator", json_string(name));
+        pf(ep, sizeof ep, "ipc://%s/tve.sock", json_string_value(json_object_get(v, "dir")));
+        bool tve_ok;
+        json_object_set_new(row, "tve", devnet_tve_status(ep, &tve_ok));
+        if (!tve_ok) rc = 1;
         json_array_append_new(out, row);
         json_decref(st);
         json_decref(ni);
@@ -601,6 +607,16 @@ static int testnet_status(int argc, char **argv)
                        json_string_value(json_object_get(r, "app_hash")),
                        json_string_value(json_object_get(r, "peers")),
                        json_is_true(json_object_get(r, "catching_up")) ? "  (catching up)" : "");
+            json_t *t = json_object_get(r, "tve");
+            if (json_object_get(t, "error") != NULL)
+                printf("     tve not answering: %s\n", json_string_value(json_object_get(t, "detail")));
+            else
+                printf("     tve mrenclave %.16s...  mrsigner %.16s...  svn %lld  %s\n",
+                       json_string_value(json_object_get(t, "mrenclave")),
+                       json_string_value(json_object_get(t, "mrsigner")),
+                       (long long)json_integer_value(json_object_get(t, "svn")),
+                       json_is_true(json_object_get(t, "holds_key")) ? "holds the chain's key"
+                                                                     : "without the chain's key");
         }
     }
     json_decref(out);

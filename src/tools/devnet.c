@@ -414,6 +414,39 @@ void devnet_collateral(const devnet_layout *l, char *out, size_t cap)
     snprintf(out, cap, "%s/provisioning-root/%s", l->platform, SIM_COLLATERAL_FILE);
 }
 
+/* The TVE's status at endpoint as JSON: identity, key epoch, whether it holds the
+ * chain's key, last height and app hash; or {error, detail} (*ok false). */
+json_t *devnet_tve_status(const char *endpoint, bool *ok)
+{
+    tve_client *c = NULL;
+    Veil__Tve__Response *resp = NULL;
+    Veil__Tve__Request req = VEIL__TVE__REQUEST__INIT;
+    Veil__Tve__StatusRequest sr = VEIL__TVE__STATUS_REQUEST__INIT;
+    req.request_case = VEIL__TVE__REQUEST__REQUEST_STATUS;
+    req.status = &sr;
+    veil_status s = tve_client_open(endpoint, 5000, &c);
+    if (s == VEIL_OK) s = tve_client_call(c, &req, VEIL__TVE__RESPONSE__RESPONSE_STATUS, 0, &resp);
+    json_t *j;
+    if (s == VEIL_OK) {
+        Veil__Tve__StatusResponse *r = resp->status;
+        char mre[65] = "", mrs[65] = "", hash[65] = "";
+        if (r->mrenclave.len == 32) veil_hex_encode(mre, r->mrenclave.data, 32);
+        if (r->mrsigner.len == 32) veil_hex_encode(mrs, r->mrsigner.data, 32);
+        if (r->last_app_hash.len == 32) veil_hex_encode(hash, r->last_app_hash.data, 32);
+        j = json_pack("{s:s, s:s, s:i, s:b, s:I, s:b, s:I, s:s}", "mrenclave", mre, "mrsigner",
+                      mrs, "svn", (int)r->svn, "debug", r->debug, "key_epoch",
+                      (json_int_t)r->key_epoch, "holds_key", r->key_commitment.len == 32,
+                      "last_height", (json_int_t)r->last_height, "last_app_hash", hash);
+        veil__tve__response__free_unpacked(resp, NULL);
+    } else {
+        j = json_pack("{s:s, s:s}", "error", veil_status_str(s), "detail", veil_error_detail());
+    }
+    tve_client_close(c);
+    *ok = s == VEIL_OK;
+    return j;
+}
+
+
 
 int devnet_print_status(const devnet_layout *l, bool json, devnet_tqe_status_fn tqe_status)
 {
@@ -435,33 +468,9 @@ int devnet_print_status(const devnet_layout *l, bool json, devnet_tqe_status_fn 
 
     char endpoint[PATH_MAX + 8];
     snprintf(endpoint, sizeof endpoint, "ipc://%s", l->tve_sock);
-    tve_client *c = NULL;
-    Veil__Tve__Response *resp = NULL;
-    Veil__Tve__Request req = VEIL__TVE__REQUEST__INIT;
-    Veil__Tve__StatusRequest sr = VEIL__TVE__STATUS_REQUEST__INIT;
-    req.request_case = VEIL__TVE__REQUEST__REQUEST_STATUS;
-    req.status = &sr;
-    s = tve_client_open(endpoint, 5000, &c);
-    if (s == VEIL_OK)
-        s = tve_client_call(c, &req, VEIL__TVE__RESPONSE__RESPONSE_STATUS, 0, &resp);
-    if (s == VEIL_OK) {
-        Veil__Tve__StatusResponse *r = resp->status;
-        char mre[65] = "", mrs[65] = "", hash[65] = "";
-        if (r->mrenclave.len == 32) veil_hex_encode(mre, r->mrenclave.data, 32);
-        if (r->mrsigner.len == 32) veil_hex_encode(mrs, r->mrsigner.data, 32);
-        if (r->last_app_hash.len == 32) veil_hex_encode(hash, r->last_app_hash.data, 32);
-        json_object_set_new(out, "tve",
-                            json_pack("{s:s, s:s, s:i, s:b, s:I, s:I, s:s}", "mrenclave", mre,
-                                      "mrsigner", mrs, "svn", (int)r->svn, "debug", r->debug,
-                                      "key_epoch", (json_int_t)r->key_epoch, "last_height",
-                                      (json_int_t)r->last_height, "last_app_hash", hash));
-        veil__tve__response__free_unpacked(resp, NULL);
-    } else {
-        json_object_set_new(out, "tve", json_pack("{s:s, s:s}", "error", veil_status_str(s),
-                                                  "detail", veil_error_detail()));
-        rc = 1;
-    }
-    tve_client_close(c);
+    bool tve_ok;
+    json_object_set_new(out, "tve", devnet_tve_status(endpoint, &tve_ok));
+    if (!tve_ok) rc = 1;
     if (tqe_status != NULL) json_object_set_new(out, "tqe", tqe_status(l));
 
     if (json) {

@@ -68,6 +68,9 @@ VEIL_MUST_CHECK veil_status devnet_rpc_get(const devnet_layout *l, const char *p
 bool devnet_tqe_listening(const devnet_layout *l);
 /* The provisioning root wallets pin (DIR/platform/provisioning-root/root_ca.crt). */
 void devnet_collateral(const devnet_layout *l, char *out, size_t cap);
+/* The TVE's status at endpoint as JSON ({mrenclave, mrsigner, svn, debug, key_epoch,
+ * holds_key, last_height, last_app_hash} or {error, detail}); *ok false on an error. */
+json_t *devnet_tve_status(const char *endpoint, bool *ok);
 
 /* Reports the TQE's verified identity for status (a JSON object; {"error", "detail"} on
  * failure). The veil binary passes one (it links the RA-TLS verifier). */
