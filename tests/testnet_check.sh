@@ -3,7 +3,8 @@
 # built by scripts/install-deps): init, start, every validator at the same height with
 # the same app hash at each height, the designated validator holding the chain's key
 # and the others without it, a clean stop (nothing left running), a restart that
-# resumes the chain, usage errors. Skipped (77), never passed, without the binary.
+# resumes the chain, a full node added later that catches up by block sync, usage errors.
+# Skipped (77), never passed, without the binary.
 # usage: testnet_check.sh VEIL SOURCE_DIR
 set -u
 veil=$1 src=$2
@@ -73,5 +74,14 @@ pgrep -f "$d/net" >/dev/null && fail "processes left running: $(pgrep -fa "$d/ne
 start
 h2=$(wait_all $((h + 2))) || fail "the testnet did not resume after a restart"
 [[ $(hashes "$h2" | sort -u | wc -l) == 1 ]] || fail "app hashes differ at height $h2 after a restart"
+
+# A full node added later catches up by block sync, without the chain's key.
+kill -TERM "$start_pid"; wait "$start_pid"; start_pid=
+"$veil" testnet add-node --home "$d/net" >"$d/add.out" || fail "add-node: $(cat "$d/add.out")"
+start
+h3=$(wait_all $((h2 + 2))) || fail "the full node did not catch up"
+[[ $(hashes "$h3" | sort -u | wc -l) == 1 ]] || fail "the full node's app hash differs at height $h3"
+grep -q "does not hold it" "$d/net/v4/node.log" || fail "the full node's node did not start without the key"
+"$veil" testnet status --home "$d/net" | grep -q "full node" || fail "status does not name the full node"
 grep -q "CONSENSUS FAILURE\|panic" "$d"/net/v*/cometbft.log && fail "CometBFT logged a failure"
-echo "testnet_check: 4 validators under CometBFT $("$cmt" version) agreed on every app hash to height $h2, across a restart"
+echo "testnet_check: 4 validators under CometBFT $("$cmt" version) agreed on every app hash to height $h2, across a restart; a full node added later caught up to $h3"

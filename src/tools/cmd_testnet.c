@@ -180,6 +180,72 @@ typedef struct val {
     json_t *pub_key;
 } val;
 
+/* One member's directory: its platform (under the shared authority), its CometBFT
+ * home (keys, node id), and two free ports. Says what failed on stderr. */
+static bool member_create(const char *home, size_t i, const char *cmt, const char *authority,
+                          const char *log, val *v)
+{
+    char plat[PATH_MAX + 32], cmthome[PATH_MAX + 32], path[PATH_MAX + 64], out[8192];
+    pf(v->dir, sizeof v->dir, "%s/v%zu", home, i);
+    pf(plat, sizeof plat, "%s/platform", v->dir);
+    pf(cmthome, sizeof cmthome, "%s/cometbft", v->dir);
+    veil_status st = sim_platform_provision(plat, authority, 1, false);
+    if (st != VEIL_OK) {
+        cli_fail(plat, st);
+        return false;
+    }
+    char *init_argv[] = {(char *)cmt, "init", "--home", cmthome, NULL};
+    if (run_capture(init_argv, out, sizeof out, log) != 0) {
+        fprintf(stderr, "veil: testnet: '%s init' failed (is CometBFT installed? "
+                        "scripts/install-deps builds it; see %s)\n",
+                cmt, log);
+        return false;
+    }
+    char *id_argv[] = {(char *)cmt, "show-node-id", "--home", cmthome, NULL};
+    if (run_capture(id_argv, out, sizeof out, log) != 0 || strlen(out) < 40) {
+        fprintf(stderr, "veil: testnet: '%s show-node-id' failed (%s)\n", cmt, log);
+        return false;
+    }
+    out[strcspn(out, "\r\n")] = '\0';
+    pf(v->node_id, sizeof v->node_id, "%s", out);
+    pf(path, sizeof path, "%s/config/priv_validator_key.json", cmthome);
+    json_t *pk = json_load_file(path, 0, NULL);
+    v->pub_key = json_incref(json_object_get(pk, "pub_key"));
+    json_decref(pk);
+    if (v->pub_key == NULL) {
+        fprintf(stderr, "veil: testnet: %s: no pub_key\n", path);
+        return false;
+    }
+    v->p2p = free_port();
+    v->rpc = free_port();
+    return true;
+}
+
+/* The member's config.toml: its node, its ports, the peers, loopback-friendly p2p. */
+static bool member_configure(const val *v, const char *name, const char *peers)
+{
+    char path[PATH_MAX + 64], setting[PATH_MAX + 96];
+    pf(path, sizeof path, "%s/cometbft/config/config.toml", v->dir);
+    char *toml = read_text(path);
+    bool ok = toml != NULL;
+    pf(setting, sizeof setting, "\"unix://%s/abci.sock\"", v->dir);
+    ok = ok && toml_set(&toml, "", "proxy_app", setting);
+    pf(setting, sizeof setting, "\"tcp://127.0.0.1:%d\"", v->rpc);
+    ok = ok && toml_set(&toml, "rpc", "laddr", setting);
+    pf(setting, sizeof setting, "\"tcp://127.0.0.1:%d\"", v->p2p);
+    ok = ok && toml_set(&toml, "p2p", "laddr", setting);
+    pf(setting, sizeof setting, "\"%s\"", peers);
+    ok = ok && toml_set(&toml, "p2p", "persistent_peers", setting);
+    ok = ok && toml_set(&toml, "p2p", "addr_book_strict", "false");
+    ok = ok && toml_set(&toml, "p2p", "allow_duplicate_ip", "true");
+    pf(setting, sizeof setting, "\"%s\"", name);
+    ok = ok && toml_set(&toml, "", "moniker", setting);
+    ok = ok && veil_file_write_atomic(path, toml, strlen(toml), 0600) == VEIL_OK;
+    free(toml);
+    if (!ok) fprintf(stderr, "veil: testnet: cannot configure %s\n", path);
+    return ok;
+}
+
 static int testnet_init(int argc, char **argv)
 {
     static const struct option opts[] = {{"validators", required_argument, NULL, 'n'},
@@ -238,39 +304,9 @@ static int testnet_init(int argc, char **argv)
     json_t *genesis = NULL, *manifest = NULL;
     char commitment[65] = "";
     for (size_t i = 0; i < n; i++) {
-        char plat[PATH_MAX + 32], cmthome[PATH_MAX + 32];
-        pf(v[i].dir, sizeof v[i].dir, "%s/v%zu", home, i);
+        char plat[PATH_MAX + 32];
+        if (!member_create(home, i, cmt, authority, log, &v[i])) goto out;
         pf(plat, sizeof plat, "%s/platform", v[i].dir);
-        pf(cmthome, sizeof cmthome, "%s/cometbft", v[i].dir);
-        veil_status st = sim_platform_provision(plat, authority, 1, false);
-        if (st != VEIL_OK) {
-            rc = cli_fail(plat, st);
-            goto out;
-        }
-        char *init_argv[] = {cmt, "init", "--home", cmthome, NULL};
-        if (run_capture(init_argv, out, sizeof out, log) != 0) {
-            fprintf(stderr, "veil: testnet init: '%s init' failed (is CometBFT installed? "
-                            "scripts/install-deps builds it; see %s)\n",
-                    cmt, log);
-            goto out;
-        }
-        char *id_argv[] = {cmt, "show-node-id", "--home", cmthome, NULL};
-        if (run_capture(id_argv, out, sizeof out, log) != 0 || strlen(out) < 40) {
-            fprintf(stderr, "veil: testnet init: '%s show-node-id' failed (%s)\n", cmt, log);
-            goto out;
-        }
-        out[strcspn(out, "\r\n")] = '\0';
-        pf(v[i].node_id, sizeof v[i].node_id, "%s", out);
-        pf(path, sizeof path, "%s/config/priv_validator_key.json", cmthome);
-        json_t *pk = json_load_file(path, 0, NULL);
-        v[i].pub_key = json_incref(json_object_get(pk, "pub_key"));
-        json_decref(pk);
-        if (v[i].pub_key == NULL) {
-            fprintf(stderr, "veil: testnet init: %s: no pub_key\n", path);
-            goto out;
-        }
-        v[i].p2p = free_port();
-        v[i].rpc = free_port();
         if (i == 0) {
             /* The designated validator's TVE draws the chain's key before genesis. */
             char tvehome[PATH_MAX + 16];
@@ -324,31 +360,13 @@ static int testnet_init(int argc, char **argv)
             fprintf(stderr, "veil: testnet init: cannot write %s\n", path);
             goto out;
         }
-        pf(path, sizeof path, "%s/cometbft/config/config.toml", v[i].dir);
-        char *toml = read_text(path);
-        char setting[PATH_MAX + 96];
-        bool ok = toml != NULL;
-        pf(setting, sizeof setting, "\"unix://%s/abci.sock\"", v[i].dir);
-        ok = ok && toml_set(&toml, "", "proxy_app", setting);
-        pf(setting, sizeof setting, "\"tcp://127.0.0.1:%d\"", v[i].rpc);
-        ok = ok && toml_set(&toml, "rpc", "laddr", setting);
-        pf(setting, sizeof setting, "\"tcp://127.0.0.1:%d\"", v[i].p2p);
-        ok = ok && toml_set(&toml, "p2p", "laddr", setting);
-        pf(setting, sizeof setting, "\"%s\"", peers);
-        ok = ok && toml_set(&toml, "p2p", "persistent_peers", setting);
-        ok = ok && toml_set(&toml, "p2p", "addr_book_strict", "false");
-        ok = ok && toml_set(&toml, "p2p", "allow_duplicate_ip", "true");
-        pf(setting, sizeof setting, "\"v%zu\"", i);
-        ok = ok && toml_set(&toml, "", "moniker", setting);
-        if (!ok || veil_file_write_atomic(path, toml, strlen(toml), 0600) != VEIL_OK) {
-            free(toml);
-            fprintf(stderr, "veil: testnet init: cannot configure %s\n", path);
-            goto out;
-        }
-        free(toml);
+        char name[16];
+        pf(name, sizeof name, "v%zu", i);
+        if (!member_configure(&v[i], name, peers)) goto out;
         json_array_append_new(json_object_get(manifest, "validators"),
-                              json_pack("{s:s, s:s, s:i, s:i}", "dir", v[i].dir, "node_id",
-                                        v[i].node_id, "rpc_port", v[i].rpc, "p2p_port", v[i].p2p));
+                              json_pack("{s:s, s:s, s:i, s:i, s:b}", "dir", v[i].dir, "node_id",
+                                        v[i].node_id, "rpc_port", v[i].rpc, "p2p_port", v[i].p2p,
+                                        "validator", 1));
     }
     pf(path, sizeof path, "%s/%s", home, TESTNET_FILE);
     if (json_dump_file(manifest, path, JSON_INDENT(2)) != 0) {
@@ -369,14 +387,6 @@ out:
     return rc;
 }
 
-/* --- start ----------------------------------------------------------------------------- */
-static volatile sig_atomic_t g_stop;
-static void on_signal(int sig)
-{
-    (void)sig;
-    g_stop = 1;
-}
-
 static json_t *manifest_load(const char *home)
 {
     char path[PATH_MAX + 32];
@@ -390,6 +400,93 @@ static json_t *manifest_load(const char *home)
         return NULL;
     }
     return m;
+}
+
+/* --- add-node -------------------------------------------------------------------- */
+static int testnet_add_node(int argc, char **argv)
+{
+    static const struct option opts[] = {{"home", required_argument, NULL, 'H'},
+                                         {"help", no_argument, NULL, 'h'},
+                                         {NULL, 0, NULL, 0}};
+    const char *home = NULL;
+    int c;
+    while ((c = getopt_long(argc, argv, "H:h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'H': home = optarg; break;
+        case 'h':
+            printf("usage: veil testnet add-node --home DIR\n\n"
+                   "Adds a full node (not a validator) to the testnet: its own platform, TVE,\n"
+                   "node and CometBFT home with the testnet's genesis and its validators as\n"
+                   "peers. The next 'veil testnet start' runs it; it catches up by CometBFT's\n"
+                   "block sync, and its TVE, without the chain's key, refuses confidential txs\n"
+                   "until the key hand-off (docs/testnet.md). Run it with the testnet stopped.\n");
+            return 0;
+        default: return cli_bad_option("testnet add-node", argv);
+        }
+    }
+    if (home == NULL || optind != argc) return cli_usage_error("testnet add-node needs --home DIR");
+    if (strlen(home) > HOME_MAX) return cli_usage_error("--home: at most %d bytes", HOME_MAX);
+    json_t *m = manifest_load(home);
+    if (m == NULL) return 1;
+    json_t *members = json_object_get(m, "validators");
+    size_t i = json_array_size(members);
+    const char *cmt = json_string_value(json_object_get(m, "cometbft"));
+    int rc = 1;
+    val v;
+    memset(&v, 0, sizeof v);
+    if (i >= MAX_VALIDATORS || cmt == NULL) {
+        fprintf(stderr, "veil: testnet add-node: at most %d members\n", MAX_VALIDATORS);
+        goto out;
+    }
+    char log[PATH_MAX + 32], authority[PATH_MAX + 16], path[PATH_MAX + 64], name[16];
+    char peers[MAX_VALIDATORS * 96] = "";
+    pf(log, sizeof log, "%s/init.log", home);
+    pf(authority, sizeof authority, "%s/authority", home);
+    pf(name, sizeof name, "v%zu", i);
+    for (size_t k = 0; k < i; k++) {
+        json_t *o = json_array_get(members, k);
+        size_t l = strlen(peers);
+        pf(peers + l, sizeof peers - l, "%s%s@127.0.0.1:%lld", k ? "," : "",
+           json_string_value(json_object_get(o, "node_id")),
+           (long long)json_integer_value(json_object_get(o, "p2p_port")));
+    }
+    if (!member_create(home, i, cmt, authority, log, &v)) goto out;
+    /* The testnet's genesis, as every member has it. */
+    const char *v0 = json_string_value(json_object_get(json_array_get(members, 0), "dir"));
+    char src[PATH_MAX + 64];
+    pf(src, sizeof src, "%s/cometbft/config/genesis.json", v0);
+    pf(path, sizeof path, "%s/cometbft/config/genesis.json", v.dir);
+    char *g = read_text(src);
+    if (g == NULL || veil_file_write_atomic(path, g, strlen(g), 0644) != VEIL_OK) {
+        free(g);
+        fprintf(stderr, "veil: testnet add-node: cannot copy %s\n", src);
+        goto out;
+    }
+    free(g);
+    if (!member_configure(&v, name, peers)) goto out;
+    json_array_append_new(members, json_pack("{s:s, s:s, s:i, s:i, s:b}", "dir", v.dir, "node_id",
+                                             v.node_id, "rpc_port", v.rpc, "p2p_port", v.p2p,
+                                             "validator", 0));
+    pf(path, sizeof path, "%s/%s", home, TESTNET_FILE);
+    if (json_dump_file(m, path, JSON_INDENT(2)) != 0) {
+        fprintf(stderr, "veil: testnet add-node: cannot write %s\n", path);
+        goto out;
+    }
+    printf("full node %s added: rpc http://127.0.0.1:%d  p2p 127.0.0.1:%d  %s\n", name, v.rpc,
+           v.p2p, v.dir);
+    rc = 0;
+out:
+    json_decref(v.pub_key);
+    json_decref(m);
+    return rc;
+}
+
+/* --- start ----------------------------------------------------------------------------- */
+static volatile sig_atomic_t g_stop;
+static void on_signal(int sig)
+{
+    (void)sig;
+    g_stop = 1;
 }
 
 static pid_t spawn_logged(char *const argv[], const char *log)
@@ -495,15 +592,18 @@ static int testnet_start(int argc, char **argv)
         char *cmt_argv[] = {(char *)cmt, "start", "--home", cmthome, NULL};
         pids[np++] = spawn_logged(cmt_argv, log);
     }
-    printf("testnet running: %zu validators (home %s); 'veil testnet status --home %s'; "
-           "Ctrl-C stops it\n",
-           n, home, home);
+    size_t nv = 0;
+    for (size_t i = 0; i < n; i++)
+        if (!json_is_false(json_object_get(json_array_get(vals, i), "validator"))) nv++;
+    printf("testnet running: %zu validators, %zu full nodes (home %s); 'veil testnet status "
+           "--home %s'; Ctrl-C stops it\n",
+           nv, n - nv, home, home);
     fflush(stdout);
     rc = 0;
     while (!g_stop) {
         for (size_t i = 0; i < np; i++)
             if (pids[i] > 0 && waitpid(pids[i], NULL, WNOHANG) == pids[i]) {
-                fprintf(stderr, "veil: testnet: a process of validator v%zu exited (logs in "
+                fprintf(stderr, "veil: testnet: a process of v%zu exited (logs in "
                                 "%s/v%zu/); stopping the others\n",
                         i / 3, home, i / 3);
                 pids[i] = 0;
@@ -517,7 +617,7 @@ static int testnet_start(int argc, char **argv)
     if (rc == 0) printf("testnet stopped\n");
     return rc;
 died:
-    fprintf(stderr, "veil: testnet: validator v%zu did not start (logs in %s/v%zu/)\n", np / 3,
+    fprintf(stderr, "veil: testnet: v%zu did not start (logs in %s/v%zu/)\n", np / 3,
             home, np / 3);
     stop_all(pids, np);
     json_decref(m);
@@ -580,6 +680,7 @@ static int testnet_status(int argc, char **argv)
         char name[16], ep[PATH_MAX + 32];
         pf(name, sizeof name, "v%zu", i);
         json_object_set_new(row, "validator", json_string(name));
+        json_object_set_new(row, "full_node", json_boolean(json_is_false(json_object_get(v, "validator"))));
         pf(ep, sizeof ep, "ipc://%s/tve.sock", json_string_value(json_object_get(v, "dir")));
         bool tve_ok;
         json_object_set_new(row, "tve", devnet_tve_status(ep, &tve_ok));
@@ -600,13 +701,14 @@ static int testnet_status(int argc, char **argv)
                        json_string_value(json_object_get(r, "validator")),
                        json_string_value(json_object_get(r, "rpc")), err);
             else
-                printf("%-4s %s  height %s  app hash %.16s...  peers %s%s\n",
+                printf("%-4s %s  height %s  app hash %.16s...  peers %s%s%s\n",
                        json_string_value(json_object_get(r, "validator")),
                        json_string_value(json_object_get(r, "rpc")),
                        json_string_value(json_object_get(r, "height")),
                        json_string_value(json_object_get(r, "app_hash")),
                        json_string_value(json_object_get(r, "peers")),
-                       json_is_true(json_object_get(r, "catching_up")) ? "  (catching up)" : "");
+                       json_is_true(json_object_get(r, "catching_up")) ? "  (catching up)" : "",
+                       json_is_true(json_object_get(r, "full_node")) ? "  full node" : "");
             json_t *t = json_object_get(r, "tve");
             if (json_object_get(t, "error") != NULL)
                 printf("     tve not answering: %s\n", json_string_value(json_object_get(t, "detail")));
@@ -628,6 +730,7 @@ int cmd_testnet(int argc, char **argv)
 {
     static const cli_command sub[] = {
         {"init", testnet_init, "write a testnet of N validators under real CometBFT"},
+        {"add-node", testnet_add_node, "add a full node that joins by block sync"},
         {"start", testnet_start, "run every validator's TVE, node and CometBFT"},
         {"status", testnet_status, "heights, app hashes and peers of every validator"},
         {NULL, NULL, NULL},
