@@ -106,8 +106,11 @@ static int run_capture(char *const argv[], char *out, size_t cap, const char *er
     close(p[1]);
     size_t have = 0;
     ssize_t r;
-    while ((r = read(p[0], out + have, cap - 1 - have)) > 0 && have + 1 < cap) have += (size_t)r;
+    while (have + 1 < cap && (r = read(p[0], out + have, cap - 1 - have)) > 0) have += (size_t)r;
     out[have] = '\0';
+    char sink[512]; /* the rest, unread, would block a talkative child */
+    while (read(p[0], sink, sizeof sink) > 0) {
+    }
     close(p[0]);
     int st;
     if (waitpid(pid, &st, 0) != pid) return -1;
