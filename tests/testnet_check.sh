@@ -2,7 +2,8 @@
 # veil testnet with four validators under a real CometBFT v0.38 (.deps/bin/cometbft,
 # built by scripts/install-deps): init, start, every validator at the same height with
 # the same app hash at each height, the designated validator holding the chain's key
-# and the others without it, a clean stop (nothing left running), a restart that
+# and the others without it, kill -9 of a member's node, TVE or CometBFT (restarted,
+# caught up, the others never stalled), a clean stop (nothing left running), a restart that
 # resumes the chain, a full node added later that catches up by block sync, usage errors.
 # Skipped (77), never passed, without the binary.
 # usage: testnet_check.sh VEIL SOURCE_DIR
@@ -65,6 +66,19 @@ h=$(wait_all 4) || fail "the validators did not all reach height 4"
   fail "status does not show v0 alone holding the key: $(cat "$d/status.out")"
 grep -q "does not hold it" "$d/net/v1/node.log" || fail "v1's node did not start without the key"
 grep -q "does not hold it" "$d/net/v0/node.log" && fail "v0, the designated validator, has no key"
+
+# kill -9 of one member's node, then another's TVE, then another's CometBFT: each is
+# restarted whole by `start` and catches up; the others never stall.
+for victim in "v2/node --abci" "v3/tve --platform" "v1/cometbft"; do
+  before=$(wait_all 1)
+  pkill -KILL -f "$d/net/$victim" || fail "no process matched $victim"
+  after=$(wait_all $((before + 4))) || fail "the testnet stalled after kill -9 of $victim"
+  [[ $(hashes "$after" | sort -u | wc -l) == 1 ]] || fail "app hashes differ at $after after kill -9 of $victim"
+done
+grep -q "v2's node exited (signal 9); restarting it" "$d/start.out" || fail "start did not report v2's node: $(cat "$d/start.out")"
+grep -q "v3's TVE exited" "$d/start.out" || fail "start did not report v3's TVE"
+grep -q "v1's CometBFT exited" "$d/start.out" || fail "start did not report v1's CometBFT"
+h=$(wait_all 1)
 
 kill -TERM "$start_pid"; wait "$start_pid"; rc=$?; start_pid=
 [[ $rc == 0 ]] || fail "testnet start exited $rc on SIGTERM"

@@ -25,6 +25,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <jansson.h>
@@ -518,15 +519,60 @@ static bool wait_path(const char *p, pid_t pid)
     return false;
 }
 
-static void stop_all(pid_t *pids, size_t n)
+/* One member's processes: TVE, node, CometBFT (started in that order). */
+typedef struct member {
+    const char *dir;
+    pid_t pid[3];
+    time_t restarts[3]; /* when the last three restarts happened */
+} member;
+
+static const char *const g_proc_name[3] = {"TVE", "node", "CometBFT"};
+
+static void member_stop(member *m)
 {
-    /* The operator's order: CometBFT, then nodes, then TVEs (reverse of start). */
-    for (size_t i = n; i-- > 0;)
-        if (pids[i] > 0) {
-            kill(pids[i], SIGTERM);
-            waitpid(pids[i], NULL, 0);
-            pids[i] = 0;
+    /* The operator's order: CometBFT, the node, the TVE. */
+    for (int k = 2; k >= 0; k--)
+        if (m->pid[k] > 0) {
+            kill(m->pid[k], SIGTERM);
+            waitpid(m->pid[k], NULL, 0);
+            m->pid[k] = 0;
         }
+}
+
+static bool member_start(member *m, const char *veil, const char *cmt)
+{
+    char ep[PATH_MAX + 32], sock[PATH_MAX + 32], abci[PATH_MAX + 32], abci_sock[PATH_MAX + 32],
+        tvehome[PATH_MAX + 16], nodehome[PATH_MAX + 16], plat[PATH_MAX + 16],
+        cmthome[PATH_MAX + 16], log[PATH_MAX + 32];
+    pf(sock, sizeof sock, "%s/tve.sock", m->dir);
+    pf(ep, sizeof ep, "ipc://%s", sock);
+    pf(abci_sock, sizeof abci_sock, "%s/abci.sock", m->dir);
+    pf(abci, sizeof abci, "unix://%s", abci_sock);
+    pf(tvehome, sizeof tvehome, "%s/tve", m->dir);
+    pf(nodehome, sizeof nodehome, "%s/node", m->dir);
+    pf(plat, sizeof plat, "%s/platform", m->dir);
+    pf(cmthome, sizeof cmthome, "%s/cometbft", m->dir);
+    unlink(sock);
+    unlink(abci_sock);
+    pf(log, sizeof log, "%s/tve.log", m->dir);
+    char *tve_argv[] = {(char *)veil, "tve", "--listen", ep, "--home", tvehome, "--platform",
+                        plat, "--threads", "1", "--log", "errors", NULL};
+    m->pid[0] = spawn_logged(tve_argv, log);
+    if (!wait_path(sock, m->pid[0])) return false;
+    pf(log, sizeof log, "%s/node.log", m->dir);
+    char *node_argv[] = {(char *)veil, "node", "--home", nodehome, "--abci", abci, "--tve", ep,
+                         NULL};
+    m->pid[1] = spawn_logged(node_argv, log);
+    if (!wait_path(abci_sock, m->pid[1])) return false;
+    pf(log, sizeof log, "%s/cometbft.log", m->dir);
+    char *cmt_argv[] = {(char *)cmt, "start", "--home", cmthome, NULL};
+    m->pid[2] = spawn_logged(cmt_argv, log);
+    return m->pid[2] > 0;
+}
+
+static void stop_members(member *ms, size_t n)
+{
+    for (size_t i = n; i-- > 0;) member_stop(&ms[i]);
 }
 
 static int testnet_start(int argc, char **argv)
@@ -541,10 +587,12 @@ static int testnet_start(int argc, char **argv)
         case 'H': home = optarg; break;
         case 'h':
             printf("usage: veil testnet start --home DIR\n\n"
-                   "Runs the testnet 'veil testnet init' wrote: per validator its TVE, node and\n"
+                   "Runs the testnet 'veil testnet init' wrote: per member its TVE, node and\n"
                    "CometBFT, each logging to DIR/vI/{tve,node,cometbft}.log, until SIGINT or\n"
-                   "SIGTERM (then CometBFT, the nodes and the TVEs stop, in that order). If any\n"
-                   "process exits, the others are stopped and the exit status is 1.\n");
+                   "SIGTERM (then CometBFT, the nodes and the TVEs stop, in that order). A\n"
+                   "member whose process exits (a crash, a kill -9) is restarted whole, and\n"
+                   "catches up; the others run on. A member that needs a fourth restart within\n"
+                   "a minute stops the testnet (exit status 1).\n");
             return 0;
         default: return cli_bad_option("testnet start", argv);
         }
@@ -555,80 +603,80 @@ static int testnet_start(int argc, char **argv)
     if (m == NULL) return 1;
     const char *cmt = json_string_value(json_object_get(m, "cometbft"));
     json_t *vals = json_object_get(m, "validators");
-    size_t n = json_array_size(vals);
+    size_t n = json_array_size(vals), nv = 0;
     char veil[PATH_MAX];
     self_exe(veil, sizeof veil);
+    member ms[MAX_VALIDATORS];
+    memset(ms, 0, sizeof ms);
+    if (cmt == NULL || n == 0 || n > MAX_VALIDATORS) {
+        fprintf(stderr, "veil: testnet: %s/%s is not a testnet manifest\n", home, TESTNET_FILE);
+        json_decref(m);
+        return 1;
+    }
+    for (size_t i = 0; i < n; i++) {
+        json_t *o = json_array_get(vals, i);
+        ms[i].dir = json_string_value(json_object_get(o, "dir"));
+        if (!json_is_false(json_object_get(o, "validator"))) nv++;
+        if (ms[i].dir == NULL) {
+            fprintf(stderr, "veil: testnet: member %zu has no directory\n", i);
+            json_decref(m);
+            return 1;
+        }
+    }
     struct sigaction sa = {0};
     sa.sa_handler = on_signal;
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
-    pid_t pids[3 * MAX_VALIDATORS] = {0};
-    size_t np = 0;
-    int rc = 1;
-    if (cmt == NULL || n == 0 || n > MAX_VALIDATORS) goto bad;
-    for (size_t i = 0; i < n && !g_stop; i++) {
-        const char *dir = json_string_value(json_object_get(json_array_get(vals, i), "dir"));
-        if (dir == NULL) goto bad;
-        char ep[PATH_MAX + 32], sock[PATH_MAX + 32], abci[PATH_MAX + 32], abci_sock[PATH_MAX + 32],
-            tvehome[PATH_MAX + 16], nodehome[PATH_MAX + 16], plat[PATH_MAX + 16],
-            cmthome[PATH_MAX + 16], log[PATH_MAX + 32];
-        pf(sock, sizeof sock, "%s/tve.sock", dir);
-        pf(ep, sizeof ep, "ipc://%s", sock);
-        pf(abci_sock, sizeof abci_sock, "%s/abci.sock", dir);
-        pf(abci, sizeof abci, "unix://%s", abci_sock);
-        pf(tvehome, sizeof tvehome, "%s/tve", dir);
-        pf(nodehome, sizeof nodehome, "%s/node", dir);
-        pf(plat, sizeof plat, "%s/platform", dir);
-        pf(cmthome, sizeof cmthome, "%s/cometbft", dir);
-        unlink(sock);
-        unlink(abci_sock);
-        pf(log, sizeof log, "%s/tve.log", dir);
-        char *tve_argv[] = {veil, "tve", "--listen", ep, "--home", tvehome, "--platform", plat,
-                            "--threads", "1", "--log", "errors", NULL};
-        pids[np] = spawn_logged(tve_argv, log);
-        if (!wait_path(sock, pids[np++])) goto died;
-        pf(log, sizeof log, "%s/node.log", dir);
-        char *node_argv[] = {veil, "node", "--home", nodehome, "--abci", abci, "--tve", ep, NULL};
-        pids[np] = spawn_logged(node_argv, log);
-        if (!wait_path(abci_sock, pids[np++])) goto died;
-        pf(log, sizeof log, "%s/cometbft.log", dir);
-        char *cmt_argv[] = {(char *)cmt, "start", "--home", cmthome, NULL};
-        pids[np++] = spawn_logged(cmt_argv, log);
+    int rc = 0;
+    for (size_t i = 0; i < n && !g_stop; i++)
+        if (!member_start(&ms[i], veil, cmt)) {
+            fprintf(stderr, "veil: testnet: v%zu did not start (logs in %s/)\n", i, ms[i].dir);
+            rc = 1;
+            g_stop = 1;
+        }
+    if (rc == 0 && !g_stop) {
+        printf("testnet running: %zu validators, %zu full nodes (home %s); 'veil testnet status "
+               "--home %s'; Ctrl-C stops it\n",
+               nv, n - nv, home, home);
+        fflush(stdout);
     }
-    size_t nv = 0;
-    for (size_t i = 0; i < n; i++)
-        if (!json_is_false(json_object_get(json_array_get(vals, i), "validator"))) nv++;
-    printf("testnet running: %zu validators, %zu full nodes (home %s); 'veil testnet status "
-           "--home %s'; Ctrl-C stops it\n",
-           nv, n - nv, home, home);
-    fflush(stdout);
-    rc = 0;
     while (!g_stop) {
-        for (size_t i = 0; i < np; i++)
-            if (pids[i] > 0 && waitpid(pids[i], NULL, WNOHANG) == pids[i]) {
-                fprintf(stderr, "veil: testnet: a process of v%zu exited (logs in "
-                                "%s/v%zu/); stopping the others\n",
-                        i / 3, home, i / 3);
-                pids[i] = 0;
-                rc = 1;
-                g_stop = 1;
+        for (size_t i = 0; i < n && !g_stop; i++)
+            for (int k = 0; k < 3; k++) {
+                int status;
+                if (ms[i].pid[k] <= 0 || waitpid(ms[i].pid[k], &status, WNOHANG) != ms[i].pid[k])
+                    continue;
+                ms[i].pid[k] = 0;
+                time_t now = time(NULL);
+                bool too_many = ms[i].restarts[2] != 0 && now - ms[i].restarts[2] < 60;
+                fprintf(stderr, "veil: testnet: v%zu's %s exited (%s %d)%s\n", i,
+                        g_proc_name[k], WIFEXITED(status) ? "status" : "signal",
+                        WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status),
+                        too_many ? "; a fourth restart within a minute: stopping the testnet"
+                                 : "; restarting it");
+                if (too_many) {
+                    rc = 1;
+                    g_stop = 1;
+                    break;
+                }
+                member_stop(&ms[i]);
+                ms[i].restarts[2] = ms[i].restarts[1];
+                ms[i].restarts[1] = ms[i].restarts[0];
+                ms[i].restarts[0] = now;
+                if (!member_start(&ms[i], veil, cmt) && !g_stop) {
+                    fprintf(stderr, "veil: testnet: v%zu did not restart (logs in %s/)\n", i,
+                            ms[i].dir);
+                    rc = 1;
+                    g_stop = 1;
+                }
+                break;
             }
         usleep(200000);
     }
-    stop_all(pids, np);
+    stop_members(ms, n);
     json_decref(m);
     if (rc == 0) printf("testnet stopped\n");
     return rc;
-died:
-    fprintf(stderr, "veil: testnet: v%zu did not start (logs in %s/v%zu/)\n", np / 3,
-            home, np / 3);
-    stop_all(pids, np);
-    json_decref(m);
-    return 1;
-bad:
-    fprintf(stderr, "veil: testnet: %s/%s is not a testnet manifest\n", home, TESTNET_FILE);
-    json_decref(m);
-    return 1;
 }
 
 /* --- status ---------------------------------------------------------------------------- */
