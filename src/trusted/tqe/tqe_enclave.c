@@ -219,15 +219,25 @@ static veil_status e_identity(const uint8_t *in, size_t in_len, uint8_t *out, si
     uint64_t now = veil_get_u64(in);
     veil_status st = VEIL_OK;
     lock();
-    if (g_identity == NULL || ratls_identity_needs_renewal(g_identity, now)) {
-        ratls_identity *fresh = NULL;
-        /* Sessions hold their own reference: replacing the identity leaves them be. */
+    bool renew = g_identity == NULL || ratls_identity_needs_renewal(g_identity, now);
+    unlock();
+    if (renew) {
+        /* Made outside the lock: a quote, and with an attestation proxy the service's
+         * report, can take a while, and other threads spin on the lock meanwhile. */
+        ratls_identity *fresh = NULL, *old = NULL;
         st = ratls_identity_create(now, &fresh);
-        if (st == VEIL_OK) {
-            ratls_identity_free(g_identity);
+        if (st != VEIL_OK) return st;
+        lock();
+        if (g_identity == NULL || ratls_identity_needs_renewal(g_identity, now)) {
+            old = g_identity; /* sessions hold their own reference: they are left be */
             g_identity = fresh;
+        } else {
+            old = fresh; /* another thread renewed it first */
         }
+        unlock();
+        ratls_identity_free(old);
     }
+    lock();
     if (st == VEIL_OK) {
         const uint8_t *der = NULL;
         size_t len = 0;
