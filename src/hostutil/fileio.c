@@ -14,6 +14,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <sodium.h>
+
 static _Thread_local char g_detail[512];
 
 const char *veil_error_detail(void) { return g_detail; }
@@ -48,6 +50,29 @@ veil_status veil_path_join(char *out, size_t cap, const char *dir, const char *n
     int n = snprintf(out, cap, "%s/%s", dir, name);
     ENSURE(n >= 0 && (size_t)n < cap, VEIL_ERR_TOO_LARGE);
     return VEIL_OK;
+}
+
+veil_status veil_file_read_text(const char *path, size_t max, char **text, size_t *len)
+{
+    uint8_t *raw;
+    size_t n;
+    TRY(veil_file_read(path, max, &raw, &n));
+    veil_status st = VEIL_OK;
+    char *t = NULL;
+    if (memchr(raw, 0, n) != NULL) {
+        veil_error_detail_set("%s: not a text (it holds a NUL byte)", path);
+        st = VEIL_ERR_MALFORMED;
+    } else if ((t = malloc(n + 1)) == NULL) {
+        st = VEIL_ERR_NOMEM;
+    } else {
+        memcpy(t, raw, n);
+        t[n] = '\0';
+        *text = t;
+        if (len != NULL) *len = n;
+    }
+    sodium_memzero(raw, n);
+    free(raw);
+    return st;
 }
 
 veil_status veil_file_read(const char *path, size_t max, uint8_t **buf, size_t *len)

@@ -14,6 +14,12 @@
 VEIL_MUST_CHECK veil_status veil_file_read(const char *path, size_t max, uint8_t **buf,
                                            size_t *len);
 
+/* The same for a text (PEM, JSON): NUL-terminated, len without the NUL (len may be
+ * NULL); VEIL_ERR_MALFORMED if the file holds a NUL byte. The intermediate copy is
+ * wiped, so keys read this way leave one copy, the caller's. */
+VEIL_MUST_CHECK veil_status veil_file_read_text(const char *path, size_t max, char **text,
+                                                size_t *len);
+
 /* Writes data to path atomically: a temporary file in the same directory, fsync,
  * rename, fsync of the directory. A crash leaves either the old or the new file. */
 VEIL_MUST_CHECK veil_status veil_file_write_atomic(const char *path, const void *data, size_t len,

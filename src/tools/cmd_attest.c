@@ -242,8 +242,9 @@ static int report_cmd(int argc, char **argv)
     dcap_policy policy;
     if (dcap_policy_parse(accept, &policy) != VEIL_OK)
         return cli_usage_error("--accept: %s", veil_error_detail());
-    uint8_t *quote = NULL, *root = NULL;
-    size_t quote_len = 0, root_len = 0;
+    uint8_t *quote = NULL;
+    char *root_text = NULL;
+    size_t quote_len = 0;
     ias_fetched f = {0};
     int rc = 1;
     veil_status st = quote_of(argv[optind], cert, &quote, &quote_len);
@@ -251,16 +252,10 @@ static int report_cmd(int argc, char **argv)
         rc = cli_fail(argv[optind], st);
         goto out;
     }
-    if ((st = veil_file_read(root_path, 64 * 1024, &root, &root_len)) != VEIL_OK) {
+    if ((st = veil_file_read_text(root_path, 64 * 1024, &root_text, NULL)) != VEIL_OK) {
         rc = cli_fail(root_path, st);
         goto out;
     }
-    char *root_text = malloc(root_len + 1);
-    if (root_text == NULL) goto out;
-    memcpy(root_text, root, root_len);
-    root_text[root_len] = '\0';
-    free(root);
-    root = (uint8_t *)root_text;
     if ((st = ias_fetch_report(proxy, NULL, NULL, quote, quote_len, nonce, 15000, &f)) != VEIL_OK) {
         rc = cli_fail("attestation report", st);
         goto out;
@@ -299,7 +294,7 @@ static int report_cmd(int argc, char **argv)
 out:
     ias_fetched_free(&f);
     free(quote);
-    free(root);
+    free(root_text);
     return rc;
 }
 

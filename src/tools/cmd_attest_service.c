@@ -20,20 +20,9 @@
 
 static char *read_text(const char *path, veil_status *st)
 {
-    uint8_t *b = NULL;
-    size_t n;
-    *st = veil_file_read(path, 256 * 1024, &b, &n);
-    if (*st != VEIL_OK) return NULL;
-    char *s = malloc(n + 1);
-    if (s == NULL) {
-        *st = VEIL_ERR_NOMEM;
-    } else {
-        memcpy(s, b, n);
-        s[n] = '\0';
-    }
-    veil_wipe(b, n);
-    free(b);
-    return s;
+    char *t = NULL;
+    *st = veil_file_read_text(path, 256 * 1024, &t, NULL);
+    return t;
 }
 
 static EVP_PKEY *read_key(const char *path, veil_status *st)

@@ -163,20 +163,6 @@ static bool toml_set(char **text, const char *section, const char *key, const ch
     return false;
 }
 
-static char *read_text(const char *path)
-{
-    uint8_t *b;
-    size_t n;
-    if (veil_file_read(path, 1 << 20, &b, &n) != VEIL_OK) return NULL;
-    char *s = realloc(b, n + 1);
-    if (s == NULL) {
-        free(b);
-        return NULL;
-    }
-    s[n] = '\0';
-    return s;
-}
-
 /* --- init ----------------------------------------------------------------------------- */
 typedef struct val {
     char dir[PATH_MAX], node_id[64];
@@ -230,8 +216,8 @@ static bool member_configure(const val *v, const char *name, const char *peers)
 {
     char path[PATH_MAX + 64], setting[PATH_MAX + 96];
     pf(path, sizeof path, "%s/cometbft/config/config.toml", v->dir);
-    char *toml = read_text(path);
-    bool ok = toml != NULL;
+    char *toml = NULL;
+    bool ok = veil_file_read_text(path, 1 << 20, &toml, NULL) == VEIL_OK;
     pf(setting, sizeof setting, "\"unix://%s/abci.sock\"", v->dir);
     ok = ok && toml_set(&toml, "", "proxy_app", setting);
     pf(setting, sizeof setting, "\"tcp://127.0.0.1:%d\"", v->rpc);
@@ -460,8 +446,9 @@ static int testnet_add_node(int argc, char **argv)
     char src[PATH_MAX + 64];
     pf(src, sizeof src, "%s/cometbft/config/genesis.json", v0);
     pf(path, sizeof path, "%s/cometbft/config/genesis.json", v.dir);
-    char *g = read_text(src);
-    if (g == NULL || veil_file_write_atomic(path, g, strlen(g), 0644) != VEIL_OK) {
+    char *g = NULL;
+    if (veil_file_read_text(src, 1 << 20, &g, NULL) != VEIL_OK ||
+        veil_file_write_atomic(path, g, strlen(g), 0644) != VEIL_OK) {
         free(g);
         fprintf(stderr, "veil: testnet add-node: cannot copy %s\n", src);
         goto out;

@@ -377,18 +377,7 @@ veil_status wcli_tqe_open(const wopts *o, tqe_conn *t)
     t->policy.allow_debug = o->tqe_allow_debug;
     char *root = NULL;
     if (ias) {
-        uint8_t *pem = NULL;
-        size_t n;
-        veil_status rs = veil_file_read(o->tqe_ias_root, 64 * 1024, &pem, &n);
-        if (rs != VEIL_OK) return rs;
-        root = malloc(n + 1);
-        if (root == NULL) {
-            free(pem);
-            return VEIL_ERR_NOMEM;
-        }
-        memcpy(root, pem, n);
-        root[n] = '\0';
-        free(pem);
+        TRY(veil_file_read_text(o->tqe_ias_root, 64 * 1024, &root, NULL));
         t->policy.attestation = RATLS_ATTEST_IAS;
         t->policy.ias_root_pem = root;
     } else {

@@ -11,18 +11,9 @@
 
 static char *text(const char *dir, const char *name)
 {
-    char p[512];
-    uint8_t *b;
-    size_t n;
+    char p[512], *s = NULL;
     snprintf(p, sizeof p, "%s/%s", dir, name);
-    if (veil_file_read(p, 1 << 20, &b, &n) != VEIL_OK) return NULL;
-    char *s = malloc(n + 1);
-    if (s != NULL) {
-        memcpy(s, b, n);
-        s[n] = 0;
-    }
-    free(b);
-    return s;
+    return veil_file_read_text(p, 1 << 20, &s, NULL) == VEIL_OK ? s : NULL;
 }
 
 int ias_world_start(ias_world *w, const char *dir, const char *collateral_path)
