@@ -35,6 +35,17 @@ const char *http_request_header(const http_request *r, const char *name)
     return MHD_lookup_connection_value((struct MHD_Connection *)r->conn, MHD_HEADER_KIND, name);
 }
 
+void http_response_header(http_response *r, const char *name, char *value)
+{
+    if (value == NULL || r->n_headers >= HTTP_MAX_HEADERS) {
+        free(value);
+        return;
+    }
+    r->headers[r->n_headers].name = name;
+    r->headers[r->n_headers].value = value;
+    r->n_headers++;
+}
+
 void http_response_error(http_response *r, unsigned status, const char *fmt, ...)
 {
     char msg[512];

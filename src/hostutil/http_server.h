@@ -38,6 +38,10 @@ typedef struct http_response {
     } headers[HTTP_MAX_HEADERS];
 } http_response;
 
+/* Adds a header (value malloc'd, taken over; NULL or past HTTP_MAX_HEADERS: dropped,
+ * freed). */
+void http_response_header(http_response *r, const char *name, char *value);
+
 /* Sets status and a JSON body {"error": message} (printf-style). */
 void http_response_error(http_response *r, unsigned status, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));

@@ -10,6 +10,7 @@
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
+#include <sodium.h>
 
 #include "chain/cmt_time.h"
 #include "hostutil/fileio.h"
@@ -93,31 +94,15 @@ out:
     return st;
 }
 
-/* Strict base64 (no line breaks) into out (cap bytes); -1 if malformed or too long. */
+/* Strict base64 (padded, no line breaks or spaces) into out (cap bytes); -1 if
+ * malformed or too long. */
 static long b64_decode(const char *s, uint8_t *out, size_t cap)
 {
-    size_t n = strlen(s);
-    if (n == 0 || n % 4 != 0 || n / 4 * 3 > cap + 2) return -1;
-    uint8_t *tmp = malloc(n / 4 * 3 + 1);
-    if (tmp == NULL) return -1;
-    int len = EVP_DecodeBlock(tmp, (const unsigned char *)s, (int)n);
-    if (len < 0) {
-        free(tmp);
+    size_t len;
+    if (sodium_base642bin(out, cap, s, strlen(s), NULL, &len, NULL,
+                          sodium_base64_VARIANT_ORIGINAL) != 0)
         return -1;
-    }
-    size_t pad = (size_t)(s[n - 1] == '=') + (size_t)(n > 1 && s[n - 2] == '=');
-    if ((size_t)len < pad) {
-        free(tmp);
-        return -1;
-    }
-    size_t real = (size_t)len - pad;
-    if (real > cap) {
-        free(tmp);
-        return -1;
-    }
-    memcpy(out, tmp, real);
-    free(tmp);
-    return (long)real;
+    return (long)len;
 }
 
 /* "2020-03-20T10:48:32.353294": IAS writes UTC without a zone; with the "Z" added it is

@@ -12,7 +12,7 @@
 
 #include <curl/curl.h>
 #include <jansson.h>
-#include <openssl/evp.h>
+#include <sodium.h>
 
 #include "crypto/crypto.h"
 #include "hostutil/fileio.h"
@@ -267,17 +267,6 @@ static bool take_token(ias_proxy *p, unsigned *retry_s)
     return ok;
 }
 
-static void add_header(http_response *r, const char *name, char *value)
-{
-    if (value == NULL || r->n_headers >= HTTP_MAX_HEADERS) {
-        free(value);
-        return;
-    }
-    r->headers[r->n_headers].name = name;
-    r->headers[r->n_headers].value = value;
-    r->n_headers++;
-}
-
 void ias_proxy_handle(void *ctx, const http_request *req, http_response *r)
 {
     ias_proxy *p = ctx;
@@ -304,7 +293,7 @@ void ias_proxy_handle(void *ctx, const http_request *req, http_response *r)
     if (!take_token(p, &retry)) {
         char *ra = malloc(16);
         if (ra != NULL) snprintf(ra, 16, "%u", retry);
-        add_header(r, "Retry-After", ra);
+        http_response_header(r, "Retry-After", ra);
         http_response_error(r, 429, "rate limit: %.3g requests/s", p->cfg.rate_per_s);
         return;
     }
@@ -342,9 +331,9 @@ void ias_proxy_handle(void *ctx, const http_request *req, http_response *r)
         r->body = s.p;
         r->body_len = s.n;
         s.p = NULL;
-        add_header(r, "X-IASReport-Signature", h.signature);
-        add_header(r, "X-IASReport-Signing-Certificate", h.chain);
-        add_header(r, "Request-ID", h.request_id);
+        http_response_header(r, "X-IASReport-Signature", h.signature);
+        http_response_header(r, "X-IASReport-Signing-Certificate", h.chain);
+        http_response_header(r, "Request-ID", h.request_id);
         h.signature = h.chain = h.request_id = NULL;
     }
     free(s.p);
@@ -367,9 +356,10 @@ veil_status ias_fetch_report(const char *base_url, const char *ca_file, const ch
     memset(out, 0, sizeof *out);
     ENSURE(quote != NULL && quote_len > 0 && quote_len <= DCAP_QUOTE_MAX_LEN, VEIL_ERR_ARG);
     ENSURE(nonce == NULL || strlen(nonce) <= IAS_NONCE_MAX, VEIL_ERR_ARG);
-    char *b64 = malloc(4 * ((quote_len + 2) / 3) + 1);
+    size_t b64_cap = sodium_base64_ENCODED_LEN(quote_len, sodium_base64_VARIANT_ORIGINAL);
+    char *b64 = malloc(b64_cap);
     ENSURE(b64 != NULL, VEIL_ERR_NOMEM);
-    EVP_EncodeBlock((unsigned char *)b64, quote, (int)quote_len);
+    sodium_bin2base64(b64, b64_cap, quote, quote_len, sodium_base64_VARIANT_ORIGINAL);
     json_t *j = json_pack("{s:s}", "isvEnclaveQuote", b64);
     free(b64);
     if (j != NULL && nonce != NULL) json_object_set_new(j, "nonce", json_string(nonce));

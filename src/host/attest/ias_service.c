@@ -16,6 +16,7 @@
 #include <openssl/pem.h>
 #include <openssl/rsa.h>
 #include <openssl/x509v3.h>
+#include <sodium.h>
 
 #include "common/hex.h"
 #include "crypto/crypto.h"
@@ -23,31 +24,26 @@
 #include "hostutil/fileio.h"
 
 /* ---- answering --------------------------------------------------------------------- */
+/* Strict base64 (padded, nothing else) of at most a quote's size. */
 static bool b64_decode_strict(const char *s, size_t n, uint8_t **out, size_t *out_len)
 {
-    if (n == 0 || n % 4 != 0 || n / 4 * 3 > DCAP_QUOTE_MAX_LEN + 2) return false;
-    for (size_t i = 0; i < n; i++)
-        if (!isalnum((unsigned char)s[i]) && s[i] != '+' && s[i] != '/' &&
-            !(s[i] == '=' && i >= n - 2))
-            return false;
-    if (s[n - 2] == '=' && s[n - 1] != '=') return false;
-    uint8_t *b = malloc(n / 4 * 3 + 1);
+    if (n == 0 || n / 4 * 3 > DCAP_QUOTE_MAX_LEN + 2) return false;
+    uint8_t *b = malloc(n / 4 * 3 + 3);
     if (b == NULL) return false;
-    int len = EVP_DecodeBlock(b, (const unsigned char *)s, (int)n);
-    size_t pad = (size_t)(s[n - 1] == '=') + (size_t)(s[n - 2] == '=');
-    if (len < 0 || (size_t)len < pad) {
+    if (sodium_base642bin(b, n / 4 * 3 + 3, s, n, NULL, out_len, NULL,
+                          sodium_base64_VARIANT_ORIGINAL) != 0) {
         free(b);
         return false;
     }
     *out = b;
-    *out_len = (size_t)len - pad;
     return true;
 }
 
 static char *b64_encode(const uint8_t *p, size_t n)
 {
-    char *s = malloc(4 * ((n + 2) / 3) + 1);
-    if (s != NULL) EVP_EncodeBlock((unsigned char *)s, p, (int)n);
+    size_t cap = sodium_base64_ENCODED_LEN(n, sodium_base64_VARIANT_ORIGINAL);
+    char *s = malloc(cap);
+    if (s != NULL) sodium_bin2base64(s, cap, p, n, sodium_base64_VARIANT_ORIGINAL);
     return s;
 }
 
@@ -78,17 +74,6 @@ static bool key_ok(const ias_service *s, const char *given)
     for (size_t i = 0; i < s->n_keys; i++)
         if (strlen(s->keys[i]) == n && CRYPTO_memcmp(s->keys[i], given, n) == 0) ok = true;
     return ok;
-}
-
-static void add_header(http_response *r, const char *name, char *value)
-{
-    if (value == NULL || r->n_headers >= HTTP_MAX_HEADERS) {
-        free(value);
-        return;
-    }
-    r->headers[r->n_headers].name = name;
-    r->headers[r->n_headers].value = value;
-    r->n_headers++;
 }
 
 static char *random_hex(size_t bytes)
@@ -219,8 +204,8 @@ void ias_service_report(const ias_service *s, const uint8_t *req_body, size_t re
     r->body_len = strlen(body);
     r->body = body;
     body = NULL;
-    add_header(r, "X-IASReport-Signature", b64_encode(sig, sig_len));
-    add_header(r, "X-IASReport-Signing-Certificate", url_encode(s->signing_chain_pem));
+    http_response_header(r, "X-IASReport-Signature", b64_encode(sig, sig_len));
+    http_response_header(r, "X-IASReport-Signing-Certificate", url_encode(s->signing_chain_pem));
 out:
     free(body);
     json_decref(out);
@@ -231,7 +216,7 @@ out:
 void ias_service_handle_at(const ias_service *s, const http_request *req, int64_t now_us,
                            http_response *r)
 {
-    add_header(r, "Request-ID", random_hex(16));
+    http_response_header(r, "Request-ID", random_hex(16));
     static const char report_path[] = "/attestation/v4/report",
                       sigrl_prefix[] = "/attestation/v4/sigrl/";
     bool is_report = strcmp(req->url, report_path) == 0;
