@@ -23,11 +23,44 @@ struct http_server {
     uint16_t port;
 };
 
-typedef struct req_ctx {
-    uint8_t *body;
-    size_t len, cap, drained;
-    bool too_large;
-} req_ctx;
+
+void http_body_begin(http_body *b, const char *content_length, size_t max)
+{
+    if (content_length != NULL && strtoull(content_length, NULL, 10) > max) b->too_large = true;
+}
+
+bool http_body_feed(http_body *b, const char *data, size_t n, size_t max, size_t drain_max)
+{
+    if (b->too_large) {
+        b->drained += n;
+        return b->drained <= drain_max;
+    }
+    if (n > max - b->len) {
+        http_body_free(b);
+        b->too_large = true;
+        b->drained = n;
+        return b->drained <= drain_max;
+    }
+    if (b->len + n > b->cap) {
+        size_t cap = b->cap ? b->cap : 4096;
+        while (cap < b->len + n) cap *= 2;
+        if (cap > max) cap = max;
+        char *p = realloc(b->data, cap);
+        if (p == NULL) return false;
+        b->data = p;
+        b->cap = cap;
+    }
+    memcpy(b->data + b->len, data, n);
+    b->len += n;
+    return true;
+}
+
+void http_body_free(http_body *b)
+{
+    free(b->data);
+    b->data = NULL;
+    b->len = b->cap = 0;
+}
 
 const char *http_request_header(const http_request *r, const char *name)
 {
@@ -103,42 +136,20 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 {
     (void)version;
     http_server *s = cls;
-    req_ctx *rq = *con_cls;
+    http_body *rq = *con_cls;
     if (rq == NULL) {
         rq = calloc(1, sizeof *rq);
         if (rq == NULL) return MHD_NO;
         *con_cls = rq;
-        const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
-                                                     MHD_HTTP_HEADER_CONTENT_LENGTH);
-        if (cl != NULL && strtoull(cl, NULL, 10) > s->cfg.max_body) rq->too_large = true;
+        http_body_begin(rq, MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+                                                        MHD_HTTP_HEADER_CONTENT_LENGTH),
+                        s->cfg.max_body);
         return MHD_YES;
     }
     if (*upload_data_size != 0) {
         size_t n = *upload_data_size;
         *upload_data_size = 0;
-        if (rq->too_large) {
-            rq->drained += n;
-            return rq->drained > DRAIN_MAX ? MHD_NO : MHD_YES;
-        }
-        if (n > s->cfg.max_body - rq->len) {
-            rq->too_large = true;
-            free(rq->body);
-            rq->body = NULL;
-            rq->len = rq->cap = 0;
-            return MHD_YES;
-        }
-        if (rq->len + n > rq->cap) {
-            size_t cap = rq->cap ? rq->cap : 4096;
-            while (cap < rq->len + n) cap *= 2;
-            if (cap > s->cfg.max_body) cap = s->cfg.max_body;
-            uint8_t *p = realloc(rq->body, cap);
-            if (p == NULL) return MHD_NO;
-            rq->body = p;
-            rq->cap = cap;
-        }
-        memcpy(rq->body + rq->len, upload_data, n);
-        rq->len += n;
-        return MHD_YES;
+        return http_body_feed(rq, upload_data, n, s->cfg.max_body, DRAIN_MAX) ? MHD_YES : MHD_NO;
     }
     http_response r;
     memset(&r, 0, sizeof r);
@@ -150,7 +161,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
     http_request req = {.method = method,
                         .url = url,
-                        .body = rq->len ? rq->body : NULL,
+                        .body = rq->len ? (const uint8_t *)rq->data : NULL,
                         .body_len = rq->len,
                         .peer = ci != NULL ? ci->client_addr : NULL,
                         .conn = c};
@@ -174,9 +185,9 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
                          enum MHD_RequestTerminationCode toe)
 {
     (void)cls, (void)c, (void)toe;
-    req_ctx *rq = *con_cls;
+    http_body *rq = *con_cls;
     if (rq == NULL) return;
-    free(rq->body);
+    http_body_free(rq);
     free(rq);
     *con_cls = NULL;
 }

@@ -5,6 +5,7 @@
 #ifndef VEIL_HOSTUTIL_HTTP_SERVER_H
 #define VEIL_HOSTUTIL_HTTP_SERVER_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/socket.h>
@@ -47,6 +48,22 @@ void http_response_error(http_response *r, unsigned status, const char *fmt, ...
     __attribute__((format(printf, 3, 4)));
 
 typedef void (*http_handler_fn)(void *ctx, const http_request *req, http_response *resp);
+
+/* A request body as libmicrohttpd hands it over, bounded: what this server and the dev
+ * chain's RPC server (both on libmicrohttpd) keep per request. Zero-initialise. */
+typedef struct http_body {
+    char *data; /* not NUL-terminated */
+    size_t len, cap;
+    bool too_large;  /* over max: dropped, the request is to be refused */
+    size_t drained;  /* bytes of an oversized body read and dropped so far */
+} http_body;
+/* At the request's first call: a Content-Length over max marks it too large at once. */
+void http_body_begin(http_body *b, const char *content_length, size_t max);
+/* One uploaded chunk: kept, or, once the body is over max, dropped (so the client
+ * still gets its refusal). false: hang up (more than drain_max dropped, or out of
+ * memory). */
+bool http_body_feed(http_body *b, const char *data, size_t n, size_t max, size_t drain_max);
+void http_body_free(http_body *b);
 
 typedef struct http_server_config {
     const char *addr;          /* "HOST:PORT": an IPv4 or [IPv6] literal, or localhost */

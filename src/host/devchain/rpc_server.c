@@ -11,6 +11,7 @@
 #include <microhttpd.h>
 
 #include "hostutil/fileio.h"
+#include "hostutil/http_server.h"
 
 struct rpc_server {
     struct MHD_Daemon *daemon;
@@ -19,13 +20,7 @@ struct rpc_server {
 };
 
 /* Per-request state, from the first access-handler call to the completion callback. */
-typedef struct req_ctx {
-    char *body;
-    size_t len;
-    size_t cap;
-    bool too_large;
-    size_t drained; /* bytes of an oversized body read and dropped so far */
-} req_ctx;
+typedef http_body req_ctx;
 
 /* An oversized body is read and dropped so the client gets its 400 reply; past this
  * much, the connection is simply closed. */
@@ -179,7 +174,7 @@ static enum MHD_Result handle_jsonrpc(rpc_server *s, struct MHD_Connection *c, c
     if (rq->len == 0) return send_endpoints(c);
     rpc_body body;
     rpc_error err = {0, ""};
-    veil_status st = rpc_body_parse(rq->body, rq->len, &body, &err);
+    veil_status st = rpc_body_parse(rq->data, rq->len, &body, &err);
     if (st == VEIL_ERR_NOMEM) return MHD_NO;
     if (st != VEIL_OK) return send_json(c, MHD_HTTP_INTERNAL_SERVER_ERROR, error_response(NULL, &err));
 
@@ -285,37 +280,16 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         rq = calloc(1, sizeof *rq);
         if (rq == NULL) return MHD_NO;
         *con_cls = rq;
-        const char *cl =
-            MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
-        if (cl != NULL && strtoull(cl, NULL, 10) > s->cfg.max_body) rq->too_large = true;
+        http_body_begin(rq, MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+                                                        MHD_HTTP_HEADER_CONTENT_LENGTH),
+                        s->cfg.max_body);
         return MHD_YES;
     }
-    if (*upload_data_size != 0) {
+    if (*upload_data_size != 0) { /* an oversized body is drained, answered at the end */
         size_t n = *upload_data_size;
         *upload_data_size = 0;
-        if (rq->too_large) { /* drain, answer at the end */
-            rq->drained += n;
-            return rq->drained > RPC_DRAIN_MAX ? MHD_NO : MHD_YES;
-        }
-        if (n > s->cfg.max_body - rq->len) {
-            rq->too_large = true;
-            free(rq->body);
-            rq->body = NULL;
-            rq->len = rq->cap = 0;
-            return MHD_YES;
-        }
-        if (rq->len + n > rq->cap) {
-            size_t cap = rq->cap ? rq->cap : 4096;
-            while (cap < rq->len + n) cap *= 2;
-            if (cap > s->cfg.max_body) cap = s->cfg.max_body;
-            char *p = realloc(rq->body, cap);
-            if (p == NULL) return MHD_NO;
-            rq->body = p;
-            rq->cap = cap;
-        }
-        memcpy(rq->body + rq->len, upload_data, n);
-        rq->len += n;
-        return MHD_YES;
+        return http_body_feed(rq, upload_data, n, s->cfg.max_body, RPC_DRAIN_MAX) ? MHD_YES
+                                                                                 : MHD_NO;
     }
 
     /* The whole request has arrived. */
@@ -350,7 +324,7 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
     (void)toe;
     req_ctx *rq = *con_cls;
     if (rq == NULL) return;
-    free(rq->body);
+    http_body_free(rq);
     free(rq);
     *con_cls = NULL;
 }
