@@ -14,7 +14,8 @@
 #include "bench.h"
 #include "crypto/crypto.h"
 #include "crypto/crypto_host.h"
-#include "host/attest/dcap.h"
+#include "host/attest/attest.h"
+#include "hostutil/fileio.h"
 
 #ifndef VEIL_SOURCE_DIR
 #error "VEIL_SOURCE_DIR must be defined by the build"
@@ -22,26 +23,8 @@
 #define SAMPLE VEIL_SOURCE_DIR "/tests/vectors/dcap-intel-sample/"
 #define AT INT64_C(1735689600) /* 2025-01-01: inside the sample's validity */
 
-typedef struct blob {
-    uint8_t *p;
-    size_t n;
-} blob;
-
-static blob load(const char *name)
-{
-    char path[512];
-    snprintf(path, sizeof path, "%s%s", SAMPLE, name);
-    FILE *f = fopen(path, "rb");
-    if (f == NULL) bench_die("cannot open %s", path);
-    blob b = {malloc(1 << 16), 0};
-    if (b.p == NULL) bench_die("out of memory");
-    b.n = fread(b.p, 1, (1 << 16) - 1, f);
-    b.p[b.n] = 0;
-    fclose(f);
-    return b;
-}
-
-static blob g_quote;
+static uint8_t *g_quote;
+static size_t g_quote_len;
 static dcap_collateral g_col;
 static dcap_verifier *g_v;
 static EVP_PKEY *g_key;
@@ -52,7 +35,7 @@ static bool run_check(void *ctx, uint64_t n)
     (void)ctx;
     dcap_result r;
     for (uint64_t i = 0; i < n; i++)
-        if (dcap_verifier_check(g_v, g_quote.p, g_quote.n, &r) != VEIL_OK ||
+        if (dcap_verifier_check(g_v, g_quote, g_quote_len, &r) != VEIL_OK ||
             r.status != DCAP_TCB_UP_TO_DATE)
             return bench_fail("quote check failed");
     return true;
@@ -63,7 +46,7 @@ static bool run_cold(void *ctx, uint64_t n)
     (void)ctx;
     dcap_result r;
     for (uint64_t i = 0; i < n; i++)
-        if (dcap_verify(g_quote.p, g_quote.n, &g_col, AT, &r) != VEIL_OK)
+        if (dcap_verify(g_quote, g_quote_len, &g_col, AT, &r) != VEIL_OK)
             return bench_fail("quote verify failed");
     return true;
 }
@@ -83,23 +66,11 @@ int main(int argc, char **argv)
     bench_init(argv[0]);
     if (veil_crypto_init() != VEIL_OK) bench_die("crypto init");
     double min_s = bench_min_seconds();
-    g_quote = load("quote.dat");
-    blob root = load("trustedRootCaCert.pem"), pck = load("pckCert.pem"),
-         chain = load("pckSignChain.pem"), rcrl = load("rootCaCrl.der"),
-         pcrl = load("intermediateCaCrl.der"), tcb = load("tcbInfo.json"),
-         tchain = load("tcbSignChain.pem"), qe = load("qeIdentity.json");
-    g_col = (dcap_collateral){.root_ca_pem = (const char *)root.p,
-                              .pck_cert_pem = (const char *)pck.p,
-                              .pck_chain_pem = (const char *)chain.p,
-                              .root_crl = rcrl.p,
-                              .root_crl_len = rcrl.n,
-                              .pck_crl = pcrl.p,
-                              .pck_crl_len = pcrl.n,
-                              .tcb_info_json = (const char *)tcb.p,
-                              .tcb_info_len = tcb.n,
-                              .tcb_chain_pem = (const char *)tchain.p,
-                              .qe_identity_json = (const char *)qe.p,
-                              .qe_identity_len = qe.n};
+    attest_collateral *col;
+    if (veil_file_read(SAMPLE "quote.dat", DCAP_QUOTE_MAX_LEN, &g_quote, &g_quote_len) != VEIL_OK ||
+        attest_collateral_load(SAMPLE, &col) != VEIL_OK)
+        bench_die("Intel's sample: %s", veil_error_detail());
+    g_col = *attest_collateral_view(col);
     if (dcap_verifier_new(&g_col, AT, &g_v) != VEIL_OK) bench_die("verifier: collateral refused");
     if (veil_p256_keygen(&g_key) != VEIL_OK) bench_die("keygen");
     memset(g_msg, 0x5a, sizeof g_msg); /* the size of the quote's signed bytes */
@@ -117,8 +88,8 @@ int main(int argc, char **argv)
     bench_note("target: %.0f >= 0.8 x %.0f = %.0f quotes/s (ratio %.2f): %s", check, p256 / 2,
                0.8 * p256 / 2, check / (p256 / 2), check >= 0.8 * p256 / 2 ? "PASS" : "MISS");
     dcap_verifier_free(g_v);
+    attest_collateral_free(col);
+    free(g_quote);
     EVP_PKEY_free(g_key);
-    blob *all[] = {&g_quote, &root, &pck, &chain, &rcrl, &pcrl, &tcb, &tchain, &qe};
-    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) free(all[i]->p);
     return 0;
 }

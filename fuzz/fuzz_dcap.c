@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "host/attest/attest.h"
+#include "hostutil/fileio.h"
 
 #ifndef VEIL_SOURCE_DIR
 #error "VEIL_SOURCE_DIR must be defined by the build"
@@ -19,43 +20,22 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-typedef struct blob {
-    uint8_t *p;
-    size_t n;
-} blob;
-
-static blob g_quote, g_root, g_pck, g_chain, g_root_crl, g_pck_crl, g_tcb, g_tcb_chain, g_qe;
-
-static blob load(const char *name)
-{
-    char path[512];
-    snprintf(path, sizeof path, "%s%s", SAMPLE, name);
-    FILE *f = fopen(path, "rb");
-    if (f == NULL) abort();
-    blob b = {malloc(1 << 16), 0};
-    if (b.p == NULL) abort();
-    b.n = fread(b.p, 1, (1 << 16) - 1, f);
-    b.p[b.n] = 0;
-    fclose(f);
-    return b;
-}
+static uint8_t *g_quote;
+static size_t g_quote_len;
+static dcap_collateral g_col; /* Intel's sample collateral (attest_collateral_load) */
 
 static void setup(void)
 {
-    g_quote = load("quote.dat");
-    g_root = load("trustedRootCaCert.pem");
-    g_pck = load("pckCert.pem");
-    g_chain = load("pckSignChain.pem");
-    g_root_crl = load("rootCaCrl.der");
-    g_pck_crl = load("intermediateCaCrl.der");
-    g_tcb = load("tcbInfo.json");
-    g_tcb_chain = load("tcbSignChain.pem");
-    g_qe = load("qeIdentity.json");
+    attest_collateral *c;
+    if (veil_file_read(SAMPLE "quote.dat", DCAP_QUOTE_MAX_LEN, &g_quote, &g_quote_len) != VEIL_OK ||
+        attest_collateral_load(SAMPLE, &c) != VEIL_OK)
+        abort();
+    g_col = *attest_collateral_view(c); /* kept for the process's life */
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    if (g_quote.p == NULL) setup();
+    if (g_quote == NULL) setup();
     if (size < 1) return 0;
     uint8_t mode = data[0] % 4;
     if (mode == 3) {
@@ -66,7 +46,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             if (v->root_ca_pem == NULL || v->tcb_info_json == NULL || v->qe_identity_json == NULL ||
                 strlen(v->tcb_info_json) != v->tcb_info_len)
                 abort();
-            veil_status vs = dcap_verify(g_quote.p, g_quote.n, v, AT, &r);
+            veil_status vs = dcap_verify(g_quote, g_quote_len, v, AT, &r);
             (void)vs; /* any verdict: the sample quote is not the bundle's */
         }
         attest_collateral_free(b);
@@ -78,21 +58,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (text == NULL) return 0;
     memcpy(text, in, n);
     text[n] = 0;
-    dcap_collateral c = {.root_ca_pem = (const char *)g_root.p,
-                         .pck_cert_pem = (const char *)g_pck.p,
-                         .pck_chain_pem = (const char *)g_chain.p,
-                         .root_crl = g_root_crl.p,
-                         .root_crl_len = g_root_crl.n,
-                         .pck_crl = g_pck_crl.p,
-                         .pck_crl_len = g_pck_crl.n,
-                         .tcb_info_json = (const char *)g_tcb.p,
-                         .tcb_info_len = g_tcb.n,
-                         .tcb_chain_pem = (const char *)g_tcb_chain.p,
-                         .qe_identity_json = (const char *)g_qe.p,
-                         .qe_identity_len = g_qe.n};
-    const uint8_t *quote = g_quote.p;
-    size_t quote_len = g_quote.n;
-    const blob *same = &g_quote;
+    dcap_collateral c = g_col;
+    const uint8_t *quote = g_quote;
+    size_t quote_len = g_quote_len;
     if (mode == 0) {
         dcap_quote q;
         if (dcap_quote_parse(in, n, &q) == VEIL_OK && (q.version != 3 || q.att_key_type != 2))
@@ -102,11 +70,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     } else if (mode == 1) {
         c.tcb_info_json = text;
         c.tcb_info_len = n;
-        same = &g_tcb;
     } else {
         c.qe_identity_json = text;
         c.qe_identity_len = n;
-        same = &g_qe;
     }
     dcap_result r;
     veil_status st = dcap_verify(quote, quote_len, &c, AT, &r);
@@ -116,9 +82,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     size_t signed_end = DCAP_HEADER_LEN + DCAP_REPORT_BODY_LEN;
     size_t att = signed_end + 4 + 64, qe = att + 64;
     if (st == VEIL_OK && mode == 0 &&
-        (n < qe + DCAP_REPORT_BODY_LEN || memcmp(in, same->p, signed_end) != 0 ||
-         memcmp(in + att, same->p + att, 64) != 0 ||
-         memcmp(in + qe, same->p + qe, DCAP_REPORT_BODY_LEN) != 0))
+        (n < qe + DCAP_REPORT_BODY_LEN || memcmp(in, g_quote, signed_end) != 0 ||
+         memcmp(in + att, g_quote + att, 64) != 0 ||
+         memcmp(in + qe, g_quote + qe, DCAP_REPORT_BODY_LEN) != 0))
         abort();
     free(text);
     return 0;
