@@ -553,15 +553,10 @@ static void test_query(void **state)
     tls_close(s);
 }
 
-/* The wallet's client (src/host/ratls): the evidence verifies against the authority's
- * collateral and the signer; another signer is refused. */
-static void test_ratls_client(void **state)
+/* The wallet's policy for the TQE: its signer (from the TQE's start-up line), product
+ * and minimum SVN, UpToDate only; attestation evidence as the caller sets. */
+static ratls_policy tqe_policy(uint8_t signer[32])
 {
-    (void)state;
-    char hp[32], root[160];
-    uint8_t signer[32], other[32];
-    snprintf(hp, sizeof hp, "127.0.0.1:%d", g_tqe_port);
-    snprintf(root, sizeof root, "%s/root/%s", g_dir, SIM_COLLATERAL_FILE);
     assert_int_equal(veil_hex_decode_exact(signer, 32, g_mrsigner_hex, 64), VEIL_OK);
     ratls_policy pol = {0};
     pol.mrsigner = signer;
@@ -570,66 +565,7 @@ static void test_ratls_client(void **state)
     pol.has_min_svn = 1;
     pol.min_svn = TQE_SVN;
     dcap_policy_default(&pol.tcb);
-    pol.collateral_path = root;
-    ratls_client *c = NULL;
-    assert_int_equal(ratls_client_connect(hp, &pol, 10000, &c), VEIL_OK);
-    assert_memory_equal(ratls_client_peer_claims(c)->body.identity.mrsigner, signer, 32);
-    static const uint8_t challenge_req[] = {0x12, 0x00};
-    assert_int_equal(ratls_client_send_msg(c, challenge_req, sizeof challenge_req), VEIL_OK);
-    uint8_t *msg = NULL;
-    size_t len = 0;
-    assert_int_equal(ratls_client_recv_msg(c, 4096, &msg, &len), VEIL_OK);
-    Veil__Tqe__Response *r = veil__tqe__response__unpack(NULL, len, msg);
-    assert_non_null(r);
-    assert_int_equal(r->response_case, VEIL__TQE__RESPONSE__RESPONSE_CHALLENGE);
-    assert_int_equal(r->challenge->challenge.len, 32);
-    veil__tqe__response__free_unpacked(r, NULL);
-    free(msg);
-    /* Fresh evidence over the client's nonce, for the key of this very connection: the
-     * wallet's defence against a recorded certificate (docs/attested-tls.md). */
-    uint8_t nonce[32], other_nonce[32];
-    memset(nonce, 0x6e, sizeof nonce);
-    memset(other_nonce, 0x6f, sizeof other_nonce);
-    Veil__Tqe__AttestRequest ar = VEIL__TQE__ATTEST_REQUEST__INIT;
-    Veil__Tqe__Request rq = VEIL__TQE__REQUEST__INIT;
-    ar.nonce.data = nonce;
-    ar.nonce.len = sizeof nonce;
-    rq.request_case = VEIL__TQE__REQUEST__REQUEST_ATTEST;
-    rq.attest = &ar;
-    uint8_t frame[128];
-    size_t fl = veil__tqe__request__pack(&rq, frame);
-    assert_int_equal(ratls_client_send_msg(c, frame, fl), VEIL_OK);
-    assert_int_equal(ratls_client_recv_msg(c, 65536, &msg, &len), VEIL_OK);
-    r = veil__tqe__response__unpack(NULL, len, msg);
-    assert_non_null(r);
-    assert_int_equal(r->response_case, VEIL__TQE__RESPONSE__RESPONSE_ATTEST);
-    assert_int_equal(ratls_verify_evidence(r->attest->evidence.data, r->attest->evidence.len,
-                                           NULL, 0, ratls_client_peer_cert(c), &pol, nonce, sizeof nonce,
-                                           NULL),
-                     VEIL_OK);
-    assert_int_equal(ratls_verify_evidence(r->attest->evidence.data, r->attest->evidence.len,
-                                           NULL, 0, ratls_client_peer_cert(c), &pol, other_nonce,
-                                           sizeof other_nonce, NULL),
-                     VEIL_ERR_RATLS_NONCE);
-    veil__tqe__response__free_unpacked(r, NULL);
-    free(msg);
-    ratls_client_close(c);
-
-    memcpy(other, signer, 32);
-    other[0] ^= 1;
-    pol.mrsigner = other;
-    c = NULL;
-    assert_int_equal(ratls_client_connect(hp, &pol, 10000, &c), VEIL_ERR_RATLS_MRSIGNER);
-    assert_null(c);
-    /* The right signer but another product: the TVE's id, or any other image of the key. */
-    pol.mrsigner = signer;
-    pol.prodid = TQE_PRODID + 1;
-    assert_int_equal(ratls_client_connect(hp, &pol, 10000, &c), VEIL_ERR_RATLS_PRODID);
-    assert_null(c);
-    pol.prodid = TQE_PRODID;
-    pol.min_svn = TQE_SVN + 1;
-    assert_int_equal(ratls_client_connect(hp, &pol, 10000, &c), VEIL_ERR_RATLS_SVN);
-    assert_null(c);
+    return pol;
 }
 
 /* An attest request; returns the response (caller frees). */
@@ -651,6 +587,65 @@ static Veil__Tqe__Response *attest(ratls_client *c, const uint8_t nonce[32], boo
     assert_non_null(r);
     assert_int_equal(r->response_case, VEIL__TQE__RESPONSE__RESPONSE_ATTEST);
     return r;
+}
+
+/* The wallet's client (src/host/ratls): the evidence verifies against the authority's
+ * collateral and the signer; another signer is refused. */
+static void test_ratls_client(void **state)
+{
+    (void)state;
+    char hp[32], root[160];
+    uint8_t signer[32], other[32];
+    snprintf(hp, sizeof hp, "127.0.0.1:%d", g_tqe_port);
+    snprintf(root, sizeof root, "%s/root/%s", g_dir, SIM_COLLATERAL_FILE);
+    ratls_policy pol = tqe_policy(signer);
+    pol.collateral_path = root;
+    ratls_client *c = NULL;
+    assert_int_equal(ratls_client_connect(hp, &pol, 10000, &c), VEIL_OK);
+    assert_memory_equal(ratls_client_peer_claims(c)->body.identity.mrsigner, signer, 32);
+    static const uint8_t challenge_req[] = {0x12, 0x00};
+    assert_int_equal(ratls_client_send_msg(c, challenge_req, sizeof challenge_req), VEIL_OK);
+    uint8_t *msg = NULL;
+    size_t len = 0;
+    assert_int_equal(ratls_client_recv_msg(c, 4096, &msg, &len), VEIL_OK);
+    Veil__Tqe__Response *r = veil__tqe__response__unpack(NULL, len, msg);
+    assert_non_null(r);
+    assert_int_equal(r->response_case, VEIL__TQE__RESPONSE__RESPONSE_CHALLENGE);
+    assert_int_equal(r->challenge->challenge.len, 32);
+    veil__tqe__response__free_unpacked(r, NULL);
+    free(msg);
+    /* Fresh evidence over the client's nonce, for the key of this very connection: the
+     * wallet's defence against a recorded certificate (docs/attested-tls.md). */
+    uint8_t nonce[32], other_nonce[32];
+    memset(nonce, 0x6e, sizeof nonce);
+    memset(other_nonce, 0x6f, sizeof other_nonce);
+    r = attest(c, nonce, false);
+    assert_int_equal(ratls_verify_evidence(r->attest->evidence.data, r->attest->evidence.len,
+                                           NULL, 0, ratls_client_peer_cert(c), &pol, nonce, sizeof nonce,
+                                           NULL),
+                     VEIL_OK);
+    assert_int_equal(ratls_verify_evidence(r->attest->evidence.data, r->attest->evidence.len,
+                                           NULL, 0, ratls_client_peer_cert(c), &pol, other_nonce,
+                                           sizeof other_nonce, NULL),
+                     VEIL_ERR_RATLS_NONCE);
+    veil__tqe__response__free_unpacked(r, NULL);
+    ratls_client_close(c);
+
+    memcpy(other, signer, 32);
+    other[0] ^= 1;
+    pol.mrsigner = other;
+    c = NULL;
+    assert_int_equal(ratls_client_connect(hp, &pol, 10000, &c), VEIL_ERR_RATLS_MRSIGNER);
+    assert_null(c);
+    /* The right signer but another product: the TVE's id, or any other image of the key. */
+    pol.mrsigner = signer;
+    pol.prodid = TQE_PRODID + 1;
+    assert_int_equal(ratls_client_connect(hp, &pol, 10000, &c), VEIL_ERR_RATLS_PRODID);
+    assert_null(c);
+    pol.prodid = TQE_PRODID;
+    pol.min_svn = TQE_SVN + 1;
+    assert_int_equal(ratls_client_connect(hp, &pol, 10000, &c), VEIL_ERR_RATLS_SVN);
+    assert_null(c);
 }
 
 /* IAS-style attestation end to end: a `veil tqe` with --attest-proxy puts the
@@ -676,14 +671,7 @@ static void test_ias_attestation(void **state)
 
     uint8_t signer[32], nonce[32];
     memset(nonce, 0x71, sizeof nonce);
-    assert_int_equal(veil_hex_decode_exact(signer, 32, g_mrsigner_hex, 64), VEIL_OK);
-    ratls_policy pol = {0};
-    pol.mrsigner = signer;
-    pol.has_prodid = 1;
-    pol.prodid = TQE_PRODID;
-    pol.has_min_svn = 1;
-    pol.min_svn = TQE_SVN;
-    dcap_policy_default(&pol.tcb);
+    ratls_policy pol = tqe_policy(signer);
     pol.attestation = RATLS_ATTEST_IAS;
     pol.ias_root_pem = w.root_pem;
     ratls_client *c = NULL;
