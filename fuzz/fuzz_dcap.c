@@ -22,15 +22,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static uint8_t *g_quote;
 static size_t g_quote_len;
-static dcap_collateral g_col; /* Intel's sample collateral (attest_collateral_load) */
+static attest_collateral *g_sample; /* Intel's sample collateral, for the process's life */
+static dcap_collateral g_col;        /* its view */
 
 static void setup(void)
 {
-    attest_collateral *c;
     if (veil_file_read(SAMPLE "quote.dat", DCAP_QUOTE_MAX_LEN, &g_quote, &g_quote_len) != VEIL_OK ||
-        attest_collateral_load(SAMPLE, &c) != VEIL_OK)
+        attest_collateral_load(SAMPLE, &g_sample) != VEIL_OK)
         abort();
-    g_col = *attest_collateral_view(c); /* kept for the process's life */
+    g_col = *attest_collateral_view(g_sample);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
