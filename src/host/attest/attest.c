@@ -12,7 +12,9 @@
 #include <jansson.h>
 
 #include "common/hex.h"
+#include "host/attest/ias.h"
 #include "hostutil/fileio.h"
+#include "trusted/ratls/ratls_evidence.h"
 
 /* The documents; texts are NUL-terminated. */
 enum { D_ROOT, D_PCK, D_PCK_CHAIN, D_ROOT_CRL, D_PCK_CRL, D_TCB_INFO, D_TCB_CHAIN, D_QE_ID, N_DOCS };
@@ -230,6 +232,39 @@ void attest_claims_from_body(const uint8_t b[DCAP_REPORT_BODY_LEN], attest_claim
     id->svn = (uint16_t)le(b + DCAP_RB_ISVSVN, 2);
     id->attributes = le(b + DCAP_RB_ATTRIBUTES, 8);
     memcpy(out->body.report_data, b + DCAP_RB_REPORTDATA, TEE_REPORT_DATA_LEN);
+}
+
+veil_status attest_ias_claims(const uint8_t *ias, size_t ias_len, const uint8_t *quote,
+                              size_t quote_len, const char *root_pem, int64_t at, int64_t max_age,
+                              attest_claims *out)
+{
+    ratls_ias r;
+    TRY(ratls_ias_decode(ias, ias_len, &r));
+    char *sig = strndup((const char *)r.signature, r.signature_len);
+    char *chain = strndup((const char *)r.chain, r.chain_len);
+    veil_status st = sig != NULL && chain != NULL ? VEIL_OK : VEIL_ERR_NOMEM;
+    ias_result res;
+    if (st == VEIL_OK) {
+        ias_report_check chk = {.body = (const char *)r.body,
+                                .body_len = r.body_len,
+                                .signature_b64 = sig,
+                                .signing_chain_pem = chain,
+                                .root_pem = root_pem,
+                                .quote = quote,
+                                .quote_len = quote_len,
+                                .at = at,
+                                .max_age = max_age};
+        st = ias_report_verify(&chk, &res);
+    }
+    free(sig);
+    free(chain);
+    TRY(st);
+    dcap_quote q;
+    TRY(dcap_quote_parse(quote, quote_len, &q));
+    attest_claims_from_body(q.body, out);
+    out->tcb_status = out->platform_status = res.status;
+    memcpy(out->advisory_ids, res.advisory_ids, sizeof out->advisory_ids);
+    return VEIL_OK;
 }
 
 veil_status attest_claims_accept(const dcap_policy *p, const attest_claims *c)

@@ -55,6 +55,17 @@ VEIL_MUST_CHECK veil_status attest_quote_verify(const uint8_t *quote, size_t quo
                                                 const attest_collateral *c, int64_t at,
                                                 attest_claims *out);
 
+/* Verifies an attestation report on a quote instead of the quote itself: `ias` is the
+ * report as RA-TLS and node joins carry it (CBOR [body, signature, signing chain],
+ * docs/ratls.md), checked by ias_report_verify under the pinned report-signing root at
+ * time `at`, no older than max_age seconds, for exactly this quote. The claims are those
+ * of the quote body the report vouches for, with the report's verdict as TCB and
+ * platform status. Errors: ratls_ias_decode's, then ias_report_verify's. */
+VEIL_MUST_CHECK veil_status attest_ias_claims(const uint8_t *ias, size_t ias_len,
+                                              const uint8_t *quote, size_t quote_len,
+                                              const char *root_pem, int64_t at, int64_t max_age,
+                                              attest_claims *out);
+
 /* VEIL_OK if the policy accepts the claims' TCB status, else VEIL_ERR_TEE_TCB_REFUSED
  * with the status and advisories in the detail. */
 VEIL_MUST_CHECK veil_status attest_claims_accept(const dcap_policy *p, const attest_claims *c);

@@ -7,9 +7,7 @@
 #include "common/cursor.h"
 #include "crypto/crypto.h"
 #include "host/attest/attest.h"
-#include "host/attest/ias.h"
 #include "tee/tee.h"
-#include "trusted/ratls/ratls_evidence.h"
 #include "veil/node.pb-c.h"
 
 /* --- rules ---------------------------------------------------------------------------- */
@@ -35,40 +33,6 @@ static bool join_policy_accepts(const node_params *params, const tee_identity *i
     return false;
 }
 
-/* IAS-style: the service's report on the join's quote, under the chain's root, no older
- * than the chain allows; the claims are those of the quote body it vouches for. */
-static veil_status join_ias_claims(const node_public_tx *p, const node_params *params,
-                                   uint64_t block_time, attest_claims *claims)
-{
-    ratls_ias r;
-    TRY(ratls_ias_decode(p->ias_report, p->ias_report_len, &r));
-    char *sig = strndup((const char *)r.signature, r.signature_len);
-    char *chain = strndup((const char *)r.chain, r.chain_len);
-    veil_status st = sig != NULL && chain != NULL ? VEIL_OK : VEIL_ERR_NOMEM;
-    ias_result res;
-    if (st == VEIL_OK) {
-        ias_report_check chk = {.body = (const char *)r.body,
-                                .body_len = r.body_len,
-                                .signature_b64 = sig,
-                                .signing_chain_pem = chain,
-                                .root_pem = params->attestation_ias_root,
-                                .quote = p->quote,
-                                .quote_len = p->quote_len,
-                                .at = (int64_t)block_time,
-                                .max_age = (int64_t)params->attestation_ias_max_age};
-        st = ias_report_verify(&chk, &res);
-    }
-    free(sig);
-    free(chain);
-    TRY(st);
-    dcap_quote q;
-    TRY(dcap_quote_parse(p->quote, p->quote_len, &q));
-    attest_claims_from_body(q.body, claims);
-    claims->tcb_status = claims->platform_status = res.status;
-    memcpy(claims->advisory_ids, res.advisory_ids, sizeof claims->advisory_ids);
-    return VEIL_OK;
-}
-
 /* Node join's attestation: the quote verifies against the chain's collateral, names
  * the claimed enclave identity, that identity is one the chain accepts, and the quote
  * binds (chain id, account, enclave key) in its report data. */
@@ -84,7 +48,9 @@ static veil_status join_check_quote(const node_public_tx *p, const node_params *
         if (p->ias_report_len == 0)
             FAIL(VEIL_ERR_TEE_IAS_REPORT, "node join: the chain judges quotes by attestation "
                                           "reports and the join carries none");
-        st = join_ias_claims(p, params, block_time, &claims);
+        st = attest_ias_claims(p->ias_report, p->ias_report_len, p->quote, p->quote_len,
+                               params->attestation_ias_root, (int64_t)block_time,
+                               (int64_t)params->attestation_ias_max_age, &claims);
         if (st != VEIL_OK) FAIL(st, "node join: the attestation report does not verify under the "
                                     "chain's report-signing root for this quote");
     } else {

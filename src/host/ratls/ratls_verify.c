@@ -215,39 +215,15 @@ static veil_status ias_quote_verify(const uint8_t *quote, size_t quote_len, cons
                               RATLS_IAS_OID);
         return VEIL_ERR_RATLS_NO_EVIDENCE;
     }
-    ratls_ias r;
-    veil_status st = ratls_ias_decode(ias, ias_len, &r);
-    if (st != VEIL_OK) {
+    veil_status st = attest_ias_claims(ias, ias_len, quote, quote_len, p->ias_root_pem,
+                                       (int64_t)now,
+                                       p->ias_max_age > 0 ? p->ias_max_age
+                                                          : RATLS_IAS_DEFAULT_MAX_AGE,
+                                       c);
+    if (st == VEIL_ERR_RATLS_EVIDENCE_FORMAT || st == VEIL_ERR_TOO_LARGE ||
+        st == VEIL_ERR_TRAILING)
         veil_error_detail_set("attestation report (%s): %s", RATLS_IAS_OID, veil_status_str(st));
-        return st;
-    }
-    char *sig = strndup((const char *)r.signature, r.signature_len);
-    char *chain = strndup((const char *)r.chain, r.chain_len);
-    st = sig != NULL && chain != NULL ? VEIL_OK : VEIL_ERR_NOMEM;
-    ias_result res;
-    if (st == VEIL_OK) {
-        ias_report_check chk = {.body = (const char *)r.body,
-                                .body_len = r.body_len,
-                                .signature_b64 = sig,
-                                .signing_chain_pem = chain,
-                                .root_pem = p->ias_root_pem,
-                                .quote = quote,
-                                .quote_len = quote_len,
-                                .at = (int64_t)now,
-                                .max_age = p->ias_max_age > 0 ? p->ias_max_age
-                                                              : RATLS_IAS_DEFAULT_MAX_AGE};
-        st = ias_report_verify(&chk, &res);
-    }
-    free(sig);
-    free(chain);
-    TRY(st);
-    dcap_quote q;
-    TRY(dcap_quote_parse(quote, quote_len, &q));
-    attest_claims_from_body(q.body, c);
-    c->tcb_status = c->platform_status = res.status;
-    c->qe_status = DCAP_TCB_UP_TO_DATE;
-    memcpy(c->advisory_ids, res.advisory_ids, sizeof c->advisory_ids);
-    return VEIL_OK;
+    return st;
 }
 
 /* Steps 4-12 on evidence bytes for the key whose DER SPKI is given: decode, quote,
