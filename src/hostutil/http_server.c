@@ -13,6 +13,7 @@
 #include <microhttpd.h>
 
 #include "hostutil/fileio.h"
+#include "hostutil/http_mhd.h"
 #include "hostutil/log.h"
 
 #define DRAIN_MAX (1u << 20) /* bytes of an oversized body read before hanging up */
@@ -241,6 +242,41 @@ int http_addr_is_loopback(const struct sockaddr *a)
     return 0;
 }
 
+struct MHD_Daemon *http_mhd_start(const http_mhd_config *cfg, uint16_t *port)
+{
+    const struct sockaddr_storage *ss = cfg->addr;
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION | MHD_USE_POLL;
+    if (ss->ss_family == AF_INET6) flags |= MHD_USE_IPv6;
+    bool tls = cfg->tls_cert_pem != NULL && cfg->tls_key_pem != NULL;
+    if (tls) flags |= MHD_USE_TLS;
+    *port = ntohs(ss->ss_family == AF_INET ? ((const struct sockaddr_in *)ss)->sin_port
+                                           : ((const struct sockaddr_in6 *)ss)->sin6_port);
+    struct MHD_Daemon *d;
+    if (tls)
+        d = MHD_start_daemon(
+            flags, *port, NULL, NULL, cfg->on_request, cfg->cls, MHD_OPTION_SOCK_ADDR,
+            (const struct sockaddr *)ss, MHD_OPTION_CONNECTION_LIMIT, cfg->max_connections,
+            MHD_OPTION_CONNECTION_TIMEOUT, cfg->idle_timeout_s, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+            cfg->memory_limit, MHD_OPTION_HTTPS_MEM_CERT, cfg->tls_cert_pem,
+            MHD_OPTION_HTTPS_MEM_KEY, cfg->tls_key_pem, MHD_OPTION_NOTIFY_COMPLETED,
+            cfg->on_completed, cfg->cls, MHD_OPTION_END);
+    else
+        d = MHD_start_daemon(
+            flags, *port, NULL, NULL, cfg->on_request, cfg->cls, MHD_OPTION_SOCK_ADDR,
+            (const struct sockaddr *)ss, MHD_OPTION_CONNECTION_LIMIT, cfg->max_connections,
+            MHD_OPTION_CONNECTION_TIMEOUT, cfg->idle_timeout_s, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+            cfg->memory_limit, MHD_OPTION_NOTIFY_COMPLETED, cfg->on_completed, cfg->cls,
+            MHD_OPTION_END);
+    if (d == NULL) return NULL;
+    const union MHD_DaemonInfo *info = MHD_get_daemon_info(d, MHD_DAEMON_INFO_LISTEN_FD);
+    struct sockaddr_storage bound;
+    socklen_t bl = sizeof bound;
+    if (info != NULL && getsockname(info->listen_fd, (struct sockaddr *)&bound, &bl) == 0)
+        *port = ntohs(bound.ss_family == AF_INET ? ((struct sockaddr_in *)&bound)->sin_port
+                                                 : ((struct sockaddr_in6 *)&bound)->sin6_port);
+    return d;
+}
+
 veil_status http_server_start(const http_server_config *cfg, http_server **out)
 {
     struct sockaddr_storage ss;
@@ -252,25 +288,17 @@ veil_status http_server_start(const http_server_config *cfg, http_server **out)
     s->cfg = *cfg;
     if (s->cfg.max_connections == 0) s->cfg.max_connections = 32;
     if (s->cfg.idle_timeout_s == 0) s->cfg.idle_timeout_s = 10;
-    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION | MHD_USE_POLL;
-    if (ss.ss_family == AF_INET6) flags |= MHD_USE_IPv6;
     bool tls = cfg->tls_cert_pem != NULL && cfg->tls_key_pem != NULL;
-    if (tls) flags |= MHD_USE_TLS;
-    uint16_t port = ntohs(ss.ss_family == AF_INET ? ((struct sockaddr_in *)&ss)->sin_port
-                                                  : ((struct sockaddr_in6 *)&ss)->sin6_port);
-    if (tls)
-        s->daemon = MHD_start_daemon(
-            flags, port, NULL, NULL, on_request, s, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
-            MHD_OPTION_CONNECTION_LIMIT, s->cfg.max_connections, MHD_OPTION_CONNECTION_TIMEOUT,
-            s->cfg.idle_timeout_s, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(128 * 1024),
-            MHD_OPTION_HTTPS_MEM_CERT, cfg->tls_cert_pem, MHD_OPTION_HTTPS_MEM_KEY,
-            cfg->tls_key_pem, MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_END);
-    else
-        s->daemon = MHD_start_daemon(
-            flags, port, NULL, NULL, on_request, s, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
-            MHD_OPTION_CONNECTION_LIMIT, s->cfg.max_connections, MHD_OPTION_CONNECTION_TIMEOUT,
-            s->cfg.idle_timeout_s, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(128 * 1024),
-            MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_END);
+    http_mhd_config mc = {.addr = &ss,
+                          .max_connections = s->cfg.max_connections,
+                          .idle_timeout_s = s->cfg.idle_timeout_s,
+                          .memory_limit = 128 * 1024,
+                          .tls_cert_pem = cfg->tls_cert_pem,
+                          .tls_key_pem = cfg->tls_key_pem,
+                          .on_request = on_request,
+                          .on_completed = on_completed,
+                          .cls = s};
+    s->daemon = http_mhd_start(&mc, &s->port);
     if (s->daemon == NULL) {
         veil_error_detail_set("cannot listen on %s%s", cfg->addr,
                               tls ? " (in use, or the TLS certificate/key does not load?)"
@@ -278,13 +306,6 @@ veil_status http_server_start(const http_server_config *cfg, http_server **out)
         free(s);
         return VEIL_ERR_NET;
     }
-    s->port = port;
-    const union MHD_DaemonInfo *info = MHD_get_daemon_info(s->daemon, MHD_DAEMON_INFO_LISTEN_FD);
-    struct sockaddr_storage bound;
-    socklen_t bl = sizeof bound;
-    if (info != NULL && getsockname(info->listen_fd, (struct sockaddr *)&bound, &bl) == 0)
-        s->port = ntohs(bound.ss_family == AF_INET ? ((struct sockaddr_in *)&bound)->sin_port
-                                                   : ((struct sockaddr_in6 *)&bound)->sin6_port);
     *out = s;
     return VEIL_OK;
 }

@@ -11,6 +11,7 @@
 #include <microhttpd.h>
 
 #include "hostutil/fileio.h"
+#include "hostutil/http_mhd.h"
 #include "hostutil/http_server.h"
 
 struct rpc_server {
@@ -343,8 +344,6 @@ veil_status rpc_server_start(const rpc_server_config *cfg, rpc_server **out)
 
     struct sockaddr_storage ss;
     memset(&ss, 0, sizeof ss);
-    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION |
-                     MHD_USE_POLL;
     struct sockaddr_in *a4 = (struct sockaddr_in *)&ss;
     struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)&ss;
     if (inet_pton(AF_INET, host, &a4->sin_addr) == 1) {
@@ -354,25 +353,20 @@ veil_status rpc_server_start(const rpc_server_config *cfg, rpc_server **out)
         inet_pton(AF_INET6, host, &a6->sin6_addr);
         a6->sin6_family = AF_INET6;
         a6->sin6_port = htons(port);
-        flags |= MHD_USE_IPv6;
     }
-    s->daemon = MHD_start_daemon(
-        flags, port, NULL, NULL, on_request, s, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
-        MHD_OPTION_CONNECTION_LIMIT, s->cfg.max_connections, MHD_OPTION_CONNECTION_TIMEOUT,
-        s->cfg.idle_timeout_s, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(256 * 1024),
-        MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_END);
+    http_mhd_config mc = {.addr = &ss,
+                          .max_connections = s->cfg.max_connections,
+                          .idle_timeout_s = s->cfg.idle_timeout_s,
+                          .memory_limit = 256 * 1024,
+                          .on_request = on_request,
+                          .on_completed = on_completed,
+                          .cls = s};
+    s->daemon = http_mhd_start(&mc, &s->port);
     if (s->daemon == NULL) {
         veil_error_detail_set("cannot listen on %s:%u (in use?)", host, (unsigned)port);
         free(s);
         return VEIL_ERR_NET;
     }
-    const union MHD_DaemonInfo *info = MHD_get_daemon_info(s->daemon, MHD_DAEMON_INFO_LISTEN_FD);
-    struct sockaddr_storage bound;
-    socklen_t bl = sizeof bound;
-    s->port = port;
-    if (info != NULL && getsockname(info->listen_fd, (struct sockaddr *)&bound, &bl) == 0)
-        s->port = ntohs(bound.ss_family == AF_INET ? ((struct sockaddr_in *)&bound)->sin_port
-                                                   : ((struct sockaddr_in6 *)&bound)->sin6_port);
     *out = s;
     return VEIL_OK;
 }
