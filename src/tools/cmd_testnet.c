@@ -392,36 +392,58 @@ static json_t *manifest_load(const char *home)
     return m;
 }
 
+/* The arguments of the subcommands that work on an existing testnet: --home DIR (and
+ * --json where json is not NULL). The manifest, or NULL with the exit status in *rc (0
+ * after --help). */
+static json_t *home_args(int argc, char **argv, const char *sub, const char *help,
+                         const char **home, bool *json, int *rc)
+{
+    static const struct option opts[] = {{"home", required_argument, NULL, 'H'},
+                                         {"json", no_argument, NULL, 'j'},
+                                         {"help", no_argument, NULL, 'h'},
+                                         {NULL, 0, NULL, 0}};
+    char name[32];
+    snprintf(name, sizeof name, "testnet %s", sub);
+    *home = NULL;
+    int c;
+    while ((c = getopt_long(argc, argv, json != NULL ? "H:jh" : "H:h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'H': *home = optarg; break;
+        case 'j':
+            if (json == NULL) return *rc = cli_bad_option(name, argv), NULL;
+            *json = true;
+            break;
+        case 'h': fputs(help, stdout); return *rc = 0, NULL;
+        default: return *rc = cli_bad_option(name, argv), NULL;
+        }
+    }
+    if (*home == NULL || optind != argc)
+        return *rc = cli_usage_error("%s needs --home DIR", name), NULL;
+    if (strlen(*home) > HOME_MAX)
+        return *rc = cli_usage_error("--home: at most %d bytes", HOME_MAX), NULL;
+    json_t *m = manifest_load(*home);
+    if (m == NULL) *rc = 1;
+    return m;
+}
+
 /* --- add-node -------------------------------------------------------------------- */
 static int testnet_add_node(int argc, char **argv)
 {
-    static const struct option opts[] = {{"home", required_argument, NULL, 'H'},
-                                         {"help", no_argument, NULL, 'h'},
-                                         {NULL, 0, NULL, 0}};
-    const char *home = NULL;
-    int c;
-    while ((c = getopt_long(argc, argv, "H:h", opts, NULL)) != -1) {
-        switch (c) {
-        case 'H': home = optarg; break;
-        case 'h':
-            printf("usage: veil testnet add-node --home DIR\n\n"
-                   "Adds a full node (not a validator) to the testnet: its own platform, TVE,\n"
-                   "node and CometBFT home with the testnet's genesis and its validators as\n"
-                   "peers. The next 'veil testnet start' runs it; it catches up by CometBFT's\n"
-                   "block sync, and its TVE, without the chain's key, refuses confidential txs\n"
-                   "until the key hand-off (docs/testnet.md). Run it with the testnet stopped.\n");
-            return 0;
-        default: return cli_bad_option("testnet add-node", argv);
-        }
-    }
-    if (home == NULL || optind != argc) return cli_usage_error("testnet add-node needs --home DIR");
-    if (strlen(home) > HOME_MAX) return cli_usage_error("--home: at most %d bytes", HOME_MAX);
-    json_t *m = manifest_load(home);
-    if (m == NULL) return 1;
+    static const char help[] =
+        "usage: veil testnet add-node --home DIR\n\n"
+        "Adds a full node (not a validator) to the testnet: its own platform, TVE,\n"
+        "node and CometBFT home with the testnet's genesis and its validators as\n"
+        "peers. The next 'veil testnet start' runs it; it catches up by CometBFT's\n"
+        "block sync, and its TVE, without the chain's key, refuses confidential txs\n"
+        "until the key hand-off (docs/testnet.md). Run it with the testnet stopped.\n";
+    const char *home;
+    int rc;
+    json_t *m = home_args(argc, argv, "add-node", help, &home, NULL, &rc);
+    if (m == NULL) return rc;
     json_t *members = json_object_get(m, "validators");
     size_t i = json_array_size(members);
     const char *cmt = json_string_value(json_object_get(m, "cometbft"));
-    int rc = 1;
+    rc = 1;
     val v;
     memset(&v, 0, sizeof v);
     if (i >= MAX_VALIDATORS || cmt == NULL) {
@@ -564,30 +586,18 @@ static void stop_members(member *ms, size_t n)
 
 static int testnet_start(int argc, char **argv)
 {
-    static const struct option opts[] = {{"home", required_argument, NULL, 'H'},
-                                         {"help", no_argument, NULL, 'h'},
-                                         {NULL, 0, NULL, 0}};
-    const char *home = NULL;
-    int c;
-    while ((c = getopt_long(argc, argv, "H:h", opts, NULL)) != -1) {
-        switch (c) {
-        case 'H': home = optarg; break;
-        case 'h':
-            printf("usage: veil testnet start --home DIR\n\n"
-                   "Runs the testnet 'veil testnet init' wrote: per member its TVE, node and\n"
-                   "CometBFT, each logging to DIR/vI/{tve,node,cometbft}.log, until SIGINT or\n"
-                   "SIGTERM (then CometBFT, the nodes and the TVEs stop, in that order). A\n"
-                   "member whose process exits (a crash, a kill -9) is restarted whole, and\n"
-                   "catches up; the others run on. A member that needs a fourth restart within\n"
-                   "a minute stops the testnet (exit status 1).\n");
-            return 0;
-        default: return cli_bad_option("testnet start", argv);
-        }
-    }
-    if (home == NULL || optind != argc) return cli_usage_error("testnet start needs --home DIR");
-    if (strlen(home) > HOME_MAX) return cli_usage_error("--home: at most %d bytes", HOME_MAX);
-    json_t *m = manifest_load(home);
-    if (m == NULL) return 1;
+    static const char help[] =
+        "usage: veil testnet start --home DIR\n\n"
+        "Runs the testnet 'veil testnet init' wrote: per member its TVE, node and\n"
+        "CometBFT, each logging to DIR/vI/{tve,node,cometbft}.log, until SIGINT or\n"
+        "SIGTERM (then CometBFT, the nodes and the TVEs stop, in that order). A\n"
+        "member whose process exits (a crash, a kill -9) is restarted whole, and\n"
+        "catches up; the others run on. A member that needs a fourth restart within\n"
+        "a minute stops the testnet (exit status 1).\n";
+    const char *home;
+    int rc;
+    json_t *m = home_args(argc, argv, "start", help, &home, NULL, &rc);
+    if (m == NULL) return rc;
     const char *cmt = json_string_value(json_object_get(m, "cometbft"));
     json_t *vals = json_object_get(m, "validators");
     size_t n = json_array_size(vals), nv = 0;
@@ -614,7 +624,7 @@ static int testnet_start(int argc, char **argv)
     sa.sa_handler = on_signal;
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
-    int rc = 0;
+    rc = 0;
     for (size_t i = 0; i < n && !g_stop; i++)
         if (!member_start(&ms[i], veil, cmt)) {
             fprintf(stderr, "veil: testnet: v%zu did not start (logs in %s/)\n", i, ms[i].dir);
@@ -669,32 +679,18 @@ static int testnet_start(int argc, char **argv)
 /* --- status ---------------------------------------------------------------------------- */
 static int testnet_status(int argc, char **argv)
 {
-    static const struct option opts[] = {{"home", required_argument, NULL, 'H'},
-                                         {"json", no_argument, NULL, 'j'},
-                                         {"help", no_argument, NULL, 'h'},
-                                         {NULL, 0, NULL, 0}};
-    const char *home = NULL;
+    static const char help[] =
+        "usage: veil testnet status --home DIR [--json]\n\n"
+        "Asks each validator's RPC for its height, app hash, peers and whether it\n"
+        "is catching up, and its TVE for its enclave identity and whether it holds\n"
+        "the chain's key. Exit status 0 if every validator answers, 1 if not.\n";
+    const char *home;
     bool json = false;
-    int c;
-    while ((c = getopt_long(argc, argv, "H:jh", opts, NULL)) != -1) {
-        switch (c) {
-        case 'H': home = optarg; break;
-        case 'j': json = true; break;
-        case 'h':
-            printf("usage: veil testnet status --home DIR [--json]\n\n"
-                   "Asks each validator's RPC for its height, app hash, peers and whether it\n"
-                   "is catching up, and its TVE for its enclave identity and whether it holds\n"
-                   "the chain's key. Exit status 0 if every validator answers, 1 if not.\n");
-            return 0;
-        default: return cli_bad_option("testnet status", argv);
-        }
-    }
-    if (home == NULL || optind != argc) return cli_usage_error("testnet status needs --home DIR");
-    if (strlen(home) > HOME_MAX) return cli_usage_error("--home: at most %d bytes", HOME_MAX);
-    json_t *m = manifest_load(home);
-    if (m == NULL) return 1;
+    int rc;
+    json_t *m = home_args(argc, argv, "status", help, &home, &json, &rc);
+    if (m == NULL) return rc;
     json_t *vals = json_object_get(m, "validators"), *out = json_array();
-    int rc = 0;
+    rc = 0;
     for (size_t i = 0; i < json_array_size(vals); i++) {
         json_t *v = json_array_get(vals, i);
         char url[64];
