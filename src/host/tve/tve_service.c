@@ -139,34 +139,32 @@ veil_status tve_handle_init_chain(tve_service *s, const Veil__Tve__InitChainRequ
             ENSURE(chain_has_key, VEIL_ERR_TVE_NO_KEY);
             r->key_epoch = 0;
         }
-    } else if (chain_has_key) {
-        /* The chain's key was drawn elsewhere (its designated validator's TVE): this
-         * one never draws its own, and waits to be given the chain's. */
-        TRY(tve_store_init_chain(s->store, req->chain_id, 0, NULL, 0));
-        s->meta.initialized = true;
-        memcpy(s->meta.chain_id, req->chain_id, id_len + 1);
-        s->meta.key_epoch = 0;
-        s->meta.last_height = 0;
-        s->meta.last_app_hash_len = 0;
-        r->key_epoch = 0;
     } else {
-        Veil__Tve__Enclave__GenerateKeyCall call = VEIL__TVE__ENCLAVE__GENERATE_KEY_CALL__INIT;
-        Veil__Tve__Enclave__KeyResult *kr;
-        call.epoch = 0;
-        TRY(tve_enclave_key_call(s, TVE_E_GENERATE_KEY, &call.base, &kr));
-        TRY(veil_arena_keep(a, &kr->base));
-        ENSURE(kr->epoch == 0 && kr->sealed_key.len > 0, VEIL_ERR_TEE_ENCLAVE_FAULT);
+        /* A chain whose genesis names a key had it drawn elsewhere (its designated
+         * validator's TVE): this one never draws its own, and waits to be given the
+         * chain's. Otherwise this TVE draws the chain's key. */
+        const uint8_t *sealed = NULL;
+        size_t sealed_len = 0;
+        if (!chain_has_key) {
+            Veil__Tve__Enclave__GenerateKeyCall call = VEIL__TVE__ENCLAVE__GENERATE_KEY_CALL__INIT;
+            Veil__Tve__Enclave__KeyResult *kr;
+            call.epoch = 0;
+            TRY(tve_enclave_key_call(s, TVE_E_GENERATE_KEY, &call.base, &kr));
+            TRY(veil_arena_keep(a, &kr->base));
+            ENSURE(kr->epoch == 0 && kr->sealed_key.len > 0, VEIL_ERR_TEE_ENCLAVE_FAULT);
+            sealed = kr->sealed_key.data;
+            sealed_len = kr->sealed_key.len;
+            r->key_commitment = kr->key_commitment;
+        }
         /* The key exists only in enclave memory until this commit: a crash before it
          * leaves the store uninitialised and the node simply sends init-chain again. */
-        TRY(tve_store_init_chain(s->store, req->chain_id, 0, kr->sealed_key.data,
-                                 kr->sealed_key.len));
+        TRY(tve_store_init_chain(s->store, req->chain_id, 0, sealed, sealed_len));
         s->meta.initialized = true;
         memcpy(s->meta.chain_id, req->chain_id, id_len + 1);
         s->meta.key_epoch = 0;
         s->meta.last_height = 0;
         s->meta.last_app_hash_len = 0;
         r->key_epoch = 0;
-        r->key_commitment = kr->key_commitment;
     }
     resp->response_case = VEIL__TVE__RESPONSE__RESPONSE_INIT_CHAIN;
     resp->init_chain = r;
