@@ -144,6 +144,13 @@ VEIL_MUST_CHECK veil_status tee_platform_default_dir(char *buf, size_t cap);
  * tee_attestation_report reaches the attestation service; NULL: none (the default).
  * Set before loading enclaves; at most 255 characters (VEIL_ERR_TOO_LARGE). */
 VEIL_MUST_CHECK veil_status tee_platform_set_attestation_proxy(tee_platform *p, const char *url);
+/* The collateral (a bundle file, docs/attestation.md) the platform's quote verification
+ * service judges other enclaves' quotes with (tee_quote_verify); NULL: none, and
+ * tee_quote_verify answers VEIL_ERR_TEE_UNSUPPORTED. The service pins the root of the
+ * authority that provisioned this platform, so collateral signed under another root
+ * is refused at use (VEIL_ERR_TEE_QUOTE_CHAIN), whoever supplied it. Loaded and
+ * checked for shape now (VEIL_ERR_TEE_COLLATERAL); set before loading enclaves. */
+VEIL_MUST_CHECK veil_status tee_platform_set_collateral(tee_platform *p, const char *path);
 
 /* Loads a signed enclave image. Verifies the signature structure, recomputes the
  * measurement over the image bytes and refuses any mismatch; the bytes that were
@@ -257,6 +264,26 @@ VEIL_MUST_CHECK veil_status tee_quote_create(const uint8_t report_data[static TE
  * VEIL_ERR_TEE_IAS_REFUSED when the proxy or the service fails. */
 VEIL_MUST_CHECK veil_status tee_attestation_report(const uint8_t *quote, size_t quote_len,
                                                    uint8_t *out, size_t out_cap, size_t *out_len);
+
+/* What a remote enclave's quote says once the platform's quote verification service
+ * (Intel's QvE on SGX) verified it. */
+typedef struct tee_quote_verdict {
+    tee_identity identity;
+    uint8_t report_data[TEE_REPORT_DATA_LEN];
+    uint32_t tcb_status; /* 0 UpToDate, then Intel's order (host/attest/dcap.h); 6 Revoked */
+} tee_quote_verdict;
+
+/* Verifies another enclave's quote (SGX ECDSA v3) at time `at` (Unix seconds; the
+ * caller's idea of now: enclaves have no clock) with the collateral the host configured
+ * (tee_platform_set_collateral), chained to the root the platform itself was
+ * provisioned under. The verdict reaches the enclave from the platform's verification
+ * service, not from the host: on SGX the port checks the QvE's report targeted at this
+ * enclave (sgx_tvl_verify_qve_report_and_identity); in the sim the service is part of
+ * the simulated platform, as its quoting enclave is. The TCB status is returned, not
+ * judged. Errors: the verifier's (610-623), VEIL_ERR_TEE_UNSUPPORTED without
+ * collateral. */
+VEIL_MUST_CHECK veil_status tee_quote_verify(const uint8_t *quote, size_t quote_len, int64_t at,
+                                             tee_quote_verdict *out);
 
 /* Enclave heap, bounded by the budget given at load. NULL when exhausted. */
 void *tee_alloc(size_t n);

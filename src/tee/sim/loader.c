@@ -25,6 +25,7 @@
 #include "hostutil/fileio.h"
 #include "tee/sim/sigstruct.h"
 #include "tee/sim/sim_abi.h"
+#include "host/attest/attest.h"
 #include "host/attest/ias_service.h"
 #include "tee/sim/sim_host.h"
 #include "trusted/ratls/ratls_evidence.h"
@@ -133,6 +134,23 @@ static veil_status cpu_attestation_report(sim_cpu *cpu, const uint8_t *quote, si
     return st;
 }
 
+/* The platform's quote verification service: the DCAP verifier every host uses, with
+ * the collateral the host configured, whose root is this platform's own (checked by
+ * tee_platform_set_collateral). The enclave receives only the verdict. */
+static veil_status cpu_verify_quote(sim_cpu *cpu, const uint8_t *quote, size_t quote_len,
+                                    int64_t at, tee_quote_verdict *out)
+{
+    const attest_collateral *c = cpu->platform->collateral;
+    ENSURE(c != NULL, VEIL_ERR_TEE_UNSUPPORTED);
+    attest_claims claims;
+    TRY(attest_quote_verify(quote, quote_len, c, at, &claims));
+    memset(out, 0, sizeof *out);
+    out->identity = claims.body.identity;
+    memcpy(out->report_data, claims.body.report_data, TEE_REPORT_DATA_LEN);
+    out->tcb_status = (uint32_t)claims.tcb_status;
+    return VEIL_OK;
+}
+
 /* Enclave heap: every allocation carries its size so the budget can be enforced. */
 typedef struct heap_hdr {
     size_t size;
@@ -201,6 +219,7 @@ static const sim_cpu_ops g_cpu_ops = {
     .free = cpu_free,
     .ocall = cpu_ocall,
     .attestation_report = cpu_attestation_report,
+    .verify_quote = cpu_verify_quote,
 };
 
 /* --- loading -------------------------------------------------------------------- */

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include <openssl/err.h>
 #include <openssl/pem.h>
 #include <openssl/x509v3.h>
 
@@ -14,6 +15,7 @@
 #include "crypto/crypto_host.h"
 #include "hostutil/fileio.h"
 #include "tee/sim/sim_abi.h"
+#include "host/attest/attest.h"
 #include "host/attest/dcap.h"
 #include "tee/sim/sim_host.h"
 #include "tee/sim/sim_pcs.h"
@@ -164,9 +166,47 @@ veil_status tee_platform_set_attestation_proxy(tee_platform *p, const char *url)
     return VEIL_OK;
 }
 
+/* The last certificate of a PEM chain (the root); NULL if none parses. */
+static X509 *pem_last_cert(const char *pem)
+{
+    BIO *b = BIO_new_mem_buf(pem, -1);
+    X509 *last = NULL, *x;
+    while (b != NULL && (x = PEM_read_bio_X509(b, NULL, NULL, NULL)) != NULL) {
+        X509_free(last);
+        last = x;
+    }
+    ERR_clear_error();
+    BIO_free(b);
+    return last;
+}
+
+veil_status tee_platform_set_collateral(tee_platform *p, const char *path)
+{
+    attest_collateral_free(p->collateral);
+    p->collateral = NULL;
+    if (path == NULL) return VEIL_OK;
+    ENSURE(p->pck_chain != NULL, VEIL_ERR_TEE_PLATFORM);
+    attest_collateral *c;
+    TRY(attest_collateral_load(path, &c));
+    X509 *mine = pem_last_cert(p->pck_chain);
+    X509 *theirs = pem_last_cert(attest_collateral_view(c)->root_ca_pem);
+    bool same = mine != NULL && theirs != NULL && X509_cmp(mine, theirs) == 0;
+    X509_free(mine);
+    X509_free(theirs);
+    if (!same) {
+        attest_collateral_free(c);
+        veil_error_detail_set("%s: its root is not the root this platform was provisioned under",
+                              path);
+        return VEIL_ERR_TEE_QUOTE_CHAIN;
+    }
+    p->collateral = c;
+    return VEIL_OK;
+}
+
 void tee_platform_close(tee_platform *p)
 {
     if (p == NULL) return;
+    attest_collateral_free(p->collateral);
     veil_wipe(p->root_secret, sizeof p->root_secret);
     EVP_PKEY_free(p->pck_key);
     EVP_PKEY_free(p->att_key);

@@ -18,7 +18,7 @@
 
 #include "tee/tee.h"
 
-#define SIM_ABI_VERSION 2u /* 2: attestation_report */
+#define SIM_ABI_VERSION 3u /* 2: attestation_report; 3: verify_quote */
 #define SIM_ENCLAVE_ENTRY_SYMBOL "veil_sim_enclave_entry"
 
 typedef struct sim_cpu sim_cpu;
@@ -50,6 +50,9 @@ typedef struct sim_cpu_ops {
     /* An attestation report on a quote, through the platform's attestation proxy. */
     veil_status (*attestation_report)(sim_cpu *cpu, const uint8_t *quote, size_t quote_len,
                                       uint8_t *out, size_t out_cap, size_t *out_len);
+    /* The platform's quote verification service (tee_quote_verify). */
+    veil_status (*verify_quote)(sim_cpu *cpu, const uint8_t *quote, size_t quote_len, int64_t at,
+                                tee_quote_verdict *out);
 } sim_cpu_ops;
 
 typedef veil_status (*sim_enclave_entry_fn)(const sim_cpu_ops *ops, sim_cpu *cpu,

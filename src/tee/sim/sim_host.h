@@ -33,6 +33,7 @@ struct tee_platform {
     /* The quoting enclave's state: an attestation key drawn when the platform opens,
      * bound to the QE's report, which the PCK key signs (as SGX's QE does). */
     char attest_proxy[256]; /* "" : none */
+    struct attest_collateral *collateral; /* tee_platform_set_collateral; NULL: none */
     EVP_PKEY *att_key;
     uint8_t cpusvn[16]; /* the platform's TCB, from its PCK certificate */
     uint16_t pcesvn;

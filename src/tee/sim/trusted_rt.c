@@ -92,6 +92,13 @@ veil_status tee_attestation_report(const uint8_t *quote, size_t quote_len, uint8
     return g_ops->attestation_report(g_cpu, quote, quote_len, out, out_cap, out_len);
 }
 
+veil_status tee_quote_verify(const uint8_t *quote, size_t quote_len, int64_t at,
+                             tee_quote_verdict *out)
+{
+    ENSURE(quote != NULL && out != NULL, VEIL_ERR_ARG);
+    return g_ops->verify_quote(g_cpu, quote, quote_len, at, out);
+}
+
 /* --- memory and ocalls ---------------------------------------------------------- */
 void *tee_alloc(size_t n) { return g_ops->alloc(g_cpu, n); }
 

@@ -208,7 +208,9 @@ out:
 static veil_status ctx_build(EVP_PKEY *key, X509 *cert, SSL_CTX **out)
 {
     veil_status st = VEIL_OK;
-    SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
+    /* Either role: a server for wallets and peers, a client towards peers
+     * (ratls_session_new_peer). */
+    SSL_CTX *ctx = SSL_CTX_new(TLS_method());
     ENSURE_OUT(ctx != NULL, VEIL_ERR_CRYPTO);
     ENSURE_OUT(SSL_CTX_set_min_proto_version(ctx, TLS1_3_VERSION) == 1 &&
                    SSL_CTX_set_max_proto_version(ctx, TLS1_3_VERSION) == 1,

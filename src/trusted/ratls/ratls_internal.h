@@ -19,4 +19,8 @@ VEIL_MUST_CHECK veil_status ratls_evidence_make(const uint8_t hash[static 32],
                                                const uint8_t *nonce, size_t nonce_len,
                                                uint8_t *out, size_t cap, size_t *out_len);
 
+/* The peer's certificate once the handshake is done (owned by the session); NULL
+ * before, or if the peer sent none. */
+X509 *ratls_session_peer_cert(const ratls_session *s);
+
 #endif

@@ -83,6 +83,27 @@ void ratls_identity_free(ratls_identity *id);
  * certificate. The session takes its own reference: `id` may be freed afterwards. */
 VEIL_MUST_CHECK veil_status ratls_session_new(ratls_identity *id, ratls_session **out);
 
+/* A session between two enclaves (mutually attested TLS 1.3): both present their
+ * certificate; as a server (`client` false) it requires the peer's. TLS itself accepts
+ * any certificate whose key signs the handshake: after the handshake the caller judges
+ * the peer with ratls_session_peer_verify before trusting a byte it sent. */
+VEIL_MUST_CHECK veil_status ratls_session_new_peer(ratls_identity *id, bool client,
+                                                   ratls_session **out);
+
+/* What the peer's certificate proves, verified inside the enclave: its self-signature,
+ * validity at `now` (the host's time: a lying host can make a peer look expired, or an
+ * expired certificate current, but never forge one; TLS already proved the peer holds
+ * the key), the evidence extension (exactly one, non-critical), the quote through the
+ * platform's verification service (tee_quote_verify, at `now`), report data =
+ * SHA-256(claims) and the claims naming the certificate's key. The identity and the TCB
+ * status are returned for the caller's policy. Errors: VEIL_ERR_OUT_OF_ORDER before the
+ * handshake, VEIL_ERR_RATLS_NO_EVIDENCE (no certificate or extension),
+ * VEIL_ERR_RATLS_CERT_SIGNATURE, VEIL_ERR_RATLS_EXPIRED, VEIL_ERR_RATLS_CRITICAL,
+ * VEIL_ERR_RATLS_DUPLICATE_EXT, the evidence decoder's codes, the quote verifier's
+ * (610-623), VEIL_ERR_RATLS_REPORT_DATA, VEIL_ERR_RATLS_KEY_BINDING. */
+VEIL_MUST_CHECK veil_status ratls_session_peer_verify(const ratls_session *s, int64_t now,
+                                                      tee_quote_verdict *out);
+
 /* Pushes in_len bytes received from the network (in may be NULL when in_len is 0),
  * advances the handshake, and moves up to out_cap bytes the session wants sent into
  * out (*out_len set, possibly 0). Bytes that do not fit stay queued: call again with

@@ -9,6 +9,15 @@
 #include "tee/tee.h"
 #include "trusted/ratls/ratls_internal.h"
 
+/* TLS accepts the peer's self-signed certificate (its key still has to sign the
+ * handshake); the evidence in it is judged after the handshake, inside the enclave
+ * (ratls_session_peer_verify), where a refusal has its own code. */
+static int accept_any(int ok, X509_STORE_CTX *ctx)
+{
+    (void)ok, (void)ctx;
+    return 1;
+}
+
 struct ratls_session {
     SSL *ssl;
     BIO *net_in;  /* bytes from the peer; SSL reads them */
@@ -19,7 +28,8 @@ struct ratls_session {
     uint8_t spki_hash[32]; /* of the certificate this session presents */
 };
 
-veil_status ratls_session_new(ratls_identity *id, ratls_session **out)
+static veil_status session_new(ratls_identity *id, bool client, bool mutual,
+                               ratls_session **out)
 {
     ENSURE(id != NULL && out != NULL, VEIL_ERR_ARG);
     *out = NULL;
@@ -39,13 +49,32 @@ veil_status ratls_session_new(ratls_identity *id, ratls_session **out)
     BIO_set_mem_eof_return(in, -1);
     BIO_set_mem_eof_return(out_bio, -1);
     SSL_set_bio(ssl, in, out_bio); /* the SSL owns both BIOs now */
-    SSL_set_accept_state(ssl);
+    if (mutual) SSL_set_verify(ssl, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, accept_any);
+    if (client)
+        SSL_set_connect_state(ssl);
+    else
+        SSL_set_accept_state(ssl);
     memcpy(s->spki_hash, id->spki_hash, sizeof s->spki_hash);
     s->ssl = ssl;
     s->net_in = in;
     s->net_out = out_bio;
     *out = s;
     return VEIL_OK;
+}
+
+veil_status ratls_session_new(ratls_identity *id, ratls_session **out)
+{
+    return session_new(id, false, false, out);
+}
+
+veil_status ratls_session_new_peer(ratls_identity *id, bool client, ratls_session **out)
+{
+    return session_new(id, client, true, out);
+}
+
+X509 *ratls_session_peer_cert(const ratls_session *s)
+{
+    return s != NULL && s->handshake_done ? SSL_get0_peer_certificate(s->ssl) : NULL;
 }
 
 size_t ratls_session_pending_out(const ratls_session *s)
