@@ -23,7 +23,7 @@ static int setup(void **state)
     if (mkdtemp(g_home) == NULL) return -1;
     tve_store *s;
     if (tve_store_open(g_home, false, &s) != VEIL_OK) return -1;
-    veil_status st = tve_store_init_chain(s, "store-test", 0, (const uint8_t *)"key", 3);
+    veil_status st = tve_store_init_chain(s, "store-test", 0, (const uint8_t *)"key", 3, NULL);
     tve_store_close(s);
     return st == VEIL_OK ? 0 : -1;
 }

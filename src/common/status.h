@@ -171,6 +171,10 @@
     X(VEIL_ERR_HANDOFF_BINDING, 817, "hand-off report does not bind the exchanged keys")  \
     X(VEIL_ERR_HANDOFF_CHANNEL, 818, "TQE-TVE channel data does not open")               \
     X(VEIL_ERR_HANDOFF_NONE, 819, "no TQE-TVE channel key yet (hand-off first)")         \
+    X(VEIL_ERR_TVE_KEY_COMMITMENT, 820,                                                  \
+      "the key does not match the chain's key commitment")                               \
+    X(VEIL_ERR_TVE_NOT_AWAITING, 821,                                                    \
+      "the TVE awaits no key (it holds the chain's key, or its chain names none)")       \
     /* attested TLS, TQE and wallet (9xx) */                                             \
     X(VEIL_ERR_RATLS_NO_EVIDENCE, 900, "certificate carries no attestation evidence")    \
     X(VEIL_ERR_RATLS_EVIDENCE_FORMAT, 901, "attestation evidence is malformed")          \
@@ -201,6 +205,11 @@
     X(VEIL_ERR_TQE_RATE_LIMIT, 921, "too many requests; slow down")                      \
     X(VEIL_ERR_TQE_TOO_MANY_TXIDS, 922, "query names more txids than allowed")           \
     X(VEIL_ERR_TQE_UNAVAILABLE, 923, "the TVE or node behind the TQE did not answer")    \
+    X(VEIL_ERR_TDBE_KEY_MISMATCH, 960,                                                   \
+      "a peer TDBE served a key that does not match the chain's commitment")             \
+    X(VEIL_ERR_TDBE_UNAVAILABLE, 961, "no peer TDBE served the key")                     \
+    X(VEIL_ERR_TDBE_PROTOCOL, 962, "a TDBE peer broke the protocol")                     \
+    X(VEIL_ERR_TDBE_REFUSED, 963, "the peer TDBE refused the request")                   \
     X(VEIL_ERR_WALLET_PASSPHRASE, 940, "wrong passphrase or damaged wallet file")        \
     X(VEIL_ERR_WALLET_FUNDS, 941, "insufficient funds")                                  \
     X(VEIL_ERR_WALLET_WATCH_ONLY, 942, "a watch-only wallet cannot sign")                 \

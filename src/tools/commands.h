@@ -11,6 +11,7 @@ int cmd_node(int, char **);
 int cmd_devnet(int argc, char **argv);
 int cmd_devchain(int, char **);
 int cmd_tqe(int argc, char **argv);
+int cmd_tdbe(int argc, char **argv);
 int cmd_wallet(int argc, char **argv);
 int cmd_version(int argc, char **argv);
 int cmd_completion(int argc, char **argv);
@@ -26,6 +27,7 @@ int cmd_testnet(int argc, char **argv);
     {"testnet", cmd_testnet, "several validators on this machine under CometBFT"}, \
     {"devchain", cmd_devchain, "run a single-validator development chain"}, \
     {"tqe", cmd_tqe, "run the transaction query enclave service (wallets)"}, \
+    {"tdbe", cmd_tdbe, "run the bootstrapping enclave service (key sharing with peers)"}, \
     {"wallet", cmd_wallet, "keys, balances and confidential payments"}, \
     {"attest", cmd_attest, "verify SGX DCAP quotes and attestation reports"}, \
     {"attest-service", cmd_attest_service, "run the IAS-style attestation service (HTTPS)"}, \

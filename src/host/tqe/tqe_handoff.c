@@ -9,6 +9,12 @@
 
 veil_status tqe_handoff(tee_enclave *tqe, tve_client *tve)
 {
+    return tve_handoff_run(tqe, TQE_E_HANDOFF_BEGIN, TQE_E_HANDOFF_END, tve);
+}
+
+veil_status tve_handoff_run(tee_enclave *tqe, uint32_t begin_ecall, uint32_t end_ecall,
+                            tve_client *tve)
+{
     Veil__Tve__Request req = VEIL__TVE__REQUEST__INIT;
     Veil__Tve__StatusRequest sr = VEIL__TVE__STATUS_REQUEST__INIT;
     req.request_case = VEIL__TVE__REQUEST__REQUEST_STATUS;
@@ -27,7 +33,7 @@ veil_status tqe_handoff(tee_enclave *tqe, tve_client *tve)
 
     uint8_t begin[TEE_REPORT_WIRE_LEN + TVE_HANDOFF_PUB_LEN];
     size_t n = 0;
-    TRY(tee_enclave_call(tqe, TQE_E_HANDOFF_BEGIN, target, sizeof target, begin, sizeof begin,
+    TRY(tee_enclave_call(tqe, begin_ecall, target, sizeof target, begin, sizeof begin,
                          &n));
     ENSURE(n == sizeof begin, VEIL_ERR_TEE_ENCLAVE_FAULT);
     Veil__Tve__HandoffRequest hr = VEIL__TVE__HANDOFF_REQUEST__INIT;
@@ -49,5 +55,5 @@ veil_status tqe_handoff(tee_enclave *tqe, tve_client *tve)
     }
     veil__tve__response__free_unpacked(resp, NULL);
     TRY(st);
-    return tee_enclave_call(tqe, TQE_E_HANDOFF_END, end, sizeof end, NULL, 0, &n);
+    return tee_enclave_call(tqe, end_ecall, end, sizeof end, NULL, 0, &n);
 }

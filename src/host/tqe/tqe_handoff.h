@@ -12,4 +12,8 @@
  * VEIL_ERR_HANDOFF_PRODID when the TVE is not a TVE of this TQE's signer). */
 VEIL_MUST_CHECK veil_status tqe_handoff(tee_enclave *tqe, tve_client *tve);
 
+/* The same for any enclave with the two hand-off ecalls (the TDBE's are 1 and 2). */
+VEIL_MUST_CHECK veil_status tve_handoff_run(tee_enclave *e, uint32_t begin_ecall,
+                                            uint32_t end_ecall, tve_client *tve);
+
 #endif

@@ -159,6 +159,10 @@ veil_status tve_handle_end_block(tve_service *s, const Veil__Tve__EndBlockReques
                                     veil_arena *a, Veil__Tve__Response *resp);
 veil_status tve_handle_verify_block(tve_service *s, const Veil__Tve__VerifyBlockRequest *req,
                                        veil_arena *a, Veil__Tve__Response *resp, size_t *n_items);
+veil_status tve_handle_export_key(tve_service *s, const Veil__Tve__ExportKeyRequest *req,
+                                  veil_arena *a, Veil__Tve__Response *resp);
+veil_status tve_handle_import_key(tve_service *s, const Veil__Tve__ImportKeyRequest *req,
+                                  veil_arena *a, Veil__Tve__Response *resp);
 veil_status tve_handle_handoff(tve_service *s, const Veil__Tve__HandoffRequest *req,
                                   veil_arena *a, Veil__Tve__Response *resp);
 veil_status tve_handle_get_sealed_txs(tve_service *s, const Veil__Tve__GetSealedTxsRequest *req,

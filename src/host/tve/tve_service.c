@@ -108,6 +108,10 @@ veil_status tve_handle_status(tve_service *s, veil_arena *a, Veil__Tve__Response
     r->last_height = s->meta.last_height;
     r->last_app_hash.data = s->meta.last_app_hash;
     r->last_app_hash.len = s->meta.last_app_hash_len;
+    if (s->meta.awaiting && !es->has_key) {
+        r->awaited_key_commitment.data = s->meta.awaited_commitment;
+        r->awaited_key_commitment.len = 32;
+    }
     resp->response_case = VEIL__TVE__RESPONSE__RESPONSE_STATUS;
     resp->status = r;
     return VEIL_OK;
@@ -158,12 +162,15 @@ veil_status tve_handle_init_chain(tve_service *s, const Veil__Tve__InitChainRequ
         }
         /* The key exists only in enclave memory until this commit: a crash before it
          * leaves the store uninitialised and the node simply sends init-chain again. */
-        TRY(tve_store_init_chain(s->store, req->chain_id, 0, sealed, sealed_len));
+        TRY(tve_store_init_chain(s->store, req->chain_id, 0, sealed, sealed_len,
+                                 chain_has_key ? req->key_commitment.data : NULL));
         s->meta.initialized = true;
         memcpy(s->meta.chain_id, req->chain_id, id_len + 1);
         s->meta.key_epoch = 0;
         s->meta.last_height = 0;
         s->meta.last_app_hash_len = 0;
+        s->meta.awaiting = chain_has_key;
+        if (chain_has_key) memcpy(s->meta.awaited_commitment, req->key_commitment.data, 32);
         r->key_epoch = 0;
     }
     resp->response_case = VEIL__TVE__RESPONSE__RESPONSE_INIT_CHAIN;
@@ -236,6 +243,10 @@ static const char *request_name(Veil__Tve__Request__RequestCase c)
         return "encrypt";
     case VEIL__TVE__REQUEST__REQUEST_HANDOFF:
         return "handoff";
+    case VEIL__TVE__REQUEST__REQUEST_EXPORT_KEY:
+        return "export-key";
+    case VEIL__TVE__REQUEST__REQUEST_IMPORT_KEY:
+        return "import-key";
     default:
         return "invalid";
     }
@@ -265,6 +276,10 @@ static veil_status service_dispatch(tve_service *s, const Veil__Tve__Request *re
         return tve_handle_encrypt(s, req->encrypt, a, resp);
     case VEIL__TVE__REQUEST__REQUEST_HANDOFF:
         return tve_handle_handoff(s, req->handoff, a, resp);
+    case VEIL__TVE__REQUEST__REQUEST_EXPORT_KEY:
+        return tve_handle_export_key(s, req->export_key, a, resp);
+    case VEIL__TVE__REQUEST__REQUEST_IMPORT_KEY:
+        return tve_handle_import_key(s, req->import_key, a, resp);
     default:
         return VEIL_ERR_TVE_UNKNOWN_REQUEST;
     }

@@ -1,5 +1,5 @@
-/* The TVE service's requests from the TQE: get-sealed-txs, the hand-off and encrypt.
- * docs/tve-protocol.md. */
+/* The TVE service's requests from the TQE and the TDBE: get-sealed-txs, the hand-off,
+ * encrypt, and epoch keys to and from peers. docs/tve-protocol.md, docs/tdbe.md. */
 #include "host/tve/tve_service.h"
 
 #include <stddef.h>
@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "common/hex.h"
+#include "hostutil/log.h"
 #include "crypto/crypto.h"
 #include "hostutil/fileio.h"
 #include "host/tve/tve_internal.h"
@@ -85,6 +86,61 @@ veil_status tve_handle_handoff(tve_service *s, const Veil__Tve__HandoffRequest *
     r->tve_report.len = TEE_REPORT_WIRE_LEN;
     resp->response_case = VEIL__TVE__RESPONSE__RESPONSE_HANDOFF;
     resp->handoff = r;
+    return VEIL_OK;
+}
+
+/* --- the TDBE: epoch keys to and from peers ------------------------------------------ */
+veil_status tve_handle_export_key(tve_service *s, const Veil__Tve__ExportKeyRequest *req,
+                                  veil_arena *a, Veil__Tve__Response *resp)
+{
+    TRY(tve_require_initialized(s));
+    Veil__Tve__Enclave__ExportKeyCall call = VEIL__TVE__ENCLAVE__EXPORT_KEY_CALL__INIT;
+    call.epoch = req->epoch;
+    uint8_t in[32];
+    size_t in_len = protobuf_c_message_pack(&call.base, in), out_len = 0;
+    uint8_t *out = veil_arena_alloc(a, TVE_KEY_OUT_MAX);
+    ENSURE(out != NULL, VEIL_ERR_NOMEM);
+    TRY(tee_enclave_call(s->enclave, TVE_E_KEY_EXPORT, in, in_len, out, TVE_KEY_OUT_MAX,
+                         &out_len));
+    Veil__Tve__ExportKeyResponse *r = VEIL_ARENA_NEW(a, Veil__Tve__ExportKeyResponse);
+    ENSURE(r != NULL, VEIL_ERR_NOMEM);
+    veil__tve__export_key_response__init(r);
+    r->sealed.data = out;
+    r->sealed.len = out_len;
+    resp->response_case = VEIL__TVE__RESPONSE__RESPONSE_EXPORT_KEY;
+    resp->export_key = r;
+    return VEIL_OK;
+}
+
+veil_status tve_handle_import_key(tve_service *s, const Veil__Tve__ImportKeyRequest *req,
+                                  veil_arena *a, Veil__Tve__Response *resp)
+{
+    TRY(tve_require_initialized(s));
+    /* Only the key the chain named at init-chain, and only while waiting for it. */
+    ENSURE(s->meta.awaiting && req->epoch == 0, VEIL_ERR_TVE_NOT_AWAITING);
+    ENSURE(req->sealed.len >= 1 && req->sealed.len <= 256, VEIL_ERR_MALFORMED);
+    Veil__Tve__Enclave__ImportKeyCall call = VEIL__TVE__ENCLAVE__IMPORT_KEY_CALL__INIT;
+    call.epoch = req->epoch;
+    call.sealed = req->sealed;
+    call.key_commitment.data = s->meta.awaited_commitment;
+    call.key_commitment.len = 32;
+    Veil__Tve__Enclave__KeyResult *kr;
+    TRY(tve_enclave_key_call(s, TVE_E_KEY_IMPORT, &call.base, &kr));
+    TRY(veil_arena_keep(a, &kr->base));
+    ENSURE(kr->epoch == req->epoch && kr->sealed_key.len > 0, VEIL_ERR_TEE_ENCLAVE_FAULT);
+    /* The enclave uses the key from now on; the store keeps it for restarts. A crash
+     * before this commit leaves the TVE waiting again, and the TDBE fetches it again. */
+    TRY(tve_store_key_put(s->store, kr->epoch, kr->sealed_key.data, kr->sealed_key.len));
+    s->meta.awaiting = false;
+    veil_log(VEIL_LOG_INFO, "holds the chain's key of epoch %llu now (from a peer, via the TDBE)",
+             (unsigned long long)kr->epoch);
+    Veil__Tve__ImportKeyResponse *r = VEIL_ARENA_NEW(a, Veil__Tve__ImportKeyResponse);
+    ENSURE(r != NULL, VEIL_ERR_NOMEM);
+    veil__tve__import_key_response__init(r);
+    r->epoch = kr->epoch;
+    r->key_commitment = kr->key_commitment;
+    resp->response_case = VEIL__TVE__RESPONSE__RESPONSE_IMPORT_KEY;
+    resp->import_key = r;
     return VEIL_OK;
 }
 

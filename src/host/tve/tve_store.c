@@ -23,6 +23,7 @@
 #define META_KEY_EPOCH "key_epoch"
 #define META_LAST_HEIGHT "last_height"
 #define META_LAST_APP_HASH "last_app_hash"
+#define META_AWAITED_KEY "awaited_key" /* the chain's commitment to a key drawn elsewhere */
 
 /* Reader slots: one per concurrent read transaction (worker threads plus the service
  * thread), with room to spare. */
@@ -262,6 +263,15 @@ veil_status tve_store_meta_get(tve_store *s, tve_store_meta *out)
     ENSURE_OUT(d.mv_size <= TVE_APP_HASH_MAX, VEIL_ERR_DB);
     if (d.mv_size > 0) memcpy(out->last_app_hash, d.mv_data, d.mv_size);
     out->last_app_hash_len = d.mv_size;
+    k = key_str(META_AWAITED_KEY);
+    rc = mdb_get(txn, s->meta, &k, &d);
+    if (rc == 0) {
+        ENSURE_OUT(d.mv_size == 32, VEIL_ERR_DB);
+        memcpy(out->awaited_commitment, d.mv_data, 32);
+        out->awaiting = true;
+    } else {
+        ENSURE_OUT(rc == MDB_NOTFOUND, store_err("get", rc));
+    }
     out->initialized = true;
 out:
     mdb_txn_abort(txn);
@@ -270,7 +280,8 @@ out:
 }
 
 veil_status tve_store_init_chain(tve_store *s, const char *chain_id, uint64_t epoch,
-                                 const uint8_t *sealed_key, size_t sealed_key_len)
+                                 const uint8_t *sealed_key, size_t sealed_key_len,
+                                 const uint8_t *awaited)
 {
     size_t id_len = strlen(chain_id);
     ENSURE(id_len >= 1 && id_len <= TVE_CHAIN_ID_MAX, VEIL_ERR_ARG);
@@ -297,6 +308,36 @@ veil_status tve_store_init_chain(tve_store *s, const char *chain_id, uint64_t ep
         rc = mdb_put(txn, s->keys, &k, &d, 0);
         ENSURE_OUT(rc == 0, store_err("put", rc));
     }
+    if (awaited != NULL) {
+        k = key_str(META_AWAITED_KEY);
+        d = val_of(awaited, 32);
+        rc = mdb_put(txn, s->meta, &k, &d, 0);
+        ENSURE_OUT(rc == 0, store_err("put", rc));
+    }
+    rc = mdb_txn_commit(txn);
+    txn = NULL;
+    ENSURE_OUT(rc == 0, store_err("commit", rc));
+out:
+    if (txn != NULL) mdb_txn_abort(txn);
+    return st;
+}
+
+veil_status tve_store_key_put(tve_store *s, uint64_t epoch, const uint8_t *sealed_key,
+                              size_t sealed_key_len)
+{
+    ENSURE(sealed_key != NULL && sealed_key_len > 0, VEIL_ERR_ARG);
+    MDB_txn *txn;
+    veil_status st = VEIL_OK;
+    int rc = mdb_txn_begin(s->env, NULL, 0, &txn);
+    if (rc != 0) return store_err("begin", rc);
+    uint8_t ek[8];
+    veil_put_u64(ek, epoch);
+    MDB_val k = val_of(ek, sizeof ek), d = val_of(sealed_key, sealed_key_len);
+    rc = mdb_put(txn, s->keys, &k, &d, 0);
+    ENSURE_OUT(rc == 0, store_err("put", rc));
+    k = key_str(META_AWAITED_KEY);
+    rc = mdb_del(txn, s->meta, &k, NULL);
+    ENSURE_OUT(rc == 0 || rc == MDB_NOTFOUND, store_err("del", rc));
     rc = mdb_txn_commit(txn);
     txn = NULL;
     ENSURE_OUT(rc == 0, store_err("commit", rc));

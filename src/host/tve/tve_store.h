@@ -9,6 +9,8 @@
  *           "key_epoch"     -> u64 BE, current obfuscation key epoch
  *           "last_height"   -> u64 BE, last committed block height (0: none)
  *           "last_app_hash" -> its app hash (0..64 bytes)
+ *           "awaited_key"   -> the chain's commitment (32) to the key this TVE waits for
+ *                              (a chain whose key was drawn elsewhere), until it has it
  *   keys    epoch u64 BE    -> sealed epoch key
  *   txs     pos (12)        -> sealed tx (TxPayload sealed to the signer); pos = height
  *                              u64 BE || index u32 BE, the tx's place among its block's
@@ -55,6 +57,8 @@ typedef struct tve_store_meta {
     uint64_t last_height;
     size_t last_app_hash_len;
     uint8_t last_app_hash[TVE_APP_HASH_MAX];
+    bool awaiting; /* the chain's key, committed to by awaited_commitment, is not here yet */
+    uint8_t awaited_commitment[32];
 } tve_store_meta;
 
 /* One confidential tx of a block being committed. Borrowed pointers. */
@@ -89,10 +93,16 @@ void tve_store_close(tve_store *s);
 
 VEIL_MUST_CHECK veil_status tve_store_meta_get(tve_store *s, tve_store_meta *out);
 
-/* Records the chain id and the sealed epoch-0 key in one transaction.
+/* Records the chain id and the sealed epoch-0 key, or (sealed_key NULL) the commitment
+ * `awaited` (32 bytes) to the key the chain drew elsewhere, in one transaction.
  * VEIL_ERR_EXISTS if the store is already initialised. */
 VEIL_MUST_CHECK veil_status tve_store_init_chain(tve_store *s, const char *chain_id, uint64_t epoch,
-                                                 const uint8_t *sealed_key, size_t sealed_key_len);
+                                                 const uint8_t *sealed_key, size_t sealed_key_len,
+                                                 const uint8_t *awaited);
+/* Stores an epoch key obtained later (the awaited one, from a peer through the TDBE) and
+ * clears "awaited_key", in one durable transaction. */
+VEIL_MUST_CHECK veil_status tve_store_key_put(tve_store *s, uint64_t epoch,
+                                              const uint8_t *sealed_key, size_t sealed_key_len);
 
 /* Calls fn for every stored epoch key, in ascending epoch order; stops at fn's first
  * error and returns it. */

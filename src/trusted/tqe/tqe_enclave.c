@@ -31,88 +31,27 @@
 #define READ_CHUNK (16u * 1024u)
 
 /* --- the TQE<->TVE channel (tve_channel.h) ------------------------------------------ */
-static atomic_flag g_chan_lock = ATOMIC_FLAG_INIT; /* guards the three below */
-static bool g_have_key;
-static uint8_t g_channel_key[TVE_CHANNEL_KEY_LEN];
-static uint8_t g_handoff_sk[32], g_handoff_pub[TVE_HANDOFF_PUB_LEN];
-
-static void chan_lock(void)
-{
-    while (atomic_flag_test_and_set_explicit(&g_chan_lock, memory_order_acquire)) {
-    }
-}
-static void chan_unlock(void) { atomic_flag_clear_explicit(&g_chan_lock, memory_order_release); }
+static tve_handoff_client g_handoff = TVE_HANDOFF_CLIENT_INIT;
 
 /* A copy of the channel key; VEIL_ERR_HANDOFF_NONE before the hand-off. */
 static veil_status channel_key(uint8_t k[static TVE_CHANNEL_KEY_LEN])
 {
-    chan_lock();
-    bool have = g_have_key;
-    if (have) memcpy(k, g_channel_key, TVE_CHANNEL_KEY_LEN);
-    chan_unlock();
-    return have ? VEIL_OK : VEIL_ERR_HANDOFF_NONE;
+    return tve_handoff_client_key(&g_handoff, k);
 }
 
-/* TQE_E_HANDOFF_BEGIN: in = the TVE's target info (MRENCLAVE 32 || attributes u64 BE);
- * out = a report targeted at it binding a fresh X25519 key || that key. */
+/* TQE_E_HANDOFF_BEGIN / _END (tqe_abi.h). */
 static veil_status e_handoff_begin(const uint8_t *in, size_t in_len, uint8_t *out,
                                    size_t out_cap, size_t *out_len)
 {
-    ENSURE(in_len == TEE_MEASUREMENT_LEN + 8, VEIL_ERR_MALFORMED);
-    ENSURE(out_cap >= TEE_REPORT_WIRE_LEN + TVE_HANDOFF_PUB_LEN, VEIL_ERR_BUFFER_TOO_SMALL);
-    tee_target_info target;
-    memcpy(target.mrenclave, in, TEE_MEASUREMENT_LEN);
-    target.attributes = veil_get_u64(in + TEE_MEASUREMENT_LEN);
-    uint8_t sk[32], pub[TVE_HANDOFF_PUB_LEN], rd[TEE_REPORT_DATA_LEN];
-    TRY(tee_random(sk, sizeof sk));
-    ENSURE(crypto_scalarmult_base(pub, sk) == 0, VEIL_ERR_CRYPTO);
-    tve_channel_bind(TVE_HANDOFF_TQE_TAG, pub, sizeof pub, NULL, 0, rd);
-    tee_report rep;
-    veil_status st = tee_report_create(&target, rd, &rep);
-    if (st == VEIL_OK) {
-        chan_lock();
-        memcpy(g_handoff_sk, sk, sizeof sk);
-        memcpy(g_handoff_pub, pub, sizeof pub);
-        chan_unlock();
-        tee_report_serialize(&rep, out);
-        memcpy(out + TEE_REPORT_WIRE_LEN, pub, sizeof pub);
-        *out_len = TEE_REPORT_WIRE_LEN + TVE_HANDOFF_PUB_LEN;
-    }
-    veil_wipe(sk, sizeof sk);
-    return st;
+    return tve_handoff_client_begin(&g_handoff, in, in_len, out, out_cap, out_len);
 }
 
-/* TQE_E_HANDOFF_END: in = box || the TVE's report targeted at this enclave; out: empty.
- * Refused unless the report is MACed for us on this platform by an enclave of our
- * signer with the TVE's product id and SVN, binding the box and our key. */
 static veil_status e_handoff_end(const uint8_t *in, size_t in_len, uint8_t *out, size_t out_cap,
                                  size_t *out_len)
 {
     (void)out, (void)out_cap;
-    ENSURE(in_len == TVE_HANDOFF_BOX_LEN + TEE_REPORT_WIRE_LEN, VEIL_ERR_MALFORMED);
-    tee_report peer;
-    uint8_t rd[TEE_REPORT_DATA_LEN], sk[32], pub[TVE_HANDOFF_PUB_LEN], k[TVE_CHANNEL_KEY_LEN];
-    TRY(tee_report_parse(in + TVE_HANDOFF_BOX_LEN, TEE_REPORT_WIRE_LEN, &peer));
-    TRY(tee_report_verify(&peer));
-    TRY(tve_channel_check_peer(&peer.body.identity, TVE_PRODID, TVE_SVN));
-    chan_lock();
-    memcpy(sk, g_handoff_sk, sizeof sk);
-    memcpy(pub, g_handoff_pub, sizeof pub);
-    chan_unlock();
-    tve_channel_bind(TVE_HANDOFF_TVE_TAG, in, TVE_HANDOFF_BOX_LEN, pub, sizeof pub, rd);
-    veil_status st = veil_ct_equal(rd, peer.body.report_data, sizeof rd)
-                         ? tve_channel_unbox(in, sk, pub, k)
-                         : VEIL_ERR_HANDOFF_BINDING;
-    if (st == VEIL_OK) {
-        chan_lock();
-        memcpy(g_channel_key, k, sizeof k);
-        g_have_key = true;
-        chan_unlock();
-    }
-    veil_wipe(sk, sizeof sk);
-    veil_wipe(k, sizeof k);
     *out_len = 0;
-    return st;
+    return tve_handoff_client_end(&g_handoff, in, in_len);
 }
 
 /* Seals an EncryptOrder for the TVE under the channel key: what a wallet's encrypt

@@ -16,6 +16,10 @@ enum tve_ecall {
     /* in: GetSealedTxsResponse of stored blobs; out: the same, each sealed again under
      * the TQE<->TVE channel key, bound to its txid */
     TVE_E_EXPORT = 7,
+    /* in: ExportKeyCall; out: the epoch key sealed under the TDBE<->TVE channel key */
+    TVE_E_KEY_EXPORT = 8,
+    /* in: ImportKeyCall; out: KeyResult (the key sealed to the signer, its commitment) */
+    TVE_E_KEY_IMPORT = 9,
 };
 
 enum tve_ocall {

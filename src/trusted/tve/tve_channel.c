@@ -5,7 +5,9 @@
 
 #include <sodium.h>
 
+#include "common/cursor.h"
 #include "crypto/crypto.h"
+#include "trusted/tve/tve_abi.h"
 
 veil_status tve_channel_check_peer(const tee_identity *peer, uint16_t prodid, uint16_t min_svn)
 {
@@ -117,4 +119,88 @@ veil_status tve_channel_open(const uint8_t key[static TVE_CHANNEL_KEY_LEN], cons
            VEIL_ERR_HANDOFF_CHANNEL);
     *out_len = in_len - TVE_CHANNEL_OVERHEAD;
     return VEIL_OK;
+}
+
+void tve_key_commitment(uint64_t epoch, const uint8_t key[static TVE_EPOCH_KEY_LEN],
+                        uint8_t out[static 32])
+{
+    uint8_t buf[8 + TVE_EPOCH_KEY_LEN];
+    veil_put_u64(buf, epoch);
+    memcpy(buf + 8, key, TVE_EPOCH_KEY_LEN);
+    veil_sha256_tagged(out, TVE_KEY_COMMITMENT_TAG, buf, sizeof buf);
+    veil_wipe(buf, sizeof buf);
+}
+
+/* --- the asking side of the hand-off ------------------------------------------------ */
+static void client_lock(tve_handoff_client *c)
+{
+    while (atomic_flag_test_and_set_explicit(&c->lock, memory_order_acquire)) {
+    }
+}
+static void client_unlock(tve_handoff_client *c)
+{
+    atomic_flag_clear_explicit(&c->lock, memory_order_release);
+}
+
+veil_status tve_handoff_client_begin(tve_handoff_client *c, const uint8_t *in, size_t in_len,
+                                     uint8_t *out, size_t out_cap, size_t *out_len)
+{
+    ENSURE(in_len == TEE_MEASUREMENT_LEN + 8, VEIL_ERR_MALFORMED);
+    ENSURE(out_cap >= TEE_REPORT_WIRE_LEN + TVE_HANDOFF_PUB_LEN, VEIL_ERR_BUFFER_TOO_SMALL);
+    tee_target_info target;
+    memcpy(target.mrenclave, in, TEE_MEASUREMENT_LEN);
+    target.attributes = veil_get_u64(in + TEE_MEASUREMENT_LEN);
+    uint8_t sk[32], pub[TVE_HANDOFF_PUB_LEN], rd[TEE_REPORT_DATA_LEN];
+    TRY(tee_random(sk, sizeof sk));
+    ENSURE(crypto_scalarmult_base(pub, sk) == 0, VEIL_ERR_CRYPTO);
+    tve_channel_bind(TVE_HANDOFF_TQE_TAG, pub, sizeof pub, NULL, 0, rd);
+    tee_report rep;
+    veil_status st = tee_report_create(&target, rd, &rep);
+    if (st == VEIL_OK) {
+        client_lock(c);
+        memcpy(c->sk, sk, sizeof sk);
+        memcpy(c->pub, pub, sizeof pub);
+        client_unlock(c);
+        tee_report_serialize(&rep, out);
+        memcpy(out + TEE_REPORT_WIRE_LEN, pub, sizeof pub);
+        *out_len = TEE_REPORT_WIRE_LEN + TVE_HANDOFF_PUB_LEN;
+    }
+    veil_wipe(sk, sizeof sk);
+    return st;
+}
+
+veil_status tve_handoff_client_end(tve_handoff_client *c, const uint8_t *in, size_t in_len)
+{
+    ENSURE(in_len == TVE_HANDOFF_BOX_LEN + TEE_REPORT_WIRE_LEN, VEIL_ERR_MALFORMED);
+    tee_report peer;
+    uint8_t rd[TEE_REPORT_DATA_LEN], sk[32], pub[TVE_HANDOFF_PUB_LEN], k[TVE_CHANNEL_KEY_LEN];
+    TRY(tee_report_parse(in + TVE_HANDOFF_BOX_LEN, TEE_REPORT_WIRE_LEN, &peer));
+    TRY(tee_report_verify(&peer));
+    TRY(tve_channel_check_peer(&peer.body.identity, TVE_PRODID, TVE_SVN));
+    client_lock(c);
+    memcpy(sk, c->sk, sizeof sk);
+    memcpy(pub, c->pub, sizeof pub);
+    client_unlock(c);
+    tve_channel_bind(TVE_HANDOFF_TVE_TAG, in, TVE_HANDOFF_BOX_LEN, pub, sizeof pub, rd);
+    veil_status st = veil_ct_equal(rd, peer.body.report_data, sizeof rd)
+                         ? tve_channel_unbox(in, sk, pub, k)
+                         : VEIL_ERR_HANDOFF_BINDING;
+    if (st == VEIL_OK) {
+        client_lock(c);
+        memcpy(c->key, k, sizeof k);
+        c->have_key = true;
+        client_unlock(c);
+    }
+    veil_wipe(sk, sizeof sk);
+    veil_wipe(k, sizeof k);
+    return st;
+}
+
+veil_status tve_handoff_client_key(tve_handoff_client *c, uint8_t k[static TVE_CHANNEL_KEY_LEN])
+{
+    client_lock(c);
+    bool have = c->have_key;
+    if (have) memcpy(k, c->key, TVE_CHANNEL_KEY_LEN);
+    client_unlock(c);
+    return have ? VEIL_OK : VEIL_ERR_HANDOFF_NONE;
 }

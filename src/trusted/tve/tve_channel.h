@@ -20,6 +20,8 @@
 #ifndef VEIL_TRUSTED_TVE_CHANNEL_H
 #define VEIL_TRUSTED_TVE_CHANNEL_H
 
+#include <stdatomic.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -34,6 +36,43 @@
 #define TVE_HANDOFF_TVE_TAG "veil/tve-handoff/v1"
 #define TVE_CHANNEL_ORDER_LABEL "veil/tqe-order/v1"
 #define TVE_CHANNEL_EXPORT_LABEL "veil/tve-export/v1"
+/* TDBE<->TVE: an epoch key leaving the TVE for a peer, and one arriving from a peer. */
+#define TVE_CHANNEL_KEY_EXPORT_LABEL "veil/tve-key-export/v1"
+#define TVE_CHANNEL_KEY_IMPORT_LABEL "veil/tdbe-key-import/v1"
+#define TVE_EPOCH_KEY_LEN 32
+
+/* The channel key's derivation label per product (tve_channel_key in the TVE): the TQE
+ * and the TDBE each share a key of their own with the TVE. */
+#define TVE_CHANNEL_KEY_TQE "veil/tqe-channel/v1"
+#define TVE_CHANNEL_KEY_TDBE "veil/tdbe-channel/v1"
+
+/* The chain's commitment to an epoch key: SHA-256-tagged("veil/key-commitment/v1",
+ * epoch u64 BE || key). */
+void tve_key_commitment(uint64_t epoch, const uint8_t key[static TVE_EPOCH_KEY_LEN],
+                        uint8_t out[static 32]);
+
+/* The side of the hand-off that asks for the channel key (TQE, TDBE). */
+typedef struct tve_handoff_client {
+    atomic_flag lock; /* guards the fields below */
+    bool have_key;
+    uint8_t key[TVE_CHANNEL_KEY_LEN];
+    uint8_t sk[32], pub[TVE_HANDOFF_PUB_LEN];
+} tve_handoff_client;
+#define TVE_HANDOFF_CLIENT_INIT {ATOMIC_FLAG_INIT, false, {0}, {0}, {0}}
+
+/* in = the TVE's target info (MRENCLAVE 32 || attributes u64 BE); out = a report
+ * targeted at it binding a fresh X25519 key || that key (TEE_REPORT_WIRE_LEN + 32). */
+VEIL_MUST_CHECK veil_status tve_handoff_client_begin(tve_handoff_client *c, const uint8_t *in,
+                                                     size_t in_len, uint8_t *out, size_t out_cap,
+                                                     size_t *out_len);
+/* in = box || the TVE's report targeted at this enclave. Refused unless the report is
+ * MACed for us on this platform by an enclave of our signer with the TVE's product id
+ * and SVN, binding the box and our key; then the channel key is kept. */
+VEIL_MUST_CHECK veil_status tve_handoff_client_end(tve_handoff_client *c, const uint8_t *in,
+                                                   size_t in_len);
+/* A copy of the channel key; VEIL_ERR_HANDOFF_NONE before the hand-off. */
+VEIL_MUST_CHECK veil_status tve_handoff_client_key(tve_handoff_client *c,
+                                                   uint8_t k[static TVE_CHANNEL_KEY_LEN]);
 
 /* The peer is an enclave of this enclave's signer, of product `prodid`, SVN >= min_svn,
  * with the same debug attribute. VEIL_ERR_HANDOFF_SIGNER / _PRODID / _SVN / _DEBUG. */

@@ -18,6 +18,7 @@
 #include "tee/tee.h"
 #include "tee/tee_pb.h"
 #include "trusted/tve/tve_abi.h"
+#include "trusted/tdbe/tdbe_abi.h"
 #include "trusted/tqe/tqe_abi.h"
 #include "trusted/tve/tve_channel.h"
 #include "trusted/tve/tve_enclave_internal.h"
@@ -93,11 +94,7 @@ veil_status tve_pack_out(const ProtobufCMessage *m, uint8_t *out, size_t out_cap
 static void commitment(uint64_t epoch, const uint8_t key[static VEIL_AEAD_KEY_LEN],
                        uint8_t out[static 32])
 {
-    uint8_t buf[8 + VEIL_AEAD_KEY_LEN];
-    veil_put_u64(buf, epoch);
-    memcpy(buf + 8, key, VEIL_AEAD_KEY_LEN);
-    veil_sha256_tagged(out, TVE_KEY_COMMITMENT_TAG, buf, sizeof buf);
-    veil_wipe(buf, sizeof buf);
+    tve_key_commitment(epoch, key, out);
 }
 
 /* The AAD of a sealed epoch key: label || epoch. */
@@ -390,6 +387,63 @@ out:
     return st;
 }
 
+/* E_KEY_EXPORT: the key of one epoch this enclave holds, for a TDBE to serve a peer:
+ * sealed under the TDBE<->TVE channel key, which only a TDBE of this signer on this
+ * platform that passed the hand-off holds. */
+static veil_status e_key_export(const uint8_t *in, size_t in_len, uint8_t *out, size_t out_cap,
+                                size_t *out_len)
+{
+    Veil__Tve__Enclave__ExportKeyCall *call;
+    DECODE(ExportKeyCall, veil__tve__enclave__export_key_call__unpack, in, in_len, call);
+    uint64_t epoch = call->epoch;
+    protobuf_c_message_free_unpacked(&call->base, &tve_alloc);
+    veil_tx_epoch_key all[MAX_EPOCH_KEYS];
+    size_t n = keys_copy(all), i = 0;
+    while (i < n && all[i].epoch != epoch) i++;
+    veil_status st = VEIL_ERR_TVE_NO_KEY;
+    uint8_t k[TVE_CHANNEL_KEY_LEN], bind[8];
+    veil_put_u64(bind, epoch);
+    if (i < n && (st = tve_channel_key(TDBE_PRODID, k)) == VEIL_OK)
+        st = tve_channel_seal(k, TVE_CHANNEL_KEY_EXPORT_LABEL, bind, sizeof bind, all[i].key,
+                              VEIL_AEAD_KEY_LEN, out, out_cap, out_len);
+    veil_wipe(k, sizeof k);
+    veil_wipe(all, sizeof all);
+    return st;
+}
+
+/* E_KEY_IMPORT: a key a TDBE fetched from a peer. It must open under the TDBE<->TVE
+ * channel key (a key the host offers directly does not) and have the commitment the
+ * chain named; then it is sealed to the signer for the host's store and used. */
+static veil_status e_key_import(const uint8_t *in, size_t in_len, uint8_t *out, size_t out_cap,
+                                size_t *out_len)
+{
+    Veil__Tve__Enclave__ImportKeyCall *call;
+    DECODE(ImportKeyCall, veil__tve__enclave__import_key_call__unpack, in, in_len, call);
+    veil_status st;
+    uint8_t k[TVE_CHANNEL_KEY_LEN], key[VEIL_AEAD_KEY_LEN + 1], bind[8], c[32], aad[32];
+    uint8_t sealed[TEE_SEAL_OVERHEAD_MAX + VEIL_AEAD_KEY_LEN];
+    size_t key_len = 0, sealed_len = 0, aad_len = epoch_key_aad(call->epoch, aad);
+    ENSURE_OUT(call->key_commitment.len == 32, VEIL_ERR_MALFORMED);
+    ENSURE_OUT(call->sealed.len == VEIL_AEAD_KEY_LEN + TVE_CHANNEL_OVERHEAD,
+               VEIL_ERR_HANDOFF_CHANNEL);
+    veil_put_u64(bind, call->epoch);
+    TRY_OUT(tve_channel_key(TDBE_PRODID, k));
+    TRY_OUT(tve_channel_open(k, TVE_CHANNEL_KEY_IMPORT_LABEL, bind, sizeof bind,
+                             call->sealed.data, call->sealed.len, key, sizeof key, &key_len));
+    ENSURE_OUT(key_len == VEIL_AEAD_KEY_LEN, VEIL_ERR_MALFORMED);
+    commitment(call->epoch, key, c);
+    ENSURE_OUT(veil_ct_equal(c, call->key_commitment.data, sizeof c), VEIL_ERR_TVE_KEY_COMMITMENT);
+    TRY_OUT(tee_seal(TEE_POLICY_MRSIGNER, aad, aad_len, key, VEIL_AEAD_KEY_LEN, sealed,
+                     sizeof sealed, &sealed_len));
+    TRY_OUT(keys_add(call->epoch, key));
+    st = key_result(call->epoch, key, sealed, sealed_len, out, out_cap, out_len);
+out:
+    veil_wipe(k, sizeof k);
+    veil_wipe(key, sizeof key);
+    protobuf_c_message_free_unpacked(&call->base, &tve_alloc);
+    return st;
+}
+
 static veil_status e_verify(const uint8_t *in, size_t in_len, uint8_t *out, size_t out_cap,
                             size_t *out_len)
 {
@@ -487,7 +541,7 @@ static veil_status order_open(const ProtobufCBinaryData *sealed, uint8_t *payloa
     uint8_t *pt = tee_alloc(TVE_SEALED_TX_MAX);
     ENSURE_OUT(pt != NULL, VEIL_ERR_TEE_OUT_OF_MEMORY);
     /* Only a TQE that passed the hand-off holds the channel key. */
-    TRY_OUT(tve_channel_key(k));
+    TRY_OUT(tve_channel_key(TQE_PRODID, k));
     st = tve_channel_open(k, TVE_CHANNEL_ORDER_LABEL, NULL, 0, sealed->data, sealed->len, pt,
                           TVE_SEALED_TX_MAX, &pt_len);
     veil_wipe(k, sizeof k);
@@ -564,4 +618,4 @@ out:
 }
 
 TEE_ENCLAVE_DEFINE(NULL, e_status, e_generate_key, e_load_key, e_verify, e_end_block, e_encrypt,
-                   tve_e_handoff, tve_e_export);
+                   tve_e_handoff, tve_e_export, e_key_export, e_key_import);

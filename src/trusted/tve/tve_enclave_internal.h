@@ -34,8 +34,9 @@ VEIL_MUST_CHECK veil_status tve_pack_out(const ProtobufCMessage *m, uint8_t *out
                                          size_t *out_len);
 /* The AAD of a sealed tx: label || txid; returns its length. */
 size_t tve_sealed_tx_aad(const uint8_t txid[static VEIL_TX_ID_LEN], uint8_t aad[static 64]);
-/* The TQE<->TVE channel key (tve_channel.h). */
-VEIL_MUST_CHECK veil_status tve_channel_key(uint8_t k[static TVE_CHANNEL_KEY_LEN]);
+/* The channel key this TVE shares with enclaves of product `prodid` (TQE_PRODID or
+ * TDBE_PRODID; tve_channel.h). VEIL_ERR_HANDOFF_PRODID for another product. */
+VEIL_MUST_CHECK veil_status tve_channel_key(uint16_t prodid, uint8_t k[static TVE_CHANNEL_KEY_LEN]);
 
 /* Ecalls TVE_E_HANDOFF and TVE_E_EXPORT (tve_enclave_tqe.c). */
 veil_status tve_e_handoff(const uint8_t *in, size_t in_len, uint8_t *out, size_t out_cap,

@@ -5,28 +5,34 @@
 
 #include "crypto/crypto.h"
 #include "tee/tee.h"
+#include "trusted/tdbe/tdbe_abi.h"
 #include "trusted/tqe/tqe_abi.h"
 #include "trusted/tve/tve_abi.h"
 #include "trusted/tve/tve_enclave_internal.h"
 #include "veil/tve.pb-c.h"
 
-/* The TQE<->TVE channel key (tve_channel.h): derived from this enclave's signer-bound
- * identity, so every TVE of this signer and product on this platform has the same one,
- * across restarts; only a TQE that passed the hand-off learns it. */
-veil_status tve_channel_key(uint8_t k[static TVE_CHANNEL_KEY_LEN])
+/* The TQE<->TVE and TDBE<->TVE channel keys (tve_channel.h): derived from this
+ * enclave's signer-bound identity, so every TVE of this signer and product on this
+ * platform has the same ones, across restarts; only a TQE (a TDBE) that passed the
+ * hand-off learns its product's key. */
+veil_status tve_channel_key(uint16_t prodid, uint8_t k[static TVE_CHANNEL_KEY_LEN])
 {
     uint8_t key_id[TEE_KEY_ID_LEN];
     tee_identity self;
     tee_self_identity(&self);
-    static const char label[] = "veil/tqe-channel/v1";
-    veil_sha256(key_id, label, sizeof label - 1);
+    const char *label = prodid == TQE_PRODID    ? TVE_CHANNEL_KEY_TQE
+                        : prodid == TDBE_PRODID ? TVE_CHANNEL_KEY_TDBE
+                                                : NULL;
+    ENSURE(label != NULL, VEIL_ERR_HANDOFF_PRODID);
+    veil_sha256(key_id, label, strlen(label));
     return tee_derive_key(TEE_KEY_APP, TEE_POLICY_MRSIGNER, self.svn, key_id, k);
 }
 
-/* E_HANDOFF: in = the TQE's report (TEE_REPORT_WIRE_LEN, targeted at this enclave) ||
- * its X25519 public key (32); out = box (TVE_HANDOFF_BOX_LEN) || this enclave's report
- * targeted at the TQE. Refused unless the report is MACed on this platform for us, by
- * an enclave of our signer with the TQE's product id and SVN, binding the key. */
+/* E_HANDOFF: in = the TQE's (or TDBE's) report (TEE_REPORT_WIRE_LEN, targeted at this
+ * enclave) || its X25519 public key (32); out = box (TVE_HANDOFF_BOX_LEN) || this
+ * enclave's report targeted at it. Refused unless the report is MACed on this platform
+ * for us, by an enclave of our signer with the TQE's or the TDBE's product id and SVN,
+ * binding the key; the box holds that product's channel key. */
 veil_status tve_e_handoff(const uint8_t *in, size_t in_len, uint8_t *out, size_t out_cap,
                              size_t *out_len)
 {
@@ -37,10 +43,14 @@ veil_status tve_e_handoff(const uint8_t *in, size_t in_len, uint8_t *out, size_t
     uint8_t rd[TEE_REPORT_DATA_LEN], k[TVE_CHANNEL_KEY_LEN];
     TRY(tee_report_parse(in, TEE_REPORT_WIRE_LEN, &peer));
     TRY(tee_report_verify(&peer));
-    TRY(tve_channel_check_peer(&peer.body.identity, TQE_PRODID, TQE_SVN));
+    /* A TDBE gets the TDBE's channel key, anyone else is judged as a TQE (the signer is
+     * checked before the product). */
+    uint16_t prodid = peer.body.identity.prodid == TDBE_PRODID ? TDBE_PRODID : TQE_PRODID;
+    TRY(tve_channel_check_peer(&peer.body.identity, prodid,
+                               prodid == TQE_PRODID ? TQE_SVN : TDBE_SVN));
     tve_channel_bind(TVE_HANDOFF_TQE_TAG, pub, TVE_HANDOFF_PUB_LEN, NULL, 0, rd);
     ENSURE(veil_ct_equal(rd, peer.body.report_data, sizeof rd), VEIL_ERR_HANDOFF_BINDING);
-    TRY(tve_channel_key(k));
+    TRY(tve_channel_key(prodid, k));
     veil_status st = tve_channel_box(k, pub, out);
     veil_wipe(k, sizeof k);
     TRY(st);
@@ -73,7 +83,7 @@ veil_status tve_e_export(const uint8_t *in, size_t in_len, uint8_t *out, size_t 
     ptrs = tee_calloc(n ? n : 1, sizeof *ptrs);
     wrapped = tee_alloc((n ? n : 1) * (size_t)TVE_SEALED_TX_MAX);
     ENSURE_OUT(items != NULL && ptrs != NULL && wrapped != NULL, VEIL_ERR_TEE_OUT_OF_MEMORY);
-    TRY_OUT(tve_channel_key(k));
+    TRY_OUT(tve_channel_key(TQE_PRODID, k));
     for (size_t i = 0; i < n; i++) {
         const Veil__Tve__SealedTx *t = req->txs[i];
         ENSURE_OUT(t != NULL && t->txid.len == VEIL_TX_ID_LEN && t->sealed.len <= TVE_SEALED_TX_MAX,

@@ -1,0 +1,3 @@
+# The TDBE's peer protocol decoders (src/trusted/tdbe/tdbe_msg.c): frame header,
+# Request, Response. Corpus: fuzz/corpus/tdbe_msg/ (docs/tdbe.md).
+veil_add_fuzzer(fuzz_tdbe_msg SOURCES fuzz_tdbe_msg.c LIBS veil_tdbe_msg)

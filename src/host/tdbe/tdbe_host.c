@@ -1,0 +1,499 @@
+/* The TDBE host (tdbe_host.h): sockets, the enclave's feed loop, the TVE's requests. */
+#include "host/tdbe/tdbe_host.h"
+
+#include <errno.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/cursor.h"
+#include "common/hex.h"
+#include "host/tqe/tqe_handoff.h"
+#include "host/tve/tve_client.h"
+#include "hostutil/fileio.h"
+#include "hostutil/log.h"
+#include "trusted/tdbe/tdbe_abi.h"
+#include "veil/tve.pb-c.h"
+
+#define READ_MAX (16u * 1024u)
+#define RENEW_CHECK_SECONDS 600
+
+struct tdbe {
+    tdbe_config cfg;
+    tee_platform *platform;
+    tee_enclave *enclave;
+    tve_client *tve;
+    pthread_mutex_t tve_lock; /* the 0MQ client is used by one thread at a time */
+    int listen_fd;
+    char address[300];
+    char cert_path[4096];
+    pthread_mutex_t lock; /* guards active */
+    pthread_cond_t idle;
+    unsigned active;
+    atomic_bool stopping;
+    veil_status last_fetch; /* for logging a failure once, not every round */
+};
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static veil_status tve_call(tdbe *t, const Veil__Tve__Request *req,
+                            Veil__Tve__Response__ResponseCase want, Veil__Tve__Response **resp)
+{
+    pthread_mutex_lock(&t->tve_lock);
+    veil_status st = tve_client_call(t->tve, req, want, 0, resp);
+    pthread_mutex_unlock(&t->tve_lock);
+    return st;
+}
+
+/* TDBE_O_KEY_EXPORT: the TVE's export of one epoch key, sealed under the channel key. */
+static veil_status o_key_export(void *ctx, const uint8_t *in, size_t in_len, uint8_t *out,
+                                size_t out_cap, size_t *out_len)
+{
+    tdbe *t = ctx;
+    ENSURE(in_len == 8, VEIL_ERR_MALFORMED);
+    Veil__Tve__ExportKeyRequest er = VEIL__TVE__EXPORT_KEY_REQUEST__INIT;
+    er.epoch = veil_get_u64(in);
+    Veil__Tve__Request req = VEIL__TVE__REQUEST__INIT;
+    req.request_case = VEIL__TVE__REQUEST__REQUEST_EXPORT_KEY;
+    req.export_key = &er;
+    Veil__Tve__Response *resp;
+    TRY(tve_call(t, &req, VEIL__TVE__RESPONSE__RESPONSE_EXPORT_KEY, &resp));
+    size_t n = resp->export_key->sealed.len;
+    veil_status st = n <= out_cap ? VEIL_OK : VEIL_ERR_BUFFER_TOO_SMALL;
+    if (st == VEIL_OK) {
+        memcpy(out, resp->export_key->sealed.data, n);
+        *out_len = n;
+    }
+    veil__tve__response__free_unpacked(resp, NULL);
+    return st;
+}
+
+static const tee_ocall_fn g_ocalls[] = {o_key_export};
+
+static veil_status identity_refresh(tdbe *t)
+{
+    uint8_t now[8], *cert = malloc(TDBE_CERT_MAX);
+    ENSURE(cert != NULL, VEIL_ERR_NOMEM);
+    size_t n = 0;
+    veil_put_u64(now, (uint64_t)time(NULL));
+    veil_status st =
+        tee_enclave_call(t->enclave, TDBE_E_IDENTITY, now, sizeof now, cert, TDBE_CERT_MAX, &n);
+    if (st == VEIL_OK) st = veil_file_write_atomic(t->cert_path, cert, n, 0644);
+    free(cert);
+    return st;
+}
+
+/* --- moving bytes ------------------------------------------------------------------- */
+
+static bool send_all(int fd, const uint8_t *p, size_t n)
+{
+    while (n > 0) {
+        ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
+        if (w < 0 && errno == EINTR) continue;
+        if (w <= 0) return false;
+        p += w;
+        n -= (size_t)w;
+    }
+    return true;
+}
+
+/* Feeds `n` bytes (already after the handle in buf) and sends what the enclave answers,
+ * draining queued output. *flags gets the last flags. */
+static veil_status feed(tdbe *t, int fd, uint8_t *buf, size_t n, uint8_t *out, uint8_t *flags)
+{
+    size_t len = 4 + n, got = 0;
+    for (;;) {
+        TRY(tee_enclave_call(t->enclave, TDBE_E_FEED, buf, len, out, TDBE_FEED_OUT_MAX, &got));
+        ENSURE(got >= 1, VEIL_ERR_TEE_ENCLAVE_FAULT);
+        *flags = out[0];
+        ENSURE(send_all(fd, out + 1, got - 1), VEIL_ERR_IO);
+        if ((*flags & TDBE_FEED_CLOSE) || !(*flags & TDBE_FEED_MORE)) return VEIL_OK;
+        len = 4;
+    }
+}
+
+/* Runs one connection until the enclave closes it or a deadline passes. A FETCH
+ * connection speaks first (its ClientHello). */
+static veil_status pump(tdbe *t, int fd, const uint8_t handle[4], bool speak_first)
+{
+    uint8_t *in = malloc(4 + READ_MAX), *out = malloc(TDBE_FEED_OUT_MAX), flags = 0;
+    veil_status st = VEIL_OK;
+    ENSURE_OUT(in != NULL && out != NULL, VEIL_ERR_NOMEM);
+    memcpy(in, handle, 4);
+    double start = now_s(), handshake_until = start + t->cfg.handshake_ms / 1000.0;
+    double idle_until = start + t->cfg.timeout_ms / 1000.0;
+    if (speak_first) TRY_OUT(feed(t, fd, in, 0, out, &flags));
+    while (!(flags & TDBE_FEED_CLOSE)) {
+        double now = now_s();
+        ENSURE_OUT(now < idle_until && ((flags & TDBE_FEED_ESTABLISHED) || now < handshake_until),
+                   VEIL_ERR_TIMEOUT);
+        ENSURE_OUT(!atomic_load(&t->stopping), VEIL_ERR_TIMEOUT);
+        struct pollfd p = {fd, POLLIN, 0};
+        int pr = poll(&p, 1, 250);
+        if (pr < 0 && errno == EINTR) continue;
+        ENSURE_OUT(pr >= 0, VEIL_ERR_IO);
+        if (pr == 0) continue;
+        ssize_t r = recv(fd, in + 4, READ_MAX, 0);
+        if (r < 0 && errno == EINTR) continue;
+        ENSURE_OUT(r > 0, VEIL_ERR_IO); /* the peer closed or failed before we were done */
+        idle_until = now_s() + t->cfg.timeout_ms / 1000.0;
+        TRY_OUT(feed(t, fd, in, (size_t)r, out, &flags));
+    }
+out:
+    free(in);
+    free(out);
+    return st;
+}
+
+static veil_status conn_open(tdbe *t, const uint8_t *in, size_t in_len, uint8_t handle[4])
+{
+    size_t n = 0;
+    TRY(tee_enclave_call(t->enclave, TDBE_E_OPEN, in, in_len, handle, 4, &n));
+    ENSURE(n == 4, VEIL_ERR_TEE_ENCLAVE_FAULT);
+    return VEIL_OK;
+}
+
+static void conn_close(tdbe *t, const uint8_t handle[4])
+{
+    size_t n = 0;
+    if (tee_enclave_call(t->enclave, TDBE_E_CLOSE, handle, 4, NULL, 0, &n) != VEIL_OK)
+        veil_log(VEIL_LOG_WARN, "closing a peer connection failed");
+}
+
+/* --- serving ------------------------------------------------------------------------ */
+
+typedef struct served {
+    tdbe *t;
+    int fd;
+} served;
+
+static void *serve_main(void *arg)
+{
+    served *c = arg;
+    tdbe *t = c->t;
+    uint8_t open_in[9], handle[4];
+    open_in[0] = TDBE_ROLE_SERVE;
+    veil_put_u64(open_in + 1, (uint64_t)time(NULL));
+    veil_status st = conn_open(t, open_in, sizeof open_in, handle);
+    if (st == VEIL_OK) {
+        st = pump(t, c->fd, handle, false);
+        conn_close(t, handle);
+    }
+    if (st != VEIL_OK && st != VEIL_ERR_IO)
+        veil_log(VEIL_LOG_DEBUG, "a served peer connection ended: %s", veil_status_name(st));
+    close(c->fd);
+    free(c);
+    pthread_mutex_lock(&t->lock);
+    t->active--;
+    pthread_cond_broadcast(&t->idle);
+    pthread_mutex_unlock(&t->lock);
+    return NULL;
+}
+
+static void accept_one(tdbe *t)
+{
+    int fd = accept(t->listen_fd, NULL, NULL);
+    if (fd < 0) return;
+    struct timeval tv = {(time_t)(t->cfg.timeout_ms / 1000), 0};
+    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    pthread_mutex_lock(&t->lock);
+    bool room = t->active < t->cfg.max_peers;
+    if (room) t->active++;
+    pthread_mutex_unlock(&t->lock);
+    served *c = room ? calloc(1, sizeof *c) : NULL;
+    pthread_t th;
+    pthread_attr_t attr;
+    pthread_attr_init(&attr);
+    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    if (c != NULL) {
+        c->t = t;
+        c->fd = fd;
+    }
+    if (c == NULL || pthread_create(&th, &attr, serve_main, c) != 0) {
+        free(c);
+        close(fd);
+        if (room) {
+            pthread_mutex_lock(&t->lock);
+            t->active--;
+            pthread_cond_broadcast(&t->idle);
+            pthread_mutex_unlock(&t->lock);
+        }
+    }
+    pthread_attr_destroy(&attr);
+}
+
+/* --- fetching ----------------------------------------------------------------------- */
+
+static veil_status split_hostport(const char *hostport, char *host, size_t cap,
+                                  const char **port)
+{
+    const char *colon = strrchr(hostport, ':');
+    ENSURE(colon != NULL && (size_t)(colon - hostport) < cap && colon[1] != '\0', VEIL_ERR_ARG);
+    memcpy(host, hostport, (size_t)(colon - hostport));
+    host[colon - hostport] = '\0';
+    *port = colon + 1;
+    return VEIL_OK;
+}
+
+static veil_status dial(const char *peer, unsigned timeout_ms, int *out)
+{
+    char host[256];
+    const char *port;
+    TRY(split_hostport(peer, host, sizeof host, &port));
+    struct addrinfo hints = {0}, *ai = NULL;
+    hints.ai_socktype = SOCK_STREAM;
+    ENSURE(getaddrinfo(host, port, &hints, &ai) == 0, VEIL_ERR_ARG);
+    int fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    struct timeval tv = {(time_t)(timeout_ms / 1000), (long)(timeout_ms % 1000) * 1000};
+    if (fd >= 0) {
+        setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv); /* bounds connect, too */
+        int one = 1;
+        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    }
+    bool ok = fd >= 0 && connect(fd, ai->ai_addr, ai->ai_addrlen) == 0;
+    freeaddrinfo(ai);
+    if (!ok) {
+        if (fd >= 0) close(fd);
+        return VEIL_ERR_IO;
+    }
+    *out = fd;
+    return VEIL_OK;
+}
+
+veil_status tdbe_fetch(tdbe *t, const char *peer, uint64_t epoch,
+                       const uint8_t commitment[static 32], uint8_t *sealed, size_t cap,
+                       size_t *sealed_len)
+{
+    return tdbe_fetch_at(t, peer, epoch, commitment, (int64_t)time(NULL), sealed, cap,
+                         sealed_len);
+}
+
+veil_status tdbe_fetch_at(tdbe *t, const char *peer, uint64_t epoch,
+                          const uint8_t commitment[static 32], int64_t now, uint8_t *sealed,
+                          size_t cap, size_t *sealed_len)
+{
+    int fd;
+    TRY(dial(peer, t->cfg.timeout_ms, &fd));
+    uint8_t open_in[9 + 8 + 32], handle[4];
+    open_in[0] = TDBE_ROLE_FETCH;
+    veil_put_u64(open_in + 1, (uint64_t)now);
+    veil_put_u64(open_in + 9, epoch);
+    memcpy(open_in + 17, commitment, 32);
+    veil_status st = conn_open(t, open_in, sizeof open_in, handle);
+    if (st == VEIL_OK) {
+        veil_status pst = pump(t, fd, handle, true);
+        /* The enclave's verdict says more than the transport's. */
+        st = tee_enclave_call(t->enclave, TDBE_E_RESULT, handle, 4, sealed, cap, sealed_len);
+        if (st == VEIL_ERR_OUT_OF_ORDER && pst != VEIL_OK) st = pst;
+        conn_close(t, handle);
+    }
+    close(fd);
+    return st;
+}
+
+/* While the TVE waits for the chain's key: ask the peers in turn, hand the first key
+ * the enclave accepts to the TVE. */
+static void fetch_round(tdbe *t)
+{
+    Veil__Tve__StatusRequest sr = VEIL__TVE__STATUS_REQUEST__INIT;
+    Veil__Tve__Request req = VEIL__TVE__REQUEST__INIT;
+    req.request_case = VEIL__TVE__REQUEST__REQUEST_STATUS;
+    req.status = &sr;
+    Veil__Tve__Response *resp;
+    if (tve_call(t, &req, VEIL__TVE__RESPONSE__RESPONSE_STATUS, &resp) != VEIL_OK) return;
+    uint8_t commitment[32];
+    bool waiting = resp->status->awaited_key_commitment.len == 32;
+    if (waiting) memcpy(commitment, resp->status->awaited_key_commitment.data, 32);
+    veil__tve__response__free_unpacked(resp, NULL);
+    if (!waiting || t->cfg.n_peers == 0) return;
+
+    uint8_t sealed[TDBE_RESULT_MAX];
+    size_t len = 0;
+    veil_status st = VEIL_ERR_TDBE_UNAVAILABLE;
+    for (size_t i = 0; i < t->cfg.n_peers && !atomic_load(&t->stopping); i++) {
+        st = tdbe_fetch(t, t->cfg.peers[i], 0, commitment, sealed, sizeof sealed, &len);
+        if (st == VEIL_OK) break;
+        if (st != t->last_fetch)
+            veil_log(VEIL_LOG_WARN, "key from peer %s: %s (%s)", t->cfg.peers[i],
+                     veil_status_str(st), veil_status_name(st));
+    }
+    t->last_fetch = st;
+    if (st != VEIL_OK) return;
+    Veil__Tve__ImportKeyRequest ir = VEIL__TVE__IMPORT_KEY_REQUEST__INIT;
+    ir.epoch = 0;
+    ir.sealed.data = sealed;
+    ir.sealed.len = len;
+    req.request_case = VEIL__TVE__REQUEST__REQUEST_IMPORT_KEY;
+    req.import_key = &ir;
+    st = tve_call(t, &req, VEIL__TVE__RESPONSE__RESPONSE_IMPORT_KEY, &resp);
+    if (st == VEIL_OK) {
+        char c[65];
+        veil_hex_encode(c, commitment, 32);
+        veil_log(VEIL_LOG_INFO, "handed the chain's key (epoch 0, commitment %s) to the TVE", c);
+        veil__tve__response__free_unpacked(resp, NULL);
+    } else {
+        veil_log(VEIL_LOG_WARN, "the TVE refused the fetched key: %s (%s)", veil_status_str(st),
+                 veil_status_name(st));
+    }
+}
+
+/* --- lifecycle ---------------------------------------------------------------------- */
+
+static veil_status listen_on(tdbe *t, const char *hostport)
+{
+    char host[256];
+    const char *port;
+    TRY(split_hostport(hostport, host, sizeof host, &port));
+    struct addrinfo hints = {0}, *ai = NULL;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_PASSIVE;
+    if (getaddrinfo(host[0] ? host : NULL, port, &hints, &ai) != 0) {
+        veil_error_detail_set("cannot resolve %s", hostport);
+        return VEIL_ERR_ARG;
+    }
+    int fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    int one = 1;
+    if (fd >= 0) setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    if (fd < 0 || bind(fd, ai->ai_addr, ai->ai_addrlen) != 0 || listen(fd, 64) != 0) {
+        veil_error_detail_set("listen %s: %s", hostport, strerror(errno));
+        if (fd >= 0) close(fd);
+        freeaddrinfo(ai);
+        return VEIL_ERR_IO;
+    }
+    freeaddrinfo(ai);
+    struct sockaddr_storage ss;
+    socklen_t sl = sizeof ss;
+    char h[NI_MAXHOST] = "?", p[16] = "?";
+    getsockname(fd, (struct sockaddr *)&ss, &sl);
+    getnameinfo((struct sockaddr *)&ss, sl, h, sizeof h, p, sizeof p,
+                NI_NUMERICHOST | NI_NUMERICSERV);
+    snprintf(t->address, sizeof t->address, ss.ss_family == AF_INET6 ? "[%s]:%s" : "%s:%s", h, p);
+    t->listen_fd = fd;
+    return VEIL_OK;
+}
+
+veil_status tdbe_open(const tdbe_config *cfg, tdbe **out)
+{
+    ENSURE(cfg->listen != NULL && cfg->tve_endpoint != NULL && cfg->home != NULL &&
+               cfg->enclave_path != NULL && cfg->collateral != NULL &&
+               cfg->n_peers <= TDBE_MAX_PEERS,
+           VEIL_ERR_ARG);
+    tdbe *t = calloc(1, sizeof *t);
+    ENSURE(t != NULL, VEIL_ERR_NOMEM);
+    t->cfg = *cfg;
+    if (t->cfg.max_peers == 0) t->cfg.max_peers = 16;
+    if (t->cfg.timeout_ms == 0) t->cfg.timeout_ms = 10000;
+    if (t->cfg.handshake_ms == 0) t->cfg.handshake_ms = 5000;
+    if (t->cfg.retry_ms == 0) t->cfg.retry_ms = 2000;
+    t->listen_fd = -1;
+    t->last_fetch = VEIL_OK;
+    pthread_mutex_init(&t->lock, NULL);
+    pthread_mutex_init(&t->tve_lock, NULL);
+    pthread_cond_init(&t->idle, NULL);
+    veil_status st;
+    tee_ocall_table ocalls = {g_ocalls, 1, t};
+    TRY_OUT(veil_mkdir_p(cfg->home, 0700));
+    TRY_OUT(veil_path_join(t->cert_path, sizeof t->cert_path, cfg->home, "tdbe-cert.der"));
+    TRY_OUT(tve_client_open(cfg->tve_endpoint, 0, &t->tve));
+    TRY_OUT(tee_platform_open(cfg->platform_dir, &t->platform));
+    TRY_OUT(tee_platform_set_collateral(t->platform, cfg->collateral));
+    TRY_OUT(tee_enclave_load(t->platform, cfg->enclave_path, &ocalls, TDBE_ENCLAVE_MEMORY,
+                             &t->enclave));
+    if ((st = tve_handoff_run(t->enclave, TDBE_E_HANDOFF_BEGIN, TDBE_E_HANDOFF_END, t->tve)) !=
+        VEIL_OK) {
+        char d[256];
+        snprintf(d, sizeof d, "%s", veil_error_detail());
+        veil_error_detail_set("hand-off with the TVE at %s failed: %s%s%s", cfg->tve_endpoint,
+                              veil_status_str(st), d[0] ? ": " : "", d);
+        goto out;
+    }
+    TRY_OUT(identity_refresh(t));
+    TRY_OUT(listen_on(t, cfg->listen));
+    *out = t;
+    return VEIL_OK;
+out:
+    tdbe_close(t);
+    return st;
+}
+
+const char *tdbe_address(const tdbe *t) { return t->address; }
+
+void tdbe_identity(const tdbe *t, tee_identity *out) { tee_enclave_identity(t->enclave, out); }
+
+/* Fetching runs beside serving: two members fetching from each other must not wait
+ * for each other's accept loop. */
+static void *fetch_main(void *arg)
+{
+    tdbe *t = arg;
+    while (!atomic_load(&t->stopping)) {
+        fetch_round(t);
+        for (unsigned waited = 0; waited < t->cfg.retry_ms && !atomic_load(&t->stopping);
+             waited += 100)
+            usleep(100000);
+    }
+    return NULL;
+}
+
+veil_status tdbe_run(tdbe *t, volatile sig_atomic_t *stop)
+{
+    double next_renew = now_s() + RENEW_CHECK_SECONDS;
+    pthread_t fetcher;
+    ENSURE(pthread_create(&fetcher, NULL, fetch_main, t) == 0, VEIL_ERR_INTERNAL);
+    veil_status st = VEIL_OK;
+    while (!*stop) {
+        struct pollfd p = {t->listen_fd, POLLIN, 0};
+        int pr = poll(&p, 1, 250);
+        if (pr < 0 && errno != EINTR) {
+            st = VEIL_ERR_IO;
+            break;
+        }
+        if (pr > 0) accept_one(t);
+        double now = now_s();
+        if (now >= next_renew) {
+            if (identity_refresh(t) != VEIL_OK)
+                veil_log(VEIL_LOG_WARN, "identity renewal failed; retrying");
+            next_renew = now_s() + RENEW_CHECK_SECONDS;
+        }
+    }
+    atomic_store(&t->stopping, true);
+    pthread_join(fetcher, NULL);
+    return st;
+}
+
+void tdbe_close(tdbe *t)
+{
+    if (t == NULL) return;
+    if (t->listen_fd >= 0) close(t->listen_fd);
+    atomic_store(&t->stopping, true);
+    pthread_mutex_lock(&t->lock);
+    while (t->active > 0) pthread_cond_wait(&t->idle, &t->lock);
+    pthread_mutex_unlock(&t->lock);
+    size_t n = 0;
+    if (t->enclave != NULL &&
+        tee_enclave_call(t->enclave, TDBE_E_SHUTDOWN, NULL, 0, NULL, 0, &n) != VEIL_OK)
+        veil_log(VEIL_LOG_ERROR, "enclave shutdown failed");
+    tee_enclave_destroy(t->enclave);
+    tee_platform_close(t->platform);
+    tve_client_close(t->tve);
+    pthread_mutex_destroy(&t->lock);
+    pthread_mutex_destroy(&t->tve_lock);
+    pthread_cond_destroy(&t->idle);
+    free(t);
+}

@@ -1,0 +1,67 @@
+/* tdbe_host.h — the TDBE host: `veil tdbe` (docs/tdbe.md).
+ *
+ * Loads the TDBE enclave, hands it the TDBE<->TVE channel key from this platform's TVE
+ * (local attestation), and then:
+ *  - serves peer TDBEs: accepts TCP connections and moves their bytes to and from the
+ *    enclave (TDBE_E_FEED), which terminates mutually attested TLS, judges the peer and
+ *    answers a key request with the key its TVE exports under the channel key;
+ *  - fetches: while its TVE waits for the chain's key (the TVE's status names the
+ *    awaited commitment), it asks the peers in turn, every `retry_ms`, and hands the key
+ *    its enclave accepted to the TVE (ImportKeyRequest), which checks the commitment
+ *    again.
+ * The host sees only ciphertext and sealed blobs. Limits: at most max_peers
+ * connections at once (more are closed at once); a connection that has not verified
+ * its peer within handshake_ms, or is idle for timeout_ms, is closed.
+ */
+#ifndef VEIL_HOST_TDBE_TDBE_HOST_H
+#define VEIL_HOST_TDBE_TDBE_HOST_H
+
+#include <signal.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/status.h"
+#include "tee/tee.h"
+
+#define TDBE_MAX_PEERS 64u
+
+typedef struct tdbe_config {
+    const char *listen;       /* HOST:PORT (port 0: any free port) */
+    const char *tve_endpoint; /* this platform's TVE: ipc://PATH or tcp://HOST:PORT */
+    const char *home;         /* created 0700; holds tdbe-cert.der */
+    const char *platform_dir; /* NULL: default */
+    const char *collateral;   /* the collateral bundle peers' quotes are judged with */
+    const char *enclave_path;
+    const char *peers[TDBE_MAX_PEERS]; /* HOST:PORT of peer TDBEs */
+    size_t n_peers;
+    unsigned max_peers;    /* concurrent served connections; 0: 16 */
+    unsigned timeout_ms;   /* 0: 10000 */
+    unsigned handshake_ms; /* 0: 5000 */
+    unsigned retry_ms;     /* between fetch rounds; 0: 2000 */
+} tdbe_config;
+
+typedef struct tdbe tdbe;
+
+VEIL_MUST_CHECK veil_status tdbe_open(const tdbe_config *cfg, tdbe **out);
+/* "HOST:PORT" actually bound. */
+const char *tdbe_address(const tdbe *t);
+void tdbe_identity(const tdbe *t, tee_identity *out);
+/* Serves and fetches until *stop becomes non-zero (checked at least once a second). */
+VEIL_MUST_CHECK veil_status tdbe_run(tdbe *t, volatile sig_atomic_t *stop);
+/* One fetch of the key of `epoch` committed to by `commitment` from `peer` (HOST:PORT):
+ * on VEIL_OK, `sealed` holds the key sealed for this platform's TVE (*sealed_len
+ * bytes, at most 128). Errors: the connection's (VEIL_ERR_IO, VEIL_ERR_TIMEOUT), the
+ * enclave's verdict on the peer (9xx, 610-623), the peer's refusal
+ * (VEIL_ERR_TDBE_REFUSED), VEIL_ERR_TDBE_KEY_MISMATCH. */
+VEIL_MUST_CHECK veil_status tdbe_fetch(tdbe *t, const char *peer, uint64_t epoch,
+                                       const uint8_t commitment[static 32], uint8_t *sealed,
+                                       size_t cap, size_t *sealed_len);
+/* The same, judging the peer's certificate and quote at `now` (Unix seconds) instead of
+ * the host's clock (tests). */
+VEIL_MUST_CHECK veil_status tdbe_fetch_at(tdbe *t, const char *peer, uint64_t epoch,
+                                          const uint8_t commitment[static 32], int64_t now,
+                                          uint8_t *sealed, size_t cap, size_t *sealed_len);
+/* Waits for served connections to end and frees everything. NULL is a no-op. */
+void tdbe_close(tdbe *t);
+
+#endif

@@ -1,0 +1,143 @@
+/* veil tdbe: the transaction data bootstrapping enclave service (docs/tdbe.md). */
+#include <getopt.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/hex.h"
+#include "host/tdbe/tdbe_host.h"
+#include "hostutil/fileio.h"
+#include "tools/cli.h"
+#include "tools/commands.h"
+#include "tools/daemon.h"
+#include "trusted/tdbe/tdbe_abi.h"
+
+static void usage(void)
+{
+    printf("usage: veil tdbe --listen HOST:PORT --tve ENDPOINT --home DIR --collateral PATH\n"
+           "                 [--peer HOST:PORT]... [options]\n\n"
+           "Runs the bootstrapping enclave service: peer TDBEs connect over mutually\n"
+           "attested TLS 1.3 (terminated in the enclaves, each judging the other) to fetch\n"
+           "the chain's obfuscation key from this platform's TVE; while this TVE waits for\n"
+           "the chain's key, the service fetches it from its peers, checks it against the\n"
+           "chain's commitment and hands it to the TVE (docs/tdbe.md).\n"
+           "  --listen HOST:PORT  TCP address peers connect to (port 0: any)\n"
+           "  --tve ENDPOINT      this platform's TVE (ipc://PATH or tcp://HOST:PORT)\n"
+           "  --home DIR          state directory (created 0700; tdbe-cert.der)\n"
+           "  --collateral PATH   collateral bundle peers' quotes are judged with (e.g. the\n"
+           "                      simulated authority's collateral.json); its root must be\n"
+           "                      the one this platform was provisioned under\n"
+           "  --peer HOST:PORT    a peer TDBE to fetch the key from (repeatable, up to %u;\n"
+           "                      tried in order)\n"
+           "  --platform DIR      TEE platform directory (default $VEIL_PLATFORM_DIR, else\n"
+           "                      ~/.veil/platform)\n"
+           "  --enclave PATH      signed TDBE enclave image (default: enclaves/%s\n"
+           "                      next to the veil executable)\n"
+           "  --max-peers N       concurrent served connections (default 16)\n"
+           "  --timeout SECONDS   idle timeout per connection (default 10)\n"
+           "  --retry SECONDS     between rounds of asking peers (default 2)\n" DAEMON_HELP
+           "SIGINT or SIGTERM stops the service once open connections end.\n",
+           TDBE_MAX_PEERS, TDBE_ENCLAVE_IMAGE);
+}
+
+int cmd_tdbe(int argc, char **argv)
+{
+    static const struct option opts[] = {{"listen", required_argument, NULL, 'l'},
+                                         {"tve", required_argument, NULL, 'T'},
+                                         {"home", required_argument, NULL, 'H'},
+                                         {"collateral", required_argument, NULL, 'C'},
+                                         {"peer", required_argument, NULL, 'P'},
+                                         {"platform", required_argument, NULL, 'p'},
+                                         {"enclave", required_argument, NULL, 'e'},
+                                         {"max-peers", required_argument, NULL, 'm'},
+                                         {"timeout", required_argument, NULL, 't'},
+                                         {"retry", required_argument, NULL, 'r'},
+                                         DAEMON_LONG_OPTIONS,
+                                         {"help", no_argument, NULL, 'h'},
+                                         {NULL, 0, NULL, 0}};
+    char enclave[PATH_MAX] = "";
+    tdbe_config cfg = {0};
+    uint64_t v;
+    int c, rc;
+    static daemon_ctx dm;
+    daemon_init(&dm, "tdbe");
+    while ((c = getopt_long(argc, argv, "l:T:H:C:P:p:e:m:t:r:h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'l':
+            cfg.listen = optarg;
+            break;
+        case 'T':
+            cfg.tve_endpoint = optarg;
+            break;
+        case 'H':
+            cfg.home = optarg;
+            break;
+        case 'C':
+            cfg.collateral = optarg;
+            break;
+        case 'P':
+            if (cfg.n_peers == TDBE_MAX_PEERS) return cli_usage_error("too many --peer");
+            if (strchr(optarg, ':') == NULL) return cli_usage_error("--peer must be HOST:PORT");
+            cfg.peers[cfg.n_peers++] = optarg;
+            break;
+        case 'p':
+            cfg.platform_dir = optarg;
+            break;
+        case 'e':
+            snprintf(enclave, sizeof enclave, "%s", optarg);
+            break;
+        case 'm':
+            if (!cli_parse_u64(optarg, 1024, &v) || v == 0)
+                return cli_usage_error("--max-peers must be 1..1024");
+            cfg.max_peers = (unsigned)v;
+            break;
+        case 't':
+            if (!cli_parse_u64(optarg, 3600, &v) || v == 0)
+                return cli_usage_error("--timeout must be 1..3600 seconds");
+            cfg.timeout_ms = (unsigned)v * 1000u;
+            break;
+        case 'r':
+            if (!cli_parse_u64(optarg, 3600, &v) || v == 0)
+                return cli_usage_error("--retry must be 1..3600 seconds");
+            cfg.retry_ms = (unsigned)v * 1000u;
+            break;
+        case 'h':
+            usage();
+            return 0;
+        default:
+            if ((rc = daemon_other_option(&dm, c, optarg, "tdbe", argv)) != 0) return rc;
+            break;
+        }
+    }
+    if (cfg.listen == NULL || cfg.tve_endpoint == NULL || cfg.home == NULL ||
+        cfg.collateral == NULL || optind != argc)
+        return cli_usage_error(
+            "tdbe needs --listen HOST:PORT, --tve ENDPOINT, --home DIR and --collateral PATH");
+    veil_status st;
+    if (enclave[0] == '\0' &&
+        (st = veil_enclave_image_path(TDBE_ENCLAVE_IMAGE, enclave, sizeof enclave)) != VEIL_OK)
+        return cli_fail("enclave image", st);
+    cfg.enclave_path = enclave;
+
+    tdbe *t = NULL;
+    if ((st = tdbe_open(&cfg, &t)) != VEIL_OK) return cli_fail("tdbe", st);
+    daemon_signals(&dm);
+    tee_identity id;
+    char mre[65], mrs[65];
+    tdbe_identity(t, &id);
+    veil_hex_encode(mre, id.mrenclave, sizeof id.mrenclave);
+    veil_hex_encode(mrs, id.mrsigner, sizeof id.mrsigner);
+    /* The one start-up line; tests and scripts wait for it (the socket is bound). */
+    printf("tdbe: listening on %s mrenclave %s mrsigner %s\n", tdbe_address(t), mre, mrs);
+    fflush(stdout);
+    if ((st = daemon_ready(&dm, NULL, NULL)) != VEIL_OK) {
+        tdbe_close(t);
+        return cli_fail(dm.pid_file, st);
+    }
+    st = tdbe_run(t, &dm.stop);
+    tdbe_close(t);
+    daemon_stopped(&dm);
+    if (st != VEIL_OK) return cli_fail("tdbe", st);
+    return 0;
+}

@@ -1,0 +1,61 @@
+/* TDBE host <-> enclave interface: ecall and ocall indices, limits. Shared by both
+ * sides. Fixed big-endian fields; the peer protocol inside TLS is
+ * proto/veil/tdbe.proto (docs/tdbe.md). */
+#ifndef VEIL_TRUSTED_TDBE_ABI_H
+#define VEIL_TRUSTED_TDBE_ABI_H
+
+enum tdbe_ecall {
+    /* in: the host's unix time (u64 BE); creates the attested-TLS identity if there is
+     * none or it is due for renewal. out: its certificate (DER). */
+    TDBE_E_IDENTITY = 0,
+    /* The hand-off with the TVE (tve_channel.h): in/out as TQE_E_HANDOFF_BEGIN/_END. */
+    TDBE_E_HANDOFF_BEGIN = 1,
+    TDBE_E_HANDOFF_END = 2,
+    /* in: role (u8: TDBE_ROLE_SERVE, TDBE_ROLE_FETCH) || the host's unix time (u64 BE,
+     * judges the peer's certificate and quote), and for FETCH: epoch (u64 BE) || the
+     * chain's key commitment for it (32). out: a connection handle (u32).
+     * VEIL_ERR_LIMIT when TDBE_MAX_CONNECTIONS are open, VEIL_ERR_OUT_OF_ORDER before
+     * TDBE_E_IDENTITY, VEIL_ERR_HANDOFF_NONE before the hand-off. */
+    TDBE_E_OPEN = 3,
+    /* in: handle (u32) || bytes from the network (<= TDBE_FEED_IN_MAX); out: flags (u8,
+     * TDBE_FEED_*) || bytes to send. As TQE_E_FEED. */
+    TDBE_E_FEED = 4,
+    /* in: handle (u32). For a FETCH connection that is done: out = the key sealed under
+     * the TDBE<->TVE channel key for the TVE's E_KEY_IMPORT (label
+     * "veil/tdbe-key-import/v1", binding epoch); its error otherwise (the peer's
+     * refusal, VEIL_ERR_TDBE_KEY_MISMATCH, a verification code);
+     * VEIL_ERR_OUT_OF_ORDER while it runs. */
+    TDBE_E_RESULT = 5,
+    /* in: handle (u32); wipes and frees the connection. */
+    TDBE_E_CLOSE = 6,
+    /* Frees the identity and every connection. */
+    TDBE_E_SHUTDOWN = 7,
+};
+
+enum tdbe_ocall {
+    /* in: epoch (u64 BE); out: the TVE's E_KEY_EXPORT output for it (the host asks its
+     * TVE with an ExportKeyRequest). */
+    TDBE_O_KEY_EXPORT = 0,
+};
+
+#define TDBE_ROLE_SERVE 0u
+#define TDBE_ROLE_FETCH 1u
+
+#define TDBE_FEED_CLOSE 0x01u       /* close after sending the output */
+#define TDBE_FEED_MORE 0x02u        /* more output queued: feed again with no input */
+#define TDBE_FEED_ESTABLISHED 0x04u /* both sides verified each other */
+#define TDBE_FEED_DONE 0x08u        /* a FETCH connection has its result */
+
+#define TDBE_MAX_CONNECTIONS 32u
+#define TDBE_FEED_IN_MAX (64u * 1024u)
+#define TDBE_FEED_OUT_MAX (128u * 1024u)
+#define TDBE_CERT_MAX (16u * 1024u)
+#define TDBE_FRAME_MAX 4096u /* one peer message (u32 BE length || protobuf) */
+#define TDBE_RESULT_MAX 128u
+
+#define TDBE_ENCLAVE_IMAGE "veil_tdbe_enclave.signed.so"
+#define TDBE_PRODID 3
+#define TDBE_SVN 1
+#define TDBE_ENCLAVE_MEMORY ((size_t)32 << 20)
+
+#endif

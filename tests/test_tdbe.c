@@ -1,0 +1,329 @@
+/* The TDBE: key sharing between two platforms' TVEs over mutually attested TLS, and
+ * each refusal with its own code (docs/tdbe.md). Real TVE services (0MQ, LMDB, enclave)
+ * and TDBE hosts run in this process on ipc:// and loopback sockets; each member has
+ * its own simulated platform, all provisioned by one authority unless said otherwise. */
+#include <pthread.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "crypto/crypto.h"
+#include "host/tdbe/tdbe_host.h"
+#include "host/tve/tve_client.h"
+#include "host/tve/tve_server.h"
+#include "host/tve/tve_service.h"
+#include "tee/sim/sim_host.h"
+#include "trusted/tdbe/tdbe_abi.h"
+#include "veil/tve.pb-c.h"
+
+#define ENC VEIL_BUILD_DIR "/enclaves/"
+
+static char g_dir[64], g_auth[128], g_coll[160];
+
+/* One member: a platform, a TVE service behind 0MQ, a TDBE host (serving in a thread). */
+typedef struct member {
+    char plat[128], ep[160];
+    tve_service *svc;
+    tve_server *srv;
+    pthread_t tve_th, tdbe_th;
+    volatile sig_atomic_t stop;
+    tve_client *cli;
+    tdbe *t;
+    bool serving;
+} member;
+
+static void *tve_main(void *arg)
+{
+    member *m = arg;
+    veil_status st = tve_server_run(m->srv, TVE_LOG_ERRORS, &m->stop);
+    if (st != VEIL_OK) fprintf(stderr, "tve_server_run: %s\n", veil_status_name(st));
+    return NULL;
+}
+
+static void *tdbe_main(void *arg)
+{
+    member *m = arg;
+    veil_status st = tdbe_run(m->t, &m->stop);
+    if (st != VEIL_OK) fprintf(stderr, "tdbe_run: %s\n", veil_status_name(st));
+    return NULL;
+}
+
+/* name: its directory; tve_img/tdbe_img: enclave images; authority: whose platform. */
+static void member_start(member *m, const char *name, const char *tve_img, const char *tdbe_img,
+                         const char *authority, uint8_t tcb, const char *collateral, bool serve)
+{
+    memset(m, 0, sizeof *m);
+    char home[160], tdbe_home[160];
+    snprintf(m->plat, sizeof m->plat, "%s/%s/platform", g_dir, name);
+    snprintf(home, sizeof home, "%s/%s/tve", g_dir, name);
+    snprintf(tdbe_home, sizeof tdbe_home, "%s/%s/tdbe", g_dir, name);
+    snprintf(m->ep, sizeof m->ep, "ipc://%s/%s.sock", g_dir, name);
+    assert_int_equal(sim_platform_provision(m->plat, authority, tcb, false), VEIL_OK);
+    tve_service_config sc = {.home = home, .platform_dir = m->plat, .enclave_path = tve_img,
+                             .threads = 1};
+    assert_int_equal(tve_service_open(&sc, &m->svc), VEIL_OK);
+    assert_int_equal(tve_server_bind(m->svc, m->ep, &m->srv), VEIL_OK);
+    assert_int_equal(pthread_create(&m->tve_th, NULL, tve_main, m), 0);
+    assert_int_equal(tve_client_open(m->ep, 5000, &m->cli), VEIL_OK);
+    tdbe_config tc = {.listen = "127.0.0.1:0", .tve_endpoint = m->ep, .home = tdbe_home,
+                      .platform_dir = m->plat, .collateral = collateral,
+                      .enclave_path = tdbe_img, .timeout_ms = 5000, .handshake_ms = 5000,
+                      .retry_ms = 3600000};
+    assert_int_equal(tdbe_open(&tc, &m->t), VEIL_OK);
+    m->serving = serve;
+    if (serve) assert_int_equal(pthread_create(&m->tdbe_th, NULL, tdbe_main, m), 0);
+}
+
+static void member_stop(member *m)
+{
+    m->stop = 1;
+    if (m->serving) pthread_join(m->tdbe_th, NULL);
+    tdbe_close(m->t);
+    pthread_join(m->tve_th, NULL);
+    tve_client_close(m->cli);
+    tve_server_close(m->srv);
+    tve_service_close(m->svc);
+}
+
+static Veil__Tve__Response *call(member *m, Veil__Tve__Request *req,
+                                 Veil__Tve__Response__ResponseCase want, veil_status *st)
+{
+    Veil__Tve__Response *resp = NULL;
+    *st = tve_client_call(m->cli, req, want, 0, &resp);
+    return resp;
+}
+
+/* init-chain: with commitment NULL the TVE draws the key; its commitment goes to out. */
+static void init_chain(member *m, const uint8_t *commitment, uint8_t out[32])
+{
+    Veil__Tve__InitChainRequest ic = VEIL__TVE__INIT_CHAIN_REQUEST__INIT;
+    ic.chain_id = "tdbe-test";
+    if (commitment != NULL) {
+        ic.key_commitment.data = (uint8_t *)commitment;
+        ic.key_commitment.len = 32;
+    }
+    Veil__Tve__Request req = VEIL__TVE__REQUEST__INIT;
+    req.request_case = VEIL__TVE__REQUEST__REQUEST_INIT_CHAIN;
+    req.init_chain = &ic;
+    veil_status st;
+    Veil__Tve__Response *r = call(m, &req, VEIL__TVE__RESPONSE__RESPONSE_INIT_CHAIN, &st);
+    assert_int_equal(st, VEIL_OK);
+    if (out != NULL) {
+        assert_int_equal(r->init_chain->key_commitment.len, 32);
+        memcpy(out, r->init_chain->key_commitment.data, 32);
+    }
+    veil__tve__response__free_unpacked(r, NULL);
+}
+
+static veil_status import_key(member *m, const uint8_t *sealed, size_t len)
+{
+    Veil__Tve__ImportKeyRequest ir = VEIL__TVE__IMPORT_KEY_REQUEST__INIT;
+    ir.sealed.data = (uint8_t *)sealed;
+    ir.sealed.len = len;
+    Veil__Tve__Request req = VEIL__TVE__REQUEST__INIT;
+    req.request_case = VEIL__TVE__REQUEST__REQUEST_IMPORT_KEY;
+    req.import_key = &ir;
+    veil_status st;
+    Veil__Tve__Response *r = call(m, &req, VEIL__TVE__RESPONSE__RESPONSE_IMPORT_KEY, &st);
+    if (r != NULL) veil__tve__response__free_unpacked(r, NULL);
+    return st;
+}
+
+/* The TVE's status: whether it holds a key, and its commitment or the awaited one. */
+static bool status_key(member *m, uint8_t commitment[32], bool *awaiting)
+{
+    Veil__Tve__StatusRequest sr = VEIL__TVE__STATUS_REQUEST__INIT;
+    Veil__Tve__Request req = VEIL__TVE__REQUEST__INIT;
+    req.request_case = VEIL__TVE__REQUEST__REQUEST_STATUS;
+    req.status = &sr;
+    veil_status st;
+    Veil__Tve__Response *r = call(m, &req, VEIL__TVE__RESPONSE__RESPONSE_STATUS, &st);
+    assert_int_equal(st, VEIL_OK);
+    bool has = r->status->key_commitment.len == 32;
+    *awaiting = r->status->awaited_key_commitment.len == 32;
+    if (has) memcpy(commitment, r->status->key_commitment.data, 32);
+    if (*awaiting) memcpy(commitment, r->status->awaited_key_commitment.data, 32);
+    veil__tve__response__free_unpacked(r, NULL);
+    return has;
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    snprintf(g_dir, sizeof g_dir, "/tmp/veil-test-tdbe-XXXXXX");
+    if (mkdtemp(g_dir) == NULL) return -1;
+    snprintf(g_auth, sizeof g_auth, "%s/authority", g_dir);
+    snprintf(g_coll, sizeof g_coll, "%s/collateral.json", g_auth);
+    signal(SIGPIPE, SIG_IGN);
+    return veil_crypto_init() == VEIL_OK ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    if (getenv("VEIL_TEST_KEEP")) return 0;
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", g_dir);
+    return system(cmd) == 0 ? 0 : -1;
+}
+
+/* A keyless TVE gets the chain's key from a peer's TDBE, and only that key. */
+static void test_key_sharing(void **state)
+{
+    (void)state;
+    member a, b, c;
+    member_start(&a, "a", ENC "veil_tve_enclave.signed.so", ENC "veil_tdbe_enclave.signed.so",
+                 g_auth, 1, g_coll, true);
+    member_start(&b, "b", ENC "veil_tve_enclave.signed.so", ENC "veil_tdbe_enclave.signed.so",
+                 g_auth, 1, g_coll, false);
+    member_start(&c, "c", ENC "veil_tve_enclave.signed.so", ENC "veil_tdbe_enclave.signed.so",
+                 g_auth, 1, g_coll, false);
+    uint8_t commit[32], got[32], wrong[32];
+    bool awaiting;
+    init_chain(&a, NULL, commit);
+    init_chain(&b, commit, NULL);
+    init_chain(&c, commit, NULL);
+    assert_false(status_key(&b, got, &awaiting));
+    assert_true(awaiting);
+    assert_memory_equal(got, commit, 32);
+
+    /* The host offers the TVE a key directly: it does not open under the channel key. */
+    uint8_t junk[92];
+    memset(junk, 0x5a, sizeof junk);
+    assert_int_equal(import_key(&b, junk, sizeof junk), VEIL_ERR_HANDOFF_CHANNEL);
+
+    /* A key that does not match the commitment the requester names is refused inside
+     * its enclave; nothing reaches the TVE. */
+    uint8_t sealed[TDBE_RESULT_MAX], sealed_c[TDBE_RESULT_MAX];
+    size_t len = 0, len_c = 0;
+    memcpy(wrong, commit, 32);
+    wrong[0] ^= 1;
+    assert_int_equal(tdbe_fetch(b.t, tdbe_address(a.t), 0, wrong, sealed, sizeof sealed, &len),
+                     VEIL_ERR_TDBE_KEY_MISMATCH);
+    /* A certificate judged after it expired (the host's clock two days on). */
+    assert_int_equal(tdbe_fetch_at(b.t, tdbe_address(a.t), 0, commit,
+                                   (int64_t)time(NULL) + 2 * 86400, sealed, sizeof sealed, &len),
+                     VEIL_ERR_RATLS_EXPIRED);
+
+    /* The genuine fetch, sealed for b's TVE: c's TVE (another platform) cannot open it. */
+    assert_int_equal(tdbe_fetch(b.t, tdbe_address(a.t), 0, commit, sealed, sizeof sealed, &len),
+                     VEIL_OK);
+    assert_int_equal(import_key(&c, sealed, len), VEIL_ERR_HANDOFF_CHANNEL);
+    assert_int_equal(import_key(&b, sealed, len), VEIL_OK);
+    assert_true(status_key(&b, got, &awaiting));
+    assert_false(awaiting);
+    assert_memory_equal(got, commit, 32);
+    /* Once it holds the key, b's TVE takes no other. */
+    assert_int_equal(import_key(&b, sealed, len), VEIL_ERR_TVE_NOT_AWAITING);
+    /* c fetched from b, which got it from a: the same key. */
+    b.serving = true;
+    assert_int_equal(pthread_create(&b.tdbe_th, NULL, tdbe_main, &b), 0);
+    assert_int_equal(
+        tdbe_fetch(c.t, tdbe_address(b.t), 0, commit, sealed_c, sizeof sealed_c, &len_c), VEIL_OK);
+    assert_int_equal(import_key(&c, sealed_c, len_c), VEIL_OK);
+    assert_true(status_key(&c, got, &awaiting));
+    assert_memory_equal(got, commit, 32);
+    /* a, whose TVE drew the key, awaits none. */
+    assert_true(status_key(&a, got, &awaiting));
+    assert_false(awaiting);
+    member_stop(&c);
+    member_stop(&b);
+    member_stop(&a);
+}
+
+/* Peers that are not what the policy names: refused by the fetching enclave with its
+ * own code before it sends a byte of the protocol, and by a serving one likewise. */
+static void test_peer_refusals(void **state)
+{
+    (void)state;
+    member a, dbg, other, foreign, old, req;
+    char foreign_auth[128], foreign_coll[160];
+    snprintf(foreign_auth, sizeof foreign_auth, "%s/foreign-authority", g_dir);
+    snprintf(foreign_coll, sizeof foreign_coll, "%s/collateral.json", foreign_auth);
+    member_start(&a, "ra", ENC "veil_tve_enclave.signed.so", ENC "veil_tdbe_enclave.signed.so",
+                 g_auth, 1, g_coll, true);
+    member_start(&req, "rq", ENC "veil_tve_enclave.signed.so", ENC "veil_tdbe_enclave.signed.so",
+                 g_auth, 1, g_coll, false);
+    /* A debug TDBE (its TVE debug too, or the hand-off refuses it). */
+    member_start(&dbg, "rd", ENC "veil_tve_enclave_debug.signed.so",
+                 ENC "veil_tdbe_enclave_debug.signed.so", g_auth, 1, g_coll, true);
+    /* Another signer's TDBE and TVE. */
+    member_start(&other, "ro", ENC "veil_tve_enclave_othersigner.signed.so",
+                 ENC "veil_tdbe_enclave_othersigner.signed.so", g_auth, 1, g_coll, true);
+    /* A platform certified by another provisioning authority. */
+    member_start(&foreign, "rf", ENC "veil_tve_enclave.signed.so",
+                 ENC "veil_tdbe_enclave.signed.so", foreign_auth, 1, foreign_coll, true);
+    /* A platform below the collateral's TCB (OutOfDate). */
+    member_start(&old, "rt", ENC "veil_tve_enclave.signed.so", ENC "veil_tdbe_enclave.signed.so",
+                 g_auth, 0, g_coll, true);
+    uint8_t commit[32], sealed[TDBE_RESULT_MAX];
+    size_t len = 0;
+    init_chain(&a, NULL, commit);
+    init_chain(&req, commit, NULL);
+
+    assert_int_equal(tdbe_fetch(req.t, tdbe_address(dbg.t), 0, commit, sealed, sizeof sealed, &len),
+                     VEIL_ERR_RATLS_DEBUG);
+    assert_int_equal(
+        tdbe_fetch(req.t, tdbe_address(other.t), 0, commit, sealed, sizeof sealed, &len),
+        VEIL_ERR_RATLS_MRSIGNER);
+    assert_int_equal(
+        tdbe_fetch(req.t, tdbe_address(foreign.t), 0, commit, sealed, sizeof sealed, &len),
+        VEIL_ERR_TEE_QUOTE_CHAIN);
+    assert_int_equal(tdbe_fetch(req.t, tdbe_address(old.t), 0, commit, sealed, sizeof sealed, &len),
+                     VEIL_ERR_RATLS_TCB);
+    /* The serving side applies the same policy: a debug TDBE asking a genuine one is
+     * refused, and learns only that. */
+    assert_int_equal(tdbe_fetch(dbg.t, tdbe_address(a.t), 0, commit, sealed, sizeof sealed, &len),
+                     VEIL_ERR_TDBE_REFUSED);
+    /* Another signer's TDBE asking: it judges first, and its own policy refuses ours. */
+    assert_int_equal(
+        tdbe_fetch(other.t, tdbe_address(a.t), 0, commit, sealed, sizeof sealed, &len),
+        VEIL_ERR_RATLS_MRSIGNER);
+    /* Nothing listens: a transport error, not a verdict. */
+    assert_int_equal(tdbe_fetch(req.t, "127.0.0.1:1", 0, commit, sealed, sizeof sealed, &len),
+                     VEIL_ERR_IO);
+    /* And the genuine peer still serves. */
+    assert_int_equal(tdbe_fetch(req.t, tdbe_address(a.t), 0, commit, sealed, sizeof sealed, &len),
+                     VEIL_OK);
+    member_stop(&old);
+    member_stop(&foreign);
+    member_stop(&other);
+    member_stop(&dbg);
+    member_stop(&req);
+    member_stop(&a);
+}
+
+/* A TDBE whose platform's collateral names another root is refused at start. */
+static void test_collateral_of_another_root(void **state)
+{
+    (void)state;
+    char foreign_auth[128], foreign_coll[160], plat[128];
+    snprintf(foreign_auth, sizeof foreign_auth, "%s/foreign-authority", g_dir);
+    snprintf(foreign_coll, sizeof foreign_coll, "%s/collateral.json", foreign_auth);
+    snprintf(plat, sizeof plat, "%s/cr/platform", g_dir);
+    assert_int_equal(sim_platform_provision(plat, foreign_auth, 1, false), VEIL_OK);
+    tee_platform *p;
+    assert_int_equal(tee_platform_open(plat, &p), VEIL_OK);
+    assert_int_equal(tee_platform_set_collateral(p, g_coll), VEIL_ERR_TEE_QUOTE_CHAIN);
+    assert_int_equal(tee_platform_set_collateral(p, foreign_coll), VEIL_OK);
+    tee_platform_close(p);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_key_sharing),
+        cmocka_unit_test(test_peer_refusals),
+        cmocka_unit_test(test_collateral_of_another_root),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
