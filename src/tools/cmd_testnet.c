@@ -166,7 +166,7 @@ static bool toml_set(char **text, const char *section, const char *key, const ch
 /* --- init ----------------------------------------------------------------------------- */
 typedef struct val {
     char dir[PATH_MAX], node_id[64];
-    int p2p, rpc;
+    int p2p, rpc, tdbe;
     json_t *pub_key;
 } val;
 
@@ -208,6 +208,7 @@ static bool member_create(const char *home, size_t i, const char *cmt, const cha
     }
     v->p2p = free_port();
     v->rpc = free_port();
+    v->tdbe = free_port();
     return true;
 }
 
@@ -354,9 +355,9 @@ static int testnet_init(int argc, char **argv)
         pf(name, sizeof name, "v%zu", i);
         if (!member_configure(&v[i], name, peers)) goto out;
         json_array_append_new(json_object_get(manifest, "validators"),
-                              json_pack("{s:s, s:s, s:i, s:i, s:b}", "dir", v[i].dir, "node_id",
-                                        v[i].node_id, "rpc_port", v[i].rpc, "p2p_port", v[i].p2p,
-                                        "validator", 1));
+                              json_pack("{s:s, s:s, s:i, s:i, s:i, s:b}", "dir", v[i].dir,
+                                        "node_id", v[i].node_id, "rpc_port", v[i].rpc, "p2p_port",
+                                        v[i].p2p, "tdbe_port", v[i].tdbe, "validator", 1));
     }
     pf(path, sizeof path, "%s/%s", home, TESTNET_FILE);
     if (json_dump_file(manifest, path, JSON_INDENT(2)) != 0) {
@@ -477,9 +478,10 @@ static int testnet_add_node(int argc, char **argv)
     }
     free(g);
     if (!member_configure(&v, name, peers)) goto out;
-    json_array_append_new(members, json_pack("{s:s, s:s, s:i, s:i, s:b}", "dir", v.dir, "node_id",
-                                             v.node_id, "rpc_port", v.rpc, "p2p_port", v.p2p,
-                                             "validator", 0));
+    json_array_append_new(members,
+                          json_pack("{s:s, s:s, s:i, s:i, s:i, s:b}", "dir", v.dir, "node_id",
+                                    v.node_id, "rpc_port", v.rpc, "p2p_port", v.p2p, "tdbe_port",
+                                    v.tdbe, "validator", 0));
     pf(path, sizeof path, "%s/%s", home, TESTNET_FILE);
     if (json_dump_file(m, path, JSON_INDENT(2)) != 0) {
         fprintf(stderr, "veil: testnet add-node: cannot write %s\n", path);
@@ -528,22 +530,39 @@ static bool wait_path(const char *p, pid_t pid)
     return false;
 }
 
-/* One member's processes: TVE, node, CometBFT (started in that order). */
+/* One member's processes: TVE, node, CometBFT, TDBE (started in that order). */
+#define MEMBER_PROCS 4
 typedef struct member {
     const char *dir;
-    pid_t pid[3];
+    const char *collateral;
+    char tdbe_listen[32];
+    char *tdbe_argv[16 + 2 * MAX_VALIDATORS];
+    char peers[MAX_VALIDATORS][32];
+    pid_t pid[MEMBER_PROCS];
     time_t restarts[3]; /* when the last three restarts happened */
 } member;
 
-static const char *const g_proc_name[3] = {"TVE", "node", "CometBFT"};
+static const char *const g_proc_name[MEMBER_PROCS] = {"TVE", "node", "CometBFT", "TDBE"};
 
 static void member_stop(member *m)
 {
-    /* The operator's order: CometBFT, the node, the TVE. */
-    for (int k = 2; k >= 0; k--)
+    /* The operator's order: the TDBE, CometBFT, the node, the TVE. */
+    for (int k = MEMBER_PROCS - 1; k >= 0; k--)
         if (m->pid[k] > 0) {
+            /* A process that does not stop within 15 s is killed: the testnet must not
+             * hang on one member. */
             kill(m->pid[k], SIGTERM);
-            waitpid(m->pid[k], NULL, 0);
+            int waited = 0;
+            while (waitpid(m->pid[k], NULL, WNOHANG) == 0) {
+                if (++waited == 300) {
+                    fprintf(stderr, "veil: testnet: %s of %s did not stop in 15 s; killing it\n",
+                            g_proc_name[k], m->dir);
+                    kill(m->pid[k], SIGKILL);
+                    waitpid(m->pid[k], NULL, 0);
+                    break;
+                }
+                usleep(50000);
+            }
             m->pid[k] = 0;
         }
 }
@@ -576,7 +595,35 @@ static bool member_start(member *m, const char *veil, const char *cmt)
     pf(log, sizeof log, "%s/cometbft.log", m->dir);
     char *cmt_argv[] = {(char *)cmt, "start", "--home", cmthome, NULL};
     m->pid[2] = spawn_logged(cmt_argv, log);
-    return m->pid[2] > 0;
+    if (m->pid[2] <= 0) return false;
+    /* The TDBE: serves the chain's key to the other members' TDBEs and, while this
+     * member's TVE waits for it, fetches it from them (docs/tdbe.md). */
+    char tdbehome[PATH_MAX + 16];
+    pf(tdbehome, sizeof tdbehome, "%s/tdbe", m->dir);
+    pf(log, sizeof log, "%s/tdbe.log", m->dir);
+    size_t a = 0;
+    char **av = m->tdbe_argv;
+    av[a++] = (char *)veil;
+    av[a++] = "tdbe";
+    av[a++] = "--listen";
+    av[a++] = m->tdbe_listen;
+    av[a++] = "--tve";
+    av[a++] = ep;
+    av[a++] = "--home";
+    av[a++] = tdbehome;
+    av[a++] = "--platform";
+    av[a++] = plat;
+    av[a++] = "--collateral";
+    av[a++] = (char *)m->collateral;
+    av[a++] = "--retry";
+    av[a++] = "1";
+    for (size_t i = 0; i < MAX_VALIDATORS && m->peers[i][0]; i++) {
+        av[a++] = "--peer";
+        av[a++] = m->peers[i];
+    }
+    av[a] = NULL;
+    m->pid[3] = spawn_logged(av, log);
+    return m->pid[3] > 0;
 }
 
 static void stop_members(member *ms, size_t n)
@@ -610,10 +657,26 @@ static int testnet_start(int argc, char **argv)
         json_decref(m);
         return 1;
     }
+    char collateral[PATH_MAX + 32];
+    pf(collateral, sizeof collateral, "%s/authority/collateral.json", home);
     for (size_t i = 0; i < n; i++) {
         json_t *o = json_array_get(vals, i);
         ms[i].dir = json_string_value(json_object_get(o, "dir"));
+        ms[i].collateral = collateral;
+        pf(ms[i].tdbe_listen, sizeof ms[i].tdbe_listen, "127.0.0.1:%lld",
+           (long long)json_integer_value(json_object_get(o, "tdbe_port")));
+        for (size_t k = 0, p = 0; k < n; k++)
+            if (k != i)
+                pf(ms[i].peers[p++], sizeof ms[i].peers[0], "127.0.0.1:%lld",
+                   (long long)json_integer_value(json_object_get(json_array_get(vals, k),
+                                                                 "tdbe_port")));
         if (!json_is_false(json_object_get(o, "validator"))) nv++;
+        if (json_integer_value(json_object_get(o, "tdbe_port")) <= 0) {
+            fprintf(stderr, "veil: testnet: member %zu has no tdbe_port (a testnet made by an "
+                            "older veil: run 'veil testnet init' again)\n", i);
+            json_decref(m);
+            return 1;
+        }
         if (ms[i].dir == NULL) {
             fprintf(stderr, "veil: testnet: member %zu has no directory\n", i);
             json_decref(m);
@@ -639,7 +702,7 @@ static int testnet_start(int argc, char **argv)
     }
     while (!g_stop) {
         for (size_t i = 0; i < n && !g_stop; i++)
-            for (int k = 0; k < 3; k++) {
+            for (int k = 0; k < MEMBER_PROCS; k++) {
                 int status;
                 if (ms[i].pid[k] <= 0 || waitpid(ms[i].pid[k], &status, WNOHANG) != ms[i].pid[k])
                     continue;
