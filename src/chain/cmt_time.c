@@ -97,7 +97,7 @@ veil_status cmt_time_parse(const char *s, cmt_timestamp *out)
         size_t nd = 0;
         while (p[nd] >= '0' && p[nd] <= '9') nd++;
         if (nd < 1 || nd > 9) return VEIL_ERR_MALFORMED;
-        unsigned frac;
+        unsigned frac = 0;
         (void)digits(p, nd, &frac);
         for (size_t i = nd; i < 9; i++) frac *= 10;
         nanos = (int32_t)frac;

@@ -30,12 +30,17 @@
 
 #include <jansson.h>
 
+#include "common/hex.h"
+#include "crypto/crypto.h"
+#include "crypto/crypto_host.h"
 #include "hostutil/fileio.h"
 #include "hostutil/rpc_client.h"
 #include "tee/sim/sim_host.h"
 #include "tools/cli.h"
 #include "tools/commands.h"
 #include "tools/devnet.h"
+#include "trusted/tqe/tqe_abi.h"
+#include "wallet/wallet.h"
 
 #define TESTNET_FILE "testnet.json"
 #define MAX_VALIDATORS 16
@@ -163,12 +168,85 @@ static bool toml_set(char **text, const char *section, const char *key, const ch
     return false;
 }
 
-/* --- init ----------------------------------------------------------------------------- */
 typedef struct val {
     char dir[PATH_MAX], node_id[64];
-    int p2p, rpc, tdbe;
+    int p2p, rpc, tdbe, tqe;
     json_t *pub_key;
 } val;
+
+/* --- wallets ------------------------------------------------------------------------- */
+/* The testnet's wallet accounts: each a wallet seed (DIR/wallets/NAME.seed, hex), its
+ * account funded in the genesis with unbonded stake a wallet can withdraw at once into a
+ * confidential output. Returns the genesis accounts, or NULL (said on stderr). */
+#define TESTNET_WALLETS 2
+static json_t *wallet_accounts_create(const char *home)
+{
+    static const char *const names[TESTNET_WALLETS] = {"alice", "bob"};
+    char dir[PATH_MAX + 16], path[PATH_MAX + 64], now[32];
+    pf(dir, sizeof dir, "%s/wallets", home);
+    pf(now, sizeof now, "%lld", (long long)time(NULL) - 60);
+    if (veil_mkdir_p(dir, 0700) != VEIL_OK) {
+        fprintf(stderr, "veil: testnet init: cannot create %s\n", dir);
+        return NULL;
+    }
+    json_t *accounts = json_array();
+    for (size_t i = 0; i < TESTNET_WALLETS; i++) {
+        uint8_t seed[32];
+        wallet_keys k;
+        char hex[66], addr[65];
+        if (veil_random_bytes(seed, sizeof seed) != VEIL_OK ||
+            wallet_keys_from_seed(&k, seed) != VEIL_OK) {
+            json_decref(accounts);
+            return NULL;
+        }
+        veil_hex_encode(hex, seed, 32);
+        hex[64] = '\n';
+        hex[65] = '\0';
+        veil_hex_encode(addr, k.spend_pk, 32);
+        veil_wipe(&k, sizeof k);
+        veil_wipe(seed, sizeof seed);
+        pf(path, sizeof path, "%s/%s.seed", dir, names[i]);
+        veil_status st = veil_file_write_atomic(path, hex, 65, 0600);
+        veil_wipe(hex, sizeof hex);
+        if (st != VEIL_OK) {
+            cli_fail(path, st);
+            json_decref(accounts);
+            return NULL;
+        }
+        json_array_append_new(accounts,
+                              json_pack("{s:s, s:s, s:s, s:s, s:s}", "address", addr, "bonded",
+                                        "0", "unbonded", "1000000000", "unbonded_from", now,
+                                        "nonce", "0"));
+    }
+    return accounts;
+}
+
+/* DIR/wallets/vI.config.json: a wallet configuration that uses member vI's RPC and
+ * TQE (copy it next to a wallet FILE as FILE.config.json). */
+static bool wallet_config_write(const char *home, const val *v, const char *name)
+{
+    char path[PATH_MAX + 64], coll[PATH_MAX + 64], rpc[64], tqe[64], signer[65], img[PATH_MAX];
+    tee_identity id;
+    if (veil_enclave_image_path(TQE_ENCLAVE_IMAGE, img, sizeof img) != VEIL_OK ||
+        tee_image_identity(img, &id) != VEIL_OK) {
+        fprintf(stderr, "veil: testnet: cannot read the TQE image's identity (%s)\n", img);
+        return false;
+    }
+    veil_hex_encode(signer, id.mrsigner, sizeof id.mrsigner);
+    pf(coll, sizeof coll, "%s/authority/collateral.json", home);
+    pf(rpc, sizeof rpc, "http://127.0.0.1:%d", v->rpc);
+    pf(tqe, sizeof tqe, "127.0.0.1:%d", v->tqe);
+    json_t *doc = json_pack("{s:s, s:s, s:s, s:s, s:i, s:i}", "rpc", rpc, "tqe", tqe,
+                            "tqe_collateral", coll, "tqe_mrsigner", signer, "tqe_prodid",
+                            (int)id.prodid, "tqe_min_svn", (int)id.svn);
+    pf(path, sizeof path, "%s/wallets/%s.config.json", home, name);
+    int rc = json_dump_file(doc, path, JSON_INDENT(2));
+    json_decref(doc);
+    if (rc != 0) fprintf(stderr, "veil: testnet: cannot write %s\n", path);
+    return rc == 0;
+}
+
+/* --- init ----------------------------------------------------------------------------- */
 
 /* One member's directory: its platform (under the shared authority), its CometBFT
  * home (keys, node id), and two free ports. Says what failed on stderr. */
@@ -209,6 +287,7 @@ static bool member_create(const char *home, size_t i, const char *cmt, const cha
     v->p2p = free_port();
     v->rpc = free_port();
     v->tdbe = free_port();
+    v->tqe = free_port();
     return true;
 }
 
@@ -331,12 +410,14 @@ static int testnet_init(int argc, char **argv)
     }
     json_object_set_new(genesis, "validators", vals);
     json_object_set_new(genesis, "chain_id", json_string(chain));
+    json_t *accounts = wallet_accounts_create(home);
+    if (accounts == NULL) goto out;
     json_object_set_new(
         genesis, "app_state",
-        json_pack("{s:{s:s, s:s, s:s, s:s, s:s}, s:[], s:[], s:s}", "params", "fee_rule",
+        json_pack("{s:{s:s, s:s, s:s, s:s, s:s}, s:o, s:[], s:s}", "params", "fee_rule",
                   "at_least", "fee_base", "1000", "fee_per_byte", "1", "unbonding_period",
-                  "86400", "key_epoch_blocks", "10000", "accounts", "outputs", "key_commitment",
-                  commitment));
+                  "86400", "key_epoch_blocks", "10000", "accounts", accounts, "outputs",
+                  "key_commitment", commitment));
     char peers[MAX_VALIDATORS * 96] = "";
     for (size_t i = 0; i < n; i++) {
         size_t l = strlen(peers);
@@ -355,9 +436,11 @@ static int testnet_init(int argc, char **argv)
         pf(name, sizeof name, "v%zu", i);
         if (!member_configure(&v[i], name, peers)) goto out;
         json_array_append_new(json_object_get(manifest, "validators"),
-                              json_pack("{s:s, s:s, s:i, s:i, s:i, s:b}", "dir", v[i].dir,
-                                        "node_id", v[i].node_id, "rpc_port", v[i].rpc, "p2p_port",
-                                        v[i].p2p, "tdbe_port", v[i].tdbe, "validator", 1));
+                              json_pack("{s:s, s:s, s:i, s:i, s:i, s:i, s:b}", "dir",
+                                        v[i].dir, "node_id", v[i].node_id, "rpc_port", v[i].rpc,
+                                        "p2p_port", v[i].p2p, "tdbe_port", v[i].tdbe, "tqe_port",
+                                        v[i].tqe, "validator", 1));
+        if (!wallet_config_write(home, &v[i], name)) goto out;
     }
     pf(path, sizeof path, "%s/%s", home, TESTNET_FILE);
     if (json_dump_file(manifest, path, JSON_INDENT(2)) != 0) {
@@ -479,9 +562,10 @@ static int testnet_add_node(int argc, char **argv)
     free(g);
     if (!member_configure(&v, name, peers)) goto out;
     json_array_append_new(members,
-                          json_pack("{s:s, s:s, s:i, s:i, s:i, s:b}", "dir", v.dir, "node_id",
-                                    v.node_id, "rpc_port", v.rpc, "p2p_port", v.p2p, "tdbe_port",
-                                    v.tdbe, "validator", 0));
+                          json_pack("{s:s, s:s, s:i, s:i, s:i, s:i, s:b}", "dir", v.dir,
+                                    "node_id", v.node_id, "rpc_port", v.rpc, "p2p_port", v.p2p,
+                                    "tdbe_port", v.tdbe, "tqe_port", v.tqe, "validator", 0));
+    if (!wallet_config_write(home, &v, name)) goto out;
     pf(path, sizeof path, "%s/%s", home, TESTNET_FILE);
     if (json_dump_file(m, path, JSON_INDENT(2)) != 0) {
         fprintf(stderr, "veil: testnet add-node: cannot write %s\n", path);
@@ -530,23 +614,23 @@ static bool wait_path(const char *p, pid_t pid)
     return false;
 }
 
-/* One member's processes: TVE, node, CometBFT, TDBE (started in that order). */
-#define MEMBER_PROCS 4
+/* One member's processes: TVE, node, CometBFT, TDBE, TQE (started in that order). */
+#define MEMBER_PROCS 5
 typedef struct member {
     const char *dir;
     const char *collateral;
-    char tdbe_listen[32];
+    char tdbe_listen[32], tqe_listen[32], rpc_url[64];
     char *tdbe_argv[16 + 2 * MAX_VALIDATORS];
     char peers[MAX_VALIDATORS][32];
     pid_t pid[MEMBER_PROCS];
     time_t restarts[3]; /* when the last three restarts happened */
 } member;
 
-static const char *const g_proc_name[MEMBER_PROCS] = {"TVE", "node", "CometBFT", "TDBE"};
+static const char *const g_proc_name[MEMBER_PROCS] = {"TVE", "node", "CometBFT", "TDBE", "TQE"};
 
 static void member_stop(member *m)
 {
-    /* The operator's order: the TDBE, CometBFT, the node, the TVE. */
+    /* The operator's order: the TQE, the TDBE, CometBFT, the node, the TVE. */
     for (int k = MEMBER_PROCS - 1; k >= 0; k--)
         if (m->pid[k] > 0) {
             /* A process that does not stop within 15 s is killed: the testnet must not
@@ -623,7 +707,16 @@ static bool member_start(member *m, const char *veil, const char *cmt)
     }
     av[a] = NULL;
     m->pid[3] = spawn_logged(av, log);
-    return m->pid[3] > 0;
+    if (m->pid[3] <= 0) return false;
+    /* The TQE wallets use through this member (DIR/wallets/vI.config.json). */
+    char tqehome[PATH_MAX + 16];
+    pf(tqehome, sizeof tqehome, "%s/tqe", m->dir);
+    pf(log, sizeof log, "%s/tqe.log", m->dir);
+    char *tqe_argv[] = {(char *)veil, "tqe",    "--listen",   m->tqe_listen, "--tve", ep,
+                        "--home",     tqehome,  "--rpc",      m->rpc_url,    "--platform",
+                        plat,         NULL};
+    m->pid[4] = spawn_logged(tqe_argv, log);
+    return m->pid[4] > 0;
 }
 
 static void stop_members(member *ms, size_t n)
@@ -665,14 +758,19 @@ static int testnet_start(int argc, char **argv)
         ms[i].collateral = collateral;
         pf(ms[i].tdbe_listen, sizeof ms[i].tdbe_listen, "127.0.0.1:%lld",
            (long long)json_integer_value(json_object_get(o, "tdbe_port")));
+        pf(ms[i].tqe_listen, sizeof ms[i].tqe_listen, "127.0.0.1:%lld",
+           (long long)json_integer_value(json_object_get(o, "tqe_port")));
+        pf(ms[i].rpc_url, sizeof ms[i].rpc_url, "http://127.0.0.1:%lld",
+           (long long)json_integer_value(json_object_get(o, "rpc_port")));
         for (size_t k = 0, p = 0; k < n; k++)
             if (k != i)
                 pf(ms[i].peers[p++], sizeof ms[i].peers[0], "127.0.0.1:%lld",
                    (long long)json_integer_value(json_object_get(json_array_get(vals, k),
                                                                  "tdbe_port")));
         if (!json_is_false(json_object_get(o, "validator"))) nv++;
-        if (json_integer_value(json_object_get(o, "tdbe_port")) <= 0) {
-            fprintf(stderr, "veil: testnet: member %zu has no tdbe_port (a testnet made by an "
+        if (json_integer_value(json_object_get(o, "tdbe_port")) <= 0 ||
+            json_integer_value(json_object_get(o, "tqe_port")) <= 0) {
+            fprintf(stderr, "veil: testnet: member %zu has no tdbe_port or tqe_port (a testnet made by an "
                             "older veil: run 'veil testnet init' again)\n", i);
             json_decref(m);
             return 1;

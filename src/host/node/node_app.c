@@ -200,7 +200,7 @@ veil_status node_app_init_chain(node_app *a, const char *chain_id, uint64_t init
         node_hex8(h, g.key_commitment);
         node_log(a, "genesis names the chain's key (commitment %s...) and this node's TVE does "
                     "not hold it: it starts without a key and refuses confidential txs until it "
-                    "is given that key; a block with one stops this node rather than guess",
+                    "is given that key (its TDBE fetches it from peers); a block with one waits for it",
                  h);
     } else if (g.has_key_commitment && memcmp(g.key_commitment, commitment, 32) != 0) {
         snprintf(err, err_cap, "the TVE's epoch-0 key commitment differs from the genesis "

@@ -223,8 +223,29 @@ veil_status node_tve_verify_block(node_app *a, Veil__Tve__VerifyBlockRequest *vb
     req.request_case = VEIL__TVE__REQUEST__REQUEST_VERIFY_BLOCK;
     req.verify_block = vb;
     uint64_t t0 = veil_monotonic_us();
-    TRY(node_tve_call(a, &req, VEIL__TVE__RESPONSE__RESPONSE_VERIFY_BLOCK, TVE_BLOCK_TIMEOUT_MS, wait,
-                 r));
+    /* A block with confidential txs and a TVE that waits for the chain's key (a node
+     * that joined later; its TDBE fetches the key from peers): wait for the key rather
+     * than record a verdict no other node would reach, or stop. */
+    long long logged = -1;
+    veil_status st;
+    while ((st = node_tve_call(a, &req, VEIL__TVE__RESPONSE__RESPONSE_VERIFY_BLOCK,
+                               TVE_BLOCK_TIMEOUT_MS, wait, r)) == VEIL_ERR_TVE_NO_KEY &&
+           wait) {
+        long long ms = (long long)((veil_monotonic_us() - t0) / 1000u);
+        if (a->cfg.stop != NULL && *a->cfg.stop) {
+            veil_error_detail_set("stopped while waiting for the chain's key");
+            return st;
+        }
+        if (logged < 0 || ms - logged >= 10000) {
+            node_log(a, "block %llu holds confidential txs and the TVE does not hold the chain's "
+                        "key yet: waiting for it (the TDBE fetches it from peers)",
+                     (unsigned long long)vb->height);
+            logged = ms;
+        }
+        struct timespec pause = {0, 200 * 1000000L};
+        nanosleep(&pause, NULL);
+    }
+    TRY(st);
     veil_metric_add(&node_m_tve_us, veil_monotonic_us() - t0);
     veil_metric_add(&node_m_tve_n, 1);
     if ((*r)->verify_block->n_results != vb->n_txs) {
