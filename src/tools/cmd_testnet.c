@@ -345,8 +345,9 @@ static int testnet_init(int argc, char **argv)
                    "one genesis naming every validator with Veil's app_state; persistent peers\n"
                    "and free ports on 127.0.0.1; DIR/%s. v0 is the designated validator: its\n"
                    "TVE draws the chain's key now, and the genesis carries its commitment; the\n"
-                   "others' TVEs start without the key and refuse confidential txs until the\n"
-                   "key hand-off gives it to them (docs/testnet.md).\n"
+                   "others' TVEs start without the key and obtain it through their TDBEs. The\n"
+                   "genesis funds two wallet accounts: DIR/wallets holds their seeds and a\n"
+                   "wallet configuration per member (docs/testnet.md).\n"
                    "  --cometbft PATH  the cometbft binary (default: $VEIL_COMETBFT, the\n"
                    "                   project's .deps/bin/cometbft, else cometbft on PATH)\n",
                    MAX_VALIDATORS, TESTNET_FILE);
@@ -518,8 +519,8 @@ static int testnet_add_node(int argc, char **argv)
         "Adds a full node (not a validator) to the testnet: its own platform, TVE,\n"
         "node and CometBFT home with the testnet's genesis and its validators as\n"
         "peers. The next 'veil testnet start' runs it; it catches up by CometBFT's\n"
-        "block sync, and its TVE, without the chain's key, refuses confidential txs\n"
-        "until the key hand-off (docs/testnet.md). Run it with the testnet stopped.\n";
+        "block sync, its TDBE fetching the chain's key from the validators' TDBEs\n"
+        "(docs/testnet.md). Run it with the testnet stopped.\n";
     const char *home;
     int rc;
     json_t *m = home_args(argc, argv, "add-node", help, &home, NULL, &rc);
@@ -728,9 +729,9 @@ static int testnet_start(int argc, char **argv)
 {
     static const char help[] =
         "usage: veil testnet start --home DIR\n\n"
-        "Runs the testnet 'veil testnet init' wrote: per member its TVE, node and\n"
-        "CometBFT, each logging to DIR/vI/{tve,node,cometbft}.log, until SIGINT or\n"
-        "SIGTERM (then CometBFT, the nodes and the TVEs stop, in that order). A\n"
+        "Runs the testnet 'veil testnet init' wrote: per member its TVE, node,\n"
+        "CometBFT, TDBE and TQE, each logging to DIR/vI/<process>.log, until SIGINT\n"
+        "or SIGTERM (then they stop in the reverse order). A\n"
         "member whose process exits (a crash, a kill -9) is restarted whole, and\n"
         "catches up; the others run on. A member that needs a fourth restart within\n"
         "a minute stops the testnet (exit status 1).\n";
