@@ -21,6 +21,7 @@
 #include "host/tqe/tqe_handoff.h"
 #include "host/tve/tve_client.h"
 #include "hostutil/fileio.h"
+#include "hostutil/tcp.h"
 #include "hostutil/log.h"
 #include "trusted/tdbe/tdbe_abi.h"
 #include "veil/tve.pb-c.h"
@@ -100,17 +101,6 @@ static veil_status identity_refresh(tdbe *t)
 
 /* --- moving bytes ------------------------------------------------------------------- */
 
-static bool send_all(int fd, const uint8_t *p, size_t n)
-{
-    while (n > 0) {
-        ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
-        if (w < 0 && errno == EINTR) continue;
-        if (w <= 0) return false;
-        p += w;
-        n -= (size_t)w;
-    }
-    return true;
-}
 
 /* Feeds `n` bytes (already after the handle in buf) and sends what the enclave answers,
  * draining queued output. *flags gets the last flags. */
@@ -121,7 +111,7 @@ static veil_status feed(tdbe *t, int fd, uint8_t *buf, size_t n, uint8_t *out, u
         TRY(tee_enclave_call(t->enclave, TDBE_E_FEED, buf, len, out, TDBE_FEED_OUT_MAX, &got));
         ENSURE(got >= 1, VEIL_ERR_TEE_ENCLAVE_FAULT);
         *flags = out[0];
-        ENSURE(send_all(fd, out + 1, got - 1), VEIL_ERR_IO);
+        ENSURE(veil_tcp_send_all(fd, out + 1, got - 1), VEIL_ERR_IO);
         if ((*flags & TDBE_FEED_CLOSE) || !(*flags & TDBE_FEED_MORE)) return VEIL_OK;
         len = 4;
     }
@@ -358,35 +348,7 @@ static void fetch_round(tdbe *t)
 
 static veil_status listen_on(tdbe *t, const char *hostport)
 {
-    char host[256];
-    const char *port;
-    TRY(split_hostport(hostport, host, sizeof host, &port));
-    struct addrinfo hints = {0}, *ai = NULL;
-    hints.ai_socktype = SOCK_STREAM;
-    hints.ai_flags = AI_PASSIVE;
-    if (getaddrinfo(host[0] ? host : NULL, port, &hints, &ai) != 0) {
-        veil_error_detail_set("cannot resolve %s", hostport);
-        return VEIL_ERR_ARG;
-    }
-    int fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    int one = 1;
-    if (fd >= 0) setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    if (fd < 0 || bind(fd, ai->ai_addr, ai->ai_addrlen) != 0 || listen(fd, 64) != 0) {
-        veil_error_detail_set("listen %s: %s", hostport, strerror(errno));
-        if (fd >= 0) close(fd);
-        freeaddrinfo(ai);
-        return VEIL_ERR_IO;
-    }
-    freeaddrinfo(ai);
-    struct sockaddr_storage ss;
-    socklen_t sl = sizeof ss;
-    char h[NI_MAXHOST] = "?", p[16] = "?";
-    getsockname(fd, (struct sockaddr *)&ss, &sl);
-    getnameinfo((struct sockaddr *)&ss, sl, h, sizeof h, p, sizeof p,
-                NI_NUMERICHOST | NI_NUMERICSERV);
-    snprintf(t->address, sizeof t->address, ss.ss_family == AF_INET6 ? "[%s]:%s" : "%s:%s", h, p);
-    t->listen_fd = fd;
-    return VEIL_OK;
+    return veil_tcp_listen(hostport, 64, &t->listen_fd, t->address, sizeof t->address);
 }
 
 veil_status tdbe_open(const tdbe_config *cfg, tdbe **out)

@@ -25,6 +25,7 @@
 #include "host/tqe/tqe_chain.h"
 #include "host/tqe/tqe_handoff.h"
 #include "hostutil/fileio.h"
+#include "hostutil/tcp.h"
 #include "trusted/tqe/tqe_abi.h"
 #include "veil/tve.pb-c.h"
 
@@ -226,17 +227,6 @@ static veil_status identity_refresh(tqe_server *s)
 
 /* --- connections ----------------------------------------------------------------------- */
 
-static bool send_all(int fd, const uint8_t *p, size_t n)
-{
-    while (n > 0) {
-        ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
-        if (w < 0 && errno == EINTR) continue;
-        if (w <= 0) return false;
-        p += w;
-        n -= (size_t)w;
-    }
-    return true;
-}
 
 /* --- metrics (GET /metrics with --metrics) ------------------------------------------ */
 static veil_metric m_conns_total = {.name = "veil_tqe_connections_total",
@@ -317,7 +307,7 @@ static void *conn_main(void *arg)
                 close_now = true;
                 break;
             }
-            if (!send_all(c->fd, out + 1, n - 1)) {
+            if (!veil_tcp_send_all(c->fd, out + 1, n - 1)) {
                 close_now = true;
                 break;
             }
@@ -401,37 +391,7 @@ static void accept_one(tqe_server *s)
 
 static veil_status listen_on(tqe_server *s, const char *hostport)
 {
-    char host[256];
-    const char *colon = strrchr(hostport, ':');
-    ENSURE(colon != NULL && (size_t)(colon - hostport) < sizeof host, VEIL_ERR_ARG);
-    memcpy(host, hostport, (size_t)(colon - hostport));
-    host[colon - hostport] = '\0';
-    struct addrinfo hints = {0}, *ai = NULL;
-    hints.ai_socktype = SOCK_STREAM;
-    hints.ai_flags = AI_PASSIVE;
-    if (getaddrinfo(host[0] ? host : NULL, colon + 1, &hints, &ai) != 0) {
-        veil_error_detail_set("cannot resolve %s", hostport);
-        return VEIL_ERR_ARG;
-    }
-    int fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    int one = 1;
-    if (fd >= 0) setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    if (fd < 0 || bind(fd, ai->ai_addr, ai->ai_addrlen) != 0 || listen(fd, 128) != 0) {
-        veil_error_detail_set("listen %s: %s", hostport, strerror(errno));
-        if (fd >= 0) close(fd);
-        freeaddrinfo(ai);
-        return VEIL_ERR_IO;
-    }
-    freeaddrinfo(ai);
-    struct sockaddr_storage ss;
-    socklen_t sl = sizeof ss;
-    char h[INET6_ADDRSTRLEN] = "?", p[16] = "?";
-    getsockname(fd, (struct sockaddr *)&ss, &sl);
-    getnameinfo((struct sockaddr *)&ss, sl, h, sizeof h, p, sizeof p,
-                NI_NUMERICHOST | NI_NUMERICSERV);
-    snprintf(s->address, sizeof s->address, ss.ss_family == AF_INET6 ? "[%s]:%s" : "%s:%s", h, p);
-    s->listen_fd = fd;
-    return VEIL_OK;
+    return veil_tcp_listen(hostport, 128, &s->listen_fd, s->address, sizeof s->address);
 }
 
 veil_status tqe_server_open(const tqe_server_config *cfg, tqe_server **out)
