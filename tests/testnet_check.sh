@@ -76,6 +76,9 @@ wait_keys() { # wait_keys N: N members report holding the chain's key
   return 1
 }
 wait_keys 4 || fail "not every validator obtained the chain's key: $(cat "$d/status.out")"
+# status shows each member's TDBE and TQE identity, from their verified certificates.
+[[ $(grep -c "tdbe mrenclave .* UpToDate" "$d/status.out") == 4 && $(grep -c "tqe  mrenclave .* UpToDate" "$d/status.out") == 4 ]] ||
+  fail "status does not show every TDBE's and TQE's identity: $(cat "$d/status.out")"
 for v in v1 v2 v3; do
   grep -q "handed the chain's key (epoch 0, commitment" "$d/net/$v/tdbe.log" || fail "$v's TDBE did not hand over the key"
   grep -q "holds the chain's key of epoch 0 now" "$d/net/$v/tve.log" || fail "$v's TVE did not take the key"

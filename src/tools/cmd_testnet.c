@@ -33,12 +33,15 @@
 #include "common/hex.h"
 #include "crypto/crypto.h"
 #include "crypto/crypto_host.h"
+#include "host/attest/attest.h"
+#include "host/ratls/ratls_verify.h"
 #include "hostutil/fileio.h"
 #include "hostutil/rpc_client.h"
 #include "tee/sim/sim_host.h"
 #include "tools/cli.h"
 #include "tools/commands.h"
 #include "tools/devnet.h"
+#include "trusted/tdbe/tdbe_abi.h"
 #include "trusted/tqe/tqe_abi.h"
 #include "wallet/wallet.h"
 
@@ -839,19 +842,69 @@ static int testnet_start(int argc, char **argv)
 }
 
 /* --- status ---------------------------------------------------------------------------- */
+/* The identity an enclave service's attested-TLS certificate (DIR/<rel>) proves,
+ * verified against the testnet's collateral now and pinned to the signer and product
+ * of this veil's `image`: {mrenclave, mrsigner, prodid, svn, tcb} or {error}. */
+static json_t *cert_identity(const attest_collateral *coll, const char *dir, const char *rel,
+                             const char *image)
+{
+    char img[PATH_MAX];
+    tee_identity want;
+    if (veil_enclave_image_path(image, img, sizeof img) != VEIL_OK ||
+        tee_image_identity(img, &want) != VEIL_OK)
+        return json_pack("{s:s}", "error", "cannot read this veil's enclave image");
+    char path[PATH_MAX + 64], mre[65], mrs[65];
+    pf(path, sizeof path, "%s/%s", dir, rel);
+    uint8_t *der = NULL;
+    size_t len = 0;
+    if (veil_file_read(path, 64 * 1024, &der, &len) != VEIL_OK)
+        return json_pack("{s:s}", "error", "no certificate yet (not started?)");
+    ratls_policy p = {0};
+    dcap_policy_default(&p.tcb);
+    p.mrsigner = want.mrsigner;
+    p.has_prodid = 1;
+    p.prodid = want.prodid;
+    p.has_min_svn = 1;
+    p.min_svn = 0; /* shown, not judged */
+    p.allow_debug = true;
+    p.collateral = coll;
+    attest_claims c;
+    veil_status st = coll != NULL ? ratls_verify_cert_der(der, len, &p, time(NULL), &c)
+                                  : VEIL_ERR_TEE_COLLATERAL;
+    free(der);
+    if (st != VEIL_OK) {
+        char e[512];
+        pf(e, sizeof e, "certificate does not verify: %s (%s)", veil_status_name(st),
+           veil_error_detail());
+        return json_pack("{s:s}", "error", e);
+    }
+    veil_hex_encode(mre, c.body.identity.mrenclave, 32);
+    veil_hex_encode(mrs, c.body.identity.mrsigner, 32);
+    return json_pack("{s:s, s:s, s:i, s:i, s:b, s:s}", "mrenclave", mre, "mrsigner", mrs,
+                     "prodid", (int)c.body.identity.prodid, "svn", (int)c.body.identity.svn,
+                     "debug", (c.body.identity.attributes & TEE_ATTR_DEBUG) != 0, "tcb",
+                     dcap_tcb_status_name(c.tcb_status));
+}
+
 static int testnet_status(int argc, char **argv)
 {
     static const char help[] =
         "usage: veil testnet status --home DIR [--json]\n\n"
         "Asks each validator's RPC for its height, app hash, peers and whether it\n"
         "is catching up, and its TVE for its enclave identity and whether it holds\n"
-        "the chain's key. Exit status 0 if every validator answers, 1 if not.\n";
+        "the chain's key; shows the TDBE's and the TQE's enclave identities from\n"
+        "their attested-TLS certificates, verified against the testnet's collateral.\n"
+        "Exit status 0 if every validator answers, 1 if not.\n";
     const char *home;
     bool json = false;
     int rc;
     json_t *m = home_args(argc, argv, "status", help, &home, &json, &rc);
     if (m == NULL) return rc;
     json_t *vals = json_object_get(m, "validators"), *out = json_array();
+    char coll_path[PATH_MAX + 32];
+    pf(coll_path, sizeof coll_path, "%s/authority/collateral.json", home);
+    attest_collateral *coll = NULL;
+    if (attest_collateral_load(coll_path, &coll) != VEIL_OK) coll = NULL;
     rc = 0;
     for (size_t i = 0; i < json_array_size(vals); i++) {
         json_t *v = json_array_get(vals, i);
@@ -881,6 +934,11 @@ static int testnet_status(int argc, char **argv)
         bool tve_ok;
         json_object_set_new(row, "tve", devnet_tve_status(ep, &tve_ok));
         if (!tve_ok) rc = 1;
+        const char *dir = json_string_value(json_object_get(v, "dir"));
+        json_object_set_new(row, "tdbe",
+                            cert_identity(coll, dir, "tdbe/tdbe-cert.der", TDBE_ENCLAVE_IMAGE));
+        json_object_set_new(row, "tqe",
+                            cert_identity(coll, dir, "tqe/tqe-cert.der", TQE_ENCLAVE_IMAGE));
         json_array_append_new(out, row);
         json_decref(st);
         json_decref(ni);
@@ -915,8 +973,21 @@ static int testnet_status(int argc, char **argv)
                        (long long)json_integer_value(json_object_get(t, "svn")),
                        json_is_true(json_object_get(t, "holds_key")) ? "holds the chain's key"
                                                                      : "without the chain's key");
+            for (int k = 0; k < 2; k++) {
+                const char *what = k == 0 ? "tdbe" : "tqe";
+                json_t *e = json_object_get(r, what);
+                if (json_object_get(e, "error") != NULL)
+                    printf("     %-4s %s\n", what, json_string_value(json_object_get(e, "error")));
+                else
+                    printf("     %-4s mrenclave %.16s...  mrsigner %.16s...  svn %lld  %s\n", what,
+                           json_string_value(json_object_get(e, "mrenclave")),
+                           json_string_value(json_object_get(e, "mrsigner")),
+                           (long long)json_integer_value(json_object_get(e, "svn")),
+                           json_string_value(json_object_get(e, "tcb")));
+            }
         }
     }
+    attest_collateral_free(coll);
     json_decref(out);
     json_decref(m);
     return rc;
