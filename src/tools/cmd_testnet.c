@@ -523,7 +523,8 @@ static int testnet_add_node(int argc, char **argv)
         "node and CometBFT home with the testnet's genesis and its validators as\n"
         "peers. The next 'veil testnet start' runs it; it catches up by CometBFT's\n"
         "block sync, its TDBE fetching the chain's key from the validators' TDBEs\n"
-        "(docs/testnet.md). Run it with the testnet stopped.\n";
+        "(docs/testnet.md). A running 'veil testnet start' notices the new member\n"
+        "and starts it; otherwise the next start runs it.\n";
     const char *home;
     int rc;
     json_t *m = home_args(argc, argv, "add-node", help, &home, NULL, &rc);
@@ -571,7 +572,12 @@ static int testnet_add_node(int argc, char **argv)
                                     "tdbe_port", v.tdbe, "tqe_port", v.tqe, "validator", 0));
     if (!wallet_config_write(home, &v, name)) goto out;
     pf(path, sizeof path, "%s/%s", home, TESTNET_FILE);
-    if (json_dump_file(m, path, JSON_INDENT(2)) != 0) {
+    /* Atomically: a running `start` reads it to start the new member. */
+    char *text = json_dumps(m, JSON_INDENT(2));
+    veil_status wst = text != NULL ? veil_file_write_atomic(path, text, strlen(text), 0644)
+                                   : VEIL_ERR_NOMEM;
+    free(text);
+    if (wst != VEIL_OK) {
         fprintf(stderr, "veil: testnet add-node: cannot write %s\n", path);
         goto out;
     }
@@ -621,7 +627,7 @@ static bool wait_path(const char *p, pid_t pid)
 /* One member's processes: TVE, node, CometBFT, TDBE, TQE (started in that order). */
 #define MEMBER_PROCS 5
 typedef struct member {
-    const char *dir;
+    char dir[PATH_MAX];
     const char *collateral;
     char tdbe_listen[32], tqe_listen[32], rpc_url[64];
     char *tdbe_argv[16 + 2 * MAX_VALIDATORS];
@@ -723,6 +729,39 @@ static bool member_start(member *m, const char *veil, const char *cmt)
     return m->pid[4] > 0;
 }
 
+/* Member i of the manifest's list: its directory, ports and the others' TDBEs. Says
+ * what is wrong on stderr. */
+static bool member_load(member *mm, json_t *vals, size_t i, const char *collateral)
+{
+    json_t *o = json_array_get(vals, i);
+    const char *dir = json_string_value(json_object_get(o, "dir"));
+    if (dir == NULL) {
+        fprintf(stderr, "veil: testnet: member %zu has no directory\n", i);
+        return false;
+    }
+    if (json_integer_value(json_object_get(o, "tdbe_port")) <= 0 ||
+        json_integer_value(json_object_get(o, "tqe_port")) <= 0) {
+        fprintf(stderr, "veil: testnet: member %zu has no tdbe_port or tqe_port (a testnet made "
+                        "by an older veil: run 'veil testnet init' again)\n", i);
+        return false;
+    }
+    pf(mm->dir, sizeof mm->dir, "%s", dir);
+    mm->collateral = collateral;
+    pf(mm->tdbe_listen, sizeof mm->tdbe_listen, "127.0.0.1:%lld",
+       (long long)json_integer_value(json_object_get(o, "tdbe_port")));
+    pf(mm->tqe_listen, sizeof mm->tqe_listen, "127.0.0.1:%lld",
+       (long long)json_integer_value(json_object_get(o, "tqe_port")));
+    pf(mm->rpc_url, sizeof mm->rpc_url, "http://127.0.0.1:%lld",
+       (long long)json_integer_value(json_object_get(o, "rpc_port")));
+    memset(mm->peers, 0, sizeof mm->peers);
+    for (size_t k = 0, p = 0; k < json_array_size(vals) && k < MAX_VALIDATORS; k++)
+        if (k != i)
+            pf(mm->peers[p++], sizeof mm->peers[0], "127.0.0.1:%lld",
+               (long long)json_integer_value(
+                   json_object_get(json_array_get(vals, k), "tdbe_port")));
+    return true;
+}
+
 static void stop_members(member *ms, size_t n)
 {
     for (size_t i = n; i-- > 0;) member_stop(&ms[i]);
@@ -754,37 +793,19 @@ static int testnet_start(int argc, char **argv)
         json_decref(m);
         return 1;
     }
-    char collateral[PATH_MAX + 32];
+    char collateral[PATH_MAX + 32], manifest[PATH_MAX + 32];
     pf(collateral, sizeof collateral, "%s/authority/collateral.json", home);
+    pf(manifest, sizeof manifest, "%s/%s", home, TESTNET_FILE);
     for (size_t i = 0; i < n; i++) {
-        json_t *o = json_array_get(vals, i);
-        ms[i].dir = json_string_value(json_object_get(o, "dir"));
-        ms[i].collateral = collateral;
-        pf(ms[i].tdbe_listen, sizeof ms[i].tdbe_listen, "127.0.0.1:%lld",
-           (long long)json_integer_value(json_object_get(o, "tdbe_port")));
-        pf(ms[i].tqe_listen, sizeof ms[i].tqe_listen, "127.0.0.1:%lld",
-           (long long)json_integer_value(json_object_get(o, "tqe_port")));
-        pf(ms[i].rpc_url, sizeof ms[i].rpc_url, "http://127.0.0.1:%lld",
-           (long long)json_integer_value(json_object_get(o, "rpc_port")));
-        for (size_t k = 0, p = 0; k < n; k++)
-            if (k != i)
-                pf(ms[i].peers[p++], sizeof ms[i].peers[0], "127.0.0.1:%lld",
-                   (long long)json_integer_value(json_object_get(json_array_get(vals, k),
-                                                                 "tdbe_port")));
-        if (!json_is_false(json_object_get(o, "validator"))) nv++;
-        if (json_integer_value(json_object_get(o, "tdbe_port")) <= 0 ||
-            json_integer_value(json_object_get(o, "tqe_port")) <= 0) {
-            fprintf(stderr, "veil: testnet: member %zu has no tdbe_port or tqe_port (a testnet made by an "
-                            "older veil: run 'veil testnet init' again)\n", i);
+        if (!member_load(&ms[i], vals, i, collateral)) {
             json_decref(m);
             return 1;
         }
-        if (ms[i].dir == NULL) {
-            fprintf(stderr, "veil: testnet: member %zu has no directory\n", i);
-            json_decref(m);
-            return 1;
-        }
+        if (!json_is_false(json_object_get(json_array_get(vals, i), "validator"))) nv++;
     }
+    struct stat mst;
+    struct timespec manifest_mtime = {0, 0};
+    if (stat(manifest, &mst) == 0) manifest_mtime = mst.st_mtim;
     struct sigaction sa = {0};
     sa.sa_handler = on_signal;
     sigaction(SIGINT, &sa, NULL);
@@ -803,6 +824,27 @@ static int testnet_start(int argc, char **argv)
         fflush(stdout);
     }
     while (!g_stop) {
+        /* Members added while running (veil testnet add-node): start them. */
+        if (stat(manifest, &mst) == 0 && (mst.st_mtim.tv_sec != manifest_mtime.tv_sec ||
+                                          mst.st_mtim.tv_nsec != manifest_mtime.tv_nsec)) {
+            json_t *m2 = json_load_file(manifest, 0, NULL);
+            /* Half written: look again next time. */
+            if (m2 != NULL) manifest_mtime = mst.st_mtim;
+            json_t *vals2 = json_object_get(m2, "validators");
+            for (size_t i = n; i < json_array_size(vals2) && i < MAX_VALIDATORS && !g_stop; i++) {
+                if (!member_load(&ms[i], vals2, i, collateral)) break;
+                n = i + 1;
+                printf("member v%zu added: starting it\n", i);
+                fflush(stdout);
+                if (!member_start(&ms[i], veil, cmt)) {
+                    fprintf(stderr, "veil: testnet: v%zu did not start (logs in %s/)\n", i,
+                            ms[i].dir);
+                    rc = 1;
+                    g_stop = 1;
+                }
+            }
+            json_decref(m2);
+        }
         for (size_t i = 0; i < n && !g_stop; i++)
             for (int k = 0; k < MEMBER_PROCS; k++) {
                 int status;
