@@ -41,6 +41,12 @@ static void usage(void)
            TDBE_MAX_PEERS, TDBE_ENCLAVE_IMAGE);
 }
 
+static void tdbe_metrics(void *ctx)
+{
+    (void)ctx;
+    tdbe_metrics_register();
+}
+
 int cmd_tdbe(int argc, char **argv)
 {
     static const struct option opts[] = {{"listen", required_argument, NULL, 'l'},
@@ -131,7 +137,7 @@ int cmd_tdbe(int argc, char **argv)
     /* The one start-up line; tests and scripts wait for it (the socket is bound). */
     printf("tdbe: listening on %s mrenclave %s mrsigner %s\n", tdbe_address(t), mre, mrs);
     fflush(stdout);
-    if ((st = daemon_ready(&dm, NULL, NULL)) != VEIL_OK) {
+    if ((st = daemon_ready(&dm, tdbe_metrics, NULL)) != VEIL_OK) {
         tdbe_close(t);
         return cli_fail(dm.pid_file, st);
     }

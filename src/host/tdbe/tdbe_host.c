@@ -23,6 +23,7 @@
 #include "hostutil/fileio.h"
 #include "hostutil/tcp.h"
 #include "hostutil/log.h"
+#include "hostutil/metrics.h"
 #include "trusted/tdbe/tdbe_abi.h"
 #include "veil/tve.pb-c.h"
 
@@ -97,6 +98,36 @@ static veil_status identity_refresh(tdbe *t)
     if (st == VEIL_OK) st = veil_file_write_atomic(t->cert_path, cert, n, 0644);
     free(cert);
     return st;
+}
+
+/* --- metrics ----------------------------------------------------------------------- */
+static veil_metric m_served = {.name = "veil_tdbe_connections_served_total",
+                               .help = "Peer connections accepted and served.",
+                               .type = VEIL_METRIC_COUNTER};
+static veil_metric m_busy = {.name = "veil_tdbe_connections_refused_total",
+                             .help = "Peer connections closed at once (--max-peers reached).",
+                             .type = VEIL_METRIC_COUNTER};
+static veil_metric m_fetches = {.name = "veil_tdbe_fetches_total",
+                                .help = "Key fetches from peers, successful or not.",
+                                .type = VEIL_METRIC_COUNTER};
+static veil_metric m_fetch_failed = {.name = "veil_tdbe_fetches_failed_total",
+                                     .help = "Key fetches refused or failed (the log says why).",
+                                     .type = VEIL_METRIC_COUNTER};
+static veil_metric m_handed = {.name = "veil_tdbe_keys_handed_total",
+                               .help = "Keys handed to this platform's TVE.",
+                               .type = VEIL_METRIC_COUNTER};
+static veil_metric m_waiting = {.name = "veil_tdbe_tve_waiting_for_key",
+                                .help = "1 while this platform's TVE waits for the chain's key.",
+                                .type = VEIL_METRIC_GAUGE};
+
+void tdbe_metrics_register(void)
+{
+    veil_metric_register(&m_served);
+    veil_metric_register(&m_busy);
+    veil_metric_register(&m_fetches);
+    veil_metric_register(&m_fetch_failed);
+    veil_metric_register(&m_handed);
+    veil_metric_register(&m_waiting);
 }
 
 /* --- moving bytes ------------------------------------------------------------------- */
@@ -207,6 +238,7 @@ static void accept_one(tdbe *t)
     bool room = t->active < t->cfg.max_peers;
     if (room) t->active++;
     pthread_mutex_unlock(&t->lock);
+    veil_metric_add(room ? &m_served : &m_busy, 1);
     served *c = room ? calloc(1, sizeof *c) : NULL;
     pthread_t th;
     pthread_attr_t attr;
@@ -312,6 +344,7 @@ static void fetch_round(tdbe *t)
     bool waiting = resp->status->awaited_key_commitment.len == 32;
     if (waiting) memcpy(commitment, resp->status->awaited_key_commitment.data, 32);
     veil__tve__response__free_unpacked(resp, NULL);
+    veil_metric_set(&m_waiting, waiting ? 1 : 0);
     if (!waiting || t->cfg.n_peers == 0) return;
 
     uint8_t sealed[TDBE_RESULT_MAX];
@@ -319,7 +352,9 @@ static void fetch_round(tdbe *t)
     veil_status st = VEIL_ERR_TDBE_UNAVAILABLE;
     for (size_t i = 0; i < t->cfg.n_peers && !atomic_load(&t->stopping); i++) {
         st = tdbe_fetch(t, t->cfg.peers[i], 0, commitment, sealed, sizeof sealed, &len);
+        veil_metric_add(&m_fetches, 1);
         if (st == VEIL_OK) break;
+        veil_metric_add(&m_fetch_failed, 1);
         if (st != t->last_fetch)
             veil_log(VEIL_LOG_WARN, "key from peer %s: %s (%s)", t->cfg.peers[i],
                      veil_status_str(st), veil_status_name(st));
@@ -337,6 +372,8 @@ static void fetch_round(tdbe *t)
         char c[65];
         veil_hex_encode(c, commitment, 32);
         veil_log(VEIL_LOG_INFO, "handed the chain's key (epoch 0, commitment %s) to the TVE", c);
+        veil_metric_add(&m_handed, 1);
+        veil_metric_set(&m_waiting, 0);
         veil__tve__response__free_unpacked(resp, NULL);
     } else {
         veil_log(VEIL_LOG_WARN, "the TVE refused the fetched key: %s (%s)", veil_status_str(st),

@@ -61,6 +61,9 @@ VEIL_MUST_CHECK veil_status tdbe_fetch(tdbe *t, const char *peer, uint64_t epoch
 VEIL_MUST_CHECK veil_status tdbe_fetch_at(tdbe *t, const char *peer, uint64_t epoch,
                                           const uint8_t commitment[static 32], int64_t now,
                                           uint8_t *sealed, size_t cap, size_t *sealed_len);
+/* Registers the TDBE's metrics (served by --metrics; docs/tdbe.md). */
+void tdbe_metrics_register(void);
+
 /* Waits for served connections to end and frees everything. NULL is a no-op. */
 void tdbe_close(tdbe *t);
 
