@@ -228,7 +228,7 @@ static json_t *wallet_accounts_create(const char *home)
  * TQE (copy it next to a wallet FILE as FILE.config.json). */
 static bool wallet_config_write(const char *home, const val *v, const char *name)
 {
-    char path[PATH_MAX + 64], coll[PATH_MAX + 64], rpc[64], tqe[64], signer[65], img[PATH_MAX];
+    char path[PATH_MAX + 64], coll[PATH_MAX + 64], rpc[64], tqe[64], signer[65], img[PATH_MAX] = "";
     tee_identity id;
     if (veil_enclave_image_path(TQE_ENCLAVE_IMAGE, img, sizeof img) != VEIL_OK ||
         tee_image_identity(img, &id) != VEIL_OK) {
