@@ -1,4 +1,5 @@
-/* TCP helpers the enclave services share (TQE, TDBE). Host only. */
+/* TCP helpers the enclave services and their clients share (TQE, TDBE, attested-TLS
+ * client). Host only. */
 #ifndef VEIL_HOSTUTIL_TCP_H
 #define VEIL_HOSTUTIL_TCP_H
 
@@ -14,6 +15,12 @@
  * veil_error_detail says which. */
 VEIL_MUST_CHECK veil_status veil_tcp_listen(const char *hostport, int backlog, int *fd,
                                             char *bound, size_t bound_cap);
+
+/* Connects to "host:port" or "[v6]:port", trying each address within timeout_ms, and
+ * leaves the socket blocking with send and receive timeouts of timeout_ms and
+ * TCP_NODELAY. VEIL_ERR_ARG (not host:port), VEIL_ERR_NET (unresolvable, refused),
+ * VEIL_ERR_TIMEOUT; veil_error_detail says which. */
+VEIL_MUST_CHECK veil_status veil_tcp_connect(const char *host_port, int timeout_ms, int *out_fd);
 
 /* Sends all n bytes (retrying on EINTR, never raising SIGPIPE); false on error or a
  * send timeout. */

@@ -21,6 +21,7 @@
 
 #include "common/cursor.h"
 #include "hostutil/fileio.h"
+#include "hostutil/tcp.h"
 
 struct ratls_client {
     int fd;
@@ -46,90 +47,6 @@ static int verify_cb(X509_STORE_CTX *sctx, void *arg)
         return 0;
     }
     return 1;
-}
-
-/* Splits "host:port" / "[v6]:port". */
-static veil_status split_host_port(const char *hp, char *host, size_t hcap, char *port, size_t pcap)
-{
-    const char *colon = strrchr(hp, ':');
-    ENSURE(colon != NULL && colon[1] != '\0', VEIL_ERR_ARG);
-    const char *h = hp;
-    size_t hlen = (size_t)(colon - hp);
-    if (hlen >= 2 && hp[0] == '[' && hp[hlen - 1] == ']') {
-        h = hp + 1;
-        hlen -= 2;
-    }
-    ENSURE(hlen > 0 && hlen < hcap && strlen(colon + 1) < pcap, VEIL_ERR_ARG);
-    memcpy(host, h, hlen);
-    host[hlen] = '\0';
-    strcpy(port, colon + 1);
-    return VEIL_OK;
-}
-
-static veil_status tcp_connect(const char *host_port, int timeout_ms, int *out_fd)
-{
-    char host[256], port[16];
-    if (split_host_port(host_port, host, sizeof host, port, sizeof port) != VEIL_OK) {
-        veil_error_detail_set("'%s' is not host:port", host_port);
-        return VEIL_ERR_ARG;
-    }
-    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM}, *res = NULL;
-    int gai = getaddrinfo(host, port, &hints, &res);
-    if (gai != 0) {
-        veil_error_detail_set("resolving %s: %s", host_port, gai_strerror(gai));
-        return VEIL_ERR_NET;
-    }
-    veil_status st = VEIL_ERR_NET;
-    int err = 0;
-    for (struct addrinfo *ai = res; ai != NULL; ai = ai->ai_next) {
-        int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK,
-                        ai->ai_protocol);
-        if (fd < 0) {
-            err = errno;
-            continue;
-        }
-        int r = connect(fd, ai->ai_addr, ai->ai_addrlen);
-        if (r != 0 && errno == EINPROGRESS) {
-            struct pollfd pfd = {.fd = fd, .events = POLLOUT};
-            r = poll(&pfd, 1, timeout_ms);
-            if (r == 0) {
-                close(fd);
-                st = VEIL_ERR_TIMEOUT;
-                err = ETIMEDOUT;
-                continue;
-            }
-            socklen_t sl = sizeof err;
-            if (r > 0 && getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &sl) == 0 && err == 0)
-                r = 0;
-            else
-                r = -1;
-        } else if (r != 0) {
-            err = errno;
-        }
-        if (r != 0) {
-            close(fd);
-            continue;
-        }
-        /* Back to blocking, with per-call timeouts. */
-        int fl = fcntl(fd, F_GETFL);
-        struct timeval tv = {.tv_sec = timeout_ms / 1000, .tv_usec = (timeout_ms % 1000) * 1000};
-        if (fl < 0 || fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) != 0 ||
-            setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv) != 0 ||
-            setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv) != 0) {
-            err = errno;
-            close(fd);
-            continue;
-        }
-        /* Request/response traffic: small messages must not wait for ACKs (Nagle). */
-        int one = 1;
-        (void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-        *out_fd = fd;
-        st = VEIL_OK;
-        break;
-    }
-    freeaddrinfo(res);
-    if (st != VEIL_OK) veil_error_detail_set("connecting to %s: %s", host_port, strerror(err));
-    return st;
 }
 
 /* A failed SSL I/O call: timeout, peer gone, or protocol failure. */
@@ -168,7 +85,7 @@ veil_status ratls_client_connect(const char *host_port, const ratls_policy *p, i
     c->fd = -1;
     c->policy = p;
     c->verify_status = VEIL_ERR_RATLS_HANDSHAKE;
-    TRY_OUT(tcp_connect(host_port, timeout_ms, &c->fd));
+    TRY_OUT(veil_tcp_connect(host_port, timeout_ms, &c->fd));
     c->ctx = SSL_CTX_new(TLS_client_method());
     ENSURE_OUT(c->ctx != NULL, VEIL_ERR_CRYPTO);
     ENSURE_OUT(SSL_CTX_set_min_proto_version(c->ctx, TLS1_3_VERSION) == 1 &&

@@ -263,42 +263,6 @@ static void accept_one(tdbe *t)
 
 /* --- fetching ----------------------------------------------------------------------- */
 
-static veil_status split_hostport(const char *hostport, char *host, size_t cap,
-                                  const char **port)
-{
-    const char *colon = strrchr(hostport, ':');
-    ENSURE(colon != NULL && (size_t)(colon - hostport) < cap && colon[1] != '\0', VEIL_ERR_ARG);
-    memcpy(host, hostport, (size_t)(colon - hostport));
-    host[colon - hostport] = '\0';
-    *port = colon + 1;
-    return VEIL_OK;
-}
-
-static veil_status dial(const char *peer, unsigned timeout_ms, int *out)
-{
-    char host[256];
-    const char *port;
-    TRY(split_hostport(peer, host, sizeof host, &port));
-    struct addrinfo hints = {0}, *ai = NULL;
-    hints.ai_socktype = SOCK_STREAM;
-    ENSURE(getaddrinfo(host, port, &hints, &ai) == 0, VEIL_ERR_ARG);
-    int fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    struct timeval tv = {(time_t)(timeout_ms / 1000), (long)(timeout_ms % 1000) * 1000};
-    if (fd >= 0) {
-        setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv); /* bounds connect, too */
-        int one = 1;
-        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    }
-    bool ok = fd >= 0 && connect(fd, ai->ai_addr, ai->ai_addrlen) == 0;
-    freeaddrinfo(ai);
-    if (!ok) {
-        if (fd >= 0) close(fd);
-        return VEIL_ERR_IO;
-    }
-    *out = fd;
-    return VEIL_OK;
-}
-
 veil_status tdbe_fetch(tdbe *t, const char *peer, uint64_t epoch,
                        const uint8_t commitment[static 32], uint8_t *sealed, size_t cap,
                        size_t *sealed_len)
@@ -312,7 +276,8 @@ veil_status tdbe_fetch_at(tdbe *t, const char *peer, uint64_t epoch,
                           size_t cap, size_t *sealed_len)
 {
     int fd;
-    TRY(dial(peer, t->cfg.timeout_ms, &fd));
+    /* A transport failure, not a verdict (the detail says which). */
+    if (veil_tcp_connect(peer, (int)t->cfg.timeout_ms, &fd) != VEIL_OK) return VEIL_ERR_IO;
     uint8_t open_in[9 + 8 + 32], handle[4];
     open_in[0] = TDBE_ROLE_FETCH;
     veil_put_u64(open_in + 1, (uint64_t)now);
