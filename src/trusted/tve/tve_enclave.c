@@ -339,6 +339,19 @@ static veil_status key_result(uint64_t epoch, const uint8_t key[static VEIL_AEAD
     return tve_pack_out(&r.base, out, out_cap, out_len);
 }
 
+/* A key new to this enclave (drawn here, or received from a peer): sealed to the signer
+ * for the host's store (AAD binds the epoch), added to the table, answered as KeyResult. */
+static veil_status key_adopt(uint64_t epoch, const uint8_t key[static VEIL_AEAD_KEY_LEN],
+                             uint8_t *out, size_t out_cap, size_t *out_len)
+{
+    uint8_t aad[32], sealed[TEE_SEAL_OVERHEAD_MAX + VEIL_AEAD_KEY_LEN];
+    size_t sealed_len, aad_len = epoch_key_aad(epoch, aad);
+    TRY(tee_seal(TEE_POLICY_MRSIGNER, aad, aad_len, key, VEIL_AEAD_KEY_LEN, sealed, sizeof sealed,
+                 &sealed_len));
+    TRY(keys_add(epoch, key));
+    return key_result(epoch, key, sealed, sealed_len, out, out_cap, out_len);
+}
+
 static veil_status e_generate_key(const uint8_t *in, size_t in_len, uint8_t *out, size_t out_cap,
                                   size_t *out_len)
 {
@@ -347,9 +360,7 @@ static veil_status e_generate_key(const uint8_t *in, size_t in_len, uint8_t *out
     uint64_t epoch = call->epoch;
     protobuf_c_message_free_unpacked(&call->base, &tve_alloc);
 
-    veil_status st;
-    uint8_t key[VEIL_AEAD_KEY_LEN], aad[32], sealed[TEE_SEAL_OVERHEAD_MAX + VEIL_AEAD_KEY_LEN];
-    size_t sealed_len, aad_len = epoch_key_aad(epoch, aad);
+    uint8_t key[VEIL_AEAD_KEY_LEN];
     veil_tx_epoch_key existing;
     /* Keys are drawn once per epoch; a second draw would fork the epoch. */
     if (keys_current(&existing)) {
@@ -358,11 +369,7 @@ static veil_status e_generate_key(const uint8_t *in, size_t in_len, uint8_t *out
         ENSURE(!taken, VEIL_ERR_EXISTS);
     }
     TRY(tee_random(key, sizeof key));
-    TRY_OUT(tee_seal(TEE_POLICY_MRSIGNER, aad, aad_len, key, sizeof key, sealed, sizeof sealed,
-                     &sealed_len));
-    TRY_OUT(keys_add(epoch, key));
-    st = key_result(epoch, key, sealed, sealed_len, out, out_cap, out_len);
-out:
+    veil_status st = key_adopt(epoch, key, out, out_cap, out_len);
     veil_wipe(key, sizeof key);
     return st;
 }
@@ -420,9 +427,8 @@ static veil_status e_key_import(const uint8_t *in, size_t in_len, uint8_t *out, 
     Veil__Tve__Enclave__ImportKeyCall *call;
     DECODE(ImportKeyCall, veil__tve__enclave__import_key_call__unpack, in, in_len, call);
     veil_status st;
-    uint8_t k[TVE_CHANNEL_KEY_LEN], key[VEIL_AEAD_KEY_LEN + 1], bind[8], c[32], aad[32];
-    uint8_t sealed[TEE_SEAL_OVERHEAD_MAX + VEIL_AEAD_KEY_LEN];
-    size_t key_len = 0, sealed_len = 0, aad_len = epoch_key_aad(call->epoch, aad);
+    uint8_t k[TVE_CHANNEL_KEY_LEN], key[VEIL_AEAD_KEY_LEN + 1], bind[8], c[32];
+    size_t key_len = 0;
     ENSURE_OUT(call->key_commitment.len == 32, VEIL_ERR_MALFORMED);
     ENSURE_OUT(call->sealed.len == VEIL_AEAD_KEY_LEN + TVE_CHANNEL_OVERHEAD,
                VEIL_ERR_HANDOFF_CHANNEL);
@@ -433,10 +439,7 @@ static veil_status e_key_import(const uint8_t *in, size_t in_len, uint8_t *out, 
     ENSURE_OUT(key_len == VEIL_AEAD_KEY_LEN, VEIL_ERR_MALFORMED);
     commitment(call->epoch, key, c);
     ENSURE_OUT(veil_ct_equal(c, call->key_commitment.data, sizeof c), VEIL_ERR_TVE_KEY_COMMITMENT);
-    TRY_OUT(tee_seal(TEE_POLICY_MRSIGNER, aad, aad_len, key, VEIL_AEAD_KEY_LEN, sealed,
-                     sizeof sealed, &sealed_len));
-    TRY_OUT(keys_add(call->epoch, key));
-    st = key_result(call->epoch, key, sealed, sealed_len, out, out_cap, out_len);
+    st = key_adopt(call->epoch, key, out, out_cap, out_len);
 out:
     veil_wipe(k, sizeof k);
     veil_wipe(key, sizeof key);
