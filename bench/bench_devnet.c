@@ -171,14 +171,10 @@ static void check_stop(void)
     if (bench_interrupted()) bench_die("interrupted");
 }
 
-#ifndef BENCH_TESTNET
-static void devnet_start(uint16_t port)
+/* `veil ARGV...` as the network's child (g.devnet), its output in g.out_file, in its own
+ * process group: a terminal's Ctrl-C reaches the bench, which stops the network. */
+static pid_t net_spawn(char *const argv[])
 {
-    /* The TQE's port explicitly too: its default (RPC port + 13) is not checked for being
-     * free, and near an ephemeral port it may well be taken. */
-    char port_s[16], tqe_port_s[16];
-    snprintf(port_s, sizeof port_s, "%u", port);
-    snprintf(tqe_port_s, sizeof tqe_port_s, "%u", bench_free_port());
     fflush(NULL);
     pid_t pid = fork();
     if (pid < 0) bench_die("fork: %s", strerror(errno));
@@ -188,12 +184,25 @@ static void devnet_start(uint16_t port)
         dup2(fd, 1);
         dup2(fd, 2);
         close(fd);
-        setpgid(0, 0); /* a terminal's Ctrl-C reaches the bench, which stops the devnet */
-        execl(g.veil_bin, "veil", "devnet", "--home", g.home, "--rpc-port", port_s, "--tqe-port",
-              tqe_port_s, "--block-time", "1s", (char *)NULL);
+        setpgid(0, 0);
+        execv(g.veil_bin, argv);
         _exit(127);
     }
     g.devnet = pid;
+    return pid;
+}
+
+#ifndef BENCH_TESTNET
+static void devnet_start(uint16_t port)
+{
+    /* The TQE's port explicitly too: its default (RPC port + 13) is not checked for being
+     * free, and near an ephemeral port it may well be taken. */
+    char port_s[16], tqe_port_s[16];
+    snprintf(port_s, sizeof port_s, "%u", port);
+    snprintf(tqe_port_s, sizeof tqe_port_s, "%u", bench_free_port());
+    char *argv[] = {"veil",       "devnet", "--home",     g.home, "--rpc-port", port_s,
+                    "--tqe-port", tqe_port_s, "--block-time", "1s", NULL};
+    pid_t pid = net_spawn(argv);
     double t0 = bench_now();
     while (!bench_file_has(g.out_file, "devnet running")) {
         int status;
@@ -228,20 +237,8 @@ static void testnet_start(void)
         bench_dump_file(cmd);
         bench_die("veil testnet init failed (is CometBFT installed? scripts/install-deps)");
     }
-    fflush(NULL);
-    pid_t pid = fork();
-    if (pid < 0) bench_die("fork: %s", strerror(errno));
-    if (pid == 0) {
-        int fd = open(g.out_file, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-        if (fd < 0) _exit(126);
-        dup2(fd, 1);
-        dup2(fd, 2);
-        close(fd);
-        setpgid(0, 0);
-        execl(g.veil_bin, "veil", "testnet", "start", "--home", g.home, (char *)NULL);
-        _exit(127);
-    }
-    g.devnet = pid;
+    char *argv[] = {"veil", "testnet", "start", "--home", g.home, NULL};
+    pid_t pid = net_spawn(argv);
     char manifest[160];
     snprintf(manifest, sizeof manifest, "%s/testnet.json", g.home);
     json_t *m = json_load_file(manifest, 0, NULL);
