@@ -12,7 +12,7 @@
 #include <string.h>
 
 #include "host/node/smt.h"
-#include "host/node/smt_verify.h"
+#include "trusted/state/smt_verify.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

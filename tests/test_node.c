@@ -20,7 +20,7 @@
 #include "chain/node_tx.h"
 #include "host/node/node_rules.h"
 #include "host/node/smt.h"
-#include "host/node/smt_verify.h"
+#include "trusted/state/smt_verify.h"
 #include "host/attest/attest.h"
 #include "hostutil/fileio.h"
 #include "tee/sim/sim_host.h"

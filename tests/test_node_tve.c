@@ -45,7 +45,7 @@
 #include "host/node/node_abci.h"
 #include "chain/node_records.h"
 #include "chain/node_tx.h"
-#include "host/node/smt_verify.h"
+#include "trusted/state/smt_verify.h"
 #include "host/tve/tve_client.h"
 #include "host/tqe/tqe_handoff.h"
 #include "hostutil/fileio.h"

@@ -8,12 +8,12 @@
 #include <stdint.h>
 
 #include "common/status.h"
-#include "host/node/smt_verify.h"
+#include "trusted/state/node_join.h"
+#include "trusted/state/smt_verify.h"
 
 #define NODE_ADDRESS_LEN 32
 #define NODE_TXID_LEN 32
 #define NODE_HASH_LEN 32
-#define NODE_ENCLAVE_PUBKEY_MAX 256
 #define NODE_ATTESTATION_COLLATERAL_MAX 32768 /* compact JSON, bytes */
 #define NODE_IAS_ROOT_MAX 8192 /* PEM, bytes */
 /* Bits of node_params.attestation_accept: statuses 1..5 (never 0, UpToDate, always

@@ -18,17 +18,13 @@
 
 #include "common/status.h"
 #include "chain/node_records.h"
+#include "trusted/state/node_join.h"
 #include "trusted/tx/tx.h"
 
 #define NODE_CHAIN_TX_MAX 65536u
 #define NODE_QUOTE_MAX 8192u /* = TEE_QUOTE_MAX_LEN */
 #define NODE_IAS_REPORT_MAX 16384u /* a node join's attestation report (CBOR) */
 #define NODE_PUBLIC_TX_TAG "veil/public-tx/v1"
-/* report_data of a node join's quote: SHA-256-tagged(this, enclave_pubkey) || 32 zero
- * bytes. */
-/* A node join's quote binds (chain id, staking account, enclave key) in its report
- * data, so it cannot be replayed for another account or on another chain. */
-#define NODE_JOIN_REPORT_TAG "veil/node-join/v2"
 
 typedef enum node_tx_type {
     NODE_TX_CONFIDENTIAL = 1,
@@ -79,14 +75,8 @@ typedef struct node_chain_tx {
 VEIL_MUST_CHECK veil_status node_chain_tx_decode(const uint8_t *tx, size_t len,
                                                  const char *chain_id, node_chain_tx *out);
 
-
-/* The report data a node join's quote must carry: SHA-256-tagged(NODE_JOIN_REPORT_TAG,
- * u8 len(chain_id) || chain_id || account (32) || u16 BE len(key) || key) || 32 zero
- * bytes. VEIL_ERR_ARG for a chain id over 255 bytes or a key over 65535. */
-VEIL_MUST_CHECK veil_status node_join_report_data(const char *chain_id,
-                                                  const uint8_t account[static 32],
-                                                  const uint8_t *enclave_key, size_t key_len,
-                                                  uint8_t out[static 64]);
+/* The report data a node join's quote must carry: node_join_report_data
+ * (trusted/state/node_join.h). */
 
 /* --- building (wallets, tools, tests) ------------------------------------------------ */
 /* The hash a public tx's signature covers. VEIL_ERR_ARG on ill-shaped fields. */

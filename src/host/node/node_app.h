@@ -22,7 +22,7 @@
 
 #include "common/status.h"
 #include "chain/node_records.h"
-#include "host/node/smt_verify.h"
+#include "trusted/state/smt_verify.h"
 #include "trusted/tx/bloom.h"
 
 #define NODE_LOG_MAX 200 /* bytes of a tx result's log, including the NUL */

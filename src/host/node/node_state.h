@@ -29,7 +29,7 @@
 
 #include "common/status.h"
 #include "chain/node_records.h"
-#include "host/node/smt_verify.h"
+#include "trusted/state/smt_verify.h"
 
 #define NODE_STORE_VERSION 3u /* 2: app-hash format 2 (compact tree); 3: DCAP collateral */
 #define NODE_CHAIN_ID_MAX 64u

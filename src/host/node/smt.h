@@ -18,7 +18,7 @@
 #include <stdint.h>
 
 #include "common/status.h"
-#include "host/node/smt_verify.h"
+#include "trusted/state/smt_verify.h"
 
 typedef struct node_smt node_smt;
 

@@ -29,8 +29,8 @@
  * Encoding: bitmap (32) || the carried siblings (32 each, root side first) || for the
  * last case only, key' (32) || value hash' (32). Carried siblings are never zero.
  */
-#ifndef VEIL_HOST_NODE_SMT_VERIFY_H
-#define VEIL_HOST_NODE_SMT_VERIFY_H
+#ifndef VEIL_TRUSTED_STATE_SMT_VERIFY_H
+#define VEIL_TRUSTED_STATE_SMT_VERIFY_H
 
 #include <stdbool.h>
 #include <stddef.h>

@@ -1,6 +1,6 @@
 /* The sparse Merkle tree's hashing rules and proof verifier. Portable: compiled into
  * hosts today and meant for enclaves (the light client); no OS headers here. */
-#include "host/node/smt_verify.h"
+#include "trusted/state/smt_verify.h"
 
 #include <string.h>
 
