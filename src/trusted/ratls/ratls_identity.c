@@ -22,8 +22,10 @@
 
 /* A P-256 key whose private scalar comes from tee_random, not from OpenSSL's RNG (which
  * a port would have to seed from outside the enclave): 32 random bytes, redrawn until
- * they are a valid scalar (0 < d < n; a redraw happens with probability ~2^-32). */
-static veil_status key_generate(EVP_PKEY **out)
+ * they are a valid scalar (0 < d < n; a redraw happens with probability ~2^-32). With a
+ * seed, candidate i is SHA-256-tagged("veil/ratls-key/v1", seed || u8 i) instead: the
+ * same seed gives the same key. */
+static veil_status key_generate(const uint8_t *seed, EVP_PKEY **out)
 {
     veil_status st = VEIL_ERR_CRYPTO;
     uint8_t rnd[32], pub[65];
@@ -37,7 +39,15 @@ static veil_status key_generate(EVP_PKEY **out)
     ENSURE_OUT(g != NULL && d != NULL, VEIL_ERR_CRYPTO);
     for (int tries = 0;; tries++) {
         ENSURE_OUT(tries < 16, VEIL_ERR_CRYPTO);
-        TRY_OUT(tee_random(rnd, sizeof rnd));
+        if (seed != NULL) {
+            uint8_t in[33];
+            memcpy(in, seed, 32);
+            in[32] = (uint8_t)tries;
+            veil_sha256_tagged(rnd, "veil/ratls-key/v1", in, sizeof in);
+            veil_wipe(in, sizeof in);
+        } else {
+            TRY_OUT(tee_random(rnd, sizeof rnd));
+        }
         ENSURE_OUT(BN_bin2bn(rnd, sizeof rnd, d) != NULL, VEIL_ERR_CRYPTO);
         if (!BN_is_zero(d) && BN_cmp(d, EC_GROUP_get0_order(g)) < 0) break;
     }
@@ -71,15 +81,21 @@ out:
     return st;
 }
 
-/* SHA-256 of the key's DER SubjectPublicKeyInfo: what the "pubkey-hash" claim names. */
-static veil_status spki_hash(EVP_PKEY *key, uint8_t out[static 32])
+/* The key's DER SubjectPublicKeyInfo, and its SHA-256: what the "pubkey-hash" claim
+ * names. */
+static veil_status spki_of(EVP_PKEY *key, ratls_identity *id)
 {
     unsigned char *spki = NULL;
     int n = i2d_PUBKEY(key, &spki);
     ENSURE(n > 0, VEIL_ERR_CRYPTO);
-    veil_sha256(out, spki, (size_t)n);
+    veil_status st = (size_t)n <= sizeof id->spki ? VEIL_OK : VEIL_ERR_CRYPTO;
+    if (st == VEIL_OK) {
+        memcpy(id->spki, spki, (size_t)n);
+        id->spki_len = (size_t)n;
+        veil_sha256(id->spki_hash, spki, (size_t)n);
+    }
     OPENSSL_free(spki);
-    return VEIL_OK;
+    return st;
 }
 
 /* Fresh evidence for the key hashing to `hash`: claims {nonce?, pubkey-hash}, a quote
@@ -229,7 +245,7 @@ out:
     return st;
 }
 
-veil_status ratls_identity_create(uint64_t now_unix, ratls_identity **out)
+static veil_status identity_create(uint64_t now_unix, const uint8_t *seed, ratls_identity **out)
 {
     ENSURE(out != NULL, VEIL_ERR_ARG);
     *out = NULL;
@@ -245,8 +261,8 @@ veil_status ratls_identity_create(uint64_t now_unix, ratls_identity **out)
     unsigned char *der = NULL;
     ratls_identity *id = tee_calloc(1, sizeof *id);
     ENSURE_OUT(id != NULL, VEIL_ERR_TEE_OUT_OF_MEMORY);
-    TRY_OUT(key_generate(&key));
-    TRY_OUT(spki_hash(key, id->spki_hash));
+    TRY_OUT(key_generate(seed, &key));
+    TRY_OUT(spki_of(key, id));
     TRY_OUT(cert_build(key, now_unix, id->spki_hash, &cert));
     TRY_OUT(ctx_build(key, cert, &ctx));
     int n = i2d_X509(cert, &der);
@@ -267,6 +283,23 @@ out:
     EVP_PKEY_free(key); /* the SSL_CTX keeps its own reference; freeing wipes key material */
     ratls_identity_free(id);
     return st;
+}
+
+veil_status ratls_identity_create(uint64_t now_unix, ratls_identity **out)
+{
+    return identity_create(now_unix, NULL, out);
+}
+
+veil_status ratls_identity_create_seeded(uint64_t now_unix, const uint8_t seed[static 32],
+                                         ratls_identity **out)
+{
+    return identity_create(now_unix, seed, out);
+}
+
+void ratls_identity_spki(const ratls_identity *id, const uint8_t **der, size_t *len)
+{
+    *der = id->spki;
+    *len = id->spki_len;
 }
 
 bool ratls_identity_needs_renewal(const ratls_identity *id, uint64_t now_unix)

@@ -11,7 +11,9 @@ struct ratls_identity {
     uint8_t *cert_der; /* tee_alloc'ed */
     size_t cert_len;
     uint64_t created;  /* host time at creation (untrusted, used only for renewal) */
-    uint8_t spki_hash[32]; /* SHA-256 of the key's SubjectPublicKeyInfo (the claims') */
+    uint8_t spki[RATLS_SPKI_MAX]; /* the key's DER SubjectPublicKeyInfo */
+    size_t spki_len;
+    uint8_t spki_hash[32]; /* its SHA-256 (the claims') */
 };
 
 /* Fresh evidence for the key whose SPKI hashes to `hash` (ratls_identity.c). */

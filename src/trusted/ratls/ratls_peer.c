@@ -52,6 +52,14 @@ static veil_status spki_hash(X509 *cert, uint8_t out[static 32])
     return VEIL_OK;
 }
 
+veil_status ratls_session_peer_spki_hash(const ratls_session *s, uint8_t out[static 32])
+{
+    ENSURE(s != NULL, VEIL_ERR_ARG);
+    X509 *cert = ratls_session_handshake_done(s) ? ratls_session_peer_cert(s) : NULL;
+    ENSURE(cert != NULL, VEIL_ERR_OUT_OF_ORDER);
+    return spki_hash(cert, out);
+}
+
 veil_status ratls_session_peer_verify(const ratls_session *s, int64_t now, tee_quote_verdict *out)
 {
     ENSURE(s != NULL && out != NULL, VEIL_ERR_ARG);

@@ -38,6 +38,7 @@
 #define RATLS_CERT_SKEW_SECONDS 3600u
 /* Unread network input a session buffers at most (a TLS record is <= 16 KiB + 256). */
 #define RATLS_MAX_BUFFERED_IN (1024u * 1024u)
+#define RATLS_SPKI_MAX 128u /* a P-256 SubjectPublicKeyInfo is 91 bytes */
 
 typedef struct ratls_identity ratls_identity;
 typedef struct ratls_session ratls_session;
@@ -47,6 +48,17 @@ typedef struct ratls_session ratls_session;
  * now - 1 h to now + 24 h + 1 h. VEIL_ERR_ARG if now_unix is below the
  * skew or after year 9999; VEIL_ERR_CRYPTO for an OpenSSL failure. */
 VEIL_MUST_CHECK veil_status ratls_identity_create(uint64_t now_unix, ratls_identity **out);
+
+/* The same with a key derived from `seed` (32 secret bytes, e.g. from tee_derive_key):
+ * an enclave that renews its certificate, or restarts, keeps its public key, so others
+ * can name it (a node join binds it on chain, docs/tdbe.md). */
+VEIL_MUST_CHECK veil_status ratls_identity_create_seeded(uint64_t now_unix,
+                                                         const uint8_t seed[static 32],
+                                                         ratls_identity **out);
+
+/* The identity key's DER SubjectPublicKeyInfo (owned by the identity; at most
+ * RATLS_SPKI_MAX bytes). */
+void ratls_identity_spki(const ratls_identity *id, const uint8_t **der, size_t *len);
 
 /* True once RATLS_CERT_LIFETIME_SECONDS have passed since creation, or if the clock
  * went backwards past the certificate's notBefore. The caller then creates a new
@@ -103,6 +115,12 @@ VEIL_MUST_CHECK veil_status ratls_session_new_peer(ratls_identity *id, bool clie
  * (610-623), VEIL_ERR_RATLS_REPORT_DATA, VEIL_ERR_RATLS_KEY_BINDING. */
 VEIL_MUST_CHECK veil_status ratls_session_peer_verify(const ratls_session *s, int64_t now,
                                                       tee_quote_verdict *out);
+
+/* SHA-256 of the peer certificate's SubjectPublicKeyInfo, the key TLS proved the peer
+ * holds (meaningful once ratls_session_peer_verify accepted it).
+ * VEIL_ERR_OUT_OF_ORDER before the handshake or without a peer certificate. */
+VEIL_MUST_CHECK veil_status ratls_session_peer_spki_hash(const ratls_session *s,
+                                                         uint8_t out[static 32]);
 
 /* Pushes in_len bytes received from the network (in may be NULL when in_len is 0),
  * advances the handshake, and moves up to out_cap bytes the session wants sent into
