@@ -1,13 +1,41 @@
 /* The TDBE peer protocol's decoders (src/trusted/tdbe/tdbe_msg.h) on hostile bytes: the
  * frame header, a Request as a server reads it, a Response as a fetching TDBE reads it.
  * Each must refuse or accept without crashing, and whatever they accept must re-encode
- * to a message they accept again with the same meaning. */
+ * to a message they accept again with the same meaning. And the membership check
+ * (tdbe_member.h) on what a host answers: the bytes as a whole answer, and as an
+ * account record in a one-leaf tree whose proof does verify, so the record decoder
+ * sees them too. */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "crypto/crypto.h"
+#include "trusted/state/smt_verify.h"
+#include "trusted/tdbe/tdbe_member.h"
 #include "trusted/tdbe/tdbe_msg.h"
+
+static void member(const uint8_t *data, size_t size)
+{
+    static const uint8_t account[32] = {1}, spki_hash[32] = {2};
+    veil_status st = tdbe_member_check(NULL, data, size, account, spki_hash, 1000);
+    if (st == VEIL_OK) abort(); /* no proof in random bytes proves this spki_hash */
+    if (size > TDBE_MEMBER_RECORD_MAX) return;
+    uint8_t key[32], vh[32], root[32], bitmap[32] = {0}, *ans = malloc(TDBE_MEMBER_PROOF_MAX);
+    size_t n = 0;
+    if (ans == NULL) abort();
+    veil_smt_key(key, VEIL_SMT_NS_ACCOUNT, account, 32);
+    veil_smt_value_hash(vh, data, size);
+    veil_smt_leaf_hash(root, key, vh);
+    if (tdbe_member_proof_encode(root, data, size, bitmap, sizeof bitmap, ans,
+                                 TDBE_MEMBER_PROOF_MAX, &n) != VEIL_OK)
+        abort();
+    st = tdbe_member_check(NULL, ans, n, account, spki_hash, 1000);
+    if (st != VEIL_ERR_TDBE_MEMBERSHIP_PROOF && st != VEIL_ERR_TDBE_NOT_MEMBER &&
+        st != VEIL_ERR_TDBE_NOT_STAKED && st != VEIL_OK)
+        abort();
+    free(ans);
+}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -19,9 +47,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     uint8_t buf[4 + TDBE_MSG_MAX], key[TDBE_KEY_LEN], key2[TDBE_KEY_LEN];
     size_t n;
     uint64_t epoch, epoch2;
-    if (tdbe_request_parse(NULL, data, size, &epoch) == VEIL_OK) {
-        if (tdbe_request_frame(epoch, buf, sizeof buf, &n) != VEIL_OK ||
-            tdbe_request_parse(NULL, buf + 4, n - 4, &epoch2) != VEIL_OK || epoch2 != epoch)
+    uint8_t acct[TDBE_ACCOUNT_LEN], acct2[TDBE_ACCOUNT_LEN];
+    if (tdbe_request_parse(NULL, data, size, &epoch, acct) == VEIL_OK) {
+        if (tdbe_request_frame(epoch, acct, buf, sizeof buf, &n) != VEIL_OK ||
+            tdbe_request_parse(NULL, buf + 4, n - 4, &epoch2, acct2) != VEIL_OK ||
+            epoch2 != epoch || memcmp(acct, acct2, sizeof acct) != 0)
             abort();
     }
     /* The epoch a fetching TDBE asked: the first 8 bytes' worth, or 0. */
@@ -40,5 +70,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             abort();
         }
     }
+    member(data, size);
     return 0;
 }

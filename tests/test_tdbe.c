@@ -1,7 +1,9 @@
 /* The TDBE: key sharing between two platforms' TVEs over mutually attested TLS, and
  * each refusal with its own code (docs/tdbe.md). Real TVE services (0MQ, LMDB, enclave)
  * and TDBE hosts run in this process on ipc:// and loopback sockets; each member has
- * its own simulated platform, all provisioned by one authority unless said otherwise. */
+ * its own simulated platform, all provisioned by one authority unless said otherwise.
+ * Membership proofs come from a real node state (LMDB and its app-hash tree) that the
+ * test writes accounts and node bindings into, as a chain's node joins would. */
 #include <pthread.h>
 #include <setjmp.h>
 #include <signal.h>
@@ -16,18 +18,86 @@
 
 #include <cmocka.h>
 
+#include "chain/node_records.h"
 #include "crypto/crypto.h"
+#include "host/node/node_state.h"
 #include "host/tdbe/tdbe_host.h"
 #include "host/tve/tve_client.h"
 #include "host/tve/tve_server.h"
 #include "host/tve/tve_service.h"
 #include "tee/sim/sim_host.h"
 #include "trusted/tdbe/tdbe_abi.h"
+#include "trusted/tdbe/tdbe_member.h"
 #include "veil/tve.pb-c.h"
 
 #define ENC VEIL_BUILD_DIR "/enclaves/"
+#define CHAIN "tdbe-test"
 
 static char g_dir[64], g_auth[128], g_coll[160];
+
+/* --- the chain's state: accounts and their node bindings ------------------------------ */
+static struct {
+    pthread_mutex_t lock;
+    node_state *st;
+    bool tamper; /* answer with a wrong app hash */
+    unsigned asked;
+} g_reg = {.lock = PTHREAD_MUTEX_INITIALIZER};
+
+static void reg_commit(void)
+{
+    node_meta m = *node_state_meta(g_reg.st);
+    m.initialized = true;
+    snprintf(m.chain_id, sizeof m.chain_id, "%s", CHAIN);
+    m.last_height++;
+    node_state_app_hash(g_reg.st, m.last_app_hash);
+    assert_int_equal(node_state_commit(g_reg.st, &m, NULL, 0), VEIL_OK);
+}
+
+/* Writes an account: bonded stake, jail term, and a binding to `spki` (NULL: none). */
+static void reg_account(const uint8_t account[32], uint64_t bonded, uint64_t jailed_until,
+                        const uint8_t *spki, size_t spki_len)
+{
+    node_account a;
+    memset(&a, 0, sizeof a);
+    memcpy(a.address, account, 32);
+    a.bonded = bonded;
+    a.jailed_until = jailed_until;
+    if (spki != NULL) {
+        a.has_node = true;
+        memcpy(a.node.enclave_pubkey, spki, spki_len);
+        a.node.enclave_pubkey_len = spki_len;
+        a.node.joined_at = (uint64_t)time(NULL);
+    }
+    pthread_mutex_lock(&g_reg.lock);
+    assert_int_equal(node_state_account_put(g_reg.st, &a), VEIL_OK);
+    reg_commit();
+    pthread_mutex_unlock(&g_reg.lock);
+}
+
+/* The TDBE host's membership source: the account's record and proof against the
+ * committed app hash, as the node's abci_query with prove answers. */
+static veil_status reg_source(void *ctx, const uint8_t account[static 32], uint8_t *out,
+                              size_t cap, size_t *out_len)
+{
+    (void)ctx;
+    veil_smt_proof *p = malloc(sizeof *p);
+    uint8_t *enc = malloc(VEIL_SMT_PROOF_MAX_LEN), *value = NULL, hash[32];
+    size_t vlen = 0, elen = 0;
+    veil_status st = p != NULL && enc != NULL ? VEIL_OK : VEIL_ERR_NOMEM;
+    pthread_mutex_lock(&g_reg.lock);
+    g_reg.asked++;
+    if (st == VEIL_OK)
+        st = node_state_prove(g_reg.st, VEIL_SMT_NS_ACCOUNT, account, 32, &value, &vlen, p);
+    memcpy(hash, node_state_meta(g_reg.st)->last_app_hash, 32);
+    if (g_reg.tamper) hash[0] ^= 1;
+    pthread_mutex_unlock(&g_reg.lock);
+    if (st == VEIL_OK) st = veil_smt_proof_encode(p, enc, VEIL_SMT_PROOF_MAX_LEN, &elen);
+    if (st == VEIL_OK) st = tdbe_member_proof_encode(hash, value, vlen, enc, elen, out, cap, out_len);
+    free(value);
+    free(enc);
+    free(p);
+    return st;
+}
 
 /* One member: a platform, a TVE service behind 0MQ, a TDBE host (serving in a thread). */
 typedef struct member {
@@ -39,6 +109,9 @@ typedef struct member {
     tve_client *cli;
     tdbe *t;
     bool serving;
+    uint8_t account[32];
+    uint8_t spki[128];
+    size_t spki_len;
 } member;
 
 static void *tve_main(void *arg)
@@ -57,7 +130,9 @@ static void *tdbe_main(void *arg)
     return NULL;
 }
 
-/* name: its directory; tve_img/tdbe_img: enclave images; authority: whose platform. */
+/* name: its directory (and its account: SHA-256 of it); tve_img/tdbe_img: enclave
+ * images; authority: whose platform. The member's TDBE key is bound to its account,
+ * staked, as a node join would. */
 static void member_start(member *m, const char *name, const char *tve_img, const char *tdbe_img,
                          const char *authority, uint8_t tcb, const char *collateral, bool serve)
 {
@@ -77,8 +152,17 @@ static void member_start(member *m, const char *name, const char *tve_img, const
     tdbe_config tc = {.listen = "127.0.0.1:0", .tve_endpoint = m->ep, .home = tdbe_home,
                       .platform_dir = m->plat, .collateral = collateral,
                       .enclave_path = tdbe_img, .timeout_ms = 5000, .handshake_ms = 5000,
-                      .retry_ms = 3600000};
+                      .retry_ms = 3600000, .membership = reg_source, .has_account = true};
+    veil_sha256(m->account, name, strlen(name));
+    memcpy(tc.account, m->account, 32);
     assert_int_equal(tdbe_open(&tc, &m->t), VEIL_OK);
+    uint8_t *quote = malloc(8192);
+    size_t qlen = 0;
+    assert_non_null(quote);
+    assert_int_equal(tdbe_join_quote(m->t, CHAIN, m->spki, &m->spki_len, quote, &qlen), VEIL_OK);
+    assert_true(qlen > 0);
+    free(quote);
+    reg_account(m->account, 1000, 0, m->spki, m->spki_len);
     m->serving = serve;
     if (serve) assert_int_equal(pthread_create(&m->tdbe_th, NULL, tdbe_main, m), 0);
 }
@@ -106,7 +190,7 @@ static Veil__Tve__Response *call(member *m, Veil__Tve__Request *req,
 static void init_chain(member *m, const uint8_t *commitment, uint8_t out[32])
 {
     Veil__Tve__InitChainRequest ic = VEIL__TVE__INIT_CHAIN_REQUEST__INIT;
-    ic.chain_id = "tdbe-test";
+    ic.chain_id = CHAIN;
     if (commitment != NULL) {
         ic.key_commitment.data = (uint8_t *)commitment;
         ic.key_commitment.len = 32;
@@ -164,12 +248,17 @@ static int setup(void **state)
     snprintf(g_auth, sizeof g_auth, "%s/authority", g_dir);
     snprintf(g_coll, sizeof g_coll, "%s/collateral.json", g_auth);
     signal(SIGPIPE, SIG_IGN);
-    return veil_crypto_init() == VEIL_OK ? 0 : -1;
+    char chain[128];
+    snprintf(chain, sizeof chain, "%s/chain", g_dir);
+    if (veil_crypto_init() != VEIL_OK || node_state_open(chain, true, &g_reg.st) != VEIL_OK)
+        return -1;
+    return 0;
 }
 
 static int teardown(void **state)
 {
     (void)state;
+    node_state_close(g_reg.st);
     if (getenv("VEIL_TEST_KEEP")) return 0;
     char cmd[128];
     snprintf(cmd, sizeof cmd, "rm -rf %s", g_dir);
@@ -207,15 +296,15 @@ static void test_key_sharing(void **state)
     size_t len = 0, len_c = 0;
     memcpy(wrong, commit, 32);
     wrong[0] ^= 1;
-    assert_int_equal(tdbe_fetch(b.t, tdbe_address(a.t), 0, wrong, sealed, sizeof sealed, &len),
+    assert_int_equal(tdbe_fetch(b.t, tdbe_address(a.t), 0, wrong, sealed, sizeof sealed, &len, NULL),
                      VEIL_ERR_TDBE_KEY_MISMATCH);
     /* A certificate judged after it expired (the host's clock two days on). */
     assert_int_equal(tdbe_fetch_at(b.t, tdbe_address(a.t), 0, commit,
-                                   (int64_t)time(NULL) + 2 * 86400, sealed, sizeof sealed, &len),
+                                   (int64_t)time(NULL) + 2 * 86400, sealed, sizeof sealed, &len, NULL),
                      VEIL_ERR_RATLS_EXPIRED);
 
     /* The genuine fetch, sealed for b's TVE: c's TVE (another platform) cannot open it. */
-    assert_int_equal(tdbe_fetch(b.t, tdbe_address(a.t), 0, commit, sealed, sizeof sealed, &len),
+    assert_int_equal(tdbe_fetch(b.t, tdbe_address(a.t), 0, commit, sealed, sizeof sealed, &len, NULL),
                      VEIL_OK);
     assert_int_equal(import_key(&c, sealed, len), VEIL_ERR_HANDOFF_CHANNEL);
     assert_int_equal(import_key(&b, sealed, len), VEIL_OK);
@@ -228,7 +317,7 @@ static void test_key_sharing(void **state)
     b.serving = true;
     assert_int_equal(pthread_create(&b.tdbe_th, NULL, tdbe_main, &b), 0);
     assert_int_equal(
-        tdbe_fetch(c.t, tdbe_address(b.t), 0, commit, sealed_c, sizeof sealed_c, &len_c), VEIL_OK);
+        tdbe_fetch(c.t, tdbe_address(b.t), 0, commit, sealed_c, sizeof sealed_c, &len_c, NULL), VEIL_OK);
     assert_int_equal(import_key(&c, sealed_c, len_c), VEIL_OK);
     assert_true(status_key(&c, got, &awaiting));
     assert_memory_equal(got, commit, 32);
@@ -270,35 +359,133 @@ static void test_peer_refusals(void **state)
     init_chain(&a, NULL, commit);
     init_chain(&req, commit, NULL);
 
-    assert_int_equal(tdbe_fetch(req.t, tdbe_address(dbg.t), 0, commit, sealed, sizeof sealed, &len),
+    assert_int_equal(tdbe_fetch(req.t, tdbe_address(dbg.t), 0, commit, sealed, sizeof sealed, &len, NULL),
                      VEIL_ERR_RATLS_DEBUG);
     assert_int_equal(
-        tdbe_fetch(req.t, tdbe_address(other.t), 0, commit, sealed, sizeof sealed, &len),
+        tdbe_fetch(req.t, tdbe_address(other.t), 0, commit, sealed, sizeof sealed, &len, NULL),
         VEIL_ERR_RATLS_MRSIGNER);
     assert_int_equal(
-        tdbe_fetch(req.t, tdbe_address(foreign.t), 0, commit, sealed, sizeof sealed, &len),
+        tdbe_fetch(req.t, tdbe_address(foreign.t), 0, commit, sealed, sizeof sealed, &len, NULL),
         VEIL_ERR_TEE_QUOTE_CHAIN);
-    assert_int_equal(tdbe_fetch(req.t, tdbe_address(old.t), 0, commit, sealed, sizeof sealed, &len),
+    assert_int_equal(tdbe_fetch(req.t, tdbe_address(old.t), 0, commit, sealed, sizeof sealed, &len, NULL),
                      VEIL_ERR_RATLS_TCB);
     /* The serving side applies the same policy: a debug TDBE asking a genuine one is
      * refused, and learns only that. */
-    assert_int_equal(tdbe_fetch(dbg.t, tdbe_address(a.t), 0, commit, sealed, sizeof sealed, &len),
+    uint32_t code = 0;
+    assert_int_equal(tdbe_fetch(dbg.t, tdbe_address(a.t), 0, commit, sealed, sizeof sealed, &len, &code),
                      VEIL_ERR_TDBE_REFUSED);
+    assert_int_equal(code, VEIL_ERR_RATLS_DEBUG);
     /* Another signer's TDBE asking: it judges first, and its own policy refuses ours. */
     assert_int_equal(
-        tdbe_fetch(other.t, tdbe_address(a.t), 0, commit, sealed, sizeof sealed, &len),
+        tdbe_fetch(other.t, tdbe_address(a.t), 0, commit, sealed, sizeof sealed, &len, NULL),
         VEIL_ERR_RATLS_MRSIGNER);
     /* Nothing listens: a transport error, not a verdict. */
-    assert_int_equal(tdbe_fetch(req.t, "127.0.0.1:1", 0, commit, sealed, sizeof sealed, &len),
+    assert_int_equal(tdbe_fetch(req.t, "127.0.0.1:1", 0, commit, sealed, sizeof sealed, &len, NULL),
                      VEIL_ERR_IO);
     /* And the genuine peer still serves. */
-    assert_int_equal(tdbe_fetch(req.t, tdbe_address(a.t), 0, commit, sealed, sizeof sealed, &len),
+    assert_int_equal(tdbe_fetch(req.t, tdbe_address(a.t), 0, commit, sealed, sizeof sealed, &len, NULL),
                      VEIL_OK);
     member_stop(&old);
     member_stop(&foreign);
     member_stop(&other);
     member_stop(&dbg);
     member_stop(&req);
+    member_stop(&a);
+}
+
+/* A server serves only members: a client whose TDBE key a node join bound to a staked,
+ * unjailed account, proven against the app hash. Each refusal has its own code, and
+ * the client learns only that code. */
+static void test_membership(void **state)
+{
+    (void)state;
+    member a, b, c;
+    member_start(&a, "ma", ENC "veil_tve_enclave.signed.so", ENC "veil_tdbe_enclave.signed.so",
+                 g_auth, 1, g_coll, true);
+    member_start(&b, "mb", ENC "veil_tve_enclave.signed.so", ENC "veil_tdbe_enclave.signed.so",
+                 g_auth, 1, g_coll, false);
+    member_start(&c, "mc", ENC "veil_tve_enclave.signed.so", ENC "veil_tdbe_enclave.signed.so",
+                 g_auth, 1, g_coll, false);
+    uint8_t commit[32], sealed[TDBE_RESULT_MAX];
+    size_t len = 0;
+    uint32_t code = 0;
+    init_chain(&a, NULL, commit);
+    init_chain(&b, commit, NULL);
+    /* Each platform's TDBE has its own key. */
+    assert_false(b.spki_len == c.spki_len && memcmp(b.spki, c.spki, b.spki_len) == 0);
+#define FETCH_B() tdbe_fetch(b.t, tdbe_address(a.t), 0, commit, sealed, sizeof sealed, &len, &code)
+    assert_int_equal(FETCH_B(), VEIL_OK);
+
+    /* An account with no node join. */
+    reg_account(b.account, 1000, 0, NULL, 0);
+    assert_int_equal(FETCH_B(), VEIL_ERR_TDBE_REFUSED);
+    assert_int_equal(code, VEIL_ERR_TDBE_NOT_MEMBER);
+    /* Bound to another enclave's key (c's), which b cannot present. */
+    reg_account(b.account, 1000, 0, c.spki, c.spki_len);
+    assert_int_equal(FETCH_B(), VEIL_ERR_TDBE_REFUSED);
+    assert_int_equal(code, VEIL_ERR_TDBE_NOT_MEMBER);
+    /* c naming b's account: its key is not the one bound there either. */
+    reg_account(b.account, 1000, 0, b.spki, b.spki_len);
+    tdbe_close(c.t);
+    char c_home[160];
+    snprintf(c_home, sizeof c_home, "%s/mc/tdbe", g_dir);
+    tdbe_config tc = {.listen = "127.0.0.1:0", .tve_endpoint = c.ep, .home = c_home,
+                      .platform_dir = c.plat, .collateral = g_coll,
+                      .enclave_path = ENC "veil_tdbe_enclave.signed.so", .timeout_ms = 5000,
+                      .handshake_ms = 5000, .retry_ms = 3600000, .membership = reg_source,
+                      .has_account = true};
+    memcpy(tc.account, b.account, 32);
+    assert_int_equal(tdbe_open(&tc, &c.t), VEIL_OK);
+    assert_int_equal(tdbe_fetch(c.t, tdbe_address(a.t), 0, commit, sealed, sizeof sealed, &len,
+                                &code),
+                     VEIL_ERR_TDBE_REFUSED);
+    assert_int_equal(code, VEIL_ERR_TDBE_NOT_MEMBER);
+    /* An account nobody created: its absence is proven. */
+    memcpy(tc.account, "an account that was never created", 32);
+    tdbe_close(c.t);
+    assert_int_equal(tdbe_open(&tc, &c.t), VEIL_OK);
+    assert_int_equal(tdbe_fetch(c.t, tdbe_address(a.t), 0, commit, sealed, sizeof sealed, &len,
+                                &code),
+                     VEIL_ERR_TDBE_REFUSED);
+    assert_int_equal(code, VEIL_ERR_TDBE_NOT_MEMBER);
+    /* No bonded stake; jailed. */
+    reg_account(b.account, 0, 0, b.spki, b.spki_len);
+    assert_int_equal(FETCH_B(), VEIL_ERR_TDBE_REFUSED);
+    assert_int_equal(code, VEIL_ERR_TDBE_NOT_STAKED);
+    reg_account(b.account, 1000, (uint64_t)time(NULL) + 3600, b.spki, b.spki_len);
+    assert_int_equal(FETCH_B(), VEIL_ERR_TDBE_REFUSED);
+    assert_int_equal(code, VEIL_ERR_TDBE_NOT_STAKED);
+    /* A jail term that is over. */
+    reg_account(b.account, 1000, (uint64_t)time(NULL) - 10, b.spki, b.spki_len);
+    assert_int_equal(FETCH_B(), VEIL_OK);
+    /* A host that answers with a proof that does not verify (here: another app hash). */
+    g_reg.tamper = true;
+    assert_int_equal(FETCH_B(), VEIL_ERR_TDBE_REFUSED);
+    assert_int_equal(code, VEIL_ERR_TDBE_MEMBERSHIP_PROOF);
+    g_reg.tamper = false;
+
+    /* The key survives a restart of the TDBE on the same platform: the binding holds. */
+    uint8_t before[128], quote[8192];
+    size_t before_len = b.spki_len, qlen = 0;
+    memcpy(before, b.spki, b.spki_len);
+    tdbe_close(b.t);
+    char b_home[160];
+    snprintf(b_home, sizeof b_home, "%s/mb/tdbe", g_dir);
+    tc.home = b_home;
+    tc.tve_endpoint = b.ep;
+    tc.platform_dir = b.plat;
+    memcpy(tc.account, b.account, 32);
+    assert_int_equal(tdbe_open(&tc, &b.t), VEIL_OK);
+    assert_int_equal(tdbe_join_quote(b.t, CHAIN, b.spki, &b.spki_len, quote, &qlen), VEIL_OK);
+    assert_int_equal(b.spki_len, before_len);
+    assert_memory_equal(b.spki, before, before_len);
+    unsigned asked = g_reg.asked;
+    assert_int_equal(FETCH_B(), VEIL_OK);
+    assert_int_equal(g_reg.asked, asked + 1); /* judged by proof every time */
+    assert_int_equal(import_key(&b, sealed, len), VEIL_OK);
+#undef FETCH_B
+    member_stop(&c);
+    member_stop(&b);
     member_stop(&a);
 }
 
@@ -323,6 +510,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_key_sharing),
         cmocka_unit_test(test_peer_refusals),
+        cmocka_unit_test(test_membership),
         cmocka_unit_test(test_collateral_of_another_root),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

@@ -2,7 +2,8 @@
 # veil testnet with four validators under a real CometBFT v0.38 (.deps/bin/cometbft,
 # built by scripts/install-deps): init, start, every validator at the same height with
 # the same app hash at each height, the designated validator holding the chain's key
-# and the others obtaining it through their TDBEs (mutually attested TLS), confidential
+# and the others obtaining it through their TDBEs (mutually attested TLS; each TDBE a
+# member by a node join of its operator's staked account), confidential
 # payments through several validators' TQEs, kill -9 of a member's node, TVE, CometBFT
 # or TDBE under load (restarted,
 # caught up, the others never stalled), a clean stop (nothing left running), a restart that
@@ -84,6 +85,12 @@ for v in v1 v2 v3; do
   grep -q "holds the chain's key of epoch 0 now" "$d/net/$v/tve.log" || fail "$v's TVE did not take the key"
 done
 grep -q "handed the chain's key" "$d/net/v0/tdbe.log" && fail "v0, which drew the key, fetched one"
+# Each TDBE bound its enclave key to its member's staked operator account by a node
+# join: peers serve the key only to such members.
+for v in v0 v1 v2 v3; do
+  grep -q "node join committed at height [0-9]*: account [0-9a-f]\{64\} binds this TDBE's key" "$d/net/$v/tdbe.log" ||
+    fail "$v's TDBE did not join its operator account"
+done
 
 # Confidential txs through different validators' TQEs: alice (through v1) withdraws her
 # genesis stake and pays bob; bob (through v2) sees it and pays alice back through v3;
@@ -161,20 +168,39 @@ pgrep -f "$d/net" >/dev/null && fail "processes left running: $(pgrep -fa "$d/ne
 start
 h2=$(wait_all $((h + 2))) || fail "the testnet did not resume after a restart"
 [[ $(hashes "$h2" | sort -u | wc -l) == 1 ]] || fail "app hashes differ at height $h2 after a restart"
+# A restarted TDBE keeps its enclave key: the binding on chain still names it.
+for _ in $(seq 1 50); do grep -q "binds this TDBE's key (joined before)" "$d/net/v1/tdbe.log" && break; sleep 0.2; done
+grep -q "binds this TDBE's key (joined before)" "$d/net/v1/tdbe.log" || fail "v1's restarted TDBE does not find its binding"
 
-# A full node added to the running testnet catches up by block sync and obtains the key
-# through its TDBE.
+# A full node added to the running testnet at a height above 50 catches up by block
+# sync and obtains the key through its TDBE.
+wait_all 51 >/dev/null || fail "the testnet did not reach height 51"
 "$veil" testnet add-node --home "$d/net" >"$d/add.out" || fail "add-node: $(cat "$d/add.out")"
 h3=$(wait_all $((h2 + 2))) || fail "the full node did not catch up"
 grep -q "member v4 added: starting it" "$d/start.out" || fail "start did not start the added member: $(cat "$d/start.out")"
 [[ $(hashes "$h3" | sort -u | wc -l) == 1 ]] || fail "the full node's app hash differs at height $h3"
 grep -q "does not hold it" "$d/net/v4/node.log" || fail "the full node's node did not start without the key"
 wait_keys 5 || fail "the full node did not obtain the chain's key: $(cat "$d/status.out")"
+[[ -f $d/net/v4/operator.seed && ! -f $d/net/operators/spare0.seed ]] || fail "add-node did not give the full node a spare operator account"
+# Served the key, so a member: its TDBE joined the spare account (the log line may
+# follow the key's hand-off by a round).
+for _ in $(seq 1 50); do grep -q "binds this TDBE's key" "$d/net/v4/tdbe.log" && break; sleep 0.2; done
+grep -q "binds this TDBE's key" "$d/net/v4/tdbe.log" || fail "the full node's TDBE did not join its operator account"
 # The full node replayed the confidential txs with that key: a wallet through its TQE
 # finds bob's payments.
 wallet_at b4 bob v4
 "$veil" wallet sync --wallet "$W/b4" >/dev/null || fail "bob's sync through the full node"
 [[ $(spendable b4) == "$want" ]] || fail "through the full node bob sees $(spendable b4), not $want"
+# It validates new confidential txs: alice pays bob through the full node's TQE (its
+# TVE encrypts), every member commits it, and bob sees it through the full node.
+wallet_at a4 alice v4
+"$veil" wallet sync --wallet "$W/a4" >/dev/null || fail "alice's sync through the full node"
+"$veil" wallet send --wallet "$W/a4" --to "$(pay_addr b4)" --amount 0.5 >"$d/w.out" 2>&1 || fail "alice's payment through the full node: $(cat "$d/w.out")"
+"$veil" wallet sync --wallet "$W/b4" >/dev/null || fail "bob's second sync through the full node"
+want4=$(python3 -c "print('%.8f' % ($want + 0.5))")
+[[ $(spendable b4) == "$want4" ]] || fail "through the full node bob sees $(spendable b4) after alice's payment through it, not $want4"
+h4=$(wait_all 1)
+[[ $(hashes "$h4" | sort -u | wc -l) == 1 ]] || fail "app hashes differ at $h4 after a payment through the full node"
 "$veil" testnet status --home "$d/net" | grep -q "full node" || fail "status does not name the full node"
 grep -q "CONSENSUS FAILURE\|panic" "$d"/net/v*/cometbft.log && fail "CometBFT logged a failure"
-echo "testnet_check: 4 validators under CometBFT $("$cmt" version) shared the chain's key through their TDBEs, committed confidential txs sent through three validators' TQEs and agreed on every app hash to height $h2, across a restart; a full node added while running obtained the key and caught up to $h3"
+echo "testnet_check: 4 validators under CometBFT $("$cmt" version) shared the chain's key through their TDBEs (each a member by a node join), committed confidential txs sent through three validators' TQEs and agreed on every app hash to height $h2, across a restart; a full node added while running at height above 50 joined, obtained the key, caught up to $h3 and took a payment through its own TQE"

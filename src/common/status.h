@@ -210,6 +210,11 @@
     X(VEIL_ERR_TDBE_UNAVAILABLE, 961, "no peer TDBE served the key")                     \
     X(VEIL_ERR_TDBE_PROTOCOL, 962, "a TDBE peer broke the protocol")                     \
     X(VEIL_ERR_TDBE_REFUSED, 963, "the peer TDBE refused the request")                   \
+    X(VEIL_ERR_TDBE_NOT_MEMBER, 964,                                                     \
+      "the peer's enclave key is not bound to an account by a node join")                \
+    X(VEIL_ERR_TDBE_NOT_STAKED, 965, "the peer's account has no bonded stake or is jailed") \
+    X(VEIL_ERR_TDBE_MEMBERSHIP_PROOF, 966,                                               \
+      "the membership proof does not verify against the app hash")                       \
     X(VEIL_ERR_WALLET_PASSPHRASE, 940, "wrong passphrase or damaged wallet file")        \
     X(VEIL_ERR_WALLET_FUNDS, 941, "insufficient funds")                                  \
     X(VEIL_ERR_WALLET_WATCH_ONLY, 942, "a watch-only wallet cannot sign")                 \

@@ -6,28 +6,38 @@
 #include <string.h>
 
 #include "common/hex.h"
+#include "crypto/crypto.h"
 #include "host/tdbe/tdbe_host.h"
 #include "hostutil/fileio.h"
 #include "tools/cli.h"
 #include "tools/commands.h"
 #include "tools/daemon.h"
 #include "trusted/tdbe/tdbe_abi.h"
+#include "wallet/wallet.h"
 
 static void usage(void)
 {
     printf("usage: veil tdbe --listen HOST:PORT --tve ENDPOINT --home DIR --collateral PATH\n"
-           "                 [--peer HOST:PORT]... [options]\n\n"
+           "                 --rpc URL [--operator-key FILE] [--peer HOST:PORT]... [options]\n\n"
            "Runs the bootstrapping enclave service: peer TDBEs connect over mutually\n"
            "attested TLS 1.3 (terminated in the enclaves, each judging the other) to fetch\n"
-           "the chain's obfuscation key from this platform's TVE; while this TVE waits for\n"
-           "the chain's key, the service fetches it from its peers, checks it against the\n"
-           "chain's commitment and hands it to the TVE (docs/tdbe.md).\n"
+           "the chain's obfuscation key from this platform's TVE; it serves only members,\n"
+           "peers whose enclave key a node join bound to a staked, unjailed account (proven\n"
+           "against the node's app hash). While this TVE waits for the chain's key, the\n"
+           "service fetches it from its peers, checks it against the chain's commitment\n"
+           "and hands it to the TVE (docs/tdbe.md).\n"
            "  --listen HOST:PORT  TCP address peers connect to (port 0: any)\n"
            "  --tve ENDPOINT      this platform's TVE (ipc://PATH or tcp://HOST:PORT)\n"
            "  --home DIR          state directory (created 0700; tdbe-cert.der)\n"
            "  --collateral PATH   collateral bundle peers' quotes are judged with (e.g. the\n"
            "                      simulated authority's collateral.json); its root must be\n"
            "                      the one this platform was provisioned under\n"
+           "  --rpc URL           the node's RPC (CometBFT's or the dev chain's), for\n"
+           "                      membership proofs and the node join\n"
+           "  --operator-key FILE this node's staking account: a 0600 file holding its\n"
+           "                      wallet seed (64 hex digits). The TDBE joins it (a node\n"
+           "                      join binding this enclave's key) and names it to peers;\n"
+           "                      without it the service only serves\n"
            "  --peer HOST:PORT    a peer TDBE to fetch the key from (repeatable, up to %u;\n"
            "                      tried in order)\n"
            "  --platform DIR      TEE platform directory (default $VEIL_PLATFORM_DIR, else\n"
@@ -39,6 +49,35 @@ static void usage(void)
            "  --retry SECONDS     between rounds of asking peers (default 2)\n" DAEMON_HELP
            "SIGINT or SIGTERM stops the service once open connections end.\n",
            TDBE_MAX_PEERS, TDBE_ENCLAVE_IMAGE);
+}
+
+/* The operator's staking account from its seed file (private, 64 hex digits). */
+static veil_status operator_load(const char *path, tdbe_config *cfg)
+{
+    char *text = NULL;
+    size_t len = 0;
+    uint8_t seed[32];
+    wallet_keys k;
+    TRY(veil_file_check_private(path));
+    TRY(veil_file_read_text(path, 256, &text, &len));
+    while (len > 0 && (text[len - 1] == '\n' || text[len - 1] == '\r' || text[len - 1] == ' '))
+        len--;
+    veil_status st = veil_hex_decode_exact(seed, sizeof seed, text, len);
+    veil_wipe(text, len);
+    free(text);
+    if (st != VEIL_OK) {
+        veil_error_detail_set("an operator key file holds one wallet seed: 64 hex digits");
+        return VEIL_ERR_BAD_KEY;
+    }
+    st = wallet_keys_from_seed(&k, seed);
+    if (st == VEIL_OK) {
+        memcpy(cfg->account, k.spend_pk, 32);
+        memcpy(cfg->account_sk, k.spend_sk, 32);
+        cfg->has_account = cfg->has_account_sk = true;
+    }
+    veil_wipe(&k, sizeof k);
+    veil_wipe(seed, sizeof seed);
+    return st;
 }
 
 static void tdbe_metrics(void *ctx)
@@ -59,16 +98,19 @@ int cmd_tdbe(int argc, char **argv)
                                          {"max-peers", required_argument, NULL, 'm'},
                                          {"timeout", required_argument, NULL, 't'},
                                          {"retry", required_argument, NULL, 'r'},
+                                         {"rpc", required_argument, NULL, 'R'},
+                                         {"operator-key", required_argument, NULL, 'k'},
                                          DAEMON_LONG_OPTIONS,
                                          {"help", no_argument, NULL, 'h'},
                                          {NULL, 0, NULL, 0}};
     char enclave[PATH_MAX] = "";
+    const char *operator_key = NULL;
     tdbe_config cfg = {0};
     uint64_t v;
     int c, rc;
     static daemon_ctx dm;
     daemon_init(&dm, "tdbe");
-    while ((c = getopt_long(argc, argv, "l:T:H:C:P:p:e:m:t:r:h", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "l:T:H:C:P:p:e:m:t:r:R:k:h", opts, NULL)) != -1) {
         switch (c) {
         case 'l':
             cfg.listen = optarg;
@@ -108,6 +150,12 @@ int cmd_tdbe(int argc, char **argv)
                 return cli_usage_error("--retry must be 1..3600 seconds");
             cfg.retry_ms = (unsigned)v * 1000u;
             break;
+        case 'R':
+            cfg.rpc = optarg;
+            break;
+        case 'k':
+            operator_key = optarg;
+            break;
         case 'h':
             usage();
             return 0;
@@ -117,10 +165,12 @@ int cmd_tdbe(int argc, char **argv)
         }
     }
     if (cfg.listen == NULL || cfg.tve_endpoint == NULL || cfg.home == NULL ||
-        cfg.collateral == NULL || optind != argc)
-        return cli_usage_error(
-            "tdbe needs --listen HOST:PORT, --tve ENDPOINT, --home DIR and --collateral PATH");
+        cfg.collateral == NULL || cfg.rpc == NULL || optind != argc)
+        return cli_usage_error("tdbe needs --listen HOST:PORT, --tve ENDPOINT, --home DIR, "
+                               "--collateral PATH and --rpc URL");
     veil_status st;
+    if (operator_key != NULL && (st = operator_load(operator_key, &cfg)) != VEIL_OK)
+        return cli_fail(operator_key, st);
     if (enclave[0] == '\0' &&
         (st = veil_enclave_image_path(TDBE_ENCLAVE_IMAGE, enclave, sizeof enclave)) != VEIL_OK)
         return cli_fail("enclave image", st);
@@ -141,6 +191,7 @@ int cmd_tdbe(int argc, char **argv)
         tdbe_close(t);
         return cli_fail(dm.pid_file, st);
     }
+    veil_wipe(cfg.account_sk, sizeof cfg.account_sk); /* the service keeps its own copy */
     st = tdbe_run(t, &dm.stop);
     tdbe_close(t);
     daemon_stopped(&dm);

@@ -177,51 +177,80 @@ typedef struct val {
     json_t *pub_key;
 } val;
 
-/* --- wallets ------------------------------------------------------------------------- */
-/* The testnet's wallet accounts: each a wallet seed (DIR/wallets/NAME.seed, hex), its
- * account funded in the genesis with unbonded stake a wallet can withdraw at once into a
- * confidential output. Returns the genesis accounts, or NULL (said on stderr). */
-#define TESTNET_WALLETS 2
-static json_t *wallet_accounts_create(const char *home)
+/* --- accounts ---------------------------------------------------------------------- */
+/* A fresh wallet seed written to `path` (hex, 0600) and its account as a genesis entry
+ * with `bonded` and `unbonded` stake. NULL on failure (said on stderr). */
+static json_t *seed_account_create(const char *path, const char *bonded, const char *unbonded)
 {
-    static const char *const names[TESTNET_WALLETS] = {"alice", "bob"};
-    char dir[PATH_MAX + 16], path[PATH_MAX + 64], now[32];
-    pf(dir, sizeof dir, "%s/wallets", home);
+    uint8_t seed[32];
+    wallet_keys k;
+    char hex[66], addr[65], now[32];
     pf(now, sizeof now, "%lld", (long long)time(NULL) - 60);
-    if (veil_mkdir_p(dir, 0700) != VEIL_OK) {
-        fprintf(stderr, "veil: testnet init: cannot create %s\n", dir);
+    if (veil_random_bytes(seed, sizeof seed) != VEIL_OK ||
+        wallet_keys_from_seed(&k, seed) != VEIL_OK)
+        return NULL;
+    veil_hex_encode(hex, seed, 32);
+    hex[64] = '\n';
+    hex[65] = '\0';
+    veil_hex_encode(addr, k.spend_pk, 32);
+    veil_wipe(&k, sizeof k);
+    veil_wipe(seed, sizeof seed);
+    veil_status st = veil_file_write_atomic(path, hex, 65, 0600);
+    veil_wipe(hex, sizeof hex);
+    if (st != VEIL_OK) {
+        cli_fail(path, st);
         return NULL;
     }
-    json_t *accounts = json_array();
-    for (size_t i = 0; i < TESTNET_WALLETS; i++) {
-        uint8_t seed[32];
-        wallet_keys k;
-        char hex[66], addr[65];
-        if (veil_random_bytes(seed, sizeof seed) != VEIL_OK ||
-            wallet_keys_from_seed(&k, seed) != VEIL_OK) {
-            json_decref(accounts);
-            return NULL;
+    return json_pack("{s:s, s:s, s:s, s:s, s:s}", "address", addr, "bonded", bonded, "unbonded",
+                     unbonded, "unbonded_from", now, "nonce", "0");
+}
+
+/* The testnet's genesis accounts, appended to `accounts`:
+ *  - two wallet accounts (DIR/wallets/NAME.seed), funded with unbonded stake a wallet can
+ *    withdraw at once into a confidential output;
+ *  - an operator account per validator (DIR/vI/operator.seed) and TESTNET_SPARES more
+ *    for nodes added later (DIR/operators/spareK.seed), each with bonded stake: its
+ *    TDBE binds its enclave key to it by a node join, which makes it a member peers
+ *    serve the chain's key to (docs/tdbe.md). */
+#define TESTNET_WALLETS 2
+#define TESTNET_SPARES 4
+static bool accounts_create(const char *home, const val *v, size_t n, json_t *accounts)
+{
+    static const char *const names[TESTNET_WALLETS] = {"alice", "bob"};
+    char dir[PATH_MAX + 16], path[PATH_MAX + 64];
+    for (int d = 0; d < 2; d++) {
+        pf(dir, sizeof dir, "%s/%s", home, d == 0 ? "wallets" : "operators");
+        if (veil_mkdir_p(dir, 0700) != VEIL_OK) {
+            fprintf(stderr, "veil: testnet init: cannot create %s\n", dir);
+            return false;
         }
-        veil_hex_encode(hex, seed, 32);
-        hex[64] = '\n';
-        hex[65] = '\0';
-        veil_hex_encode(addr, k.spend_pk, 32);
-        veil_wipe(&k, sizeof k);
-        veil_wipe(seed, sizeof seed);
-        pf(path, sizeof path, "%s/%s.seed", dir, names[i]);
-        veil_status st = veil_file_write_atomic(path, hex, 65, 0600);
-        veil_wipe(hex, sizeof hex);
-        if (st != VEIL_OK) {
-            cli_fail(path, st);
-            json_decref(accounts);
-            return NULL;
-        }
-        json_array_append_new(accounts,
-                              json_pack("{s:s, s:s, s:s, s:s, s:s}", "address", addr, "bonded",
-                                        "0", "unbonded", "1000000000", "unbonded_from", now,
-                                        "nonce", "0"));
     }
-    return accounts;
+    for (size_t i = 0; i < TESTNET_WALLETS + n + TESTNET_SPARES; i++) {
+        bool is_wallet = i < TESTNET_WALLETS, is_member = !is_wallet && i < TESTNET_WALLETS + n;
+        if (is_wallet)
+            pf(path, sizeof path, "%s/wallets/%s.seed", home, names[i]);
+        else if (is_member)
+            pf(path, sizeof path, "%s/operator.seed", v[i - TESTNET_WALLETS].dir);
+        else
+            pf(path, sizeof path, "%s/operators/spare%zu.seed", home, i - TESTNET_WALLETS - n);
+        json_t *a = seed_account_create(path, is_wallet ? "0" : "1000",
+                                           is_wallet ? "1000000000" : "0");
+        if (a == NULL || json_array_append_new(accounts, a) != 0) return false;
+    }
+    return true;
+}
+
+/* The enclaves node joins may bind: this build's TDBE signer, product and SVN. */
+static json_t *tdbe_pins(void)
+{
+    char img[PATH_MAX] = "", signer[65];
+    tee_identity id;
+    if (veil_enclave_image_path(TDBE_ENCLAVE_IMAGE, img, sizeof img) != VEIL_OK ||
+        tee_image_identity(img, &id) != VEIL_OK)
+        return NULL;
+    veil_hex_encode(signer, id.mrsigner, sizeof id.mrsigner);
+    return json_pack("[{s:s, s:i, s:i}]", "mrsigner", signer, "prodid", (int)id.prodid,
+                     "min_svn", (int)id.svn);
 }
 
 /* DIR/wallets/vI.config.json: a wallet configuration that uses member vI's RPC and
@@ -349,11 +378,16 @@ static int testnet_init(int argc, char **argv)
                    "and free ports on 127.0.0.1; DIR/%s. v0 is the designated validator: its\n"
                    "TVE draws the chain's key now, and the genesis carries its commitment; the\n"
                    "others' TVEs start without the key and obtain it through their TDBEs. The\n"
-                   "genesis funds two wallet accounts: DIR/wallets holds their seeds and a\n"
-                   "wallet configuration per member (docs/testnet.md).\n"
+                   "genesis funds two wallet accounts (DIR/wallets holds their seeds and a\n"
+                   "wallet configuration per member) and stakes an operator account per\n"
+                   "validator (DIR/vI/operator.seed) and %d for nodes added later\n"
+                   "(DIR/operators): each member's TDBE binds its enclave key to its account\n"
+                   "by a node join, and TDBEs serve the key only to such members. Node joins\n"
+                   "accept this build's TDBE signer, verified against DIR/authority's\n"
+                   "collateral (docs/testnet.md).\n"
                    "  --cometbft PATH  the cometbft binary (default: $VEIL_COMETBFT, the\n"
                    "                   project's .deps/bin/cometbft, else cometbft on PATH)\n",
-                   MAX_VALIDATORS, TESTNET_FILE);
+                   MAX_VALIDATORS, TESTNET_FILE, TESTNET_SPARES);
             return 0;
         default: return cli_bad_option("testnet init", argv);
         }
@@ -414,13 +448,26 @@ static int testnet_init(int argc, char **argv)
     }
     json_object_set_new(genesis, "validators", vals);
     json_object_set_new(genesis, "chain_id", json_string(chain));
-    json_t *accounts = wallet_accounts_create(home);
-    if (accounts == NULL) goto out;
+    json_t *accounts = json_array(), *pins = tdbe_pins(), *coll = NULL;
+    char coll_path[PATH_MAX + 32];
+    pf(coll_path, sizeof coll_path, "%s/collateral.json", authority);
+    coll = json_load_file(coll_path, 0, NULL);
+    if (!accounts_create(home, v, n, accounts) || pins == NULL || !json_is_object(coll)) {
+        if (coll == NULL || pins == NULL)
+            fprintf(stderr, "veil: testnet init: cannot read %s or the TDBE image\n", coll_path);
+        json_decref(accounts);
+        json_decref(pins);
+        json_decref(coll);
+        goto out;
+    }
+    /* Node joins bind a TDBE (this signer's product 3) whose quote verifies against the
+     * testnet authority's collateral. */
     json_object_set_new(
         genesis, "app_state",
-        json_pack("{s:{s:s, s:s, s:s, s:s, s:s}, s:o, s:[], s:s}", "params", "fee_rule",
-                  "at_least", "fee_base", "1000", "fee_per_byte", "1", "unbonding_period",
-                  "86400", "key_epoch_blocks", "10000", "accounts", accounts, "outputs",
+        json_pack("{s:{s:s, s:s, s:s, s:s, s:s, s:o, s:o}, s:o, s:[], s:s}", "params",
+                  "fee_rule", "at_least", "fee_base", "1000", "fee_per_byte", "1",
+                  "unbonding_period", "86400", "key_epoch_blocks", "10000", "accepted_enclaves",
+                  pins, "attestation_collateral", coll, "accounts", accounts, "outputs",
                   "key_commitment", commitment));
     char peers[MAX_VALIDATORS * 96] = "";
     for (size_t i = 0; i < n; i++) {
@@ -521,10 +568,11 @@ static int testnet_add_node(int argc, char **argv)
         "usage: veil testnet add-node --home DIR\n\n"
         "Adds a full node (not a validator) to the testnet: its own platform, TVE,\n"
         "node and CometBFT home with the testnet's genesis and its validators as\n"
-        "peers. The next 'veil testnet start' runs it; it catches up by CometBFT's\n"
-        "block sync, its TDBE fetching the chain's key from the validators' TDBEs\n"
-        "(docs/testnet.md). A running 'veil testnet start' notices the new member\n"
-        "and starts it; otherwise the next start runs it.\n";
+        "peers, and one of the operator accounts the genesis staked for added nodes\n"
+        "(DIR/operators). It catches up by CometBFT's block sync; its TDBE joins the\n"
+        "operator account (a node join) and then fetches the chain's key from the\n"
+        "validators' TDBEs (docs/testnet.md). A running 'veil testnet start' notices\n"
+        "the new member and starts it; otherwise the next start runs it.\n";
     const char *home;
     int rc;
     json_t *m = home_args(argc, argv, "add-node", help, &home, NULL, &rc);
@@ -552,6 +600,20 @@ static int testnet_add_node(int argc, char **argv)
            (long long)json_integer_value(json_object_get(o, "p2p_port")));
     }
     if (!member_create(home, i, cmt, authority, log, &v)) goto out;
+    /* Its operator account: the first spare the genesis staked (its TDBE joins it). */
+    char spare[PATH_MAX + 64], op[PATH_MAX + 32];
+    bool have_spare = false;
+    pf(op, sizeof op, "%s/operator.seed", v.dir);
+    for (int k = 0; k < TESTNET_SPARES && !have_spare; k++) {
+        pf(spare, sizeof spare, "%s/operators/spare%d.seed", home, k);
+        have_spare = rename(spare, op) == 0;
+    }
+    if (!have_spare) {
+        fprintf(stderr, "veil: testnet add-node: no staked operator account left in "
+                        "%s/operators (the genesis staked %d for added nodes)\n",
+                home, TESTNET_SPARES);
+        goto out;
+    }
     /* The testnet's genesis, as every member has it. */
     const char *v0 = json_string_value(json_object_get(json_array_get(members, 0), "dir"));
     char src[PATH_MAX + 64];
@@ -629,8 +691,8 @@ static bool wait_path(const char *p, pid_t pid)
 typedef struct member {
     char dir[PATH_MAX];
     const char *collateral;
-    char tdbe_listen[32], tqe_listen[32], rpc_url[64];
-    char *tdbe_argv[16 + 2 * MAX_VALIDATORS];
+    char tdbe_listen[32], tqe_listen[32], rpc_url[64], operator_key[PATH_MAX + 16];
+    char *tdbe_argv[24 + 2 * MAX_VALIDATORS];
     char peers[MAX_VALIDATORS][32];
     pid_t pid[MEMBER_PROCS];
     time_t restarts[3]; /* when the last three restarts happened */
@@ -711,6 +773,10 @@ static bool member_start(member *m, const char *veil, const char *cmt)
     av[a++] = (char *)m->collateral;
     av[a++] = "--retry";
     av[a++] = "1";
+    av[a++] = "--rpc";
+    av[a++] = m->rpc_url;
+    av[a++] = "--operator-key";
+    av[a++] = m->operator_key;
     for (size_t i = 0; i < MAX_VALIDATORS && m->peers[i][0]; i++) {
         av[a++] = "--peer";
         av[a++] = m->peers[i];
@@ -746,6 +812,7 @@ static bool member_load(member *mm, json_t *vals, size_t i, const char *collater
         return false;
     }
     pf(mm->dir, sizeof mm->dir, "%s", dir);
+    pf(mm->operator_key, sizeof mm->operator_key, "%s/operator.seed", dir);
     mm->collateral = collateral;
     pf(mm->tdbe_listen, sizeof mm->tdbe_listen, "127.0.0.1:%lld",
        (long long)json_integer_value(json_object_get(o, "tdbe_port")));

@@ -18,14 +18,19 @@
 
 #include "common/cursor.h"
 #include "common/hex.h"
+#include "crypto/crypto.h"
 #include "host/tqe/tqe_handoff.h"
 #include "host/tve/tve_client.h"
 #include "hostutil/fileio.h"
 #include "hostutil/tcp.h"
 #include "hostutil/log.h"
 #include "hostutil/metrics.h"
+#include "hostutil/rpc_client.h"
+#include "chain/node_tx.h"
 #include "trusted/tdbe/tdbe_abi.h"
+#include "trusted/tdbe/tdbe_member.h"
 #include "veil/tve.pb-c.h"
+#include "wallet/wallet_rpc.h"
 
 #define READ_MAX (16u * 1024u)
 #define RENEW_CHECK_SECONDS 600
@@ -44,6 +49,9 @@ struct tdbe {
     unsigned active;
     atomic_bool stopping;
     veil_status last_fetch; /* for logging a failure once, not every round */
+    veil_status last_join;
+    char last_join_detail[256];
+    bool joined;
 };
 
 static double now_s(void)
@@ -85,7 +93,33 @@ static veil_status o_key_export(void *ctx, const uint8_t *in, size_t in_len, uin
     return st;
 }
 
-static const tee_ocall_fn g_ocalls[] = {o_key_export};
+/* TDBE_O_MEMBERSHIP: a client's account record, its SMT proof and the app hash, from
+ * the node (or the configured source). The enclave believes none of it unproven. */
+static veil_status o_membership(void *ctx, const uint8_t *in, size_t in_len, uint8_t *out,
+                                size_t out_cap, size_t *out_len)
+{
+    tdbe *t = ctx;
+    ENSURE(in_len == 32, VEIL_ERR_MALFORMED);
+    if (t->cfg.membership != NULL)
+        return t->cfg.membership(t->cfg.membership_ctx, in, out, out_cap, out_len);
+    char path[80], hex[65];
+    veil_hex_encode(hex, in, 32);
+    snprintf(path, sizeof path, "/account/%s", hex);
+    uint8_t hash[32], *value = NULL, *proof = NULL;
+    size_t vlen = 0, plen = 0;
+    veil_status st = veil_rpc_abci_proof(t->cfg.rpc, path, (long)t->cfg.timeout_ms, hash, &value,
+                                         &vlen, &proof, &plen);
+    if (st == VEIL_OK)
+        st = tdbe_member_proof_encode(hash, value, vlen, proof, plen, out, out_cap, out_len);
+    else
+        veil_log(VEIL_LOG_WARN, "membership proof for account %s: %s (%s)", hex,
+                 veil_status_str(st), veil_error_detail());
+    free(value);
+    free(proof);
+    return st;
+}
+
+static const tee_ocall_fn g_ocalls[] = {o_key_export, o_membership};
 
 static veil_status identity_refresh(tdbe *t)
 {
@@ -265,30 +299,42 @@ static void accept_one(tdbe *t)
 
 veil_status tdbe_fetch(tdbe *t, const char *peer, uint64_t epoch,
                        const uint8_t commitment[static 32], uint8_t *sealed, size_t cap,
-                       size_t *sealed_len)
+                       size_t *sealed_len, uint32_t *peer_code)
 {
     return tdbe_fetch_at(t, peer, epoch, commitment, (int64_t)time(NULL), sealed, cap,
-                         sealed_len);
+                         sealed_len, peer_code);
 }
 
 veil_status tdbe_fetch_at(tdbe *t, const char *peer, uint64_t epoch,
                           const uint8_t commitment[static 32], int64_t now, uint8_t *sealed,
-                          size_t cap, size_t *sealed_len)
+                          size_t cap, size_t *sealed_len, uint32_t *peer_code)
 {
     int fd;
+    if (peer_code != NULL) *peer_code = 0;
     /* A transport failure, not a verdict (the detail says which). */
     if (veil_tcp_connect(peer, (int)t->cfg.timeout_ms, &fd) != VEIL_OK) return VEIL_ERR_IO;
-    uint8_t open_in[9 + 8 + 32], handle[4];
+    uint8_t open_in[9 + 8 + 32 + 32], handle[4], res[1 + TDBE_RESULT_MAX];
     open_in[0] = TDBE_ROLE_FETCH;
     veil_put_u64(open_in + 1, (uint64_t)now);
     veil_put_u64(open_in + 9, epoch);
     memcpy(open_in + 17, commitment, 32);
+    memcpy(open_in + 49, t->cfg.account, 32);
     veil_status st = conn_open(t, open_in, sizeof open_in, handle);
     if (st == VEIL_OK) {
         veil_status pst = pump(t, fd, handle, true);
+        size_t n = 0;
         /* The enclave's verdict says more than the transport's. */
-        st = tee_enclave_call(t->enclave, TDBE_E_RESULT, handle, 4, sealed, cap, sealed_len);
+        st = tee_enclave_call(t->enclave, TDBE_E_RESULT, handle, 4, res, sizeof res, &n);
         if (st == VEIL_ERR_OUT_OF_ORDER && pst != VEIL_OK) st = pst;
+        if (st == VEIL_OK && n == 5 && res[0] == TDBE_RESULT_REFUSED) {
+            if (peer_code != NULL) *peer_code = veil_get_u32(res + 1);
+            st = VEIL_ERR_TDBE_REFUSED;
+        } else if (st == VEIL_OK && n >= 1 && res[0] == TDBE_RESULT_KEY && n - 1 <= cap) {
+            memcpy(sealed, res + 1, n - 1);
+            *sealed_len = n - 1;
+        } else if (st == VEIL_OK) {
+            st = VEIL_ERR_TEE_ENCLAVE_FAULT;
+        }
         conn_close(t, handle);
     }
     close(fd);
@@ -311,16 +357,27 @@ static void fetch_round(tdbe *t)
     veil__tve__response__free_unpacked(resp, NULL);
     veil_metric_set(&m_waiting, waiting ? 1 : 0);
     if (!waiting || t->cfg.n_peers == 0) return;
+    if (!t->cfg.has_account) {
+        if (t->last_fetch != VEIL_ERR_ARG)
+            veil_log(VEIL_LOG_WARN, "the TVE waits for the chain's key, but peers serve only "
+                                    "members and this TDBE has no --operator-key to name one");
+        t->last_fetch = VEIL_ERR_ARG;
+        return;
+    }
 
     uint8_t sealed[TDBE_RESULT_MAX];
     size_t len = 0;
     veil_status st = VEIL_ERR_TDBE_UNAVAILABLE;
     for (size_t i = 0; i < t->cfg.n_peers && !atomic_load(&t->stopping); i++) {
-        st = tdbe_fetch(t, t->cfg.peers[i], 0, commitment, sealed, sizeof sealed, &len);
+        uint32_t code = 0;
+        st = tdbe_fetch(t, t->cfg.peers[i], 0, commitment, sealed, sizeof sealed, &len, &code);
         veil_metric_add(&m_fetches, 1);
         if (st == VEIL_OK) break;
         veil_metric_add(&m_fetch_failed, 1);
-        if (st != t->last_fetch)
+        if (st != t->last_fetch && st == VEIL_ERR_TDBE_REFUSED)
+            veil_log(VEIL_LOG_WARN, "key from peer %s: refused with code %u (%s)",
+                     t->cfg.peers[i], code, veil_status_name((veil_status)code));
+        else if (st != t->last_fetch)
             veil_log(VEIL_LOG_WARN, "key from peer %s: %s (%s)", t->cfg.peers[i],
                      veil_status_str(st), veil_status_name(st));
     }
@@ -346,6 +403,99 @@ static void fetch_round(tdbe *t)
     }
 }
 
+/* --- joining ----------------------------------------------------------------------- */
+
+veil_status tdbe_join_quote(tdbe *t, const char *chain_id, uint8_t *spki, size_t *spki_len,
+                            uint8_t *quote, size_t *quote_len)
+{
+    size_t id_len = strlen(chain_id), n = 0;
+    ENSURE(id_len <= 255 && t->cfg.has_account, VEIL_ERR_ARG);
+    uint8_t in[1 + 255 + 32], *out = malloc(TDBE_JOIN_QUOTE_MAX);
+    ENSURE(out != NULL, VEIL_ERR_NOMEM);
+    in[0] = (uint8_t)id_len;
+    memcpy(in + 1, chain_id, id_len);
+    memcpy(in + 1 + id_len, t->cfg.account, 32);
+    veil_status st = tee_enclave_call(t->enclave, TDBE_E_JOIN_QUOTE, in, 1 + id_len + 32, out,
+                                      TDBE_JOIN_QUOTE_MAX, &n);
+    size_t klen = n >= 2 ? veil_get_u16(out) : 0;
+    if (st == VEIL_OK && (n < 2 || klen > 128 || n - 2 < klen || n - 2 - klen > NODE_QUOTE_MAX))
+        st = VEIL_ERR_TEE_ENCLAVE_FAULT;
+    if (st == VEIL_OK) {
+        memcpy(spki, out + 2, klen);
+        *spki_len = klen;
+        memcpy(quote, out + 2 + klen, n - 2 - klen);
+        *quote_len = n - 2 - klen;
+    }
+    free(out);
+    return st;
+}
+
+/* Binds this enclave's key to the operator's account once: nothing to do when the
+ * account's node binding is already this key; otherwise a node join, committed. */
+static veil_status join_try(tdbe *t, uint64_t *height)
+{
+    wallet_rpc r;
+    char chain_id[65];
+    uint64_t tip, tip_time;
+    Veil__Node__Account *acc = NULL;
+    node_public_tx *tx = calloc(1, sizeof *tx);
+    uint8_t *enc = malloc(NODE_CHAIN_TX_MAX);
+    veil_status st;
+    *height = 0;
+    ENSURE_OUT(tx != NULL && enc != NULL, VEIL_ERR_NOMEM);
+    TRY_OUT(wallet_rpc_init(&r, t->cfg.rpc));
+    TRY_OUT(wallet_rpc_tip(&r, &tip, &tip_time, chain_id));
+    TRY_OUT(wallet_rpc_account(&r, t->cfg.account, &acc));
+    TRY_OUT(tdbe_join_quote(t, chain_id, tx->enclave_pubkey, &tx->enclave_pubkey_len, tx->quote,
+                            &tx->quote_len));
+    if (acc->node != NULL && acc->node->enclave_pubkey.len == tx->enclave_pubkey_len &&
+        memcmp(acc->node->enclave_pubkey.data, tx->enclave_pubkey, tx->enclave_pubkey_len) == 0) {
+        st = VEIL_OK; /* joined before */
+        goto out;
+    }
+    tee_identity id;
+    tee_enclave_identity(t->enclave, &id);
+    tx->kind = NODE_PUBLIC_NODE_JOIN;
+    memcpy(tx->account, t->cfg.account, 32);
+    tx->nonce = acc->nonce;
+    memcpy(tx->mrenclave, id.mrenclave, 32);
+    memcpy(tx->mrsigner, id.mrsigner, 32);
+    size_t len = 0;
+    TRY_OUT(node_public_tx_sign(tx, chain_id, t->cfg.account_sk));
+    TRY_OUT(node_public_tx_encode(tx, enc, NODE_CHAIN_TX_MAX, &len));
+    st = wallet_rpc_broadcast(&r, enc, len, height);
+    if (st == VEIL_OK && *height == 0) *height = tip + 1;
+out:
+    if (acc != NULL) veil__node__account__free_unpacked(acc, NULL);
+    free(enc);
+    if (tx != NULL) veil_wipe(tx, sizeof *tx);
+    free(tx);
+    return st;
+}
+
+static void join_round(tdbe *t)
+{
+    if (t->joined || !t->cfg.has_account_sk || t->cfg.rpc == NULL) return;
+    uint64_t height = 0;
+    char hex[65];
+    veil_hex_encode(hex, t->cfg.account, 32);
+    veil_status st = join_try(t, &height);
+    if (st == VEIL_OK) {
+        t->joined = true;
+        if (height > 0)
+            veil_log(VEIL_LOG_INFO, "node join committed at height %llu: account %s binds this "
+                                    "TDBE's key",
+                     (unsigned long long)height, hex);
+        else
+            veil_log(VEIL_LOG_INFO, "account %s binds this TDBE's key (joined before)", hex);
+    } else if (st != t->last_join || strcmp(veil_error_detail(), t->last_join_detail) != 0) {
+        veil_log(VEIL_LOG_WARN, "node join for account %s: %s (%s); retrying", hex,
+                 veil_status_str(st), veil_error_detail());
+        snprintf(t->last_join_detail, sizeof t->last_join_detail, "%s", veil_error_detail());
+    }
+    t->last_join = st;
+}
+
 /* --- lifecycle ---------------------------------------------------------------------- */
 
 static veil_status listen_on(tdbe *t, const char *hostport)
@@ -357,7 +507,8 @@ veil_status tdbe_open(const tdbe_config *cfg, tdbe **out)
 {
     ENSURE(cfg->listen != NULL && cfg->tve_endpoint != NULL && cfg->home != NULL &&
                cfg->enclave_path != NULL && cfg->collateral != NULL &&
-               cfg->n_peers <= TDBE_MAX_PEERS,
+               cfg->n_peers <= TDBE_MAX_PEERS && (cfg->rpc != NULL || cfg->membership != NULL) &&
+               (!cfg->has_account_sk || cfg->has_account),
            VEIL_ERR_ARG);
     tdbe *t = calloc(1, sizeof *t);
     ENSURE(t != NULL, VEIL_ERR_NOMEM);
@@ -368,11 +519,12 @@ veil_status tdbe_open(const tdbe_config *cfg, tdbe **out)
     if (t->cfg.retry_ms == 0) t->cfg.retry_ms = 2000;
     t->listen_fd = -1;
     t->last_fetch = VEIL_OK;
+    t->last_join = VEIL_OK;
     pthread_mutex_init(&t->lock, NULL);
     pthread_mutex_init(&t->tve_lock, NULL);
     pthread_cond_init(&t->idle, NULL);
     veil_status st;
-    tee_ocall_table ocalls = {g_ocalls, 1, t};
+    tee_ocall_table ocalls = {g_ocalls, sizeof g_ocalls / sizeof g_ocalls[0], t};
     TRY_OUT(veil_mkdir_p(cfg->home, 0700));
     TRY_OUT(veil_path_join(t->cert_path, sizeof t->cert_path, cfg->home, "tdbe-cert.der"));
     TRY_OUT(tve_client_open(cfg->tve_endpoint, 0, &t->tve));
@@ -407,6 +559,7 @@ static void *fetch_main(void *arg)
 {
     tdbe *t = arg;
     while (!atomic_load(&t->stopping)) {
+        join_round(t);
         fetch_round(t);
         for (unsigned waited = 0; waited < t->cfg.retry_ms && !atomic_load(&t->stopping);
              waited += 100)
@@ -459,5 +612,6 @@ void tdbe_close(tdbe *t)
     pthread_mutex_destroy(&t->lock);
     pthread_mutex_destroy(&t->tve_lock);
     pthread_cond_destroy(&t->idle);
+    veil_wipe(t->cfg.account_sk, sizeof t->cfg.account_sk);
     free(t);
 }

@@ -2,9 +2,13 @@
  *
  * Loads the TDBE enclave, hands it the TDBE<->TVE channel key from this platform's TVE
  * (local attestation), and then:
+ *  - joins: with an operator account, it binds its enclave key to that account on
+ *    chain by a node join (once; again if the image or platform changes the key);
  *  - serves peer TDBEs: accepts TCP connections and moves their bytes to and from the
- *    enclave (TDBE_E_FEED), which terminates mutually attested TLS, judges the peer and
- *    answers a key request with the key its TVE exports under the channel key;
+ *    enclave (TDBE_E_FEED), which terminates mutually attested TLS, judges the peer,
+ *    checks its membership against the node's state (TDBE_O_MEMBERSHIP: the account's
+ *    record with its SMT proof and the app hash, from the node's RPC) and answers a
+ *    key request with the key its TVE exports under the channel key;
  *  - fetches: while its TVE waits for the chain's key (the TVE's status names the
  *    awaited commitment), it asks the peers in turn, every `retry_ms`, and hands the key
  *    its enclave accepted to the TVE (ImportKeyRequest), which checks the commitment
@@ -38,6 +42,20 @@ typedef struct tdbe_config {
     unsigned timeout_ms;   /* 0: 10000 */
     unsigned handshake_ms; /* 0: 5000 */
     unsigned retry_ms;     /* between fetch rounds; 0: 2000 */
+    /* The node's RPC (CometBFT's or the dev chain's): membership proofs and the node
+     * join. Required unless `membership` is set. */
+    const char *rpc;
+    /* This node's staking account: named in key requests (a server serves only a
+     * member); fetching needs it. With account_sk, the TDBE joins it (a node join
+     * binding this enclave's key, signed with the account key). */
+    bool has_account, has_account_sk;
+    uint8_t account[32];
+    uint8_t account_sk[32];
+    /* Tests: where membership proofs come from instead of the RPC (tdbe_member.h's
+     * encoding into out). */
+    veil_status (*membership)(void *ctx, const uint8_t account[static 32], uint8_t *out,
+                              size_t cap, size_t *out_len);
+    void *membership_ctx;
 } tdbe_config;
 
 typedef struct tdbe tdbe;
@@ -52,15 +70,22 @@ VEIL_MUST_CHECK veil_status tdbe_run(tdbe *t, volatile sig_atomic_t *stop);
  * on VEIL_OK, `sealed` holds the key sealed for this platform's TVE (*sealed_len
  * bytes, at most 128). Errors: the connection's (VEIL_ERR_IO, VEIL_ERR_TIMEOUT), the
  * enclave's verdict on the peer (9xx, 610-623), the peer's refusal
- * (VEIL_ERR_TDBE_REFUSED), VEIL_ERR_TDBE_KEY_MISMATCH. */
+ * (VEIL_ERR_TDBE_REFUSED; *peer_code, if not NULL, gets the code it gave),
+ * VEIL_ERR_TDBE_KEY_MISMATCH. */
 VEIL_MUST_CHECK veil_status tdbe_fetch(tdbe *t, const char *peer, uint64_t epoch,
                                        const uint8_t commitment[static 32], uint8_t *sealed,
-                                       size_t cap, size_t *sealed_len);
+                                       size_t cap, size_t *sealed_len, uint32_t *peer_code);
 /* The same, judging the peer's certificate and quote at `now` (Unix seconds) instead of
  * the host's clock (tests). */
 VEIL_MUST_CHECK veil_status tdbe_fetch_at(tdbe *t, const char *peer, uint64_t epoch,
                                           const uint8_t commitment[static 32], int64_t now,
-                                          uint8_t *sealed, size_t cap, size_t *sealed_len);
+                                          uint8_t *sealed, size_t cap, size_t *sealed_len,
+                                          uint32_t *peer_code);
+/* The node join's content for `chain_id` and this node's account: the enclave key
+ * (DER SubjectPublicKeyInfo, *spki_len bytes, at most 128) and a quote binding it
+ * (*quote_len bytes, at most 8192). */
+VEIL_MUST_CHECK veil_status tdbe_join_quote(tdbe *t, const char *chain_id, uint8_t *spki,
+                                            size_t *spki_len, uint8_t *quote, size_t *quote_len);
 /* Registers the TDBE's metrics (served by --metrics; docs/tdbe.md). */
 void tdbe_metrics_register(void);
 

@@ -6,36 +6,50 @@
 
 enum tdbe_ecall {
     /* in: the host's unix time (u64 BE); creates the attested-TLS identity if there is
-     * none or it is due for renewal. out: its certificate (DER). */
+     * none or it is due for renewal. out: its certificate (DER). The identity's key is
+     * derived on this platform for this image (TEE_POLICY_MRENCLAVE, key id
+     * SHA-256("veil/tdbe-identity/v1")): renewals and restarts keep it, so a node join
+     * can bind it. */
     TDBE_E_IDENTITY = 0,
     /* The hand-off with the TVE (tve_channel.h): in/out as TQE_E_HANDOFF_BEGIN/_END. */
     TDBE_E_HANDOFF_BEGIN = 1,
     TDBE_E_HANDOFF_END = 2,
     /* in: role (u8: TDBE_ROLE_SERVE, TDBE_ROLE_FETCH) || the host's unix time (u64 BE,
      * judges the peer's certificate and quote), and for FETCH: epoch (u64 BE) || the
-     * chain's key commitment for it (32). out: a connection handle (u32).
+     * chain's key commitment for it (32) || this node's staking account (32), named in
+     * the request so the server can find its node join. out: a connection handle (u32).
      * VEIL_ERR_LIMIT when TDBE_MAX_CONNECTIONS are open, VEIL_ERR_OUT_OF_ORDER before
      * TDBE_E_IDENTITY, VEIL_ERR_HANDOFF_NONE before the hand-off. */
     TDBE_E_OPEN = 3,
     /* in: handle (u32) || bytes from the network (<= TDBE_FEED_IN_MAX); out: flags (u8,
      * TDBE_FEED_*) || bytes to send. As TQE_E_FEED. */
     TDBE_E_FEED = 4,
-    /* in: handle (u32). For a FETCH connection that is done: out = the key sealed under
-     * the TDBE<->TVE channel key for the TVE's E_KEY_IMPORT (label
-     * "veil/tdbe-key-import/v1", binding epoch); its error otherwise (the peer's
-     * refusal, VEIL_ERR_TDBE_KEY_MISMATCH, a verification code);
+    /* in: handle (u32). For a FETCH connection that is done: out = TDBE_RESULT_KEY ||
+     * the key sealed under the TDBE<->TVE channel key for the TVE's E_KEY_IMPORT
+     * (label "veil/tdbe-key-import/v1", binding epoch), or TDBE_RESULT_REFUSED || the
+     * code the peer refused with (u32 BE; the peer's word, for the log); its error
+     * otherwise (VEIL_ERR_TDBE_KEY_MISMATCH, a verification code);
      * VEIL_ERR_OUT_OF_ORDER while it runs. */
     TDBE_E_RESULT = 5,
     /* in: handle (u32); wipes and frees the connection. */
     TDBE_E_CLOSE = 6,
     /* Frees the identity and every connection. */
     TDBE_E_SHUTDOWN = 7,
+    /* in: u8 len(chain id) || chain id || staking account (32). out: u16 BE length ||
+     * the identity key's DER SubjectPublicKeyInfo || a quote whose report data is
+     * node_join_report_data(chain id, account, that SPKI) (trusted/state/node_join.h),
+     * for a node join. VEIL_ERR_OUT_OF_ORDER before TDBE_E_IDENTITY. */
+    TDBE_E_JOIN_QUOTE = 8,
 };
 
 enum tdbe_ocall {
     /* in: epoch (u64 BE); out: the TVE's E_KEY_EXPORT output for it (the host asks its
      * TVE with an ExportKeyRequest). */
     TDBE_O_KEY_EXPORT = 0,
+    /* in: a client's staking account (32); out: its membership proof
+     * (tdbe_member.h: app hash || present || record length || Account record || SMT
+     * proof), from the node's state. */
+    TDBE_O_MEMBERSHIP = 1,
 };
 
 #define TDBE_ROLE_SERVE 0u
@@ -46,12 +60,16 @@ enum tdbe_ocall {
 #define TDBE_FEED_ESTABLISHED 0x04u /* both sides verified each other */
 #define TDBE_FEED_DONE 0x08u        /* a FETCH connection has its result */
 
+#define TDBE_RESULT_KEY 0u
+#define TDBE_RESULT_REFUSED 1u
+
 #define TDBE_MAX_CONNECTIONS 32u
 #define TDBE_FEED_IN_MAX (64u * 1024u)
 #define TDBE_FEED_OUT_MAX (128u * 1024u)
 #define TDBE_CERT_MAX (16u * 1024u)
 #define TDBE_FRAME_MAX 4096u /* one peer message (u32 BE length || protobuf) */
 #define TDBE_RESULT_MAX 128u
+#define TDBE_JOIN_QUOTE_MAX (2u + 128u + 8192u) /* SPKI + quote (TEE_QUOTE_MAX_LEN) */
 
 #define TDBE_ENCLAVE_IMAGE "veil_tdbe_enclave.signed.so"
 #define TDBE_PRODID 3

@@ -7,7 +7,9 @@
  * signer, SVN at least TDBE_SVN, not a debug enclave unless this one is, TCB
  * UpToDate. Only then does a byte of the protocol (proto/veil/tdbe.proto) pass.
  *
- * Serving: the key of an epoch comes from this platform's TVE sealed under the
+ * Serving: only to a member, a peer whose certificate key a node join bound to a staked,
+ * unjailed account, proven by the app-hash tree (TDBE_O_MEMBERSHIP, tdbe_member.h). The
+ * key of an epoch comes from this platform's TVE sealed under the
  * TDBE<->TVE channel key (TDBE_O_KEY_EXPORT), is opened here and sent inside TLS.
  * Fetching: the peer's key must have the commitment the chain named; it leaves this
  * enclave only sealed under the channel key for the TVE's E_KEY_IMPORT, which checks
@@ -30,7 +32,9 @@
 #include "trusted/tdbe/tdbe_abi.h"
 #include "trusted/tve/tve_abi.h"
 #include "trusted/tve/tve_channel.h"
+#include "trusted/tdbe/tdbe_member.h"
 #include "trusted/tdbe/tdbe_msg.h"
+#include "trusted/state/node_join.h"
 
 static tve_handoff_client g_handoff = TVE_HANDOFF_CLIENT_INIT;
 
@@ -42,9 +46,11 @@ typedef struct conn {
     int64_t now;
     uint64_t epoch;
     uint8_t commitment[32];
+    uint8_t account[TDBE_ACCOUNT_LEN]; /* FETCH: ours, named in the request */
     ratls_session *s;
     bool verified, sent, done;
     veil_status result;
+    uint32_t peer_code; /* FETCH refused by the peer: the code it gave (untrusted) */
     uint8_t frame[4 + TDBE_FRAME_MAX];
     size_t frame_len;
     uint8_t sealed[TDBE_RESULT_MAX];
@@ -67,6 +73,17 @@ static ProtobufCAllocator g_alloc = TEE_PB_ALLOCATOR(NULL);
 
 /* --- identity and hand-off ---------------------------------------------------------- */
 
+/* The identity key's seed: derived on this platform for this image, so the key a node
+ * join bound stays the key after a restart or a certificate renewal. */
+static veil_status identity_seed(uint8_t seed[static TEE_KEY_LEN])
+{
+    uint8_t id[TEE_KEY_ID_LEN];
+    veil_sha256(id, "veil/tdbe-identity/v1", 21);
+    tee_identity self;
+    tee_self_identity(&self);
+    return tee_derive_key(TEE_KEY_APP, TEE_POLICY_MRENCLAVE, self.svn, id, seed);
+}
+
 static veil_status e_identity(const uint8_t *in, size_t in_len, uint8_t *out, size_t out_cap,
                               size_t *out_len)
 {
@@ -77,7 +94,11 @@ static veil_status e_identity(const uint8_t *in, size_t in_len, uint8_t *out, si
     unlock();
     if (renew) {
         ratls_identity *fresh = NULL;
-        TRY(ratls_identity_create(now, &fresh));
+        uint8_t seed[TEE_KEY_LEN];
+        veil_status made = identity_seed(seed);
+        if (made == VEIL_OK) made = ratls_identity_create_seeded(now, seed, &fresh);
+        veil_wipe(seed, sizeof seed);
+        TRY(made);
         lock();
         ratls_identity *old = g_identity; /* open sessions hold their own reference */
         g_identity = fresh;
@@ -97,6 +118,36 @@ static veil_status e_identity(const uint8_t *in, size_t in_len, uint8_t *out, si
     }
     unlock();
     return st;
+}
+
+static veil_status e_join_quote(const uint8_t *in, size_t in_len, uint8_t *out, size_t out_cap,
+                                 size_t *out_len)
+{
+    ENSURE(in_len >= 1 && in_len == 1u + in[0] + 32u, VEIL_ERR_MALFORMED);
+    char chain_id[256];
+    memcpy(chain_id, in + 1, in[0]);
+    chain_id[in[0]] = '\0';
+    ENSURE(strlen(chain_id) == in[0], VEIL_ERR_MALFORMED);
+    const uint8_t *account = in + 1 + in[0];
+    uint8_t spki[RATLS_SPKI_MAX], rd[TEE_REPORT_DATA_LEN];
+    size_t spki_len = 0, quote_len = 0;
+    veil_status st = VEIL_ERR_OUT_OF_ORDER;
+    lock();
+    if (g_identity != NULL) {
+        const uint8_t *der;
+        ratls_identity_spki(g_identity, &der, &spki_len);
+        memcpy(spki, der, spki_len);
+        st = VEIL_OK;
+    }
+    unlock();
+    TRY(st);
+    ENSURE(out_cap >= 2 + spki_len, VEIL_ERR_BUFFER_TOO_SMALL);
+    TRY(node_join_report_data(chain_id, account, spki, spki_len, rd));
+    veil_put_u16(out, (uint16_t)spki_len);
+    memcpy(out + 2, spki, spki_len);
+    TRY(tee_quote_create(rd, out + 2 + spki_len, out_cap - 2 - spki_len, &quote_len));
+    *out_len = 2 + spki_len + quote_len;
+    return VEIL_OK;
 }
 
 static veil_status e_handoff_begin(const uint8_t *in, size_t in_len, uint8_t *out,
@@ -129,7 +180,7 @@ static veil_status e_open(const uint8_t *in, size_t in_len, uint8_t *out, size_t
     ENSURE(in_len >= 9 && out_cap >= 4, VEIL_ERR_MALFORMED);
     bool fetch = in[0] == TDBE_ROLE_FETCH;
     ENSURE(in[0] == TDBE_ROLE_SERVE || fetch, VEIL_ERR_MALFORMED);
-    ENSURE(in_len == (fetch ? 9u + 8u + 32u : 9u), VEIL_ERR_MALFORMED);
+    ENSURE(in_len == (fetch ? 9u + 8u + 32u + TDBE_ACCOUNT_LEN : 9u), VEIL_ERR_MALFORMED);
     uint8_t k[TVE_CHANNEL_KEY_LEN];
     TRY(tve_handoff_client_key(&g_handoff, k)); /* nothing to serve or hand over without it */
     veil_wipe(k, sizeof k);
@@ -140,6 +191,7 @@ static veil_status e_open(const uint8_t *in, size_t in_len, uint8_t *out, size_t
     if (fetch) {
         c->epoch = veil_get_u64(in + 9);
         memcpy(c->commitment, in + 17, 32);
+        memcpy(c->account, in + 49, TDBE_ACCOUNT_LEN);
     }
     veil_status st = VEIL_ERR_OUT_OF_ORDER;
     lock();
@@ -246,11 +298,33 @@ static veil_status read_frame(conn *c, bool *whole)
     }
 }
 
-/* Server: one KeyRequest, answered with the key from this platform's TVE. */
+/* Whether the client is a member: its certificate's key bound by a node join of
+ * `account`, staked and not jailed, proven against the app hash (tdbe_member.h). */
+static veil_status check_member(conn *c, const uint8_t account[static TDBE_ACCOUNT_LEN])
+{
+    uint8_t spki_hash[32];
+    TRY(ratls_session_peer_spki_hash(c->s, spki_hash));
+    uint8_t *proof = tee_alloc(TDBE_MEMBER_PROOF_MAX);
+    ENSURE(proof != NULL, VEIL_ERR_TEE_OUT_OF_MEMORY);
+    size_t n = 0;
+    veil_status st = tee_ocall(TDBE_O_MEMBERSHIP, account, TDBE_ACCOUNT_LEN, proof,
+                               TDBE_MEMBER_PROOF_MAX, &n);
+    /* A host that cannot prove membership gets the client refused as not a member. */
+    if (st != VEIL_OK) st = VEIL_ERR_TDBE_MEMBERSHIP_PROOF;
+    if (st == VEIL_OK) st = tdbe_member_check(&g_alloc, proof, n, account, spki_hash,
+                                              (uint64_t)(c->now < 0 ? 0 : c->now));
+    tee_free(proof);
+    return st;
+}
+
+/* Server: one KeyRequest from a member, answered with the key from this platform's
+ * TVE. */
 static veil_status serve(conn *c)
 {
     uint64_t epoch;
-    TRY(tdbe_request_parse(&g_alloc, c->frame + 4, c->frame_len - 4, &epoch));
+    uint8_t account[TDBE_ACCOUNT_LEN];
+    TRY(tdbe_request_parse(&g_alloc, c->frame + 4, c->frame_len - 4, &epoch, account));
+    TRY(check_member(c, account));
     uint8_t ep[8], blob[128], key[TVE_EPOCH_KEY_LEN + 1], k[TVE_CHANNEL_KEY_LEN];
     uint8_t buf[4 + TDBE_FRAME_MAX];
     size_t blob_len = 0, key_len = 0, n = 0;
@@ -278,6 +352,7 @@ static veil_status fetched(conn *c)
     uint32_t code = 0;
     veil_status st = tdbe_response_parse(&g_alloc, c->frame + 4, c->frame_len - 4, c->epoch, key,
                                          &code);
+    if (st == VEIL_ERR_TDBE_REFUSED) c->peer_code = code;
     if (st == VEIL_OK) {
         tve_key_commitment(c->epoch, key, got);
         st = veil_ct_equal(got, c->commitment, sizeof got) ? VEIL_OK : VEIL_ERR_TDBE_KEY_MISMATCH;
@@ -312,7 +387,7 @@ static veil_status step(conn *c)
     if (c->fetch && !c->sent) {
         uint8_t buf[4 + TDBE_FRAME_MAX];
         size_t n = 0;
-        veil_status made = tdbe_request_frame(c->epoch, buf, sizeof buf, &n);
+        veil_status made = tdbe_request_frame(c->epoch, c->account, buf, sizeof buf, &n);
         TRY(send_frame(c, made, buf, &n));
         c->sent = true;
     }
@@ -372,12 +447,20 @@ static veil_status e_result(const uint8_t *in, size_t in_len, uint8_t *out, size
     conn *c;
     TRY(conn_take(in, in_len, &c));
     veil_status st = !c->fetch || !c->done ? VEIL_ERR_OUT_OF_ORDER : c->result;
-    if (st == VEIL_OK) {
-        if (c->sealed_len > out_cap) {
+    if (st == VEIL_ERR_TDBE_REFUSED) {
+        st = out_cap >= 5 ? VEIL_OK : VEIL_ERR_BUFFER_TOO_SMALL;
+        if (st == VEIL_OK) {
+            out[0] = TDBE_RESULT_REFUSED;
+            veil_put_u32(out + 1, c->peer_code);
+            *out_len = 5;
+        }
+    } else if (st == VEIL_OK) {
+        if (1 + c->sealed_len > out_cap) {
             st = VEIL_ERR_BUFFER_TOO_SMALL;
         } else {
-            memcpy(out, c->sealed, c->sealed_len);
-            *out_len = c->sealed_len;
+            out[0] = TDBE_RESULT_KEY;
+            memcpy(out + 1, c->sealed, c->sealed_len);
+            *out_len = 1 + c->sealed_len;
         }
     }
     conn_put(c);
@@ -423,4 +506,4 @@ static veil_status e_shutdown(const uint8_t *in, size_t in_len, uint8_t *out, si
 }
 
 TEE_ENCLAVE_DEFINE(NULL, e_identity, e_handoff_begin, e_handoff_end, e_open, e_feed, e_result,
-                   e_close, e_shutdown);
+                   e_close, e_shutdown, e_join_quote);

@@ -16,15 +16,18 @@ veil_status tdbe_frame_len(const uint8_t header[static 4], size_t *len)
 }
 
 veil_status tdbe_request_parse(ProtobufCAllocator *a, const uint8_t *msg, size_t len,
-                               uint64_t *epoch)
+                               uint64_t *epoch, uint8_t account[static TDBE_ACCOUNT_LEN])
 {
     ENSURE(len >= 1 && len <= TDBE_MSG_MAX, VEIL_ERR_TDBE_PROTOCOL);
     Veil__Tdbe__Request *r = veil__tdbe__request__unpack(a, len, msg);
     ENSURE(r != NULL, VEIL_ERR_TDBE_PROTOCOL);
     bool ok = r->base.n_unknown_fields == 0 &&
               r->request_case == VEIL__TDBE__REQUEST__REQUEST_KEY &&
-              r->key->base.n_unknown_fields == 0;
-    if (ok) *epoch = r->key->epoch;
+              r->key->base.n_unknown_fields == 0 && r->key->account.len == TDBE_ACCOUNT_LEN;
+    if (ok) {
+        *epoch = r->key->epoch;
+        memcpy(account, r->key->account.data, TDBE_ACCOUNT_LEN);
+    }
     veil__tdbe__request__free_unpacked(r, a);
     return ok ? VEIL_OK : VEIL_ERR_TDBE_PROTOCOL;
 }
@@ -64,10 +67,13 @@ static veil_status frame(const ProtobufCMessage *m, uint8_t *out, size_t cap, si
     return VEIL_OK;
 }
 
-veil_status tdbe_request_frame(uint64_t epoch, uint8_t *out, size_t cap, size_t *out_len)
+veil_status tdbe_request_frame(uint64_t epoch, const uint8_t account[static TDBE_ACCOUNT_LEN],
+                               uint8_t *out, size_t cap, size_t *out_len)
 {
     Veil__Tdbe__KeyRequest kr = VEIL__TDBE__KEY_REQUEST__INIT;
     kr.epoch = epoch;
+    kr.account.data = (uint8_t *)account;
+    kr.account.len = TDBE_ACCOUNT_LEN;
     Veil__Tdbe__Request r = VEIL__TDBE__REQUEST__INIT;
     r.request_case = VEIL__TDBE__REQUEST__REQUEST_KEY;
     r.key = &kr;
