@@ -30,7 +30,7 @@
 #include "common/hex.h"
 #include "crypto/crypto.h"
 #include "host/abci/abci_server.h"
-#include "host/devchain/cmt_hash.h"
+#include "trusted/cmt/cmt_hash.h"
 #include "host/devchain/cmt_json.h"
 #include "chain/cmt_time.h"
 #include "host/devchain/devchain.h"

@@ -132,9 +132,7 @@ cmt_timestamp cmt_time_now(void)
 
 int cmt_time_cmp(const cmt_timestamp *a, const cmt_timestamp *b)
 {
-    if (a->seconds != b->seconds) return a->seconds < b->seconds ? -1 : 1;
-    if (a->nanos != b->nanos) return a->nanos < b->nanos ? -1 : 1;
-    return 0;
+    return cmt_timestamp_cmp(a, b);
 }
 
 cmt_timestamp cmt_time_add_ms(const cmt_timestamp *t, int64_t ms)

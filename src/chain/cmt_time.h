@@ -11,12 +11,7 @@
 
 #define CMT_TIME_STR_MAX 40
 
-/* google.protobuf.Timestamp: seconds since the Unix epoch (may be negative: Go's zero
- * time is year 1) and nanoseconds in [0, 999999999]. */
-typedef struct cmt_timestamp {
-    int64_t seconds;
-    int32_t nanos;
-} cmt_timestamp;
+#include "trusted/cmt/cmt_timestamp.h"
 
 
 /* VEIL_ERR_ARG for a year outside 1..9999 or nanos outside [0, 1e9). */

@@ -10,7 +10,7 @@
 #include <jansson.h>
 
 #include "host/abci/abci_client.h"
-#include "host/devchain/cmt_types.h"
+#include "trusted/cmt/cmt_types.h"
 #include "host/devchain/devchain.h"
 #include "host/devchain/genesis.h"
 #include "host/devchain/mempool.h"

@@ -14,7 +14,7 @@
 
 #include "crypto/crypto.h"
 #include "crypto/crypto_host.h"
-#include "host/devchain/cmt_hash.h"
+#include "trusted/cmt/cmt_hash.h"
 #include "chain/cmt_time.h"
 #include "hostutil/fileio.h"
 

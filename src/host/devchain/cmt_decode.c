@@ -1,11 +1,11 @@
 /* Decoding of CometBFT's protobuf encodings of blocks, headers and commits (the
  * inverse of cmt_hash.c's encodings, for blocks the dev chain reads back). */
-#include "host/devchain/cmt_hash.h"
+#include "trusted/cmt/cmt_hash.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-#include "host/devchain/cmt_proto.h"
+#include "trusted/cmt/cmt_proto.h"
 
 /* ---- decoding ------------------------------------------------------------------------ */
 

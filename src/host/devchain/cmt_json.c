@@ -336,9 +336,10 @@ veil_status cmt_json_parse_header(const json_t *j, cmt_header *out)
     if (!json_is_object(j)) return VEIL_ERR_MALFORMED;
     const json_t *ver = json_object_get(j, "version");
     if (!json_is_object(ver)) return VEIL_ERR_MALFORMED;
-    int64_t vb, va;
+    int64_t vb, va = 0;
     TRY(get_i64_field(ver, "block", &vb));
-    TRY(get_i64_field(ver, "app", &va));
+    /* Go's decoder leaves a missing field zero; CometBFT omits nothing, others may. */
+    if (json_object_get(ver, "app") != NULL) TRY(get_i64_field(ver, "app", &va));
     out->version_block = (uint64_t)vb;
     out->version_app = (uint64_t)va;
     const json_t *cid = json_object_get(j, "chain_id");
@@ -360,35 +361,46 @@ veil_status cmt_json_parse_header(const json_t *j, cmt_header *out)
     return get_hex_field(j, "proposer_address", &out->proposer_address);
 }
 
+veil_status cmt_json_parse_commit_sig(const json_t *s, cmt_commit_sig *cs)
+{
+    memset(cs, 0, sizeof *cs);
+    if (!json_is_object(s)) return VEIL_ERR_MALFORMED;
+    int64_t flag;
+    TRY(get_i64_field(s, "block_id_flag", &flag));
+    if (flag < 0 || flag > CMT_FLAG_NIL) return VEIL_ERR_MALFORMED;
+    cs->block_id_flag = (uint8_t)flag;
+    TRY(get_hex_field(s, "validator_address", &cs->validator_address));
+    TRY(get_time_field(s, "timestamp", &cs->timestamp));
+    uint8_t *sig;
+    size_t sig_len;
+    TRY(cmt_json_get_b64(json_object_get(s, "signature"), CMT_SIGNATURE_LEN, &sig, &sig_len));
+    if (sig_len) memcpy(cs->signature, sig, sig_len);
+    cs->signature_len = (uint8_t)sig_len;
+    free(sig);
+    return VEIL_OK;
+}
+
+veil_status cmt_json_parse_commit_head(const json_t *j, int64_t *height, int32_t *round,
+                                       cmt_block_id *block_id)
+{
+    if (!json_is_object(j)) return VEIL_ERR_MALFORMED;
+    TRY(get_i64_field(j, "height", height));
+    int64_t r;
+    TRY(get_i64_field(j, "round", &r));
+    if (r < INT32_MIN || r > INT32_MAX) return VEIL_ERR_MALFORMED;
+    *round = (int32_t)r;
+    return cmt_json_parse_block_id(json_object_get(j, "block_id"), block_id);
+}
+
 veil_status cmt_json_parse_commit(const json_t *j, cmt_commit *out)
 {
     memset(out, 0, sizeof *out);
-    if (!json_is_object(j)) return VEIL_ERR_MALFORMED;
-    TRY(get_i64_field(j, "height", &out->height));
-    int64_t round;
-    TRY(get_i64_field(j, "round", &round));
-    if (round < INT32_MIN || round > INT32_MAX) return VEIL_ERR_MALFORMED;
-    out->round = (int32_t)round;
-    TRY(cmt_json_parse_block_id(json_object_get(j, "block_id"), &out->block_id));
+    TRY(cmt_json_parse_commit_head(j, &out->height, &out->round, &out->block_id));
     const json_t *sigs = json_object_get(j, "signatures");
     if (!json_is_array(sigs)) return VEIL_ERR_MALFORMED;
     if (json_array_size(sigs) > CMT_MAX_COMMIT_SIGS) return VEIL_ERR_LIMIT;
     for (size_t i = 0; i < json_array_size(sigs); i++) {
-        const json_t *s = json_array_get(sigs, i);
-        cmt_commit_sig *cs = &out->sigs[i];
-        if (!json_is_object(s)) return VEIL_ERR_MALFORMED;
-        int64_t flag;
-        TRY(get_i64_field(s, "block_id_flag", &flag));
-        if (flag < 0 || flag > CMT_FLAG_NIL) return VEIL_ERR_MALFORMED;
-        cs->block_id_flag = (uint8_t)flag;
-        TRY(get_hex_field(s, "validator_address", &cs->validator_address));
-        TRY(get_time_field(s, "timestamp", &cs->timestamp));
-        uint8_t *sig;
-        size_t sig_len;
-        TRY(cmt_json_get_b64(json_object_get(s, "signature"), CMT_SIGNATURE_LEN, &sig, &sig_len));
-        if (sig_len) memcpy(cs->signature, sig, sig_len);
-        cs->signature_len = (uint8_t)sig_len;
-        free(sig);
+        TRY(cmt_json_parse_commit_sig(json_array_get(sigs, i), &out->sigs[i]));
         out->n_sigs++;
     }
     return VEIL_OK;

@@ -16,7 +16,7 @@
 #include <stdint.h>
 
 #include "common/status.h"
-#include "host/devchain/cmt_types.h"
+#include "trusted/cmt/cmt_types.h"
 
 json_t *cmt_json_hex(const uint8_t *p, size_t n);
 /* base64; NULL/0 gives JSON null. */
@@ -55,5 +55,9 @@ VEIL_MUST_CHECK veil_status cmt_json_get_b64(const json_t *v, size_t max, uint8_
 VEIL_MUST_CHECK veil_status cmt_json_parse_block_id(const json_t *j, cmt_block_id *out);
 VEIL_MUST_CHECK veil_status cmt_json_parse_header(const json_t *j, cmt_header *out);
 VEIL_MUST_CHECK veil_status cmt_json_parse_commit(const json_t *j, cmt_commit *out);
+/* One element of a commit's "signatures"; a commit's height, round and block_id. */
+VEIL_MUST_CHECK veil_status cmt_json_parse_commit_sig(const json_t *j, cmt_commit_sig *out);
+VEIL_MUST_CHECK veil_status cmt_json_parse_commit_head(const json_t *j, int64_t *height,
+                                                       int32_t *round, cmt_block_id *block_id);
 
 #endif

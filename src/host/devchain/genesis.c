@@ -6,7 +6,7 @@
 #include <jansson.h>
 
 #include "crypto/crypto.h"
-#include "host/devchain/cmt_hash.h"
+#include "trusted/cmt/cmt_hash.h"
 #include "host/devchain/cmt_json.h"
 #include "chain/cmt_time.h"
 #include "hostutil/fileio.h"

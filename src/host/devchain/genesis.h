@@ -17,7 +17,7 @@
 #include <stdint.h>
 
 #include "common/status.h"
-#include "host/devchain/cmt_types.h"
+#include "trusted/cmt/cmt_types.h"
 
 #define GENESIS_FILE_MAX ((size_t)64 << 20)
 

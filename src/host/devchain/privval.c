@@ -9,7 +9,7 @@
 #include "common/hex.h"
 #include "crypto/crypto.h"
 #include "crypto/crypto_host.h"
-#include "host/devchain/cmt_hash.h"
+#include "trusted/cmt/cmt_hash.h"
 #include "host/devchain/cmt_json.h"
 #include "hostutil/fileio.h"
 

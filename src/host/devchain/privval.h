@@ -12,7 +12,7 @@
 #include <stdint.h>
 
 #include "common/status.h"
-#include "host/devchain/cmt_types.h"
+#include "trusted/cmt/cmt_types.h"
 
 #define PRIVVAL_FILE_MAX 4096
 

@@ -7,7 +7,7 @@
 #include <time.h>
 
 #include "host/devchain/chain_internal.h"
-#include "host/devchain/cmt_hash.h"
+#include "trusted/cmt/cmt_hash.h"
 #include "host/devchain/cmt_json.h"
 #include "host/devchain/rpc_search.h"
 #include "hostutil/fileio.h"

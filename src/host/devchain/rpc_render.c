@@ -4,7 +4,7 @@
 #include <string.h>
 
 #include "host/devchain/chain_internal.h"
-#include "host/devchain/cmt_hash.h"
+#include "trusted/cmt/cmt_hash.h"
 #include "host/devchain/cmt_json.h"
 #include "hostutil/fileio.h"
 

@@ -21,7 +21,7 @@
 #include <stdint.h>
 
 #include "common/status.h"
-#include "host/devchain/cmt_types.h"
+#include "trusted/cmt/cmt_types.h"
 
 typedef struct devchain_store devchain_store;
 

@@ -1,13 +1,12 @@
-#include "host/devchain/cmt_proto.h"
+#include "trusted/cmt/cmt_proto.h"
 
-#include <stdlib.h>
 #include <string.h>
 
 #include "common/varint.h"
 
 void cmt_buf_free(cmt_buf *b)
 {
-    free(b->p);
+    cmt_mem_free(b->p);
     memset(b, 0, sizeof *b);
 }
 
@@ -36,11 +35,13 @@ static bool buf_reserve(cmt_buf *b, size_t n)
         }
         cap *= 2;
     }
-    uint8_t *p = realloc(b->p, cap);
+    uint8_t *p = cmt_mem_alloc(cap);
     if (p == NULL) {
         b->oom = true;
         return false;
     }
+    if (b->len > 0) memcpy(p, b->p, b->len);
+    cmt_mem_free(b->p);
     b->p = p;
     b->cap = cap;
     return true;

@@ -5,16 +5,16 @@
  * cmt_bytes (length + up to CMT_MAX_HASH_LEN bytes), because CometBFT distinguishes an
  * empty hash (height 1's last block id) from a present one, and app hashes are of the
  * application's choosing. Byte strings that can be large (transactions) are slices
- * pointing at storage the caller owns. Host only.
+ * pointing at storage the caller owns. Portable (the enclaves' light client uses them).
  */
-#ifndef VEIL_HOST_DEVCHAIN_CMT_TYPES_H
-#define VEIL_HOST_DEVCHAIN_CMT_TYPES_H
+#ifndef VEIL_TRUSTED_CMT_TYPES_H
+#define VEIL_TRUSTED_CMT_TYPES_H
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
-#include "chain/cmt_time.h"
+#include "trusted/cmt/cmt_timestamp.h"
 #include "common/status.h"
 
 #define CMT_HASH_LEN 32          /* SHA-256: tmhash */

@@ -1,6 +1,5 @@
-#include "host/devchain/cmt_hash.h"
+#include "trusted/cmt/cmt_hash.h"
 
-#include <stdlib.h>
 #include <string.h>
 
 #include "crypto/crypto.h"
@@ -369,7 +368,7 @@ veil_status cmt_part_set_header_of(const uint8_t *block, size_t len, cmt_part_se
     if (len == 0) return VEIL_ERR_ARG;
     size_t total = (len + CMT_BLOCK_PART_SIZE - 1) / CMT_BLOCK_PART_SIZE;
     if (total > UINT32_MAX) return VEIL_ERR_TOO_LARGE;
-    cmt_slice *parts = calloc(total, sizeof *parts);
+    cmt_slice *parts = cmt_mem_alloc(total * sizeof *parts);
     if (parts == NULL) return VEIL_ERR_NOMEM;
     for (size_t i = 0; i < total; i++) {
         size_t off = i * CMT_BLOCK_PART_SIZE;
@@ -379,7 +378,7 @@ veil_status cmt_part_set_header_of(const uint8_t *block, size_t len, cmt_part_se
     out->total = (uint32_t)total;
     out->hash.len = CMT_HASH_LEN;
     cmt_merkle_root(parts, total, out->hash.b);
-    free(parts);
+    cmt_mem_free(parts);
     return VEIL_OK;
 }
 

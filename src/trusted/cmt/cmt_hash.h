@@ -3,17 +3,17 @@
  * Each function reproduces one CometBFT function byte for byte (named in its
  * comment); tests/test_devchain.c checks them against CometBFT's own test vectors and
  * against blocks, commits and signatures recorded from a real CometBFT v0.38 chain
- * (tests/devchain_vectors/README.md). Host only.
+ * (tests/devchain_vectors/README.md). Portable (the enclaves' light client uses them).
  */
-#ifndef VEIL_HOST_DEVCHAIN_CMT_HASH_H
-#define VEIL_HOST_DEVCHAIN_CMT_HASH_H
+#ifndef VEIL_TRUSTED_CMT_HASH_H
+#define VEIL_TRUSTED_CMT_HASH_H
 
 #include <stddef.h>
 #include <stdint.h>
 
 #include "common/status.h"
-#include "host/devchain/cmt_proto.h"
-#include "host/devchain/cmt_types.h"
+#include "trusted/cmt/cmt_proto.h"
+#include "trusted/cmt/cmt_types.h"
 
 /* ---- RFC 6962 merkle tree (crypto/merkle) ---------------------------------------- */
 

@@ -10,16 +10,22 @@
  *
  * Writer: a growable buffer that records allocation failure instead of returning it
  * from every call (check cmt_buf_status once at the end). Reader: a bounded cursor;
- * every read fails with VEIL_ERR_TRUNCATED past the end. Host only.
+ * every read fails with VEIL_ERR_TRUNCATED past the end. Portable: memory comes from
+ * cmt_mem_alloc, which the host (malloc, veil_cmt_mem_host) and the enclaves
+ * (tee_alloc, veil_cmt_mem_tee) each provide.
  */
-#ifndef VEIL_HOST_DEVCHAIN_CMT_PROTO_H
-#define VEIL_HOST_DEVCHAIN_CMT_PROTO_H
+#ifndef VEIL_TRUSTED_CMT_PROTO_H
+#define VEIL_TRUSTED_CMT_PROTO_H
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "common/status.h"
+
+/* Provided by exactly one of cmt_mem_host.c / cmt_mem_tee.c. */
+void *cmt_mem_alloc(size_t n);
+void cmt_mem_free(void *p);
 
 enum { PB_WT_VARINT = 0, PB_WT_FIXED64 = 1, PB_WT_LEN = 2, PB_WT_FIXED32 = 5 };
 
