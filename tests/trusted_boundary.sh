@@ -57,7 +57,7 @@ check_image() { # check_image SO ALLOWFILE
 trusted_sources() { # trusted_sources SOURCE_DIR
   local src=$1
   find "$src/src/trusted" "$src/src/common" "$src/tests/enclave" -name '*.[ch]' 2>/dev/null
-  ls "$src"/src/crypto/{crypto.h,hash.c,aead.c,schnorr.c,secret.c} \
+  ls "$src"/src/crypto/{crypto.h,hash.c,aead.c,schnorr.c,secret.c,ed25519.c} \
      "$src"/src/tee/{tee.h,tee_common.c,tee_seal.c,tee_pb.c,tee_pb.h} \
      "$src"/src/tee/sim/{trusted_rt.c,sim_abi.h}
 }

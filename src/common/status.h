@@ -215,6 +215,38 @@
     X(VEIL_ERR_TDBE_NOT_STAKED, 965, "the peer's account has no bonded stake or is jailed") \
     X(VEIL_ERR_TDBE_MEMBERSHIP_PROOF, 966,                                               \
       "the membership proof does not verify against the app hash")                       \
+    /* light client (10xx) */                                                            \
+    X(VEIL_ERR_LC_MALFORMED, 1000, "a light block does not decode")                      \
+    X(VEIL_ERR_LC_HEADER, 1001, "a header fails basic validation")                       \
+    X(VEIL_ERR_LC_CHAIN_ID, 1002, "a header of another chain")                           \
+    X(VEIL_ERR_LC_HEIGHT, 1003, "a header height not above the trusted one")             \
+    X(VEIL_ERR_LC_TIME, 1004, "a header time not after the trusted one")                 \
+    X(VEIL_ERR_LC_FUTURE, 1005, "a header from the future")                              \
+    X(VEIL_ERR_LC_EXPIRED, 1006, "the trusted header is outside the trusting period")    \
+    X(VEIL_ERR_LC_VALSET_TOO_LARGE, 1007, "a validator set above the size limit")        \
+    X(VEIL_ERR_LC_VALSET_INVALID, 1008,                                                  \
+      "a validator set is malformed (duplicate, zero power, overflow)")                  \
+    X(VEIL_ERR_LC_VALSET_HASH, 1009,                                                     \
+      "the validator set does not hash to the header's")                                 \
+    X(VEIL_ERR_LC_NEXT_VALSET, 1010,                                                     \
+      "the validators differ from the trusted next validators")                          \
+    X(VEIL_ERR_LC_COMMIT_BLOCK, 1011, "the commit is for another block")                 \
+    X(VEIL_ERR_LC_COMMIT_HEIGHT, 1012, "the commit is for another height")               \
+    X(VEIL_ERR_LC_COMMIT_SIZE, 1013,                                                     \
+      "the commit's signature count differs from the validator set's size")              \
+    X(VEIL_ERR_LC_COMMIT_INVALID, 1014, "the commit fails basic validation")             \
+    X(VEIL_ERR_LC_SIGNATURE, 1015, "a commit signature does not verify")                 \
+    X(VEIL_ERR_LC_DOUBLE_VOTE, 1016, "a validator signed the commit twice")              \
+    X(VEIL_ERR_LC_NOT_ENOUGH_POWER, 1017,                                                \
+      "less than two thirds of the new validators signed")                               \
+    X(VEIL_ERR_LC_NOT_ENOUGH_TRUST, 1018,                                                \
+      "not enough of the trusted validators signed")                                     \
+    X(VEIL_ERR_LC_TRUST_HASH, 1019,                                                      \
+      "the header at the trusted height does not have the trusted hash")                 \
+    X(VEIL_ERR_LC_FORK, 1020,                                                            \
+      "two valid headers at one height: the chain forked or a host lies")                \
+    X(VEIL_ERR_LC_NO_WITNESS, 1021, "no witness confirmed the verified header")          \
+    X(VEIL_ERR_LC_UNAVAILABLE, 1022, "the light block needed was not supplied")          \
     X(VEIL_ERR_WALLET_PASSPHRASE, 940, "wrong passphrase or damaged wallet file")        \
     X(VEIL_ERR_WALLET_FUNDS, 941, "insufficient funds")                                  \
     X(VEIL_ERR_WALLET_WATCH_ONLY, 942, "a watch-only wallet cannot sign")                 \

@@ -92,6 +92,14 @@ VEIL_MUST_CHECK veil_status veil_schnorr_verify(const uint8_t sig[static VEIL_SC
                                                 const uint8_t pk[static VEIL_SCHNORR_PUBKEY_LEN]);
 
 /* --- secrets -------------------------------------------------------------------- */
+/* Ed25519 (RFC 8032) signature verification, libsodium's crypto_sign_verify_detached:
+ * stricter than Go's crypto/ed25519 on adversarial encodings (it refuses small-order
+ * public keys and non-canonical points), never laxer. */
+#define VEIL_ED25519_PK_LEN 32
+#define VEIL_ED25519_SIG_LEN 64
+bool veil_ed25519_verify(const uint8_t sig[static VEIL_ED25519_SIG_LEN], const void *msg,
+                         size_t len, const uint8_t pk[static VEIL_ED25519_PK_LEN]);
+
 /* Constant-time equality of two n-byte buffers. */
 bool veil_ct_equal(const void *a, const void *b, size_t n);
 /* Wipes n bytes in a way the compiler cannot elide. */
