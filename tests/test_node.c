@@ -5,6 +5,7 @@
 #include <stdint.h>
 #include <setjmp.h>
 #include <cmocka.h>
+#include <sodium.h>
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -757,6 +758,51 @@ static void test_public_node_join(void **state)
     assert_int_equal(tee_enclave_call(e, TE_QUOTE, rd, sizeof rd, tx->quote, sizeof tx->quote,
                                       &tx->quote_len),
                      VEIL_OK);
+
+    /* A validator key named by the join: its holder's signature over (chain, account). */
+    uint8_t vpk[32], vsk[64], vmsg[32], vpk2[32], vsk2[64];
+    crypto_sign_keypair(vpk, vsk);
+    crypto_sign_keypair(vpk2, vsk2);
+    assert_int_equal(node_validator_key_message(CHAIN, g_pk, vmsg), VEIL_OK);
+    tx->has_validator = true;
+    memcpy(tx->validator_pubkey, vpk, 32);
+    crypto_sign_detached(tx->validator_signature, NULL, vmsg, 32, vsk);
+    assert_int_equal(run_public(tx, g_sk, &params, now, &acc, &next), VEIL_OK);
+    assert_true(next.node.has_validator);
+    assert_memory_equal(next.node.validator_pubkey, vpk, 32);
+    /* Another's key without its holder's signature (here: signed by another key). */
+    memcpy(tx->validator_pubkey, vpk2, 32);
+    assert_int_equal(run_public(tx, g_sk, &params, now, &acc, &next),
+                     VEIL_ERR_NODE_VALIDATOR_SIGNATURE);
+    /* The signature of another chain's join. */
+    uint8_t vmsg_other[32];
+    assert_int_equal(node_validator_key_message("another-chain", g_pk, vmsg_other), VEIL_OK);
+    memcpy(tx->validator_pubkey, vpk, 32);
+    crypto_sign_detached(tx->validator_signature, NULL, vmsg_other, 32, vsk);
+    assert_int_equal(run_public(tx, g_sk, &params, now, &acc, &next),
+                     VEIL_ERR_NODE_VALIDATOR_SIGNATURE);
+    /* Once named, the account's key stays: a later join may omit it (kept) but not
+     * change it. */
+    node_account validator_acc = acc;
+    validator_acc.has_node = true;
+    validator_acc.node.has_validator = true;
+    memcpy(validator_acc.node.validator_pubkey, vpk, 32);
+    memcpy(tx->validator_pubkey, vpk2, 32);
+    crypto_sign_detached(tx->validator_signature, NULL, vmsg, 32, vsk2);
+    assert_int_equal(run_public(tx, g_sk, &params, now, &validator_acc, &next),
+                     VEIL_ERR_NODE_VALIDATOR_KEY);
+    tx->has_validator = false;
+    assert_int_equal(run_public(tx, g_sk, &params, now, &validator_acc, &next), VEIL_OK);
+    assert_true(next.node.has_validator);
+    assert_memory_equal(next.node.validator_pubkey, vpk, 32);
+    /* The record keeps it. */
+    uint8_t rec[NODE_RECORD_MAX];
+    size_t rec_len;
+    node_account back;
+    assert_int_equal(node_account_encode(&next, rec, sizeof rec, &rec_len), VEIL_OK);
+    assert_int_equal(node_account_decode(rec, rec_len, &back), VEIL_OK);
+    assert_true(back.node.has_validator);
+    assert_memory_equal(back.node.validator_pubkey, vpk, 32);
 
     acc.bonded = 0; /* no stake */
     assert_int_equal(run_public(tx, g_sk, &params, now, &acc, &next), VEIL_ERR_ARG);

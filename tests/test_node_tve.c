@@ -17,6 +17,7 @@
 #include <stdint.h>
 #include <setjmp.h>
 #include <cmocka.h>
+#include <sodium.h>
 #include <jansson.h>
 
 #include <dirent.h>
@@ -263,6 +264,13 @@ typedef struct blk {
 
 static uint64_t block_time(uint64_t h) { return GEN_TIME + 10 * h; }
 
+/* The validator updates of the last FinalizeBlock. */
+static struct {
+    size_t n;
+    uint8_t pub_key[8][32];
+    int64_t power[8];
+} g_updates;
+
 /* FinalizeBlock: codes[i] per tx, the app hash and the bloom; returns false if the
  * node answered with an exception. */
 static bool abci_finalize(inst *in, uint64_t height, const blk *b, uint32_t *codes,
@@ -287,6 +295,15 @@ static bool abci_finalize(inst *in, uint64_t height, const blk *b, uint32_t *cod
     if (abci_client_call(in->c, &req, &r) != VEIL_OK) return false;
     Tendermint__Abci__ResponseFinalizeBlock *f = r->finalize_block;
     assert_int_equal(f->n_tx_results, b->n);
+    assert_true(f->n_validator_updates <= 8);
+    g_updates.n = f->n_validator_updates;
+    for (size_t i = 0; i < f->n_validator_updates; i++) {
+        const Tendermint__Abci__ValidatorUpdate *u = f->validator_updates[i];
+        assert_int_equal(u->pub_key->sum_case, TENDERMINT__CRYPTO__PUBLIC_KEY__SUM_ED25519);
+        assert_int_equal(u->pub_key->ed25519.len, 32);
+        memcpy(g_updates.pub_key[i], u->pub_key->ed25519.data, 32);
+        g_updates.power[i] = u->power;
+    }
     for (size_t i = 0; i < b->n; i++) {
         codes[i] = f->tx_results[i]->code;
         if (codes[i] != 0) assert_string_equal(f->tx_results[i]->codespace, "veil");
@@ -484,6 +501,37 @@ static void unbond_b(uint64_t nonce, uint64_t amount, uint8_t **tx, size_t *len)
     assert_int_equal(node_public_tx_sign(p, CHAIN, sk_b), VEIL_OK);
     *tx = malloc(1024);
     assert_int_equal(node_public_tx_encode(p, *tx, 1024, len), VEIL_OK);
+    free(p);
+}
+
+/* A node join of account (sk, pk) at nonce, naming validator key (vpk, signed with
+ * vsk: the holder's proof; vsk NULL: signed by another key). */
+static void join_validator(const uint8_t sk[32], const uint8_t pk[32], uint64_t nonce,
+                           const uint8_t vpk[32], const uint8_t *vsk, uint8_t **tx, size_t *len)
+{
+    node_public_tx *p = calloc(1, sizeof *p);
+    p->kind = NODE_PUBLIC_NODE_JOIN;
+    memcpy(p->account, pk, 32);
+    p->nonce = nonce;
+    p->enclave_pubkey_len = 65;
+    memset(p->enclave_pubkey, 0x04, 65);
+    p->quote_len = 16; /* the test chain pins no collateral: recorded, not judged */
+    memset(p->quote, 0x51, 16);
+    memset(p->mrenclave, 1, 32);
+    memset(p->mrsigner, 2, 32);
+    p->has_validator = true;
+    memcpy(p->validator_pubkey, vpk, 32);
+    uint8_t msg[32], other_pk[32], other_sk[64];
+    assert_int_equal(node_validator_key_message(CHAIN, pk, msg), VEIL_OK);
+    if (vsk != NULL) {
+        crypto_sign_detached(p->validator_signature, NULL, msg, 32, vsk);
+    } else {
+        crypto_sign_keypair(other_pk, other_sk);
+        crypto_sign_detached(p->validator_signature, NULL, msg, 32, other_sk);
+    }
+    assert_int_equal(node_public_tx_sign(p, CHAIN, sk), VEIL_OK);
+    *tx = malloc(NODE_CHAIN_TX_MAX);
+    assert_int_equal(node_public_tx_encode(p, *tx, NODE_CHAIN_TX_MAX, len), VEIL_OK);
     free(p);
 }
 
@@ -1071,6 +1119,59 @@ static void test_wrong_tve_identity(void **state)
  * same genesis app hash and the same hash for a block without confidential txs; a
  * block with one is executed by the key holder and refused by the other as a failure
  * of the whole block (an ABCI exception, no app hash), never as a tx's verdict. */
+/* Validators by node join (docs/node.md, "Validators"): a join naming a consensus key
+ * with its holder's signature gives CometBFT a power update of bonded / 100; the key
+ * stays that account's; an unbond follows with the new power, 0 leaving the set. */
+static void test_validator_updates(void **state)
+{
+    (void)state;
+    inst x;
+    inst_init(&x, "val");
+    tve_start(&x);
+    node_start(&x);
+    uint8_t h[32];
+    abci_init_chain(&x, h);
+    uint8_t vpk[32], vsk[64];
+    crypto_sign_keypair(vpk, vsk);
+    blk b = {0};
+    uint8_t bloom[256];
+    /* Block 1: B (bonded 300) names the key without its holder's signature: refused;
+     * no update. */
+    join_validator(sk_b, pk_b, 0, vpk, NULL, &b.tx[0], &b.len[0]);
+    b.n = 1;
+    uint32_t want_bad[1] = {VEIL_ERR_NODE_VALIDATOR_SIGNATURE};
+    run_block(&x, 1, &b, want_bad, h, bloom);
+    assert_int_equal(g_updates.n, 0);
+    free(b.tx[0]);
+    /* Block 2: B names it properly: power 300 / 100 = 3. */
+    join_validator(sk_b, pk_b, 0, vpk, vsk, &b.tx[0], &b.len[0]);
+    uint32_t ok[2] = {0, 0};
+    run_block(&x, 2, &b, ok, h, bloom);
+    assert_int_equal(g_updates.n, 1);
+    assert_memory_equal(g_updates.pub_key[0], vpk, 32);
+    assert_int_equal(g_updates.power[0], 3);
+    free(b.tx[0]);
+    /* Block 3: A (bonded 500) names the same key with the holder's signature for A:
+     * the key is B's. */
+    join_validator(sk_a, pk_a, 0, vpk, vsk, &b.tx[0], &b.len[0]);
+    uint32_t taken[1] = {VEIL_ERR_NODE_VALIDATOR_KEY};
+    run_block(&x, 3, &b, taken, h, bloom);
+    assert_int_equal(g_updates.n, 0);
+    free(b.tx[0]);
+    /* Block 4: B unbonds 250, then 50 in the same block: one update, the last power
+     * (0: leaves the set). */
+    unbond_b(1, 250, &b.tx[0], &b.len[0]);
+    unbond_b(2, 50, &b.tx[1], &b.len[1]);
+    b.n = 2;
+    run_block(&x, 4, &b, ok, h, bloom);
+    assert_int_equal(g_updates.n, 1);
+    assert_memory_equal(g_updates.pub_key[0], vpk, 32);
+    assert_int_equal(g_updates.power[0], 0);
+    free(b.tx[0]);
+    free(b.tx[1]);
+    inst_stop(&x);
+}
+
 static void test_keyless_validator(void **state)
 {
     (void)state;
@@ -1164,6 +1265,7 @@ int main(void)
         cmocka_unit_test(test_recovery),
         cmocka_unit_test(test_wrong_tve_identity),
         cmocka_unit_test(test_keyless_validator),
+        cmocka_unit_test(test_validator_updates),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -175,7 +175,7 @@ grep -q "binds this TDBE's key (joined before)" "$d/net/v1/tdbe.log" || fail "v1
 # A full node added to the running testnet at a height above 50 catches up by block
 # sync and obtains the key through its TDBE.
 wait_all 51 >/dev/null || fail "the testnet did not reach height 51"
-"$veil" testnet add-node --home "$d/net" >"$d/add.out" || fail "add-node: $(cat "$d/add.out")"
+"$veil" testnet add-node --home "$d/net" --validator >"$d/add.out" || fail "add-node: $(cat "$d/add.out")"
 h3=$(wait_all $((h2 + 2))) || fail "the full node did not catch up"
 grep -q "member v4 added: starting it" "$d/start.out" || fail "start did not start the added member: $(cat "$d/start.out")"
 [[ $(hashes "$h3" | sort -u | wc -l) == 1 ]] || fail "the full node's app hash differs at height $h3"
@@ -185,7 +185,28 @@ wait_keys 5 || fail "the full node did not obtain the chain's key: $(cat "$d/sta
 # Served the key, so a member: its TDBE joined the spare account (the log line may
 # follow the key's hand-off by a round).
 for _ in $(seq 1 50); do grep -q "binds this TDBE's key" "$d/net/v4/tdbe.log" && break; sleep 0.2; done
-grep -q "binds this TDBE's key" "$d/net/v4/tdbe.log" || fail "the full node's TDBE did not join its operator account"
+grep -q "binds this TDBE's key and this node's validator key" "$d/net/v4/tdbe.log" || fail "the full node's TDBE did not join its operator account as a validator"
+# The join named its consensus key: CometBFT takes the node into the validator set
+# (power 1000 bonded / 100 = 10, beside the four genesis validators' 10) and it signs
+# blocks from then on.
+v4addr=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["address"])' "$d/net/v4/cometbft/config/priv_validator_key.json")
+signed_by_v4() { # prints the height of a block on v0 that v4 signed, if any of the last 5
+  python3 - "$d/net/testnet.json" "$v4addr" <<'PY'
+import json, sys, urllib.request
+m = json.load(open(sys.argv[1])); rpc = "http://127.0.0.1:%d" % m["validators"][0]["rpc_port"]
+get = lambda p: json.load(urllib.request.urlopen(rpc + p, timeout=3))["result"]
+vals = get("/validators?per_page=100")["validators"]
+if not any(v["address"] == sys.argv[2] and v["voting_power"] == "10" for v in vals): sys.exit(1)
+h = int(get("/status")["sync_info"]["latest_block_height"])
+for k in range(h, h - 5, -1):
+    sigs = get("/commit?height=%d" % k)["signed_header"]["commit"]["signatures"]
+    if any(s["validator_address"] == sys.argv[2] and s["block_id_flag"] == 2 for s in sigs):
+        print(len(vals), k); sys.exit(0)
+sys.exit(1)
+PY
+}
+for _ in $(seq 1 150); do signed=$(signed_by_v4) && break; sleep 0.2; done
+[[ -n ${signed:-} && ${signed%% *} == 5 ]] || fail "the node joined as a validator is not in the set of 5 or signs no block"
 # The full node replayed the confidential txs with that key: a wallet through its TQE
 # finds bob's payments.
 wallet_at b4 bob v4
@@ -201,6 +222,6 @@ want4=$(python3 -c "print('%.8f' % ($want + 0.5))")
 [[ $(spendable b4) == "$want4" ]] || fail "through the full node bob sees $(spendable b4) after alice's payment through it, not $want4"
 h4=$(wait_all 1)
 [[ $(hashes "$h4" | sort -u | wc -l) == 1 ]] || fail "app hashes differ at $h4 after a payment through the full node"
-"$veil" testnet status --home "$d/net" | grep -q "full node" || fail "status does not name the full node"
+"$veil" testnet status --home "$d/net" | grep -q "power 10  full node" || fail "status does not show the added node's voting power: $("$veil" testnet status --home "$d/net")"
 grep -q "CONSENSUS FAILURE\|panic" "$d"/net/v*/cometbft.log && fail "CometBFT logged a failure"
-echo "testnet_check: 4 validators under CometBFT $("$cmt" version) shared the chain's key through their TDBEs (each a member by a node join), committed confidential txs sent through three validators' TQEs and agreed on every app hash to height $h2, across a restart; a full node added while running at height above 50 joined, obtained the key, caught up to $h3 and took a payment through its own TQE"
+echo "testnet_check: 4 validators under CometBFT $("$cmt" version) shared the chain's key through their TDBEs (each a member by a node join), committed confidential txs sent through three validators' TQEs and agreed on every app hash to height $h2, across a restart; a full node added while running at height above 50 joined (as a validator: in the set of ${signed%% *}, signing block ${signed##* }), obtained the key, caught up to $h3 and took a payment through its own TQE"

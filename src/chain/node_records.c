@@ -50,6 +50,10 @@ veil_status node_account_encode(const node_account *a, uint8_t *out, size_t cap,
         b.quote_hash.len = 32;
         b.quote_verified = a->node.quote_verified;
         b.joined_at = a->node.joined_at;
+        if (a->node.has_validator) {
+            b.validator_pubkey.data = (uint8_t *)a->node.validator_pubkey;
+            b.validator_pubkey.len = 32;
+        }
         m.node = &b;
     }
     return rec_pack(&m.base, out, cap, len);
@@ -76,9 +80,12 @@ veil_status node_account_decode(const uint8_t *in, size_t len, node_account *out
                        b->enclave_pubkey.len <= NODE_ENCLAVE_PUBKEY_MAX &&
                        rec_bytes(&b->mrenclave, out->node.mrenclave, 32) &&
                        rec_bytes(&b->mrsigner, out->node.mrsigner, 32) &&
-                       rec_bytes(&b->quote_hash, out->node.quote_hash, 32),
+                       rec_bytes(&b->quote_hash, out->node.quote_hash, 32) &&
+                       (b->validator_pubkey.len == 0 ||
+                        rec_bytes(&b->validator_pubkey, out->node.validator_pubkey, 32)),
                    VEIL_ERR_MALFORMED);
         out->has_node = true;
+        out->node.has_validator = b->validator_pubkey.len == 32;
         out->node.enclave_pubkey_len = b->enclave_pubkey.len;
         if (b->enclave_pubkey.len)
             memcpy(out->node.enclave_pubkey, b->enclave_pubkey.data, b->enclave_pubkey.len);
@@ -235,6 +242,32 @@ veil_status node_key_epoch_decode(const uint8_t *in, size_t len, node_key_epoch 
     if (m->commitment.len) memcpy(out->commitment, m->commitment.data, 32);
 out:
     veil__node__key_epoch__free_unpacked(m, NULL);
+    return st;
+}
+
+/* --- validators ------------------------------------------------------------------------- */
+veil_status node_validator_encode(const node_validator *v, uint8_t *out, size_t cap, size_t *len)
+{
+    Veil__Node__ValidatorRecord m = VEIL__NODE__VALIDATOR_RECORD__INIT;
+    ENSURE(v->power >= 0, VEIL_ERR_ARG);
+    m.account.data = (uint8_t *)v->account;
+    m.account.len = NODE_ADDRESS_LEN;
+    m.power = v->power;
+    return rec_pack(&m.base, out, cap, len);
+}
+
+veil_status node_validator_decode(const uint8_t *in, size_t len, node_validator *out)
+{
+    veil_status st = VEIL_OK;
+    Veil__Node__ValidatorRecord *m = veil__node__validator_record__unpack(NULL, len, in);
+    ENSURE(m != NULL, VEIL_ERR_MALFORMED);
+    memset(out, 0, sizeof *out);
+    ENSURE_OUT(veil_pb_is_canonical(&m->base, in, len) &&
+                   rec_bytes(&m->account, out->account, NODE_ADDRESS_LEN) && m->power >= 0,
+               VEIL_ERR_MALFORMED);
+    out->power = m->power;
+out:
+    veil__node__validator_record__free_unpacked(m, NULL);
     return st;
 }
 

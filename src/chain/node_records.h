@@ -36,6 +36,8 @@ typedef struct node_binding {
     uint8_t quote_hash[32];
     bool quote_verified;
     uint64_t joined_at;
+    bool has_validator; /* the join named a consensus key */
+    uint8_t validator_pubkey[32];
 } node_binding;
 
 typedef struct node_account {
@@ -80,6 +82,16 @@ typedef struct node_params {
     node_enclave_pin enclaves[NODE_MAX_ENCLAVE_PINS];
 } node_params;
 
+/* A validator named by a node join (namespace "validator", id = consensus key). */
+typedef struct node_validator {
+    uint8_t account[NODE_ADDRESS_LEN];
+    int64_t power; /* last given to CometBFT; 0: not in its set (by us) */
+} node_validator;
+/* Voting power of a validator account: bonded / NODE_STAKE_PER_POWER, capped; 0 when
+ * jailed. */
+#define NODE_STAKE_PER_POWER 100u
+#define NODE_MAX_POWER ((int64_t)1 << 40)
+
 typedef struct node_key_epoch {
     uint64_t epoch;
     uint64_t start_height;
@@ -99,6 +111,10 @@ VEIL_MUST_CHECK veil_status node_output_decode(const uint8_t *in, size_t len, no
 VEIL_MUST_CHECK veil_status node_params_encode(const node_params *p, uint8_t *out, size_t cap,
                                                size_t *len);
 VEIL_MUST_CHECK veil_status node_params_decode(const uint8_t *in, size_t len, node_params *out);
+VEIL_MUST_CHECK veil_status node_validator_encode(const node_validator *v, uint8_t *out,
+                                                  size_t cap, size_t *len);
+VEIL_MUST_CHECK veil_status node_validator_decode(const uint8_t *in, size_t len,
+                                                  node_validator *out);
 VEIL_MUST_CHECK veil_status node_key_epoch_encode(const node_key_epoch *e, uint8_t *out,
                                                   size_t cap, size_t *len);
 VEIL_MUST_CHECK veil_status node_key_epoch_decode(const uint8_t *in, size_t len,

@@ -75,6 +75,12 @@ static veil_status pub_msg_build(const node_public_tx *tx, bool with_sig, pub_ms
         p->join.mrsigner.len = 32;
         p->join.ias_report.data = (uint8_t *)tx->ias_report;
         p->join.ias_report.len = tx->ias_report_len;
+        if (tx->has_validator) {
+            p->join.validator_pubkey.data = (uint8_t *)tx->validator_pubkey;
+            p->join.validator_pubkey.len = 32;
+            p->join.validator_signature.data = (uint8_t *)tx->validator_signature;
+            p->join.validator_signature.len = 64;
+        }
         p->m.kind_case = VEIL__NODE__PUBLIC_TX__KIND_NODE_JOIN;
         p->m.node_join = &p->join;
         break;
@@ -175,6 +181,13 @@ static veil_status pub_from_msg(const Veil__Node__PublicTx *m, node_public_tx *o
                    j->enclave_pubkey.len <= NODE_ENCLAVE_PUBKEY_MAX && j->quote.len >= 1 &&
                    j->quote.len <= NODE_QUOTE_MAX && j->ias_report.len <= NODE_IAS_REPORT_MAX,
                VEIL_ERR_TX_MALFORMED);
+        /* Both or neither. */
+        out->has_validator = j->validator_pubkey.len != 0;
+        ENSURE(out->has_validator ? copy_fixed(&j->validator_pubkey, out->validator_pubkey, 32) &&
+                                        copy_fixed(&j->validator_signature,
+                                                   out->validator_signature, 64)
+                                  : j->validator_signature.len == 0,
+               VEIL_ERR_TX_MALFORMED);
         out->kind = NODE_PUBLIC_NODE_JOIN;
         out->nonce = j->nonce;
         out->enclave_pubkey_len = j->enclave_pubkey.len;
@@ -228,3 +241,16 @@ out:
     return st;
 }
 
+
+veil_status node_validator_key_message(const char *chain_id, const uint8_t account[static 32],
+                                       uint8_t out[static 32])
+{
+    size_t n = strlen(chain_id);
+    ENSURE(n <= 255, VEIL_ERR_ARG);
+    uint8_t buf[1 + 255 + 32];
+    buf[0] = (uint8_t)n;
+    memcpy(buf + 1, chain_id, n);
+    memcpy(buf + 1 + n, account, 32);
+    veil_sha256_tagged(out, NODE_VALIDATOR_KEY_TAG, buf, 1 + n + 32);
+    return VEIL_OK;
+}

@@ -52,6 +52,9 @@ typedef struct node_public_tx {
     uint8_t mrsigner[32];
     size_t ias_report_len; /* 0: none */
     uint8_t ias_report[NODE_IAS_REPORT_MAX];
+    bool has_validator; /* the join names a consensus key, with its signature */
+    uint8_t validator_pubkey[32];
+    uint8_t validator_signature[64];
     uint8_t signature[64];
 } node_public_tx;
 
@@ -77,6 +80,13 @@ VEIL_MUST_CHECK veil_status node_chain_tx_decode(const uint8_t *tx, size_t len,
 
 /* The report data a node join's quote must carry: node_join_report_data
  * (trusted/state/node_join.h). */
+
+/* What a node join's validator key signs (Ed25519), proving its holder asked:
+ * SHA-256-tagged(NODE_VALIDATOR_KEY_TAG, u8 len(chain_id) || chain_id || account). */
+#define NODE_VALIDATOR_KEY_TAG "veil/validator-key/v1"
+VEIL_MUST_CHECK veil_status node_validator_key_message(const char *chain_id,
+                                                       const uint8_t account[static 32],
+                                                       uint8_t out[static 32]);
 
 /* --- building (wallets, tools, tests) ------------------------------------------------ */
 /* The hash a public tx's signature covers. VEIL_ERR_ARG on ill-shaped fields. */

@@ -205,6 +205,10 @@
     X(VEIL_ERR_TQE_RATE_LIMIT, 921, "too many requests; slow down")                      \
     X(VEIL_ERR_TQE_TOO_MANY_TXIDS, 922, "query names more txids than allowed")           \
     X(VEIL_ERR_TQE_UNAVAILABLE, 923, "the TVE or node behind the TQE did not answer")    \
+    X(VEIL_ERR_NODE_VALIDATOR_KEY, 930,                                                  \
+      "the validator key is bound to another account, or the account to another key")   \
+    X(VEIL_ERR_NODE_VALIDATOR_SIGNATURE, 931,                                            \
+      "the validator key's signature on the node join does not verify")                  \
     X(VEIL_ERR_TDBE_KEY_MISMATCH, 960,                                                   \
       "a peer TDBE served a key that does not match the chain's commitment")             \
     X(VEIL_ERR_TDBE_UNAVAILABLE, 961, "no peer TDBE served the key")                     \

@@ -14,6 +14,10 @@
 #include "tools/daemon.h"
 #include "trusted/tdbe/tdbe_abi.h"
 #include "wallet/wallet.h"
+#include "chain/node_records.h"
+
+#include <jansson.h>
+#include <sodium.h>
 
 static void usage(void)
 {
@@ -38,6 +42,10 @@ static void usage(void)
            "                      wallet seed (64 hex digits). The TDBE joins it (a node\n"
            "                      join binding this enclave's key) and names it to peers;\n"
            "                      without it the service only serves\n"
+           "  --validator-key FILE  with --operator-key: this node's CometBFT\n"
+           "                      priv_validator_key.json; the node join names its\n"
+           "                      consensus key, so the node becomes a validator with\n"
+           "                      power bonded / %u (docs/node.md, \"Validators\")\n"
            "  --peer HOST:PORT    a peer TDBE to fetch the key from (repeatable, up to %u;\n"
            "                      tried in order)\n"
            "  --platform DIR      TEE platform directory (default $VEIL_PLATFORM_DIR, else\n"
@@ -48,7 +56,7 @@ static void usage(void)
            "  --timeout SECONDS   idle timeout per connection (default 10)\n"
            "  --retry SECONDS     between rounds of asking peers (default 2)\n" DAEMON_HELP
            "SIGINT or SIGTERM stops the service once open connections end.\n",
-           TDBE_MAX_PEERS, TDBE_ENCLAVE_IMAGE);
+           NODE_STAKE_PER_POWER, TDBE_MAX_PEERS, TDBE_ENCLAVE_IMAGE);
 }
 
 /* The operator's staking account from its seed file (private, 64 hex digits). */
@@ -80,6 +88,36 @@ static veil_status operator_load(const char *path, tdbe_config *cfg)
     return st;
 }
 
+/* CometBFT's priv_validator_key.json: {"pub_key": {"type": "tendermint/PubKeyEd25519",
+ * "value": b64(32)}, "priv_key": {"type": "tendermint/PrivKeyEd25519", "value": b64(64)}}.
+ * The private key's last 32 bytes must be the public key. */
+static veil_status validator_load(const char *path, tdbe_config *cfg)
+{
+    TRY(veil_file_check_private(path));
+    json_error_t e;
+    json_t *j = json_load_file(path, 0, &e);
+    const char *pt = json_string_value(json_object_get(json_object_get(j, "pub_key"), "type"));
+    const char *pv = json_string_value(json_object_get(json_object_get(j, "pub_key"), "value"));
+    const char *sv = json_string_value(json_object_get(json_object_get(j, "priv_key"), "value"));
+    size_t pl = 0, sl = 0;
+    veil_status st = VEIL_ERR_BAD_KEY;
+    if (pt != NULL && strcmp(pt, "tendermint/PubKeyEd25519") == 0 && pv != NULL && sv != NULL &&
+        sodium_base642bin(cfg->validator_pk, 32, pv, strlen(pv), NULL, &pl, NULL,
+                          sodium_base64_VARIANT_ORIGINAL) == 0 &&
+        sodium_base642bin(cfg->validator_sk, 64, sv, strlen(sv), NULL, &sl, NULL,
+                          sodium_base64_VARIANT_ORIGINAL) == 0 &&
+        pl == 32 && sl == 64 && memcmp(cfg->validator_sk + 32, cfg->validator_pk, 32) == 0) {
+        cfg->has_validator = true;
+        st = VEIL_OK;
+    } else {
+        veil_error_detail_set("not a CometBFT Ed25519 priv_validator_key.json%s%s",
+                              j == NULL ? ": " : "", j == NULL ? e.text : "");
+        veil_wipe(cfg->validator_sk, sizeof cfg->validator_sk);
+    }
+    json_decref(j);
+    return st;
+}
+
 static void tdbe_metrics(void *ctx)
 {
     (void)ctx;
@@ -100,17 +138,18 @@ int cmd_tdbe(int argc, char **argv)
                                          {"retry", required_argument, NULL, 'r'},
                                          {"rpc", required_argument, NULL, 'R'},
                                          {"operator-key", required_argument, NULL, 'k'},
+                                         {"validator-key", required_argument, NULL, 'V'},
                                          DAEMON_LONG_OPTIONS,
                                          {"help", no_argument, NULL, 'h'},
                                          {NULL, 0, NULL, 0}};
     char enclave[PATH_MAX] = "";
-    const char *operator_key = NULL;
+    const char *operator_key = NULL, *validator_key = NULL;
     tdbe_config cfg = {0};
     uint64_t v;
     int c, rc;
     static daemon_ctx dm;
     daemon_init(&dm, "tdbe");
-    while ((c = getopt_long(argc, argv, "l:T:H:C:P:p:e:m:t:r:R:k:h", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "l:T:H:C:P:p:e:m:t:r:R:k:V:h", opts, NULL)) != -1) {
         switch (c) {
         case 'l':
             cfg.listen = optarg;
@@ -156,6 +195,9 @@ int cmd_tdbe(int argc, char **argv)
         case 'k':
             operator_key = optarg;
             break;
+        case 'V':
+            validator_key = optarg;
+            break;
         case 'h':
             usage();
             return 0;
@@ -171,6 +213,10 @@ int cmd_tdbe(int argc, char **argv)
     veil_status st;
     if (operator_key != NULL && (st = operator_load(operator_key, &cfg)) != VEIL_OK)
         return cli_fail(operator_key, st);
+    if (validator_key != NULL && operator_key == NULL)
+        return cli_usage_error("--validator-key needs --operator-key (the account that stakes)");
+    if (validator_key != NULL && (st = validator_load(validator_key, &cfg)) != VEIL_OK)
+        return cli_fail(validator_key, st);
     if (enclave[0] == '\0' &&
         (st = veil_enclave_image_path(TDBE_ENCLAVE_IMAGE, enclave, sizeof enclave)) != VEIL_OK)
         return cli_fail("enclave image", st);
@@ -192,6 +238,7 @@ int cmd_tdbe(int argc, char **argv)
         return cli_fail(dm.pid_file, st);
     }
     veil_wipe(cfg.account_sk, sizeof cfg.account_sk); /* the service keeps its own copy */
+    veil_wipe(cfg.validator_sk, sizeof cfg.validator_sk);
     st = tdbe_run(t, &dm.stop);
     tdbe_close(t);
     daemon_stopped(&dm);

@@ -530,20 +530,26 @@ static json_t *manifest_load(const char *home)
 /* The arguments of the subcommands that work on an existing testnet: --home DIR (and
  * --json where json is not NULL). The manifest, or NULL with the exit status in *rc (0
  * after --help). */
+/* --home DIR [--json, if json is not NULL] [--validator, if validator is not NULL]. */
 static json_t *home_args(int argc, char **argv, const char *sub, const char *help,
-                         const char **home, bool *json, int *rc)
+                         const char **home, bool *json, bool *validator, int *rc)
 {
     static const struct option opts[] = {{"home", required_argument, NULL, 'H'},
                                          {"json", no_argument, NULL, 'j'},
+                                         {"validator", no_argument, NULL, 'V'},
                                          {"help", no_argument, NULL, 'h'},
                                          {NULL, 0, NULL, 0}};
     char name[32];
     snprintf(name, sizeof name, "testnet %s", sub);
     *home = NULL;
     int c;
-    while ((c = getopt_long(argc, argv, json != NULL ? "H:jh" : "H:h", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "H:jVh", opts, NULL)) != -1) {
         switch (c) {
         case 'H': *home = optarg; break;
+        case 'V':
+            if (validator == NULL) return *rc = cli_bad_option(name, argv), NULL;
+            *validator = true;
+            break;
         case 'j':
             if (json == NULL) return *rc = cli_bad_option(name, argv), NULL;
             *json = true;
@@ -565,17 +571,21 @@ static json_t *home_args(int argc, char **argv, const char *sub, const char *hel
 static int testnet_add_node(int argc, char **argv)
 {
     static const char help[] =
-        "usage: veil testnet add-node --home DIR\n\n"
-        "Adds a full node (not a validator) to the testnet: its own platform, TVE,\n"
-        "node and CometBFT home with the testnet's genesis and its validators as\n"
-        "peers, and one of the operator accounts the genesis staked for added nodes\n"
-        "(DIR/operators). It catches up by CometBFT's block sync; its TDBE joins the\n"
-        "operator account (a node join) and then fetches the chain's key from the\n"
-        "validators' TDBEs (docs/testnet.md). A running 'veil testnet start' notices\n"
-        "the new member and starts it; otherwise the next start runs it.\n";
+        "usage: veil testnet add-node --home DIR [--validator]\n\n"
+        "Adds a full node (not a validator in the genesis) to the testnet: its own\n"
+        "platform, TVE, node and CometBFT home with the testnet's genesis and its\n"
+        "validators as peers, and one of the operator accounts the genesis staked for\n"
+        "added nodes (DIR/operators). It catches up by CometBFT's block sync; its TDBE\n"
+        "joins the operator account (a node join) and then fetches the chain's key\n"
+        "from the validators' TDBEs (docs/testnet.md). A running 'veil testnet start'\n"
+        "notices the new member and starts it; otherwise the next start runs it.\n"
+        "  --validator  the node join also names the node's CometBFT consensus key:\n"
+        "               once it commits, the node is a validator with power\n"
+        "               bonded / 100 (10 for an operator account of the testnet)\n";
     const char *home;
     int rc;
-    json_t *m = home_args(argc, argv, "add-node", help, &home, NULL, &rc);
+    bool promote = false;
+    json_t *m = home_args(argc, argv, "add-node", help, &home, NULL, &promote, &rc);
     if (m == NULL) return rc;
     json_t *members = json_object_get(m, "validators");
     size_t i = json_array_size(members);
@@ -629,9 +639,10 @@ static int testnet_add_node(int argc, char **argv)
     free(g);
     if (!member_configure(&v, name, peers)) goto out;
     json_array_append_new(members,
-                          json_pack("{s:s, s:s, s:i, s:i, s:i, s:i, s:b}", "dir", v.dir,
+                          json_pack("{s:s, s:s, s:i, s:i, s:i, s:i, s:b, s:b}", "dir", v.dir,
                                     "node_id", v.node_id, "rpc_port", v.rpc, "p2p_port", v.p2p,
-                                    "tdbe_port", v.tdbe, "tqe_port", v.tqe, "validator", 0));
+                                    "tdbe_port", v.tdbe, "tqe_port", v.tqe, "validator", 0,
+                                    "join_as_validator", promote));
     if (!wallet_config_write(home, &v, name)) goto out;
     pf(path, sizeof path, "%s/%s", home, TESTNET_FILE);
     /* Atomically: a running `start` reads it to start the new member. */
@@ -643,8 +654,8 @@ static int testnet_add_node(int argc, char **argv)
         fprintf(stderr, "veil: testnet add-node: cannot write %s\n", path);
         goto out;
     }
-    printf("full node %s added: rpc http://127.0.0.1:%d  p2p 127.0.0.1:%d  %s\n", name, v.rpc,
-           v.p2p, v.dir);
+    printf("full node %s added%s: rpc http://127.0.0.1:%d  p2p 127.0.0.1:%d  %s\n", name,
+           promote ? " (joins as a validator)" : "", v.rpc, v.p2p, v.dir);
     rc = 0;
 out:
     json_decref(v.pub_key);
@@ -692,6 +703,7 @@ typedef struct member {
     char dir[PATH_MAX];
     const char *collateral;
     char tdbe_listen[32], tqe_listen[32], rpc_url[64], operator_key[PATH_MAX + 16];
+    char validator_key[PATH_MAX + 48]; /* "" unless it joins as a validator */
     char *tdbe_argv[24 + 2 * MAX_VALIDATORS];
     char peers[MAX_VALIDATORS][32];
     pid_t pid[MEMBER_PROCS];
@@ -777,6 +789,10 @@ static bool member_start(member *m, const char *veil, const char *cmt)
     av[a++] = m->rpc_url;
     av[a++] = "--operator-key";
     av[a++] = m->operator_key;
+    if (m->validator_key[0]) {
+        av[a++] = "--validator-key";
+        av[a++] = m->validator_key;
+    }
     for (size_t i = 0; i < MAX_VALIDATORS && m->peers[i][0]; i++) {
         av[a++] = "--peer";
         av[a++] = m->peers[i];
@@ -813,6 +829,10 @@ static bool member_load(member *mm, json_t *vals, size_t i, const char *collater
     }
     pf(mm->dir, sizeof mm->dir, "%s", dir);
     pf(mm->operator_key, sizeof mm->operator_key, "%s/operator.seed", dir);
+    mm->validator_key[0] = '\0';
+    if (json_is_true(json_object_get(o, "join_as_validator")))
+        pf(mm->validator_key, sizeof mm->validator_key,
+           "%s/cometbft/config/priv_validator_key.json", dir);
     mm->collateral = collateral;
     pf(mm->tdbe_listen, sizeof mm->tdbe_listen, "127.0.0.1:%lld",
        (long long)json_integer_value(json_object_get(o, "tdbe_port")));
@@ -846,7 +866,7 @@ static int testnet_start(int argc, char **argv)
         "a minute stops the testnet (exit status 1).\n";
     const char *home;
     int rc;
-    json_t *m = home_args(argc, argv, "start", help, &home, NULL, &rc);
+    json_t *m = home_args(argc, argv, "start", help, &home, NULL, NULL, &rc);
     if (m == NULL) return rc;
     const char *cmt = json_string_value(json_object_get(m, "cometbft"));
     json_t *vals = json_object_get(m, "validators");
@@ -1007,7 +1027,7 @@ static int testnet_status(int argc, char **argv)
     const char *home;
     bool json = false;
     int rc;
-    json_t *m = home_args(argc, argv, "status", help, &home, &json, &rc);
+    json_t *m = home_args(argc, argv, "status", help, &home, &json, NULL, &rc);
     if (m == NULL) return rc;
     json_t *vals = json_object_get(m, "validators"), *out = json_array();
     char coll_path[PATH_MAX + 32];
@@ -1029,11 +1049,13 @@ static int testnet_status(int argc, char **argv)
             rc = 1;
         } else {
             json_t *si = json_object_get(st, "sync_info");
-            row = json_pack("{s:s, s:s, s:O, s:O, s:O, s:O}", "validator", "", "rpc", url,
+            json_t *vp = json_object_get(json_object_get(st, "validator_info"), "voting_power");
+            row = json_pack("{s:s, s:s, s:O, s:O, s:O, s:O, s:O}", "validator", "", "rpc", url,
                             "height", json_object_get(si, "latest_block_height"), "app_hash",
                             json_object_get(si, "latest_app_hash"), "catching_up",
                             json_object_get(si, "catching_up"), "peers",
-                            json_object_get(ni, "n_peers"));
+                            json_object_get(ni, "n_peers"), "voting_power",
+                            vp != NULL ? vp : json_string("0"));
         }
         char name[16], ep[PATH_MAX + 32];
         pf(name, sizeof name, "v%zu", i);
@@ -1064,12 +1086,13 @@ static int testnet_status(int argc, char **argv)
                        json_string_value(json_object_get(r, "validator")),
                        json_string_value(json_object_get(r, "rpc")), err);
             else
-                printf("%-4s %s  height %s  app hash %.16s...  peers %s%s%s\n",
+                printf("%-4s %s  height %s  app hash %.16s...  peers %s  power %s%s%s\n",
                        json_string_value(json_object_get(r, "validator")),
                        json_string_value(json_object_get(r, "rpc")),
                        json_string_value(json_object_get(r, "height")),
                        json_string_value(json_object_get(r, "app_hash")),
                        json_string_value(json_object_get(r, "peers")),
+                       json_string_value(json_object_get(r, "voting_power")),
                        json_is_true(json_object_get(r, "catching_up")) ? "  (catching up)" : "",
                        json_is_true(json_object_get(r, "full_node")) ? "  full node" : "");
             json_t *t = json_object_get(r, "tve");

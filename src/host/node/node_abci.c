@@ -182,6 +182,25 @@ static veil_status cb_finalize(void *ctx, abci_call *call,
         resp->tx_results[i] = r;
     }
     resp->n_tx_results = n;
+    if (br.n_val_updates > 0) {
+        resp->validator_updates =
+            abci_call_calloc(call, br.n_val_updates, sizeof *resp->validator_updates);
+        if (resp->validator_updates == NULL) goto out;
+        for (size_t i = 0; i < br.n_val_updates; i++) {
+            Tendermint__Abci__ValidatorUpdate *u = ABCI_CALL_NEW(
+                call, Tendermint__Abci__ValidatorUpdate, tendermint__abci__validator_update__init);
+            Tendermint__Crypto__PublicKey *pk = ABCI_CALL_NEW(
+                call, Tendermint__Crypto__PublicKey, tendermint__crypto__public_key__init);
+            if (u == NULL || pk == NULL ||
+                abci_call_bytes(call, br.val_updates[i].pub_key, 32, &pk->ed25519) != VEIL_OK)
+                goto out;
+            pk->sum_case = TENDERMINT__CRYPTO__PUBLIC_KEY__SUM_ED25519;
+            u->pub_key = pk;
+            u->power = br.val_updates[i].power;
+            resp->validator_updates[i] = u;
+        }
+        resp->n_validator_updates = br.n_val_updates;
+    }
 
     /* The block's view-key bloom filter, for wallets (docs/node.md, "Events"). */
     Tendermint__Abci__Event *ev =

@@ -112,9 +112,17 @@ VEIL_MUST_CHECK veil_status node_app_prepare(node_app *a, uint64_t height, uint6
                                              size_t n, uint64_t max_bytes, size_t *keep,
                                              size_t *n_keep);
 
+/* A change of a validator's voting power for CometBFT (0: leaves the set). */
+typedef struct node_val_update {
+    uint8_t pub_key[32]; /* Ed25519 */
+    int64_t power;
+} node_val_update;
+
 typedef struct node_block_result {
     size_t n;
     node_tx_result *txs; /* n entries, malloc'd */
+    size_t n_val_updates;
+    node_val_update *val_updates; /* malloc'd; one per key, in first-change order */
     uint8_t bloom[VEIL_BLOOM_BYTES];
     uint8_t app_hash[32];
 } node_block_result;

@@ -34,6 +34,8 @@ typedef struct block_scan {
     veil_keymap spent;     /* outpoint (36) -> claimed by an earlier tx of the block */
     veil_keymap created;   /* txid -> output count, confidential txs passed on to the TVE */
     veil_keymap locks;     /* address -> LOCK_* of confidential txs passed on to the TVE */
+    node_val_update *vals; /* validator power changes (pending scans only) */
+    size_t n_vals, cap_vals;
 } block_scan;
 
 static void scan_init(block_scan *b, bool pending, uint64_t height, uint64_t time)
@@ -52,6 +54,60 @@ static void scan_free(block_scan *b)
     veil_keymap_free(&b->spent);
     veil_keymap_free(&b->created);
     veil_keymap_free(&b->locks);
+    free(b->vals);
+}
+
+/* Records a power change for CometBFT; a second change of one key in the block
+ * replaces the first (CometBFT refuses a key twice in one update list). */
+static veil_status scan_val_update(block_scan *b, const uint8_t pub_key[static 32], int64_t power)
+{
+    for (size_t i = 0; i < b->n_vals; i++)
+        if (memcmp(b->vals[i].pub_key, pub_key, 32) == 0) {
+            b->vals[i].power = power;
+            return VEIL_OK;
+        }
+    if (b->n_vals == b->cap_vals) {
+        size_t cap = b->cap_vals ? 2 * b->cap_vals : 8;
+        node_val_update *p = realloc(b->vals, cap * sizeof *p);
+        ENSURE(p != NULL, VEIL_ERR_NOMEM);
+        b->vals = p;
+        b->cap_vals = cap;
+    }
+    memcpy(b->vals[b->n_vals].pub_key, pub_key, 32);
+    b->vals[b->n_vals++].power = power;
+    return VEIL_OK;
+}
+
+/* The voting power an account's node has (docs/node.md, "Validators"). */
+static int64_t account_power(const node_account *acc, uint64_t now)
+{
+    if (!acc->has_node || !acc->node.has_validator || acc->jailed_until > now) return 0;
+    uint64_t p = acc->bonded / NODE_STAKE_PER_POWER;
+    return p > (uint64_t)NODE_MAX_POWER ? NODE_MAX_POWER : (int64_t)p;
+}
+
+/* A public tx that passed the account rules, for an account whose node names a
+ * validator key: the key must be this account's alone; its record follows the power,
+ * and a change goes to CometBFT. *st becomes the tx's refusal, if any. */
+static veil_status validator_follow(node_app *a, block_scan *b, const node_account *next,
+                                    veil_status *st, const char **detail)
+{
+    if (!next->has_node || !next->node.has_validator) return VEIL_OK;
+    node_validator vr;
+    bool found;
+    TRY(node_state_validator_get(a->st, b->pending, next->node.validator_pubkey, &vr, &found));
+    if (found && memcmp(vr.account, next->address, 32) != 0) {
+        *st = VEIL_ERR_NODE_VALIDATOR_KEY;
+        *detail = "node join: the validator key is bound to another account";
+        return VEIL_OK;
+    }
+    int64_t power = account_power(next, b->time), old = found ? vr.power : 0;
+    if (!b->pending || (found && power == old)) return VEIL_OK;
+    memcpy(vr.account, next->address, 32);
+    vr.power = power;
+    TRY(node_state_validator_put(a->st, next->node.validator_pubkey, &vr));
+    if (power != old) TRY(scan_val_update(b, next->node.validator_pubkey, power));
+    return VEIL_OK;
 }
 
 static void outpoint_key(uint8_t k[36], const veil_tx_outpoint *o)
@@ -98,6 +154,7 @@ static veil_status scan_tx(node_app *a, block_scan *b, const uint8_t *tx, size_t
         node_public_env env = {node_state_params(a->st), node_app_chain_id(a), b->time,
                                b->height};
         st = node_public_apply(d, &env, found ? &acc : NULL, &next, &detail);
+        if (st == VEIL_OK) TRY(validator_follow(a, b, &next, &st, &detail));
         if (st == VEIL_OK && b->pending) TRY(node_state_account_put(a->st, &next));
         node_result_set(res, st, detail);
         return VEIL_OK;
@@ -412,6 +469,9 @@ void node_block_result_free(node_block_result *r)
     free(r->txs);
     r->txs = NULL;
     r->n = 0;
+    free(r->val_updates);
+    r->val_updates = NULL;
+    r->n_val_updates = 0;
 }
 
 /* verify-block then end-block for the block being executed. A TVE that restarted or
@@ -570,6 +630,10 @@ veil_status node_app_finalize_block(node_app *a, uint64_t height, uint64_t time,
         }
     }
     node_state_app_hash(a->st, out->app_hash);
+    out->n_val_updates = b.n_vals;
+    out->val_updates = b.vals; /* handed over */
+    b.vals = NULL;
+    b.n_vals = b.cap_vals = 0;
 
     /* The record the TVE replay needs, persisted with the block at Commit. */
     Veil__Node__BlockRecord rec = VEIL__NODE__BLOCK_RECORD__INIT;

@@ -134,8 +134,31 @@ veil_status node_public_apply(const node_chain_tx *tx, const node_public_env *en
         if (acc->bonded == 0) FAIL(VEIL_ERR_ARG, "node join: the account has no bonded stake");
         if (quotes_judged(env->params))
             TRY(join_check_quote(p, env->params, env->chain_id, env->block_time, detail));
+        if (p->has_validator) {
+            uint8_t msg[32];
+            if (node_validator_key_message(env->chain_id, p->account, msg) != VEIL_OK ||
+                !veil_ed25519_verify(p->validator_signature, msg, sizeof msg, p->validator_pubkey))
+                FAIL(VEIL_ERR_NODE_VALIDATOR_SIGNATURE,
+                     "node join: the validator key's signature does not verify");
+        }
+        /* A validator key, once named, stays the account's: a later join may omit it
+         * (a new enclave key) but not change it. */
+        bool had_validator = acc->has_node && acc->node.has_validator;
+        uint8_t validator[32];
+        if (had_validator) {
+            memcpy(validator, acc->node.validator_pubkey, 32);
+            if (p->has_validator && memcmp(validator, p->validator_pubkey, 32) != 0)
+                FAIL(VEIL_ERR_NODE_VALIDATOR_KEY,
+                     "node join: the account's validator key cannot change");
+        } else if (p->has_validator) {
+            memcpy(validator, p->validator_pubkey, 32);
+        }
         next->has_node = true;
         memset(&next->node, 0, sizeof next->node);
+        if (had_validator || p->has_validator) {
+            next->node.has_validator = true;
+            memcpy(next->node.validator_pubkey, validator, 32);
+        }
         next->node.enclave_pubkey_len = p->enclave_pubkey_len;
         memcpy(next->node.enclave_pubkey, p->enclave_pubkey, p->enclave_pubkey_len);
         memcpy(next->node.mrenclave, p->mrenclave, 32);

@@ -36,6 +36,7 @@ typedef enum rec_ns {
     NS_OUTPUT = VEIL_SMT_NS_OUTPUT,
     NS_PARAM = VEIL_SMT_NS_PARAM,
     NS_EPOCH = VEIL_SMT_NS_KEY_EPOCH,
+    NS_VALIDATOR = VEIL_SMT_NS_VALIDATOR,
 } rec_ns;
 
 /* One record changed by the block being built. */
@@ -52,7 +53,7 @@ typedef struct ov_entry {
 
 struct node_state {
     MDB_env *env;
-    MDB_dbi meta_db, accounts, outputs, params_db, epochs, blocks;
+    MDB_dbi meta_db, accounts, outputs, params_db, epochs, blocks, validators;
     node_meta meta;
     node_params params;         /* committed */
     node_params pending_params; /* as of the overlay */
@@ -78,6 +79,7 @@ static MDB_dbi ns_dbi(const node_state *s, uint8_t ns)
     case NS_ACCOUNT: return s->accounts;
     case NS_OUTPUT: return s->outputs;
     case NS_PARAM: return s->params_db;
+    case NS_VALIDATOR: return s->validators;
     default: return s->epochs;
     }
 }
@@ -320,12 +322,13 @@ veil_status node_state_open(const char *home, bool no_sync, node_state **out)
     node_state *s = calloc(1, sizeof *s);
     ENSURE(s != NULL, VEIL_ERR_NOMEM);
     TRY_OUT(node_smt_new(&s->smt));
-    static const char *const names[] = {"meta", "accounts", "outputs", "params", "epochs", "blocks"};
-    MDB_dbi dbis[6];
-    veil_lmdb_spec spec = {dir, NODE_STORE_MAP_SIZE, 0, no_sync, names, dbis, 6};
+    static const char *const names[] = {"meta",   "accounts", "outputs",   "params",
+                                        "epochs", "blocks",   "validators"};
+    MDB_dbi dbis[7];
+    veil_lmdb_spec spec = {dir, NODE_STORE_MAP_SIZE, 0, no_sync, names, dbis, 7};
     TRY_OUT(veil_lmdb_open(&spec, &s->env));
     s->meta_db = dbis[0], s->accounts = dbis[1], s->outputs = dbis[2], s->params_db = dbis[3];
-    s->epochs = dbis[4], s->blocks = dbis[5];
+    s->epochs = dbis[4], s->blocks = dbis[5], s->validators = dbis[6];
     rc = mdb_txn_begin(s->env, NULL, 0, &txn);
     ENSURE_OUT(rc == 0, db_err("begin", rc));
     TRY_OUT(state_check_version(s, txn));
@@ -334,6 +337,7 @@ veil_status node_state_open(const char *home, bool no_sync, node_state **out)
     TRY_OUT(state_load_leaves(s, txn, NS_OUTPUT));
     TRY_OUT(state_load_leaves(s, txn, NS_PARAM));
     TRY_OUT(state_load_leaves(s, txn, NS_EPOCH));
+    TRY_OUT(state_load_leaves(s, txn, NS_VALIDATOR));
     rc = mdb_txn_commit(txn);
     txn = NULL;
     ENSURE_OUT(rc == 0, db_err("commit", rc));
@@ -448,6 +452,26 @@ veil_status node_state_epoch_get(node_state *s, bool pending, uint64_t epoch, no
     if (!*found) return VEIL_OK;
     ENSURE(node_key_epoch_decode(buf, len, out) == VEIL_OK, VEIL_ERR_DB);
     return VEIL_OK;
+}
+
+veil_status node_state_validator_get(node_state *s, bool pending, const uint8_t pub_key[static 32],
+                                     node_validator *out, bool *found)
+{
+    uint8_t buf[128];
+    size_t len;
+    TRY(state_get(s, pending, NS_VALIDATOR, pub_key, 32, buf, sizeof buf, &len, found));
+    if (!*found) return VEIL_OK;
+    ENSURE(node_validator_decode(buf, len, out) == VEIL_OK, VEIL_ERR_DB);
+    return VEIL_OK;
+}
+
+veil_status node_state_validator_put(node_state *s, const uint8_t pub_key[static 32],
+                                     const node_validator *v)
+{
+    uint8_t buf[128];
+    size_t len;
+    TRY(node_validator_encode(v, buf, sizeof buf, &len));
+    return ov_put(s, NS_VALIDATOR, pub_key, 32, buf, len);
 }
 
 veil_status node_state_account_put(node_state *s, const node_account *a)

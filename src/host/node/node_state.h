@@ -72,12 +72,19 @@ VEIL_MUST_CHECK veil_status node_state_output_get(node_state *s, bool pending,
 VEIL_MUST_CHECK veil_status node_state_epoch_get(node_state *s, bool pending, uint64_t epoch,
                                                  node_key_epoch *out, bool *found);
 
+VEIL_MUST_CHECK veil_status node_state_validator_get(node_state *s, bool pending,
+                                                     const uint8_t pub_key[static 32],
+                                                     node_validator *out, bool *found);
+
 /* Writes into the block being built (overlay + tree). */
 VEIL_MUST_CHECK veil_status node_state_account_put(node_state *s, const node_account *a);
 VEIL_MUST_CHECK veil_status node_state_output_put(node_state *s, const uint8_t txid[static 32],
                                                   const node_output *o);
 VEIL_MUST_CHECK veil_status node_state_params_put(node_state *s, const node_params *p);
 VEIL_MUST_CHECK veil_status node_state_epoch_put(node_state *s, const node_key_epoch *e);
+VEIL_MUST_CHECK veil_status node_state_validator_put(node_state *s,
+                                                     const uint8_t pub_key[static 32],
+                                                     const node_validator *v);
 
 /* Whether the overlay holds changes. */
 bool node_state_pending(const node_state *s);

@@ -16,6 +16,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <sodium.h>
+
 #include "common/cursor.h"
 #include "common/hex.h"
 #include "crypto/crypto.h"
@@ -448,10 +450,21 @@ static veil_status join_try(tdbe *t, uint64_t *height)
     TRY_OUT(wallet_rpc_account(&r, t->cfg.account, &acc));
     TRY_OUT(tdbe_join_quote(t, chain_id, tx->enclave_pubkey, &tx->enclave_pubkey_len, tx->quote,
                             &tx->quote_len));
+    bool validator_named = !t->cfg.has_validator ||
+                           (acc->node != NULL && acc->node->validator_pubkey.len == 32 &&
+                            memcmp(acc->node->validator_pubkey.data, t->cfg.validator_pk, 32) == 0);
     if (acc->node != NULL && acc->node->enclave_pubkey.len == tx->enclave_pubkey_len &&
-        memcmp(acc->node->enclave_pubkey.data, tx->enclave_pubkey, tx->enclave_pubkey_len) == 0) {
+        memcmp(acc->node->enclave_pubkey.data, tx->enclave_pubkey, tx->enclave_pubkey_len) == 0 &&
+        validator_named) {
         st = VEIL_OK; /* joined before */
         goto out;
+    }
+    if (t->cfg.has_validator) {
+        uint8_t msg[32];
+        TRY_OUT(node_validator_key_message(chain_id, t->cfg.account, msg));
+        crypto_sign_detached(tx->validator_signature, NULL, msg, sizeof msg, t->cfg.validator_sk);
+        memcpy(tx->validator_pubkey, t->cfg.validator_pk, 32);
+        tx->has_validator = true;
     }
     tee_identity id;
     tee_enclave_identity(t->enclave, &id);
@@ -484,10 +497,12 @@ static void join_round(tdbe *t)
         t->joined = true;
         if (height > 0)
             veil_log(VEIL_LOG_INFO, "node join committed at height %llu: account %s binds this "
-                                    "TDBE's key",
-                     (unsigned long long)height, hex);
+                                    "TDBE's key%s",
+                     (unsigned long long)height, hex,
+                     t->cfg.has_validator ? " and this node's validator key" : "");
         else
-            veil_log(VEIL_LOG_INFO, "account %s binds this TDBE's key (joined before)", hex);
+            veil_log(VEIL_LOG_INFO, "account %s binds this TDBE's key%s (joined before)", hex,
+                     t->cfg.has_validator ? " and this node's validator key" : "");
     } else if (st != t->last_join || strcmp(veil_error_detail(), t->last_join_detail) != 0) {
         veil_log(VEIL_LOG_WARN, "node join for account %s: %s (%s); retrying", hex,
                  veil_status_str(st), veil_error_detail());
@@ -613,5 +628,6 @@ void tdbe_close(tdbe *t)
     pthread_mutex_destroy(&t->tve_lock);
     pthread_cond_destroy(&t->idle);
     veil_wipe(t->cfg.account_sk, sizeof t->cfg.account_sk);
+    veil_wipe(t->cfg.validator_sk, sizeof t->cfg.validator_sk);
     free(t);
 }

@@ -51,6 +51,12 @@ typedef struct tdbe_config {
     bool has_account, has_account_sk;
     uint8_t account[32];
     uint8_t account_sk[32];
+    /* With has_validator, the node join also names this node's CometBFT consensus key
+     * (Ed25519; sk as libsodium's 64 bytes), signing the proof that its holder asks:
+     * the account's node becomes a validator (docs/node.md, "Validators"). */
+    bool has_validator;
+    uint8_t validator_pk[32];
+    uint8_t validator_sk[64];
     /* Tests: where membership proofs come from instead of the RPC (tdbe_member.h's
      * encoding into out). */
     veil_status (*membership)(void *ctx, const uint8_t account[static 32], uint8_t *out,

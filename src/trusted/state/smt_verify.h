@@ -55,6 +55,7 @@ enum veil_smt_namespace {
     VEIL_SMT_NS_OUTPUT = 2,    /* id: txid (32 bytes) */
     VEIL_SMT_NS_PARAM = 3,     /* id: parameter set name ("chain") */
     VEIL_SMT_NS_KEY_EPOCH = 4, /* id: epoch as u64 big-endian */
+    VEIL_SMT_NS_VALIDATOR = 5, /* id: consensus public key (32 bytes) */
 };
 
 typedef struct veil_smt_proof {
