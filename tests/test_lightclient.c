@@ -20,6 +20,7 @@
 #include "host/lightclient/lc_json.h"
 #include "trusted/cmt/cmt_hash.h"
 #include "trusted/lightclient/lc.h"
+#include "trusted/lightclient/lc_wire.h"
 
 #define LCV VEIL_TEST_VECTORS "/cometbft-light-client"
 
@@ -323,12 +324,87 @@ static void test_hostile(void **state)
     json_decref(t);
 }
 
+/* The wire format (CometBFT's LightBlock protobuf): every light block of the vectors
+ * encodes, decodes to the same block (same header hash, same verdict), re-encodes to
+ * the same bytes; truncations and oversized sets are refused. With
+ * VEIL_LC_WRITE_CORPUS=<dir>, the encodings are written there (the fuzz corpus). */
+static void test_wire(void **state)
+{
+    (void)state;
+    static char files[64][512];
+    size_t n = list(LCV "/single_step", files, 64, 0), blocks = 0;
+    lc_light_block *a = calloc(1, sizeof *a), *b = calloc(1, sizeof *b);
+    assert_true(a && b);
+    const char *corpus = getenv("VEIL_LC_WRITE_CORPUS");
+    for (size_t f = 0; f < n; f++) {
+        json_t *t = load(files[f]);
+        const json_t *in = json_array_get(json_object_get(t, "input"), 0);
+        block_of(in, a, "validator_set");
+        cmt_buf e1 = {0}, e2 = {0};
+        assert_int_equal(lc_light_block_encode(a, &e1), VEIL_OK);
+        memset(b, 0xa5, sizeof *b);
+        assert_int_equal(lc_light_block_decode(e1.p, e1.len, b), VEIL_OK);
+        uint8_t ha[32], hb[32];
+        if (cmt_header_hash(&a->header, ha) == VEIL_OK) {
+            assert_int_equal(cmt_header_hash(&b->header, hb), VEIL_OK);
+            assert_memory_equal(ha, hb, 32);
+        }
+        assert_int_equal(b->vals.n, a->vals.n);
+        assert_int_equal(b->commit.n_sigs, a->commit.n_sigs);
+        assert_int_equal(lc_light_block_encode(b, &e2), VEIL_OK);
+        assert_int_equal(e1.len, e2.len);
+        assert_memory_equal(e1.p, e2.p, e1.len);
+        /* Every strict prefix is refused or decodes to something else, never crashes. */
+        for (size_t cut = 0; cut < e1.len; cut += 1 + e1.len / 64) {
+            veil_status st = lc_light_block_decode(e1.p, cut, b);
+            assert_true(st == VEIL_OK || st == VEIL_ERR_LC_MALFORMED);
+        }
+        if (corpus != NULL && f < 12) {
+            char path[600];
+            snprintf(path, sizeof path, "%s/%s", corpus, strrchr(files[f], '/') + 1);
+            path[strlen(path) - 5] = '\0';
+            FILE *o = fopen(path, "wb");
+            assert_non_null(o);
+            assert_int_equal(fwrite(e1.p, 1, e1.len, o), e1.len);
+            fclose(o);
+        }
+        cmt_buf_free(&e1);
+        cmt_buf_free(&e2);
+        blocks++;
+        json_decref(t);
+    }
+    assert_int_equal(blocks, 37);
+    /* More validators than the cap: refused while decoding, before anything is hashed. */
+    cmt_buf big = {0}, set = {0}, one = {0}, key = {0};
+    for (size_t i = 0; i <= LC_MAX_VALIDATORS; i++) {
+        pb_put_bytes(&one, 1, a->vals.address[0], CMT_ADDRESS_LEN);
+        pb_put_bytes(&key, 1, a->vals.v[0].pub_key, CMT_PUBKEY_LEN);
+        pb_put_msg(&one, 2, &key);
+        cmt_buf_reset(&key);
+        pb_put_int(&one, 3, 1);
+        pb_put_msg(&set, 1, &one);
+        cmt_buf_reset(&one);
+    }
+    pb_put_msg(&big, 2, &set);
+    assert_int_equal(cmt_buf_status(&big), VEIL_OK);
+    assert_int_equal(lc_light_block_decode(big.p, big.len, b), VEIL_ERR_LC_VALSET_TOO_LARGE);
+    /* Empty input: no signed header, no set. */
+    assert_int_equal(lc_light_block_decode(set.p, 0, b), VEIL_ERR_LC_MALFORMED);
+    cmt_buf_free(&big);
+    cmt_buf_free(&set);
+    cmt_buf_free(&one);
+    cmt_buf_free(&key);
+    free(b);
+    free(a);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_single_step),
         cmocka_unit_test(test_bisection),
         cmocka_unit_test(test_hostile),
+        cmocka_unit_test(test_wire),
     };
     if (veil_crypto_init() != VEIL_OK) return 1;
     return cmocka_run_group_tests(tests, NULL, NULL);
