@@ -113,6 +113,17 @@ grep -q "demo finished: every step committed" "$home/demo.log"; check "demo comp
 grep -Eq "time-locked until [0-9]{4}-[0-9]{2}-[0-9]{2} [0-9:]{8} UTC" "$home/demo.log"
 check "times are shown as dates, not unix seconds" 0 $?
 h1=$(agree); check "chain and TVE agree after the demo" 0 $?
+# The dev chain's headers, every one from height 1, verify under the light client the
+# enclaves run (and a wrong trusted hash is refused with its own code).
+b1=$(curl -s "http://127.0.0.1:$port/block?height=1" | python3 -c 'import json,sys; print(json.load(sys.stdin)["result"]["block_id"]["hash"])')
+"$veil" lightclient verify --rpc "http://127.0.0.1:$port" --trusted-height 1 --trusted-hash "$b1" \
+  --height 0 --sequential --json >"$home/lc.out" 2>&1
+check "the light client verifies every dev chain header" 0 $?
+grep -q '"verified":true' "$home/lc.out"; check "and says so" 0 $?
+"$veil" lightclient verify --rpc "http://127.0.0.1:$port" --trusted-height 1 \
+  --trusted-hash "$(tr 0-9A-F 1-9A-F0 <<<"$b1")" --height 0 --json >"$home/lc.out" 2>&1
+check "a wrong trusted hash is refused" 1 $?
+grep -q '"code":1019' "$home/lc.out"; check "with VEIL_ERR_LC_TRUST_HASH" 0 $?
 stop; check "devnet stops cleanly on SIGINT" 0 $?
 
 start 2 || exit 1

@@ -19,6 +19,7 @@ int cmd_attest(int argc, char **argv);
 int cmd_attest_service(int argc, char **argv);
 int cmd_attest_proxy(int argc, char **argv);
 int cmd_testnet(int argc, char **argv);
+int cmd_lightclient(int argc, char **argv);
 
 #define VEIL_EXTRA_COMMANDS \
     {"tve", cmd_tve, "run the transaction validation enclave service"}, \
@@ -30,6 +31,7 @@ int cmd_testnet(int argc, char **argv);
     {"tdbe", cmd_tdbe, "run the bootstrapping enclave service (key sharing with peers)"}, \
     {"wallet", cmd_wallet, "keys, balances and confidential payments"}, \
     {"attest", cmd_attest, "verify SGX DCAP quotes and attestation reports"}, \
+    {"lightclient", cmd_lightclient, "verify a chain's headers as the enclaves do"}, \
     {"attest-service", cmd_attest_service, "run the IAS-style attestation service (HTTPS)"}, \
     {"attest-proxy", cmd_attest_proxy, "run the node's proxy to the attestation service"}, \
     {"version", cmd_version, "this veil's version and its enclave images"}, \
