@@ -303,7 +303,7 @@ void cmt_consensus_params_hash(int64_t block_max_bytes, int64_t block_max_gas,
 {
     /* At most 2 x (1 + 10) bytes: no allocation needed. */
     uint8_t tmp[32];
-    cmt_buf b = {tmp, 0, sizeof tmp, false};
+    cmt_buf b = cmt_buf_fixed(tmp, sizeof tmp);
     pb_put_int(&b, 1, block_max_bytes);
     pb_put_int(&b, 2, block_max_gas);
     veil_sha256(out, tmp, b.len);
@@ -336,10 +336,20 @@ veil_status cmt_results_hash(const cmt_exec_result *r, size_t n, uint8_t out[sta
     return cmt_merkle_root_fn(n, result_leaf, r, out);
 }
 
-void cmt_vote_sign_bytes(cmt_buf *out, const char *chain_id, unsigned type, int64_t height,
-                         int32_t round, const cmt_block_id *block_id, const cmt_timestamp *ts)
+veil_status cmt_vote_sign_bytes_into(uint8_t out[static CMT_SIGN_BYTES_MAX], size_t *len,
+                                     const char *chain_id, unsigned type, int64_t height,
+                                     int32_t round, const cmt_block_id *block_id,
+                                     const cmt_timestamp *ts)
 {
-    cmt_buf v = {0}, sub = {0}, psh = {0};
+    /* Fixed storage: every field is bounded (hashes <= CMT_MAX_HASH_LEN, chain ids are
+     * checked below), so nothing is allocated. */
+    uint8_t vb[CMT_SIGN_BYTES_MAX], sb[2 * CMT_MAX_HASH_LEN + 32], pb[CMT_MAX_HASH_LEN + 16],
+        tb[32];
+    size_t id_len = strlen(chain_id);
+    ENSURE(id_len <= CMT_MAX_CHAIN_ID_LEN, VEIL_ERR_ARG);
+    cmt_buf v = cmt_buf_fixed(vb, sizeof vb), sub = cmt_buf_fixed(sb, sizeof sb),
+            psh = cmt_buf_fixed(pb, sizeof pb), t = cmt_buf_fixed(tb, sizeof tb),
+            o = cmt_buf_fixed(out, CMT_SIGN_BYTES_MAX);
     pb_put_uint(&v, 1, type);
     pb_put_sfixed64(&v, 2, height);
     pb_put_sfixed64(&v, 3, (int64_t)round);
@@ -350,17 +360,27 @@ void cmt_vote_sign_bytes(cmt_buf *out, const char *chain_id, unsigned type, int6
         pb_put_msg(&sub, 2, &psh);
         pb_put_msg(&v, 4, &sub);
     }
-    put_timestamp_field(&v, 5, ts);
-    pb_put_bytes(&v, 6, chain_id, strlen(chain_id));
-    if (v.oom) {
-        out->oom = true;
-    } else {
-        cmt_buf_varint(out, v.len);
-        cmt_buf_put(out, v.p, v.len);
+    cmt_encode_timestamp(&t, ts); /* non-nullable: always written */
+    pb_put_msg(&v, 5, &t);
+    pb_put_bytes(&v, 6, chain_id, id_len);
+    if (!v.oom) {
+        cmt_buf_varint(&o, v.len);
+        cmt_buf_put(&o, v.p, v.len);
     }
-    cmt_buf_free(&v);
-    cmt_buf_free(&sub);
-    cmt_buf_free(&psh);
+    ENSURE(!v.oom && !sub.oom && !psh.oom && !t.oom && !o.oom, VEIL_ERR_TOO_LARGE);
+    *len = o.len;
+    return VEIL_OK;
+}
+
+void cmt_vote_sign_bytes(cmt_buf *out, const char *chain_id, unsigned type, int64_t height,
+                         int32_t round, const cmt_block_id *block_id, const cmt_timestamp *ts)
+{
+    uint8_t b[CMT_SIGN_BYTES_MAX];
+    size_t n;
+    if (cmt_vote_sign_bytes_into(b, &n, chain_id, type, height, round, block_id, ts) != VEIL_OK)
+        out->oom = true;
+    else
+        cmt_buf_put(out, b, n);
 }
 
 veil_status cmt_part_set_header_of(const uint8_t *block, size_t len, cmt_part_set_header *out)

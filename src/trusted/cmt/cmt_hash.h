@@ -87,6 +87,14 @@ VEIL_MUST_CHECK veil_status cmt_results_hash(const cmt_exec_result *r, size_t n,
  * round (sfixed64), block_id (omitted when zero), timestamp, chain_id}. Appends to out. */
 void cmt_vote_sign_bytes(cmt_buf *out, const char *chain_id, unsigned type, int64_t height,
                          int32_t round, const cmt_block_id *block_id, const cmt_timestamp *ts);
+/* The same into fixed storage, allocating nothing (the light client's hot path).
+ * VEIL_ERR_ARG for a chain id above CMT_MAX_CHAIN_ID_LEN. */
+#define CMT_SIGN_BYTES_MAX 320
+VEIL_MUST_CHECK veil_status cmt_vote_sign_bytes_into(uint8_t out[static CMT_SIGN_BYTES_MAX],
+                                                     size_t *len, const char *chain_id,
+                                                     unsigned type, int64_t height,
+                                                     int32_t round, const cmt_block_id *block_id,
+                                                     const cmt_timestamp *ts);
 
 /* The part set header of an encoded block: total = ceil(len / 65536), hash = merkle
  * root of the parts. VEIL_ERR_ARG if len is 0. */

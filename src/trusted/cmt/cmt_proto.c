@@ -6,7 +6,7 @@
 
 void cmt_buf_free(cmt_buf *b)
 {
-    cmt_mem_free(b->p);
+    if (!b->fixed) cmt_mem_free(b->p);
     memset(b, 0, sizeof *b);
 }
 
@@ -27,6 +27,10 @@ static bool buf_reserve(cmt_buf *b, size_t n)
         return false;
     }
     if (need <= b->cap) return true;
+    if (b->fixed) {
+        b->oom = true;
+        return false;
+    }
     size_t cap = b->cap ? b->cap : 256;
     while (cap < need) {
         if (cap > SIZE_MAX / 2) {

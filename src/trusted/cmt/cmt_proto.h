@@ -34,7 +34,15 @@ typedef struct cmt_buf {
     size_t len;
     size_t cap;
     bool oom;
+    bool fixed; /* p is the caller's storage of cap bytes: never grown nor freed */
 } cmt_buf;
+
+/* A buffer over the caller's storage (an overflow sets oom instead of growing). */
+static inline cmt_buf cmt_buf_fixed(uint8_t *p, size_t cap)
+{
+    cmt_buf b = {p, 0, cap, false, true};
+    return b;
+}
 
 /* Zero-initialise a cmt_buf before use; free with cmt_buf_free. */
 void cmt_buf_free(cmt_buf *b);

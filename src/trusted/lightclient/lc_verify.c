@@ -166,7 +166,8 @@ static int64_t total_power(const lc_validator_set *vals)
 static veil_status tally(const char *chain_id, const lc_validator_set *vals, const lc_commit *c,
                          int64_t needed, bool by_index, veil_status not_enough)
 {
-    cmt_buf sb = {0};
+    uint8_t sb[CMT_SIGN_BYTES_MAX];
+    size_t sb_len = 0;
     int64_t tallied = 0;
     veil_status st = not_enough;
     bool bad_signature = false;
@@ -187,15 +188,13 @@ static veil_status tally(const char *chain_id, const lc_validator_set *vals, con
             }
             seen[vi / 8] |= (uint8_t)(1u << (vi % 8));
         }
-        cmt_buf_reset(&sb);
-        cmt_vote_sign_bytes(&sb, chain_id, CMT_MSG_PRECOMMIT, c->height, c->round, &c->block_id,
-                            &s->timestamp);
-        if (cmt_buf_status(&sb) != VEIL_OK) {
-            st = VEIL_ERR_NOMEM;
+        if (cmt_vote_sign_bytes_into(sb, &sb_len, chain_id, CMT_MSG_PRECOMMIT, c->height,
+                                     c->round, &c->block_id, &s->timestamp) != VEIL_OK) {
+            st = VEIL_ERR_LC_CHAIN_ID;
             goto out;
         }
         if (s->signature_len != CMT_SIGNATURE_LEN ||
-            !veil_ed25519_verify(s->signature, sb.p, sb.len, vals->v[vi].pub_key)) {
+            !veil_ed25519_verify(s->signature, sb, sb_len, vals->v[vi].pub_key)) {
             bad_signature = true;
             continue;
         }
@@ -207,7 +206,6 @@ static veil_status tally(const char *chain_id, const lc_validator_set *vals, con
     }
     if (bad_signature) st = VEIL_ERR_LC_SIGNATURE;
 out:
-    cmt_buf_free(&sb);
     return st;
 }
 
