@@ -17,8 +17,10 @@
 
 static void member(const uint8_t *data, size_t size)
 {
-    static const uint8_t account[32] = {1}, spki_hash[32] = {2};
-    veil_status st = tdbe_member_check(NULL, data, size, account, spki_hash, 1000);
+    static const uint8_t account[32] = {1}, spki_hash[32] = {2}, some_root[32] = {3};
+    int64_t height;
+    if (tdbe_member_height(data, size, &height) == VEIL_OK && height < 0) abort();
+    veil_status st = tdbe_member_check(NULL, data, size, some_root, account, spki_hash, 1000);
     if (st == VEIL_OK) abort(); /* no proof in random bytes proves this spki_hash */
     if (size > TDBE_MEMBER_RECORD_MAX) return;
     uint8_t key[32], vh[32], root[32], bitmap[32] = {0}, *ans = malloc(TDBE_MEMBER_PROOF_MAX);
@@ -27,10 +29,11 @@ static void member(const uint8_t *data, size_t size)
     veil_smt_key(key, VEIL_SMT_NS_ACCOUNT, account, 32);
     veil_smt_value_hash(vh, data, size);
     veil_smt_leaf_hash(root, key, vh);
-    if (tdbe_member_proof_encode(root, data, size, bitmap, sizeof bitmap, ans,
-                                 TDBE_MEMBER_PROOF_MAX, &n) != VEIL_OK)
+    if (tdbe_member_proof_encode(7, data, size, bitmap, sizeof bitmap, ans, TDBE_MEMBER_PROOF_MAX,
+                                 &n) != VEIL_OK ||
+        tdbe_member_height(ans, n, &height) != VEIL_OK || height != 7)
         abort();
-    st = tdbe_member_check(NULL, ans, n, account, spki_hash, 1000);
+    st = tdbe_member_check(NULL, ans, n, root, account, spki_hash, 1000);
     if (st != VEIL_ERR_TDBE_MEMBERSHIP_PROOF && st != VEIL_ERR_TDBE_NOT_MEMBER &&
         st != VEIL_ERR_TDBE_NOT_STAKED && st != VEIL_OK)
         abort();

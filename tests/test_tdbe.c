@@ -3,7 +3,9 @@
  * and TDBE hosts run in this process on ipc:// and loopback sockets; each member has
  * its own simulated platform, all provisioned by one authority unless said otherwise.
  * Membership proofs come from a real node state (LMDB and its app-hash tree) that the
- * test writes accounts and node bindings into, as a chain's node joins would. */
+ * test writes accounts and node bindings into, as a chain's node joins would; each
+ * commit's app hash goes into the next header of a signed test chain, which the
+ * serving TDBEs' light clients follow and verify. */
 #include <pthread.h>
 #include <setjmp.h>
 #include <signal.h>
@@ -27,8 +29,11 @@
 #include "host/tve/tve_service.h"
 #include "tee/sim/sim_host.h"
 #include "trusted/tdbe/tdbe_abi.h"
+#include "trusted/cmt/cmt_hash.h"
 #include "trusted/tdbe/tdbe_member.h"
 #include "veil/tve.pb-c.h"
+
+#include "support/lc_testchain.h"
 
 #define ENC VEIL_BUILD_DIR "/enclaves/"
 #define CHAIN "tdbe-test"
@@ -39,8 +44,10 @@ static char g_dir[64], g_auth[128], g_coll[160];
 static struct {
     pthread_mutex_t lock;
     node_state *st;
-    bool tamper; /* answer with a wrong app hash */
+    bool tamper; /* answer naming another height (another app hash) */
     unsigned asked;
+    lc_testchain chain; /* header h + 1 carries the app hash after registry height h */
+    uint8_t trust_hash[32];
 } g_reg = {.lock = PTHREAD_MUTEX_INITIALIZER};
 
 static void reg_commit(void)
@@ -51,7 +58,29 @@ static void reg_commit(void)
     m.last_height++;
     node_state_app_hash(g_reg.st, m.last_app_hash);
     assert_int_equal(node_state_commit(g_reg.st, &m, NULL, 0), VEIL_OK);
+    (void)lc_testchain_append(&g_reg.chain, m.last_app_hash);
 }
+
+/* The chain the TDBEs' light clients follow. */
+static veil_status chain_block(void *ctx, int64_t height, lc_light_block *out)
+{
+    (void)ctx;
+    pthread_mutex_lock(&g_reg.lock);
+    const lc_light_block *b = lc_testchain_get(&g_reg.chain, height);
+    if (b != NULL) memcpy(out, b, sizeof *out);
+    pthread_mutex_unlock(&g_reg.lock);
+    return b != NULL ? VEIL_OK : VEIL_ERR_LC_UNAVAILABLE;
+}
+
+static veil_status chain_latest(void *ctx, int64_t *height)
+{
+    (void)ctx;
+    pthread_mutex_lock(&g_reg.lock);
+    *height = g_reg.chain.height;
+    pthread_mutex_unlock(&g_reg.lock);
+    return VEIL_OK;
+}
+
 
 /* Writes an account: bonded stake, jail term, and a binding to `spki` (NULL: none). */
 static void reg_account(const uint8_t account[32], uint64_t bonded, uint64_t jailed_until,
@@ -81,18 +110,18 @@ static veil_status reg_source(void *ctx, const uint8_t account[static 32], uint8
 {
     (void)ctx;
     veil_smt_proof *p = malloc(sizeof *p);
-    uint8_t *enc = malloc(VEIL_SMT_PROOF_MAX_LEN), *value = NULL, hash[32];
+    uint8_t *enc = malloc(VEIL_SMT_PROOF_MAX_LEN), *value = NULL;
     size_t vlen = 0, elen = 0;
     veil_status st = p != NULL && enc != NULL ? VEIL_OK : VEIL_ERR_NOMEM;
     pthread_mutex_lock(&g_reg.lock);
     g_reg.asked++;
     if (st == VEIL_OK)
         st = node_state_prove(g_reg.st, VEIL_SMT_NS_ACCOUNT, account, 32, &value, &vlen, p);
-    memcpy(hash, node_state_meta(g_reg.st)->last_app_hash, 32);
-    if (g_reg.tamper) hash[0] ^= 1;
+    /* The header after the proven height; tampered: the first header's (another state). */
+    int64_t height = g_reg.tamper ? 1 : (int64_t)node_state_meta(g_reg.st)->last_height + 1;
     pthread_mutex_unlock(&g_reg.lock);
     if (st == VEIL_OK) st = veil_smt_proof_encode(p, enc, VEIL_SMT_PROOF_MAX_LEN, &elen);
-    if (st == VEIL_OK) st = tdbe_member_proof_encode(hash, value, vlen, enc, elen, out, cap, out_len);
+    if (st == VEIL_OK) st = tdbe_member_proof_encode(height, value, vlen, enc, elen, out, cap, out_len);
     free(value);
     free(enc);
     free(p);
@@ -105,7 +134,7 @@ typedef struct member {
     tve_service *svc;
     tve_server *srv;
     pthread_t tve_th, tdbe_th;
-    volatile sig_atomic_t stop;
+    volatile sig_atomic_t stop, tdbe_stop;
     tve_client *cli;
     tdbe *t;
     bool serving;
@@ -113,6 +142,21 @@ typedef struct member {
     uint8_t spki[128];
     size_t spki_len;
 } member;
+
+/* A TDBE configuration for member m (its account named; trust root block 1). */
+static tdbe_config member_config(member *m, const char *home, const char *tdbe_img,
+                                 const char *collateral)
+{
+    tdbe_config tc = {.listen = "127.0.0.1:0", .tve_endpoint = m->ep, .home = home,
+                      .platform_dir = m->plat, .collateral = collateral,
+                      .enclave_path = tdbe_img, .timeout_ms = 5000, .handshake_ms = 5000,
+                      .retry_ms = 3600000, .membership = reg_source, .has_account = true,
+                      .has_trust = true, .trust_height = 1, .light_block = chain_block,
+                      .latest_height = chain_latest};
+    memcpy(tc.account, m->account, 32);
+    memcpy(tc.trust_hash, g_reg.trust_hash, 32);
+    return tc;
+}
 
 static void *tve_main(void *arg)
 {
@@ -125,7 +169,7 @@ static void *tve_main(void *arg)
 static void *tdbe_main(void *arg)
 {
     member *m = arg;
-    veil_status st = tdbe_run(m->t, &m->stop);
+    veil_status st = tdbe_run(m->t, &m->tdbe_stop);
     if (st != VEIL_OK) fprintf(stderr, "tdbe_run: %s\n", veil_status_name(st));
     return NULL;
 }
@@ -149,12 +193,8 @@ static void member_start(member *m, const char *name, const char *tve_img, const
     assert_int_equal(tve_server_bind(m->svc, m->ep, &m->srv), VEIL_OK);
     assert_int_equal(pthread_create(&m->tve_th, NULL, tve_main, m), 0);
     assert_int_equal(tve_client_open(m->ep, 5000, &m->cli), VEIL_OK);
-    tdbe_config tc = {.listen = "127.0.0.1:0", .tve_endpoint = m->ep, .home = tdbe_home,
-                      .platform_dir = m->plat, .collateral = collateral,
-                      .enclave_path = tdbe_img, .timeout_ms = 5000, .handshake_ms = 5000,
-                      .retry_ms = 3600000, .membership = reg_source, .has_account = true};
     veil_sha256(m->account, name, strlen(name));
-    memcpy(tc.account, m->account, 32);
+    tdbe_config tc = member_config(m, tdbe_home, tdbe_img, collateral);
     assert_int_equal(tdbe_open(&tc, &m->t), VEIL_OK);
     uint8_t *quote = malloc(8192);
     size_t qlen = 0;
@@ -170,6 +210,7 @@ static void member_start(member *m, const char *name, const char *tve_img, const
 static void member_stop(member *m)
 {
     m->stop = 1;
+    m->tdbe_stop = 1;
     if (m->serving) pthread_join(m->tdbe_th, NULL);
     tdbe_close(m->t);
     pthread_join(m->tve_th, NULL);
@@ -252,13 +293,19 @@ static int setup(void **state)
     snprintf(chain, sizeof chain, "%s/chain", g_dir);
     if (veil_crypto_init() != VEIL_OK || node_state_open(chain, true, &g_reg.st) != VEIL_OK)
         return -1;
-    return 0;
+    /* Block 1 carries the empty state's app hash; the TDBEs trust it. */
+    uint8_t root[32];
+    node_state_app_hash(g_reg.st, root);
+    lc_testchain_init(&g_reg.chain, CHAIN, 1, (int64_t)time(NULL) - 3600);
+    const lc_light_block *b1 = lc_testchain_append(&g_reg.chain, root);
+    return cmt_header_hash(&b1->header, g_reg.trust_hash) == VEIL_OK ? 0 : -1;
 }
 
 static int teardown(void **state)
 {
     (void)state;
     node_state_close(g_reg.st);
+    lc_testchain_free(&g_reg.chain);
     if (getenv("VEIL_TEST_KEEP")) return 0;
     char cmd[128];
     snprintf(cmd, sizeof cmd, "rm -rf %s", g_dir);
@@ -429,11 +476,7 @@ static void test_membership(void **state)
     tdbe_close(c.t);
     char c_home[160];
     snprintf(c_home, sizeof c_home, "%s/mc/tdbe", g_dir);
-    tdbe_config tc = {.listen = "127.0.0.1:0", .tve_endpoint = c.ep, .home = c_home,
-                      .platform_dir = c.plat, .collateral = g_coll,
-                      .enclave_path = ENC "veil_tdbe_enclave.signed.so", .timeout_ms = 5000,
-                      .handshake_ms = 5000, .retry_ms = 3600000, .membership = reg_source,
-                      .has_account = true};
+    tdbe_config tc = member_config(&c, c_home, ENC "veil_tdbe_enclave.signed.so", g_coll);
     memcpy(tc.account, b.account, 32);
     assert_int_equal(tdbe_open(&tc, &c.t), VEIL_OK);
     assert_int_equal(tdbe_fetch(c.t, tdbe_address(a.t), 0, commit, sealed, sizeof sealed, &len,
@@ -471,10 +514,7 @@ static void test_membership(void **state)
     tdbe_close(b.t);
     char b_home[160];
     snprintf(b_home, sizeof b_home, "%s/mb/tdbe", g_dir);
-    tc.home = b_home;
-    tc.tve_endpoint = b.ep;
-    tc.platform_dir = b.plat;
-    memcpy(tc.account, b.account, 32);
+    tc = member_config(&b, b_home, ENC "veil_tdbe_enclave.signed.so", g_coll);
     assert_int_equal(tdbe_open(&tc, &b.t), VEIL_OK);
     assert_int_equal(tdbe_join_quote(b.t, CHAIN, b.spki, &b.spki_len, quote, &qlen), VEIL_OK);
     assert_int_equal(b.spki_len, before_len);
@@ -483,6 +523,44 @@ static void test_membership(void **state)
     assert_int_equal(FETCH_B(), VEIL_OK);
     assert_int_equal(g_reg.asked, asked + 1); /* judged by proof every time */
     assert_int_equal(import_key(&b, sealed, len), VEIL_OK);
+
+    /* The serving TDBE restarts with no trust root: its light client resumes from the
+     * state it sealed, and it serves again. */
+    int64_t lc_before = tdbe_lc_height(a.t);
+    assert_true(lc_before >= 2);
+    char a_home[160], lc_file[200];
+    snprintf(a_home, sizeof a_home, "%s/ma/tdbe", g_dir);
+    snprintf(lc_file, sizeof lc_file, "%s/lc-state.sealed", a_home);
+    a.tdbe_stop = 1;
+    pthread_join(a.tdbe_th, NULL);
+    tdbe_close(a.t);
+    tdbe_config ta = member_config(&a, a_home, ENC "veil_tdbe_enclave.signed.so", g_coll);
+    ta.has_trust = false;
+    a.tdbe_stop = 0;
+    assert_int_equal(tdbe_open(&ta, &a.t), VEIL_OK);
+    assert_int_equal(pthread_create(&a.tdbe_th, NULL, tdbe_main, &a), 0);
+    for (int i = 0; i < 100 && tdbe_lc_height(a.t) < lc_before; i++) usleep(50000);
+    assert_true(tdbe_lc_height(a.t) >= lc_before);
+    assert_int_equal(FETCH_B(), VEIL_OK);
+    /* A damaged sealed state and no trust root: the light client cannot start, so no
+     * membership can be proven and nothing is served. */
+    a.tdbe_stop = 1;
+    pthread_join(a.tdbe_th, NULL);
+    tdbe_close(a.t);
+    FILE *f = fopen(lc_file, "r+b");
+    assert_non_null(f);
+    assert_int_equal(fseek(f, 200, SEEK_SET), 0);
+    int ch = fgetc(f);
+    assert_int_equal(fseek(f, 200, SEEK_SET), 0);
+    fputc(ch ^ 0x01, f);
+    fclose(f);
+    a.tdbe_stop = 0;
+    assert_int_equal(tdbe_open(&ta, &a.t), VEIL_OK);
+    assert_int_equal(pthread_create(&a.tdbe_th, NULL, tdbe_main, &a), 0);
+    usleep(300000);
+    assert_int_equal(tdbe_lc_height(a.t), 0);
+    assert_int_equal(FETCH_B(), VEIL_ERR_TDBE_REFUSED);
+    assert_int_equal(code, VEIL_ERR_TDBE_MEMBERSHIP_PROOF);
 #undef FETCH_B
     member_stop(&c);
     member_stop(&b);

@@ -90,6 +90,10 @@ grep -q "handed the chain's key" "$d/net/v0/tdbe.log" && fail "v0, which drew th
 for v in v0 v1 v2 v3; do
   grep -q "node join committed at height [0-9]*: account [0-9a-f]\{64\} binds this TDBE's key" "$d/net/$v/tdbe.log" ||
     fail "$v's TDBE did not join its operator account"
+  # Membership is proven against app hashes its enclave's light client verified, from
+  # block 1 as the trust root.
+  grep -q "light client started from the trusted header at height 1" "$d/net/$v/tdbe.log" ||
+    fail "$v's TDBE light client did not start"
 done
 
 # Confidential txs through different validators' TQEs: alice (through v1) withdraws her
@@ -180,6 +184,7 @@ h2=$(wait_all $((h + 2))) || fail "the testnet did not resume after a restart"
 # A restarted TDBE keeps its enclave key: the binding on chain still names it.
 for _ in $(seq 1 50); do grep -q "binds this TDBE's key (joined before)" "$d/net/v1/tdbe.log" && break; sleep 0.2; done
 grep -q "binds this TDBE's key (joined before)" "$d/net/v1/tdbe.log" || fail "v1's restarted TDBE does not find its binding"
+grep -q "light client resumed at height" "$d/net/v1/tdbe.log" || fail "v1's restarted TDBE did not resume its light client from its sealed state"
 
 # A full node added to the running testnet at a height above 50 catches up by block
 # sync and obtains the key through its TDBE.

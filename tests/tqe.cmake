@@ -22,7 +22,7 @@ veil_sign_enclave(veil_tve_enclave veil_tve_enclave_othersigner PRODID 1 SVN 1
 veil_sign_enclave(veil_tdbe_enclave veil_tdbe_enclave_othersigner PRODID 3 SVN 1
   KEY ${OTHER_SIGNER_KEY})
 veil_add_test(test_tdbe TIMEOUT 120
-  SOURCES test_tdbe.c
+  SOURCES test_tdbe.c support/lc_testchain.c
   LIBS veil_tdbe_host veil_tve_host veil_node veil_tee_host veil_proto_tve Threads::Threads
   DEPENDS veil_tve_enclave_signed veil_tdbe_enclave_signed veil_tve_enclave_debug_signed
           veil_tdbe_enclave_debug_signed veil_tve_enclave_othersigner_signed

@@ -148,7 +148,8 @@ static uint64_t json_u64(json_t *j)
 }
 
 veil_status veil_rpc_abci_proof(const char *base_url, const char *path, long timeout_ms,
-                                uint8_t app_hash[static 32], uint8_t **value, size_t *value_len,
+                                int64_t *height_out, uint8_t app_hash[static 32], uint8_t **value,
+                                size_t *value_len,
                                 uint8_t **proof, size_t *proof_len)
 {
     char q[512];
@@ -186,7 +187,8 @@ veil_status veil_rpc_abci_proof(const char *base_url, const char *path, long tim
         json_t *ops = json_object_get(json_object_get(resp, "proofOps"), "ops");
         const char *pb64 = json_string_value(json_object_get(json_array_get(ops, 0), "data"));
         st = pb64 != NULL && json_array_size(ops) == 1 ? VEIL_OK : VEIL_ERR_DECODE;
-        if (st == VEIL_OK && height == info_height) {
+        if (st == VEIL_OK && height == info_height && height <= INT64_MAX) {
+            *height_out = (int64_t)height;
             st = b64_dup(json_string_value(json_object_get(resp, "value")), value, value_len);
             if (st == VEIL_OK) st = b64_dup(pb64, proof, proof_len);
             json_decref(r);

@@ -75,6 +75,21 @@ bool cli_parse_u64(const char *s, uint64_t max, uint64_t *out)
     return true;
 }
 
+bool cli_parse_duration(const char *s, int64_t *ns)
+{
+    uint64_t v;
+    size_t n = s != NULL ? strlen(s) : 0;
+    char num[24];
+    if (n < 2 || n - 1 >= sizeof num) return false;
+    memcpy(num, s, n - 1);
+    num[n - 1] = '\0';
+    int64_t unit = s[n - 1] == 's' ? 1000000000LL : s[n - 1] == 'm' ? 60000000000LL
+                 : s[n - 1] == 'h' ? 3600000000000LL : 0;
+    if (unit == 0 || !cli_parse_u64(num, (uint64_t)(INT64_MAX / unit), &v) || v == 0) return false;
+    *ns = (int64_t)v * unit;
+    return true;
+}
+
 bool cli_wants_help(int argc, char **argv)
 {
     for (int i = 1; i < argc; i++)

@@ -34,6 +34,10 @@ const char *cli_time_format(char out[static CLI_TIME_STR_MAX], uint64_t unix_sec
 /* Parses a decimal unsigned number in [0, max]. */
 bool cli_parse_u64(const char *s, uint64_t max, uint64_t *out);
 
+/* Parses a positive duration "N" followed by s, m or h ("336h", "90m", "10s") into
+ * nanoseconds. */
+bool cli_parse_duration(const char *s, int64_t *ns);
+
 /* True if argv contains -h or --help. */
 bool cli_wants_help(int argc, char **argv);
 

@@ -48,19 +48,6 @@ static void usage(void)
            MAX_WITNESSES);
 }
 
-/* "336h", "10s", "90m": nanoseconds. */
-static bool parse_duration(const char *s, int64_t *ns)
-{
-    char *end;
-    unsigned long long v = strtoull(s, &end, 10);
-    int64_t unit = *end == 's' ? 1000000000LL : *end == 'm' ? 60000000000LL
-                 : *end == 'h' ? 3600000000000LL : 0;
-    if (end == s || unit == 0 || end[1] != '\0' || v == 0 || v > (unsigned long long)(INT64_MAX / unit))
-        return false;
-    *ns = (int64_t)v * unit;
-    return true;
-}
-
 typedef struct sources {
     const char *url[1 + MAX_WITNESSES];
 } sources;
@@ -126,11 +113,11 @@ static int verify(int argc, char **argv)
             break;
         case 's': sequential = true; break;
         case 'p':
-            if (!parse_duration(optarg, &p.trusting_period_ns))
+            if (!cli_parse_duration(optarg, &p.trusting_period_ns))
                 return cli_usage_error("--trusting-period: a duration such as 336h, 90m, 30s");
             break;
         case 'd':
-            if (!parse_duration(optarg, &p.max_clock_drift_ns))
+            if (!cli_parse_duration(optarg, &p.max_clock_drift_ns))
                 return cli_usage_error("--max-clock-drift: a duration such as 10s");
             break;
         case 'l': {

@@ -22,14 +22,15 @@
 static void usage(void)
 {
     printf("usage: veil tdbe --listen HOST:PORT --tve ENDPOINT --home DIR --collateral PATH\n"
-           "                 --rpc URL [--operator-key FILE] [--peer HOST:PORT]... [options]\n\n"
+           "                 --rpc URL [--trust-height H --trust-hash HEX] [--operator-key FILE]\n"
+           "                 [--peer HOST:PORT]... [options]\n\n"
            "Runs the bootstrapping enclave service: peer TDBEs connect over mutually\n"
            "attested TLS 1.3 (terminated in the enclaves, each judging the other) to fetch\n"
            "the chain's obfuscation key from this platform's TVE; it serves only members,\n"
            "peers whose enclave key a node join bound to a staked, unjailed account (proven\n"
-           "against the node's app hash). While this TVE waits for the chain's key, the\n"
-           "service fetches it from its peers, checks it against the chain's commitment\n"
-           "and hands it to the TVE (docs/tdbe.md).\n"
+           "against an app hash its enclave's light client verified). While this TVE waits\n"
+           "for the chain's key, the service fetches it from its peers, checks it against\n"
+           "the chain's commitment and hands it to the TVE (docs/tdbe.md).\n"
            "  --listen HOST:PORT  TCP address peers connect to (port 0: any)\n"
            "  --tve ENDPOINT      this platform's TVE (ipc://PATH or tcp://HOST:PORT)\n"
            "  --home DIR          state directory (created 0700; tdbe-cert.der)\n"
@@ -46,6 +47,11 @@ static void usage(void)
            "                      priv_validator_key.json; the node join names its\n"
            "                      consensus key, so the node becomes a validator with\n"
            "                      power bonded / %u (docs/node.md, \"Validators\")\n"
+           "  --trust-height H    the light client's trust root for a first start: a\n"
+           "  --trust-hash HEX    height and its header hash (64 hex digits); later starts\n"
+           "                      resume from DIR/lc-state.sealed (docs/light-client.md)\n"
+           "  --trusting-period D how long a verified header may be built on (default\n"
+           "                      336h; units s, m, h)\n"
            "  --peer HOST:PORT    a peer TDBE to fetch the key from (repeatable, up to %u;\n"
            "                      tried in order)\n"
            "  --platform DIR      TEE platform directory (default $VEIL_PLATFORM_DIR, else\n"
@@ -139,6 +145,9 @@ int cmd_tdbe(int argc, char **argv)
                                          {"rpc", required_argument, NULL, 'R'},
                                          {"operator-key", required_argument, NULL, 'k'},
                                          {"validator-key", required_argument, NULL, 'V'},
+                                         {"trust-height", required_argument, NULL, 'y'},
+                                         {"trust-hash", required_argument, NULL, 'x'},
+                                         {"trusting-period", required_argument, NULL, 'g'},
                                          DAEMON_LONG_OPTIONS,
                                          {"help", no_argument, NULL, 'h'},
                                          {NULL, 0, NULL, 0}};
@@ -149,7 +158,7 @@ int cmd_tdbe(int argc, char **argv)
     int c, rc;
     static daemon_ctx dm;
     daemon_init(&dm, "tdbe");
-    while ((c = getopt_long(argc, argv, "l:T:H:C:P:p:e:m:t:r:R:k:V:h", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "l:T:H:C:P:p:e:m:t:r:R:k:V:y:x:g:h", opts, NULL)) != -1) {
         switch (c) {
         case 'l':
             cfg.listen = optarg;
@@ -198,6 +207,21 @@ int cmd_tdbe(int argc, char **argv)
         case 'V':
             validator_key = optarg;
             break;
+        case 'y':
+            if (!cli_parse_u64(optarg, INT64_MAX, &v) || v == 0)
+                return cli_usage_error("--trust-height must be a height >= 1");
+            cfg.trust_height = (int64_t)v;
+            break;
+        case 'x':
+            if (veil_hex_decode_exact(cfg.trust_hash, 32, optarg, strlen(optarg)) != VEIL_OK)
+                return cli_usage_error("--trust-hash must be 64 hex digits");
+            cfg.has_trust = true;
+            break;
+        case 'g':
+            lc_params_default(&cfg.lc);
+            if (!cli_parse_duration(optarg, &cfg.lc.trusting_period_ns))
+                return cli_usage_error("--trusting-period: a duration such as 336h");
+            break;
         case 'h':
             usage();
             return 0;
@@ -213,6 +237,8 @@ int cmd_tdbe(int argc, char **argv)
     veil_status st;
     if (operator_key != NULL && (st = operator_load(operator_key, &cfg)) != VEIL_OK)
         return cli_fail(operator_key, st);
+    if (cfg.has_trust != (cfg.trust_height != 0))
+        return cli_usage_error("--trust-height and --trust-hash go together");
     if (validator_key != NULL && operator_key == NULL)
         return cli_usage_error("--validator-key needs --operator-key (the account that stakes)");
     if (validator_key != NULL && (st = validator_load(validator_key, &cfg)) != VEIL_OK)

@@ -735,7 +735,39 @@ static void member_stop(member *m)
         }
 }
 
+/* The light clients' trust root (docs/light-client.md): block 1's hash as v0's RPC
+ * reports it, the testnet operator's own node. Known before any TDBE starts. */
+static char g_trust_hash[65];
+
+/* Waits (while not stopped, up to 120 s) for block 1 on rpc and records its hash. */
+static bool trust_root_fetch(const char *rpc)
+{
+    for (int i = 0; i < 600 && !g_stop; i++) {
+        json_t *r = NULL;
+        if (veil_rpc_get(rpc, "block?height=1", 2000, 1u << 20, &r) == VEIL_OK) {
+            const char *h = json_string_value(json_object_get(json_object_get(r, "block_id"), "hash"));
+            bool ok = h != NULL && strlen(h) == 64;
+            if (ok) pf(g_trust_hash, sizeof g_trust_hash, "%s", h);
+            json_decref(r);
+            if (ok) return true;
+        }
+        usleep(200000);
+    }
+    fprintf(stderr, "veil: testnet: no block 1 on %s: the light clients have no trust root\n", rpc);
+    return false;
+}
+
+static bool member_start_services(member *m, const char *veil);
+
+/* A member's chain processes (TVE, node, CometBFT); then, once the trust root is known,
+ * its TDBE and TQE. */
+static bool member_start_chain(member *m, const char *veil, const char *cmt);
 static bool member_start(member *m, const char *veil, const char *cmt)
+{
+    return member_start_chain(m, veil, cmt) && member_start_services(m, veil);
+}
+
+static bool member_start_chain(member *m, const char *veil, const char *cmt)
 {
     char ep[PATH_MAX + 32], sock[PATH_MAX + 32], abci[PATH_MAX + 32], abci_sock[PATH_MAX + 32],
         tvehome[PATH_MAX + 16], nodehome[PATH_MAX + 16], plat[PATH_MAX + 16],
@@ -763,7 +795,14 @@ static bool member_start(member *m, const char *veil, const char *cmt)
     pf(log, sizeof log, "%s/cometbft.log", m->dir);
     char *cmt_argv[] = {(char *)cmt, "start", "--home", cmthome, NULL};
     m->pid[2] = spawn_logged(cmt_argv, log);
-    if (m->pid[2] <= 0) return false;
+    return m->pid[2] > 0;
+}
+
+static bool member_start_services(member *m, const char *veil)
+{
+    char ep[PATH_MAX + 32], plat[PATH_MAX + 16], log[PATH_MAX + 32];
+    pf(ep, sizeof ep, "ipc://%s/tve.sock", m->dir);
+    pf(plat, sizeof plat, "%s/platform", m->dir);
     /* The TDBE: serves the chain's key to the other members' TDBEs and, while this
      * member's TVE waits for it, fetches it from them (docs/tdbe.md). */
     char tdbehome[PATH_MAX + 16];
@@ -789,6 +828,10 @@ static bool member_start(member *m, const char *veil, const char *cmt)
     av[a++] = m->rpc_url;
     av[a++] = "--operator-key";
     av[a++] = m->operator_key;
+    av[a++] = "--trust-height";
+    av[a++] = "1";
+    av[a++] = "--trust-hash";
+    av[a++] = g_trust_hash;
     if (m->validator_key[0]) {
         av[a++] = "--validator-key";
         av[a++] = m->validator_key;
@@ -898,8 +941,19 @@ static int testnet_start(int argc, char **argv)
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
     rc = 0;
+    /* The chains first; the TDBEs' light clients need block 1 as their trust root. */
     for (size_t i = 0; i < n && !g_stop; i++)
-        if (!member_start(&ms[i], veil, cmt)) {
+        if (!member_start_chain(&ms[i], veil, cmt)) {
+            fprintf(stderr, "veil: testnet: v%zu did not start (logs in %s/)\n", i, ms[i].dir);
+            rc = 1;
+            g_stop = 1;
+        }
+    if (rc == 0 && !g_stop && !trust_root_fetch(ms[0].rpc_url)) {
+        rc = 1;
+        g_stop = 1;
+    }
+    for (size_t i = 0; i < n && !g_stop; i++)
+        if (!member_start_services(&ms[i], veil)) {
             fprintf(stderr, "veil: testnet: v%zu did not start (logs in %s/)\n", i, ms[i].dir);
             rc = 1;
             g_stop = 1;

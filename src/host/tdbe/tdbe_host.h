@@ -26,6 +26,7 @@
 
 #include "common/status.h"
 #include "tee/tee.h"
+#include "trusted/lightclient/lc.h"
 
 #define TDBE_MAX_PEERS 64u
 
@@ -57,6 +58,18 @@ typedef struct tdbe_config {
     bool has_validator;
     uint8_t validator_pk[32];
     uint8_t validator_sk[64];
+    /* The light client whose verified app hashes membership proofs are checked
+     * against (docs/light-client.md). A first start needs a trust root: a height and
+     * its header hash; later starts resume from home/lc-state.sealed. lc: zero for
+     * lc_params_default. */
+    bool has_trust;
+    int64_t trust_height;
+    uint8_t trust_hash[32];
+    lc_params lc;
+    /* Tests: light blocks from here instead of the RPC. */
+    veil_status (*light_block)(void *ctx, int64_t height, lc_light_block *out);
+    veil_status (*latest_height)(void *ctx, int64_t *height);
+    void *chain_ctx;
     /* Tests: where membership proofs come from instead of the RPC (tdbe_member.h's
      * encoding into out). */
     veil_status (*membership)(void *ctx, const uint8_t account[static 32], uint8_t *out,
@@ -92,6 +105,8 @@ VEIL_MUST_CHECK veil_status tdbe_fetch_at(tdbe *t, const char *peer, uint64_t ep
  * (*quote_len bytes, at most 8192). */
 VEIL_MUST_CHECK veil_status tdbe_join_quote(tdbe *t, const char *chain_id, uint8_t *spki,
                                             size_t *spki_len, uint8_t *quote, size_t *quote_len);
+/* The height of the latest header the enclave's light client verified (0: none yet). */
+int64_t tdbe_lc_height(const tdbe *t);
 /* Registers the TDBE's metrics (served by --metrics; docs/tdbe.md). */
 void tdbe_metrics_register(void);
 

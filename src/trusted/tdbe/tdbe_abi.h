@@ -40,6 +40,20 @@ enum tdbe_ecall {
      * node_join_report_data(chain id, account, that SPKI) (trusted/state/node_join.h),
      * for a node join. VEIL_ERR_OUT_OF_ORDER before TDBE_E_IDENTITY. */
     TDBE_E_JOIN_QUOTE = 8,
+    /* The light client (docs/light-client.md), whose app hashes membership proofs are
+     * checked against. Host time below: i64 BE seconds || u32 BE nanoseconds.
+     * LC_INIT in: host time || trusting period ns (u64 BE) || max clock drift ns (u64
+     * BE) || trust level num (u32 BE) || den (u32 BE) || the trusted header's hash (32)
+     * || its light block (lc_wire). out: u64 BE height || the sealed state. */
+    TDBE_E_LC_INIT = 9,
+    /* in: u64 BE height || a sealed state of that height (the height is the seal's
+     * associated data). out: nothing. */
+    TDBE_E_LC_RESUME = 10,
+    /* in: host time || a light block. out: u64 BE height of the latest verified block ||
+     * the sealed state if this call advanced it (nothing after the height otherwise).
+     * Refusals: the light client's codes (10xx); VEIL_ERR_LC_NOT_ENOUGH_TRUST asks for
+     * a block in between; VEIL_ERR_LC_FORK is an alarm. */
+    TDBE_E_LC_UPDATE = 11,
 };
 
 enum tdbe_ocall {
@@ -47,8 +61,9 @@ enum tdbe_ocall {
      * TVE with an ExportKeyRequest). */
     TDBE_O_KEY_EXPORT = 0,
     /* in: a client's staking account (32); out: its membership proof
-     * (tdbe_member.h: app hash || present || record length || Account record || SMT
-     * proof), from the node's state. */
+     * (tdbe_member.h: height || present || record length || Account record || SMT
+     * proof), from the node's state; the enclave checks it against the app hash its
+     * light client verified at that height. */
     TDBE_O_MEMBERSHIP = 1,
 };
 
@@ -70,6 +85,8 @@ enum tdbe_ocall {
 #define TDBE_FRAME_MAX 4096u /* one peer message (u32 BE length || protobuf) */
 #define TDBE_RESULT_MAX 128u
 #define TDBE_JOIN_QUOTE_MAX (2u + 128u + 8192u) /* SPKI + quote (TEE_QUOTE_MAX_LEN) */
+#define TDBE_LC_SEALED_MAX (192u * 1024u)     /* a sealed light-client state */
+#define TDBE_LC_AAD "veil/tdbe-lc-state/v1"
 
 #define TDBE_ENCLAVE_IMAGE "veil_tdbe_enclave.signed.so"
 #define TDBE_PRODID 3

@@ -8,39 +8,48 @@
 #include "trusted/state/smt_verify.h"
 #include "veil/node.pb-c.h"
 
-veil_status tdbe_member_proof_encode(const uint8_t app_hash[static 32], const uint8_t *record,
-                                     size_t record_len, const uint8_t *smt_proof, size_t smt_len,
-                                     uint8_t *out, size_t cap, size_t *out_len)
+#define HEAD 13u /* height (8) || present (1) || record length (4) */
+
+veil_status tdbe_member_height(const uint8_t *proof, size_t proof_len, int64_t *height)
+{
+    ENSURE(proof_len >= HEAD && veil_get_u64(proof) <= INT64_MAX, VEIL_ERR_TDBE_MEMBERSHIP_PROOF);
+    *height = (int64_t)veil_get_u64(proof);
+    return VEIL_OK;
+}
+
+veil_status tdbe_member_proof_encode(int64_t height, const uint8_t *record, size_t record_len,
+                                     const uint8_t *smt_proof, size_t smt_len, uint8_t *out,
+                                     size_t cap, size_t *out_len)
 {
     if (record == NULL) record_len = 0;
     ENSURE(record_len <= TDBE_MEMBER_RECORD_MAX && smt_len <= VEIL_SMT_PROOF_MAX_LEN,
            VEIL_ERR_TOO_LARGE);
-    size_t n = 32 + 1 + 4 + record_len + smt_len;
+    ENSURE(height >= 0, VEIL_ERR_ARG);
+    size_t n = HEAD + record_len + smt_len;
     ENSURE(n <= cap, VEIL_ERR_BUFFER_TOO_SMALL);
-    memcpy(out, app_hash, 32);
-    out[32] = record != NULL;
-    veil_put_u32(out + 33, (uint32_t)record_len);
-    if (record_len > 0) memcpy(out + 37, record, record_len);
-    if (smt_len > 0) memcpy(out + 37 + record_len, smt_proof, smt_len);
+    veil_put_u64(out, (uint64_t)height);
+    out[8] = record != NULL;
+    veil_put_u32(out + 9, (uint32_t)record_len);
+    if (record_len > 0) memcpy(out + HEAD, record, record_len);
+    if (smt_len > 0) memcpy(out + HEAD + record_len, smt_proof, smt_len);
     *out_len = n;
     return VEIL_OK;
 }
 
 veil_status tdbe_member_check(ProtobufCAllocator *a, const uint8_t *proof, size_t proof_len,
-                              const uint8_t account[static 32],
+                              const uint8_t app_hash[static 32], const uint8_t account[static 32],
                               const uint8_t peer_spki_hash[static 32], uint64_t now)
 {
-    ENSURE(proof_len >= 37 && proof_len <= TDBE_MEMBER_PROOF_MAX,
+    ENSURE(proof_len >= HEAD && proof_len <= TDBE_MEMBER_PROOF_MAX,
            VEIL_ERR_TDBE_MEMBERSHIP_PROOF);
-    const uint8_t *app_hash = proof;
-    uint8_t present = proof[32];
-    uint32_t record_len = veil_get_u32(proof + 33);
+    uint8_t present = proof[8];
+    uint32_t record_len = veil_get_u32(proof + 9);
     ENSURE(present <= 1 && record_len <= TDBE_MEMBER_RECORD_MAX &&
-               record_len <= proof_len - 37 && (present || record_len == 0),
+               record_len <= proof_len - HEAD && (present || record_len == 0),
            VEIL_ERR_TDBE_MEMBERSHIP_PROOF);
-    const uint8_t *record = proof + 37;
+    const uint8_t *record = proof + HEAD;
     veil_smt_proof p; /* about 8 KiB */
-    veil_status st = veil_smt_proof_decode(record + record_len, proof_len - 37 - record_len, &p);
+    veil_status st = veil_smt_proof_decode(record + record_len, proof_len - HEAD - record_len, &p);
     if (st == VEIL_OK)
         st = veil_smt_verify_record(app_hash, VEIL_SMT_NS_ACCOUNT, account, 32,
                                     present ? record : NULL, record_len, &p);

@@ -13,27 +13,33 @@
 #include "common/status.h"
 
 #define TDBE_MEMBER_RECORD_MAX 2048u /* an encoded Account with its node binding */
-/* What the host answers TDBE_O_MEMBERSHIP with (tdbe_abi.h): app hash (32) || u8
+/* What the host answers TDBE_O_MEMBERSHIP with (tdbe_abi.h): u64 BE height (the
+ * header whose app hash the proof is against: the state after height - 1) || u8
  * present (0, 1) || u32 BE record length || record || the SMT proof (the rest). */
-#define TDBE_MEMBER_PROOF_MAX (32u + 1u + 4u + TDBE_MEMBER_RECORD_MAX + 32u + 256u * 32u + 64u)
+#define TDBE_MEMBER_PROOF_MAX (8u + 1u + 4u + TDBE_MEMBER_RECORD_MAX + 32u + 256u * 32u + 64u)
 
-/* Judges `proof` (the host's answer) for `account` against its own app hash: the
- * record (or its absence) must verify in the tree under that hash; then the account
- * must carry a node binding whose enclave key (a DER SubjectPublicKeyInfo) hashes to
- * peer_spki_hash, bonded stake > 0 and jailed_until <= now.
+/* The height an answer names. VEIL_ERR_TDBE_MEMBERSHIP_PROOF if it is too short. */
+VEIL_MUST_CHECK veil_status tdbe_member_height(const uint8_t *proof, size_t proof_len,
+                                               int64_t *height);
+
+/* Judges `proof` (the host's answer) for `account` against app_hash, which the enclave
+ * takes from its light client for the height the answer names: the record (or its
+ * absence) must verify in the tree under that hash; then the account must carry a node
+ * binding whose enclave key (a DER SubjectPublicKeyInfo) hashes to peer_spki_hash,
+ * bonded stake > 0 and jailed_until <= now.
  * Errors: VEIL_ERR_TDBE_MEMBERSHIP_PROOF (an answer that does not decode or verify, or
  * a record that is not an account of that address), VEIL_ERR_TDBE_NOT_MEMBER (no such
- * account, no binding, another key), VEIL_ERR_TDBE_NOT_STAKED. The app hash comes from
- * the host as well (docs/tdbe.md says what that allows). */
+ * account, no binding, another key), VEIL_ERR_TDBE_NOT_STAKED. */
 VEIL_MUST_CHECK veil_status tdbe_member_check(ProtobufCAllocator *a, const uint8_t *proof,
-                                              size_t proof_len, const uint8_t account[static 32],
+                                              size_t proof_len, const uint8_t app_hash[static 32],
+                                              const uint8_t account[static 32],
                                               const uint8_t peer_spki_hash[static 32],
                                               uint64_t now);
 
 /* Builds an answer (hosts and tests): record NULL for a proven absence. */
-VEIL_MUST_CHECK veil_status tdbe_member_proof_encode(const uint8_t app_hash[static 32],
-                                                     const uint8_t *record, size_t record_len,
-                                                     const uint8_t *smt_proof, size_t smt_len,
-                                                     uint8_t *out, size_t cap, size_t *out_len);
+VEIL_MUST_CHECK veil_status tdbe_member_proof_encode(int64_t height, const uint8_t *record,
+                                                     size_t record_len, const uint8_t *smt_proof,
+                                                     size_t smt_len, uint8_t *out, size_t cap,
+                                                     size_t *out_len);
 
 #endif
