@@ -85,6 +85,15 @@ for v in v1 v2 v3; do
   grep -q "holds the chain's key of epoch 0 now" "$d/net/$v/tve.log" || fail "$v's TVE did not take the key"
 done
 grep -q "handed the chain's key" "$d/net/v0/tdbe.log" && fail "v0, which drew the key, fetched one"
+# A replayed certificate: v1's genuine TDBE certificate presented to v0's TDBE by a
+# peer without its private key. TLS 1.3's CertificateVerify fails: nothing is served.
+go=$(command -v go || echo /usr/local/go/bin/go)
+if [[ -x $go ]]; then
+  tdbe0=$(python3 -c 'import json,sys; print("127.0.0.1:%d" % json.load(open(sys.argv[1]))["validators"][0]["tdbe_port"])' "$d/net/testnet.json")
+  "$go" run "$src/tests/support/tls_replay/main.go" "$tdbe0" "$d/net/v1/tdbe/tdbe-cert.der" >"$d/replay.out" 2>&1 ||
+    fail "a replayed TDBE certificate was served: $(cat "$d/replay.out")"
+  grep -q "refused" "$d/replay.out" || fail "replay: $(cat "$d/replay.out")"
+fi
 # Each TDBE bound its enclave key to its member's staked operator account by a node
 # join: peers serve the key only to such members.
 for v in v0 v1 v2 v3; do
