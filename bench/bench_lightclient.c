@@ -24,69 +24,22 @@
 #include "trusted/cmt/cmt_hash.h"
 #include "trusted/lightclient/lc.h"
 
+#include "support/lc_testchain.h"
+
+/* Two chains: 100 validators (blocks 10 and 15: a non-adjacent step) and 4 (blocks 10
+ * and 11: an adjacent one). */
 typedef struct chain {
-    size_t n;
-    uint8_t sk[LC_MAX_VALIDATORS][64];
-    lc_light_block *prev, *next; /* next: height prev + 1 (adjacent) or + 5 */
+    lc_testchain c;
+    const lc_light_block *prev, *next;
 } chain;
 
-static void header_for(cmt_header *h, int64_t height, const lc_validator_set *vals)
+static void chain_make(chain *ch, size_t n, int64_t prev, int64_t next)
 {
-    memset(h, 0, sizeof *h);
-    h->version_block = CMT_BLOCK_PROTOCOL;
-    snprintf(h->chain_id, sizeof h->chain_id, "bench-chain");
-    h->height = height;
-    h->time.seconds = 1700000000 + height;
-    uint8_t vh[32];
-    if (lc_validator_set_hash(vals, vh) != VEIL_OK) bench_die("set hash");
-    if (cmt_bytes_set(&h->validators_hash, vh, 32) != VEIL_OK ||
-        cmt_bytes_set(&h->next_validators_hash, vh, 32) != VEIL_OK ||
-        cmt_bytes_set(&h->proposer_address, vals->address[0], CMT_ADDRESS_LEN) != VEIL_OK)
-        bench_die("header");
-    h->app_hash.len = 32;
-    memset(h->app_hash.b, 0xaa, 32);
-}
-
-/* A signed light block at height: every validator signs. */
-static void make_block(chain *c, lc_light_block *lb, int64_t height, const lc_validator_set *vals)
-{
-    lb->vals = *vals;
-    header_for(&lb->header, height, vals);
-    uint8_t hash[32];
-    if (cmt_header_hash(&lb->header, hash) != VEIL_OK) bench_die("header hash");
-    lc_commit *cm = &lb->commit;
-    memset(cm, 0, sizeof *cm);
-    cm->height = height;
-    if (cmt_bytes_set(&cm->block_id.hash, hash, 32) != VEIL_OK) bench_die("block id");
-    cm->block_id.parts.total = 1;
-    if (cmt_bytes_set(&cm->block_id.parts.hash, hash, 32) != VEIL_OK) bench_die("parts");
-    cm->n_sigs = vals->n;
-    cmt_buf sb = {0};
-    for (size_t i = 0; i < vals->n; i++) {
-        cmt_commit_sig *s = &cm->sigs[i];
-        s->block_id_flag = CMT_FLAG_COMMIT;
-        if (cmt_bytes_set(&s->validator_address, vals->address[i], CMT_ADDRESS_LEN) != VEIL_OK)
-            bench_die("address");
-        s->timestamp.seconds = lb->header.time.seconds + 1;
-        s->timestamp.nanos = (int32_t)i;
-        cmt_buf_reset(&sb);
-        cmt_vote_sign_bytes(&sb, lb->header.chain_id, CMT_MSG_PRECOMMIT, height, 0, &cm->block_id,
-                            &s->timestamp);
-        crypto_sign_detached(s->signature, NULL, sb.p, sb.len, c->sk[i]);
-        s->signature_len = 64;
-    }
-    cmt_buf_free(&sb);
-}
-
-static void make_set(chain *c, lc_validator_set *vals, size_t n)
-{
-    c->n = n;
-    vals->n = n;
-    for (size_t i = 0; i < n; i++) {
-        crypto_sign_keypair(vals->v[i].pub_key, c->sk[i]);
-        vals->v[i].voting_power = 10;
-        cmt_address_of(vals->v[i].pub_key, vals->address[i]);
-    }
+    static const uint8_t app[32] = {0xaa};
+    lc_testchain_init(&ch->c, "bench-chain", n, 1700000000);
+    while (ch->c.height < next) (void)lc_testchain_append(&ch->c, app);
+    ch->prev = lc_testchain_get(&ch->c, prev);
+    ch->next = lc_testchain_get(&ch->c, next);
 }
 
 static chain g100, g4;
@@ -94,7 +47,7 @@ static uint8_t g_bytes[LC_MAX_VALIDATORS][256];
 static size_t g_bytes_len[LC_MAX_VALIDATORS];
 static size_t g_needed;
 static lc_params g_p;
-static cmt_timestamp g_now = {1700000000 + 1000, 0};
+static cmt_timestamp g_now = {1700000000 + 1000, 0}; /* after every block */
 
 static bool run_commit(void *ctx, uint64_t n)
 {
@@ -143,18 +96,8 @@ int main(int argc, char **argv)
     bench_init(argv[0]);
     if (veil_crypto_init() != VEIL_OK) bench_die("crypto init");
     lc_params_default(&g_p);
-    lc_validator_set *vals = malloc(sizeof *vals);
-    g100.prev = calloc(1, sizeof *g100.prev);
-    g100.next = calloc(1, sizeof *g100.next);
-    g4.prev = calloc(1, sizeof *g4.prev);
-    g4.next = calloc(1, sizeof *g4.next);
-    if (!vals || !g100.prev || !g100.next || !g4.prev || !g4.next) bench_die("out of memory");
-    make_set(&g100, vals, 100);
-    make_block(&g100, g100.prev, 10, vals);
-    make_block(&g100, g100.next, 15, vals);
-    make_set(&g4, vals, 4);
-    make_block(&g4, g4.prev, 10, vals);
-    make_block(&g4, g4.next, 11, vals);
+    chain_make(&g100, 100, 10, 15);
+    chain_make(&g4, 4, 10, 11);
     /* The bound: exactly the verifications VerifyCommitLight needs (> 2/3 of 1000 power
      * = 67 signatures of 10), on their sign bytes prepared beforehand. */
     g_needed = 100 * 2 / 3 + 1;

@@ -50,297 +50,238 @@ static veil_status skip(pb_reader *r, unsigned wt)
     return VEIL_OK;
 }
 
-static veil_status dec_timestamp(pb_reader r, cmt_timestamp *t)
+/* One field of a message: read it from r, or answer VEIL_ERR_NOT_FOUND for a field the
+ * decoder does not know (skipped, as protobuf requires). */
+typedef veil_status (*field_fn)(pb_reader *r, uint32_t field, unsigned wt, void *ctx);
+
+static veil_status each_field(pb_reader r, field_fn fn, void *ctx)
 {
-    t->seconds = 0;
-    t->nanos = 0;
     while (!pb_reader_done(&r)) {
         uint32_t f;
         unsigned wt;
-        uint64_t v;
         ENSURE(pb_read_tag(&r, &f, &wt) == VEIL_OK, BAD);
-        if (f == 1) {
-            TRY(read_u64(&r, wt, &v));
-            t->seconds = (int64_t)v;
-        } else if (f == 2) {
-            TRY(read_u64(&r, wt, &v));
-            ENSURE(v < 1000000000u, BAD);
-            t->nanos = (int32_t)v;
-        } else {
-            TRY(skip(&r, wt));
-        }
+        veil_status st = fn(&r, f, wt, ctx);
+        if (st == VEIL_ERR_NOT_FOUND) st = skip(&r, wt);
+        TRY(st);
     }
     return VEIL_OK;
 }
 
-static veil_status dec_block_id(pb_reader r, cmt_block_id *id)
+/* The sub-message in a length-delimited field, field by field. */
+static veil_status each_field_of(pb_reader *r, unsigned wt, field_fn fn, void *ctx)
 {
-    memset(id, 0, sizeof *id);
-    while (!pb_reader_done(&r)) {
-        uint32_t f;
-        unsigned wt;
-        ENSURE(pb_read_tag(&r, &f, &wt) == VEIL_OK, BAD);
-        if (f == 1) {
-            TRY(read_hash(&r, wt, &id->hash));
-        } else if (f == 2) {
-            pb_reader s;
-            TRY(sub_of(&r, wt, &s));
-            while (!pb_reader_done(&s)) {
-                uint32_t g;
-                unsigned wt2;
-                uint64_t v;
-                ENSURE(pb_read_tag(&s, &g, &wt2) == VEIL_OK, BAD);
-                if (g == 1) {
-                    TRY(read_u64(&s, wt2, &v));
-                    ENSURE(v <= UINT32_MAX, BAD);
-                    id->parts.total = (uint32_t)v;
-                } else if (g == 2) {
-                    TRY(read_hash(&s, wt2, &id->parts.hash));
-                } else {
-                    TRY(skip(&s, wt2));
-                }
-            }
-        } else {
-            TRY(skip(&r, wt));
-        }
+    pb_reader s;
+    TRY(sub_of(r, wt, &s));
+    return each_field(s, fn, ctx);
+}
+
+static veil_status f_timestamp(pb_reader *r, uint32_t f, unsigned wt, void *ctx)
+{
+    cmt_timestamp *t = ctx;
+    uint64_t v;
+    if (f != 1 && f != 2) return VEIL_ERR_NOT_FOUND;
+    TRY(read_u64(r, wt, &v));
+    if (f == 1) {
+        t->seconds = (int64_t)v;
+    } else {
+        ENSURE(v < 1000000000u, BAD);
+        t->nanos = (int32_t)v;
     }
     return VEIL_OK;
 }
 
-static veil_status dec_header(pb_reader r, cmt_header *h)
+static veil_status f_parts(pb_reader *r, uint32_t f, unsigned wt, void *ctx)
 {
-    memset(h, 0, sizeof *h);
-    while (!pb_reader_done(&r)) {
-        uint32_t f;
-        unsigned wt;
-        uint64_t v;
-        pb_reader s;
-        size_t n;
-        ENSURE(pb_read_tag(&r, &f, &wt) == VEIL_OK, BAD);
-        switch (f) {
-        case 1: /* version */
-            TRY(sub_of(&r, wt, &s));
-            while (!pb_reader_done(&s)) {
-                uint32_t g;
-                unsigned wt2;
-                ENSURE(pb_read_tag(&s, &g, &wt2) == VEIL_OK, BAD);
-                if (g == 1) TRY(read_u64(&s, wt2, &h->version_block));
-                else if (g == 2) TRY(read_u64(&s, wt2, &h->version_app));
-                else TRY(skip(&s, wt2));
-            }
-            break;
-        case 2:
-            TRY(read_bytes(&r, wt, (uint8_t *)h->chain_id, CMT_MAX_CHAIN_ID_LEN, &n));
-            h->chain_id[n] = '\0';
-            ENSURE(strlen(h->chain_id) == n, BAD); /* no NUL inside */
-            break;
-        case 3:
-            TRY(read_u64(&r, wt, &v));
-            h->height = (int64_t)v;
-            break;
-        case 4:
-            TRY(sub_of(&r, wt, &s));
-            TRY(dec_timestamp(s, &h->time));
-            break;
-        case 5:
-            TRY(sub_of(&r, wt, &s));
-            TRY(dec_block_id(s, &h->last_block_id));
-            break;
-        case 6: TRY(read_hash(&r, wt, &h->last_commit_hash)); break;
-        case 7: TRY(read_hash(&r, wt, &h->data_hash)); break;
-        case 8: TRY(read_hash(&r, wt, &h->validators_hash)); break;
-        case 9: TRY(read_hash(&r, wt, &h->next_validators_hash)); break;
-        case 10: TRY(read_hash(&r, wt, &h->consensus_hash)); break;
-        case 11: TRY(read_hash(&r, wt, &h->app_hash)); break;
-        case 12: TRY(read_hash(&r, wt, &h->last_results_hash)); break;
-        case 13: TRY(read_hash(&r, wt, &h->evidence_hash)); break;
-        case 14: TRY(read_hash(&r, wt, &h->proposer_address)); break;
-        default: TRY(skip(&r, wt)); break;
-        }
-    }
+    cmt_part_set_header *p = ctx;
+    uint64_t v;
+    if (f == 2) return read_hash(r, wt, &p->hash);
+    if (f != 1) return VEIL_ERR_NOT_FOUND;
+    TRY(read_u64(r, wt, &v));
+    ENSURE(v <= UINT32_MAX, BAD);
+    p->total = (uint32_t)v;
     return VEIL_OK;
 }
 
-static veil_status dec_commit_sig(pb_reader r, cmt_commit_sig *s)
+static veil_status f_block_id(pb_reader *r, uint32_t f, unsigned wt, void *ctx)
 {
-    memset(s, 0, sizeof *s);
-    while (!pb_reader_done(&r)) {
-        uint32_t f;
-        unsigned wt;
-        uint64_t v;
-        pb_reader sub;
-        size_t n;
-        ENSURE(pb_read_tag(&r, &f, &wt) == VEIL_OK, BAD);
-        if (f == 1) {
-            TRY(read_u64(&r, wt, &v));
-            ENSURE(v <= 255, BAD);
-            s->block_id_flag = (uint8_t)v;
-        } else if (f == 2) {
-            TRY(read_hash(&r, wt, &s->validator_address));
-        } else if (f == 3) {
-            TRY(sub_of(&r, wt, &sub));
-            TRY(dec_timestamp(sub, &s->timestamp));
-        } else if (f == 4) {
-            TRY(read_bytes(&r, wt, s->signature, CMT_SIGNATURE_LEN, &n));
-            s->signature_len = (uint8_t)n;
-        } else {
-            TRY(skip(&r, wt));
-        }
+    cmt_block_id *id = ctx;
+    if (f == 1) return read_hash(r, wt, &id->hash);
+    if (f == 2) return each_field_of(r, wt, f_parts, &id->parts);
+    return VEIL_ERR_NOT_FOUND;
+}
+
+static veil_status f_version(pb_reader *r, uint32_t f, unsigned wt, void *ctx)
+{
+    cmt_header *h = ctx;
+    if (f == 1) return read_u64(r, wt, &h->version_block);
+    if (f == 2) return read_u64(r, wt, &h->version_app);
+    return VEIL_ERR_NOT_FOUND;
+}
+
+static veil_status f_header(pb_reader *r, uint32_t f, unsigned wt, void *ctx)
+{
+    cmt_header *h = ctx;
+    uint64_t v;
+    size_t n;
+    cmt_bytes *hashes[] = {&h->last_commit_hash, &h->data_hash,         &h->validators_hash,
+                           &h->next_validators_hash, &h->consensus_hash, &h->app_hash,
+                           &h->last_results_hash, &h->evidence_hash,      &h->proposer_address};
+    switch (f) {
+    case 1: return each_field_of(r, wt, f_version, h);
+    case 2:
+        TRY(read_bytes(r, wt, (uint8_t *)h->chain_id, CMT_MAX_CHAIN_ID_LEN, &n));
+        h->chain_id[n] = '\0';
+        ENSURE(strlen(h->chain_id) == n, BAD); /* no NUL inside */
+        return VEIL_OK;
+    case 3:
+        TRY(read_u64(r, wt, &v));
+        h->height = (int64_t)v;
+        return VEIL_OK;
+    case 4: return each_field_of(r, wt, f_timestamp, &h->time);
+    case 5: return each_field_of(r, wt, f_block_id, &h->last_block_id);
+    default:
+        if (f >= 6 && f <= 14) return read_hash(r, wt, hashes[f - 6]);
+        return VEIL_ERR_NOT_FOUND;
     }
+}
+
+static veil_status f_commit_sig(pb_reader *r, uint32_t f, unsigned wt, void *ctx)
+{
+    cmt_commit_sig *s = ctx;
+    uint64_t v;
+    size_t n;
+    switch (f) {
+    case 1:
+        TRY(read_u64(r, wt, &v));
+        ENSURE(v <= 255, BAD);
+        s->block_id_flag = (uint8_t)v;
+        return VEIL_OK;
+    case 2: return read_hash(r, wt, &s->validator_address);
+    case 3: return each_field_of(r, wt, f_timestamp, &s->timestamp);
+    case 4:
+        TRY(read_bytes(r, wt, s->signature, CMT_SIGNATURE_LEN, &n));
+        s->signature_len = (uint8_t)n;
+        return VEIL_OK;
+    default: return VEIL_ERR_NOT_FOUND;
+    }
+}
+
+static veil_status f_commit(pb_reader *r, uint32_t f, unsigned wt, void *ctx)
+{
+    lc_commit *c = ctx;
+    uint64_t v;
+    switch (f) {
+    case 1:
+        TRY(read_u64(r, wt, &v));
+        c->height = (int64_t)v;
+        return VEIL_OK;
+    case 2:
+        TRY(read_u64(r, wt, &v));
+        ENSURE((int64_t)v >= INT32_MIN && (int64_t)v <= INT32_MAX, BAD);
+        c->round = (int32_t)(int64_t)v;
+        return VEIL_OK;
+    case 3: return each_field_of(r, wt, f_block_id, &c->block_id);
+    case 4:
+        ENSURE(c->n_sigs < LC_MAX_VALIDATORS, VEIL_ERR_LC_VALSET_TOO_LARGE);
+        memset(&c->sigs[c->n_sigs], 0, sizeof c->sigs[0]);
+        TRY(each_field_of(r, wt, f_commit_sig, &c->sigs[c->n_sigs]));
+        c->n_sigs++;
+        return VEIL_OK;
+    default: return VEIL_ERR_NOT_FOUND;
+    }
+}
+
+typedef struct val_ctx {
+    lc_validator_set *vs;
+    size_t i;
+    bool have_addr, have_key;
+} val_ctx;
+
+/* tendermint.crypto.PublicKey: only ed25519 (field 1); another key type is not one
+ * this light client verifies. */
+static veil_status f_pub_key(pb_reader *r, uint32_t f, unsigned wt, void *ctx)
+{
+    val_ctx *v = ctx;
+    size_t n;
+    ENSURE(f == 1, BAD);
+    TRY(read_bytes(r, wt, v->vs->v[v->i].pub_key, CMT_PUBKEY_LEN, &n));
+    ENSURE(n == CMT_PUBKEY_LEN, BAD);
+    v->have_key = true;
     return VEIL_OK;
 }
 
-static veil_status dec_commit(pb_reader r, lc_commit *c)
+static veil_status f_validator(pb_reader *r, uint32_t f, unsigned wt, void *ctx)
 {
-    c->height = 0;
-    c->round = 0;
-    c->n_sigs = 0;
-    memset(&c->block_id, 0, sizeof c->block_id);
-    while (!pb_reader_done(&r)) {
-        uint32_t f;
-        unsigned wt;
-        uint64_t v;
-        pb_reader s;
-        ENSURE(pb_read_tag(&r, &f, &wt) == VEIL_OK, BAD);
-        if (f == 1) {
-            TRY(read_u64(&r, wt, &v));
-            c->height = (int64_t)v;
-        } else if (f == 2) {
-            TRY(read_u64(&r, wt, &v));
-            ENSURE((int64_t)v >= INT32_MIN && (int64_t)v <= INT32_MAX, BAD);
-            c->round = (int32_t)(int64_t)v;
-        } else if (f == 3) {
-            TRY(sub_of(&r, wt, &s));
-            TRY(dec_block_id(s, &c->block_id));
-        } else if (f == 4) {
-            ENSURE(c->n_sigs < LC_MAX_VALIDATORS, VEIL_ERR_LC_VALSET_TOO_LARGE);
-            TRY(sub_of(&r, wt, &s));
-            TRY(dec_commit_sig(s, &c->sigs[c->n_sigs]));
-            c->n_sigs++;
-        } else {
-            TRY(skip(&r, wt));
-        }
+    val_ctx *v = ctx;
+    uint64_t x;
+    size_t n;
+    switch (f) {
+    case 1:
+        TRY(read_bytes(r, wt, v->vs->address[v->i], CMT_ADDRESS_LEN, &n));
+        ENSURE(n == CMT_ADDRESS_LEN, BAD);
+        v->have_addr = true;
+        return VEIL_OK;
+    case 2: return each_field_of(r, wt, f_pub_key, v);
+    case 3:
+        TRY(read_u64(r, wt, &x));
+        v->vs->v[v->i].voting_power = (int64_t)x;
+        return VEIL_OK;
+    default: return VEIL_ERR_NOT_FOUND; /* proposer_priority: not needed */
     }
+}
+
+static veil_status f_validator_set(pb_reader *r, uint32_t f, unsigned wt, void *ctx)
+{
+    lc_validator_set *vs = ctx;
+    if (f != 1) return VEIL_ERR_NOT_FOUND; /* proposer, total power: recomputed */
+    ENSURE(vs->n < LC_MAX_VALIDATORS, VEIL_ERR_LC_VALSET_TOO_LARGE);
+    val_ctx v = {vs, vs->n, false, false};
+    vs->v[vs->n].voting_power = 0;
+    TRY(each_field_of(r, wt, f_validator, &v));
+    ENSURE(v.have_addr && v.have_key, BAD);
+    vs->n++;
     return VEIL_OK;
 }
 
-/* tendermint.crypto.PublicKey: only ed25519 (field 1). */
-static veil_status dec_pub_key(pb_reader r, uint8_t out[static CMT_PUBKEY_LEN])
+typedef struct block_ctx {
+    lc_light_block *lb;
+    bool have_sh, have_h, have_c, have_vs;
+} block_ctx;
+
+static veil_status f_signed_header(pb_reader *r, uint32_t f, unsigned wt, void *ctx)
 {
-    bool have = false;
-    while (!pb_reader_done(&r)) {
-        uint32_t f;
-        unsigned wt;
-        size_t n;
-        ENSURE(pb_read_tag(&r, &f, &wt) == VEIL_OK, BAD);
-        if (f == 1) {
-            TRY(read_bytes(&r, wt, out, CMT_PUBKEY_LEN, &n));
-            ENSURE(n == CMT_PUBKEY_LEN, BAD);
-            have = true;
-        } else {
-            return BAD; /* another key type: not one this light client verifies */
-        }
-    }
-    ENSURE(have, BAD);
-    return VEIL_OK;
+    block_ctx *b = ctx;
+    bool *seen = f == 1 ? &b->have_h : f == 2 ? &b->have_c : NULL;
+    if (seen == NULL) return VEIL_ERR_NOT_FOUND;
+    ENSURE(!*seen, BAD);
+    *seen = true;
+    return f == 1 ? each_field_of(r, wt, f_header, &b->lb->header)
+                  : each_field_of(r, wt, f_commit, &b->lb->commit);
 }
 
-static veil_status dec_validator(pb_reader r, lc_validator_set *vs, size_t i)
+static veil_status f_light_block(pb_reader *r, uint32_t f, unsigned wt, void *ctx)
 {
-    bool have_addr = false, have_key = false;
-    vs->v[i].voting_power = 0;
-    while (!pb_reader_done(&r)) {
-        uint32_t f;
-        unsigned wt;
-        uint64_t v;
-        size_t n;
-        pb_reader s;
-        ENSURE(pb_read_tag(&r, &f, &wt) == VEIL_OK, BAD);
-        if (f == 1) {
-            TRY(read_bytes(&r, wt, vs->address[i], CMT_ADDRESS_LEN, &n));
-            ENSURE(n == CMT_ADDRESS_LEN, BAD);
-            have_addr = true;
-        } else if (f == 2) {
-            TRY(sub_of(&r, wt, &s));
-            TRY(dec_pub_key(s, vs->v[i].pub_key));
-            have_key = true;
-        } else if (f == 3) {
-            TRY(read_u64(&r, wt, &v));
-            vs->v[i].voting_power = (int64_t)v;
-        } else {
-            TRY(skip(&r, wt)); /* proposer_priority: not verified, not needed */
-        }
-    }
-    ENSURE(have_addr && have_key, BAD);
-    return VEIL_OK;
-}
-
-static veil_status dec_validator_set(pb_reader r, lc_validator_set *vs)
-{
-    vs->n = 0;
-    while (!pb_reader_done(&r)) {
-        uint32_t f;
-        unsigned wt;
-        pb_reader s;
-        ENSURE(pb_read_tag(&r, &f, &wt) == VEIL_OK, BAD);
-        if (f == 1) {
-            ENSURE(vs->n < LC_MAX_VALIDATORS, VEIL_ERR_LC_VALSET_TOO_LARGE);
-            TRY(sub_of(&r, wt, &s));
-            TRY(dec_validator(s, vs, vs->n));
-            vs->n++;
-        } else {
-            TRY(skip(&r, wt)); /* proposer, total_voting_power: recomputed, not believed */
-        }
-    }
-    return VEIL_OK;
+    block_ctx *b = ctx;
+    bool *seen = f == 1 ? &b->have_sh : f == 2 ? &b->have_vs : NULL;
+    if (seen == NULL) return VEIL_ERR_NOT_FOUND;
+    ENSURE(!*seen, BAD);
+    *seen = true;
+    return f == 1 ? each_field_of(r, wt, f_signed_header, b)
+                  : each_field_of(r, wt, f_validator_set, &b->lb->vals);
 }
 
 veil_status lc_light_block_decode(const uint8_t *in, size_t len, lc_light_block *out)
 {
     ENSURE(len <= LC_WIRE_MAX, VEIL_ERR_LC_MALFORMED);
-    pb_reader r = pb_reader_init(in, len);
-    bool have_sh = false, have_h = false, have_c = false, have_vs = false;
     memset(&out->header, 0, sizeof out->header);
+    memset(&out->commit.block_id, 0, sizeof out->commit.block_id);
+    out->commit.height = 0;
+    out->commit.round = 0;
     out->commit.n_sigs = 0;
     out->vals.n = 0;
-    while (!pb_reader_done(&r)) {
-        uint32_t f;
-        unsigned wt;
-        pb_reader s;
-        ENSURE(pb_read_tag(&r, &f, &wt) == VEIL_OK, BAD);
-        if (f == 1) {
-            ENSURE(!have_sh, BAD);
-            have_sh = true;
-            TRY(sub_of(&r, wt, &s));
-            while (!pb_reader_done(&s)) {
-                uint32_t g;
-                unsigned wt2;
-                pb_reader t;
-                ENSURE(pb_read_tag(&s, &g, &wt2) == VEIL_OK, BAD);
-                if (g == 1) {
-                    ENSURE(!have_h, BAD);
-                    have_h = true;
-                    TRY(sub_of(&s, wt2, &t));
-                    TRY(dec_header(t, &out->header));
-                } else if (g == 2) {
-                    ENSURE(!have_c, BAD);
-                    have_c = true;
-                    TRY(sub_of(&s, wt2, &t));
-                    TRY(dec_commit(t, &out->commit));
-                } else {
-                    TRY(skip(&s, wt2));
-                }
-            }
-        } else if (f == 2) {
-            ENSURE(!have_vs, BAD);
-            have_vs = true;
-            TRY(sub_of(&r, wt, &s));
-            TRY(dec_validator_set(s, &out->vals));
-        } else {
-            TRY(skip(&r, wt));
-        }
-    }
-    ENSURE(have_h && have_c && have_vs, BAD);
+    block_ctx b = {out, false, false, false, false};
+    TRY(each_field(pb_reader_init(in, len), f_light_block, &b));
+    ENSURE(b.have_h && b.have_c && b.have_vs, BAD);
     return VEIL_OK;
 }
 
