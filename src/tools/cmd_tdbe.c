@@ -39,6 +39,8 @@ static void usage(void)
            "                      the one this platform was provisioned under\n"
            "  --rpc URL           the node's RPC (CometBFT's or the dev chain's), for\n"
            "                      membership proofs and the node join\n"
+           "  --join-rpc URL      where the node join goes (default: --rpc); a node that is\n"
+           "                      still catching up needs a synced node's RPC here\n"
            "  --operator-key FILE this node's staking account: a 0600 file holding its\n"
            "                      wallet seed (64 hex digits). The TDBE joins it (a node\n"
            "                      join binding this enclave's key) and names it to peers;\n"
@@ -144,6 +146,7 @@ int cmd_tdbe(int argc, char **argv)
                                          {"retry", required_argument, NULL, 'r'},
                                          {"rpc", required_argument, NULL, 'R'},
                                          {"operator-key", required_argument, NULL, 'k'},
+                                         {"join-rpc", required_argument, NULL, 'J'},
                                          {"validator-key", required_argument, NULL, 'V'},
                                          {"trust-height", required_argument, NULL, 'y'},
                                          {"trust-hash", required_argument, NULL, 'x'},
@@ -158,7 +161,7 @@ int cmd_tdbe(int argc, char **argv)
     int c, rc;
     static daemon_ctx dm;
     daemon_init(&dm, "tdbe");
-    while ((c = getopt_long(argc, argv, "l:T:H:C:P:p:e:m:t:r:R:k:V:y:x:g:h", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "l:T:H:C:P:p:e:m:t:r:R:k:J:V:y:x:g:h", opts, NULL)) != -1) {
         switch (c) {
         case 'l':
             cfg.listen = optarg;
@@ -203,6 +206,9 @@ int cmd_tdbe(int argc, char **argv)
             break;
         case 'k':
             operator_key = optarg;
+            break;
+        case 'J':
+            cfg.join_rpc = optarg;
             break;
         case 'V':
             validator_key = optarg;

@@ -704,7 +704,8 @@ typedef struct member {
     const char *collateral;
     char tdbe_listen[32], tqe_listen[32], rpc_url[64], operator_key[PATH_MAX + 16];
     char validator_key[PATH_MAX + 48]; /* "" unless it joins as a validator */
-    char *tdbe_argv[24 + 2 * MAX_VALIDATORS];
+    char join_rpc[64]; /* a genesis validator's RPC: an added node's own lags behind */
+    char *tdbe_argv[32 + 2 * MAX_VALIDATORS]; /* options (at most 26 words), peers, NULL */
     char peers[MAX_VALIDATORS][32];
     pid_t pid[MEMBER_PROCS];
     time_t restarts[3]; /* when the last three restarts happened */
@@ -828,6 +829,8 @@ static bool member_start_services(member *m, const char *veil)
     av[a++] = m->rpc_url;
     av[a++] = "--operator-key";
     av[a++] = m->operator_key;
+    av[a++] = "--join-rpc";
+    av[a++] = m->join_rpc;
     av[a++] = "--trust-height";
     av[a++] = "1";
     av[a++] = "--trust-hash";
@@ -873,6 +876,13 @@ static bool member_load(member *mm, json_t *vals, size_t i, const char *collater
     pf(mm->dir, sizeof mm->dir, "%s", dir);
     pf(mm->operator_key, sizeof mm->operator_key, "%s/operator.seed", dir);
     mm->validator_key[0] = '\0';
+    /* A genesis validator joins through its own node; an added node, which catches up
+     * by block sync, through v0's (its own cannot relay the join until it has caught
+     * up, and it cannot catch up past a confidential block until it holds the key). */
+    bool genesis_validator = !json_is_false(json_object_get(o, "validator"));
+    pf(mm->join_rpc, sizeof mm->join_rpc, "http://127.0.0.1:%lld",
+       (long long)json_integer_value(json_object_get(
+           json_array_get(vals, genesis_validator ? i : 0), "rpc_port")));
     if (json_is_true(json_object_get(o, "join_as_validator")))
         pf(mm->validator_key, sizeof mm->validator_key,
            "%s/cometbft/config/priv_validator_key.json", dir);

@@ -639,7 +639,7 @@ static veil_status join_try(tdbe *t, uint64_t *height)
     veil_status st;
     *height = 0;
     ENSURE_OUT(tx != NULL && enc != NULL, VEIL_ERR_NOMEM);
-    TRY_OUT(wallet_rpc_init(&r, t->cfg.rpc));
+    TRY_OUT(wallet_rpc_init(&r, t->cfg.join_rpc != NULL ? t->cfg.join_rpc : t->cfg.rpc));
     TRY_OUT(wallet_rpc_tip(&r, &tip, &tip_time, chain_id));
     TRY_OUT(wallet_rpc_account(&r, t->cfg.account, &acc));
     TRY_OUT(tdbe_join_quote(t, chain_id, tx->enclave_pubkey, &tx->enclave_pubkey_len, tx->quote,
@@ -682,7 +682,8 @@ out:
 
 static void join_round(tdbe *t)
 {
-    if (t->joined || !t->cfg.has_account_sk || t->cfg.rpc == NULL) return;
+    if (t->joined || !t->cfg.has_account_sk || (t->cfg.rpc == NULL && t->cfg.join_rpc == NULL))
+        return;
     uint64_t height = 0;
     char hex[65];
     veil_hex_encode(hex, t->cfg.account, 32);

@@ -46,6 +46,9 @@ typedef struct tdbe_config {
     /* The node's RPC (CometBFT's or the dev chain's): membership proofs and the node
      * join. Required unless `membership` is set. */
     const char *rpc;
+    /* Where the node join is sent and the account read (NULL: rpc). A node that is
+     * catching up cannot relay its own join; a synced node's RPC can. */
+    const char *join_rpc;
     /* This node's staking account: named in key requests (a server serves only a
      * member); fetching needs it. With account_sk, the TDBE joins it (a node join
      * binding this enclave's key, signed with the account key). */
