@@ -197,6 +197,9 @@ static veil_metric m_handed = {.name = "veil_tdbe_keys_handed_total",
 static veil_metric m_waiting = {.name = "veil_tdbe_tve_waiting_for_key",
                                 .help = "1 while this platform's TVE waits for the chain's key.",
                                 .type = VEIL_METRIC_GAUGE};
+static veil_metric m_lc_height = {.name = "veil_tdbe_lightclient_height",
+                                  .help = "Latest header the enclave's light client verified.",
+                                  .type = VEIL_METRIC_GAUGE};
 
 void tdbe_metrics_register(void)
 {
@@ -206,6 +209,7 @@ void tdbe_metrics_register(void)
     veil_metric_register(&m_fetch_failed);
     veil_metric_register(&m_handed);
     veil_metric_register(&m_waiting);
+    veil_metric_register(&m_lc_height);
 }
 
 /* --- moving bytes ------------------------------------------------------------------- */
@@ -464,6 +468,7 @@ static void lc_save(tdbe *t, const uint8_t *out, size_t n)
     if (veil_file_write_atomic(t->lc_path, out, n, 0600) != VEIL_OK)
         veil_log(VEIL_LOG_WARN, "cannot write %s: %s", t->lc_path, veil_error_detail());
     atomic_store(&t->lc_height, (long long)veil_get_u64(out));
+    veil_metric_set(&m_lc_height, veil_get_u64(out));
 }
 
 /* A light block, encoded for an ecall after `head` bytes the caller fills. */
@@ -496,6 +501,7 @@ static veil_status lc_start(tdbe *t)
         st = tee_enclave_call(t->enclave, TDBE_E_LC_RESUME, blob, len, NULL, 0, &n);
         if (st == VEIL_OK) {
             atomic_store(&t->lc_height, (long long)veil_get_u64(blob));
+            veil_metric_set(&m_lc_height, veil_get_u64(blob));
             veil_log(VEIL_LOG_INFO, "light client resumed at height %llu",
                      (unsigned long long)veil_get_u64(blob));
         } else if (st != t->last_lc) {
