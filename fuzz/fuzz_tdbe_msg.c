@@ -37,6 +37,17 @@ static void member(const uint8_t *data, size_t size)
     if (st != VEIL_ERR_TDBE_MEMBERSHIP_PROOF && st != VEIL_ERR_TDBE_NOT_MEMBER &&
         st != VEIL_ERR_TDBE_NOT_STAKED && st != VEIL_OK)
         abort();
+    /* The same bytes as epoch 0's KeyEpoch record in a one-leaf tree. */
+    static const uint8_t epoch0[8] = {0}, commitment[32] = {4};
+    veil_smt_key(key, VEIL_SMT_NS_KEY_EPOCH, epoch0, sizeof epoch0);
+    veil_smt_leaf_hash(root, key, vh);
+    if (tdbe_member_proof_encode(7, data, size, bitmap, sizeof bitmap, ans, TDBE_MEMBER_PROOF_MAX,
+                                 &n) != VEIL_OK)
+        abort();
+    st = tdbe_epoch_check(NULL, ans, n, root, 0, commitment);
+    if (st != VEIL_ERR_TDBE_MEMBERSHIP_PROOF && st != VEIL_ERR_TDBE_COMMITMENT && st != VEIL_OK)
+        abort();
+    if (tdbe_epoch_check(NULL, data, size, some_root, 0, commitment) == VEIL_OK) abort();
     free(ans);
 }
 

@@ -103,10 +103,21 @@ static void reg_account(const uint8_t account[32], uint64_t bonded, uint64_t jai
     pthread_mutex_unlock(&g_reg.lock);
 }
 
-/* The TDBE host's membership source: the account's record and proof against the
+/* The chain's key commitment of epoch 0, as the node's genesis records it. */
+static void reg_epoch(const uint8_t commitment[32])
+{
+    node_key_epoch e = {.epoch = 0, .start_height = 0, .commitment_len = 32};
+    memcpy(e.commitment, commitment, 32);
+    pthread_mutex_lock(&g_reg.lock);
+    assert_int_equal(node_state_epoch_put(g_reg.st, &e), VEIL_OK);
+    reg_commit();
+    pthread_mutex_unlock(&g_reg.lock);
+}
+
+/* The TDBE hosts' source of state proofs: a record and its proof against the
  * committed app hash, as the node's abci_query with prove answers. */
-static veil_status reg_source(void *ctx, const uint8_t account[static 32], uint8_t *out,
-                              size_t cap, size_t *out_len)
+static veil_status reg_source(void *ctx, uint8_t ns, const uint8_t *id, size_t id_len,
+                              uint8_t *out, size_t cap, size_t *out_len)
 {
     (void)ctx;
     veil_smt_proof *p = malloc(sizeof *p);
@@ -114,11 +125,14 @@ static veil_status reg_source(void *ctx, const uint8_t account[static 32], uint8
     size_t vlen = 0, elen = 0;
     veil_status st = p != NULL && enc != NULL ? VEIL_OK : VEIL_ERR_NOMEM;
     pthread_mutex_lock(&g_reg.lock);
-    g_reg.asked++;
+    if (ns == VEIL_SMT_NS_ACCOUNT) g_reg.asked++; /* membership proofs asked for */
     if (st == VEIL_OK)
-        st = node_state_prove(g_reg.st, VEIL_SMT_NS_ACCOUNT, account, 32, &value, &vlen, p);
-    /* The header after the proven height; tampered: the first header's (another state). */
-    int64_t height = g_reg.tamper ? 1 : (int64_t)node_state_meta(g_reg.st)->last_height + 1;
+        st = node_state_prove(g_reg.st, ns, id, id_len, &value, &vlen, p);
+    /* The header after the proven height; tampered (account proofs, which a serving
+     * TDBE asks for): the first header's, another state. */
+    int64_t height = g_reg.tamper && ns == VEIL_SMT_NS_ACCOUNT
+                         ? 1
+                         : (int64_t)node_state_meta(g_reg.st)->last_height + 1;
     pthread_mutex_unlock(&g_reg.lock);
     if (st == VEIL_OK) st = veil_smt_proof_encode(p, enc, VEIL_SMT_PROOF_MAX_LEN, &elen);
     if (st == VEIL_OK) st = tdbe_member_proof_encode(height, value, vlen, enc, elen, out, cap, out_len);
@@ -150,7 +164,7 @@ static tdbe_config member_config(member *m, const char *home, const char *tdbe_i
     tdbe_config tc = {.listen = "127.0.0.1:0", .tve_endpoint = m->ep, .home = home,
                       .platform_dir = m->plat, .collateral = collateral,
                       .enclave_path = tdbe_img, .timeout_ms = 5000, .handshake_ms = 5000,
-                      .retry_ms = 3600000, .membership = reg_source, .has_account = true,
+                      .retry_ms = 3600000, .state_proof = reg_source, .has_account = true,
                       .has_trust = true, .trust_height = 1, .light_block = chain_block,
                       .latest_height = chain_latest};
     memcpy(tc.account, m->account, 32);
@@ -203,8 +217,28 @@ static void member_start(member *m, const char *name, const char *tve_img, const
     assert_true(qlen > 0);
     free(quote);
     reg_account(m->account, 1000, 0, m->spki, m->spki_len);
-    m->serving = serve;
-    if (serve) assert_int_equal(pthread_create(&m->tdbe_th, NULL, tdbe_main, m), 0);
+    /* Every member runs: its light client follows the chain (a fetch, too, checks the
+     * awaited commitment against it); `serve` says only whether the test fetches from
+     * it. */
+    (void)serve;
+    m->serving = true;
+    assert_int_equal(pthread_create(&m->tdbe_th, NULL, tdbe_main, m), 0);
+}
+
+/* Stops a member's TDBE (its thread, then the host) ... */
+static void tdbe_down(member *m)
+{
+    m->tdbe_stop = 1;
+    pthread_join(m->tdbe_th, NULL);
+    tdbe_close(m->t);
+    m->tdbe_stop = 0;
+}
+
+/* ... and starts it again with tc. */
+static void tdbe_up(member *m, const tdbe_config *tc)
+{
+    assert_int_equal(tdbe_open(tc, &m->t), VEIL_OK);
+    assert_int_equal(pthread_create(&m->tdbe_th, NULL, tdbe_main, m), 0);
 }
 
 static void member_stop(member *m)
@@ -337,14 +371,24 @@ static void test_key_sharing(void **state)
     memset(junk, 0x5a, sizeof junk);
     assert_int_equal(import_key(&b, junk, sizeof junk), VEIL_ERR_HANDOFF_CHANNEL);
 
-    /* A key that does not match the commitment the requester names is refused inside
-     * its enclave; nothing reaches the TVE. */
+    /* A key that does not match the commitment on chain is refused inside the fetching
+     * enclave; nothing reaches the TVE. (Here the chain is made to name a wrong
+     * commitment, so the peer's genuine key does not match it.) */
     uint8_t sealed[TDBE_RESULT_MAX], sealed_c[TDBE_RESULT_MAX];
     size_t len = 0, len_c = 0;
     memcpy(wrong, commit, 32);
     wrong[0] ^= 1;
+    reg_epoch(wrong);
     assert_int_equal(tdbe_fetch(b.t, tdbe_address(a.t), 0, wrong, sealed, sizeof sealed, &len, NULL),
                      VEIL_ERR_TDBE_KEY_MISMATCH);
+    /* The chain's commitment; a host asking its enclave to fetch for another one (a
+     * commitment of its choosing) is refused before anything is sent. */
+    reg_epoch(commit);
+    assert_int_equal(tdbe_fetch(b.t, tdbe_address(a.t), 0, wrong, sealed, sizeof sealed, &len, NULL),
+                     VEIL_ERR_TDBE_COMMITMENT);
+    /* An epoch the chain has no record of. */
+    assert_int_equal(tdbe_fetch(b.t, tdbe_address(a.t), 7, commit, sealed, sizeof sealed, &len, NULL),
+                     VEIL_ERR_TDBE_COMMITMENT);
     /* A certificate judged after it expired (the host's clock two days on). */
     assert_int_equal(tdbe_fetch_at(b.t, tdbe_address(a.t), 0, commit,
                                    (int64_t)time(NULL) + 2 * 86400, sealed, sizeof sealed, &len, NULL),
@@ -361,8 +405,6 @@ static void test_key_sharing(void **state)
     /* Once it holds the key, b's TVE takes no other. */
     assert_int_equal(import_key(&b, sealed, len), VEIL_ERR_TVE_NOT_AWAITING);
     /* c fetched from b, which got it from a: the same key. */
-    b.serving = true;
-    assert_int_equal(pthread_create(&b.tdbe_th, NULL, tdbe_main, &b), 0);
     assert_int_equal(
         tdbe_fetch(c.t, tdbe_address(b.t), 0, commit, sealed_c, sizeof sealed_c, &len_c, NULL), VEIL_OK);
     assert_int_equal(import_key(&c, sealed_c, len_c), VEIL_OK);
@@ -405,6 +447,7 @@ static void test_peer_refusals(void **state)
     size_t len = 0;
     init_chain(&a, NULL, commit);
     init_chain(&req, commit, NULL);
+    reg_epoch(commit);
 
     assert_int_equal(tdbe_fetch(req.t, tdbe_address(dbg.t), 0, commit, sealed, sizeof sealed, &len, NULL),
                      VEIL_ERR_RATLS_DEBUG);
@@ -458,6 +501,7 @@ static void test_membership(void **state)
     uint32_t code = 0;
     init_chain(&a, NULL, commit);
     init_chain(&b, commit, NULL);
+    reg_epoch(commit);
     /* Each platform's TDBE has its own key. */
     assert_false(b.spki_len == c.spki_len && memcmp(b.spki, c.spki, b.spki_len) == 0);
 #define FETCH_B() tdbe_fetch(b.t, tdbe_address(a.t), 0, commit, sealed, sizeof sealed, &len, &code)
@@ -473,20 +517,20 @@ static void test_membership(void **state)
     assert_int_equal(code, VEIL_ERR_TDBE_NOT_MEMBER);
     /* c naming b's account: its key is not the one bound there either. */
     reg_account(b.account, 1000, 0, b.spki, b.spki_len);
-    tdbe_close(c.t);
+    tdbe_down(&c);
     char c_home[160];
     snprintf(c_home, sizeof c_home, "%s/mc/tdbe", g_dir);
     tdbe_config tc = member_config(&c, c_home, ENC "veil_tdbe_enclave.signed.so", g_coll);
     memcpy(tc.account, b.account, 32);
-    assert_int_equal(tdbe_open(&tc, &c.t), VEIL_OK);
+    tdbe_up(&c, &tc);
     assert_int_equal(tdbe_fetch(c.t, tdbe_address(a.t), 0, commit, sealed, sizeof sealed, &len,
                                 &code),
                      VEIL_ERR_TDBE_REFUSED);
     assert_int_equal(code, VEIL_ERR_TDBE_NOT_MEMBER);
     /* An account nobody created: its absence is proven. */
     memcpy(tc.account, "an account that was never created", 32);
-    tdbe_close(c.t);
-    assert_int_equal(tdbe_open(&tc, &c.t), VEIL_OK);
+    tdbe_down(&c);
+    tdbe_up(&c, &tc);
     assert_int_equal(tdbe_fetch(c.t, tdbe_address(a.t), 0, commit, sealed, sizeof sealed, &len,
                                 &code),
                      VEIL_ERR_TDBE_REFUSED);
@@ -511,11 +555,11 @@ static void test_membership(void **state)
     uint8_t before[128], quote[8192];
     size_t before_len = b.spki_len, qlen = 0;
     memcpy(before, b.spki, b.spki_len);
-    tdbe_close(b.t);
+    tdbe_down(&b);
     char b_home[160];
     snprintf(b_home, sizeof b_home, "%s/mb/tdbe", g_dir);
     tc = member_config(&b, b_home, ENC "veil_tdbe_enclave.signed.so", g_coll);
-    assert_int_equal(tdbe_open(&tc, &b.t), VEIL_OK);
+    tdbe_up(&b, &tc);
     assert_int_equal(tdbe_join_quote(b.t, CHAIN, b.spki, &b.spki_len, quote, &qlen), VEIL_OK);
     assert_int_equal(b.spki_len, before_len);
     assert_memory_equal(b.spki, before, before_len);
@@ -531,22 +575,16 @@ static void test_membership(void **state)
     char a_home[160], lc_file[200];
     snprintf(a_home, sizeof a_home, "%s/ma/tdbe", g_dir);
     snprintf(lc_file, sizeof lc_file, "%s/lc-state.sealed", a_home);
-    a.tdbe_stop = 1;
-    pthread_join(a.tdbe_th, NULL);
-    tdbe_close(a.t);
+    tdbe_down(&a);
     tdbe_config ta = member_config(&a, a_home, ENC "veil_tdbe_enclave.signed.so", g_coll);
     ta.has_trust = false;
-    a.tdbe_stop = 0;
-    assert_int_equal(tdbe_open(&ta, &a.t), VEIL_OK);
-    assert_int_equal(pthread_create(&a.tdbe_th, NULL, tdbe_main, &a), 0);
+    tdbe_up(&a, &ta);
     for (int i = 0; i < 100 && tdbe_lc_height(a.t) < lc_before; i++) usleep(50000);
     assert_true(tdbe_lc_height(a.t) >= lc_before);
     assert_int_equal(FETCH_B(), VEIL_OK);
     /* A damaged sealed state and no trust root: the light client cannot start, so no
      * membership can be proven and nothing is served. */
-    a.tdbe_stop = 1;
-    pthread_join(a.tdbe_th, NULL);
-    tdbe_close(a.t);
+    tdbe_down(&a);
     FILE *f = fopen(lc_file, "r+b");
     assert_non_null(f);
     assert_int_equal(fseek(f, 200, SEEK_SET), 0);
@@ -554,9 +592,7 @@ static void test_membership(void **state)
     assert_int_equal(fseek(f, 200, SEEK_SET), 0);
     fputc(ch ^ 0x01, f);
     fclose(f);
-    a.tdbe_stop = 0;
-    assert_int_equal(tdbe_open(&ta, &a.t), VEIL_OK);
-    assert_int_equal(pthread_create(&a.tdbe_th, NULL, tdbe_main, &a), 0);
+    tdbe_up(&a, &ta);
     usleep(300000);
     assert_int_equal(tdbe_lc_height(a.t), 0);
     assert_int_equal(FETCH_B(), VEIL_ERR_TDBE_REFUSED);

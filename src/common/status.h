@@ -218,7 +218,9 @@
       "the peer's enclave key is not bound to an account by a node join")                \
     X(VEIL_ERR_TDBE_NOT_STAKED, 965, "the peer's account has no bonded stake or is jailed") \
     X(VEIL_ERR_TDBE_MEMBERSHIP_PROOF, 966,                                               \
-      "the membership proof does not verify against the app hash")                       \
+      "a state proof does not verify against the verified app hash")                     \
+    X(VEIL_ERR_TDBE_COMMITMENT, 967,                                                     \
+      "the awaited key commitment is not the one on chain")                              \
     /* light client (10xx) */                                                            \
     X(VEIL_ERR_LC_MALFORMED, 1000, "a light block does not decode")                      \
     X(VEIL_ERR_LC_HEADER, 1001, "a header fails basic validation")                       \

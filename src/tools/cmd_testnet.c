@@ -704,7 +704,7 @@ typedef struct member {
     const char *collateral;
     char tdbe_listen[32], tqe_listen[32], rpc_url[64], operator_key[PATH_MAX + 16];
     char validator_key[PATH_MAX + 48]; /* "" unless it joins as a validator */
-    char join_rpc[64]; /* a genesis validator's RPC: an added node's own lags behind */
+    char tdbe_rpc[64]; /* the RPC its TDBE reads: an added node's own lags behind */
     char *tdbe_argv[32 + 2 * MAX_VALIDATORS]; /* options (at most 26 words), peers, NULL */
     char peers[MAX_VALIDATORS][32];
     pid_t pid[MEMBER_PROCS];
@@ -826,11 +826,9 @@ static bool member_start_services(member *m, const char *veil)
     av[a++] = "--retry";
     av[a++] = "1";
     av[a++] = "--rpc";
-    av[a++] = m->rpc_url;
+    av[a++] = m->tdbe_rpc;
     av[a++] = "--operator-key";
     av[a++] = m->operator_key;
-    av[a++] = "--join-rpc";
-    av[a++] = m->join_rpc;
     av[a++] = "--trust-height";
     av[a++] = "1";
     av[a++] = "--trust-hash";
@@ -876,11 +874,13 @@ static bool member_load(member *mm, json_t *vals, size_t i, const char *collater
     pf(mm->dir, sizeof mm->dir, "%s", dir);
     pf(mm->operator_key, sizeof mm->operator_key, "%s/operator.seed", dir);
     mm->validator_key[0] = '\0';
-    /* A genesis validator joins through its own node; an added node, which catches up
-     * by block sync, through v0's (its own cannot relay the join until it has caught
-     * up, and it cannot catch up past a confidential block until it holds the key). */
+    /* A genesis validator's TDBE reads its own node; an added node's, which catches up
+     * by block sync, reads v0's: its own node cannot relay the join, nor answer state
+     * queries, while it waits at a block with confidential txs for the key the TDBE
+     * is to fetch. What the TDBE reads it verifies (its light client), whoever serves
+     * it. */
     bool genesis_validator = !json_is_false(json_object_get(o, "validator"));
-    pf(mm->join_rpc, sizeof mm->join_rpc, "http://127.0.0.1:%lld",
+    pf(mm->tdbe_rpc, sizeof mm->tdbe_rpc, "http://127.0.0.1:%lld",
        (long long)json_integer_value(json_object_get(
            json_array_get(vals, genesis_validator ? i : 0), "rpc_port")));
     if (json_is_true(json_object_get(o, "join_as_validator")))

@@ -32,6 +32,7 @@
 #include "host/lightclient/lc_rpc.h"
 #include "trusted/lightclient/lc_wire.h"
 #include "trusted/tdbe/tdbe_abi.h"
+#include "trusted/state/smt_verify.h"
 #include "trusted/tdbe/tdbe_member.h"
 #include "veil/tve.pb-c.h"
 #include "wallet/wallet_rpc.h"
@@ -113,41 +114,31 @@ static veil_status o_key_export(void *ctx, const uint8_t *in, size_t in_len, uin
     return st;
 }
 
-/* TDBE_O_MEMBERSHIP: a client's account record, its SMT proof and the app hash, from
- * the node (or the configured source). The enclave believes none of it unproven. */
-static veil_status o_membership(void *ctx, const uint8_t *in, size_t in_len, uint8_t *out,
-                                size_t out_cap, size_t *out_len)
+/* A state record with its proof, for the enclave to check against its light client:
+ * from the configured source, else the node's RPC (abci_query with prove; the state
+ * after height H is in the app hash of header H + 1). Then waits (a block interval or
+ * so, at most half the connection timeout) until the enclave's light client has
+ * verified the header the proof is against. */
+static veil_status state_proof(tdbe *t, uint8_t ns, const uint8_t *id, size_t id_len,
+                               const char *path, uint8_t *out, size_t out_cap, size_t *out_len)
 {
-    tdbe *t = ctx;
-    ENSURE(in_len == 32, VEIL_ERR_MALFORMED);
-    char hex[65];
-    veil_hex_encode(hex, in, 32);
     veil_status st;
-    if (t->cfg.membership != NULL) {
-        st = t->cfg.membership(t->cfg.membership_ctx, in, out, out_cap, out_len);
+    if (t->cfg.state_proof != NULL) {
+        st = t->cfg.state_proof(t->cfg.state_proof_ctx, ns, id, id_len, out, out_cap, out_len);
     } else {
-        char path[80];
-        snprintf(path, sizeof path, "/account/%s", hex);
         uint8_t hash[32], *value = NULL, *proof = NULL;
         size_t vlen = 0, plen = 0;
         int64_t height = 0;
         st = veil_rpc_abci_proof(t->cfg.rpc, path, (long)t->cfg.timeout_ms, &height, hash, &value,
                                  &vlen, &proof, &plen);
-        /* The state after `height` is in the app hash of header height + 1. */
         if (st == VEIL_OK)
             st = tdbe_member_proof_encode(height + 1, value, vlen, proof, plen, out, out_cap,
                                           out_len);
         free(value);
         free(proof);
     }
-    /* Wait (a block interval or so, at most half the connection's timeout) until the
-     * enclave's light client has verified the header the proof is against. */
     int64_t height = 0;
     if (st == VEIL_OK) st = tdbe_member_height(out, *out_len, &height);
-    if (st == VEIL_OK && atomic_load(&t->lc_height) == 0) {
-        veil_error_detail_set("the light client has not started");
-        st = VEIL_ERR_LC_UNAVAILABLE;
-    }
     for (unsigned waited = 0; st == VEIL_OK && atomic_load(&t->lc_height) < height; waited++) {
         if (waited * 50 >= t->cfg.timeout_ms / 2 || atomic_load(&t->stopping)) {
             veil_error_detail_set("the light client has not verified height %lld",
@@ -158,12 +149,33 @@ static veil_status o_membership(void *ctx, const uint8_t *in, size_t in_len, uin
         usleep(50000);
     }
     if (st != VEIL_OK)
-        veil_log(VEIL_LOG_WARN, "membership proof for account %s: %s (%s)", hex,
-                 veil_status_str(st), veil_error_detail());
+        veil_log(VEIL_LOG_WARN, "state proof of %s: %s (%s)", path, veil_status_str(st),
+                 veil_error_detail());
     return st;
 }
 
-static const tee_ocall_fn g_ocalls[] = {o_key_export, o_membership};
+/* TDBE_O_MEMBERSHIP: a client's account record and its proof. */
+static veil_status o_membership(void *ctx, const uint8_t *in, size_t in_len, uint8_t *out,
+                                size_t out_cap, size_t *out_len)
+{
+    ENSURE(in_len == 32, VEIL_ERR_MALFORMED);
+    char path[80], hex[65];
+    veil_hex_encode(hex, in, 32);
+    snprintf(path, sizeof path, "/account/%s", hex);
+    return state_proof(ctx, VEIL_SMT_NS_ACCOUNT, in, 32, path, out, out_cap, out_len);
+}
+
+/* TDBE_O_EPOCH_PROOF: the chain's key epoch record and its proof. */
+static veil_status o_epoch_proof(void *ctx, const uint8_t *in, size_t in_len, uint8_t *out,
+                                 size_t out_cap, size_t *out_len)
+{
+    ENSURE(in_len == 8, VEIL_ERR_MALFORMED);
+    char path[48];
+    snprintf(path, sizeof path, "/key_epoch/%llu", (unsigned long long)veil_get_u64(in));
+    return state_proof(ctx, VEIL_SMT_NS_KEY_EPOCH, in, 8, path, out, out_cap, out_len);
+}
+
+static const tee_ocall_fn g_ocalls[] = {o_key_export, o_membership, o_epoch_proof};
 
 static veil_status identity_refresh(tdbe *t)
 {
@@ -723,7 +735,7 @@ veil_status tdbe_open(const tdbe_config *cfg, tdbe **out)
 {
     ENSURE(cfg->listen != NULL && cfg->tve_endpoint != NULL && cfg->home != NULL &&
                cfg->enclave_path != NULL && cfg->collateral != NULL &&
-               cfg->n_peers <= TDBE_MAX_PEERS && (cfg->rpc != NULL || cfg->membership != NULL) &&
+               cfg->n_peers <= TDBE_MAX_PEERS && (cfg->rpc != NULL || cfg->state_proof != NULL) &&
                (!cfg->has_account_sk || cfg->has_account),
            VEIL_ERR_ARG);
     tdbe *t = calloc(1, sizeof *t);

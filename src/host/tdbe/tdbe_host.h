@@ -44,7 +44,7 @@ typedef struct tdbe_config {
     unsigned handshake_ms; /* 0: 5000 */
     unsigned retry_ms;     /* between fetch rounds; 0: 2000 */
     /* The node's RPC (CometBFT's or the dev chain's): membership proofs and the node
-     * join. Required unless `membership` is set. */
+     * join. Required unless `state_proof` is set. */
     const char *rpc;
     /* Where the node join is sent and the account read (NULL: rpc). A node that is
      * catching up cannot relay its own join; a synced node's RPC can. */
@@ -73,11 +73,11 @@ typedef struct tdbe_config {
     veil_status (*light_block)(void *ctx, int64_t height, lc_light_block *out);
     veil_status (*latest_height)(void *ctx, int64_t *height);
     void *chain_ctx;
-    /* Tests: where membership proofs come from instead of the RPC (tdbe_member.h's
-     * encoding into out). */
-    veil_status (*membership)(void *ctx, const uint8_t account[static 32], uint8_t *out,
-                              size_t cap, size_t *out_len);
-    void *membership_ctx;
+    /* Tests: where state proofs come from instead of the RPC: the record of (ns, id)
+     * (smt_verify.h namespaces: account, key_epoch) in tdbe_member.h's encoding. */
+    veil_status (*state_proof)(void *ctx, uint8_t ns, const uint8_t *id, size_t id_len,
+                               uint8_t *out, size_t cap, size_t *out_len);
+    void *state_proof_ctx;
 } tdbe_config;
 
 typedef struct tdbe tdbe;

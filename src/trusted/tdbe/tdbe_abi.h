@@ -65,6 +65,10 @@ enum tdbe_ocall {
      * proof), from the node's state; the enclave checks it against the app hash its
      * light client verified at that height. */
     TDBE_O_MEMBERSHIP = 1,
+    /* in: an epoch (u64 BE); out: the chain's KeyEpoch record for it with its proof, the
+     * same encoding: before fetching a key, the enclave checks that the commitment its
+     * TVE awaits is the one on chain. */
+    TDBE_O_EPOCH_PROOF = 2,
 };
 
 #define TDBE_ROLE_SERVE 0u

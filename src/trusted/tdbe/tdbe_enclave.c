@@ -325,6 +325,8 @@ static void conn_free(conn *c)
     tee_free(c);
 }
 
+static veil_status check_epoch(uint64_t epoch, const uint8_t commitment[static 32]);
+
 static veil_status e_open(const uint8_t *in, size_t in_len, uint8_t *out, size_t out_cap,
                           size_t *out_len)
 {
@@ -335,6 +337,8 @@ static veil_status e_open(const uint8_t *in, size_t in_len, uint8_t *out, size_t
     uint8_t k[TVE_CHANNEL_KEY_LEN];
     TRY(tve_handoff_client_key(&g_handoff, k)); /* nothing to serve or hand over without it */
     veil_wipe(k, sizeof k);
+    /* A fetch only for the commitment the chain holds: the host's word is not enough. */
+    if (fetch) TRY(check_epoch(veil_get_u64(in + 9), in + 17));
     conn *c = tee_calloc(1, sizeof *c);
     ENSURE(c != NULL, VEIL_ERR_TEE_OUT_OF_MEMORY);
     c->fetch = fetch;
@@ -449,31 +453,53 @@ static veil_status read_frame(conn *c, bool *whole)
     }
 }
 
+/* A state proof from the host (ocall `which` with `in`), and the app hash of the height
+ * it names as this enclave's light client verified it. A host that cannot prove gets
+ * VEIL_ERR_TDBE_MEMBERSHIP_PROOF. *proof is tee_alloc'ed (the caller frees it). */
+static veil_status proven(uint32_t which, const uint8_t *in, size_t in_len, uint8_t **proof,
+                          size_t *n, uint8_t app[static 32])
+{
+    *proof = tee_alloc(TDBE_MEMBER_PROOF_MAX);
+    ENSURE(*proof != NULL, VEIL_ERR_TEE_OUT_OF_MEMORY);
+    uint8_t buf[CMT_MAX_HASH_LEN];
+    size_t app_len = 0;
+    int64_t height = 0;
+    veil_status st = tee_ocall(which, in, in_len, *proof, TDBE_MEMBER_PROOF_MAX, n);
+    if (st != VEIL_OK) st = VEIL_ERR_TDBE_MEMBERSHIP_PROOF;
+    if (st == VEIL_OK) st = tdbe_member_height(*proof, *n, &height);
+    if (st == VEIL_OK) {
+        lc_lock();
+        st = g_lc != NULL ? lc_state_app_hash(g_lc, height, buf, &app_len) : VEIL_ERR_NOT_FOUND;
+        lc_unlock();
+        if (st != VEIL_OK || app_len != 32) st = VEIL_ERR_TDBE_MEMBERSHIP_PROOF;
+    }
+    if (st == VEIL_OK) memcpy(app, buf, 32);
+    return st;
+}
+
 /* Whether the client is a member: its certificate's key bound by a node join of
  * `account`, staked and not jailed, proven against the app hash (tdbe_member.h). */
 static veil_status check_member(conn *c, const uint8_t account[static TDBE_ACCOUNT_LEN])
 {
-    uint8_t spki_hash[32];
+    uint8_t spki_hash[32], app[32], *proof = NULL;
+    size_t n = 0;
     TRY(ratls_session_peer_spki_hash(c->s, spki_hash));
-    uint8_t *proof = tee_alloc(TDBE_MEMBER_PROOF_MAX);
-    ENSURE(proof != NULL, VEIL_ERR_TEE_OUT_OF_MEMORY);
-    size_t n = 0, app_len = 0;
-    int64_t height = 0;
-    uint8_t app[CMT_MAX_HASH_LEN];
-    veil_status st = tee_ocall(TDBE_O_MEMBERSHIP, account, TDBE_ACCOUNT_LEN, proof,
-                               TDBE_MEMBER_PROOF_MAX, &n);
-    /* A host that cannot prove membership gets the client refused. */
-    if (st != VEIL_OK) st = VEIL_ERR_TDBE_MEMBERSHIP_PROOF;
-    if (st == VEIL_OK) st = tdbe_member_height(proof, n, &height);
-    /* The app hash of that height, as this enclave's light client verified it. */
-    if (st == VEIL_OK) {
-        lc_lock();
-        st = g_lc != NULL ? lc_state_app_hash(g_lc, height, app, &app_len) : VEIL_ERR_NOT_FOUND;
-        lc_unlock();
-        if (st != VEIL_OK || app_len != 32) st = VEIL_ERR_TDBE_MEMBERSHIP_PROOF;
-    }
+    veil_status st = proven(TDBE_O_MEMBERSHIP, account, TDBE_ACCOUNT_LEN, &proof, &n, app);
     if (st == VEIL_OK) st = tdbe_member_check(&g_alloc, proof, n, app, account, spki_hash,
                                               (uint64_t)(c->now < 0 ? 0 : c->now));
+    tee_free(proof);
+    return st;
+}
+
+/* Before fetching: the commitment this platform's TVE awaits must be the chain's, as
+ * proven against this enclave's light client (tdbe_epoch_check). */
+static veil_status check_epoch(uint64_t epoch, const uint8_t commitment[static 32])
+{
+    uint8_t ep[8], app[32], *proof = NULL;
+    size_t n = 0;
+    veil_put_u64(ep, epoch);
+    veil_status st = proven(TDBE_O_EPOCH_PROOF, ep, sizeof ep, &proof, &n, app);
+    if (st == VEIL_OK) st = tdbe_epoch_check(&g_alloc, proof, n, app, epoch, commitment);
     tee_free(proof);
     return st;
 }

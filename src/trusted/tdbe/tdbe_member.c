@@ -36,27 +36,42 @@ veil_status tdbe_member_proof_encode(int64_t height, const uint8_t *record, size
     return VEIL_OK;
 }
 
-veil_status tdbe_member_check(ProtobufCAllocator *a, const uint8_t *proof, size_t proof_len,
-                              const uint8_t app_hash[static 32], const uint8_t account[static 32],
-                              const uint8_t peer_spki_hash[static 32], uint64_t now)
+/* The record an answer proves at (ns, id) under app_hash: *record NULL when the proof
+ * shows it absent. */
+static veil_status proven_record(const uint8_t *proof, size_t proof_len,
+                                 const uint8_t app_hash[static 32], uint8_t ns, const uint8_t *id,
+                                 size_t id_len, const uint8_t **record, size_t *record_len)
 {
     ENSURE(proof_len >= HEAD && proof_len <= TDBE_MEMBER_PROOF_MAX,
            VEIL_ERR_TDBE_MEMBERSHIP_PROOF);
     uint8_t present = proof[8];
-    uint32_t record_len = veil_get_u32(proof + 9);
-    ENSURE(present <= 1 && record_len <= TDBE_MEMBER_RECORD_MAX &&
-               record_len <= proof_len - HEAD && (present || record_len == 0),
+    uint32_t n = veil_get_u32(proof + 9);
+    ENSURE(present <= 1 && n <= TDBE_MEMBER_RECORD_MAX && n <= proof_len - HEAD &&
+               (present || n == 0),
            VEIL_ERR_TDBE_MEMBERSHIP_PROOF);
-    const uint8_t *record = proof + HEAD;
+    const uint8_t *rec = proof + HEAD;
     veil_smt_proof p; /* about 8 KiB */
-    veil_status st = veil_smt_proof_decode(record + record_len, proof_len - HEAD - record_len, &p);
+    veil_status st = veil_smt_proof_decode(rec + n, proof_len - HEAD - n, &p);
     if (st == VEIL_OK)
-        st = veil_smt_verify_record(app_hash, VEIL_SMT_NS_ACCOUNT, account, 32,
-                                    present ? record : NULL, record_len, &p);
+        st = veil_smt_verify_record(app_hash, ns, id, id_len, present ? rec : NULL, n, &p);
     ENSURE(st == VEIL_OK, VEIL_ERR_TDBE_MEMBERSHIP_PROOF);
-    ENSURE(present, VEIL_ERR_TDBE_NOT_MEMBER); /* proven absent */
+    *record = present ? rec : NULL;
+    *record_len = n;
+    return VEIL_OK;
+}
+
+veil_status tdbe_member_check(ProtobufCAllocator *a, const uint8_t *proof, size_t proof_len,
+                              const uint8_t app_hash[static 32], const uint8_t account[static 32],
+                              const uint8_t peer_spki_hash[static 32], uint64_t now)
+{
+    const uint8_t *record;
+    size_t record_len;
+    TRY(proven_record(proof, proof_len, app_hash, VEIL_SMT_NS_ACCOUNT, account, 32, &record,
+                      &record_len));
+    ENSURE(record != NULL, VEIL_ERR_TDBE_NOT_MEMBER); /* proven absent */
     Veil__Node__Account *acc = veil__node__account__unpack(a, record_len, record);
     ENSURE(acc != NULL, VEIL_ERR_TDBE_MEMBERSHIP_PROOF);
+    veil_status st = VEIL_OK;
     if (acc->address.len != 32 || !veil_ct_equal(acc->address.data, account, 32)) {
         st = VEIL_ERR_TDBE_MEMBERSHIP_PROOF;
     } else if (acc->node == NULL || acc->node->enclave_pubkey.len == 0) {
@@ -71,4 +86,23 @@ veil_status tdbe_member_check(ProtobufCAllocator *a, const uint8_t *proof, size_
     }
     veil__node__account__free_unpacked(acc, a);
     return st;
+}
+
+veil_status tdbe_epoch_check(ProtobufCAllocator *a, const uint8_t *proof, size_t proof_len,
+                             const uint8_t app_hash[static 32], uint64_t epoch,
+                             const uint8_t commitment[static 32])
+{
+    uint8_t id[8];
+    veil_put_u64(id, epoch);
+    const uint8_t *record;
+    size_t record_len;
+    TRY(proven_record(proof, proof_len, app_hash, VEIL_SMT_NS_KEY_EPOCH, id, sizeof id, &record,
+                      &record_len));
+    ENSURE(record != NULL, VEIL_ERR_TDBE_COMMITMENT); /* no such epoch on chain */
+    Veil__Node__KeyEpoch *e = veil__node__key_epoch__unpack(a, record_len, record);
+    ENSURE(e != NULL, VEIL_ERR_TDBE_MEMBERSHIP_PROOF);
+    bool ok = e->epoch == epoch && e->commitment.len == 32 &&
+              veil_ct_equal(e->commitment.data, commitment, 32);
+    veil__node__key_epoch__free_unpacked(e, a);
+    return ok ? VEIL_OK : VEIL_ERR_TDBE_COMMITMENT;
 }

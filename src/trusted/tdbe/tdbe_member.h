@@ -36,6 +36,16 @@ VEIL_MUST_CHECK veil_status tdbe_member_check(ProtobufCAllocator *a, const uint8
                                               const uint8_t peer_spki_hash[static 32],
                                               uint64_t now);
 
+/* The chain's key commitment of `epoch` (the KeyEpoch record, namespace key_epoch),
+ * proven by `proof` (the same encoding) against app_hash, must be `commitment`.
+ * VEIL_ERR_TDBE_MEMBERSHIP_PROOF for an answer that does not verify or a record that
+ * does not decode; VEIL_ERR_TDBE_COMMITMENT for no such epoch, no commitment on chain,
+ * or another one. */
+VEIL_MUST_CHECK veil_status tdbe_epoch_check(ProtobufCAllocator *a, const uint8_t *proof,
+                                             size_t proof_len, const uint8_t app_hash[static 32],
+                                             uint64_t epoch,
+                                             const uint8_t commitment[static 32]);
+
 /* Builds an answer (hosts and tests): record NULL for a proven absence. */
 VEIL_MUST_CHECK veil_status tdbe_member_proof_encode(int64_t height, const uint8_t *record,
                                                      size_t record_len, const uint8_t *smt_proof,
