@@ -247,6 +247,19 @@ static void test_bisection(void **state)
                      veil_status_str(st), expect_error ? "an error" : "success");
         print_message("bisection %s: %s after %u steps\n", strrchr(files[f], '/') + 1,
                       veil_status_name(st), steps);
+        /* The happy path again with witnesses that do not answer: verified, but
+         * unconfirmed — refused; and with no witness named, accepted. */
+        if (strstr(files[f], "happy_path") != NULL) {
+            sources mute = s;
+            for (unsigned w = 1; w < mute.n; w++) mute.src[w] = json_object(); /* no blocks */
+            assert_int_equal(lc_verify_to(trusted, target, &p, &now, fetch, &mute, mute.n - 1,
+                                          scratch, &steps),
+                             VEIL_ERR_LC_NO_WITNESS);
+            assert_int_equal(lc_verify_to(trusted, target, &p, &now, fetch, &mute, 0, scratch,
+                                          &steps),
+                             VEIL_OK);
+            for (unsigned w = 1; w < mute.n; w++) json_decref((json_t *)mute.src[w]);
+        }
         json_decref(t);
     }
     free(scratch);
