@@ -92,43 +92,12 @@ out:
     return st;
 }
 
-veil_status veil_rpc_abci_query(const char *base_url, const char *path, long timeout_ms,
-                                uint8_t **value, size_t *len)
-{
-    char q[512];
-    int n = snprintf(q, sizeof q, "abci_query?path=%%22%s%%22", path);
-    ENSURE(n > 0 && (size_t)n < sizeof q, VEIL_ERR_TOO_LARGE);
-    json_t *r;
-    TRY(veil_rpc_get(base_url, q, timeout_ms, 4u << 20, &r));
-    json_t *resp = json_object_get(r, "response");
-    json_int_t code = json_integer_value(json_object_get(resp, "code"));
-    const char *b64 = json_string_value(json_object_get(resp, "value"));
-    veil_status st = VEIL_OK;
-    *value = NULL;
-    if (code != 0 || b64 == NULL) {
-        const char *log = json_string_value(json_object_get(resp, "log"));
-        veil_error_detail_set("query %s: code %lld %s", path, (long long)code, log ? log : "");
-        st = VEIL_ERR_NOT_FOUND;
-    } else {
-        size_t cap = strlen(b64) + 1;
-        *value = malloc(cap);
-        if (*value == NULL || sodium_base642bin(*value, cap, b64, strlen(b64), NULL, len, NULL,
-                                                sodium_base64_VARIANT_ORIGINAL) != 0) {
-            free(*value);
-            *value = NULL;
-            st = VEIL_ERR_DECODE;
-        }
-    }
-    json_decref(r);
-    return st;
-}
-
-/* base64 (standard) into a malloc'd buffer; "" and NULL give NULL with length 0. */
+/* base64 (standard) into a malloc'd buffer (NULL text: NULL, length 0). */
 static veil_status b64_dup(const char *b64, uint8_t **out, size_t *len)
 {
     *out = NULL;
     *len = 0;
-    if (b64 == NULL || b64[0] == '\0') return VEIL_OK;
+    if (b64 == NULL) return VEIL_OK;
     size_t cap = strlen(b64) + 1;
     *out = malloc(cap);
     ENSURE(*out != NULL, VEIL_ERR_NOMEM);
@@ -141,70 +110,68 @@ static veil_status b64_dup(const char *b64, uint8_t **out, size_t *len)
     return VEIL_OK;
 }
 
-static uint64_t json_u64(json_t *j)
+/* abci_query?path="path"[&prove=true]: the response object of *r (the caller decrefs
+ * *r). VEIL_ERR_NOT_FOUND when the app answers with a non-zero code. */
+static veil_status abci_query_get(const char *base_url, const char *path, bool prove,
+                                  long timeout_ms, json_t **r, json_t **resp)
 {
-    const char *s = json_string_value(j);
-    return s != NULL ? strtoull(s, NULL, 10) : (uint64_t)json_integer_value(j);
+    char q[512];
+    int n = snprintf(q, sizeof q, "abci_query?path=%%22%s%%22%s", path, prove ? "&prove=true" : "");
+    ENSURE(n > 0 && (size_t)n < sizeof q, VEIL_ERR_TOO_LARGE);
+    TRY(veil_rpc_get(base_url, q, timeout_ms, 4u << 20, r));
+    *resp = json_object_get(*r, "response");
+    json_int_t code = json_integer_value(json_object_get(*resp, "code"));
+    if (code == 0) return VEIL_OK;
+    const char *log = json_string_value(json_object_get(*resp, "log"));
+    veil_error_detail_set("query %s: code %lld %s", path, (long long)code, log ? log : "");
+    json_decref(*r);
+    *r = NULL;
+    return VEIL_ERR_NOT_FOUND;
+}
+
+veil_status veil_rpc_abci_query(const char *base_url, const char *path, long timeout_ms,
+                                uint8_t **value, size_t *len)
+{
+    json_t *r, *resp;
+    *value = NULL;
+    TRY(abci_query_get(base_url, path, false, timeout_ms, &r, &resp));
+    const char *b64 = json_string_value(json_object_get(resp, "value"));
+    veil_status st = b64 != NULL ? b64_dup(b64, value, len) : VEIL_ERR_NOT_FOUND;
+    if (b64 == NULL) veil_error_detail_set("query %s: no value", path);
+    json_decref(r);
+    return st;
 }
 
 veil_status veil_rpc_abci_proof(const char *base_url, const char *path, long timeout_ms,
-                                int64_t *height_out, uint8_t app_hash[static 32], uint8_t **value,
-                                size_t *value_len,
+                                int64_t *height, uint8_t **value, size_t *value_len,
                                 uint8_t **proof, size_t *proof_len)
 {
-    char q[512];
-    int n = snprintf(q, sizeof q, "abci_query?path=%%22%s%%22&prove=true", path);
-    ENSURE(n > 0 && (size_t)n < sizeof q, VEIL_ERR_TOO_LARGE);
+    json_t *r, *resp;
     *value = NULL;
     *proof = NULL;
-    for (int attempt = 0; attempt < 5; attempt++) {
-        json_t *info, *r;
-        TRY(veil_rpc_get(base_url, "abci_info", timeout_ms, 64u << 10, &info));
-        json_t *ir = json_object_get(info, "response");
-        uint64_t info_height = json_u64(json_object_get(ir, "last_block_height"));
-        uint8_t *hash = NULL;
-        size_t hash_len = 0;
-        veil_status st =
-            b64_dup(json_string_value(json_object_get(ir, "last_block_app_hash")), &hash, &hash_len);
-        json_decref(info);
-        if (st == VEIL_OK && hash_len != 32) st = VEIL_ERR_DECODE;
-        if (st == VEIL_OK) memcpy(app_hash, hash, 32);
-        free(hash);
-        if (st != VEIL_OK) {
-            veil_error_detail_set("RPC %s: abci_info names no 32-byte app hash", base_url);
-            return st;
-        }
-        TRY(veil_rpc_get(base_url, q, timeout_ms, 4u << 20, &r));
-        json_t *resp = json_object_get(r, "response");
-        json_int_t code = json_integer_value(json_object_get(resp, "code"));
-        if (code != 0) {
-            const char *log = json_string_value(json_object_get(resp, "log"));
-            veil_error_detail_set("query %s: code %lld %s", path, (long long)code, log ? log : "");
-            json_decref(r);
-            return VEIL_ERR_NOT_FOUND;
-        }
-        uint64_t height = json_u64(json_object_get(resp, "height"));
-        json_t *ops = json_object_get(json_object_get(resp, "proofOps"), "ops");
-        const char *pb64 = json_string_value(json_object_get(json_array_get(ops, 0), "data"));
-        st = pb64 != NULL && json_array_size(ops) == 1 ? VEIL_OK : VEIL_ERR_DECODE;
-        if (st == VEIL_OK && height == info_height && height <= INT64_MAX) {
-            *height_out = (int64_t)height;
-            st = b64_dup(json_string_value(json_object_get(resp, "value")), value, value_len);
-            if (st == VEIL_OK) st = b64_dup(pb64, proof, proof_len);
-            json_decref(r);
-            if (st != VEIL_OK) {
-                free(*value);
-                *value = NULL;
-                veil_error_detail_set("query %s: the answer does not decode", path);
-            }
-            return st;
-        }
-        json_decref(r);
-        if (st != VEIL_OK) {
-            veil_error_detail_set("query %s: the answer carries no proof", path);
-            return st;
-        }
+    TRY(abci_query_get(base_url, path, true, timeout_ms, &r, &resp));
+    const char *h = json_string_value(json_object_get(resp, "height"));
+    json_t *ops = json_object_get(json_object_get(resp, "proofOps"), "ops");
+    const char *pb64 = json_string_value(json_object_get(json_array_get(ops, 0), "data"));
+    char *end = NULL;
+    unsigned long long hv = h != NULL ? strtoull(h, &end, 10) : 0;
+    veil_status st = pb64 != NULL && json_array_size(ops) == 1 && end != NULL && *end == '\0' &&
+                             end != h && hv <= INT64_MAX
+                         ? VEIL_OK
+                         : VEIL_ERR_DECODE;
+    if (st == VEIL_OK) st = b64_dup(json_string_value(json_object_get(resp, "value")), value, value_len);
+    if (st == VEIL_OK && *value_len == 0) { /* an absent record */
+        free(*value);
+        *value = NULL;
     }
-    veil_error_detail_set("query %s: the node's height moved under every attempt", path);
-    return VEIL_ERR_TIMEOUT;
+    if (st == VEIL_OK) st = b64_dup(pb64, proof, proof_len);
+    if (st == VEIL_OK) {
+        *height = (int64_t)hv;
+    } else {
+        free(*value);
+        *value = NULL;
+        veil_error_detail_set("query %s: the answer carries no proof, or does not decode", path);
+    }
+    json_decref(r);
+    return st;
 }

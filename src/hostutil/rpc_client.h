@@ -23,17 +23,14 @@ VEIL_MUST_CHECK veil_status veil_rpc_get(const char *base_url, const char *path_
 VEIL_MUST_CHECK veil_status veil_rpc_abci_query(const char *base_url, const char *path,
                                                 long timeout_ms, uint8_t **value, size_t *len);
 
-/* A record of the app's state with its SMT proof (docs/node.md, "Queries"), the height
- * of the state it is proven in (*height), and that state's app hash as the node says:
- * abci_info's last block app hash when its height is the query's (asked again, up to 5
- * times, while blocks commit in between). *value is
- * NULL for a record the proof shows absent; *proof is the encoded proof. Both
- * malloc'd. VEIL_ERR_NOT_FOUND when the app answers with a non-zero code,
- * VEIL_ERR_DECODE for an answer without a proof, VEIL_ERR_TIMEOUT when the heights
- * never agree. */
+/* A record of the app's state with its SMT proof (docs/node.md, "Queries") and the
+ * height of the state it is proven in (*height): abci_query with prove. *value is NULL
+ * for a record the proof shows absent; *proof is the encoded proof. Both malloc'd. The
+ * proof is checked against a verified app hash by whoever asks, not here.
+ * VEIL_ERR_NOT_FOUND when the app answers with a non-zero code, VEIL_ERR_DECODE for an
+ * answer without a proof or a height. */
 VEIL_MUST_CHECK veil_status veil_rpc_abci_proof(const char *base_url, const char *path,
                                                 long timeout_ms, int64_t *height,
-                                                uint8_t app_hash[static 32],
                                                 uint8_t **value, size_t *value_len,
                                                 uint8_t **proof, size_t *proof_len);
 

@@ -126,11 +126,11 @@ static veil_status state_proof(tdbe *t, uint8_t ns, const uint8_t *id, size_t id
     if (t->cfg.state_proof != NULL) {
         st = t->cfg.state_proof(t->cfg.state_proof_ctx, ns, id, id_len, out, out_cap, out_len);
     } else {
-        uint8_t hash[32], *value = NULL, *proof = NULL;
+        uint8_t *value = NULL, *proof = NULL;
         size_t vlen = 0, plen = 0;
         int64_t height = 0;
-        st = veil_rpc_abci_proof(t->cfg.rpc, path, (long)t->cfg.timeout_ms, &height, hash, &value,
-                                 &vlen, &proof, &plen);
+        st = veil_rpc_abci_proof(t->cfg.rpc, path, (long)t->cfg.timeout_ms, &height, &value, &vlen,
+                                 &proof, &plen);
         if (st == VEIL_OK)
             st = tdbe_member_proof_encode(height + 1, value, vlen, proof, plen, out, out_cap,
                                           out_len);
