@@ -70,22 +70,10 @@ static void usage(void)
 /* The operator's staking account from its seed file (private, 64 hex digits). */
 static veil_status operator_load(const char *path, tdbe_config *cfg)
 {
-    char *text = NULL;
-    size_t len = 0;
     uint8_t seed[32];
     wallet_keys k;
-    TRY(veil_file_check_private(path));
-    TRY(veil_file_read_text(path, 256, &text, &len));
-    while (len > 0 && (text[len - 1] == '\n' || text[len - 1] == '\r' || text[len - 1] == ' '))
-        len--;
-    veil_status st = veil_hex_decode_exact(seed, sizeof seed, text, len);
-    veil_wipe(text, len);
-    free(text);
-    if (st != VEIL_OK) {
-        veil_error_detail_set("an operator key file holds one wallet seed: 64 hex digits");
-        return VEIL_ERR_BAD_KEY;
-    }
-    st = wallet_keys_from_seed(&k, seed);
+    TRY(wallet_seed_file_read(path, seed));
+    veil_status st = wallet_keys_from_seed(&k, seed);
     if (st == VEIL_OK) {
         memcpy(cfg->account, k.spend_pk, 32);
         memcpy(cfg->account_sk, k.spend_sk, 32);

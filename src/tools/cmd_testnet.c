@@ -184,19 +184,15 @@ static json_t *seed_account_create(const char *path, const char *bonded, const c
 {
     uint8_t seed[32];
     wallet_keys k;
-    char hex[66], addr[65], now[32];
+    char addr[65], now[32];
     pf(now, sizeof now, "%lld", (long long)time(NULL) - 60);
     if (veil_random_bytes(seed, sizeof seed) != VEIL_OK ||
         wallet_keys_from_seed(&k, seed) != VEIL_OK)
         return NULL;
-    veil_hex_encode(hex, seed, 32);
-    hex[64] = '\n';
-    hex[65] = '\0';
     veil_hex_encode(addr, k.spend_pk, 32);
     veil_wipe(&k, sizeof k);
+    veil_status st = wallet_seed_file_write(path, seed);
     veil_wipe(seed, sizeof seed);
-    veil_status st = veil_file_write_atomic(path, hex, 65, 0600);
-    veil_wipe(hex, sizeof hex);
     if (st != VEIL_OK) {
         cli_fail(path, st);
         return NULL;

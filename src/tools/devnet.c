@@ -302,13 +302,10 @@ static veil_status wallets_write(const devnet_layout *l)
     TRY(join(dir, l->home, "wallets"));
     TRY(veil_mkdir_p(dir, 0700));
     for (size_t i = 0; i < DEVNET_ACCOUNTS; i++) {
-        char name[32], hex[66];
+        char name[32];
         snprintf(name, sizeof name, "%s.seed", l->accounts[i].name);
         TRY(join(path, dir, name));
-        veil_hex_encode(hex, l->accounts[i].seed, 32);
-        hex[64] = '\n';
-        hex[65] = '\0';
-        TRY(veil_file_write_atomic(path, hex, 65, 0600));
+        TRY(wallet_seed_file_write(path, l->accounts[i].seed));
     }
     devnet_collateral(l, root, sizeof root);
     snprintf(tqe, sizeof tqe, "127.0.0.1:%u", l->tqe_port);

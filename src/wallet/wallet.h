@@ -118,6 +118,13 @@ VEIL_MUST_CHECK veil_status wallet_save(const char *path, const wallet *w, const
 VEIL_MUST_CHECK veil_status wallet_load(const char *path, const char *passphrase, wallet *w,
                                         wallet_kdf *kdf);
 
+/* A bare seed file (devnet and testnet accounts, a TDBE's operator key): 64 hex digits
+ * and a newline, mode 0600, written atomically. Reading refuses a file others may read
+ * (veil_file_check_private) and anything but 64 hex digits (VEIL_ERR_BAD_KEY), and
+ * wipes what it read. */
+VEIL_MUST_CHECK veil_status wallet_seed_file_write(const char *path, const uint8_t seed[static 32]);
+VEIL_MUST_CHECK veil_status wallet_seed_file_read(const char *path, uint8_t seed[static 32]);
+
 /* --- chain and TQE interfaces --------------------------------------------------- */
 typedef struct wallet_chain {
     void *ctx;

@@ -332,3 +332,32 @@ veil_status wallet_load(const char *path, const char *passphrase, wallet *w, wal
     if (st != VEIL_OK && veil_error_detail()[0] == '\0') veil_error_detail_set("%s", path);
     return st;
 }
+
+veil_status wallet_seed_file_write(const char *path, const uint8_t seed[static 32])
+{
+    char hex[66];
+    veil_hex_encode(hex, seed, 32);
+    hex[64] = '\n';
+    hex[65] = '\0';
+    veil_status st = veil_file_write_atomic(path, hex, 65, 0600);
+    veil_wipe(hex, sizeof hex);
+    return st;
+}
+
+veil_status wallet_seed_file_read(const char *path, uint8_t seed[static 32])
+{
+    char *text = NULL;
+    size_t len = 0;
+    TRY(veil_file_check_private(path));
+    TRY(veil_file_read_text(path, 256, &text, &len));
+    size_t n = len;
+    while (n > 0 && (text[n - 1] == '\n' || text[n - 1] == '\r' || text[n - 1] == ' ')) n--;
+    veil_status st = veil_hex_decode_exact(seed, 32, text, n);
+    veil_wipe(text, len);
+    free(text);
+    if (st != VEIL_OK) {
+        veil_error_detail_set("a seed file holds one wallet seed: 64 hex digits");
+        return VEIL_ERR_BAD_KEY;
+    }
+    return VEIL_OK;
+}
