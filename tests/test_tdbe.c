@@ -151,7 +151,6 @@ typedef struct member {
     volatile sig_atomic_t stop, tdbe_stop;
     tve_client *cli;
     tdbe *t;
-    bool serving;
     uint8_t account[32];
     uint8_t spki[128];
     size_t spki_len;
@@ -192,7 +191,7 @@ static void *tdbe_main(void *arg)
  * images; authority: whose platform. The member's TDBE key is bound to its account,
  * staked, as a node join would. */
 static void member_start(member *m, const char *name, const char *tve_img, const char *tdbe_img,
-                         const char *authority, uint8_t tcb, const char *collateral, bool serve)
+                         const char *authority, uint8_t tcb, const char *collateral)
 {
     memset(m, 0, sizeof *m);
     char home[160], tdbe_home[160];
@@ -217,11 +216,8 @@ static void member_start(member *m, const char *name, const char *tve_img, const
     assert_true(qlen > 0);
     free(quote);
     reg_account(m->account, 1000, 0, m->spki, m->spki_len);
-    /* Every member runs: its light client follows the chain (a fetch, too, checks the
-     * awaited commitment against it); `serve` says only whether the test fetches from
-     * it. */
-    (void)serve;
-    m->serving = true;
+    /* Every member runs: it serves, and its light client follows the chain (a fetch,
+     * too, checks the awaited commitment against it). */
     assert_int_equal(pthread_create(&m->tdbe_th, NULL, tdbe_main, m), 0);
 }
 
@@ -245,7 +241,7 @@ static void member_stop(member *m)
 {
     m->stop = 1;
     m->tdbe_stop = 1;
-    if (m->serving) pthread_join(m->tdbe_th, NULL);
+    pthread_join(m->tdbe_th, NULL);
     tdbe_close(m->t);
     pthread_join(m->tve_th, NULL);
     tve_client_close(m->cli);
@@ -352,11 +348,11 @@ static void test_key_sharing(void **state)
     (void)state;
     member a, b, c;
     member_start(&a, "a", ENC "veil_tve_enclave.signed.so", ENC "veil_tdbe_enclave.signed.so",
-                 g_auth, 1, g_coll, true);
+                 g_auth, 1, g_coll);
     member_start(&b, "b", ENC "veil_tve_enclave.signed.so", ENC "veil_tdbe_enclave.signed.so",
-                 g_auth, 1, g_coll, false);
+                 g_auth, 1, g_coll);
     member_start(&c, "c", ENC "veil_tve_enclave.signed.so", ENC "veil_tdbe_enclave.signed.so",
-                 g_auth, 1, g_coll, false);
+                 g_auth, 1, g_coll);
     uint8_t commit[32], got[32], wrong[32];
     bool awaiting;
     init_chain(&a, NULL, commit);
@@ -428,21 +424,21 @@ static void test_peer_refusals(void **state)
     snprintf(foreign_auth, sizeof foreign_auth, "%s/foreign-authority", g_dir);
     snprintf(foreign_coll, sizeof foreign_coll, "%s/collateral.json", foreign_auth);
     member_start(&a, "ra", ENC "veil_tve_enclave.signed.so", ENC "veil_tdbe_enclave.signed.so",
-                 g_auth, 1, g_coll, true);
+                 g_auth, 1, g_coll);
     member_start(&req, "rq", ENC "veil_tve_enclave.signed.so", ENC "veil_tdbe_enclave.signed.so",
-                 g_auth, 1, g_coll, false);
+                 g_auth, 1, g_coll);
     /* A debug TDBE (its TVE debug too, or the hand-off refuses it). */
     member_start(&dbg, "rd", ENC "veil_tve_enclave_debug.signed.so",
-                 ENC "veil_tdbe_enclave_debug.signed.so", g_auth, 1, g_coll, true);
+                 ENC "veil_tdbe_enclave_debug.signed.so", g_auth, 1, g_coll);
     /* Another signer's TDBE and TVE. */
     member_start(&other, "ro", ENC "veil_tve_enclave_othersigner.signed.so",
-                 ENC "veil_tdbe_enclave_othersigner.signed.so", g_auth, 1, g_coll, true);
+                 ENC "veil_tdbe_enclave_othersigner.signed.so", g_auth, 1, g_coll);
     /* A platform certified by another provisioning authority. */
     member_start(&foreign, "rf", ENC "veil_tve_enclave.signed.so",
-                 ENC "veil_tdbe_enclave.signed.so", foreign_auth, 1, foreign_coll, true);
+                 ENC "veil_tdbe_enclave.signed.so", foreign_auth, 1, foreign_coll);
     /* A platform below the collateral's TCB (OutOfDate). */
     member_start(&old, "rt", ENC "veil_tve_enclave.signed.so", ENC "veil_tdbe_enclave.signed.so",
-                 g_auth, 0, g_coll, true);
+                 g_auth, 0, g_coll);
     uint8_t commit[32], sealed[TDBE_RESULT_MAX];
     size_t len = 0;
     init_chain(&a, NULL, commit);
@@ -491,11 +487,11 @@ static void test_membership(void **state)
     (void)state;
     member a, b, c;
     member_start(&a, "ma", ENC "veil_tve_enclave.signed.so", ENC "veil_tdbe_enclave.signed.so",
-                 g_auth, 1, g_coll, true);
+                 g_auth, 1, g_coll);
     member_start(&b, "mb", ENC "veil_tve_enclave.signed.so", ENC "veil_tdbe_enclave.signed.so",
-                 g_auth, 1, g_coll, false);
+                 g_auth, 1, g_coll);
     member_start(&c, "mc", ENC "veil_tve_enclave.signed.so", ENC "veil_tdbe_enclave.signed.so",
-                 g_auth, 1, g_coll, false);
+                 g_auth, 1, g_coll);
     uint8_t commit[32], sealed[TDBE_RESULT_MAX];
     size_t len = 0;
     uint32_t code = 0;
