@@ -29,8 +29,7 @@
 #include "hostutil/metrics.h"
 #include "hostutil/rpc_client.h"
 #include "chain/node_tx.h"
-#include "host/lightclient/lc_rpc.h"
-#include "trusted/lightclient/lc_wire.h"
+#include "host/lightclient/lc_follow.h"
 #include "trusted/tdbe/tdbe_abi.h"
 #include "trusted/state/smt_verify.h"
 #include "trusted/tdbe/tdbe_member.h"
@@ -58,22 +57,8 @@ struct tdbe {
     char last_join_detail[256];
     bool joined;
     char lc_path[4096];
-    atomic_llong lc_height; /* the enclave light client's latest verified height; 0: none */
-    veil_status last_lc;
-    pthread_t follower;
+    lc_follow *follower; /* the enclave's light client (lc_follow.h) */
 };
-
-static veil_status lc_fetch(tdbe *t, int64_t height, lc_light_block *out)
-{
-    if (t->cfg.light_block != NULL) return t->cfg.light_block(t->cfg.chain_ctx, height, out);
-    return lc_rpc_light_block(t->cfg.rpc, height, out);
-}
-
-static veil_status lc_latest(tdbe *t, int64_t *height)
-{
-    if (t->cfg.latest_height != NULL) return t->cfg.latest_height(t->cfg.chain_ctx, height);
-    return lc_rpc_latest_height(t->cfg.rpc, height);
-}
 
 static double now_s(void)
 {
@@ -139,15 +124,7 @@ static veil_status state_proof(tdbe *t, uint8_t ns, const uint8_t *id, size_t id
     }
     int64_t height = 0;
     if (st == VEIL_OK) st = tdbe_member_height(out, *out_len, &height);
-    for (unsigned waited = 0; st == VEIL_OK && atomic_load(&t->lc_height) < height; waited++) {
-        if (waited * 50 >= t->cfg.timeout_ms / 2 || atomic_load(&t->stopping)) {
-            veil_error_detail_set("the light client has not verified height %lld",
-                                  (long long)height);
-            st = VEIL_ERR_TIMEOUT;
-            break;
-        }
-        usleep(50000);
-    }
+    if (st == VEIL_OK) st = lc_follow_wait(t->follower, height, t->cfg.timeout_ms / 2);
     if (st != VEIL_OK)
         veil_log(VEIL_LOG_WARN, "state proof of %s: %s (%s)", path, veil_status_str(st),
                  veil_error_detail());
@@ -465,157 +442,7 @@ static void fetch_round(tdbe *t)
 
 /* --- the light client ------------------------------------------------------------------ */
 
-static void put_host_time(uint8_t out[static 12])
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    veil_put_u64(out, (uint64_t)ts.tv_sec);
-    veil_put_u32(out + 8, (uint32_t)ts.tv_nsec);
-}
-
-/* home/lc-state.sealed: u64 BE height || the sealed state (the ecall's output as is). */
-static void lc_save(tdbe *t, const uint8_t *out, size_t n)
-{
-    if (n <= 8) return;
-    if (veil_file_write_atomic(t->lc_path, out, n, 0600) != VEIL_OK)
-        veil_log(VEIL_LOG_WARN, "cannot write %s: %s", t->lc_path, veil_error_detail());
-    atomic_store(&t->lc_height, (long long)veil_get_u64(out));
-    veil_metric_set(&m_lc_height, veil_get_u64(out));
-}
-
-/* A light block, encoded for an ecall after `head` bytes the caller fills. */
-static veil_status lc_input(tdbe *t, int64_t height, size_t head, uint8_t **in, size_t *in_len)
-{
-    lc_light_block *lb = malloc(sizeof *lb);
-    ENSURE(lb != NULL, VEIL_ERR_NOMEM);
-    cmt_buf e = {0};
-    veil_status st = lc_fetch(t, height, lb);
-    if (st == VEIL_OK) st = lc_light_block_encode(lb, &e);
-    free(lb);
-    TRY(st);
-    *in = malloc(head + e.len);
-    if (*in != NULL) {
-        memcpy(*in + head, e.p, e.len);
-        *in_len = head + e.len;
-    }
-    cmt_buf_free(&e);
-    ENSURE(*in != NULL, VEIL_ERR_NOMEM);
-    return VEIL_OK;
-}
-
-/* Starts the enclave's light client: from its sealed state, else from the trust root. */
-static veil_status lc_start(tdbe *t)
-{
-    uint8_t *blob = NULL, *in = NULL, *out = NULL;
-    size_t len = 0, in_len = 0, n = 0;
-    veil_status st = veil_file_read(t->lc_path, 8 + TDBE_LC_SEALED_MAX, &blob, &len);
-    if (st == VEIL_OK) {
-        st = tee_enclave_call(t->enclave, TDBE_E_LC_RESUME, blob, len, NULL, 0, &n);
-        if (st == VEIL_OK) {
-            atomic_store(&t->lc_height, (long long)veil_get_u64(blob));
-            veil_metric_set(&m_lc_height, veil_get_u64(blob));
-            veil_log(VEIL_LOG_INFO, "light client resumed at height %llu",
-                     (unsigned long long)veil_get_u64(blob));
-        } else if (st != t->last_lc) {
-            veil_log(VEIL_LOG_ERROR, "light client: %s does not resume: %s (%s)%s", t->lc_path,
-                     veil_status_str(st), veil_status_name(st),
-                     t->cfg.has_trust ? "; starting again from the trust root" : "");
-        }
-        free(blob);
-        if (st == VEIL_OK || !t->cfg.has_trust) return st;
-    }
-    if (!t->cfg.has_trust) {
-        veil_error_detail_set("no light-client state and no trust root (--trust-height, "
-                              "--trust-hash)");
-        return VEIL_ERR_ARG;
-    }
-    const size_t head = 12 + 8 + 8 + 4 + 4 + 32;
-    TRY(lc_input(t, t->cfg.trust_height, head, &in, &in_len));
-    put_host_time(in);
-    veil_put_u64(in + 12, (uint64_t)t->cfg.lc.trusting_period_ns);
-    veil_put_u64(in + 20, (uint64_t)t->cfg.lc.max_clock_drift_ns);
-    veil_put_u32(in + 28, t->cfg.lc.trust_num);
-    veil_put_u32(in + 32, t->cfg.lc.trust_den);
-    memcpy(in + 36, t->cfg.trust_hash, 32);
-    out = malloc(8 + TDBE_LC_SEALED_MAX);
-    st = out != NULL ? tee_enclave_call(t->enclave, TDBE_E_LC_INIT, in, in_len, out,
-                                        8 + TDBE_LC_SEALED_MAX, &n)
-                     : VEIL_ERR_NOMEM;
-    if (st == VEIL_OK) {
-        lc_save(t, out, n);
-        veil_log(VEIL_LOG_INFO, "light client started from the trusted header at height %lld",
-                 (long long)t->cfg.trust_height);
-    }
-    free(in);
-    free(out);
-    return st;
-}
-
-/* Verifies up to `target`: the host drives skipping verification, offering the block
- * halfway whenever the enclave answers that too little of its trusted set signed. */
-static veil_status lc_advance(tdbe *t, int64_t target)
-{
-    int64_t stack[LC_MAX_BISECTION_DEPTH];
-    size_t depth = 0;
-    uint8_t *out = malloc(8 + TDBE_LC_SEALED_MAX);
-    ENSURE(out != NULL, VEIL_ERR_NOMEM);
-    veil_status st = VEIL_OK;
-    stack[depth++] = target;
-    while (depth > 0 && st == VEIL_OK) {
-        int64_t h = stack[depth - 1];
-        uint8_t *in = NULL;
-        size_t in_len = 0, n = 0;
-        st = lc_input(t, h, 12, &in, &in_len);
-        if (st != VEIL_OK) break;
-        put_host_time(in);
-        st = tee_enclave_call(t->enclave, TDBE_E_LC_UPDATE, in, in_len, out,
-                              8 + TDBE_LC_SEALED_MAX, &n);
-        free(in);
-        if (st == VEIL_OK) {
-            lc_save(t, out, n);
-            depth--;
-        } else if (st == VEIL_ERR_LC_NOT_ENOUGH_TRUST) {
-            int64_t lo = atomic_load(&t->lc_height), pivot = lo + (h - lo) / 2;
-            if (pivot > lo && pivot < h && depth < LC_MAX_BISECTION_DEPTH) {
-                stack[depth++] = pivot;
-                st = VEIL_OK;
-            }
-        } else if (st == VEIL_ERR_LC_FORK) {
-            veil_log(VEIL_LOG_ERROR, "ALARM: two valid headers at height %lld: the chain forked "
-                                     "or the node lies; the light client keeps the one it "
-                                     "verified and refuses the other",
-                     (long long)h);
-        }
-    }
-    free(out);
-    return st;
-}
-
-static void lc_round(tdbe *t)
-{
-    veil_status st;
-    int64_t latest = 0;
-    if (atomic_load(&t->lc_height) == 0)
-        st = lc_start(t);
-    else if ((st = lc_latest(t, &latest)) == VEIL_OK && latest > atomic_load(&t->lc_height))
-        st = lc_advance(t, latest);
-    if (st != VEIL_OK && st != t->last_lc)
-        veil_log(VEIL_LOG_WARN, "light client: %s (%s)%s%s", veil_status_str(st),
-                 veil_status_name(st), veil_error_detail()[0] ? ": " : "", veil_error_detail());
-    t->last_lc = st;
-}
-
-static void *follower_main(void *arg)
-{
-    tdbe *t = arg;
-    while (!atomic_load(&t->stopping)) {
-        lc_round(t);
-        for (int i = 0; i < 5 && !atomic_load(&t->stopping); i++) usleep(50000);
-    }
-    return NULL;
-}
-
-int64_t tdbe_lc_height(const tdbe *t) { return atomic_load(&((tdbe *)t)->lc_height); }
+int64_t tdbe_lc_height(const tdbe *t) { return lc_follow_height(t->follower); }
 
 /* --- joining ----------------------------------------------------------------------- */
 
@@ -748,8 +575,6 @@ veil_status tdbe_open(const tdbe_config *cfg, tdbe **out)
     t->listen_fd = -1;
     t->last_fetch = VEIL_OK;
     t->last_join = VEIL_OK;
-    t->last_lc = VEIL_OK;
-    if (t->cfg.lc.trusting_period_ns == 0) lc_params_default(&t->cfg.lc);
     pthread_mutex_init(&t->lock, NULL);
     pthread_mutex_init(&t->tve_lock, NULL);
     pthread_cond_init(&t->idle, NULL);
@@ -773,6 +598,21 @@ veil_status tdbe_open(const tdbe_config *cfg, tdbe **out)
     }
     TRY_OUT(identity_refresh(t));
     TRY_OUT(listen_on(t, cfg->listen));
+    lc_follow_config lf = {.enclave = t->enclave,
+                           .e_init = TDBE_E_LC_INIT,
+                           .e_resume = TDBE_E_LC_RESUME,
+                           .e_update = TDBE_E_LC_UPDATE,
+                           .rpc = t->cfg.rpc,
+                           .state_path = t->lc_path,
+                           .has_trust = t->cfg.has_trust,
+                           .trust_height = t->cfg.trust_height,
+                           .lc = t->cfg.lc,
+                           .height = &m_lc_height,
+                           .light_block = t->cfg.light_block,
+                           .latest_height = t->cfg.latest_height,
+                           .chain_ctx = t->cfg.chain_ctx};
+    memcpy(lf.trust_hash, t->cfg.trust_hash, 32);
+    TRY_OUT(lc_follow_start(&lf, &t->follower));
     *out = t;
     return VEIL_OK;
 out:
@@ -804,11 +644,6 @@ veil_status tdbe_run(tdbe *t, volatile sig_atomic_t *stop)
     double next_renew = now_s() + RENEW_CHECK_SECONDS;
     pthread_t fetcher;
     ENSURE(pthread_create(&fetcher, NULL, fetch_main, t) == 0, VEIL_ERR_INTERNAL);
-    if (pthread_create(&t->follower, NULL, follower_main, t) != 0) {
-        atomic_store(&t->stopping, true);
-        pthread_join(fetcher, NULL);
-        return VEIL_ERR_INTERNAL;
-    }
     veil_status st = VEIL_OK;
     while (!*stop) {
         struct pollfd p = {t->listen_fd, POLLIN, 0};
@@ -827,7 +662,6 @@ veil_status tdbe_run(tdbe *t, volatile sig_atomic_t *stop)
     }
     atomic_store(&t->stopping, true);
     pthread_join(fetcher, NULL);
-    pthread_join(t->follower, NULL);
     return st;
 }
 
@@ -839,6 +673,7 @@ void tdbe_close(tdbe *t)
     pthread_mutex_lock(&t->lock);
     while (t->active > 0) pthread_cond_wait(&t->idle, &t->lock);
     pthread_mutex_unlock(&t->lock);
+    lc_follow_stop(t->follower);
     size_t n = 0;
     if (t->enclave != NULL &&
         tee_enclave_call(t->enclave, TDBE_E_SHUTDOWN, NULL, 0, NULL, 0, &n) != VEIL_OK)

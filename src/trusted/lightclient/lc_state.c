@@ -27,6 +27,7 @@ static void remember(lc_state *s, const cmt_header *h, const uint8_t hash[static
     memcpy(r->validators_hash, h->validators_hash.b, CMT_HASH_LEN); /* checked: 32 bytes */
     r->app_hash_len = h->app_hash.len;
     memcpy(r->app_hash, h->app_hash.b, h->app_hash.len);
+    r->time = h->time;
 }
 
 static const lc_recent *find(const lc_state *s, int64_t height)
@@ -101,6 +102,14 @@ veil_status lc_state_update(lc_state *s, const lc_light_block *lb, const cmt_tim
     return VEIL_OK;
 }
 
+veil_status lc_state_recent(const lc_state *s, int64_t height, lc_recent *out)
+{
+    const lc_recent *r = s->initialized ? find(s, height) : NULL;
+    ENSURE(r != NULL, VEIL_ERR_NOT_FOUND);
+    *out = *r;
+    return VEIL_OK;
+}
+
 veil_status lc_state_app_hash(const lc_state *s, int64_t height,
                               uint8_t out[static CMT_MAX_HASH_LEN], size_t *len)
 {
@@ -112,8 +121,8 @@ veil_status lc_state_app_hash(const lc_state *s, int64_t height,
 }
 
 /* --- serialization ------------------------------------------------------------------ */
-#define LC_STATE_VERSION 1u
-#define RECENT_LEN (8u + 2u * CMT_HASH_LEN + 1u + CMT_MAX_HASH_LEN)
+#define LC_STATE_VERSION 2u
+#define RECENT_LEN (8u + 2u * CMT_HASH_LEN + 1u + CMT_MAX_HASH_LEN + 12u)
 
 veil_status lc_state_encode(const lc_state *s, cmt_buf *out)
 {
@@ -143,6 +152,8 @@ veil_status lc_state_encode(const lc_state *s, cmt_buf *out)
         memcpy(rec + 8 + CMT_HASH_LEN, r->validators_hash, CMT_HASH_LEN);
         rec[8 + 2 * CMT_HASH_LEN] = r->app_hash_len;
         memcpy(rec + 9 + 2 * CMT_HASH_LEN, r->app_hash, r->app_hash_len);
+        veil_put_u64(rec + RECENT_LEN - 12, (uint64_t)r->time.seconds);
+        veil_put_u32(rec + RECENT_LEN - 4, (uint32_t)r->time.nanos);
         cmt_buf_put(out, rec, sizeof rec);
     }
     cmt_buf_free(&lb);
@@ -186,12 +197,18 @@ veil_status lc_state_decode(const uint8_t *in, size_t len, lc_state *s)
         ENSURE(r->app_hash_len <= CMT_MAX_HASH_LEN && (i == 0 || r->height > s->recent[i - 1].height),
                VEIL_ERR_LC_MALFORMED);
         memcpy(r->app_hash, p + 9 + 2 * CMT_HASH_LEN, r->app_hash_len);
+        r->time.seconds = (int64_t)veil_get_u64(p + RECENT_LEN - 12);
+        r->time.nanos = (int32_t)veil_get_u32(p + RECENT_LEN - 4);
+        ENSURE(r->time.nanos >= 0 && r->time.nanos < 1000000000 &&
+                   (i == 0 || cmt_timestamp_cmp(&r->time, &s->recent[i - 1].time) > 0),
+               VEIL_ERR_LC_MALFORMED);
     }
     /* The newest remembered height is the trusted block's, with its hash. */
     uint8_t h[CMT_HASH_LEN];
     TRY(cmt_header_hash(&s->trusted.header, h));
     const lc_recent *last = &s->recent[n_recent - 1];
-    ENSURE(last->height == s->trusted.header.height && memcmp(last->hash, h, CMT_HASH_LEN) == 0,
+    ENSURE(last->height == s->trusted.header.height && memcmp(last->hash, h, CMT_HASH_LEN) == 0 &&
+               cmt_timestamp_cmp(&last->time, &s->trusted.header.time) == 0,
            VEIL_ERR_LC_MALFORMED);
     s->initialized = true;
     return VEIL_OK;

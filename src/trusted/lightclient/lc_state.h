@@ -32,6 +32,7 @@ typedef struct lc_recent {
     uint8_t validators_hash[CMT_HASH_LEN];
     uint8_t app_hash_len;
     uint8_t app_hash[CMT_MAX_HASH_LEN];
+    cmt_timestamp time; /* the header's BFT time */
 } lc_recent;
 
 typedef struct lc_state {
@@ -64,6 +65,9 @@ VEIL_MUST_CHECK veil_status lc_state_update(lc_state *s, const lc_light_block *l
 VEIL_MUST_CHECK veil_status lc_state_app_hash(const lc_state *s, int64_t height,
                                               uint8_t out[static CMT_MAX_HASH_LEN],
                                               size_t *len);
+
+/* The remembered header of a verified height: VEIL_ERR_NOT_FOUND if not recent. */
+VEIL_MUST_CHECK veil_status lc_state_recent(const lc_state *s, int64_t height, lc_recent *out);
 
 /* Serialization for sealing: LC_STATE_MAGIC, version, params, now, the latest light
  * block (lc_wire), the ring. lc_state_decode checks everything again (the trusted

@@ -41,18 +41,9 @@ enum tdbe_ecall {
      * for a node join. VEIL_ERR_OUT_OF_ORDER before TDBE_E_IDENTITY. */
     TDBE_E_JOIN_QUOTE = 8,
     /* The light client (docs/light-client.md), whose app hashes membership proofs are
-     * checked against. Host time below: i64 BE seconds || u32 BE nanoseconds.
-     * LC_INIT in: host time || trusting period ns (u64 BE) || max clock drift ns (u64
-     * BE) || trust level num (u32 BE) || den (u32 BE) || the trusted header's hash (32)
-     * || its light block (lc_wire). out: u64 BE height || the sealed state. */
+     * checked against; in and out as lc_enclave.h (trusted/lightclient) defines. */
     TDBE_E_LC_INIT = 9,
-    /* in: u64 BE height || a sealed state of that height (the height is the seal's
-     * associated data). out: nothing. */
     TDBE_E_LC_RESUME = 10,
-    /* in: host time || a light block. out: u64 BE height of the latest verified block ||
-     * the sealed state if this call advanced it (nothing after the height otherwise).
-     * Refusals: the light client's codes (10xx); VEIL_ERR_LC_NOT_ENOUGH_TRUST asks for
-     * a block in between; VEIL_ERR_LC_FORK is an alarm. */
     TDBE_E_LC_UPDATE = 11,
 };
 
@@ -89,8 +80,6 @@ enum tdbe_ocall {
 #define TDBE_FRAME_MAX 4096u /* one peer message (u32 BE length || protobuf) */
 #define TDBE_RESULT_MAX 128u
 #define TDBE_JOIN_QUOTE_MAX (2u + 128u + 8192u) /* SPKI + quote (TEE_QUOTE_MAX_LEN) */
-#define TDBE_LC_SEALED_MAX (192u * 1024u)     /* a sealed light-client state */
-#define TDBE_LC_AAD "veil/tdbe-lc-state/v1"
 
 #define TDBE_ENCLAVE_IMAGE "veil_tdbe_enclave.signed.so"
 #define TDBE_PRODID 3

@@ -32,8 +32,7 @@
 #include "trusted/tdbe/tdbe_abi.h"
 #include "trusted/tve/tve_abi.h"
 #include "trusted/tve/tve_channel.h"
-#include "trusted/lightclient/lc_state.h"
-#include "trusted/lightclient/lc_wire.h"
+#include "trusted/lightclient/lc_enclave.h"
 #include "trusted/tdbe/tdbe_member.h"
 #include "trusted/tdbe/tdbe_msg.h"
 #include "trusted/state/node_join.h"
@@ -73,153 +72,21 @@ static void unlock(void) { atomic_flag_clear_explicit(&g_lock, memory_order_rele
 
 static ProtobufCAllocator g_alloc = TEE_PB_ALLOCATOR(NULL);
 
-/* --- the light client ----------------------------------------------------------------- */
-static atomic_flag g_lc_lock = ATOMIC_FLAG_INIT; /* guards g_lc */
-static lc_state *g_lc;                           /* tee_alloc'ed once, then kept */
-
-static void lc_lock(void)
-{
-    while (atomic_flag_test_and_set_explicit(&g_lc_lock, memory_order_acquire)) {
-    }
-}
-static void lc_unlock(void) { atomic_flag_clear_explicit(&g_lc_lock, memory_order_release); }
-
-static cmt_timestamp host_time(const uint8_t in[static 12])
-{
-    cmt_timestamp t = {(int64_t)veil_get_u64(in), (int32_t)(veil_get_u32(in + 8) % 1000000000u)};
-    return t;
-}
-
-static void lc_aad(uint8_t aad[static sizeof TDBE_LC_AAD - 1 + 8], int64_t height)
-{
-    memcpy(aad, TDBE_LC_AAD, sizeof TDBE_LC_AAD - 1);
-    veil_put_u64(aad + sizeof TDBE_LC_AAD - 1, (uint64_t)height);
-}
-
-/* out = u64 height || the state sealed to this image with the height as associated
- * data. Called with the lock held. */
-static veil_status lc_seal_out(const lc_state *s, uint8_t *out, size_t cap, size_t *out_len)
-{
-    cmt_buf e = {0};
-    TRY(lc_state_encode(s, &e));
-    uint8_t aad[sizeof TDBE_LC_AAD - 1 + 8];
-    lc_aad(aad, s->trusted.header.height);
-    veil_status st = cap >= 8 ? VEIL_OK : VEIL_ERR_BUFFER_TOO_SMALL;
-    size_t n = 0;
-    if (st == VEIL_OK)
-        st = tee_seal(TEE_POLICY_MRENCLAVE, aad, sizeof aad, e.p, e.len, out + 8, cap - 8, &n);
-    if (st == VEIL_OK) {
-        veil_put_u64(out, (uint64_t)s->trusted.header.height);
-        *out_len = 8 + n;
-    }
-    veil_wipe(e.p, e.len);
-    cmt_buf_free(&e);
-    return st;
-}
-
-static veil_status lc_ensure(void)
-{
-    if (g_lc == NULL) {
-        lc_state *s = tee_calloc(1, sizeof *s);
-        ENSURE(s != NULL, VEIL_ERR_TEE_OUT_OF_MEMORY);
-        lc_lock();
-        if (g_lc == NULL) {
-            g_lc = s;
-            s = NULL;
-        }
-        lc_unlock();
-        tee_free(s);
-    }
-    return VEIL_OK;
-}
-
+/* --- the light client (lc_enclave.h) ------------------------------------------------ */
 static veil_status e_lc_init(const uint8_t *in, size_t in_len, uint8_t *out, size_t out_cap,
                              size_t *out_len)
 {
-    const size_t head = 12 + 8 + 8 + 4 + 4 + 32;
-    ENSURE(in_len > head && in_len - head <= LC_WIRE_MAX, VEIL_ERR_MALFORMED);
-    TRY(lc_ensure());
-    lc_params p = {.trusting_period_ns = (int64_t)veil_get_u64(in + 12),
-                   .max_clock_drift_ns = (int64_t)veil_get_u64(in + 20),
-                   .trust_num = veil_get_u32(in + 28),
-                   .trust_den = veil_get_u32(in + 32)};
-    ENSURE(p.trusting_period_ns > 0 && p.max_clock_drift_ns >= 0 && p.trust_den != 0 &&
-               p.trust_num <= p.trust_den && 3ull * p.trust_num >= p.trust_den,
-           VEIL_ERR_ARG);
-    cmt_timestamp now = host_time(in);
-    lc_light_block *lb = tee_alloc(sizeof *lb);
-    lc_state *fresh = tee_calloc(1, sizeof *fresh);
-    veil_status st = lb != NULL && fresh != NULL ? VEIL_OK : VEIL_ERR_TEE_OUT_OF_MEMORY;
-    if (st == VEIL_OK) st = lc_light_block_decode(in + head, in_len - head, lb);
-    if (st == VEIL_OK) st = lc_state_init(fresh, &p, lb, in + 36, &now);
-    if (st == VEIL_OK) {
-        lc_lock();
-        st = g_lc->initialized ? VEIL_ERR_OUT_OF_ORDER : VEIL_OK; /* once per start */
-        if (st == VEIL_OK) {
-            memcpy(g_lc, fresh, sizeof *fresh);
-            st = lc_seal_out(g_lc, out, out_cap, out_len);
-        }
-        lc_unlock();
-    }
-    tee_free(lb);
-    tee_free(fresh);
-    return st;
+    return lc_enclave_init(in, in_len, out, out_cap, out_len);
 }
-
 static veil_status e_lc_resume(const uint8_t *in, size_t in_len, uint8_t *out, size_t out_cap,
                                size_t *out_len)
 {
-    (void)out, (void)out_cap;
-    *out_len = 0;
-    ENSURE(in_len > 8 && in_len <= 8 + TDBE_LC_SEALED_MAX, VEIL_ERR_MALFORMED);
-    TRY(lc_ensure());
-    int64_t height = (int64_t)veil_get_u64(in);
-    uint8_t aad[sizeof TDBE_LC_AAD - 1 + 8];
-    lc_aad(aad, height);
-    size_t pt_len = 0, n = 0;
-    TRY(tee_sealed_plaintext_len(in + 8, in_len - 8, &pt_len));
-    ENSURE(pt_len <= TDBE_LC_SEALED_MAX, VEIL_ERR_MALFORMED);
-    uint8_t *pt = tee_alloc(pt_len ? pt_len : 1);
-    lc_state *s = tee_calloc(1, sizeof *s);
-    veil_status st = pt != NULL && s != NULL ? VEIL_OK : VEIL_ERR_TEE_OUT_OF_MEMORY;
-    if (st == VEIL_OK) st = tee_unseal(in + 8, in_len - 8, aad, sizeof aad, pt, pt_len, &n);
-    if (st == VEIL_OK) st = lc_state_decode(pt, n, s);
-    if (st == VEIL_OK && s->trusted.header.height != height) st = VEIL_ERR_LC_MALFORMED;
-    if (st == VEIL_OK) {
-        lc_lock();
-        st = g_lc->initialized ? VEIL_ERR_OUT_OF_ORDER : VEIL_OK;
-        if (st == VEIL_OK) memcpy(g_lc, s, sizeof *s);
-        lc_unlock();
-    }
-    if (pt != NULL) veil_wipe(pt, pt_len);
-    tee_free(pt);
-    tee_free(s);
-    return st;
+    return lc_enclave_resume(in, in_len, out, out_cap, out_len);
 }
-
 static veil_status e_lc_update(const uint8_t *in, size_t in_len, uint8_t *out, size_t out_cap,
                                size_t *out_len)
 {
-    ENSURE(in_len > 12 && in_len - 12 <= LC_WIRE_MAX && out_cap >= 8, VEIL_ERR_MALFORMED);
-    TRY(lc_ensure());
-    cmt_timestamp now = host_time(in);
-    lc_light_block *lb = tee_alloc(sizeof *lb);
-    ENSURE(lb != NULL, VEIL_ERR_TEE_OUT_OF_MEMORY);
-    veil_status st = lc_light_block_decode(in + 12, in_len - 12, lb);
-    if (st == VEIL_OK) {
-        lc_lock();
-        int64_t before = g_lc->trusted.header.height;
-        st = g_lc->initialized ? lc_state_update(g_lc, lb, &now) : VEIL_ERR_OUT_OF_ORDER;
-        if (st == VEIL_OK && g_lc->trusted.header.height != before) {
-            st = lc_seal_out(g_lc, out, out_cap, out_len);
-        } else if (st == VEIL_OK) {
-            veil_put_u64(out, (uint64_t)before);
-            *out_len = 8;
-        }
-        lc_unlock();
-    }
-    tee_free(lb);
-    return st;
+    return lc_enclave_update(in, in_len, out, out_cap, out_len);
 }
 
 /* --- identity and hand-off ---------------------------------------------------------- */
@@ -461,19 +328,15 @@ static veil_status proven(uint32_t which, const uint8_t *in, size_t in_len, uint
 {
     *proof = tee_alloc(TDBE_MEMBER_PROOF_MAX);
     ENSURE(*proof != NULL, VEIL_ERR_TEE_OUT_OF_MEMORY);
-    uint8_t buf[CMT_MAX_HASH_LEN];
-    size_t app_len = 0;
+    lc_recent r;
+    char chain_id[CMT_MAX_CHAIN_ID_LEN + 1];
     int64_t height = 0;
     veil_status st = tee_ocall(which, in, in_len, *proof, TDBE_MEMBER_PROOF_MAX, n);
     if (st != VEIL_OK) st = VEIL_ERR_TDBE_MEMBERSHIP_PROOF;
     if (st == VEIL_OK) st = tdbe_member_height(*proof, *n, &height);
-    if (st == VEIL_OK) {
-        lc_lock();
-        st = g_lc != NULL ? lc_state_app_hash(g_lc, height, buf, &app_len) : VEIL_ERR_NOT_FOUND;
-        lc_unlock();
-        if (st != VEIL_OK || app_len != 32) st = VEIL_ERR_TDBE_MEMBERSHIP_PROOF;
-    }
-    if (st == VEIL_OK) memcpy(app, buf, 32);
+    if (st == VEIL_OK && (lc_enclave_recent(height, &r, chain_id) != VEIL_OK || r.app_hash_len != 32))
+        st = VEIL_ERR_TDBE_MEMBERSHIP_PROOF;
+    if (st == VEIL_OK) memcpy(app, r.app_hash, 32);
     return st;
 }
 
@@ -689,11 +552,7 @@ static veil_status e_shutdown(const uint8_t *in, size_t in_len, uint8_t *out, si
     ratls_identity_free(g_identity);
     g_identity = NULL;
     unlock();
-    lc_lock();
-    if (g_lc != NULL) veil_wipe(g_lc, sizeof *g_lc);
-    tee_free(g_lc);
-    g_lc = NULL;
-    lc_unlock();
+    lc_enclave_shutdown();
     return VEIL_OK;
 }
 
