@@ -419,6 +419,7 @@ typedef struct built {
     uint8_t txid[32];
     uint8_t payload[VEIL_TX_MAX_PAYLOAD_LEN];
     size_t payload_len;
+    size_t n_inputs; /* public inputs: one spent flag each in the order */
     uint64_t fee;
 } built;
 
@@ -436,6 +437,7 @@ static void build(veil_tx_body *body, const uint8_t signer[32], built *b)
     if (n_wit > 2) bench_die("at most 2 witnesses here");
     if (veil_tx_body_encode(body, b->body, sizeof b->body, &b->body_len) != VEIL_OK)
         bench_die("tx body encode");
+    b->n_inputs = body->n_inputs;
     veil_tx_id(b->txid, b->body, b->body_len);
     for (size_t i = 0; i < n_wit; i++)
         if (veil_random_bytes(aux, sizeof aux) != VEIL_OK ||
@@ -475,18 +477,12 @@ static void build_split(veil_tx_body *body, uint64_t in, const uint8_t signer[32
 /* TQE seals the payload, the TVE encrypts it; fills t's ChainTx, hash and URL. */
 static void encrypt(const built *b, const Veil__Node__Account *acct, chain_tx *t)
 {
-    uint8_t sealed[VEIL_TX_MAX_PAYLOAD_LEN + 16 + TEE_SEAL_OVERHEAD_MAX];
-    uint8_t order[VEIL_TX_MAX_PAYLOAD_LEN + 16];
+    uint8_t sealed[TQE_ORDER_MAX + TEE_SEAL_OVERHEAD_MAX];
+    uint8_t order[TQE_ORDER_MAX];
     size_t sealed_len;
-    Veil__Tve__EncryptOrder o = VEIL__TVE__ENCRYPT_ORDER__INIT;
-    o.payload.data = (uint8_t *)b->payload;
-    o.payload.len = b->payload_len;
-    o.fee = b->fee;
-    if (veil__tve__encrypt_order__get_packed_size(&o) > sizeof order) bench_die("order too large");
-    size_t order_len = veil__tve__encrypt_order__pack(&o, order);
-    veil_status st = tee_enclave_call(g.tqe, TQE_E_SEAL_PAYLOAD, order, order_len, sealed,
-                                      sizeof sealed, &sealed_len);
-    if (st != VEIL_OK) bench_die("TQE seal: %s", veil_status_str(st));
+    /* The order carries the state the TVE judges it against, as the TQE's light client
+     * proves it for wallets: the chain's parameters, the account, and the inputs (every
+     * one unspent: the fan-out spends each output once). */
     Veil__Tve__ChainParams params = VEIL__TVE__CHAIN_PARAMS__INIT;
     params.chain_id = g.chain_id;
     params.block_time = g.tip_time;
@@ -494,10 +490,14 @@ static void encrypt(const built *b, const Veil__Node__Account *acct, chain_tx *t
     params.fee_per_byte = g.params->fee_per_byte;
     params.fee_rule = (Veil__Tve__FeeRule)g.params->fee_rule;
     Veil__Tve__AccountState as = VEIL__TVE__ACCOUNT_STATE__INIT;
-    Veil__Tve__EncryptRequest er = VEIL__TVE__ENCRYPT_REQUEST__INIT;
-    er.sealed_order.data = sealed;
-    er.sealed_order.len = sealed_len;
-    er.params = &params;
+    protobuf_c_boolean spent[VEIL_TX_MAX_INPUTS] = {0};
+    Veil__Tve__EncryptOrder o = VEIL__TVE__ENCRYPT_ORDER__INIT;
+    o.payload.data = (uint8_t *)b->payload;
+    o.payload.len = b->payload_len;
+    o.fee = b->fee;
+    o.params = &params;
+    o.n_input_spent = b->n_inputs;
+    o.input_spent = spent;
     if (acct != NULL) {
         as.address = acct->address;
         as.bonded = acct->bonded;
@@ -505,8 +505,16 @@ static void encrypt(const built *b, const Veil__Node__Account *acct, chain_tx *t
         as.unbonded_from = acct->unbonded_from;
         as.nonce = acct->nonce;
         as.jailed_until = acct->jailed_until;
-        er.account = &as;
+        o.account = &as;
     }
+    if (veil__tve__encrypt_order__get_packed_size(&o) > sizeof order) bench_die("order too large");
+    size_t order_len = veil__tve__encrypt_order__pack(&o, order);
+    veil_status st = tee_enclave_call(g.tqe, TQE_E_SEAL_PAYLOAD, order, order_len, sealed,
+                                      sizeof sealed, &sealed_len);
+    if (st != VEIL_OK) bench_die("TQE seal: %s", veil_status_str(st));
+    Veil__Tve__EncryptRequest er = VEIL__TVE__ENCRYPT_REQUEST__INIT;
+    er.sealed_order.data = sealed;
+    er.sealed_order.len = sealed_len;
     Veil__Tve__Request req = VEIL__TVE__REQUEST__INIT;
     req.request_case = VEIL__TVE__REQUEST__REQUEST_ENCRYPT;
     req.encrypt = &er;

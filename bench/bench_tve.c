@@ -323,8 +323,8 @@ static void fund(void)
         acct.unbonded = 2 * VALUE;
         acct.unbonded_from = BLOCK_TIME - 1;
         acct.nonce = k;
-        int rc = tvec_encrypt(&g.c, g.tqe, &g.chain, b->payload, b->payload_len, &acct, 0,
-                              &g.withdraws[k]);
+        int rc = tvec_encrypt(&g.c, g.tqe, &g.chain, b->payload, b->payload_len, &acct, 0, NULL,
+                              0, &g.withdraws[k]);
         if (rc != 0) bench_die("encrypt withdraw: %d", rc);
         txb_free(b);
     }
@@ -344,8 +344,9 @@ static void make_transfers(void)
         b->random_aux = true; /* a wallet's signatures: the two witnesses differ */
         txb_build_body(b);
         txb_build_payload(b);
-        int rc = tvec_encrypt(&g.c, g.tqe, &g.chain, b->payload, b->payload_len, NULL, 0,
-                              &g.transfers[i]);
+        const bool unspent[2] = {false, false}; /* the withdraw's two outputs, fresh */
+        int rc = tvec_encrypt(&g.c, g.tqe, &g.chain, b->payload, b->payload_len, NULL, 0, unspent,
+                              2, &g.transfers[i]);
         if (rc != 0) bench_die("encrypt transfer: %d", rc);
         txb_free(b);
     }

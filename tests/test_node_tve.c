@@ -418,9 +418,25 @@ static void encrypt_tx(inst *in, txb *b, uint64_t at_time, const uint8_t *acc_ad
 {
     txb_build_body(b);
     txb_build_payload(b);
-    uint8_t sealed[VEIL_TX_MAX_PAYLOAD_LEN + 16 + TEE_SEAL_OVERHEAD_MAX];
-    uint8_t order[VEIL_TX_MAX_PAYLOAD_LEN + 16];
-    size_t sealed_len, order_len = txb_order(b, FEE, order, sizeof order);
+    /* The state the TQE's light client would prove (every input unspent here). */
+    Veil__Tve__ChainParams params = VEIL__TVE__CHAIN_PARAMS__INIT;
+    Veil__Tve__AccountState acc = VEIL__TVE__ACCOUNT_STATE__INIT;
+    params.chain_id = CHAIN;
+    params.block_time = at_time;
+    params.fee_base = FEE;
+    params.fee_rule = VEIL__TVE__FEE_RULE__FEE_RULE_AT_LEAST;
+    if (acc_addr) {
+        acc.address.data = (uint8_t *)acc_addr;
+        acc.address.len = 32;
+        acc.bonded = bonded;
+        acc.unbonded = unbonded;
+        acc.unbonded_from = unbonded_from;
+        acc.nonce = nonce;
+    }
+    uint8_t sealed[TQE_ORDER_MAX + TEE_SEAL_OVERHEAD_MAX];
+    uint8_t order[TQE_ORDER_MAX];
+    size_t sealed_len, order_len = txb_order(b, FEE, &params, acc_addr ? &acc : NULL, NULL, order,
+                                             sizeof order);
     tve_client *c;
     assert_int_equal(tve_client_open(in->tve_ep, 20000, &c), VEIL_OK);
     static bool handed_off; /* every TVE of the signer on this platform has the same key */
@@ -433,24 +449,8 @@ static void encrypt_tx(inst *in, txb *b, uint64_t at_time, const uint8_t *acc_ad
                      VEIL_OK);
     Veil__Tve__Request req = VEIL__TVE__REQUEST__INIT;
     Veil__Tve__EncryptRequest er = VEIL__TVE__ENCRYPT_REQUEST__INIT;
-    Veil__Tve__ChainParams params = VEIL__TVE__CHAIN_PARAMS__INIT;
-    Veil__Tve__AccountState acc = VEIL__TVE__ACCOUNT_STATE__INIT;
-    params.chain_id = CHAIN;
-    params.block_time = at_time;
-    params.fee_base = FEE;
-    params.fee_rule = VEIL__TVE__FEE_RULE__FEE_RULE_AT_LEAST;
     er.sealed_order.data = sealed;
     er.sealed_order.len = sealed_len;
-    er.params = &params;
-    if (acc_addr) {
-        acc.address.data = (uint8_t *)acc_addr;
-        acc.address.len = 32;
-        acc.bonded = bonded;
-        acc.unbonded = unbonded;
-        acc.unbonded_from = unbonded_from;
-        acc.nonce = nonce;
-        er.account = &acc;
-    }
     req.request_case = VEIL__TVE__REQUEST__REQUEST_ENCRYPT;
     req.encrypt = &er;
     Veil__Tve__Response *r;

@@ -1,5 +1,6 @@
 /* The TQE daemon end to end: real `veil tve` and `veil tqe` processes, a stub node RPC
- * served by this test (chain parameters and one staking account), and TLS 1.3 clients
+ * served by this test (a signed chain whose state holds the chain parameters and one
+ * staking account, with proofs, for the TQE's light client), and TLS 1.3 clients
  * made with OpenSSL directly (evidence verification is the attested-TLS module's
  * test; here the certificate is only checked to carry the evidence extension).
  *
@@ -21,9 +22,11 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <jansson.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 #include <sodium.h>
@@ -37,13 +40,17 @@
 #include "tee/sim/sim_host.h"
 #include "trusted/tx/tx.h"
 #include "veil/node.pb-c.h"
+#include "host/devchain/cmt_json.h"
+#include "host/node/smt.h"
+#include "support/lc_testchain.h"
+#include "trusted/cmt/cmt_hash.h"
+#include "trusted/state/smt_verify.h"
 #include "trusted/tqe/tqe_abi.h"
 #include "veil/tqe.pb-c.h"
 
 #define VEIL_BIN VEIL_BUILD_DIR "/veil"
 #define CHAIN "veil-test-tqe"
 #define BLOCK_TIME UINT64_C(1700000000)
-#define BLOCK_TIME_STR "2023-11-14T22:13:20Z"
 #define UNBONDED_FROM (BLOCK_TIME - 100)
 /* The recipient's output value: private (the account's unbonded total, AMOUNT + CHANGE,
  * is public state). */
@@ -112,15 +119,140 @@ static bool daemon_stop(pid_t pid)
 }
 
 /* --- stub node RPC ------------------------------------------------------------------- */
-
+/* A chain of STUB_BLOCKS blocks by one validator (lc_testchain), every header naming the
+ * root of a tree that holds the chain parameters and one staking account: the TQE's light
+ * client follows it (/status, /commit, /validators) and its orders' state comes with
+ * proofs against it (abci_query with prove). Served one request per connection. */
+#define STUB_BLOCKS 3
 static int g_rpc_fd, g_rpc_port;
+static lc_testchain g_lc;
+static node_smt *g_smt;
+static uint8_t g_params_rec[64], g_acct_rec[256];
+static size_t g_params_len, g_acct_len;
+/* How the stub lies about state (test_encrypt_state_lies). */
+enum { STUB_HONEST, STUB_TAMPERED, STUB_UNVERIFIED };
+static _Atomic int g_stub_mode;
 
-static char *b64(const uint8_t *p, size_t n)
+static json_t *b64j(const uint8_t *p, size_t n)
 {
     size_t cap = sodium_base64_ENCODED_LEN(n, sodium_base64_VARIANT_ORIGINAL);
     char *s = malloc(cap);
     sodium_bin2base64(s, cap, p, n, sodium_base64_VARIANT_ORIGINAL);
-    return s;
+    json_t *j = json_string(s);
+    free(s);
+    return j;
+}
+
+static void stub_put(uint8_t ns, const void *id, size_t id_len, const uint8_t *rec, size_t n)
+{
+    uint8_t key[32], vh[32];
+    veil_smt_key(key, ns, id, id_len);
+    veil_smt_value_hash(vh, rec, n);
+    assert_int_equal(node_smt_set(g_smt, key, vh), VEIL_OK);
+}
+
+static void stub_chain_init(void)
+{
+    Veil__Node__Params p = VEIL__NODE__PARAMS__INIT;
+    p.fee_rule = 2;
+    g_params_len = veil__node__params__pack(&p, g_params_rec);
+    Veil__Node__Account a = VEIL__NODE__ACCOUNT__INIT;
+    a.address.data = g_acct_pk;
+    a.address.len = 32;
+    a.unbonded = AMOUNT + CHANGE;
+    a.unbonded_from = UNBONDED_FROM;
+    a.nonce = 1;
+    g_acct_len = veil__node__account__pack(&a, g_acct_rec);
+    assert_int_equal(node_smt_new(&g_smt), VEIL_OK);
+    stub_put(VEIL_SMT_NS_PARAM, "chain", 5, g_params_rec, g_params_len);
+    stub_put(VEIL_SMT_NS_ACCOUNT, g_acct_pk, 32, g_acct_rec, g_acct_len);
+    uint8_t root[32];
+    node_smt_root(g_smt, root);
+    lc_testchain_init(&g_lc, CHAIN, 1, (int64_t)time(NULL) - 60);
+    for (int i = 0; i < STUB_BLOCKS; i++) lc_testchain_append(&g_lc, root);
+}
+
+/* abci_query of one record at the last state (STUB_BLOCKS - 1: the last header names its
+ * root), with its proof. */
+static json_t *stub_query(const char *path)
+{
+    uint8_t id[32], key[32];
+    size_t id_len = 32;
+    uint8_t ns;
+    const uint8_t *rec = NULL;
+    size_t rec_len = 0;
+    uint8_t tampered[sizeof g_params_rec];
+    if (strncmp(path, "/params", 7) == 0) {
+        ns = VEIL_SMT_NS_PARAM, id_len = 5, memcpy(id, "chain", 5);
+        rec = g_params_rec, rec_len = g_params_len;
+        if (g_stub_mode == STUB_TAMPERED) { /* a fee schedule the chain never had */
+            Veil__Node__Params p = VEIL__NODE__PARAMS__INIT;
+            p.fee_rule = 2;
+            p.fee_base = 1;
+            rec_len = veil__node__params__pack(&p, tampered);
+            rec = tampered;
+        }
+    } else if (strncmp(path, "/account/", 9) == 0 &&
+               veil_hex_decode_exact(id, 32, path + 9, 64) == VEIL_OK) {
+        ns = VEIL_SMT_NS_ACCOUNT;
+        if (memcmp(id, g_acct_pk, 32) == 0) rec = g_acct_rec, rec_len = g_acct_len;
+    } else if (strncmp(path, "/output/", 8) == 0 &&
+               veil_hex_decode_exact(id, 32, path + 8, 64) == VEIL_OK) {
+        ns = VEIL_SMT_NS_OUTPUT;
+    } else {
+        return NULL;
+    }
+    veil_smt_key(key, ns, id, id_len);
+    veil_smt_proof *proof = malloc(sizeof *proof);
+    uint8_t enc[VEIL_SMT_PROOF_MAX_LEN];
+    size_t enc_len = 0;
+    bool present = false;
+    node_smt_prove(g_smt, key, proof, &present, NULL);
+    assert_int_equal(veil_smt_proof_encode(proof, enc, sizeof enc, &enc_len), VEIL_OK);
+    free(proof);
+    json_t *ops = json_array();
+    json_array_append_new(ops, json_pack("{s:s,s:o,s:o}", "type", "veil:smt", "key",
+                                         b64j(key, 32), "data", b64j(enc, enc_len)));
+    char h[24];
+    /* Unverified: a state whose header (50) the chain never made. */
+    snprintf(h, sizeof h, "%d", g_stub_mode == STUB_UNVERIFIED ? 49 : STUB_BLOCKS - 1);
+    return json_pack("{s:{s:i,s:s,s:o,s:o,s:{s:o},s:s}}", "response", "code", 0, "log", "",
+                     "key", b64j(key, 32), "value", b64j(rec, rec_len), "proofOps", "ops", ops,
+                     "height", h);
+}
+
+static json_t *stub_commit(int64_t h)
+{
+    const lc_light_block *lb = lc_testchain_get(&g_lc, h);
+    if (lb == NULL) return NULL;
+    cmt_commit *c = calloc(1, sizeof *c);
+    c->height = lb->commit.height;
+    c->round = lb->commit.round;
+    c->block_id = lb->commit.block_id;
+    c->n_sigs = lb->commit.n_sigs;
+    memcpy(c->sigs, lb->commit.sigs, lb->commit.n_sigs * sizeof c->sigs[0]);
+    json_t *j = json_pack("{s:{s:o,s:o},s:b}", "signed_header", "header",
+                          cmt_json_header(&lb->header), "commit", cmt_json_commit(c),
+                          "canonical", 1);
+    free(c);
+    return j;
+}
+
+static json_t *stub_validators(int64_t h)
+{
+    const lc_light_block *lb = lc_testchain_get(&g_lc, h);
+    if (lb == NULL) return NULL;
+    json_t *vals = json_array();
+    for (size_t i = 0; i < lb->vals.n; i++)
+        json_array_append_new(
+            vals, json_pack("{s:o,s:o,s:o,s:o}", "address",
+                            cmt_json_hex(lb->vals.address[i], CMT_ADDRESS_LEN), "pub_key",
+                            cmt_json_pub_key(lb->vals.v[i].pub_key), "voting_power",
+                            cmt_json_i64(lb->vals.v[i].voting_power), "proposer_priority",
+                            cmt_json_i64(0)));
+    return json_pack("{s:o,s:o,s:o,s:o}", "block_height", cmt_json_i64(h), "validators", vals,
+                     "count", cmt_json_i64((int64_t)lb->vals.n), "total",
+                     cmt_json_i64((int64_t)lb->vals.n));
 }
 
 static void *rpc_main(void *arg)
@@ -131,43 +263,43 @@ static void *rpc_main(void *arg)
         if (fd < 0) return NULL;
         char req[2048] = {0};
         ssize_t n = recv(fd, req, sizeof req - 1, 0);
-        char body[4096];
-        uint8_t pb[256];
-        size_t pn = 0;
-        if (n > 0 && strstr(req, "GET /status") != NULL) {
-            snprintf(body, sizeof body,
-                     "{\"jsonrpc\":\"2.0\",\"id\":-1,\"result\":{\"node_info\":{\"network\":"
-                     "\"%s\"},\"sync_info\":{\"latest_block_height\":\"1\","
-                     "\"latest_block_time\":\"%s\"}}}",
-                     CHAIN, BLOCK_TIME_STR);
-        } else if (n > 0 && strstr(req, "params") != NULL) {
-            Veil__Node__Params p = VEIL__NODE__PARAMS__INIT;
-            p.fee_rule = 2;
-            pn = veil__node__params__pack(&p, pb);
-        } else if (n > 0 && strstr(req, "account") != NULL) {
-            Veil__Node__Account a = VEIL__NODE__ACCOUNT__INIT;
-            a.address.data = g_acct_pk;
-            a.address.len = 32;
-            a.unbonded = AMOUNT + CHANGE;
-            a.unbonded_from = UNBONDED_FROM;
-            a.nonce = 1;
-            pn = veil__node__account__pack(&a, pb);
+        json_t *result = NULL;
+        const char *q;
+        long long h = 0;
+        if (n <= 0) {
+        } else if (strstr(req, "GET /status") != NULL) {
+            char lh[24];
+            snprintf(lh, sizeof lh, "%d", STUB_BLOCKS);
+            result = json_pack("{s:{s:s},s:{s:s}}", "node_info", "network", CHAIN, "sync_info",
+                               "latest_block_height", lh);
+        } else if ((q = strstr(req, "GET /commit?height=")) != NULL) {
+            h = atoll(q + strlen("GET /commit?height="));
+            result = stub_commit(h);
+        } else if ((q = strstr(req, "GET /validators?height=")) != NULL) {
+            h = atoll(q + strlen("GET /validators?height="));
+            result = stub_validators(h);
+        } else if ((q = strstr(req, "GET /abci_query?path=%22")) != NULL) {
+            char path[160] = {0};
+            const char *p = q + strlen("GET /abci_query?path=%22");
+            const char *end = strstr(p, "%22");
+            if (end != NULL && (size_t)(end - p) < sizeof path) memcpy(path, p, (size_t)(end - p));
+            result = stub_query(path);
         }
-        if (pn > 0) {
-            char *v = b64(pb, pn);
-            snprintf(body, sizeof body,
-                     "{\"jsonrpc\":\"2.0\",\"id\":-1,\"result\":{\"response\":{\"code\":0,"
-                     "\"value\":\"%s\"}}}",
-                     v);
-            free(v);
-        }
-        char resp[4608];
-        int rl = snprintf(resp, sizeof resp,
+        json_t *doc = result != NULL
+                          ? json_pack("{s:s,s:i,s:o}", "jsonrpc", "2.0", "id", -1, "result", result)
+                          : json_pack("{s:s,s:i,s:{s:i,s:s}}", "jsonrpc", "2.0", "id", -1,
+                                      "error", "code", -32603, "message", "no such thing");
+        char *body = json_dumps(doc, JSON_COMPACT);
+        json_decref(doc);
+        char head[256];
+        int hl = snprintf(head, sizeof head,
                           "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
-                          "Content-Length: %zu\r\nConnection: close\r\n\r\n%s",
-                          strlen(body), body);
-        if (send(fd, resp, (size_t)rl, MSG_NOSIGNAL) < 0) {
+                          "Content-Length: %zu\r\nConnection: close\r\n\r\n",
+                          strlen(body));
+        if (send(fd, head, (size_t)hl, MSG_NOSIGNAL) < 0 ||
+            send(fd, body, strlen(body), MSG_NOSIGNAL) < 0) {
         }
+        free(body);
         close(fd);
     }
 }
@@ -360,6 +492,11 @@ static int setup(void **state)
     if (r == NULL || tvec_error_code(r) != 0) return -1;
     tvec_response_free(r);
 
+    stub_chain_init();
+    char trust_hash[65];
+    uint8_t h1[CMT_HASH_LEN];
+    if (cmt_header_hash(&lc_testchain_get(&g_lc, 1)->header, h1) != VEIL_OK) return -1;
+    veil_hex_encode(trust_hash, h1, sizeof h1);
     g_rpc_fd = listen_any(&g_rpc_port);
     pthread_t th;
     if (g_rpc_fd < 0 || pthread_create(&th, NULL, rpc_main, NULL) != 0) return -1;
@@ -368,7 +505,8 @@ static int setup(void **state)
 
     snprintf(log, sizeof log, "%s/tqe.log", g_dir);
     const char *tqe_args[] = {"tqe", "--listen", "127.0.0.1:0", "--tve", g_ep, "--home", tqe_home,
-                              "--platform", g_plat, "--rpc", rpc, "--timeout", "5", "--rate",
+                              "--platform", g_plat, "--rpc", rpc, "--trust-height", "1",
+                              "--trust-hash", trust_hash, "--timeout", "5", "--rate",
                               "1000", "--max-per-address", "64", NULL};
     g_tqe_pid = daemon_start(log, line, sizeof line, tqe_args);
     const char *p = strstr(line, "127.0.0.1:");
@@ -483,6 +621,52 @@ static void test_encrypt(void **state)
     veil__tqe__response__free_unpacked(r, NULL);
 
     tvec_tx_free(&t);
+    tls_close(s);
+    txb_free(b);
+}
+
+/* A node that lies about the chain state an order is judged against: the encrypt is
+ * refused in the TQE enclave, before anything reaches the TVE. */
+static void test_encrypt_state_lies(void **state)
+{
+    (void)state;
+    txb *b = txb_new(VEIL_TX_KIND_WITHDRAW, CHAIN);
+    memcpy(b->account, g_acct_pk, 32);
+    b->nonce = 1;
+    txb_output(b, g_owner_pk, AMOUNT, UNBONDED_FROM);
+    txb_output(b, g_acct_pk, CHANGE, UNBONDED_FROM);
+    txb_signer(b, g_acct_sk);
+    txb_build_body(b);
+    txb_build_payload(b);
+    SSL *s = tls_connect(g_tqe_port);
+    assert_non_null(s);
+    Veil__Tqe__EncryptRequest e = VEIL__TQE__ENCRYPT_REQUEST__INIT;
+    e.payload.data = b->payload;
+    e.payload.len = b->payload_len;
+    Veil__Tqe__Request req = VEIL__TQE__REQUEST__INIT;
+    req.request_case = VEIL__TQE__REQUEST__REQUEST_ENCRYPT;
+    req.encrypt = &e;
+    static const struct {
+        int mode;
+        uint32_t code;
+    } cases[] = {{STUB_TAMPERED, VEIL_ERR_TQE_STATE_PROOF}, {STUB_UNVERIFIED, VEIL_ERR_TQE_NOT_SYNCED}};
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        g_stub_mode = cases[i].mode;
+        Veil__Tqe__Response *r = call(s, &req);
+        assert_non_null(r);
+        assert_int_equal(r->response_case, VEIL__TQE__RESPONSE__RESPONSE_ERROR);
+        assert_int_equal(r->error->code, cases[i].code);
+        veil__tqe__response__free_unpacked(r, NULL);
+    }
+    /* Honest again: the same request now reaches the TVE, which judges it (this withdraw
+     * is not the one test_encrypt committed: it is valid, and encrypted). */
+    g_stub_mode = STUB_HONEST;
+    Veil__Tqe__Response *r = call(s, &req);
+    assert_non_null(r);
+    if (r->response_case == VEIL__TQE__RESPONSE__RESPONSE_ERROR)
+        fail_msg("encrypt: %u %s", r->error->code, r->error->name);
+    assert_int_equal(r->response_case, VEIL__TQE__RESPONSE__RESPONSE_ENCRYPT);
+    veil__tqe__response__free_unpacked(r, NULL);
     tls_close(s);
     txb_free(b);
 }
@@ -662,7 +846,7 @@ static void test_ias_attestation(void **state)
     ias_world w;
     assert_int_equal(ias_world_start(&w, g_dir, bundle), 0);
     const char *args[] = {"tqe", "--listen", "127.0.0.1:0", "--tve", g_ep, "--home", home,
-                          "--platform", g_plat, "--rpc", "none", "--chain-id", CHAIN,
+                          "--platform", g_plat, "--rpc", "none",
                           "--attest-proxy", w.proxy_url, NULL};
     pid_t pid = daemon_start(log, line, sizeof line, args);
     const char *p = strstr(line, "127.0.0.1:");
@@ -801,7 +985,7 @@ static void test_rate_limit(void **state)
     snprintf(home, sizeof home, "%s/tqe-rate", g_dir);
     snprintf(log, sizeof log, "%s/tqe-rate.log", g_dir);
     const char *args[] = {"tqe", "--listen", "127.0.0.1:0", "--tve", g_ep, "--home", home,
-                          "--platform", g_plat, "--rpc", "none", "--chain-id", CHAIN, "--rate",
+                          "--platform", g_plat, "--rpc", "none", "--rate",
                           "2", "--max-clients", "8", NULL};
     pid_t pid = daemon_start(log, line, sizeof line, args);
     assert_true(pid > 0);
@@ -852,7 +1036,7 @@ static void test_item7_preauth_slots(void **state)
     snprintf(home, sizeof home, "%s/tqe-preauth", g_dir);
     snprintf(log, sizeof log, "%s/tqe-preauth.log", g_dir);
     const char *args[] = {"tqe", "--listen", "127.0.0.1:0", "--tve", g_ep, "--home", home,
-                          "--platform", g_plat, "--rpc", "none", "--chain-id", CHAIN,
+                          "--platform", g_plat, "--rpc", "none",
                           "--max-clients", "16", "--max-per-address", "8",
                           "--handshake-timeout", "1", "--rate", "1000", NULL};
     pid_t pid = daemon_start(log, line, sizeof line, args);
@@ -938,7 +1122,8 @@ static void test_no_plaintext(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_encrypt),       cmocka_unit_test(test_query),
+        cmocka_unit_test(test_encrypt),       cmocka_unit_test(test_encrypt_state_lies),
+        cmocka_unit_test(test_query),
         cmocka_unit_test(test_ratls_client),
         cmocka_unit_test(test_ias_attestation),
         cmocka_unit_test(test_openssl_s_client), cmocka_unit_test(test_hostile_input),

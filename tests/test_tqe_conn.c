@@ -43,6 +43,36 @@ static veil_status s_random(void *ctx, uint8_t *buf, size_t n)
 /* What the stub TVE host found inside the last sealed order. */
 static uint64_t g_last_order_fee;
 static bool g_last_order_payload_ok;
+static Veil__Tve__EncryptOrder *g_last_order; /* the whole order, decoded */
+
+/* The stub's chain state (as the enclave's light client would have proven it), or the
+ * error the backend answers with instead. */
+static veil_status g_state_error;
+#define STATE_HEIGHT 42
+#define STATE_TIME UINT64_C(1700000777)
+
+static veil_status s_chain_state(void *ctx, const veil_tx_body *body, tqe_chain_state *out,
+                                 char *chain_id, uint64_t *block_time)
+{
+    (void)ctx;
+    if (g_state_error != VEIL_OK) return g_state_error;
+    memset(out, 0, sizeof *out);
+    out->height = STATE_HEIGHT;
+    out->fee_rule = 2;
+    out->fee_base = 3;
+    out->fee_per_byte = 5;
+    if (body->kind == VEIL_TX_KIND_WITHDRAW || body->kind == VEIL_TX_KIND_DEPOSIT) {
+        out->account.present = true;
+        memcpy(out->account.address, body->account, 32);
+        out->account.unbonded = 77;
+        out->account.nonce = 9;
+    }
+    out->n_spent = body->n_inputs;
+    for (size_t i = 0; i < body->n_inputs; i++) out->spent[i] = i % 2 == 1;
+    strcpy(chain_id, "c");
+    *block_time = STATE_TIME;
+    return VEIL_OK;
+}
 
 static const txb *stored(const ProtobufCBinaryData *id)
 {
@@ -90,15 +120,18 @@ static veil_status s_tve(void *ctx, tqe_tve_call which, const uint8_t *in, size_
     } else {
         enc = veil__tve__encrypt_request__unpack(NULL, in_len, in);
         assert_non_null(enc);
-        /* The sealed order (a copy here) and nothing else the enclave could not know. */
-        assert_null(enc->params);
+        /* The sealed order (a copy here) and nothing else: the request has no other field
+         * set (its packed size is the sealed order's field alone). */
+        assert_int_equal(veil__tve__encrypt_request__get_packed_size(enc),
+                         (size_t)(1 + (enc->sealed_order.len < 128 ? 1 : 2)) + enc->sealed_order.len);
         Veil__Tve__EncryptOrder *o =
             veil__tve__encrypt_order__unpack(NULL, enc->sealed_order.len, enc->sealed_order.data);
         assert_non_null(o);
         g_last_order_fee = o->fee;
         g_last_order_payload_ok = o->payload.len == g_tx->payload_len &&
                                   memcmp(o->payload.data, g_tx->payload, g_tx->payload_len) == 0;
-        veil__tve__encrypt_order__free_unpacked(o, NULL);
+        if (g_last_order != NULL) veil__tve__encrypt_order__free_unpacked(g_last_order, NULL);
+        g_last_order = o;
         const txb *t = g_mode == HOST_OTHER_TX ? g_tx2 : g_tx;
         /* The TVE's bytes: the tx the builder encrypted (g_tx2's under HOST_OTHER_TX). */
         er.tx.data = t->wire;
@@ -114,8 +147,15 @@ static veil_status s_tve(void *ctx, tqe_tve_call which, const uint8_t *in, size_
     return VEIL_OK;
 }
 
-static const tqe_backend g_backend = {NULL,     &tqe_fake_alloc, s_random, tqe_fake_seal,
-                                      tqe_fake_unseal, s_tve,    tqe_fake_evidence, NULL};
+static const tqe_backend g_backend = {.ctx = NULL,
+                                      .alloc = &tqe_fake_alloc,
+                                      .random = s_random,
+                                      .seal_order = tqe_fake_seal,
+                                      .unseal_tx = tqe_fake_unseal,
+                                      .chain_state = s_chain_state,
+                                      .tve_call = s_tve,
+                                      .evidence = tqe_fake_evidence,
+                                      .report = NULL};
 
 /* --- the wallet side ----------------------------------------------------------------- */
 static tqe_conn g_conn;
@@ -234,6 +274,7 @@ static int teardown(void **state)
     (void)state;
     txb_free(g_tx);
     txb_free(g_tx2);
+    if (g_last_order != NULL) veil__tve__encrypt_order__free_unpacked(g_last_order, NULL);
     return 0;
 }
 
@@ -391,6 +432,43 @@ static void test_item2_fee_sealed_in_order(void **state)
     assert_true(g_last_order_payload_ok);
 }
 
+/* The chain state the TVE judges an order against travels sealed in it, exactly as the
+ * enclave's light client proved it; when the state cannot be proven, the wallet is told
+ * why and nothing reaches the TVE. */
+static void test_state_sealed_in_order(void **state)
+{
+    (void)state;
+    Veil__Tqe__Response *r = encrypt_fee(g_tx->payload, g_tx->payload_len, 11);
+    assert_int_equal(r->response_case, VEIL__TQE__RESPONSE__RESPONSE_ENCRYPT);
+    veil__tqe__response__free_unpacked(r, NULL);
+    const Veil__Tve__EncryptOrder *o = g_last_order;
+    assert_non_null(o);
+    assert_non_null(o->params);
+    assert_string_equal(o->params->chain_id, "c");
+    assert_int_equal(o->params->block_time, STATE_TIME);
+    assert_int_equal(o->params->fee_base, 3);
+    assert_int_equal(o->params->fee_per_byte, 5);
+    assert_int_equal(o->params->fee_rule, VEIL__TVE__FEE_RULE__FEE_RULE_AT_LEAST);
+    assert_int_equal(o->height, STATE_HEIGHT);
+    assert_non_null(o->account); /* g_tx is a withdraw */
+    assert_int_equal(o->account->address.len, 32);
+    assert_memory_equal(o->account->address.data, g_tx->account, 32);
+    assert_int_equal(o->account->unbonded, 77);
+    assert_int_equal(o->account->nonce, 9);
+    assert_int_equal(o->n_input_spent, 0); /* a withdraw has no inputs */
+
+    static const veil_status errors[] = {VEIL_ERR_TQE_NOT_SYNCED, VEIL_ERR_TQE_STATE_PROOF,
+                                         VEIL_ERR_TQE_UNAVAILABLE};
+    for (size_t i = 0; i < sizeof errors / sizeof errors[0]; i++) {
+        g_state_error = errors[i];
+        veil__tve__encrypt_order__free_unpacked(g_last_order, NULL);
+        g_last_order = NULL;
+        expect_error(encrypt(g_tx->payload, g_tx->payload_len), errors[i]);
+        assert_null(g_last_order); /* the TVE was not asked */
+    }
+    g_state_error = VEIL_OK;
+}
+
 /* The attest request: the wallet's nonce reaches the evidence; bad nonces are refused. */
 static void test_attest_nonce(void **state)
 {
@@ -471,6 +549,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_query_limits, conn_fresh, conn_end),
         cmocka_unit_test_setup_teardown(test_untrusted_host, conn_fresh, conn_end),
         cmocka_unit_test_setup_teardown(test_encrypt, conn_fresh, conn_end),
+        cmocka_unit_test_setup_teardown(test_state_sealed_in_order, conn_fresh, conn_end),
         cmocka_unit_test_setup_teardown(test_attest_nonce, conn_fresh, conn_end),
         cmocka_unit_test_setup_teardown(test_item2_fee_sealed_in_order, conn_fresh, conn_end),
         cmocka_unit_test_setup_teardown(test_framing, conn_fresh, conn_end),

@@ -178,10 +178,33 @@ static void make_withdraw(size_t n, uint64_t value, bool view_key, tvec_tx *out)
     acct.unbonded = value * n;
     acct.unbonded_from = UNBONDED_FROM;
     acct.nonce = g_nonce++;
-    int rc = tvec_encrypt(&g_c, g_tqe, &g_chain, b->payload, b->payload_len, &acct, 0, out);
+    int rc = tvec_encrypt(&g_c, g_tqe, &g_chain, b->payload, b->payload_len, &acct, 0, NULL, 0,
+                          out);
     if (rc != 0) fail_msg("encrypt withdraw: %d", rc);
     assert_memory_equal(out->txid, b->txid, 32);
     txb_free(b);
+}
+
+/* Outputs committed blocks spent: the public state a TQE would prove an order's spent
+ * flags from. */
+#define MAX_SPENDS 4096
+static uint8_t g_spent_txid[MAX_SPENDS][32];
+static uint32_t g_spent_index[MAX_SPENDS];
+static size_t g_n_spent;
+
+static void note_spends(const tvec_tx *t)
+{
+    for (size_t i = 0; t->msg != NULL && i < t->msg->n_inputs && g_n_spent < MAX_SPENDS; i++) {
+        memcpy(g_spent_txid[g_n_spent], t->msg->inputs[i]->txid.data, 32);
+        g_spent_index[g_n_spent++] = t->msg->inputs[i]->index;
+    }
+}
+
+static bool is_spent(const uint8_t txid[32], uint32_t index)
+{
+    for (size_t i = 0; i < g_n_spent; i++)
+        if (g_spent_index[i] == index && memcmp(g_spent_txid[i], txid, 32) == 0) return true;
+    return false;
 }
 
 /* A transfer from the owner's outputs (txid_i, index_i) to the owner. Returns the
@@ -194,7 +217,10 @@ static int make_transfer(const uint8_t (*in_txid)[32], const uint32_t *in_index,
     for (size_t i = 0; i < n_out; i++) txb_output(b, g_owner_pk, values[i], 0);
     txb_build_body(b);
     txb_build_payload(b);
-    int rc = tvec_encrypt(&g_c, g_tqe, &g_chain, b->payload, b->payload_len, NULL, 0, out);
+    bool spent[64];
+    for (size_t i = 0; i < n_in; i++) spent[i] = is_spent(in_txid[i], in_index[i]);
+    int rc = tvec_encrypt(&g_c, g_tqe, &g_chain, b->payload, b->payload_len, NULL, 0, spent, n_in,
+                          out);
     txb_free(b);
     return rc;
 }
@@ -235,6 +261,7 @@ static void block_commit(const tvec_tx *const *txs, size_t n)
     for (size_t i = 0; i < n; i++) deliver_ok(h, txs[i]);
     commit_ok(h, txs, n);
     g_height = h;
+    for (size_t i = 0; i < n; i++) note_spends(txs[i]);
 }
 
 static uint64_t status_height(void)
@@ -521,11 +548,14 @@ static void test_item2_committed_tx_refused_before_rules(void **state)
     txb_output(b, g_owner_pk, 7, 0);
     txb_build_body(b);
     txb_build_payload(b);
-    assert_int_equal(tvec_encrypt(&g_c, g_tqe, &g_chain, b->payload, b->payload_len, NULL, 0, &t),
+    bool unspent = false, spent = true;
+    assert_int_equal(tvec_encrypt(&g_c, g_tqe, &g_chain, b->payload, b->payload_len, NULL, 0,
+                                  &unspent, 1, &t),
                      0);
     block_commit((const tvec_tx *const[]){&t}, 1);
     assert_int_equal(
-        tvec_encrypt(&g_c, g_tqe, &g_chain, b->payload, b->payload_len, NULL, 0, &again),
+        tvec_encrypt(&g_c, g_tqe, &g_chain, b->payload, b->payload_len, NULL, 0, &spent, 1,
+                     &again),
         VEIL_ERR_TVE_TX_EXISTS);
     txb_free(b);
     tvec_tx_free(&t);

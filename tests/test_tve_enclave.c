@@ -53,19 +53,8 @@ static veil_status o_get_sealed(void *ctx, const uint8_t *in, size_t in_len, uin
     return VEIL_OK;
 }
 
-static veil_status o_is_spent(void *ctx, const uint8_t *in, size_t in_len, uint8_t *out,
-                              size_t out_cap, size_t *out_len)
-{
-    (void)ctx, (void)in;
-    g_ocalls++;
-    ENSURE(in_len == 36 && out_cap >= 1, VEIL_ERR_MALFORMED);
-    out[0] = 0;
-    *out_len = 1;
-    return VEIL_OK;
-}
-
-static const tee_ocall_fn g_ocall_fns[] = {o_get_sealed, o_is_spent};
-static const tee_ocall_table g_ocall_table = {g_ocall_fns, 2, NULL};
+static const tee_ocall_fn g_ocall_fns[] = {o_get_sealed};
+static const tee_ocall_table g_ocall_table = {g_ocall_fns, 1, NULL};
 
 static void store_put(const uint8_t txid[32], const uint8_t *sealed, size_t len)
 {
@@ -170,20 +159,20 @@ static void payload_build(txb *b)
     txb_build_payload(b);
 }
 
-/* Seals a payload in the TQE and asks the TVE to encrypt it. */
-static veil_status encrypt(const txb *b, uint64_t fee, Veil__Tve__AccountState *account,
-                           uint8_t *wire, size_t *wire_len)
+/* Seals a payload in the TQE with the chain state (g_params, account, spent flags: NULL
+ * all unspent) and asks the TVE to encrypt it. */
+static veil_status encrypt_spent(const txb *b, uint64_t fee, Veil__Tve__AccountState *account,
+                                 const bool *spent, uint8_t *wire, size_t *wire_len)
 {
     uint8_t sealed[20000], order[20000];
-    size_t sealed_len, order_len = txb_order(b, fee, order, sizeof order);
+    size_t sealed_len,
+        order_len = txb_order(b, fee, &g_params, account, spent, order, sizeof order);
     assert_int_equal(tee_enclave_call(g_tqe, TQE_E_SEAL_PAYLOAD, order, order_len, sealed,
                                       sizeof sealed, &sealed_len),
                      VEIL_OK);
     Veil__Tve__Enclave__EncryptCall c = VEIL__TVE__ENCLAVE__ENCRYPT_CALL__INIT;
     c.sealed_order.data = sealed;
     c.sealed_order.len = sealed_len;
-    c.params = &g_params;
-    c.account = account;
     veil_status st = call_msg(g_tve, TVE_E_ENCRYPT, &c.base);
     if (st != VEIL_OK) return st;
     Veil__Tve__Enclave__EncryptResult *r =
@@ -193,6 +182,26 @@ static veil_status encrypt(const txb *b, uint64_t fee, Veil__Tve__AccountState *
     *wire_len = r->tx.len;
     veil__tve__enclave__encrypt_result__free_unpacked(r, NULL);
     return VEIL_OK;
+}
+
+static veil_status encrypt(const txb *b, uint64_t fee, Veil__Tve__AccountState *account,
+                           uint8_t *wire, size_t *wire_len)
+{
+    return encrypt_spent(b, fee, account, NULL, wire, wire_len);
+}
+
+/* Seals an order (any bytes) in the TQE and asks the TVE to encrypt it. */
+static veil_status encrypt_order(const uint8_t *order, size_t order_len)
+{
+    uint8_t sealed[20000];
+    size_t sealed_len;
+    assert_int_equal(tee_enclave_call(g_tqe, TQE_E_SEAL_PAYLOAD, order, order_len, sealed,
+                                      sizeof sealed, &sealed_len),
+                     VEIL_OK);
+    Veil__Tve__Enclave__EncryptCall c = VEIL__TVE__ENCLAVE__ENCRYPT_CALL__INIT;
+    c.sealed_order.data = sealed;
+    c.sealed_order.len = sealed_len;
+    return call_msg(g_tve, TVE_E_ENCRYPT, &c.base);
 }
 
 /* Verifies a wire tx; on success, fills the outcome and (deliver) stores the sealed tx. */
@@ -398,8 +407,34 @@ static void test_original_scenario(void **state)
     txb_output(t, pk_y, 1, 0);
     payload_build(t);
     int before = g_ocalls;
+    /* The order's spent flag is the TVE's only source: an input it says is spent is
+     * refused (the host is not asked). */
+    const bool is_spent = true;
+    assert_int_equal(encrypt_spent(t, 0, NULL, &is_spent, wire2, &wire2_len),
+                     VEIL_ERR_TX_INPUT_SPENT);
     assert_int_equal(encrypt(t, 0, NULL, wire2, &wire2_len), VEIL_OK);
     assert_true(g_ocalls > before); /* the input came from the host's store */
+    /* An order without chain parameters, or without one spent flag per input (an older
+     * TQE's, or a forged one), is not judged. */
+    uint8_t order[20000];
+    size_t ol = txb_order(t, 0, NULL, NULL, NULL, order, sizeof order);
+    assert_int_equal(encrypt_order(order, ol), VEIL_ERR_DECODE);
+    {
+        Veil__Tve__EncryptOrder *eo = veil__tve__encrypt_order__unpack(
+            NULL, txb_order(t, 0, &g_params, NULL, NULL, order, sizeof order), order);
+        assert_non_null(eo);
+        eo->n_input_spent = 0;
+        ol = veil__tve__encrypt_order__pack(eo, order);
+        assert_int_equal(encrypt_order(order, ol), VEIL_ERR_DECODE);
+        protobuf_c_boolean two[2] = {0, 0};
+        eo->n_input_spent = 2;
+        eo->input_spent = two;
+        ol = veil__tve__encrypt_order__pack(eo, order);
+        eo->n_input_spent = 0;
+        eo->input_spent = NULL;
+        veil__tve__encrypt_order__free_unpacked(eo, NULL);
+        assert_int_equal(encrypt_order(order, ol), VEIL_ERR_DECODE);
+    }
     protobuf_c_boolean unspent[1] = {0}, spent[1] = {1};
     assert_int_equal(verify(VEIL__TVE__MODE__CHECK, 3, wire2, wire2_len, unspent, 1, NULL, &o),
                      VEIL_OK);
@@ -535,7 +570,6 @@ static void test_hostile_ecall_input(void **state)
     Veil__Tve__Enclave__EncryptCall ec = VEIL__TVE__ENCLAVE__ENCRYPT_CALL__INIT;
     ec.sealed_order.data = sealed;
     ec.sealed_order.len = sealed_len;
-    ec.params = &g_params;
     assert_int_equal(call_msg(g_tve, TVE_E_ENCRYPT, &ec.base), VEIL_ERR_HANDOFF_CHANNEL);
     tee_enclave_destroy(other);
 }
@@ -651,7 +685,7 @@ static void test_item13_separate_products_and_handoff(void **state)
     txb_signer(b, sk_account);
     payload_build(b);
     uint8_t order[20000], sealed[20000];
-    size_t ol = txb_order(b, 0, order, sizeof order), sl;
+    size_t ol = txb_order(b, 0, &g_params, NULL, NULL, order, sizeof order), sl;
     assert_int_equal(tee_enclave_call(g_tqe, TQE_E_SEAL_PAYLOAD, order, ol, sealed, sizeof sealed,
                                       &sl),
                      VEIL_OK);
@@ -659,7 +693,6 @@ static void test_item13_separate_products_and_handoff(void **state)
     Veil__Tve__Enclave__EncryptCall ec = VEIL__TVE__ENCLAVE__ENCRYPT_CALL__INIT;
     ec.sealed_order.data = sealed;
     ec.sealed_order.len = sl;
-    ec.params = &g_params;
     assert_int_equal(call_msg(g_tve, TVE_E_ENCRYPT, &ec.base), VEIL_ERR_HANDOFF_CHANNEL);
     txb_free(b);
 }

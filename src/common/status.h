@@ -205,6 +205,10 @@
     X(VEIL_ERR_TQE_RATE_LIMIT, 921, "too many requests; slow down")                      \
     X(VEIL_ERR_TQE_TOO_MANY_TXIDS, 922, "query names more txids than allowed")           \
     X(VEIL_ERR_TQE_UNAVAILABLE, 923, "the TVE or node behind the TQE did not answer")    \
+    X(VEIL_ERR_TQE_NOT_SYNCED, 924,                                                      \
+      "the TQE's light client has not verified the chain state yet; retry")              \
+    X(VEIL_ERR_TQE_STATE_PROOF, 925,                                                     \
+      "the node's chain state does not verify against the TQE's light client")           \
     X(VEIL_ERR_NODE_VALIDATOR_KEY, 930,                                                  \
       "the validator key is bound to another account, or the account to another key")   \
     X(VEIL_ERR_NODE_VALIDATOR_SIGNATURE, 931,                                            \

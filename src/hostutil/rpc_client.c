@@ -129,6 +129,20 @@ static veil_status abci_query_get(const char *base_url, const char *path, bool p
     return VEIL_ERR_NOT_FOUND;
 }
 
+veil_status veil_rpc_block_hash(const char *base_url, int64_t height, long timeout_ms,
+                                char hex[static 65])
+{
+    char q[64];
+    json_t *r = NULL;
+    snprintf(q, sizeof q, "block?height=%lld", (long long)height);
+    TRY(veil_rpc_get(base_url, q, timeout_ms, 4u << 20, &r));
+    const char *h = json_string_value(json_object_get(json_object_get(r, "block_id"), "hash"));
+    bool ok = h != NULL && strlen(h) == 64;
+    if (ok) memcpy(hex, h, 65);
+    json_decref(r);
+    return ok ? VEIL_OK : VEIL_ERR_NOT_FOUND;
+}
+
 veil_status veil_rpc_abci_query(const char *base_url, const char *path, long timeout_ms,
                                 uint8_t **value, size_t *len)
 {

@@ -18,6 +18,12 @@
 VEIL_MUST_CHECK veil_status veil_rpc_get(const char *base_url, const char *path_and_query,
                                          long timeout_ms, size_t max_body, json_t **result);
 
+/* The hash of the block at `height` (block?height=H: block_id.hash), 64 hex digits: an
+ * operator's light-client trust root. VEIL_ERR_NOT_FOUND if the node has no such block
+ * yet. */
+VEIL_MUST_CHECK veil_status veil_rpc_block_hash(const char *base_url, int64_t height,
+                                                long timeout_ms, char hex[static 65]);
+
 /* abci_query with a path (no data): the response value, decoded from base64, malloc'd.
  * VEIL_ERR_NOT_FOUND when the app answers with a non-zero code (detail: code and log). */
 VEIL_MUST_CHECK veil_status veil_rpc_abci_query(const char *base_url, const char *path,

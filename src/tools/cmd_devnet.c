@@ -33,6 +33,7 @@
 #include "host/ratls/ratls_verify.h"
 #include "hostutil/fileio.h"
 #include "tee/sim/sim_host.h"
+#include "hostutil/rpc_client.h"
 #include "tools/cli.h"
 #include "tools/commands.h"
 #include "trusted/tqe/tqe_abi.h"
@@ -50,6 +51,18 @@ static void on_signal(int sig)
 {
     (void)sig;
     g_stop = 1;
+}
+
+/* The hash of the dev chain's block 1, the TQE light client's trust root (waits up to
+ * 60 s for the chain to make it). */
+static bool trust_root(const char *rpc_url, char hex[static 65])
+{
+    for (int i = 0; i < 300 && !g_stop; i++) {
+        if (veil_rpc_block_hash(rpc_url, 1, 2000, hex) == VEIL_OK) return true;
+        usleep(200000);
+    }
+    if (!g_stop) fprintf(stderr, "veil: devnet: the dev chain made no block 1 at %s\n", rpc_url);
+    return false;
 }
 
 static void log_tail(const char *log)
@@ -228,9 +241,13 @@ static int devnet_start(int argc, char **argv)
                          "--tve-mrsigner", l.tve_mrsigner_hex, NULL};
     char *chain_argv[] = {"veil", "devchain", "--home", l.chain_home, "--abci", abci, "--rpc", rpc,
                           "--block-time", (char *)block_time, NULL};
-    /* The TQE starts last: it reads chain parameters and accounts from the RPC. */
-    char *tqe_argv[] = {"veil", "tqe", "--listen", tqe_listen, "--tve", tve_listen, "--home",
-                        l.tqe_home, "--platform", l.platform, "--rpc", rpc_url, NULL};
+    /* The TQE starts last: its light client follows the dev chain from block 1, whose
+     * hash (the trust root) is read once the chain has made it. */
+    char trust_hash[65] = "";
+    char *tqe_argv[] = {"veil",       "tqe",        "--listen",  tqe_listen, "--tve",
+                        tve_listen,   "--home",     l.tqe_home,  "--platform", l.platform,
+                        "--rpc",      rpc_url,      "--trust-height", "1", "--trust-hash",
+                        trust_hash,   NULL};
     char *const *argvs[4] = {tve_argv, node_argv, chain_argv, tqe_argv};
     bool (*ready[4])(const devnet_layout *) = {tve_ready, node_ready, chain_ready, tqe_ready};
     char logs[4][PATH_MAX + 16];
@@ -243,6 +260,10 @@ static int devnet_start(int argc, char **argv)
 
     for (size_t i = 0; i < 4; i++) {
         snprintf(logs[i], sizeof logs[i], "%s/%s.log", l.logs, svcs[i].name);
+        if (argvs[i] == tqe_argv && !trust_root(rpc_url, trust_hash)) {
+            stop_all(svcs, 4);
+            return g_stop ? 0 : 1;
+        }
         svcs[i].pid = devnet_spawn(logs[i], argvs[i], true);
         if (svcs[i].pid < 0 || !wait_ready(&svcs[i], ready[i], &l)) {
             if (!g_stop) {

@@ -740,14 +740,7 @@ static char g_trust_hash[65];
 static bool trust_root_fetch(const char *rpc)
 {
     for (int i = 0; i < 600 && !g_stop; i++) {
-        json_t *r = NULL;
-        if (veil_rpc_get(rpc, "block?height=1", 2000, 1u << 20, &r) == VEIL_OK) {
-            const char *h = json_string_value(json_object_get(json_object_get(r, "block_id"), "hash"));
-            bool ok = h != NULL && strlen(h) == 64;
-            if (ok) pf(g_trust_hash, sizeof g_trust_hash, "%s", h);
-            json_decref(r);
-            if (ok) return true;
-        }
+        if (veil_rpc_block_hash(rpc, 1, 2000, g_trust_hash) == VEIL_OK) return true;
         usleep(200000);
     }
     fprintf(stderr, "veil: testnet: no block 1 on %s: the light clients have no trust root\n", rpc);
@@ -844,9 +837,12 @@ static bool member_start_services(member *m, const char *veil)
     char tqehome[PATH_MAX + 16];
     pf(tqehome, sizeof tqehome, "%s/tqe", m->dir);
     pf(log, sizeof log, "%s/tqe.log", m->dir);
-    char *tqe_argv[] = {(char *)veil, "tqe",    "--listen",   m->tqe_listen, "--tve", ep,
-                        "--home",     tqehome,  "--rpc",      m->rpc_url,    "--platform",
-                        plat,         NULL};
+    /* Its light client proves every order's chain state; the same trust root. */
+    char *tqe_argv[] = {(char *)veil,   "tqe",          "--listen", m->tqe_listen,
+                        "--tve",        ep,             "--home",   tqehome,
+                        "--rpc",        m->rpc_url,     "--platform", plat,
+                        "--trust-height", "1",          "--trust-hash", g_trust_hash,
+                        NULL};
     m->pid[4] = spawn_logged(tqe_argv, log);
     return m->pid[4] > 0;
 }

@@ -26,10 +26,15 @@ static void usage(void)
            "  --listen HOST:PORT  TCP address to accept wallets on (port 0: any)\n"
            "  --tve ENDPOINT      the TVE's 0MQ endpoint (ipc://PATH or tcp://HOST:PORT)\n"
            "  --home DIR          state directory (created 0700; tqe-cert.der)\n"
-           "  --rpc URL           node RPC for chain parameters and accounts\n"
-           "                      (default http://127.0.0.1:26657; 'none': no node, for\n"
-           "                      tests: --chain-id, zero fees, no staking accounts)\n"
-           "  --chain-id ID       the chain id with --rpc none\n"
+           "  --rpc URL           node RPC (default http://127.0.0.1:26657): the enclave's\n"
+           "                      light client follows the chain there, and every order's\n"
+           "                      chain state comes with proofs it checks against it;\n"
+           "                      'none': queries only (encrypt needs the chain)\n"
+           "  --trust-height H    the light client's trust root for a first start: a\n"
+           "  --trust-hash HEX    height and its header hash (64 hex digits); later starts\n"
+           "                      resume from DIR/lc-state.sealed (docs/light-client.md)\n"
+           "  --trusting-period D how long a verified header may be built on (default\n"
+           "                      336h; units s, m, h)\n"
            "  --platform DIR      TEE platform directory (default $VEIL_PLATFORM_DIR, else\n"
            "                      ~/.veil/platform); must be provisioned (veil platform init)\n"
            "  --attest-proxy URL  the node's attestation proxy (veil attest-proxy,\n"
@@ -63,7 +68,9 @@ int cmd_tqe(int argc, char **argv)
                                          {"tve", required_argument, NULL, 'T'},
                                          {"home", required_argument, NULL, 'H'},
                                          {"rpc", required_argument, NULL, 'r'},
-                                         {"chain-id", required_argument, NULL, 'c'},
+                                         {"trust-height", required_argument, NULL, 'y'},
+                                         {"trust-hash", required_argument, NULL, 'x'},
+                                         {"trusting-period", required_argument, NULL, 'g'},
                                          {"platform", required_argument, NULL, 'p'},
                                          {"enclave", required_argument, NULL, 'e'},
                                          {"max-clients", required_argument, NULL, 'm'},
@@ -83,7 +90,7 @@ int cmd_tqe(int argc, char **argv)
     static daemon_ctx dm;
     int rc = 0;
     daemon_init(&dm, "tqe");
-    while ((c = getopt_long(argc, argv, "l:T:H:r:c:p:e:m:t:R:A:S:P:h", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "l:T:H:r:y:x:g:p:e:m:t:R:A:S:P:h", opts, NULL)) != -1) {
         switch (c) {
         case 'l':
             cfg.listen = optarg;
@@ -97,8 +104,20 @@ int cmd_tqe(int argc, char **argv)
         case 'r':
             cfg.rpc_url = strcmp(optarg, "none") == 0 ? NULL : optarg;
             break;
-        case 'c':
-            cfg.chain_id = optarg;
+        case 'y':
+            if (!cli_parse_u64(optarg, INT64_MAX, &v) || v == 0)
+                return cli_usage_error("--trust-height must be a height >= 1");
+            cfg.trust_height = (int64_t)v;
+            break;
+        case 'x':
+            if (veil_hex_decode_exact(cfg.trust_hash, 32, optarg, strlen(optarg)) != VEIL_OK)
+                return cli_usage_error("--trust-hash must be 64 hex digits");
+            cfg.has_trust = true;
+            break;
+        case 'g':
+            lc_params_default(&cfg.lc);
+            if (!cli_parse_duration(optarg, &cfg.lc.trusting_period_ns))
+                return cli_usage_error("--trusting-period: a duration such as 336h");
             break;
         case 'p':
             cfg.platform_dir = optarg;
@@ -144,8 +163,8 @@ int cmd_tqe(int argc, char **argv)
     }
     if (cfg.listen == NULL || cfg.tve_endpoint == NULL || cfg.home == NULL || optind != argc)
         return cli_usage_error("tqe needs --listen HOST:PORT, --tve ENDPOINT and --home DIR");
-    if (cfg.rpc_url == NULL && cfg.chain_id == NULL)
-        return cli_usage_error("--rpc none needs --chain-id");
+    if (cfg.has_trust != (cfg.trust_height != 0))
+        return cli_usage_error("--trust-height and --trust-hash go together");
     veil_status st;
     if (enclave[0] == '\0' && (st = veil_enclave_image_path(TQE_ENCLAVE_IMAGE, enclave, sizeof enclave)) != VEIL_OK)
         return cli_fail("enclave image", st);

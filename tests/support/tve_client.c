@@ -333,12 +333,21 @@ bool tvec_tx_redecode(tvec_tx *t)
 
 int tvec_encrypt(tvec_client *c, tee_enclave *tqe, const tvec_chain *ch, const uint8_t *payload,
                  size_t payload_len, const Veil__Tve__AccountState *account, uint64_t fee,
-                 tvec_tx *out)
+                 const bool *spent, size_t n_spent, tvec_tx *out)
 {
+    /* The order carries the state the TVE judges it against, as a TQE's light client
+     * would have proven it: here the test's chain. */
     Veil__Tve__EncryptOrder o = VEIL__TVE__ENCRYPT_ORDER__INIT;
+    protobuf_c_boolean flags[64];
+    if (n_spent > 64) die("too many spent flags");
+    for (size_t i = 0; i < n_spent; i++) flags[i] = spent[i];
     o.payload.data = (uint8_t *)payload;
     o.payload.len = payload_len;
     o.fee = fee;
+    o.params = (Veil__Tve__ChainParams *)&ch->params;
+    o.account = (Veil__Tve__AccountState *)account;
+    o.n_input_spent = n_spent;
+    o.input_spent = flags;
     size_t order_len = veil__tve__encrypt_order__get_packed_size(&o);
     uint8_t *order = xcalloc(1, order_len);
     veil__tve__encrypt_order__pack(&o, order);
@@ -352,8 +361,6 @@ int tvec_encrypt(tvec_client *c, tee_enclave *tqe, const tvec_chain *ch, const u
     Veil__Tve__Request req = VEIL__TVE__REQUEST__INIT;
     m.sealed_order.data = sealed;
     m.sealed_order.len = sealed_len;
-    m.params = (Veil__Tve__ChainParams *)&ch->params;
-    m.account = (Veil__Tve__AccountState *)account;
     req.request_case = VEIL__TVE__REQUEST__REQUEST_ENCRYPT;
     req.encrypt = &m;
     Veil__Tve__Response *r = tvec_call(c, &req);

@@ -90,12 +90,13 @@ void tvec_tx_free(tvec_tx *t);
 /* Re-decodes t->msg after t->wire was edited. Returns false if it no longer decodes. */
 bool tvec_tx_redecode(tvec_tx *t);
 
-/* Seals payload in the TQE and sends an EncryptRequest. On success (return 0) fills
- * *out; otherwise returns the Error code (or -1 on a transport failure). `account` may
- * be NULL. */
+/* Seals an order in the TQE (a test image: TQE_E_SEAL_PAYLOAD) — payload, fee, ch's
+ * parameters, `account` (may be NULL: none) and one spent flag per public input
+ * (`spent`, n_spent) — and sends an EncryptRequest. On success (return 0) fills *out;
+ * otherwise returns the Error code (or -1 on a transport failure). */
 int tvec_encrypt(tvec_client *c, tee_enclave *tqe, const tvec_chain *ch, const uint8_t *payload,
                  size_t payload_len, const Veil__Tve__AccountState *account, uint64_t fee,
-                 tvec_tx *out);
+                 const bool *spent, size_t n_spent, tvec_tx *out);
 
 /* A verify-tx request for a wire tx (input_spent all false). Returns the response. */
 Veil__Tve__Response *tvec_verify_tx(tvec_client *c, const tvec_chain *ch, Veil__Tve__Mode mode,

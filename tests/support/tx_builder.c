@@ -286,12 +286,20 @@ void txb_mutate_wire(txb *b, void (*mutate)(Veil__Tx__ConfidentialTx *m, void *c
     b->wire_len = len;
 }
 
-size_t txb_order(const txb *b, uint64_t fee, uint8_t *out, size_t cap)
+size_t txb_order(const txb *b, uint64_t fee, const Veil__Tve__ChainParams *params,
+                 const Veil__Tve__AccountState *account, const bool *spent, uint8_t *out,
+                 size_t cap)
 {
     Veil__Tve__EncryptOrder o = VEIL__TVE__ENCRYPT_ORDER__INIT;
+    protobuf_c_boolean flags[VEIL_TX_MAX_INPUTS] = {0};
+    for (size_t i = 0; spent != NULL && i < b->n_inputs; i++) flags[i] = spent[i];
     o.payload.data = b->payload;
     o.payload.len = b->payload_len;
     o.fee = fee;
+    o.params = (Veil__Tve__ChainParams *)params;
+    o.account = (Veil__Tve__AccountState *)account;
+    o.n_input_spent = b->n_inputs;
+    o.input_spent = flags;
     size_t n = veil__tve__encrypt_order__get_packed_size(&o);
     if (n > cap) die("order buffer too small");
     return veil__tve__encrypt_order__pack(&o, out);

@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include "trusted/tx/tx.h"
+#include "veil/tve.pb-c.h"
 #include "veil/tx.pb-c.h"
 
 #define TXB_MAX 80 /* room for limit + 1 of every list */
@@ -107,7 +108,11 @@ void txb_mutate_wire(txb *b, void (*mutate)(Veil__Tx__ConfidentialTx *m, void *c
 void txb_pubkey(uint8_t pk[32], const uint8_t sk[32]);
 
 /* The veil.tve.EncryptOrder of the built payload and `fee` (what the TQE seals for the
- * TVE), into out; returns its length. */
-size_t txb_order(const txb *b, uint64_t fee, uint8_t *out, size_t cap);
+ * TVE) with the chain state a TQE's light client would have proven: params (NULL: none,
+ * which the TVE refuses), account (NULL: none), one spent flag per input (spent NULL:
+ * all unspent); into out; returns its length. */
+size_t txb_order(const txb *b, uint64_t fee, const Veil__Tve__ChainParams *params,
+                 const Veil__Tve__AccountState *account, const bool *spent, uint8_t *out,
+                 size_t cap);
 
 #endif

@@ -6,7 +6,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <unistd.h>
 
 #include "common/cursor.h"
 #include "host/lightclient/lc_rpc.h"
@@ -21,7 +20,26 @@ struct lc_follow {
     atomic_bool stopping;
     veil_status last; /* for logging a failure once, not every round */
     pthread_t thread;
+    pthread_mutex_t lock; /* guards wake; with the conditions below */
+    pthread_cond_t wake_cond, height_cond;
+    bool wake; /* someone waits for a height: look again now */
 };
+
+#define ROUND_MS 250 /* between rounds when nobody waits */
+#define EAGER_MS 20  /* between rounds while someone waits */
+
+static struct timespec deadline_in(unsigned ms)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    t.tv_sec += ms / 1000;
+    t.tv_nsec += (long)(ms % 1000) * 1000000L;
+    if (t.tv_nsec >= 1000000000L) {
+        t.tv_sec++;
+        t.tv_nsec -= 1000000000L;
+    }
+    return t;
+}
 
 static veil_status fetch(lc_follow *f, int64_t height, lc_light_block *out)
 {
@@ -45,7 +63,10 @@ static void put_host_time(uint8_t out[static LC_ENCLAVE_TIME_LEN])
 
 static void set_height(lc_follow *f, uint64_t h)
 {
+    pthread_mutex_lock(&f->lock);
     atomic_store(&f->height, (long long)h);
+    pthread_cond_broadcast(&f->height_cond);
+    pthread_mutex_unlock(&f->lock);
     if (f->cfg.height != NULL) veil_metric_set(f->cfg.height, h);
 }
 
@@ -183,9 +204,24 @@ static void *follow_main(void *arg)
     lc_follow *f = arg;
     while (!atomic_load(&f->stopping)) {
         round_once(f);
-        for (int i = 0; i < 5 && !atomic_load(&f->stopping); i++) usleep(50000);
+        struct timespec until = deadline_in(ROUND_MS);
+        pthread_mutex_lock(&f->lock);
+        while (!f->wake && !atomic_load(&f->stopping) &&
+               pthread_cond_timedwait(&f->wake_cond, &f->lock, &until) == 0) {
+        }
+        f->wake = false;
+        pthread_mutex_unlock(&f->lock);
     }
     return NULL;
+}
+
+static void cond_init_monotonic(pthread_cond_t *c)
+{
+    pthread_condattr_t a;
+    pthread_condattr_init(&a);
+    pthread_condattr_setclock(&a, CLOCK_MONOTONIC);
+    pthread_cond_init(c, &a);
+    pthread_condattr_destroy(&a);
 }
 
 veil_status lc_follow_start(const lc_follow_config *cfg, lc_follow **out)
@@ -198,7 +234,13 @@ veil_status lc_follow_start(const lc_follow_config *cfg, lc_follow **out)
     f->cfg = *cfg;
     if (f->cfg.lc.trusting_period_ns == 0) lc_params_default(&f->cfg.lc);
     f->last = VEIL_OK;
+    pthread_mutex_init(&f->lock, NULL);
+    cond_init_monotonic(&f->wake_cond);
+    cond_init_monotonic(&f->height_cond);
     if (pthread_create(&f->thread, NULL, follow_main, f) != 0) {
+        pthread_mutex_destroy(&f->lock);
+        pthread_cond_destroy(&f->wake_cond);
+        pthread_cond_destroy(&f->height_cond);
         free(f);
         return VEIL_ERR_INTERNAL;
     }
@@ -209,8 +251,15 @@ veil_status lc_follow_start(const lc_follow_config *cfg, lc_follow **out)
 void lc_follow_stop(lc_follow *f)
 {
     if (f == NULL) return;
+    pthread_mutex_lock(&f->lock);
     atomic_store(&f->stopping, true);
+    pthread_cond_broadcast(&f->wake_cond);
+    pthread_cond_broadcast(&f->height_cond);
+    pthread_mutex_unlock(&f->lock);
     pthread_join(f->thread, NULL);
+    pthread_mutex_destroy(&f->lock);
+    pthread_cond_destroy(&f->wake_cond);
+    pthread_cond_destroy(&f->height_cond);
     free(f);
 }
 
@@ -221,13 +270,29 @@ int64_t lc_follow_height(const lc_follow *f)
 
 veil_status lc_follow_wait(const lc_follow *f, int64_t height, unsigned timeout_ms)
 {
-    for (unsigned waited = 0; lc_follow_height(f) < height; waited += 50) {
-        if (f == NULL || waited >= timeout_ms || atomic_load(&((lc_follow *)f)->stopping)) {
-            veil_error_detail_set("the light client has not verified height %lld",
-                                  (long long)height);
-            return VEIL_ERR_TIMEOUT;
+    lc_follow *m = (lc_follow *)f;
+    bool ok = false;
+    if (m != NULL) {
+        struct timespec end = deadline_in(timeout_ms), now;
+        pthread_mutex_lock(&m->lock);
+        for (;;) {
+            ok = atomic_load(&m->height) >= height;
+            clock_gettime(CLOCK_MONOTONIC, &now);
+            if (ok || atomic_load(&m->stopping) || now.tv_sec > end.tv_sec ||
+                (now.tv_sec == end.tv_sec && now.tv_nsec >= end.tv_nsec))
+                break;
+            /* The follower looks again now, and every EAGER_MS while this waits. */
+            m->wake = true;
+            pthread_cond_signal(&m->wake_cond);
+            struct timespec slice = deadline_in(EAGER_MS);
+            if (slice.tv_sec > end.tv_sec || (slice.tv_sec == end.tv_sec && slice.tv_nsec > end.tv_nsec))
+                slice = end;
+            pthread_cond_timedwait(&m->height_cond, &m->lock, &slice);
         }
-        usleep(50000);
+        pthread_mutex_unlock(&m->lock);
     }
-    return VEIL_OK;
+    if (!ok)
+        veil_error_detail_set("the light client has not verified height %lld",
+                              (long long)height);
+    return ok ? VEIL_OK : VEIL_ERR_TIMEOUT;
 }

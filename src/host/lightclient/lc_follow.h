@@ -1,8 +1,8 @@
 /* lc_follow.h — the host side of an enclave's light client (lc_enclave.h): a thread
  * that starts it (from its sealed state, else from the operator's trust root), then
- * follows the chain every 250 ms, driving skipping verification (it offers the block
- * halfway whenever the enclave asks for more trust) and saving each sealed state the
- * enclave returns. A fork the enclave refuses is logged as an ALARM. Host only. */
+ * follows the chain every 250 ms (every 20 ms while lc_follow_wait waits), driving
+ * skipping verification (it offers the block halfway whenever the enclave asks for more
+ * trust) and saving each sealed state the enclave returns. A fork the enclave refuses is logged as an ALARM. Host only. */
 #ifndef VEIL_HOST_LIGHTCLIENT_LC_FOLLOW_H
 #define VEIL_HOST_LIGHTCLIENT_LC_FOLLOW_H
 

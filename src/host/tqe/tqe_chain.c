@@ -1,112 +1,85 @@
-/* Chain parameters and accounts from the node's RPC (see tqe_chain.h). */
+/* Proven chain state from the node's RPC (see tqe_chain.h). */
 #include "host/tqe/tqe_chain.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
-
-#include <curl/curl.h>
-#include <jansson.h>
-#include <sodium.h>
 
 #include "common/hex.h"
-#include "chain/cmt_time.h"
 #include "hostutil/fileio.h"
+#include "hostutil/log.h"
 #include "hostutil/rpc_client.h"
-#include "veil/node.pb-c.h"
+#include "trusted/state/smt_verify.h"
+#include "trusted/tqe/tqe_state.h"
 
-#define RPC_MAX_RESPONSE (1u << 20)
-
-/* GET rpc_url/path; the JSON "result" object (new reference). A node that cannot be
- * reached makes the TQE unavailable, which is what the wallet is told. */
-static veil_status rpc_get(const char *rpc_url, const char *path, json_t **result)
+static veil_status key_path(const tqe_state_key *k, char *path, size_t cap)
 {
-    veil_status st = veil_rpc_get(rpc_url, path, 10000L, RPC_MAX_RESPONSE, result);
-    return st == VEIL_ERR_NET ? VEIL_ERR_TQE_UNAVAILABLE : st;
-}
-
-/* abci_query value (malloc'd); VEIL_ERR_NOT_FOUND on a non-zero code. */
-static veil_status abci_query(const char *rpc_url, const char *path, uint8_t **value, size_t *len)
-{
-    veil_status st = veil_rpc_abci_query(rpc_url, path, 10000L, value, len);
-    return st == VEIL_ERR_NET ? VEIL_ERR_TQE_UNAVAILABLE : st;
-}
-
-veil_status tqe_chain_params(const char *rpc_url, const char *chain_id, Veil__Tve__ChainParams *p,
-                             char **chain_id_out)
-{
-    veil__tve__chain_params__init(p);
-    *chain_id_out = NULL;
-    if (rpc_url == NULL) {
-        *chain_id_out = strdup(chain_id != NULL ? chain_id : "");
-        ENSURE(*chain_id_out != NULL, VEIL_ERR_INTERNAL);
-        p->chain_id = *chain_id_out;
-        p->block_time = (uint64_t)time(NULL);
-        p->fee_rule = VEIL__TVE__FEE_RULE__FEE_RULE_AT_LEAST;
+    char hex[65];
+    if (k->ns == VEIL_SMT_NS_PARAM && k->id_len == sizeof TQE_STATE_PARAMS_ID - 1 &&
+        memcmp(k->id, TQE_STATE_PARAMS_ID, k->id_len) == 0) {
+        snprintf(path, cap, "/params");
         return VEIL_OK;
     }
-    json_t *r = NULL;
-    TRY(rpc_get(rpc_url, "status", &r));
-    const char *net =
-        json_string_value(json_object_get(json_object_get(r, "node_info"), "network"));
-    const char *t = json_string_value(
-        json_object_get(json_object_get(r, "sync_info"), "latest_block_time"));
-    cmt_timestamp ts;
-    veil_status st = (net != NULL && t != NULL) ? cmt_time_parse(t, &ts) : VEIL_ERR_DECODE;
-    if (st == VEIL_OK) {
-        *chain_id_out = strdup(net);
-        if (*chain_id_out == NULL) st = VEIL_ERR_INTERNAL;
-    }
-    json_decref(r);
-    TRY(st);
-    p->chain_id = *chain_id_out;
-    p->block_time = ts.seconds > 0 ? (uint64_t)ts.seconds : 0;
+    ENSURE(k->id_len == 32, VEIL_ERR_MALFORMED);
+    veil_hex_encode(hex, k->id, 32);
+    if (k->ns == VEIL_SMT_NS_ACCOUNT)
+        snprintf(path, cap, "/account/%s", hex);
+    else if (k->ns == VEIL_SMT_NS_OUTPUT)
+        snprintf(path, cap, "/output/%s", hex);
+    else
+        return VEIL_ERR_MALFORMED;
+    return VEIL_OK;
+}
 
-    uint8_t *v = NULL;
-    size_t n = 0;
-    st = abci_query(rpc_url, "/params", &v, &n);
-    if (st == VEIL_OK) {
-        Veil__Node__Params *np = veil__node__params__unpack(NULL, n, v);
-        if (np == NULL) {
-            st = VEIL_ERR_DECODE;
-        } else {
-            p->fee_base = np->fee_base;
-            p->fee_per_byte = np->fee_per_byte;
-            p->fee_rule = (Veil__Tve__FeeRule)np->fee_rule;
-            veil__node__params__free_unpacked(np, NULL);
+/* One round: every key at whatever height the node answers; VEIL_ERR_OUT_OF_ORDER if the
+ * answers are of different heights. */
+static veil_status round_once(const char *rpc_url, long timeout_ms, const tqe_state_key *keys,
+                              size_t n, uint8_t *out, size_t cap, size_t *out_len,
+                              int64_t *height)
+{
+    veil_status st = tqe_state_answer_begin(1, out, cap, out_len); /* height set below */
+    int64_t first = -1;
+    for (size_t i = 0; st == VEIL_OK && i < n; i++) {
+        char path[96];
+        uint8_t *value = NULL, *proof = NULL;
+        size_t vlen = 0, plen = 0;
+        int64_t h = 0;
+        st = key_path(&keys[i], path, sizeof path);
+        if (st == VEIL_OK)
+            st = veil_rpc_abci_proof(rpc_url, path, timeout_ms, &h, &value, &vlen, &proof, &plen);
+        if (st == VEIL_OK && first >= 0 && h != first) st = VEIL_ERR_OUT_OF_ORDER;
+        if (st == VEIL_OK) {
+            first = h;
+            st = tqe_state_answer_add(value, vlen, proof, plen, out, cap, out_len);
         }
+        free(value);
+        free(proof);
     }
-    free(v);
-    if (st != VEIL_OK) {
-        free(*chain_id_out);
-        *chain_id_out = NULL;
-    }
+    if (st == VEIL_OK) *height = first;
     return st;
 }
 
-veil_status tqe_chain_account(const char *rpc_url, const uint8_t addr[32],
-                              Veil__Tve__AccountState *a, bool *found)
+veil_status tqe_chain_fetch(const char *rpc_url, long timeout_ms, const uint8_t *req,
+                            size_t req_len, uint8_t *out, size_t cap, size_t *out_len,
+                            int64_t *header_height)
 {
-    *found = false;
-    if (rpc_url == NULL) return VEIL_OK;
-    char path[128], hex[65];
-    veil_hex_encode(hex, addr, 32);
-    snprintf(path, sizeof path, "/account/%s", hex);
-    uint8_t *v = NULL;
+    tqe_state_key keys[TQE_STATE_MAX_KEYS];
     size_t n = 0;
-    veil_status st = abci_query(rpc_url, path, &v, &n);
-    if (st == VEIL_ERR_NOT_FOUND) return VEIL_OK;
-    TRY(st);
-    Veil__Node__Account *acc = veil__node__account__unpack(NULL, n, v);
-    free(v);
-    ENSURE(acc != NULL, VEIL_ERR_DECODE);
-    a->bonded = acc->bonded;
-    a->unbonded = acc->unbonded;
-    a->unbonded_from = acc->unbonded_from;
-    a->nonce = acc->nonce;
-    a->jailed_until = acc->jailed_until;
-    veil__node__account__free_unpacked(acc, NULL);
-    *found = true;
-    return VEIL_OK;
+    TRY(tqe_state_request_decode(req, req_len, keys, &n));
+    ENSURE(rpc_url != NULL, VEIL_ERR_TQE_UNAVAILABLE);
+    veil_status st = VEIL_ERR_OUT_OF_ORDER;
+    int64_t h = 0;
+    for (int attempt = 0; attempt < 3 && st == VEIL_ERR_OUT_OF_ORDER; attempt++)
+        st = round_once(rpc_url, timeout_ms, keys, n, out, cap, out_len, &h);
+    if (st == VEIL_OK) {
+        size_t ignored = 0;
+        *header_height = h + 1;
+        st = tqe_state_answer_begin(h + 1, out, cap, &ignored);
+    }
+    if (st != VEIL_OK) {
+        veil_log(VEIL_LOG_WARN, "chain state for an order: %s (%s)%s%s", veil_status_str(st),
+                 veil_status_name(st), veil_error_detail()[0] ? ": " : "", veil_error_detail());
+        if (st != VEIL_ERR_MALFORMED && st != VEIL_ERR_BUFFER_TOO_SMALL) st = VEIL_ERR_TQE_UNAVAILABLE;
+    }
+    return st;
 }

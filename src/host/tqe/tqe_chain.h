@@ -1,24 +1,22 @@
-/* tqe_chain.h — public chain state the TQE host adds to EncryptRequests, fetched from
- * the node's CometBFT-style RPC (status, abci_query /params and /account/<hex>).
- * Public data only: the TVE validates against it; a lying RPC can make a tx fail, not
- * leak. Host only. */
+/* tqe_chain.h — the public chain state a TQE order is judged against, fetched with its
+ * proofs from the node's CometBFT-style RPC (abci_query /params, /account/<hex>,
+ * /output/<hex> with prove=true) for the enclave's TQE_O_CHAIN_STATE. Nothing the node
+ * says is believed: the enclave verifies every record against an app hash its own light
+ * client verified (tqe_state.h). Host only. */
 #ifndef VEIL_HOST_TQE_TQE_CHAIN_H
 #define VEIL_HOST_TQE_TQE_CHAIN_H
 
-#include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "common/status.h"
-#include "veil/tve.pb-c.h"
 
-/* Fills p (chain_id strdup'd into *chain_id_out, free it) from rpc_url; with rpc_url
- * NULL uses chain_id, zero fees, at-least, block time = now. */
-VEIL_MUST_CHECK veil_status tqe_chain_params(const char *rpc_url, const char *chain_id,
-                                             Veil__Tve__ChainParams *p, char **chain_id_out);
-
-/* The account's public state; *found false when the node has no such account (or there
- * is no RPC). */
-VEIL_MUST_CHECK veil_status tqe_chain_account(const char *rpc_url, const uint8_t addr[32],
-                                              Veil__Tve__AccountState *a, bool *found);
+/* Answers a TQE_O_CHAIN_STATE request (tqe_state.h): every record asked, at one state
+ * height h (asked again if a block commits in between), as an answer naming h + 1, the
+ * header whose app hash proves it (*header_height). VEIL_ERR_MALFORMED for a request of
+ * the wrong shape; VEIL_ERR_TQE_UNAVAILABLE if the node does not answer. */
+VEIL_MUST_CHECK veil_status tqe_chain_fetch(const char *rpc_url, long timeout_ms,
+                                            const uint8_t *req, size_t req_len, uint8_t *out,
+                                            size_t cap, size_t *out_len, int64_t *header_height);
 
 #endif

@@ -22,6 +22,7 @@
 
 #include "common/cursor.h"
 #include "host/tve/tve_client.h"
+#include "host/lightclient/lc_follow.h"
 #include "host/tqe/tqe_chain.h"
 #include "host/tqe/tqe_handoff.h"
 #include "hostutil/fileio.h"
@@ -56,6 +57,8 @@ struct tqe_server {
     int listen_fd;
     char address[128];
     char cert_path[4096];
+    char lc_path[4096];
+    lc_follow *follower; /* the enclave's light client; NULL without an RPC */
 
     pthread_mutex_t tve_lock; /* tve_client is one thread at a time */
     tve_client *tve;
@@ -168,29 +171,35 @@ static veil_status o_tve_encrypt(void *ctx, const uint8_t *in, size_t in_len, ui
     tqe_server *s = ctx;
     Veil__Tve__EncryptRequest *er = veil__tve__encrypt_request__unpack(NULL, in_len, in);
     ENSURE(er != NULL, VEIL_ERR_DECODE);
-    Veil__Tve__ChainParams params;
-    Veil__Tve__AccountState acct = VEIL__TVE__ACCOUNT_STATE__INIT;
-    char *chain_id = NULL;
-    veil_status st = tqe_chain_params(s->cfg.rpc_url, s->cfg.chain_id, &params, &chain_id);
-    bool found = false; /* not found: no account, and the TVE reports it missing */
-    if (st == VEIL_OK && er->account != NULL && er->account->address.len == 32) {
-        acct.address = er->account->address;
-        st = tqe_chain_account(s->cfg.rpc_url, er->account->address.data, &acct, &found);
-    }
-    if (st == VEIL_OK) {
-        Veil__Tve__EncryptRequest fwd = *er;
-        Veil__Tve__Request req = VEIL__TVE__REQUEST__INIT;
-        fwd.params = &params;
-        fwd.account = found ? &acct : NULL;
-        req.request_case = VEIL__TVE__REQUEST__REQUEST_ENCRYPT;
-        req.encrypt = &fwd;
-        st = tve_forward(s, &req, VEIL__TVE__RESPONSE__RESPONSE_ENCRYPT, out, out_cap, out_len);
-    } else {
-        st = VEIL_ERR_TQE_UNAVAILABLE;
-    }
-    free(chain_id);
+    Veil__Tve__Request req = VEIL__TVE__REQUEST__INIT;
+    req.request_case = VEIL__TVE__REQUEST__REQUEST_ENCRYPT;
+    req.encrypt = er;
+    veil_status st =
+        tve_forward(s, &req, VEIL__TVE__RESPONSE__RESPONSE_ENCRYPT, out, out_cap, out_len);
     veil__tve__encrypt_request__free_unpacked(er, NULL);
     return st;
+}
+
+/* TQE_O_CHAIN_STATE: the records an order needs, with proofs, once this TQE's light
+ * client has verified the header that proves them (it is the next block's: the order
+ * waits for it, about one block interval). */
+static veil_status o_chain_state(void *ctx, const uint8_t *in, size_t in_len, uint8_t *out,
+                                 size_t out_cap, size_t *out_len)
+{
+    tqe_server *s = ctx;
+    int64_t height = 0;
+    if (s->follower == NULL) {
+        veil_log(VEIL_LOG_WARN, "an encrypt needs the chain's state: this TQE runs without "
+                                "--rpc, so it has none");
+        return VEIL_ERR_TQE_UNAVAILABLE;
+    }
+    TRY(tqe_chain_fetch(s->cfg.rpc_url, (long)s->cfg.timeout_ms, in, in_len, out, out_cap,
+                        out_len, &height));
+    if (lc_follow_wait(s->follower, height, s->cfg.timeout_ms / 2) != VEIL_OK) {
+        veil_log(VEIL_LOG_WARN, "an order waits for the light client: %s", veil_error_detail());
+        return VEIL_ERR_TQE_NOT_SYNCED;
+    }
+    return VEIL_OK;
 }
 
 static veil_status o_tve_get_sealed(void *ctx, const uint8_t *in, size_t in_len, uint8_t *out,
@@ -208,7 +217,7 @@ static veil_status o_tve_get_sealed(void *ctx, const uint8_t *in, size_t in_len,
     return st;
 }
 
-static const tee_ocall_fn g_ocalls[] = {o_tve_encrypt, o_tve_get_sealed};
+static const tee_ocall_fn g_ocalls[] = {o_tve_encrypt, o_tve_get_sealed, o_chain_state};
 
 /* --- identity ---------------------------------------------------------------------------- */
 
@@ -242,8 +251,13 @@ static veil_metric m_established = {.name = "veil_tqe_sessions_established_total
                                     .help = "Connections that completed the attested TLS handshake.",
                                     .type = VEIL_METRIC_COUNTER};
 
+static veil_metric m_lc_height = {.name = "veil_tqe_lightclient_height",
+                                  .help = "Latest header the enclave's light client verified.",
+                                  .type = VEIL_METRIC_GAUGE};
+
 void tqe_server_metrics_register(void)
 {
+    veil_metric_register(&m_lc_height);
     veil_metric_register(&m_conns_total);
     veil_metric_register(&m_conns_open);
     veil_metric_register(&m_conns_refused);
@@ -432,6 +446,21 @@ veil_status tqe_server_open(const tqe_server_config *cfg, tqe_server **out)
     }
     TRY_OUT(identity_refresh(s));
     TRY_OUT(listen_on(s, cfg->listen));
+    if (cfg->rpc_url != NULL) {
+        lc_follow_config lf = {.enclave = s->enclave,
+                               .e_init = TQE_E_LC_INIT,
+                               .e_resume = TQE_E_LC_RESUME,
+                               .e_update = TQE_E_LC_UPDATE,
+                               .rpc = cfg->rpc_url,
+                               .state_path = s->lc_path,
+                               .has_trust = cfg->has_trust,
+                               .trust_height = cfg->trust_height,
+                               .lc = cfg->lc,
+                               .height = &m_lc_height};
+        memcpy(lf.trust_hash, cfg->trust_hash, 32);
+        TRY_OUT(veil_path_join(s->lc_path, sizeof s->lc_path, cfg->home, "lc-state.sealed"));
+        TRY_OUT(lc_follow_start(&lf, &s->follower));
+    }
     *out = s;
     return VEIL_OK;
 out:
@@ -474,6 +503,7 @@ void tqe_server_close(tqe_server *s)
     pthread_mutex_lock(&s->lock);
     while (s->active > 0) pthread_cond_wait(&s->idle, &s->lock);
     pthread_mutex_unlock(&s->lock);
+    lc_follow_stop(s->follower);
     size_t n = 0;
     if (s->enclave != NULL &&
         tee_enclave_call(s->enclave, TQE_E_SHUTDOWN, NULL, 0, NULL, 0, &n) != VEIL_OK)

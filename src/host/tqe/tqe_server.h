@@ -2,9 +2,10 @@
  *
  * Loads the TQE enclave, accepts wallets' TCP connections and moves their bytes to and
  * from the enclave (TQE_E_FEED), which terminates attested TLS and runs the protocol:
- * the host sees only ciphertext. It answers the enclave's two ocalls: forwarding an
- * EncryptRequest to the TVE (adding the chain parameters and the account's public
- * state it fetched from the node's RPC) and GetSealedTxs.
+ * the host sees only ciphertext. It answers the enclave's ocalls: forwarding an
+ * EncryptRequest or a GetSealedTxs to the TVE, and fetching the chain state an order
+ * needs with its proofs from the node's RPC (tqe_chain.h). A thread follows the chain
+ * for the enclave's light client (lc_follow.h), against which those proofs are judged.
  *
  * Limits: at most max_clients connections at once, and at most max_per_address from
  * one client address (more are accepted and closed at once); a connection that has
@@ -20,17 +21,19 @@
 #define VEIL_HOST_TQE_TQE_SERVER_H
 
 #include <signal.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "common/status.h"
 #include "tee/tee.h"
+#include "trusted/lightclient/lc.h"
 
 typedef struct tqe_server_config {
     const char *listen;       /* HOST:PORT (port 0: any free port) */
     const char *tve_endpoint; /* ipc://PATH or tcp://HOST:PORT */
     const char *home;         /* created 0700; holds tqe-cert.der */
-    const char *rpc_url;      /* node RPC, e.g. http://127.0.0.1:26657; NULL: none */
-    const char *chain_id;     /* without RPC: the chain id (fees 0, at-least, no accounts) */
+    const char *rpc_url;      /* node RPC, e.g. http://127.0.0.1:26657; NULL: none (queries
+                                 only: an encrypt needs the chain's state) */
     const char *platform_dir; /* NULL: default */
     const char *attest_proxy; /* http://HOST:PORT of the node's attestation proxy, or NULL:
                                  the certificate carries no attestation report */
@@ -40,6 +43,13 @@ typedef struct tqe_server_config {
     unsigned rate;            /* reads and connections per second per address; 0: 50 */
     unsigned max_per_address; /* concurrent connections per client address; 0: 8 */
     unsigned handshake_ms;    /* pre-authentication deadline; 0: 5000 */
+    /* The enclave's light client (docs/light-client.md), which proves the chain state of
+     * every order. A first start needs a trust root: a height and its header hash;
+     * later starts resume from home/lc-state.sealed. lc: zero for lc_params_default. */
+    bool has_trust;
+    int64_t trust_height;
+    uint8_t trust_hash[32];
+    lc_params lc;
 } tqe_server_config;
 
 typedef struct tqe_server tqe_server;

@@ -154,21 +154,16 @@ veil_status tve_handle_encrypt(tve_service *s, const Veil__Tve__EncryptRequest *
     TRY(tve_require_initialized(s));
     ENSURE(req->sealed_order.len >= 1, VEIL_ERR_MALFORMED);
     ENSURE(req->sealed_order.len <= TVE_SEALED_TX_MAX, VEIL_ERR_TOO_LARGE);
-    ENSURE(req->n_input_spent <= VEIL_TX_MAX_INPUTS, VEIL_ERR_TX_TOO_MANY_INPUTS);
-    TRY(tve_params_check(s, req->params));
 
+    /* The order carries the state it is judged against, proven by the TQE's light
+     * client and sealed: this host adds nothing. */
     Veil__Tve__Enclave__EncryptCall call = VEIL__TVE__ENCLAVE__ENCRYPT_CALL__INIT;
     call.sealed_order = req->sealed_order;
-    call.params = req->params;
-    call.n_input_spent = req->n_input_spent;
-    call.input_spent = req->input_spent;
-    call.account = req->account;
     size_t in_len = protobuf_c_message_get_packed_size(&call.base), out_len = 0;
     in = malloc(in_len ? in_len : 1);
     out = malloc(TVE_ENCRYPT_OUT_MAX);
     ENSURE_OUT(in != NULL && out != NULL, VEIL_ERR_NOMEM);
     protobuf_c_message_pack(&call.base, in);
-    /* Encrypt validates against committed state: the table's context. */
     TRY_OUT(tee_enclave_call(s->enclave, TVE_E_ENCRYPT, in, in_len, out, TVE_ENCRYPT_OUT_MAX,
                              &out_len));
     Veil__Tve__Enclave__EncryptResult *er =

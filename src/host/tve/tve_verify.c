@@ -54,22 +54,8 @@ static veil_status host_is_spent(tve_service *s, const uint8_t outpoint[static T
     return tve_store_is_spent(s->store, outpoint, spent);
 }
 
-/* TVE_O_IS_SPENT: in = txid (32) || index (u32 BE); out = one byte, 0 or 1. */
-static veil_status ocall_is_spent(void *ctx, const uint8_t *in, size_t in_len, uint8_t *out,
-                                  size_t out_cap, size_t *out_len)
-{
-    ENSURE(in_len == TVE_OUTPOINT_LEN && out_cap >= 1, VEIL_ERR_ARG);
-    bool spent;
-    const tve_call_ctx *cc = ctx;
-    TRY(host_is_spent(cc->s, in, cc->visible, &spent));
-    out[0] = spent ? 1 : 0;
-    *out_len = 1;
-    return VEIL_OK;
-}
-
 static const tee_ocall_fn g_tve_ocalls[] = {
     [TVE_O_GET_SEALED] = ocall_get_sealed,
-    [TVE_O_IS_SPENT] = ocall_is_spent,
 };
 
 tee_ocall_table tve_ocall_table(tve_service *s)

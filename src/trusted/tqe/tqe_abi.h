@@ -5,8 +5,8 @@
 #define VEIL_TRUSTED_TQE_ABI_H
 
 enum tqe_ecall {
-    /* in: a veil.tve.EncryptOrder (a TxPayload and its fee; at most
-     * VEIL_TX_MAX_PAYLOAD_LEN + 16 bytes); out: the order sealed under the channel key
+    /* in: a veil.tve.EncryptOrder (a TxPayload, its fee and chain state; at most
+     * TQE_ORDER_MAX bytes); out: the order sealed under the channel key
      * (tve_channel.h, label "veil/tqe-order/v1"), for an EncryptRequest to the TVE;
      * VEIL_ERR_HANDOFF_NONE before the hand-off.
      * The host must hold the plaintext payload to use it: it cannot re-seal the order of
@@ -38,15 +38,23 @@ enum tqe_ecall {
     /* in: the TVE's E_HANDOFF output (box || report); out: empty. Until it succeeds,
      * encrypt and query answer VEIL_ERR_HANDOFF_NONE. */
     TQE_E_HANDOFF_END = 7,
+    /* The light client whose verified app hashes the chain state of every order is
+     * proven against (docs/light-client.md); in and out as lc_enclave.h defines. */
+    TQE_E_LC_INIT = 8,
+    TQE_E_LC_RESUME = 9,
+    TQE_E_LC_UPDATE = 10,
 };
 
 enum tqe_ocall {
-    /* in: veil.tve.EncryptRequest (sealed_order, account.address for deposit and
-     * withdraw); the host adds ChainParams and the account's public state, sends it to
-     * the TVE and returns the veil.tve.Response bytes. */
+    /* in: veil.tve.EncryptRequest (sealed_order); the host sends it to the TVE and
+     * returns the veil.tve.Response bytes. */
     TQE_O_TVE_ENCRYPT = 0,
     /* in: veil.tve.GetSealedTxsRequest; out: the TVE's veil.tve.Response bytes. */
     TQE_O_TVE_GET_SEALED = 1,
+    /* in: the records an order needs; out: them with their proofs at one height
+     * (tqe_state.h). VEIL_ERR_TQE_NOT_SYNCED while this host's light client has not
+     * verified the header that proves them. */
+    TQE_O_CHAIN_STATE = 2,
 };
 
 #define TQE_FEED_CLOSE 0x01u /* close the connection after sending the output */
@@ -55,6 +63,11 @@ enum tqe_ocall {
  * a short pre-authentication deadline: a client that never finishes its handshake
  * must not hold a connection slot for the whole idle timeout. */
 #define TQE_FEED_ESTABLISHED 0x04u
+
+/* An encoded veil.tve.EncryptOrder: the payload (VEIL_TX_MAX_PAYLOAD_LEN), at most 16
+ * bytes of framing and the fee, and the chain state (parameters with a 64-byte chain
+ * id, an account, 64 spent flags, the height: under 512 bytes). */
+#define TQE_ORDER_MAX (12800u + 16u + 512u)
 
 #define TQE_MAX_CONNECTIONS 128u
 #define TQE_FEED_IN_MAX (64u * 1024u)

@@ -7,15 +7,16 @@
 #include "crypto/crypto.h"
 #include "tee/tee.h"
 #include "trusted/ratls/ratls_evidence.h"
+#include "trusted/tqe/tqe_abi.h"
 #include "trusted/tx/tx.h"
 #include "veil/tqe.pb-c.h"
 #include "veil/tve.pb-c.h"
 #include "veil/tx.pb-c.h"
 
 /* Room for a response: a QueryResponse of 64 payloads, or one ConfidentialTx. */
-/* A sealed EncryptOrder: the payload, at most 16 bytes of framing and the fee, and the
- * seal's overhead; also enough for any stored tx. */
-#define SEALED_MAX (VEIL_TX_MAX_PAYLOAD_LEN + 16u + TEE_SEAL_OVERHEAD_MAX)
+/* A sealed EncryptOrder and the seal's overhead; also enough for any stored tx. */
+#define SEALED_MAX (TQE_ORDER_MAX + TEE_SEAL_OVERHEAD_MAX)
+_Static_assert(TQE_ORDER_MAX == VEIL_TX_MAX_PAYLOAD_LEN + 16u + 512u, "tqe_abi.h's order limit");
 
 static void *xalloc(const tqe_backend *b, size_t n)
 {
@@ -354,11 +355,43 @@ static veil_status handle_encrypt(const tqe_backend *b, const Veil__Tqe__Encrypt
     err = veil_tx_payload_open(e->payload.data, e->payload.len, b->alloc, body, txid);
     if (err != VEIL_OK) goto reply;
 
-    /* The fee travels sealed with the payload: a host that could change it beside the
-     * sealed payload could binary-search the hidden output total from the TVE's answers. */
+    /* The state the TVE judges the tx against, proven by this enclave's light client. */
+    tqe_chain_state cs;
+    char chain_id[VEIL_TX_MAX_CHAIN_ID_LEN + 1] = {0};
+    uint64_t block_time = 0;
+    err = b->chain_state(b->ctx, body, &cs, chain_id, &block_time);
+    if (err != VEIL_OK) goto reply;
+
+    /* The fee and that state travel sealed with the payload: a host that could change
+     * the fee beside the sealed payload could binary-search the hidden output total
+     * from the TVE's answers; one that could choose the state could ask about state the
+     * chain never had. */
     Veil__Tve__EncryptOrder order = VEIL__TVE__ENCRYPT_ORDER__INIT;
+    Veil__Tve__ChainParams params = VEIL__TVE__CHAIN_PARAMS__INIT;
+    Veil__Tve__AccountState acct = VEIL__TVE__ACCOUNT_STATE__INIT;
+    protobuf_c_boolean spent[VEIL_TX_MAX_INPUTS];
     order.payload = e->payload;
     order.fee = e->fee;
+    params.chain_id = chain_id;
+    params.block_time = block_time;
+    params.fee_base = cs.fee_base;
+    params.fee_per_byte = cs.fee_per_byte;
+    params.fee_rule = (Veil__Tve__FeeRule)cs.fee_rule;
+    order.params = &params;
+    if (cs.account.present) {
+        acct.address.data = cs.account.address;
+        acct.address.len = VEIL_TX_ADDRESS_LEN;
+        acct.bonded = cs.account.bonded;
+        acct.unbonded = cs.account.unbonded;
+        acct.unbonded_from = cs.account.unbonded_from;
+        acct.nonce = cs.account.nonce;
+        acct.jailed_until = cs.account.jailed_until;
+        order.account = &acct;
+    }
+    for (size_t i = 0; i < cs.n_spent; i++) spent[i] = cs.spent[i];
+    order.n_input_spent = cs.n_spent;
+    order.input_spent = spent;
+    order.height = (uint64_t)cs.height;
     order_len = veil__tve__encrypt_order__get_packed_size(&order);
     order_buf = xalloc(b, order_len);
     sealed = xalloc(b, SEALED_MAX);
@@ -369,14 +402,8 @@ static veil_status handle_encrypt(const tqe_backend *b, const Veil__Tqe__Encrypt
     if (err != VEIL_OK) goto reply;
 
     Veil__Tve__EncryptRequest er = VEIL__TVE__ENCRYPT_REQUEST__INIT;
-    Veil__Tve__AccountState acct = VEIL__TVE__ACCOUNT_STATE__INIT;
     er.sealed_order.data = sealed;
     er.sealed_order.len = sealed_len;
-    if (body->kind == VEIL_TX_KIND_DEPOSIT || body->kind == VEIL_TX_KIND_WITHDRAW) {
-        acct.address.data = body->account;
-        acct.address.len = VEIL_TX_ADDRESS_LEN;
-        er.account = &acct;
-    }
     size_t req_len = veil__tve__encrypt_request__get_packed_size(&er);
     req_buf = xalloc(b, req_len);
     ENSURE_OUT(req_buf != NULL, VEIL_ERR_TEE_OUT_OF_MEMORY);

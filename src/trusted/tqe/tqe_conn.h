@@ -27,6 +27,8 @@
 #include <protobuf-c/protobuf-c.h>
 
 #include "common/status.h"
+#include "trusted/tqe/tqe_state.h"
+#include "trusted/tx/tx.h"
 
 #define TQE_MAX_MESSAGE (64u * 1024u)
 #define TQE_MAX_QUERY_TXIDS 64u
@@ -35,9 +37,8 @@
 
 /* Which TVE request a backend's tve_call forwards. */
 typedef enum tqe_tve_call {
-    /* in: veil.tve.EncryptRequest with sealed_order and (deposit/withdraw)
-     * account.address only; the host adds ChainParams and the account's public state
-     * and sends it to the TVE. out: the TVE's veil.tve.Response bytes. */
+    /* in: veil.tve.EncryptRequest (sealed_order); the host sends it to the TVE. out:
+     * the TVE's veil.tve.Response bytes. */
     TQE_TVE_ENCRYPT = 0,
     /* in: veil.tve.GetSealedTxsRequest bytes; out: the TVE's veil.tve.Response bytes. */
     TQE_TVE_GET_SEALED = 1,
@@ -59,6 +60,11 @@ typedef struct tqe_backend {
     /* Unseals a stored tx (AAD "veil/sealed-tx/v1" || txid). */
     veil_status (*unseal_tx)(void *ctx, const uint8_t txid[32], const uint8_t *blob,
                              size_t blob_len, uint8_t *out, size_t out_cap, size_t *out_len);
+    /* The public state an encrypt of `body` is judged against, proven against the app
+     * hash of a header the enclave's light client verified (tqe_state.h); that header's
+     * chain id (VEIL_TX_MAX_CHAIN_ID_LEN + 1 bytes) and BFT time in seconds. */
+    veil_status (*chain_state)(void *ctx, const veil_tx_body *body, tqe_chain_state *out,
+                               char *chain_id, uint64_t *block_time);
     veil_status (*tve_call)(void *ctx, tqe_tve_call which, const uint8_t *in, size_t in_len,
                             uint8_t *out, size_t out_cap, size_t *out_len);
     /* Fresh evidence (ratls_evidence.h) with `nonce` for the key of conn's TLS session. */

@@ -20,9 +20,11 @@
 #include "crypto/crypto.h"
 #include "tee/tee.h"
 #include "tee/tee_pb.h"
+#include "trusted/lightclient/lc_enclave.h"
 #include "trusted/ratls/ratls_server.h"
 #include "trusted/tqe/tqe_abi.h"
 #include "trusted/tqe/tqe_conn.h"
+#include "trusted/tqe/tqe_state.h"
 #include "trusted/tve/tve_abi.h"
 #include "trusted/tve/tve_channel.h"
 #include "trusted/tx/tx.h"
@@ -62,7 +64,7 @@ static veil_status e_seal_payload(const uint8_t *in, size_t in_len, uint8_t *out
                                   size_t *out_len)
 {
     ENSURE(in_len > 0, VEIL_ERR_TRUNCATED);
-    ENSURE(in_len <= VEIL_TX_MAX_PAYLOAD_LEN + 16u, VEIL_ERR_TX_TOO_LARGE);
+    ENSURE(in_len <= TQE_ORDER_MAX, VEIL_ERR_TX_TOO_LARGE);
     uint8_t k[TVE_CHANNEL_KEY_LEN];
     TRY(channel_key(k));
     veil_status st = tve_channel_seal(k, TVE_CHANNEL_ORDER_LABEL, NULL, 0, in, in_len, out,
@@ -108,6 +110,39 @@ static veil_status be_tve_call(void *ctx, tqe_tve_call which, const uint8_t *in,
     return tee_ocall(idx, in, in_len, out, out_cap, out_len);
 }
 
+/* The state an encrypt is judged against: the host answers TQE_O_CHAIN_STATE with
+ * records and proofs at a height it names; this enclave's light client must have
+ * verified the header of that height, whose app hash they must verify against. */
+static veil_status be_chain_state(void *ctx, const veil_tx_body *body, tqe_chain_state *out,
+                                  char *chain_id, uint64_t *block_time)
+{
+    (void)ctx;
+    tqe_state_key keys[TQE_STATE_MAX_KEYS];
+    uint8_t req[TQE_STATE_REQUEST_MAX];
+    size_t req_len = 0, n = 0;
+    TRY(tqe_state_request_encode(keys, tqe_state_keys(body, keys), req, sizeof req, &req_len));
+    uint8_t *answer = tee_alloc(TQE_STATE_ANSWER_MAX);
+    ENSURE(answer != NULL, VEIL_ERR_TEE_OUT_OF_MEMORY);
+    lc_recent r;
+    char cid[CMT_MAX_CHAIN_ID_LEN + 1];
+    int64_t height = 0;
+    veil_status st = tee_ocall(TQE_O_CHAIN_STATE, req, req_len, answer, TQE_STATE_ANSWER_MAX, &n);
+    if (st != VEIL_OK) st = st == VEIL_ERR_TQE_NOT_SYNCED ? st : VEIL_ERR_TQE_UNAVAILABLE;
+    if (st == VEIL_OK) st = tqe_state_answer_height(answer, n, &height);
+    /* A height this light client has not verified (or forgot): the host's word alone. */
+    if (st == VEIL_OK && lc_enclave_recent(height, &r, cid) != VEIL_OK) st = VEIL_ERR_TQE_NOT_SYNCED;
+    if (st == VEIL_OK && (r.app_hash_len != 32 || strlen(cid) > VEIL_TX_MAX_CHAIN_ID_LEN ||
+                          r.time.seconds < 0))
+        st = VEIL_ERR_TQE_STATE_PROOF;
+    if (st == VEIL_OK) st = tqe_state_verify(&g_alloc, answer, n, r.app_hash, body, out);
+    if (st == VEIL_OK) {
+        memcpy(chain_id, cid, strlen(cid) + 1);
+        *block_time = (uint64_t)r.time.seconds;
+    }
+    tee_free(answer);
+    return st;
+}
+
 static veil_status be_evidence(void *ctx, const tqe_conn *conn, const uint8_t *nonce,
                                size_t nonce_len, uint8_t *out, size_t out_cap, size_t *out_len);
 
@@ -118,8 +153,32 @@ static veil_status be_report(void *ctx, const uint8_t *evidence, size_t evidence
     return ratls_evidence_report(evidence, evidence_len, out, out_cap, out_len);
 }
 
-static const tqe_backend g_backend = {NULL,         &g_alloc,    be_random,  be_seal_order,
-                                      be_unseal_tx, be_tve_call, be_evidence, be_report};
+static const tqe_backend g_backend = {.ctx = NULL,
+                                      .alloc = &g_alloc,
+                                      .random = be_random,
+                                      .seal_order = be_seal_order,
+                                      .unseal_tx = be_unseal_tx,
+                                      .chain_state = be_chain_state,
+                                      .tve_call = be_tve_call,
+                                      .evidence = be_evidence,
+                                      .report = be_report};
+
+/* --- the light client (lc_enclave.h) ------------------------------------------------ */
+static veil_status e_lc_init(const uint8_t *in, size_t in_len, uint8_t *out, size_t out_cap,
+                             size_t *out_len)
+{
+    return lc_enclave_init(in, in_len, out, out_cap, out_len);
+}
+static veil_status e_lc_resume(const uint8_t *in, size_t in_len, uint8_t *out, size_t out_cap,
+                               size_t *out_len)
+{
+    return lc_enclave_resume(in, in_len, out, out_cap, out_len);
+}
+static veil_status e_lc_update(const uint8_t *in, size_t in_len, uint8_t *out, size_t out_cap,
+                               size_t *out_len)
+{
+    return lc_enclave_update(in, in_len, out, out_cap, out_len);
+}
 
 /* --- identity and connection table ------------------------------------------------- */
 
@@ -358,6 +417,7 @@ static veil_status e_shutdown(const uint8_t *in, size_t in_len, uint8_t *out, si
     ratls_identity_free(g_identity);
     g_identity = NULL;
     unlock();
+    lc_enclave_shutdown();
     *out_len = 0;
     return VEIL_OK;
 }
@@ -368,4 +428,4 @@ static veil_status e_shutdown(const uint8_t *in, size_t in_len, uint8_t *out, si
 #define TQE_ECALL_SEAL NULL
 #endif
 TEE_ENCLAVE_DEFINE(NULL, TQE_ECALL_SEAL, e_identity, e_open, e_feed, e_close, e_shutdown,
-                   e_handoff_begin, e_handoff_end);
+                   e_handoff_begin, e_handoff_end, e_lc_init, e_lc_resume, e_lc_update);

@@ -24,7 +24,7 @@ enum tve_ecall {
 
 enum tve_ocall {
     TVE_O_GET_SEALED = 0, /* in: txid (32); out: sealed tx or empty */
-    TVE_O_IS_SPENT = 1,   /* in: txid (32) || index (u32 BE); out: 1 byte */
+    /* 1 was O_IS_SPENT: encrypt's spent flags are proven in the sealed order now. */
 };
 
 /* The TVE enclave's identity as signed by the build (see src/trusted/CMakeLists.txt). */

@@ -191,19 +191,6 @@ out:
     return st;
 }
 
-static veil_status host_is_spent(const veil_tx_outpoint *op, bool *spent)
-{
-    uint8_t in[VEIL_TX_ID_LEN + 4], out[1];
-    size_t n = 0;
-    memcpy(in, op->txid, VEIL_TX_ID_LEN);
-    veil_put_u32(in + VEIL_TX_ID_LEN, op->index);
-    ENSURE(tee_ocall(TVE_O_IS_SPENT, in, sizeof in, out, sizeof out, &n) == VEIL_OK &&
-               n == 1 && out[0] <= 1,
-           VEIL_ERR_TVE_HOST_FAULT);
-    *spent = out[0] == 1;
-    return VEIL_OK;
-}
-
 /* --- conversions from the host's messages --------------------------------------- */
 typedef struct call_env {
     char chain_id[VEIL_TX_MAX_CHAIN_ID_LEN + 1];
@@ -519,23 +506,11 @@ static veil_status e_end_block(const uint8_t *in, size_t in_len, uint8_t *out, s
     return tve_pack_out(&r.base, out, out_cap, out_len);
 }
 
-static veil_status spent_flags(const Veil__Tve__Enclave__EncryptCall *call,
-                               const veil_tx_wire *wire, bool spent[static VEIL_TX_MAX_INPUTS])
-{
-    if (call->n_input_spent > 0) {
-        ENSURE(call->n_input_spent == wire->n_inputs, VEIL_ERR_ARG);
-        for (size_t i = 0; i < wire->n_inputs; i++) spent[i] = call->input_spent[i];
-        return VEIL_OK;
-    }
-    for (size_t i = 0; i < wire->n_inputs; i++) TRY(host_is_spent(&wire->inputs[i], &spent[i]));
-    return VEIL_OK;
-}
-
-/* Opens an EncryptOrder the TQE sealed for us: its payload is copied into `payload`
- * (VEIL_TX_MAX_PAYLOAD_LEN bytes) and its fee into *fee. The order was sealed whole, so
- * the fee is the wallet's, never a host's choice. */
-static veil_status order_open(const ProtobufCBinaryData *sealed, uint8_t *payload,
-                              size_t *payload_len, uint64_t *fee)
+/* Opens an EncryptOrder the TQE sealed for us (the caller frees *order with tve_alloc).
+ * The order was sealed whole, so its fee and the chain state in it are the TQE
+ * enclave's: the wallet's fee, and parameters, account and spent flags its light client
+ * proved. No host chose any of them. */
+static veil_status order_open(const ProtobufCBinaryData *sealed, Veil__Tve__EncryptOrder **order)
 {
     veil_status st;
     size_t pt_len = 0;
@@ -553,9 +528,10 @@ static veil_status order_open(const ProtobufCBinaryData *sealed, uint8_t *payloa
     ENSURE_OUT(o != NULL && veil_pb_is_canonical(&o->base, pt, pt_len), VEIL_ERR_DECODE);
     ENSURE_OUT(o->payload.len >= 1 && o->payload.len <= VEIL_TX_MAX_PAYLOAD_LEN,
                VEIL_ERR_TX_TOO_LARGE);
-    memcpy(payload, o->payload.data, o->payload.len);
-    *payload_len = o->payload.len;
-    *fee = o->fee;
+    /* Version 3: an order without proven state (an older TQE's) is not judged. */
+    ENSURE_OUT(o->params != NULL && o->n_input_spent <= VEIL_TX_MAX_INPUTS, VEIL_ERR_DECODE);
+    *order = o;
+    o = NULL;
     st = VEIL_OK;
 out:
     if (o != NULL) protobuf_c_message_free_unpacked(&o->base, &tve_alloc);
@@ -570,36 +546,39 @@ static veil_status e_encrypt(const uint8_t *in, size_t in_len, uint8_t *out, siz
     Veil__Tve__Enclave__EncryptCall *call;
     DECODE(EncryptCall, veil__tve__enclave__encrypt_call__unpack, in, in_len, call);
     veil_status st;
+    Veil__Tve__EncryptOrder *order = NULL;
     call_env *ce = tee_alloc(sizeof *ce);
     veil_tx_outcome *o = tee_alloc(sizeof *o);
     veil_tx_wire *wire = tee_alloc(sizeof *wire);
-    /* Holds the payload, then (once sealed into tx) any stored blob of the same txid. */
-    uint8_t *payload = tee_alloc(TVE_SEALED_TX_MAX);
+    /* Holds any stored blob of the same txid. */
+    uint8_t *blob = tee_alloc(TVE_SEALED_TX_MAX);
     uint8_t *tx = tee_alloc(VEIL_TX_MAX_WIRE_LEN);
     uint8_t nonce[VEIL_TX_NONCE_LEN];
     bool spent[VEIL_TX_MAX_INPUTS];
-    size_t payload_len = 0, tx_len = 0, blob_len = 0;
-    uint64_t fee = 0;
+    size_t tx_len = 0, blob_len = 0;
     veil_tx_epoch_key current;
 
-    ENSURE_OUT(ce != NULL && o != NULL && wire != NULL && payload != NULL && tx != NULL,
+    ENSURE_OUT(ce != NULL && o != NULL && wire != NULL && blob != NULL && tx != NULL,
                VEIL_ERR_TEE_OUT_OF_MEMORY);
-    TRY_OUT(env_init(ce, call->params, call->account));
     ENSURE_OUT(keys_current(&current), VEIL_ERR_TVE_NO_KEY);
-    TRY_OUT(order_open(&call->sealed_order, payload, &payload_len, &fee));
+    TRY_OUT(order_open(&call->sealed_order, &order));
+    TRY_OUT(env_init(ce, order->params, order->account));
     TRY_OUT(tee_random(nonce, sizeof nonce));
-    TRY_OUT(veil_tx_wire_seal(payload, payload_len, fee, current.epoch, current.key, nonce,
-                              &tve_alloc, tx, VEIL_TX_MAX_WIRE_LEN, &tx_len));
+    TRY_OUT(veil_tx_wire_seal(order->payload.data, order->payload.len, order->fee,
+                              current.epoch, current.key, nonce, &tve_alloc, tx,
+                              VEIL_TX_MAX_WIRE_LEN, &tx_len));
     TRY_OUT(veil_tx_wire_decode(tx, tx_len, &tve_alloc, wire));
     /* A tx already committed is refused before any rule runs: a replayed order must not
      * become a fresh question about a committed tx. The store answers through the host,
      * which could deny the tx exists; it then only gets the same verdict as before,
      * since every value the rules read is sealed in the order or public. */
-    TRY_OUT(tee_ocall(TVE_O_GET_SEALED, wire->txid, VEIL_TX_ID_LEN, payload, TVE_SEALED_TX_MAX,
+    TRY_OUT(tee_ocall(TVE_O_GET_SEALED, wire->txid, VEIL_TX_ID_LEN, blob, TVE_SEALED_TX_MAX,
                       &blob_len));
     ENSURE_OUT(blob_len == 0, VEIL_ERR_TVE_TX_EXISTS);
-    TRY_OUT(spent_flags(call, wire, spent));
-    veil_tx_state state = {spent, wire->n_inputs, call->account != NULL ? &ce->account : NULL};
+    /* One proven flag per public input: the TQE proved them for this payload's inputs. */
+    ENSURE_OUT(order->n_input_spent == wire->n_inputs, VEIL_ERR_DECODE);
+    for (size_t i = 0; i < wire->n_inputs; i++) spent[i] = order->input_spent[i];
+    veil_tx_state state = {spent, wire->n_inputs, order->account != NULL ? &ce->account : NULL};
     /* The same validation a block would apply: nothing invalid gets encrypted. */
     TRY_OUT(veil_tx_validate(&ce->env, &state, tx, tx_len, o));
     Veil__Tve__Enclave__EncryptResult r = VEIL__TVE__ENCLAVE__ENCRYPT_RESULT__INIT;
@@ -608,10 +587,13 @@ static veil_status e_encrypt(const uint8_t *in, size_t in_len, uint8_t *out, siz
     st = tve_pack_out(&r.base, out, out_cap, out_len);
 out:
     veil_wipe(&current, sizeof current);
-    if (payload != NULL) veil_wipe(payload, TVE_SEALED_TX_MAX);
+    if (order != NULL) {
+        veil_wipe(order->payload.data, order->payload.len);
+        protobuf_c_message_free_unpacked(&order->base, &tve_alloc);
+    }
     if (o != NULL) veil_tx_outcome_wipe(o);
     if (ce != NULL) env_wipe(ce);
-    tee_free(payload);
+    tee_free(blob);
     tee_free(tx);
     tee_free(wire);
     tee_free(o);
