@@ -12,6 +12,8 @@ veil_add_test(test_tqe TIMEOUT 120
 # host answers that do not match the question).
 veil_add_test(test_tqe_conn SOURCES test_tqe_conn.c support/tx_builder.c support/tqe_fake.c
   LIBS veil_tqe_core PkgConfig::SODIUM)
+# The chain state a TQE proves for an order (tqe_state.c) against the node's own tree.
+veil_add_test(test_tqe_state SOURCES test_tqe_state.c LIBS veil_tqe_core veil_node)
 # The TDBE (src/host/tdbe, src/trusted/tdbe): key sharing between platforms' TVEs over
 # mutually attested TLS, and the refusals (debug, another signer, another authority,
 # an out-of-date TCB, an expired certificate, a key that is not the chain's, a key the
