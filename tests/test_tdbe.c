@@ -27,6 +27,7 @@
 #include "host/tve/tve_client.h"
 #include "host/tve/tve_server.h"
 #include "host/tve/tve_service.h"
+#include "hostutil/fileio.h"
 #include "tee/sim/sim_host.h"
 #include "trusted/tdbe/tdbe_abi.h"
 #include "trusted/cmt/cmt_hash.h"
@@ -578,6 +579,31 @@ static void test_membership(void **state)
     for (int i = 0; i < 100 && tdbe_lc_height(a.t) < lc_before; i++) usleep(50000);
     assert_true(tdbe_lc_height(a.t) >= lc_before);
     assert_int_equal(FETCH_B(), VEIL_OK);
+    /* An older copy of its own sealed state, put back: the seals are numbered with the
+     * platform's monotonic counter, so it is refused as a rollback. Without a trust
+     * root nothing is served; with one the light client starts again from it. */
+    uint8_t *old_state = NULL;
+    size_t old_len = 0;
+    assert_int_equal(veil_file_read(lc_file, 1u << 20, &old_state, &old_len), VEIL_OK);
+    int64_t lc_old = tdbe_lc_height(a.t);
+    reg_account(b.account, 1000, 0, b.spki, b.spki_len); /* a new block */
+    for (int i = 0; i < 100 && tdbe_lc_height(a.t) <= lc_old; i++) usleep(50000);
+    assert_true(tdbe_lc_height(a.t) > lc_old);
+    tdbe_down(&a);
+    assert_int_equal(veil_file_write_atomic(lc_file, old_state, old_len, 0600), VEIL_OK);
+    free(old_state);
+    tdbe_up(&a, &ta);
+    usleep(300000);
+    assert_int_equal(tdbe_lc_height(a.t), 0);
+    assert_int_equal(FETCH_B(), VEIL_ERR_TDBE_REFUSED);
+    assert_int_equal(code, VEIL_ERR_TDBE_MEMBERSHIP_PROOF);
+    tdbe_down(&a);
+    ta.has_trust = true;
+    tdbe_up(&a, &ta);
+    for (int i = 0; i < 100 && tdbe_lc_height(a.t) <= lc_old; i++) usleep(50000);
+    assert_true(tdbe_lc_height(a.t) > lc_old);
+    assert_int_equal(FETCH_B(), VEIL_OK);
+    ta.has_trust = false;
     /* A damaged sealed state and no trust root: the light client cannot start, so no
      * membership can be proven and nothing is served. */
     tdbe_down(&a);

@@ -379,6 +379,51 @@ static void test_sealing_is_per_platform(void **state)
     tee_platform_close(q);
 }
 
+static uint64_t counter(tee_enclave *e, int increment, uint8_t id_byte)
+{
+    uint8_t in[1 + TEE_COUNTER_ID_LEN], out[8];
+    size_t n = 0;
+    in[0] = (uint8_t)increment;
+    memset(in + 1, id_byte, TEE_COUNTER_ID_LEN);
+    assert_int_equal(tee_enclave_call(e, TE_COUNTER, in, sizeof in, out, sizeof out, &n), VEIL_OK);
+    assert_int_equal(n, 8);
+    return veil_get_u64(out);
+}
+
+/* Monotonic counters: per image (MRENCLAVE) and id, durable across reloads and platform
+ * reopenings, never going back; another image (or another platform) has its own. */
+static void test_counters(void **state)
+{
+    (void)state;
+    tee_enclave *e = load(IMG("test_enclave"));
+    assert_int_equal(counter(e, 0, 0x11), 0);
+    assert_int_equal(counter(e, 1, 0x11), 1);
+    assert_int_equal(counter(e, 1, 0x11), 2);
+    assert_int_equal(counter(e, 0, 0x11), 2);
+    assert_int_equal(counter(e, 0, 0x22), 0); /* another id */
+    tee_enclave *b = load(IMG("test_enclave_b"));
+    assert_int_equal(counter(b, 0, 0x11), 0); /* another image: its own counters */
+    assert_int_equal(counter(b, 1, 0x11), 1);
+    tee_enclave_destroy(b);
+    tee_enclave_destroy(e);
+    /* Reloaded, and on the platform opened again: where it was. The same image signed
+     * with another SVN has the same MRENCLAVE, so the same counters. */
+    tee_platform *again;
+    assert_int_equal(tee_platform_open(g_plat, &again), VEIL_OK);
+    e = load_on(again, IMG("test_enclave_svn2"));
+    assert_int_equal(counter(e, 0, 0x11), 2);
+    assert_int_equal(counter(e, 1, 0x11), 3);
+    tee_enclave_destroy(e);
+    tee_platform_close(again);
+    /* Malformed requests are refused by the test enclave, not the platform. */
+    e = load(IMG("test_enclave"));
+    uint8_t in[2] = {1, 0}, out[8];
+    size_t n;
+    assert_int_equal(tee_enclave_call(e, TE_COUNTER, in, sizeof in, out, sizeof out, &n),
+                     VEIL_ERR_MALFORMED);
+    tee_enclave_destroy(e);
+}
+
 static void test_root_secret_permissions(void **state)
 {
     (void)state;
@@ -687,6 +732,7 @@ int main(void)
         cmocka_unit_test(test_seal_svn_prodid_debug),
         cmocka_unit_test(test_sealed_blob_tampering),
         cmocka_unit_test(test_sealing_is_per_platform),
+        cmocka_unit_test(test_counters),
         cmocka_unit_test(test_root_secret_permissions),
         cmocka_unit_test(test_local_attestation),
         cmocka_unit_test(test_quotes),

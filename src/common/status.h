@@ -89,6 +89,7 @@
     X(VEIL_ERR_TEE_IAS_MISMATCH, 626, "attestation report is not for this quote or nonce") \
     X(VEIL_ERR_TEE_IAS_UNAVAILABLE, 627, "the attestation service or proxy did not answer") \
     X(VEIL_ERR_TEE_IAS_REFUSED, 628, "the attestation service or proxy refused the request") \
+    X(VEIL_ERR_TEE_COUNTER, 629, "the platform's monotonic counter store failed")        \
     /* transaction validation (7xx) */                                                   \
     X(VEIL_ERR_TX_MALFORMED, 700, "transaction is not a well-formed canonical encoding") \
     X(VEIL_ERR_TX_TOO_LARGE, 701,                                                        \
@@ -257,6 +258,8 @@
       "two valid headers at one height: the chain forked or a host lies")                \
     X(VEIL_ERR_LC_NO_WITNESS, 1021, "no witness confirmed the verified header")          \
     X(VEIL_ERR_LC_UNAVAILABLE, 1022, "the light block needed was not supplied")          \
+    X(VEIL_ERR_LC_ROLLBACK, 1023,                                                        \
+      "a sealed light-client state older than the newest this enclave sealed")           \
     X(VEIL_ERR_WALLET_PASSPHRASE, 940, "wrong passphrase or damaged wallet file")        \
     X(VEIL_ERR_WALLET_FUNDS, 941, "insufficient funds")                                  \
     X(VEIL_ERR_WALLET_WATCH_ONLY, 942, "a watch-only wallet cannot sign")                 \

@@ -285,6 +285,19 @@ typedef struct tee_quote_verdict {
 VEIL_MUST_CHECK veil_status tee_quote_verify(const uint8_t *quote, size_t quote_len, int64_t at,
                                              tee_quote_verdict *out);
 
+/* Monotonic counters of this platform, scoped to the calling enclave's identity
+ * (MRENCLAVE): another image can neither read nor move them. `id` names one (an
+ * enclave draws ids at random to keep instances apart). A counter never seen reads 0.
+ * tee_counter_increment adds one durably and returns the new value, so state sealed
+ * with that value can later be told from older copies: rollback protection. Errors:
+ * VEIL_ERR_TEE_COUNTER when the platform's counter store fails. Backends: sim (a file
+ * per counter in the platform directory, docs/tee-ports.md), others per their port. */
+#define TEE_COUNTER_ID_LEN 32
+VEIL_MUST_CHECK veil_status tee_counter_increment(const uint8_t id[static TEE_COUNTER_ID_LEN],
+                                                  uint64_t *value);
+VEIL_MUST_CHECK veil_status tee_counter_read(const uint8_t id[static TEE_COUNTER_ID_LEN],
+                                             uint64_t *value);
+
 /* Enclave heap, bounded by the budget given at load. NULL when exhausted. */
 void *tee_alloc(size_t n);
 void *tee_calloc(size_t count, size_t size);

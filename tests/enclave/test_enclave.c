@@ -128,5 +128,17 @@ static veil_status te_ocall_echo(const uint8_t *in, size_t in_len, uint8_t *out,
     return tee_ocall(0, in, in_len, out, out_cap, out_len);
 }
 
+/* in: u8 increment (0, 1) || counter id (32); out: the counter's value (u64 BE). */
+static veil_status te_counter(const uint8_t *in, size_t in_len, uint8_t *out, size_t out_cap,
+                              size_t *out_len)
+{
+    ENSURE(in_len == 1 + TEE_COUNTER_ID_LEN && in[0] <= 1 && out_cap >= 8, VEIL_ERR_MALFORMED);
+    uint64_t v = 0;
+    TRY(in[0] ? tee_counter_increment(in + 1, &v) : tee_counter_read(in + 1, &v));
+    veil_put_u64(out, v);
+    *out_len = 8;
+    return VEIL_OK;
+}
+
 TEE_ENCLAVE_DEFINE(NULL, te_ping, te_seal, te_unseal, te_report, te_verify_report, te_quote,
-                   te_derive, te_identity, te_alloc, te_ocall_echo);
+                   te_derive, te_identity, te_alloc, te_ocall_echo, te_counter);

@@ -13,6 +13,7 @@ enum test_enclave_ecall {
     TE_IDENTITY = 7,
     TE_ALLOC = 8,
     TE_OCALL_ECHO = 9,
+    TE_COUNTER = 10,
 };
 
 #endif

@@ -111,6 +111,14 @@ static veil_status start(lc_follow *f)
             set_height(f, veil_get_u64(blob));
             veil_log(VEIL_LOG_INFO, "light client resumed at height %llu",
                      (unsigned long long)veil_get_u64(blob));
+        } else if (st == VEIL_ERR_LC_ROLLBACK && st != f->last) {
+            /* An older copy of the state: someone put it back, or this host died between
+             * the enclave's seal and the file's replacement (docs/light-client.md). */
+            veil_log(VEIL_LOG_ERROR, "light client: %s is older than the newest state the enclave "
+                                     "sealed (a rolled-back copy); refused%s",
+                     f->cfg.state_path,
+                     f->cfg.has_trust ? "; starting again from the trust root"
+                                      : "; give --trust-height and --trust-hash to start again");
         } else if (st != f->last) {
             veil_log(VEIL_LOG_ERROR, "light client: %s does not resume: %s (%s)%s",
                      f->cfg.state_path, veil_status_str(st), veil_status_name(st),

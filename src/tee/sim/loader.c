@@ -11,6 +11,7 @@
  */
 #define _GNU_SOURCE
 #include <dlfcn.h>
+#include <pthread.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdatomic.h>
@@ -20,6 +21,8 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "common/cursor.h"
+#include "common/hex.h"
 #include "crypto/crypto.h"
 #include "crypto/crypto_host.h"
 #include "hostutil/fileio.h"
@@ -207,6 +210,47 @@ static veil_status cpu_ocall(sim_cpu *cpu, uint32_t index, const uint8_t *in, si
     return st;
 }
 
+/* Monotonic counters: PLATFORM/counters/<hex SHA-256(mrenclave || id)>, 8 bytes BE,
+ * replaced atomically and durably (veil_file_write_atomic: write, fsync, rename, fsync
+ * the directory). One lock for the process; processes sharing a platform use distinct
+ * ids (enclaves draw them at random). The directory is the host's, as the platform's
+ * other secrets are in this simulation: a host that edits it can roll a counter back. */
+static pthread_mutex_t g_counter_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static veil_status cpu_counter(sim_cpu *cpu, const uint8_t id[TEE_COUNTER_ID_LEN], int increment,
+                               uint64_t *value)
+{
+    uint8_t in[32 + TEE_COUNTER_ID_LEN], h[32];
+    char name[65], dir[PATH_MAX], path[PATH_MAX];
+    memcpy(in, cpu->identity.mrenclave, 32);
+    memcpy(in + 32, id, TEE_COUNTER_ID_LEN);
+    veil_sha256(h, in, sizeof in);
+    veil_hex_encode(name, h, sizeof h);
+    ENSURE(veil_path_join(dir, sizeof dir, cpu->platform->dir, "counters") == VEIL_OK &&
+               veil_path_join(path, sizeof path, dir, name) == VEIL_OK,
+           VEIL_ERR_TEE_COUNTER);
+    pthread_mutex_lock(&g_counter_lock);
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    uint64_t v = 0;
+    veil_status st = veil_file_read(path, 8, &buf, &len);
+    if (st == VEIL_OK && len == 8) v = veil_get_u64(buf);
+    else if (st == VEIL_OK || st != VEIL_ERR_NOT_FOUND) st = VEIL_ERR_TEE_COUNTER;
+    else st = VEIL_OK; /* never incremented: 0 */
+    free(buf);
+    if (st == VEIL_OK && increment) {
+        uint8_t out[8];
+        st = v < UINT64_MAX ? VEIL_OK : VEIL_ERR_TEE_COUNTER;
+        veil_put_u64(out, ++v);
+        if (st == VEIL_OK && (veil_mkdir_p(dir, 0700) != VEIL_OK ||
+                              veil_file_write_atomic(path, out, sizeof out, 0600) != VEIL_OK))
+            st = VEIL_ERR_TEE_COUNTER;
+    }
+    pthread_mutex_unlock(&g_counter_lock);
+    if (st == VEIL_OK) *value = v;
+    return st;
+}
+
 static const sim_cpu_ops g_cpu_ops = {
     .abi_version = SIM_ABI_VERSION,
     .random = cpu_random,
@@ -220,6 +264,7 @@ static const sim_cpu_ops g_cpu_ops = {
     .ocall = cpu_ocall,
     .attestation_report = cpu_attestation_report,
     .verify_quote = cpu_verify_quote,
+    .counter = cpu_counter,
 };
 
 /* --- loading -------------------------------------------------------------------- */

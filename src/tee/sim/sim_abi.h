@@ -18,7 +18,7 @@
 
 #include "tee/tee.h"
 
-#define SIM_ABI_VERSION 3u /* 2: attestation_report; 3: verify_quote */
+#define SIM_ABI_VERSION 4u /* 2: attestation_report; 3: verify_quote; 4: counter */
 #define SIM_ENCLAVE_ENTRY_SYMBOL "veil_sim_enclave_entry"
 
 typedef struct sim_cpu sim_cpu;
@@ -53,6 +53,10 @@ typedef struct sim_cpu_ops {
     /* The platform's quote verification service (tee_quote_verify). */
     veil_status (*verify_quote)(sim_cpu *cpu, const uint8_t *quote, size_t quote_len, int64_t at,
                                 tee_quote_verdict *out);
+    /* The platform's monotonic counter (id) of the calling enclave's MRENCLAVE: read it,
+     * or (increment) add one durably first; *value is the result. */
+    veil_status (*counter)(sim_cpu *cpu, const uint8_t id[TEE_COUNTER_ID_LEN], int increment,
+                           uint64_t *value);
 } sim_cpu_ops;
 
 typedef veil_status (*sim_enclave_entry_fn)(const sim_cpu_ops *ops, sim_cpu *cpu,

@@ -34,6 +34,16 @@ veil_status veil_sim_enclave_entry(const sim_cpu_ops *ops, sim_cpu *cpu,
 
 veil_status tee_random(void *buf, size_t n) { return g_ops->random(g_cpu, buf, n); }
 
+veil_status tee_counter_increment(const uint8_t id[static TEE_COUNTER_ID_LEN], uint64_t *value)
+{
+    return g_ops->counter(g_cpu, id, 1, value);
+}
+
+veil_status tee_counter_read(const uint8_t id[static TEE_COUNTER_ID_LEN], uint64_t *value)
+{
+    return g_ops->counter(g_cpu, id, 0, value);
+}
+
 void tee_self_identity(tee_identity *out) { g_ops->identity(g_cpu, out); }
 
 void tee_self_target_info(tee_target_info *out)

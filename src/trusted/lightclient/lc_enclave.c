@@ -10,8 +10,13 @@
 #include "tee/tee.h"
 #include "trusted/lightclient/lc_wire.h"
 
-static atomic_flag g_lc_lock = ATOMIC_FLAG_INIT; /* guards g_lc */
+static atomic_flag g_lc_lock = ATOMIC_FLAG_INIT; /* guards g_lc and the counter id */
 static lc_state *g_lc;                           /* tee_alloc'ed once, then kept */
+/* The platform counter this state's seals are numbered with (tee_counter_increment):
+ * drawn at INIT, carried in every seal, read back at RESUME. */
+static uint8_t g_counter_id[TEE_COUNTER_ID_LEN];
+
+#define COUNTER_HEAD (TEE_COUNTER_ID_LEN + 8u) /* counter id || its value, before the state */
 
 static void lc_lock(void)
 {
@@ -35,23 +40,36 @@ static void lc_aad(uint8_t aad[static AAD_LEN], int64_t height)
 }
 
 /* out = u64 height || the state sealed to this image with the height as associated
- * data. Called with the lock held. */
+ * data: counter id || counter value || lc_state encoding, the counter advanced first,
+ * so no older seal carries its value. Called with the lock held. */
 static veil_status seal_out(const lc_state *s, uint8_t *out, size_t cap, size_t *out_len)
 {
-    cmt_buf e = {0};
-    TRY(lc_state_encode(s, &e));
+    cmt_buf state = {0}, e = {0};
+    uint8_t head[COUNTER_HEAD];
+    uint64_t v = 0;
+    TRY(lc_state_encode(s, &state));
+    veil_status st = tee_counter_increment(g_counter_id, &v);
+    if (st == VEIL_OK) {
+        memcpy(head, g_counter_id, TEE_COUNTER_ID_LEN);
+        veil_put_u64(head + TEE_COUNTER_ID_LEN, v);
+        cmt_buf_put(&e, head, sizeof head);
+        cmt_buf_put(&e, state.p, state.len);
+        st = cmt_buf_status(&e);
+    }
     uint8_t aad[AAD_LEN];
     lc_aad(aad, s->trusted.header.height);
-    veil_status st = cap >= 8 ? VEIL_OK : VEIL_ERR_BUFFER_TOO_SMALL;
     size_t n = 0;
+    if (st == VEIL_OK && cap < 8) st = VEIL_ERR_BUFFER_TOO_SMALL;
     if (st == VEIL_OK)
         st = tee_seal(TEE_POLICY_MRENCLAVE, aad, sizeof aad, e.p, e.len, out + 8, cap - 8, &n);
     if (st == VEIL_OK) {
         veil_put_u64(out, (uint64_t)s->trusted.header.height);
         *out_len = 8 + n;
     }
-    veil_wipe(e.p, e.len);
+    if (e.p != NULL) veil_wipe(e.p, e.len);
+    veil_wipe(state.p, state.len);
     cmt_buf_free(&e);
+    cmt_buf_free(&state);
     return st;
 }
 
@@ -93,9 +111,11 @@ veil_status lc_enclave_init(const uint8_t *in, size_t in_len, uint8_t *out, size
     if (st == VEIL_OK) {
         lc_lock();
         st = g_lc->initialized ? VEIL_ERR_OUT_OF_ORDER : VEIL_OK; /* once per start */
+        if (st == VEIL_OK) st = tee_random(g_counter_id, sizeof g_counter_id);
         if (st == VEIL_OK) {
             memcpy(g_lc, fresh, sizeof *fresh);
             st = seal_out(g_lc, out, out_cap, out_len);
+            if (st != VEIL_OK) g_lc->initialized = false;
         }
         lc_unlock();
     }
@@ -121,12 +141,20 @@ veil_status lc_enclave_resume(const uint8_t *in, size_t in_len, uint8_t *out, si
     lc_state *s = tee_calloc(1, sizeof *s);
     veil_status st = pt != NULL && s != NULL ? VEIL_OK : VEIL_ERR_TEE_OUT_OF_MEMORY;
     if (st == VEIL_OK) st = tee_unseal(in + 8, in_len - 8, aad, sizeof aad, pt, pt_len, &n);
-    if (st == VEIL_OK) st = lc_state_decode(pt, n, s);
+    if (st == VEIL_OK && n < COUNTER_HEAD) st = VEIL_ERR_LC_MALFORMED;
+    if (st == VEIL_OK) st = lc_state_decode(pt + COUNTER_HEAD, n - COUNTER_HEAD, s);
     if (st == VEIL_OK && s->trusted.header.height != height) st = VEIL_ERR_LC_MALFORMED;
+    /* The newest seal carries the counter's current value; an older copy, a lower one. */
+    uint64_t now = 0;
+    if (st == VEIL_OK) st = tee_counter_read(pt, &now);
+    if (st == VEIL_OK && veil_get_u64(pt + TEE_COUNTER_ID_LEN) != now) st = VEIL_ERR_LC_ROLLBACK;
     if (st == VEIL_OK) {
         lc_lock();
         st = g_lc->initialized ? VEIL_ERR_OUT_OF_ORDER : VEIL_OK;
-        if (st == VEIL_OK) memcpy(g_lc, s, sizeof *s);
+        if (st == VEIL_OK) {
+            memcpy(g_lc, s, sizeof *s);
+            memcpy(g_counter_id, pt, TEE_COUNTER_ID_LEN);
+        }
         lc_unlock();
     }
     if (pt != NULL) veil_wipe(pt, pt_len);
@@ -152,6 +180,8 @@ veil_status lc_enclave_update(const uint8_t *in, size_t in_len, uint8_t *out, si
         int64_t before = g_lc->trusted.header.height;
         st = g_lc->initialized ? lc_state_update(g_lc, lb, &now) : VEIL_ERR_OUT_OF_ORDER;
         if (st == VEIL_OK && g_lc->trusted.header.height != before) {
+            /* Not sealed (the counter store failed): the state in memory is ahead of any
+             * seal, which the host learns from the error and retries. */
             st = seal_out(g_lc, out, out_cap, out_len);
         } else if (st == VEIL_OK) {
             veil_put_u64(out, (uint64_t)before);

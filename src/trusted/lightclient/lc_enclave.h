@@ -4,7 +4,11 @@
  *
  * Enclave code: it seals with tee_seal (TEE_POLICY_MRENCLAVE, associated data
  * LC_ENCLAVE_AAD || u64 BE height), so a sealed state opens only in the image that
- * sealed it, and only as the height it claims. Thread-safe.
+ * sealed it, and only as the height it claims. Each seal is numbered with a platform
+ * monotonic counter (tee_counter_increment; the counter's id is drawn at INIT): the
+ * plaintext is counter id (32) || counter value (u64 BE) || lc_state encoding, and
+ * RESUME refuses a state whose value is not the counter's current one
+ * (VEIL_ERR_LC_ROLLBACK): an older copy of the enclave's own state. Thread-safe.
  *
  * Byte layouts (big-endian). Host time: i64 seconds || u32 nanoseconds.
  *   INIT in:   host time || trusting period ns (u64) || max clock drift ns (u64) ||
