@@ -426,12 +426,11 @@ static void test_original_scenario(void **state)
         eo->n_input_spent = 0;
         ol = veil__tve__encrypt_order__pack(eo, order);
         assert_int_equal(encrypt_order(order, ol), VEIL_ERR_DECODE);
-        protobuf_c_boolean two[2] = {0, 0};
+        protobuf_c_boolean two[2] = {0, 0}, *own = eo->input_spent;
         eo->n_input_spent = 2;
         eo->input_spent = two;
         ol = veil__tve__encrypt_order__pack(eo, order);
-        eo->n_input_spent = 0;
-        eo->input_spent = NULL;
+        eo->input_spent = own; /* unpack's own array, freed with the message */
         veil__tve__encrypt_order__free_unpacked(eo, NULL);
         assert_int_equal(encrypt_order(order, ol), VEIL_ERR_DECODE);
     }
