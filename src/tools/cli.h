@@ -6,6 +6,7 @@
 #include <stdint.h>
 
 #include "common/status.h"
+#include "trusted/lightclient/lc.h"
 
 typedef struct cli_command {
     const char *name;
@@ -37,6 +38,21 @@ bool cli_parse_u64(const char *s, uint64_t max, uint64_t *out);
 /* Parses a positive duration "N" followed by s, m or h ("336h", "90m", "10s") into
  * nanoseconds. */
 bool cli_parse_duration(const char *s, int64_t *ns);
+
+/* The light-client trust root options of the enclave daemons (veil tdbe, veil tqe):
+ * --trust-height H, --trust-hash HEX, --trusting-period D, as getopt_long entries
+ * ('y', 'x', 'g'). cli_trust_option handles one of those letters into the fields and
+ * returns 0, or prints a usage error and returns its exit code; CLI_TRUST_NOT_MINE for
+ * any other letter. cli_trust_check: after parsing, the two go together. */
+#define CLI_TRUST_LONG_OPTIONS                                                           \
+    {"trust-height", required_argument, NULL, 'y'},                                      \
+        {"trust-hash", required_argument, NULL, 'x'},                                    \
+        {"trusting-period", required_argument, NULL, 'g'}
+#define CLI_TRUST_SHORT "y:x:g:"
+#define CLI_TRUST_NOT_MINE (-1)
+int cli_trust_option(int c, const char *arg, bool *has_trust, int64_t *height,
+                     uint8_t hash[static 32], lc_params *lc);
+int cli_trust_check(bool has_trust, int64_t height);
 
 /* True if argv contains -h or --help. */
 bool cli_wants_help(int argc, char **argv);

@@ -136,9 +136,7 @@ int cmd_tdbe(int argc, char **argv)
                                          {"operator-key", required_argument, NULL, 'k'},
                                          {"join-rpc", required_argument, NULL, 'J'},
                                          {"validator-key", required_argument, NULL, 'V'},
-                                         {"trust-height", required_argument, NULL, 'y'},
-                                         {"trust-hash", required_argument, NULL, 'x'},
-                                         {"trusting-period", required_argument, NULL, 'g'},
+                                         CLI_TRUST_LONG_OPTIONS,
                                          DAEMON_LONG_OPTIONS,
                                          {"help", no_argument, NULL, 'h'},
                                          {NULL, 0, NULL, 0}};
@@ -201,26 +199,14 @@ int cmd_tdbe(int argc, char **argv)
         case 'V':
             validator_key = optarg;
             break;
-        case 'y':
-            if (!cli_parse_u64(optarg, INT64_MAX, &v) || v == 0)
-                return cli_usage_error("--trust-height must be a height >= 1");
-            cfg.trust_height = (int64_t)v;
-            break;
-        case 'x':
-            if (veil_hex_decode_exact(cfg.trust_hash, 32, optarg, strlen(optarg)) != VEIL_OK)
-                return cli_usage_error("--trust-hash must be 64 hex digits");
-            cfg.has_trust = true;
-            break;
-        case 'g':
-            lc_params_default(&cfg.lc);
-            if (!cli_parse_duration(optarg, &cfg.lc.trusting_period_ns))
-                return cli_usage_error("--trusting-period: a duration such as 336h");
-            break;
         case 'h':
             usage();
             return 0;
         default:
-            if ((rc = daemon_other_option(&dm, c, optarg, "tdbe", argv)) != 0) return rc;
+            if ((rc = cli_trust_option(c, optarg, &cfg.has_trust, &cfg.trust_height,
+                                       cfg.trust_hash, &cfg.lc)) == CLI_TRUST_NOT_MINE)
+                rc = daemon_other_option(&dm, c, optarg, "tdbe", argv);
+            if (rc != 0) return rc;
             break;
         }
     }
@@ -231,8 +217,7 @@ int cmd_tdbe(int argc, char **argv)
     veil_status st;
     if (operator_key != NULL && (st = operator_load(operator_key, &cfg)) != VEIL_OK)
         return cli_fail(operator_key, st);
-    if (cfg.has_trust != (cfg.trust_height != 0))
-        return cli_usage_error("--trust-height and --trust-hash go together");
+    if ((rc = cli_trust_check(cfg.has_trust, cfg.trust_height)) != 0) return rc;
     if (validator_key != NULL && operator_key == NULL)
         return cli_usage_error("--validator-key needs --operator-key (the account that stakes)");
     if (validator_key != NULL && (st = validator_load(validator_key, &cfg)) != VEIL_OK)

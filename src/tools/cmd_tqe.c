@@ -68,9 +68,7 @@ int cmd_tqe(int argc, char **argv)
                                          {"tve", required_argument, NULL, 'T'},
                                          {"home", required_argument, NULL, 'H'},
                                          {"rpc", required_argument, NULL, 'r'},
-                                         {"trust-height", required_argument, NULL, 'y'},
-                                         {"trust-hash", required_argument, NULL, 'x'},
-                                         {"trusting-period", required_argument, NULL, 'g'},
+                                         CLI_TRUST_LONG_OPTIONS,
                                          {"platform", required_argument, NULL, 'p'},
                                          {"enclave", required_argument, NULL, 'e'},
                                          {"max-clients", required_argument, NULL, 'm'},
@@ -103,21 +101,6 @@ int cmd_tqe(int argc, char **argv)
             break;
         case 'r':
             cfg.rpc_url = strcmp(optarg, "none") == 0 ? NULL : optarg;
-            break;
-        case 'y':
-            if (!cli_parse_u64(optarg, INT64_MAX, &v) || v == 0)
-                return cli_usage_error("--trust-height must be a height >= 1");
-            cfg.trust_height = (int64_t)v;
-            break;
-        case 'x':
-            if (veil_hex_decode_exact(cfg.trust_hash, 32, optarg, strlen(optarg)) != VEIL_OK)
-                return cli_usage_error("--trust-hash must be 64 hex digits");
-            cfg.has_trust = true;
-            break;
-        case 'g':
-            lc_params_default(&cfg.lc);
-            if (!cli_parse_duration(optarg, &cfg.lc.trusting_period_ns))
-                return cli_usage_error("--trusting-period: a duration such as 336h");
             break;
         case 'p':
             cfg.platform_dir = optarg;
@@ -157,14 +140,16 @@ int cmd_tqe(int argc, char **argv)
             usage();
             return 0;
         default:
-            if ((rc = daemon_other_option(&dm, c, optarg, "tqe", argv)) != 0) return rc;
+            if ((rc = cli_trust_option(c, optarg, &cfg.has_trust, &cfg.trust_height,
+                                       cfg.trust_hash, &cfg.lc)) == CLI_TRUST_NOT_MINE)
+                rc = daemon_other_option(&dm, c, optarg, "tqe", argv);
+            if (rc != 0) return rc;
             break;
         }
     }
     if (cfg.listen == NULL || cfg.tve_endpoint == NULL || cfg.home == NULL || optind != argc)
         return cli_usage_error("tqe needs --listen HOST:PORT, --tve ENDPOINT and --home DIR");
-    if (cfg.has_trust != (cfg.trust_height != 0))
-        return cli_usage_error("--trust-height and --trust-hash go together");
+    if ((rc = cli_trust_check(cfg.has_trust, cfg.trust_height)) != 0) return rc;
     veil_status st;
     if (enclave[0] == '\0' && (st = veil_enclave_image_path(TQE_ENCLAVE_IMAGE, enclave, sizeof enclave)) != VEIL_OK)
         return cli_fail("enclave image", st);

@@ -72,22 +72,6 @@ static void unlock(void) { atomic_flag_clear_explicit(&g_lock, memory_order_rele
 
 static ProtobufCAllocator g_alloc = TEE_PB_ALLOCATOR(NULL);
 
-/* --- the light client (lc_enclave.h) ------------------------------------------------ */
-static veil_status e_lc_init(const uint8_t *in, size_t in_len, uint8_t *out, size_t out_cap,
-                             size_t *out_len)
-{
-    return lc_enclave_init(in, in_len, out, out_cap, out_len);
-}
-static veil_status e_lc_resume(const uint8_t *in, size_t in_len, uint8_t *out, size_t out_cap,
-                               size_t *out_len)
-{
-    return lc_enclave_resume(in, in_len, out, out_cap, out_len);
-}
-static veil_status e_lc_update(const uint8_t *in, size_t in_len, uint8_t *out, size_t out_cap,
-                               size_t *out_len)
-{
-    return lc_enclave_update(in, in_len, out, out_cap, out_len);
-}
 
 /* --- identity and hand-off ---------------------------------------------------------- */
 
@@ -557,4 +541,6 @@ static veil_status e_shutdown(const uint8_t *in, size_t in_len, uint8_t *out, si
 }
 
 TEE_ENCLAVE_DEFINE(NULL, e_identity, e_handoff_begin, e_handoff_end, e_open, e_feed, e_result,
-                   e_close, e_shutdown, e_join_quote, e_lc_init, e_lc_resume, e_lc_update);
+                   e_close, e_shutdown, e_join_quote,
+                   /* the light client's, as lc_enclave.h defines them */
+                   lc_enclave_init, lc_enclave_resume, lc_enclave_update);

@@ -163,22 +163,6 @@ static const tqe_backend g_backend = {.ctx = NULL,
                                       .evidence = be_evidence,
                                       .report = be_report};
 
-/* --- the light client (lc_enclave.h) ------------------------------------------------ */
-static veil_status e_lc_init(const uint8_t *in, size_t in_len, uint8_t *out, size_t out_cap,
-                             size_t *out_len)
-{
-    return lc_enclave_init(in, in_len, out, out_cap, out_len);
-}
-static veil_status e_lc_resume(const uint8_t *in, size_t in_len, uint8_t *out, size_t out_cap,
-                               size_t *out_len)
-{
-    return lc_enclave_resume(in, in_len, out, out_cap, out_len);
-}
-static veil_status e_lc_update(const uint8_t *in, size_t in_len, uint8_t *out, size_t out_cap,
-                               size_t *out_len)
-{
-    return lc_enclave_update(in, in_len, out, out_cap, out_len);
-}
 
 /* --- identity and connection table ------------------------------------------------- */
 
@@ -428,4 +412,6 @@ static veil_status e_shutdown(const uint8_t *in, size_t in_len, uint8_t *out, si
 #define TQE_ECALL_SEAL NULL
 #endif
 TEE_ENCLAVE_DEFINE(NULL, TQE_ECALL_SEAL, e_identity, e_open, e_feed, e_close, e_shutdown,
-                   e_handoff_begin, e_handoff_end, e_lc_init, e_lc_resume, e_lc_update);
+                   e_handoff_begin, e_handoff_end,
+                   /* the light client's, as lc_enclave.h defines them */
+                   lc_enclave_init, lc_enclave_resume, lc_enclave_update);
