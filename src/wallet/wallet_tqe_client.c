@@ -4,6 +4,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <sodium.h>
 
@@ -176,8 +177,15 @@ static veil_status tqe_encrypt(void *ctx, const uint8_t *payload, size_t len, ui
     req.request_case = VEIL__TQE__REQUEST__REQUEST_ENCRYPT;
     req.encrypt = &er;
     Veil__Tqe__Response *resp;
-    TRY(call(t, &req, VEIL__TQE__RESPONSE__RESPONSE_ENCRYPT, &resp));
-    veil_status st = VEIL_OK;
+    veil_status st;
+    /* 924: the TQE's light client has not verified the header that proves the state the
+     * node just gave it (it is the next block's); a moment later it has. */
+    for (int attempt = 0;; attempt++) {
+        st = call(t, &req, VEIL__TQE__RESPONSE__RESPONSE_ENCRYPT, &resp);
+        if (st != VEIL_ERR_TQE_NOT_SYNCED || attempt == 4) break;
+        sleep(1);
+    }
+    TRY(st);
     if (resp->encrypt == NULL || resp->encrypt->tx.len == 0) {
         st = VEIL_ERR_DECODE;
     } else if (resp->encrypt->tx.len > cap) {
