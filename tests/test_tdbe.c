@@ -590,6 +590,26 @@ static void test_membership(void **state)
     for (int i = 0; i < 100 && tdbe_lc_height(a.t) <= lc_old; i++) usleep(50000);
     assert_true(tdbe_lc_height(a.t) > lc_old);
     tdbe_down(&a);
+    uint8_t *new_state = NULL;
+    size_t new_len = 0;
+    assert_int_equal(veil_file_read(lc_file, 1u << 20, &new_state, &new_len), VEIL_OK);
+    /* The enclave itself, asked directly: the older copy is a rollback (1023), the
+     * newest still resumes (a refusal does not move the counter). */
+    tee_platform *pa;
+    tee_enclave *ea;
+    size_t rn = 0;
+    assert_int_equal(tee_platform_open(a.plat, &pa), VEIL_OK);
+    assert_int_equal(tee_enclave_load(pa, ENC "veil_tdbe_enclave.signed.so", NULL,
+                                      TDBE_ENCLAVE_MEMORY, &ea),
+                     VEIL_OK);
+    assert_int_equal(tee_enclave_call(ea, TDBE_E_LC_RESUME, old_state, old_len, NULL, 0, &rn),
+                     VEIL_ERR_LC_ROLLBACK);
+    assert_int_equal(tee_enclave_call(ea, TDBE_E_LC_RESUME, new_state, new_len, NULL, 0, &rn),
+                     VEIL_OK);
+    assert_int_equal(tee_enclave_call(ea, TDBE_E_SHUTDOWN, NULL, 0, NULL, 0, &rn), VEIL_OK);
+    tee_enclave_destroy(ea);
+    tee_platform_close(pa);
+    free(new_state);
     assert_int_equal(veil_file_write_atomic(lc_file, old_state, old_len, 0600), VEIL_OK);
     free(old_state);
     tdbe_up(&a, &ta);

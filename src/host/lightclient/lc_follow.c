@@ -114,9 +114,11 @@ static veil_status start(lc_follow *f)
         } else if (st == VEIL_ERR_LC_ROLLBACK && st != f->last) {
             /* An older copy of the state: someone put it back, or this host died between
              * the enclave's seal and the file's replacement (docs/light-client.md). */
-            veil_log(VEIL_LOG_ERROR, "light client: %s is older than the newest state the enclave "
-                                     "sealed (a rolled-back copy); refused%s",
-                     f->cfg.state_path,
+            veil_log(VEIL_LOG_ERROR,
+                     "light client: rollback refused: %s is older than the newest state the "
+                     "enclave sealed (%s: a copy put back, or a crash before the file was "
+                     "replaced)%s",
+                     f->cfg.state_path, veil_status_name(st),
                      f->cfg.has_trust ? "; starting again from the trust root"
                                       : "; give --trust-height and --trust-hash to start again");
         } else if (st != f->last) {
