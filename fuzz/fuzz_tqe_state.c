@@ -1,8 +1,9 @@
 /* The TQE's chain-state answers (src/trusted/tqe/tqe_state.h) on hostile bytes: the
  * request decoder as a host reads it, and the answer verifier as the enclave reads a
  * host's answer — the bytes as a whole answer (which can prove nothing against a root
- * the fuzzer does not know), and as the parameters record, then the account record, in
- * a tree whose proofs do verify, so the record decoders see them too. */
+ * the fuzzer does not know), and as the parameters record, the account record, then an
+ * input's output status, in a tree whose proofs do verify, so the record decoders see
+ * them too. */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -82,38 +83,63 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (tqe_state_verify(&g_alloc, data, size, some_root, &body, &cs) == VEIL_OK) abort();
     if (size > TQE_STATE_RECORD_MAX) return 0;
 
-    /* The bytes as the parameters record, then as the account record, of a two-leaf tree
-     * (the other record a fixed valid one). */
+    /* The bytes as the parameters record, then as the account record (a deposit), then as
+     * an input's output status (a transfer of one input), of a two-leaf tree whose other
+     * record is a fixed valid one. */
     static const uint8_t params_ok[] = {0x08, 0x02};       /* fee_rule 2 */
-    uint8_t account_ok[36] = {0x0a, 0x20};                   /* address = body.account */
+    static const uint8_t output_ok[] = {0x08, 0x03, 0x10, 0x04}; /* 3 outputs, #2 spent */
+    uint8_t account_ok[34] = {0x0a, 0x20};                   /* address = body.account */
     memcpy(account_ok + 2, body.account, 32);
-    uint8_t kp[32], ka[32], vp[32], va[32], lp[32], la[32], root[32];
+    static veil_tx_body transfer;
+    memset(&transfer, 0, sizeof transfer);
+    transfer.kind = VEIL_TX_KIND_TRANSFER;
+    transfer.n_inputs = 1;
+    memset(transfer.inputs[0].txid, 0xa5, 32);
+    transfer.inputs[0].index = 2;
+    uint8_t kp[32], k2[32], vp[32], v2[32], lp[32], l2[32], root[32];
     veil_smt_key(kp, VEIL_SMT_NS_PARAM, (const uint8_t *)TQE_STATE_PARAMS_ID,
                  sizeof TQE_STATE_PARAMS_ID - 1);
-    veil_smt_key(ka, VEIL_SMT_NS_ACCOUNT, body.account, 32);
-    uint8_t *ans = malloc(16 + 2 * (TQE_STATE_RECORD_MAX + 128));
-    if (ans == NULL) abort();
     size_t cap = 16 + 2 * (TQE_STATE_RECORD_MAX + 128);
-    for (int as_account = 0; as_account < 2; as_account++) {
-        const uint8_t *rp = as_account ? params_ok : data, *ra = as_account ? data : account_ok;
-        size_t np = as_account ? sizeof params_ok : size, na = as_account ? size : 34;
+    uint8_t *ans = malloc(cap);
+    if (ans == NULL) abort();
+    for (int mode = 0; mode < 3; mode++) {
+        const veil_tx_body *b = mode == 2 ? &transfer : &body;
+        const uint8_t *rp = mode == 0 ? data : params_ok;
+        size_t np = mode == 0 ? size : sizeof params_ok;
+        const uint8_t *r2 = mode == 0 ? account_ok : data;
+        size_t n2 = mode == 0 ? sizeof account_ok : size;
+        if (mode == 2)
+            veil_smt_key(k2, VEIL_SMT_NS_OUTPUT, transfer.inputs[0].txid, 32);
+        else
+            veil_smt_key(k2, VEIL_SMT_NS_ACCOUNT, body.account, 32);
         veil_smt_value_hash(vp, rp, np);
-        veil_smt_value_hash(va, ra, na);
+        veil_smt_value_hash(v2, r2, n2);
         veil_smt_leaf_hash(lp, kp, vp);
-        veil_smt_leaf_hash(la, ka, va);
-        int d = two_leaf_root(kp, lp, ka, la, root);
+        veil_smt_leaf_hash(l2, k2, v2);
+        int d = two_leaf_root(kp, lp, k2, l2, root);
         if (tqe_state_answer_begin(5, ans, cap, &len) != VEIL_OK) abort();
-        add(rp, np, d, la, ans, cap, &len);
-        add(ra, na, d, lp, ans, cap, &len);
-        veil_status st = tqe_state_verify(&g_alloc, ans, len, root, &body, &cs);
-        if (st == VEIL_OK && (cs.height != 5 || (cs.fee_rule != 1 && cs.fee_rule != 2) ||
-                              !cs.account.present ||
-                              memcmp(cs.account.address, body.account, 32) != 0))
-            abort();
+        add(rp, np, d, l2, ans, cap, &len);
+        add(r2, n2, d, lp, ans, cap, &len);
+        veil_status st = tqe_state_verify(&g_alloc, ans, len, root, b, &cs);
         if (st != VEIL_OK && st != VEIL_ERR_TQE_STATE_PROOF) abort();
-        /* The valid pair must verify: the harness itself is checked. */
-        if (!as_account && size == sizeof params_ok && memcmp(data, params_ok, size) == 0 &&
-            st != VEIL_OK)
+        if (st == VEIL_OK && (cs.height != 5 || (cs.fee_rule != 1 && cs.fee_rule != 2)))
+            abort();
+        if (st == VEIL_OK && mode < 2 &&
+            (!cs.account.present || memcmp(cs.account.address, body.account, 32) != 0 ||
+             cs.n_spent != 0))
+            abort();
+        if (st == VEIL_OK && mode == 2 && (cs.account.present || cs.n_spent != 1)) abort();
+        /* The valid records must verify: the harness itself is checked. */
+        const uint8_t *ok = mode == 0 ? params_ok : mode == 1 ? account_ok : output_ok;
+        size_t ok_len = mode == 0 ? sizeof params_ok
+                        : mode == 1 ? sizeof account_ok
+                                    : sizeof output_ok;
+        if (size == ok_len && memcmp(data, ok, size) == 0 &&
+            (st != VEIL_OK || (mode == 2 && !cs.spent[0])))
+            abort();
+        /* The same answer against another root proves nothing. */
+        root[31] ^= 1;
+        if (tqe_state_verify(&g_alloc, ans, len, root, b, &cs) != VEIL_ERR_TQE_STATE_PROOF)
             abort();
     }
     free(ans);

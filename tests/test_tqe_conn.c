@@ -32,6 +32,7 @@ typedef enum host_mode {
 } host_mode;
 static host_mode g_mode;
 static txb *g_tx, *g_tx2; /* stored txs: g_tx names g_view_pk, g_tx2 does not */
+static txb *g_transfer;    /* a transfer of three public inputs (encrypt only) */
 static uint8_t g_view_sk[32], g_view_pk[32], g_other_sk[32];
 
 static veil_status s_random(void *ctx, uint8_t *buf, size_t n)
@@ -46,8 +47,10 @@ static bool g_last_order_payload_ok;
 static Veil__Tve__EncryptOrder *g_last_order; /* the whole order, decoded */
 
 /* The stub's chain state (as the enclave's light client would have proven it), or the
- * error the backend answers with instead. */
+ * error the backend answers with instead; g_state_no_account: the account proven
+ * absent. */
 static veil_status g_state_error;
+static bool g_state_no_account;
 #define STATE_HEIGHT 42
 #define STATE_TIME UINT64_C(1700000777)
 
@@ -61,11 +64,15 @@ static veil_status s_chain_state(void *ctx, const veil_tx_body *body, tqe_chain_
     out->fee_rule = 2;
     out->fee_base = 3;
     out->fee_per_byte = 5;
-    if (body->kind == VEIL_TX_KIND_WITHDRAW || body->kind == VEIL_TX_KIND_DEPOSIT) {
+    if ((body->kind == VEIL_TX_KIND_WITHDRAW || body->kind == VEIL_TX_KIND_DEPOSIT) &&
+        !g_state_no_account) {
         out->account.present = true;
         memcpy(out->account.address, body->account, 32);
+        out->account.bonded = 1001;
         out->account.unbonded = 77;
+        out->account.unbonded_from = 31;
         out->account.nonce = 9;
+        out->account.jailed_until = 13;
     }
     out->n_spent = body->n_inputs;
     for (size_t i = 0; i < body->n_inputs; i++) out->spent[i] = i % 2 == 1;
@@ -121,9 +128,12 @@ static veil_status s_tve(void *ctx, tqe_tve_call which, const uint8_t *in, size_
         enc = veil__tve__encrypt_request__unpack(NULL, in_len, in);
         assert_non_null(enc);
         /* The sealed order (a copy here) and nothing else: the request has no other field
-         * set (its packed size is the sealed order's field alone). */
-        assert_int_equal(veil__tve__encrypt_request__get_packed_size(enc),
-                         (size_t)(1 + (enc->sealed_order.len < 128 ? 1 : 2)) + enc->sealed_order.len);
+         * set, known or unknown (its packed size is the sealed order's field alone). */
+        Veil__Tve__EncryptRequest only = VEIL__TVE__ENCRYPT_REQUEST__INIT;
+        only.sealed_order = enc->sealed_order;
+        assert_int_equal(enc->base.n_unknown_fields, 0);
+        assert_int_equal(in_len, veil__tve__encrypt_request__get_packed_size(&only));
+        assert_int_equal(veil__tve__encrypt_request__get_packed_size(enc), in_len);
         Veil__Tve__EncryptOrder *o =
             veil__tve__encrypt_order__unpack(NULL, enc->sealed_order.len, enc->sealed_order.data);
         assert_non_null(o);
@@ -132,7 +142,9 @@ static veil_status s_tve(void *ctx, tqe_tve_call which, const uint8_t *in, size_
                                   memcmp(o->payload.data, g_tx->payload, g_tx->payload_len) == 0;
         if (g_last_order != NULL) veil__tve__encrypt_order__free_unpacked(g_last_order, NULL);
         g_last_order = o;
-        const txb *t = g_mode == HOST_OTHER_TX ? g_tx2 : g_tx;
+        bool is_transfer = o->payload.len == g_transfer->payload_len &&
+                           memcmp(o->payload.data, g_transfer->payload, o->payload.len) == 0;
+        const txb *t = g_mode == HOST_OTHER_TX ? g_tx2 : is_transfer ? g_transfer : g_tx;
         /* The TVE's bytes: the tx the builder encrypted (g_tx2's under HOST_OTHER_TX). */
         er.tx.data = t->wire;
         er.tx.len = t->wire_len;
@@ -266,6 +278,12 @@ static int setup(void **state)
     txb_output(g_tx2, pk, 6, 0);
     txb_signer(g_tx2, sk);
     txb_build(g_tx2);
+    uint8_t in_txid[32];
+    memset(in_txid, 0x5c, 32);
+    g_transfer = txb_new(VEIL_TX_KIND_TRANSFER, "c");
+    for (uint32_t i = 0; i < 3; i++) txb_input(g_transfer, in_txid, i, sk);
+    txb_output(g_transfer, pk, 7, 0);
+    txb_build(g_transfer);
     return 0;
 }
 
@@ -274,6 +292,7 @@ static int teardown(void **state)
     (void)state;
     txb_free(g_tx);
     txb_free(g_tx2);
+    txb_free(g_transfer);
     if (g_last_order != NULL) veil__tve__encrypt_order__free_unpacked(g_last_order, NULL);
     return 0;
 }
@@ -453,10 +472,51 @@ static void test_state_sealed_in_order(void **state)
     assert_non_null(o->account); /* g_tx is a withdraw */
     assert_int_equal(o->account->address.len, 32);
     assert_memory_equal(o->account->address.data, g_tx->account, 32);
+    assert_int_equal(o->account->bonded, 1001);
     assert_int_equal(o->account->unbonded, 77);
+    assert_int_equal(o->account->unbonded_from, 31);
     assert_int_equal(o->account->nonce, 9);
+    assert_int_equal(o->account->jailed_until, 13);
     assert_int_equal(o->n_input_spent, 0); /* a withdraw has no inputs */
+    assert_int_equal(o->fee, 11);
+    assert_int_equal(o->payload.len, g_tx->payload_len);
+    assert_memory_equal(o->payload.data, g_tx->payload, g_tx->payload_len);
 
+    /* An account proven absent: the order has none (the TVE's "no such account"). */
+    g_state_no_account = true;
+    r = encrypt(g_tx->payload, g_tx->payload_len);
+    g_state_no_account = false;
+    assert_int_equal(r->response_case, VEIL__TQE__RESPONSE__RESPONSE_ENCRYPT);
+    veil__tqe__response__free_unpacked(r, NULL);
+    o = g_last_order;
+    assert_non_null(o);
+    assert_non_null(o->params);
+    assert_null(o->account);
+
+    /* A transfer: one spent flag per public input, exactly the stub's, and no account. */
+    r = encrypt(g_transfer->payload, g_transfer->payload_len);
+    assert_int_equal(r->response_case, VEIL__TQE__RESPONSE__RESPONSE_ENCRYPT);
+    assert_int_equal(r->encrypt->tx.len, g_transfer->wire_len);
+    veil__tqe__response__free_unpacked(r, NULL);
+    o = g_last_order;
+    assert_non_null(o);
+    assert_non_null(o->params);
+    assert_string_equal(o->params->chain_id, "c");
+    assert_int_equal(o->params->block_time, STATE_TIME);
+    assert_int_equal(o->params->fee_base, 3);
+    assert_int_equal(o->params->fee_per_byte, 5);
+    assert_int_equal(o->params->fee_rule, VEIL__TVE__FEE_RULE__FEE_RULE_AT_LEAST);
+    assert_int_equal(o->height, STATE_HEIGHT);
+    assert_null(o->account);
+    assert_int_equal(o->n_input_spent, 3);
+    assert_false(o->input_spent[0]);
+    assert_true(o->input_spent[1]);
+    assert_false(o->input_spent[2]);
+
+    /* The codes wallets see on the wire (924: retry after the next header; 925: the
+     * node lied about its state). */
+    assert_int_equal(VEIL_ERR_TQE_NOT_SYNCED, 924);
+    assert_int_equal(VEIL_ERR_TQE_STATE_PROOF, 925);
     static const veil_status errors[] = {VEIL_ERR_TQE_NOT_SYNCED, VEIL_ERR_TQE_STATE_PROOF,
                                          VEIL_ERR_TQE_UNAVAILABLE};
     for (size_t i = 0; i < sizeof errors / sizeof errors[0]; i++) {

@@ -471,6 +471,63 @@ static void test_original_scenario(void **state)
     txb_free(big);
 }
 
+/* Seals an order of b with these params and account (spent flags: all unspent) and asks
+ * the TVE to encrypt it. */
+static veil_status encrypt_state(const txb *b, uint64_t fee, const Veil__Tve__ChainParams *params,
+                                 const Veil__Tve__AccountState *account)
+{
+    uint8_t order[20000];
+    return encrypt_order(order, txb_order(b, fee, params, account, NULL, order, sizeof order));
+}
+
+/* The parameters and account the TVE judges an encrypt against are the order's: the
+ * same withdraw is accepted under the honest state and refused, each with its rule's
+ * code, under an order whose state says otherwise. */
+static void test_order_state_is_the_only_source(void **state)
+{
+    (void)state;
+    Veil__Tve__AccountState acct = VEIL__TVE__ACCOUNT_STATE__INIT, lie;
+    acct.address.data = pk_account;
+    acct.address.len = 32;
+    acct.unbonded = 1;
+    acct.unbonded_from = 1000;
+    txb *w = txb_new(VEIL_TX_KIND_WITHDRAW, CHAIN);
+    memcpy(w->account, pk_account, 32);
+    txb_output(w, pk_x, 1, 1000);
+    txb_signer(w, sk_account);
+    payload_build(w);
+    assert_int_equal(encrypt_state(w, 0, &g_params, &acct), VEIL_OK);
+
+    /* The account. */
+    assert_int_equal(encrypt_state(w, 0, &g_params, NULL), VEIL_ERR_TX_ACCOUNT_NOT_FOUND);
+    lie = acct;
+    lie.unbonded = 2;
+    assert_int_equal(encrypt_state(w, 0, &g_params, &lie), VEIL_ERR_TX_WITHDRAW_AMOUNT_MISMATCH);
+    lie = acct;
+    lie.nonce = 1;
+    assert_int_equal(encrypt_state(w, 0, &g_params, &lie), VEIL_ERR_TX_WRONG_NONCE);
+    lie = acct;
+    lie.jailed_until = 3000;
+    assert_int_equal(encrypt_state(w, 0, &g_params, &lie), VEIL_ERR_TX_ACCOUNT_JAILED);
+
+    /* The parameters. */
+    Veil__Tve__ChainParams p = g_params;
+    p.chain_id = (char *)"another-chain";
+    assert_int_equal(encrypt_state(w, 0, &p, &acct), VEIL_ERR_TX_WRONG_CHAIN_ID);
+    p = g_params;
+    p.block_time = 999; /* before the stake unbonds */
+    assert_int_equal(encrypt_state(w, 0, &p, &acct), VEIL_ERR_TX_NOT_YET_UNBONDED);
+    p = g_params;
+    p.fee_base = 5;
+    p.fee_rule = VEIL__TVE__FEE_RULE__FEE_RULE_EXACT;
+    assert_int_equal(encrypt_state(w, 0, &p, &acct), VEIL_ERR_TX_FEE_NOT_EXACT);
+    p.fee_rule = VEIL__TVE__FEE_RULE__FEE_RULE_AT_LEAST;
+    assert_int_equal(encrypt_state(w, 0, &p, &acct), VEIL_ERR_TX_FEE_TOO_LOW);
+    /* ... and the honest state is still accepted. */
+    assert_int_equal(encrypt_state(w, 0, &g_params, &acct), VEIL_OK);
+    txb_free(w);
+}
+
 static void test_wire_tampering(void **state)
 {
     (void)state;
@@ -703,6 +760,7 @@ int main(void)
         cmocka_unit_test(test_item13_separate_products_and_handoff),
         cmocka_unit_test(test_item8_out_of_memory_is_not_a_verdict),
         cmocka_unit_test(test_original_scenario),
+        cmocka_unit_test(test_order_state_is_the_only_source),
         cmocka_unit_test(test_production_tqe_has_no_seal_ecall),
         cmocka_unit_test(test_wire_tampering),
         cmocka_unit_test(test_hostile_ecall_input),
