@@ -204,14 +204,6 @@ veil_status lc_enclave_recent(int64_t height, lc_recent *out,
     return st;
 }
 
-int64_t lc_enclave_height(void)
-{
-    lc_lock();
-    int64_t h = g_lc != NULL && g_lc->initialized ? g_lc->trusted.header.height : 0;
-    lc_unlock();
-    return h;
-}
-
 void lc_enclave_shutdown(void)
 {
     lc_lock();

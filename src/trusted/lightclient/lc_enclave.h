@@ -49,9 +49,6 @@ VEIL_MUST_CHECK veil_status lc_enclave_update(const uint8_t *in, size_t in_len, 
 VEIL_MUST_CHECK veil_status lc_enclave_recent(int64_t height, lc_recent *out,
                                               char chain_id[static CMT_MAX_CHAIN_ID_LEN + 1]);
 
-/* The latest verified height (0: none). */
-int64_t lc_enclave_height(void);
-
 /* Wipes and frees the state (the enclave's shutdown). */
 void lc_enclave_shutdown(void);
 
