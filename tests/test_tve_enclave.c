@@ -258,7 +258,7 @@ static void test_key_generation(void **state)
     Veil__Tve__Enclave__KeyResult *k =
         veil__tve__enclave__key_result__unpack(NULL, g_out_len, g_out);
     assert_non_null(k);
-    assert_int_equal(k->sealed_key.len, TEE_SEAL_OVERHEAD_MAX + 32);
+    assert_int_equal(k->sealed_key.len, TEE_SEAL_OVERHEAD_MAX + 32 + TEE_COUNTER_ID_LEN);
     assert_int_equal(k->key_commitment.len, 32);
     uint8_t sealed[256], commit[32];
     size_t sealed_len = k->sealed_key.len;

@@ -140,7 +140,12 @@ veil_status node_params_encode(const node_params *p, uint8_t *out, size_t cap, s
     m.fee_base = p->fee_base;
     m.fee_per_byte = p->fee_per_byte;
     m.unbonding_period = p->unbonding_period;
+    ENSURE(p->key_epoch_blocks <= NODE_KEY_EPOCH_BLOCKS_MAX &&
+               p->key_grace_blocks <= p->key_epoch_blocks &&
+               (p->key_epoch_blocks == 0 || p->key_grace_blocks > 0),
+           VEIL_ERR_ARG);
     m.key_epoch_blocks = p->key_epoch_blocks;
+    m.key_grace_blocks = p->key_grace_blocks;
     m.max_validators = p->max_validators;
     m.attestation_collateral = (char *)p->attestation_collateral;
     m.attestation_accept = p->attestation_accept;
@@ -185,7 +190,12 @@ veil_status node_params_decode(const uint8_t *in, size_t len, node_params *out)
     out->fee_base = m->fee_base;
     out->fee_per_byte = m->fee_per_byte;
     out->unbonding_period = m->unbonding_period;
+    ENSURE_OUT(m->key_epoch_blocks <= NODE_KEY_EPOCH_BLOCKS_MAX &&
+                   m->key_grace_blocks <= m->key_epoch_blocks &&
+                   (m->key_epoch_blocks == 0 || m->key_grace_blocks > 0),
+               VEIL_ERR_MALFORMED);
     out->key_epoch_blocks = m->key_epoch_blocks;
+    out->key_grace_blocks = m->key_grace_blocks;
     out->max_validators = m->max_validators;
     memcpy(out->attestation_collateral, m->attestation_collateral,
            strlen(m->attestation_collateral) + 1);

@@ -72,7 +72,8 @@ typedef struct node_params {
     uint64_t fee_base;
     uint64_t fee_per_byte;
     uint64_t unbonding_period;
-    uint64_t key_epoch_blocks;
+    uint64_t key_epoch_blocks; /* 0: no rotation */
+    uint64_t key_grace_blocks; /* 1..key_epoch_blocks (0 with key_epoch_blocks 0) */
     uint32_t max_validators;
     char attestation_collateral[NODE_ATTESTATION_COLLATERAL_MAX + 1]; /* "" = none */
     uint32_t attestation_accept; /* NODE_ATTESTATION_ACCEPT_MASK bits */
@@ -91,6 +92,10 @@ typedef struct node_validator {
  * jailed. */
 #define NODE_STAKE_PER_POWER 100u
 #define NODE_MAX_POWER ((int64_t)1 << 40)
+
+/* Bound on key_epoch_blocks and key_grace_blocks: heights computed from them never
+ * overflow. */
+#define NODE_KEY_EPOCH_BLOCKS_MAX ((uint64_t)1 << 40)
 
 typedef struct node_key_epoch {
     uint64_t epoch;

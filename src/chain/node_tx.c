@@ -11,6 +11,7 @@
 
 #define TAG_CONFIDENTIAL 0x0a /* ChainTx field 1, length-delimited */
 #define TAG_PUBLIC 0x12       /* ChainTx field 2, length-delimited */
+#define TAG_KEY_EPOCH 0x1a    /* ChainTx field 3, length-delimited */
 
 /* A protobuf varint, which must be minimal (canonical). */
 static veil_status read_varint(veil_reader *r, uint64_t *v)
@@ -145,6 +146,19 @@ veil_status node_public_tx_encode(const node_public_tx *tx, uint8_t *out, size_t
     return envelope(TAG_PUBLIC, NULL, n, out, cap, len, &p.m.base);
 }
 
+veil_status node_key_epoch_tx_encode(const node_key_epoch_tx *tx, uint8_t *out, size_t cap,
+                                     size_t *len)
+{
+    Veil__Node__KeyEpochCommit m = VEIL__NODE__KEY_EPOCH_COMMIT__INIT;
+    m.epoch = tx->epoch;
+    m.commitment.data = (uint8_t *)tx->commitment;
+    m.commitment.len = 32;
+    m.proposer_address.data = (uint8_t *)tx->proposer;
+    m.proposer_address.len = NODE_PROPOSER_ADDRESS_LEN;
+    size_t n = veil__node__key_epoch_commit__get_packed_size(&m);
+    return envelope(TAG_KEY_EPOCH, NULL, n, out, cap, len, &m.base);
+}
+
 veil_status node_confidential_tx_encode(const uint8_t *wire, size_t wire_len, uint8_t *out,
                                         size_t cap, size_t *len)
 {
@@ -216,7 +230,8 @@ veil_status node_chain_tx_decode(const uint8_t *tx, size_t len, const char *chai
     uint64_t n;
     const uint8_t *body;
     ENSURE(veil_read_u8(&r, &tag) == VEIL_OK, VEIL_ERR_TX_MALFORMED);
-    ENSURE(tag == TAG_CONFIDENTIAL || tag == TAG_PUBLIC, VEIL_ERR_TX_MALFORMED);
+    ENSURE(tag == TAG_CONFIDENTIAL || tag == TAG_PUBLIC || tag == TAG_KEY_EPOCH,
+           VEIL_ERR_TX_MALFORMED);
     ENSURE(read_varint(&r, &n) == VEIL_OK && n == veil_reader_left(&r), VEIL_ERR_TX_MALFORMED);
     ENSURE(veil_read_view(&r, (size_t)n, &body) == VEIL_OK, VEIL_ERR_TX_MALFORMED);
 
@@ -226,6 +241,19 @@ veil_status node_chain_tx_decode(const uint8_t *tx, size_t len, const char *chai
         out->conf = body;
         out->conf_len = (size_t)n;
         return VEIL_OK;
+    }
+    if (tag == TAG_KEY_EPOCH) {
+        out->type = NODE_TX_KEY_EPOCH;
+        Veil__Node__KeyEpochCommit *k = veil__node__key_epoch_commit__unpack(NULL, (size_t)n, body);
+        ENSURE(k != NULL, VEIL_ERR_TX_MALFORMED);
+        bool ok = k->base.n_unknown_fields == 0 &&
+                  veil_pb_is_canonical(&k->base, body, (size_t)n) &&
+                  copy_fixed(&k->commitment, out->key_epoch.commitment, 32) &&
+                  copy_fixed(&k->proposer_address, out->key_epoch.proposer,
+                             NODE_PROPOSER_ADDRESS_LEN);
+        out->key_epoch.epoch = k->epoch;
+        veil__node__key_epoch_commit__free_unpacked(k, NULL);
+        return ok ? VEIL_OK : VEIL_ERR_TX_MALFORMED;
     }
     out->type = NODE_TX_PUBLIC;
     Veil__Node__PublicTx *m = veil__node__public_tx__unpack(NULL, (size_t)n, body);

@@ -4,7 +4,9 @@
  * anything is decoded), canonical protobuf, exactly one of
  *   confidential  a veil.tx.ConfidentialTx: only its public fields are decoded here
  *                 (veil_tx_wire_decode); the TVE validates the rest;
- *   public        a PublicTx (unbond, unjail, node join) signed by the account key.
+ *   public        a PublicTx (unbond, unjail, node join) signed by the account key;
+ *   key_epoch     a KeyEpochCommit: the next epoch key's commitment, valid only in a
+ *                 block built by the proposer it names (docs/key-epochs.md).
  * Encoding, decoding and signing only (the chain protocol library that wallets and tools
  * link without the node); the node's rules are host/node/node_rules.h. Error codes:
  * docs/node.md, "Transactions".
@@ -29,7 +31,17 @@
 typedef enum node_tx_type {
     NODE_TX_CONFIDENTIAL = 1,
     NODE_TX_PUBLIC = 2,
+    NODE_TX_KEY_EPOCH = 3,
 } node_tx_type;
+
+#define NODE_PROPOSER_ADDRESS_LEN 20 /* CometBFT: SHA-256(consensus key)[:20] */
+
+/* A key-epoch tx. */
+typedef struct node_key_epoch_tx {
+    uint64_t epoch;
+    uint8_t commitment[32];
+    uint8_t proposer[NODE_PROPOSER_ADDRESS_LEN];
+} node_key_epoch_tx;
 
 /* Values are the PublicTx oneof field numbers. */
 typedef enum node_public_kind {
@@ -66,6 +78,8 @@ typedef struct node_chain_tx {
     const uint8_t *conf;
     size_t conf_len;
     veil_tx_wire wire;
+    /* key_epoch */
+    node_key_epoch_tx key_epoch;
     /* public: the tx and the hash its signature covers */
     node_public_tx pub;
     uint8_t sighash[32];
@@ -98,6 +112,9 @@ VEIL_MUST_CHECK veil_status node_public_tx_sign(node_public_tx *tx, const char *
 /* Encodes a ChainTx carrying the public tx. VEIL_ERR_BUFFER_TOO_SMALL. */
 VEIL_MUST_CHECK veil_status node_public_tx_encode(const node_public_tx *tx, uint8_t *out,
                                                   size_t cap, size_t *len);
+/* Encodes a ChainTx carrying a key-epoch tx. VEIL_ERR_BUFFER_TOO_SMALL. */
+VEIL_MUST_CHECK veil_status node_key_epoch_tx_encode(const node_key_epoch_tx *tx, uint8_t *out,
+                                                     size_t cap, size_t *len);
 /* Encodes a ChainTx carrying a ConfidentialTx (its encoding as given). */
 VEIL_MUST_CHECK veil_status node_confidential_tx_encode(const uint8_t *wire, size_t wire_len,
                                                         uint8_t *out, size_t cap, size_t *len);

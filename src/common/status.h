@@ -147,6 +147,8 @@
       "transaction body's blinding value is missing, not 32 bytes or all zero")          \
     X(VEIL_ERR_TX_PADDING, 738,                                                          \
       "transaction payload is not padded to a size bucket with zeros")                   \
+    X(VEIL_ERR_TX_KEY_EPOCH_EXPIRED, 739,                                                \
+      "transaction's key epoch is past its grace period; have it encrypted again")       \
     /* transaction validation enclave service (8xx) */                                  \
     X(VEIL_ERR_TVE_UNKNOWN_REQUEST, 800, "unknown or undecodable request")               \
     X(VEIL_ERR_TVE_NOT_INITIALIZED, 801, "chain not initialised (send init-chain first)") \
@@ -176,6 +178,8 @@
       "the key does not match the chain's key commitment")                               \
     X(VEIL_ERR_TVE_NOT_AWAITING, 821,                                                    \
       "the TVE awaits no key (it holds the chain's key, or its chain names none)")       \
+    X(VEIL_ERR_TVE_KEY_DESTROYED, 822,                                                   \
+      "the epoch key was destroyed after its grace period and cannot be loaded again")   \
     /* attested TLS, TQE and wallet (9xx) */                                             \
     X(VEIL_ERR_RATLS_NO_EVIDENCE, 900, "certificate carries no attestation evidence")    \
     X(VEIL_ERR_RATLS_EVIDENCE_FORMAT, 901, "attestation evidence is malformed")          \
@@ -214,6 +218,8 @@
       "the validator key is bound to another account, or the account to another key")   \
     X(VEIL_ERR_NODE_VALIDATOR_SIGNATURE, 931,                                            \
       "the validator key's signature on the node join does not verify")                  \
+    X(VEIL_ERR_NODE_KEY_EPOCH_TX, 932,                                                   \
+      "key-epoch tx refused (only the due epoch, in a block its own proposer built)")    \
     X(VEIL_ERR_TDBE_KEY_MISMATCH, 960,                                                   \
       "a peer TDBE served a key that does not match the chain's commitment")             \
     X(VEIL_ERR_TDBE_UNAVAILABLE, 961, "no peer TDBE served the key")                     \

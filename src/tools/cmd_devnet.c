@@ -28,6 +28,7 @@
 #include <curl/curl.h>
 #include <jansson.h>
 
+#include "chain/node_records.h"
 #include "common/hex.h"
 #include "crypto/crypto.h"
 #include "host/ratls/ratls_verify.h"
@@ -147,13 +148,24 @@ static int devnet_start(int argc, char **argv)
     static const struct option opts[] = {
         {"home", required_argument, NULL, 'H'},      {"block-time", required_argument, NULL, 'b'},
         {"rpc-port", required_argument, NULL, 'r'}, {"tqe-port", required_argument, NULL, 'q'},
+        {"key-epoch-blocks", required_argument, NULL, 'E'},
+        {"key-grace-blocks", required_argument, NULL, 'G'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0}};
     const char *home = NULL, *block_time = "1s";
-    uint64_t port = 26657, tqe_port = 0;
+    uint64_t port = 26657, tqe_port = 0, epoch_blocks = 0, grace_blocks = 0;
     int c;
     while ((c = getopt_long(argc, argv, "H:b:r:q:h", opts, NULL)) != -1) {
         switch (c) {
+        case 'E':
+            if (!cli_parse_u64(optarg, NODE_KEY_EPOCH_BLOCKS_MAX, &epoch_blocks) || epoch_blocks < 2)
+                return cli_usage_error("--key-epoch-blocks must be 2..%llu",
+                                       (unsigned long long)NODE_KEY_EPOCH_BLOCKS_MAX);
+            break;
+        case 'G':
+            if (!cli_parse_u64(optarg, NODE_KEY_EPOCH_BLOCKS_MAX, &grace_blocks) || grace_blocks == 0)
+                return cli_usage_error("--key-grace-blocks must be at least 1");
+            break;
         case 'H':
             home = optarg;
             break;
@@ -183,7 +195,12 @@ static int devnet_start(int argc, char **argv)
                    "  --rpc-port N        the dev chain's CometBFT-style RPC on 127.0.0.1\n"
                    "                      (default 26657)\n"
                    "  --tqe-port N        the TQE's attested-TLS port on 127.0.0.1 (default: the\n"
-                   "                      RPC port + 13, i.e. 26670)\n\n"
+                   "                      RPC port + 13, i.e. 26670)\n"
+                   "  --key-epoch-blocks N  blocks between obfuscation key rotations (first\n"
+                   "                      start only; default 100000, docs/key-epochs.md)\n"
+                   "  --key-grace-blocks N  blocks a new key waits before use, and the old one\n"
+                   "                      stays accepted after (first start only; default a\n"
+                   "                      quarter of an epoch)\n\n"
                    "DIR holds: devnet.json (chain id, ports), demo-accounts.json (the demo keys:\n"
                    "public, development only), wallets/ (each demo account's seed and a wallet\n"
                    "configuration for this devnet: copy devnet.config.json next to a wallet as\n"
@@ -205,6 +222,10 @@ static int devnet_start(int argc, char **argv)
     devnet_layout l;
     if (st == VEIL_OK) st = devnet_layout_init(&l, home, (uint16_t)port);
     l.tqe_port = tqe_port != 0 ? (uint16_t)tqe_port : devnet_default_tqe_port((uint16_t)port);
+    if (grace_blocks > (epoch_blocks ? epoch_blocks : 100000))
+        return cli_usage_error("--key-grace-blocks must not exceed --key-epoch-blocks");
+    l.key_epoch_blocks = epoch_blocks;
+    l.key_grace_blocks = grace_blocks;
     if (st == VEIL_OK) st = devnet_prepare(&l, block_time);
     if (st != VEIL_OK) return cli_fail(home, st);
 

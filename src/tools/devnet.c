@@ -190,10 +190,18 @@ static veil_status app_state_write(const devnet_layout *l, const char *path)
     /* Node joins may bind the devnet's TVE product (signer, product id, SVN). */
     json_t *pins = json_pack("[{s:s, s:i, s:i}]", "mrsigner", l->tve_mrsigner_hex, "prodid",
                              TVE_PRODID, "min_svn", TVE_SVN);
-    json_t *doc = json_pack("{s:{s:s, s:s, s:s, s:s, s:s, s:o}, s:o, s:[]}", "params", "fee_rule",
-                            "at_least", "fee_base", "1000", "fee_per_byte", "10",
-                            "unbonding_period", "4", "key_epoch_blocks", "100000",
-                            "accepted_enclaves", pins, "accounts", accounts, "outputs");
+    char epoch_blocks[24], grace_blocks[24];
+    snprintf(epoch_blocks, sizeof epoch_blocks, "%llu",
+             (unsigned long long)(l->key_epoch_blocks ? l->key_epoch_blocks : 100000));
+    snprintf(grace_blocks, sizeof grace_blocks, "%llu",
+             (unsigned long long)(l->key_grace_blocks ? l->key_grace_blocks
+                                                      : (l->key_epoch_blocks ? l->key_epoch_blocks
+                                                                             : 100000) / 4));
+    json_t *doc = json_pack("{s:{s:s, s:s, s:s, s:s, s:s, s:s, s:o}, s:o, s:[]}", "params",
+                            "fee_rule", "at_least", "fee_base", "1000", "fee_per_byte", "10",
+                            "unbonding_period", "4", "key_epoch_blocks", epoch_blocks,
+                            "key_grace_blocks", grace_blocks, "accepted_enclaves", pins,
+                            "accounts", accounts, "outputs");
     char *text = json_dumps(doc, JSON_INDENT(2));
     json_decref(doc);
     ENSURE(text != NULL, VEIL_ERR_NOMEM);
@@ -434,6 +442,11 @@ json_t *devnet_tve_status(const char *endpoint, bool *ok)
                       mrs, "svn", (int)r->svn, "debug", r->debug, "key_epoch",
                       (json_int_t)r->key_epoch, "holds_key", r->key_commitment.len == 32,
                       "last_height", (json_int_t)r->last_height, "last_app_hash", hash);
+        json_t *held = json_array();
+        for (size_t i = 0; i < r->n_held_epochs; i++)
+            json_array_append_new(held, json_integer((json_int_t)r->held_epochs[i]));
+        json_object_set_new(j, "held_epochs", held);
+        json_object_set_new(j, "destroyed_below", json_integer((json_int_t)r->destroyed_below));
         veil__tve__response__free_unpacked(resp, NULL);
     } else {
         j = json_pack("{s:s, s:s}", "error", veil_status_str(s), "detail", veil_error_detail());

@@ -7,6 +7,7 @@
 
 #include "common/hex.h"
 #include "hostutil/fileio.h"
+#include "chain/node_tx.h"
 #include "tendermint/crypto/proof.pb-c.h"
 
 #define NODE_ABCI_VERSION "veil-node/0.1"
@@ -124,16 +125,24 @@ static veil_status cb_prepare(void *ctx, abci_call *call,
         txs[i] = req->txs[i].data;
         lens[i] = req->txs[i].len;
     }
-    size_t n_keep;
+    size_t n_keep, extra_len = 0;
+    uint8_t *extra = abci_call_calloc(call, NODE_KEY_EPOCH_TX_MAX, 1);
+    ENSURE(extra != NULL, VEIL_ERR_NOMEM);
+    const uint8_t *proposer = req->proposer_address.len == NODE_PROPOSER_ADDRESS_LEN
+                                  ? req->proposer_address.data
+                                  : NULL;
     uint64_t max = req->max_tx_bytes > 0 ? (uint64_t)req->max_tx_bytes : 0;
     veil_status st = node_app_prepare(a, req->height > 0 ? (uint64_t)req->height : 0,
-                                      ts_seconds(req->time), txs, lens, n, max, keep, &n_keep);
+                                      ts_seconds(req->time), proposer, txs, lens, n, max, keep,
+                                      &n_keep, extra, NODE_KEY_EPOCH_TX_MAX, &extra_len);
     if (st != VEIL_OK) return fail(call, st);
-    resp->txs = abci_call_calloc(call, n_keep ? n_keep : 1, sizeof *resp->txs);
+    size_t first = extra_len > 0;
+    resp->txs = abci_call_calloc(call, n_keep + first, sizeof *resp->txs);
     ENSURE(resp->txs != NULL, VEIL_ERR_NOMEM);
+    if (first) resp->txs[0] = (ProtobufCBinaryData){.len = extra_len, .data = extra};
     /* The request outlives the callback's use of it (abci_app.h), so point into it. */
-    for (size_t i = 0; i < n_keep; i++) resp->txs[i] = req->txs[keep[i]];
-    resp->n_txs = n_keep;
+    for (size_t i = 0; i < n_keep; i++) resp->txs[first + i] = req->txs[keep[i]];
+    resp->n_txs = n_keep + first;
     return VEIL_OK;
 }
 
@@ -163,8 +172,11 @@ static veil_status cb_finalize(void *ctx, abci_call *call,
         lens[i] = req->txs[i].len;
     }
     if (req->height <= 0) return VEIL_ERR_ARG;
-    veil_status st = node_app_finalize_block(a, (uint64_t)req->height, ts_seconds(req->time), txs,
-                                             lens, n, &br);
+    const uint8_t *proposer = req->proposer_address.len == NODE_PROPOSER_ADDRESS_LEN
+                                  ? req->proposer_address.data
+                                  : NULL;
+    veil_status st = node_app_finalize_block(a, (uint64_t)req->height, ts_seconds(req->time),
+                                             proposer, txs, lens, n, &br);
     if (st != VEIL_OK) return fail(call, st);
 
     st = VEIL_ERR_NOMEM;

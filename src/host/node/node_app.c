@@ -313,7 +313,8 @@ veil_status node_app_commit(node_app *a)
     /* The node's commit is durable; now the TVE's. If the TVE lost the block (it
      * restarted) or lags, replay from the record just written. */
     veil_status st = node_tve_commit_block(a, a->block_height, a->block_hash,
-                                      (const uint8_t(*)[32])a->accepted, a->n_accepted, true);
+                                      (const uint8_t(*)[32])a->accepted, a->n_accepted, true,
+                                      true);
     if (st != VEIL_OK) {
         node_log(a, "TVE commit of block %llu: %s; re-synchronising",
              (unsigned long long)a->block_height, veil_status_name(st));

@@ -104,13 +104,17 @@ VEIL_MUST_CHECK veil_status node_app_check_tx_batch(node_app *a, const uint8_t *
                                                     const size_t *lens, const bool *recheck,
                                                     size_t n, node_tx_result *res);
 
-/* PrepareProposal: which of the proposed txs to keep (indices into txs, in order):
- * those that pass the node's own checks at their position, within max_bytes total
- * (0: no limit). *keep has room for n. */
+/* PrepareProposal by `proposer` (20 bytes): which of the proposed txs to keep (indices
+ * into txs, in order): those that pass the node's own checks at their position, within
+ * max_bytes total (0: no limit). *keep has room for n. When the next key epoch is due,
+ * this node's TVE draws its key and *extra_len bytes of `extra` (else 0) are the
+ * key-epoch tx to put first in the block (extra_cap: NODE_KEY_EPOCH_TX_MAX). */
+#define NODE_KEY_EPOCH_TX_MAX 128u
 VEIL_MUST_CHECK veil_status node_app_prepare(node_app *a, uint64_t height, uint64_t time,
-                                             const uint8_t *const *txs, const size_t *lens,
-                                             size_t n, uint64_t max_bytes, size_t *keep,
-                                             size_t *n_keep);
+                                             const uint8_t *proposer, const uint8_t *const *txs,
+                                             const size_t *lens, size_t n, uint64_t max_bytes,
+                                             size_t *keep, size_t *n_keep, uint8_t *extra,
+                                             size_t extra_cap, size_t *extra_len);
 
 /* A change of a validator's voting power for CometBFT (0: leaves the set). */
 typedef struct node_val_update {
@@ -128,9 +132,12 @@ typedef struct node_block_result {
 } node_block_result;
 void node_block_result_free(node_block_result *r);
 
-/* FinalizeBlock for height (last + 1) at block time `time` (unix seconds). A repeat
- * for the same height before commit starts over. */
+/* FinalizeBlock for height (last + 1) at block time `time` (unix seconds), proposed
+ * by `proposer` (20 bytes; NULL: unknown, and no key-epoch tx is valid). A repeat for
+ * the same height before commit starts over. A validator whose TVE lacks the key of an
+ * epoch the chain admits fails with VEIL_ERR_TVE_NO_KEY rather than judge. */
 VEIL_MUST_CHECK veil_status node_app_finalize_block(node_app *a, uint64_t height, uint64_t time,
+                                                    const uint8_t *proposer,
                                                     const uint8_t *const *txs, const size_t *lens,
                                                     size_t n, node_block_result *out);
 

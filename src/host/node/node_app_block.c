@@ -31,6 +31,9 @@ typedef struct block_scan {
     bool pending;   /* read and write the block overlay (else committed state, no writes) */
     uint64_t height;
     uint64_t time;
+    const uint8_t *proposer; /* the block's proposer (20 bytes); NULL outside a block */
+    bool have_window;        /* w computed (at the first confidential tx) */
+    node_epoch_window w;
     veil_keymap spent;     /* outpoint (36) -> claimed by an earlier tx of the block */
     veil_keymap created;   /* txid -> output count, confidential txs passed on to the TVE */
     veil_keymap locks;     /* address -> LOCK_* of confidential txs passed on to the TVE */
@@ -141,6 +144,11 @@ static veil_status scan_tx(node_app *a, block_scan *b, const uint8_t *tx, size_t
         node_result_set(res, st, "the tx does not decode");
         return VEIL_OK;
     }
+    if (d->type == NODE_TX_KEY_EPOCH) {
+        TRY(node_epoch_apply(a, b->pending, b->height, b->proposer, &d->key_epoch, &st, &detail));
+        node_result_set(res, st, detail);
+        return VEIL_OK;
+    }
     if (d->type == NODE_TX_PUBLIC) {
         node_account acc, next;
         bool found;
@@ -165,6 +173,17 @@ static veil_status scan_tx(node_app *a, block_scan *b, const uint8_t *tx, size_t
     node_output o;
     bool found;
     uint32_t v;
+    if (!b->have_window) {
+        TRY(node_epoch_window_at(a, b->pending, b->height, &b->w));
+        b->have_window = true;
+    }
+    st = node_epoch_admits(&b->w, w->key_epoch);
+    if (st != VEIL_OK) {
+        node_result_set(res, st, st == VEIL_ERR_TX_KEY_EPOCH_EXPIRED
+                                     ? "the tx's key epoch is past its grace period"
+                                     : "the tx's key epoch is not in use on chain");
+        return VEIL_OK;
+    }
     TRY(node_state_output_get(a->st, b->pending, w->txid, &o, &found));
     if (found || veil_keymap_get(&b->created, w->txid, NULL)) {
         node_result_set(res, found ? VEIL_ERR_TVE_TX_EXISTS : VEIL_ERR_TVE_DUPLICATE_TX, NULL);
@@ -425,17 +444,29 @@ out:
 }
 
 /* --- PrepareProposal ---------------------------------------------------------------- */
-veil_status node_app_prepare(node_app *a, uint64_t height, uint64_t time,
+veil_status node_app_prepare(node_app *a, uint64_t height, uint64_t time, const uint8_t *proposer,
                              const uint8_t *const *txs, const size_t *lens, size_t n,
-                             uint64_t max_bytes, size_t *keep, size_t *n_keep)
+                             uint64_t max_bytes, size_t *keep, size_t *n_keep, uint8_t *extra,
+                             size_t extra_cap, size_t *extra_len)
 {
     *n_keep = 0;
     uint64_t total = 0;
+    /* The next epoch's key, when due, goes first: a proposer that cannot draw it (its
+     * TVE is down) proposes without, and the next proposer tries. */
+    veil_status dst = node_epoch_draw(a, height, proposer, extra, extra_cap, extra_len);
+    if (dst != VEIL_OK) {
+        node_log(a, "could not draw the next epoch's key for block %llu: %s (%s); the next "
+                    "proposer will", (unsigned long long)height, veil_status_name(dst),
+                 veil_error_detail());
+        *extra_len = 0;
+    }
+    total = *extra_len;
     /* The scan applies public txs to the overlay; only do it on a clean one, and drop
      * the changes after. */
     bool scan = !node_state_pending(a->st) && node_state_meta(a->st)->initialized;
     block_scan b;
     scan_init(&b, true, height, time);
+    /* Key-epoch txs from the mempool are dropped: only the proposer's own is valid. */
     veil_status st = VEIL_OK;
     size_t conf_txs = 0, conf_bytes = 0;
     for (size_t i = 0; i < n; i++) {
@@ -543,8 +574,8 @@ static veil_status apply_outcome(node_app *a, uint64_t height, const conf_job *j
 }
 
 veil_status node_app_finalize_block(node_app *a, uint64_t height, uint64_t time,
-                                    const uint8_t *const *txs, const size_t *lens, size_t n,
-                                    node_block_result *out)
+                                    const uint8_t *proposer, const uint8_t *const *txs,
+                                    const size_t *lens, size_t n, node_block_result *out)
 {
     const node_meta *m = node_state_meta(a->st);
     memset(out, 0, sizeof *out);
@@ -571,6 +602,7 @@ veil_status node_app_finalize_block(node_app *a, uint64_t height, uint64_t time,
     uint32_t *codes = NULL;
     ProtobufCBinaryData *acc_ids = NULL;
     scan_init(&b, true, height, time);
+    b.proposer = proposer;
     out->n = n;
     out->txs = calloc(n ? n : 1, sizeof *out->txs);
     jobs = calloc(n ? n : 1, sizeof *jobs);
@@ -620,6 +652,18 @@ veil_status node_app_finalize_block(node_app *a, uint64_t height, uint64_t time,
         if (x->result_case == VEIL__TVE__TX_RESULT__RESULT_OK && x->ok != NULL) {
             TRY_OUT(apply_outcome(a, height, &jobs[k], x->ok));
             memcpy(a->accepted[a->n_accepted++], jobs[k].wire->txid, 32);
+        } else if (x->result_case == VEIL__TVE__TX_RESULT__RESULT_ERROR && x->error != NULL &&
+                   veil_status_from_wire(x->error->code) == VEIL_ERR_TX_UNKNOWN_KEY_EPOCH) {
+            /* The chain admits the epoch (checked above), so every other validator
+             * holds its key: a verdict here would fork this node off. */
+            veil_error_detail_set(
+                "this node's TVE does not hold the key of epoch %llu, which the chain admits "
+                "at block %llu: it stops validating confidential txs until its TDBE fetches "
+                "the key from a peer (docs/key-epochs.md)",
+                (unsigned long long)jobs[k].wire->key_epoch, (unsigned long long)height);
+            node_log(a, "%s", veil_error_detail());
+            st = VEIL_ERR_TVE_NO_KEY;
+            goto out;
         } else if (x->result_case == VEIL__TVE__TX_RESULT__RESULT_ERROR && x->error != NULL &&
                    veil_status_is_tx_verdict(veil_status_from_wire(x->error->code))) {
             node_result_set(res, veil_status_from_wire(x->error->code), NULL);

@@ -39,6 +39,7 @@ struct node_app {
     size_t n_accepted;
     uint8_t (*accepted)[32];
     node_chain_tx *tx; /* scratch decode buffer (large) */
+    uint64_t epoch_hint; /* the latest committed key epoch seen (node_epoch_latest) */
 };
 
 /* node_app.c */
@@ -64,9 +65,11 @@ void node_params_msg(node_app *a, uint64_t block_time, Veil__Tve__ChainParams *p
 void node_account_msg(node_account *acc, Veil__Tve__AccountState *m);
 VEIL_MUST_CHECK veil_status node_tve_end_block(node_app *a, uint64_t height, bool wait,
                                                uint8_t bloom[256]);
+/* with_window: also the key epochs the next block admits (from committed state). */
 VEIL_MUST_CHECK veil_status node_tve_commit_block(node_app *a, uint64_t height,
                                                   const uint8_t app_hash[32],
-                                                  const uint8_t (*txids)[32], size_t n, bool wait);
+                                                  const uint8_t (*txids)[32], size_t n, bool wait,
+                                                  bool with_window);
 VEIL_MUST_CHECK veil_status node_tve_verify_block(node_app *a, Veil__Tve__VerifyBlockRequest *vb,
                                                   bool wait, Veil__Tve__Response **resp);
 VEIL_MUST_CHECK veil_status node_tve_sync(node_app *a, uint64_t target);
@@ -76,5 +79,38 @@ VEIL_MUST_CHECK veil_status node_tve_check_chain_key(node_app *a, const Veil__Tv
 VEIL_MUST_CHECK veil_status node_tve_init_chain(node_app *a, const char *chain_id,
                                                 const uint8_t *genesis_commitment,
                                                 uint8_t commitment[32], bool *keyless);
+
+
+/* node_epoch.c: key epochs (docs/key-epochs.md) */
+typedef struct node_epoch_window {
+    node_key_epoch current;  /* the epoch wallets encrypt under at the height */
+    bool has_previous;       /* the epoch before is still in its grace period */
+    node_key_epoch previous;
+    bool has_next;           /* the next epoch is committed, not in use yet */
+    node_key_epoch next;
+    bool rotates;            /* a next epoch is due at next_due (none committed yet) */
+    uint64_t next_due;
+} node_epoch_window;
+/* The latest epoch record (*any false: none, a chain that never had a key). */
+VEIL_MUST_CHECK veil_status node_epoch_latest(node_app *a, bool pending, node_key_epoch *out,
+                                              bool *any);
+/* The epochs as seen by the block at `height`. */
+VEIL_MUST_CHECK veil_status node_epoch_window_at(node_app *a, bool pending, uint64_t height,
+                                                 node_epoch_window *w);
+/* Whether a confidential tx under key_epoch is judged at all: VEIL_OK, or the verdict
+ * VEIL_ERR_TX_KEY_EPOCH_EXPIRED (before the window) / VEIL_ERR_TX_UNKNOWN_KEY_EPOCH. */
+VEIL_MUST_CHECK veil_status node_epoch_admits(const node_epoch_window *w, uint64_t key_epoch);
+/* The rules of a key-epoch tx in the block at height built by proposer (NULL outside a
+ * block): *verdict, and with VEIL_OK the epoch record written to pending state. */
+VEIL_MUST_CHECK veil_status node_epoch_apply(node_app *a, bool pending, uint64_t height,
+                                             const uint8_t *proposer, const node_key_epoch_tx *tx,
+                                             veil_status *verdict, const char **detail);
+/* PrepareProposal: if the next epoch is due at height, the TVE draws its key and *len
+ * gets the key-epoch tx naming proposer (else 0). */
+VEIL_MUST_CHECK veil_status node_epoch_draw(node_app *a, uint64_t height, const uint8_t *proposer,
+                                            uint8_t *out, size_t cap, size_t *len);
+/* node_app_tve.c: the TVE draws (or already drew) the key of epoch. */
+VEIL_MUST_CHECK veil_status node_tve_draw_key(node_app *a, uint64_t epoch,
+                                              uint8_t commitment[static 32]);
 
 #endif

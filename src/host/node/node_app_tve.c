@@ -174,12 +174,53 @@ veil_status node_tve_end_block(node_app *a, uint64_t height, bool wait, uint8_t 
     return st;
 }
 
+/* The key epochs the block after `height` admits, from committed state, for the TVE.
+ * The message points into rec. */
+typedef struct window_msg {
+    node_epoch_window rec;
+    Veil__Tve__KeyWindow w;
+    Veil__Tve__KeyEpochInfo info[3], *ptrs[3];
+} window_msg;
+
+static veil_status window_build(node_app *a, uint64_t height, window_msg *m)
+{
+    TRY(node_epoch_window_at(a, false, height + 1, &m->rec));
+    veil__tve__key_window__init(&m->w);
+    const node_key_epoch *list[3];
+    size_t n = 0;
+    if (m->rec.has_previous) list[n++] = &m->rec.previous;
+    list[n++] = &m->rec.current;
+    if (m->rec.has_next) list[n++] = &m->rec.next;
+    for (size_t i = 0; i < n; i++) {
+        veil__tve__key_epoch_info__init(&m->info[i]);
+        m->info[i].epoch = list[i]->epoch;
+        m->info[i].commitment.data = (uint8_t *)list[i]->commitment;
+        m->info[i].commitment.len = list[i]->commitment_len;
+        m->ptrs[i] = &m->info[i];
+    }
+    m->w.current_epoch = m->rec.current.epoch;
+    m->w.n_epochs = n;
+    m->w.epochs = m->ptrs;
+    return VEIL_OK;
+}
+
 veil_status node_tve_commit_block(node_app *a, uint64_t height, const uint8_t app_hash[32],
-                                    const uint8_t (*txids)[32], size_t n, bool wait)
+                                    const uint8_t (*txids)[32], size_t n, bool wait,
+                                    bool with_window)
 {
     Veil__Tve__Request req = VEIL__TVE__REQUEST__INIT;
     Veil__Tve__CommitBlockRequest cb = VEIL__TVE__COMMIT_BLOCK_REQUEST__INIT;
     Veil__Tve__Response *r;
+    window_msg wm;
+    bool any_epoch = false;
+    if (with_window) {
+        node_key_epoch e0;
+        TRY(node_state_epoch_get(a->st, false, 0, &e0, &any_epoch));
+        if (any_epoch) {
+            TRY(window_build(a, height, &wm));
+            cb.keys = &wm.w;
+        }
+    }
     ProtobufCBinaryData *ids = calloc(n ? n : 1, sizeof *ids);
     ENSURE(ids != NULL, VEIL_ERR_NOMEM);
     for (size_t i = 0; i < n; i++) {
@@ -297,7 +338,8 @@ static veil_status node_tve_replay_block(node_app *a, uint64_t height)
     ids = calloc(k ? k : 1, 32);
     ENSURE_OUT(ids != NULL, VEIL_ERR_NOMEM);
     for (size_t i = 0; i < k; i++) memcpy(ids[i], rec->accepted_txids[i].data, 32);
-    TRY_OUT(node_tve_commit_block(a, height, rec->app_hash.data, (const uint8_t(*)[32])ids, k, true));
+    TRY_OUT(node_tve_commit_block(a, height, rec->app_hash.data, (const uint8_t(*)[32])ids, k, true,
+                                  false));
     char h[17];
     node_hex8(h, rec->app_hash.data);
     node_log(a, "replayed block %llu into the TVE (%zu confidential txs, app hash %s...)",
@@ -463,3 +505,24 @@ out:
     return st;
 }
 
+
+veil_status node_tve_draw_key(node_app *a, uint64_t epoch, uint8_t commitment[static 32])
+{
+    Veil__Tve__Request req = VEIL__TVE__REQUEST__INIT;
+    Veil__Tve__DrawKeyRequest dk = VEIL__TVE__DRAW_KEY_REQUEST__INIT;
+    Veil__Tve__Response *r;
+    dk.epoch = epoch;
+    req.request_case = VEIL__TVE__REQUEST__REQUEST_DRAW_KEY;
+    req.draw_key = &dk;
+    /* A proposer does not wait long: without a key it proposes without one. */
+    TRY(node_tve_call(a, &req, VEIL__TVE__RESPONSE__RESPONSE_DRAW_KEY, 5000, false, &r));
+    veil_status st = VEIL_OK;
+    if (r->draw_key->epoch != epoch || r->draw_key->key_commitment.len != 32) {
+        veil_error_detail_set("TVE answered draw-key with another epoch or no commitment");
+        st = VEIL_ERR_DECODE;
+    } else {
+        memcpy(commitment, r->draw_key->key_commitment.data, 32);
+    }
+    veil__tve__response__free_unpacked(r, NULL);
+    return st;
+}

@@ -196,7 +196,8 @@ static veil_status parse_attestation(gctx *c, json_t *p, node_params *out)
 static veil_status parse_params(gctx *c, json_t *p, node_params *out)
 {
     static const char *const keys[] = {"fee_rule",         "fee_base",       "fee_per_byte",
-                                       "unbonding_period", "key_epoch_blocks", "max_validators",
+                                       "unbonding_period", "key_epoch_blocks", "key_grace_blocks",
+                                       "max_validators",
                                        "attestation_collateral", "attestation_accept",
                                        "attestation_ias_root", "attestation_ias_max_age",
                                        "accepted_enclaves", NULL};
@@ -217,8 +218,22 @@ static veil_status parse_params(gctx *c, json_t *p, node_params *out)
                 &out->fee_per_byte));
     TRY(get_num(c, p, "app_state.params", "unbonding_period", true, false, UINT32_MAX * 100ull,
                 &out->unbonding_period));
-    TRY(get_num(c, p, "app_state.params", "key_epoch_blocks", true, false, UINT64_MAX,
-                &out->key_epoch_blocks));
+    TRY(get_num(c, p, "app_state.params", "key_epoch_blocks", true, false,
+                NODE_KEY_EPOCH_BLOCKS_MAX, &out->key_epoch_blocks));
+    /* 0 blocks: the epoch-0 key for good. Otherwise the grace period defaults to a
+     * quarter of an epoch and is at most one (docs/key-epochs.md). */
+    TRY(get_num(c, p, "app_state.params", "key_grace_blocks", false, false,
+                NODE_KEY_EPOCH_BLOCKS_MAX, &out->key_grace_blocks));
+    if (out->key_epoch_blocks == 0 && out->key_grace_blocks != 0)
+        return gfail(c, "app_state.params.key_grace_blocks: set, but key_epoch_blocks is 0 "
+                        "(keys never rotate)");
+    if (out->key_epoch_blocks > 0 && out->key_grace_blocks == 0)
+        out->key_grace_blocks = out->key_epoch_blocks / 4 ? out->key_epoch_blocks / 4 : 1;
+    if (out->key_grace_blocks > out->key_epoch_blocks)
+        return gfail(c, "app_state.params.key_grace_blocks: %llu is more than key_epoch_blocks "
+                        "(%llu)",
+                     (unsigned long long)out->key_grace_blocks,
+                     (unsigned long long)out->key_epoch_blocks);
     TRY(get_num(c, p, "app_state.params", "max_validators", false, true, UINT32_MAX, &v));
     out->max_validators = (uint32_t)v;
     TRY(parse_enclave_pins(c, json_object_get(p, "accepted_enclaves"), out));

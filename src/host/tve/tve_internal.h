@@ -95,7 +95,22 @@ struct tve_service {
     tve_pool *pool;
     unsigned threads;
     tve_call_ctx committed_view; /* {this service, 0}: ocalls that see committed state */
+    /* The key the last window named as missing (docs/key-epochs.md); the TDBE fetches
+     * it. Not stored: the next commit names it again. */
+    bool win_awaiting;
+    uint64_t win_awaited_epoch;
+    uint8_t win_awaited_commitment[32];
+    /* Stored keys the enclave refused as destroyed at start, deleted after loading. */
+#define TVE_STALE_KEYS_MAX 16
+    size_t n_stale_keys;
+    uint64_t stale_keys[TVE_STALE_KEYS_MAX];
 };
+
+/* The node's key window of a committed block, applied (tve_service_tqe.c): keys below
+ * it destroyed (enclave and store), lost draws dropped, the missing one noted. */
+VEIL_MUST_CHECK veil_status tve_apply_key_window(tve_service *s, const Veil__Tve__KeyWindow *w);
+veil_status tve_handle_draw_key(tve_service *s, const Veil__Tve__DrawKeyRequest *req,
+                                veil_arena *a, Veil__Tve__Response *resp);
 
 /* The ocall table the enclave is loaded with (tve_verify.c); its ctx is
  * s->committed_view, for calls that pass none. */

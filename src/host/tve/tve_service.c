@@ -16,6 +16,7 @@
 #include "common/hex.h"
 #include "crypto/crypto.h"
 #include "hostutil/fileio.h"
+#include "hostutil/log.h"
 #include "host/tve/tve_internal.h"
 #include "hostutil/pb_arena.h"
 #include "trusted/tve/tve_channel.h"
@@ -108,10 +109,17 @@ veil_status tve_handle_status(tve_service *s, veil_arena *a, Veil__Tve__Response
     r->last_height = s->meta.last_height;
     r->last_app_hash.data = s->meta.last_app_hash;
     r->last_app_hash.len = s->meta.last_app_hash_len;
-    if (s->meta.awaiting && !es->has_key) {
+    if (s->win_awaiting) {
+        r->awaited_key_commitment.data = s->win_awaited_commitment;
+        r->awaited_key_commitment.len = 32;
+        r->awaited_key_epoch = s->win_awaited_epoch;
+    } else if (s->meta.awaiting && !es->has_key) {
         r->awaited_key_commitment.data = s->meta.awaited_commitment;
         r->awaited_key_commitment.len = 32;
     }
+    r->n_held_epochs = es->n_held_epochs;
+    r->held_epochs = es->held_epochs;
+    r->destroyed_below = es->destroyed_below;
     resp->response_case = VEIL__TVE__RESPONSE__RESPONSE_STATUS;
     resp->status = r;
     return VEIL_OK;
@@ -247,6 +255,8 @@ static const char *request_name(Veil__Tve__Request__RequestCase c)
         return "export-key";
     case VEIL__TVE__REQUEST__REQUEST_IMPORT_KEY:
         return "import-key";
+    case VEIL__TVE__REQUEST__REQUEST_DRAW_KEY:
+        return "draw-key";
     default:
         return "invalid";
     }
@@ -280,6 +290,8 @@ static veil_status service_dispatch(tve_service *s, const Veil__Tve__Request *re
         return tve_handle_export_key(s, req->export_key, a, resp);
     case VEIL__TVE__REQUEST__REQUEST_IMPORT_KEY:
         return tve_handle_import_key(s, req->import_key, a, resp);
+    case VEIL__TVE__REQUEST__REQUEST_DRAW_KEY:
+        return tve_handle_draw_key(s, req->draw_key, a, resp);
     default:
         return VEIL_ERR_TVE_UNKNOWN_REQUEST;
     }
@@ -385,6 +397,14 @@ static veil_status service_load_key(void *ctx, uint64_t epoch, const uint8_t *se
     call.sealed_key.data = (uint8_t *)sealed;
     call.sealed_key.len = sealed_len;
     veil_status st = tve_enclave_key_call(s, TVE_E_LOAD_KEY, &call.base, &kr);
+    if (st == VEIL_ERR_TVE_KEY_DESTROYED) {
+        /* Destroyed before a crash left its copy behind: the copy goes now. */
+        if (s->n_stale_keys < TVE_STALE_KEYS_MAX) s->stale_keys[s->n_stale_keys++] = epoch;
+        veil_log(VEIL_LOG_INFO, "the stored key of epoch %llu was destroyed (past its grace "
+                                "period): deleting its copy",
+                 (unsigned long long)epoch);
+        return VEIL_OK;
+    }
     if (st != VEIL_OK) {
         veil_error_detail_set("stored key of epoch %llu does not open in this enclave (another "
                               "signer, product or platform?)",
@@ -423,6 +443,7 @@ veil_status tve_service_open(const tve_service_config *cfg, tve_service **out)
     tee_enclave_identity(s->enclave, &s->identity);
     TRY_OUT(identity_check(cfg, &s->identity));
     TRY_OUT(tve_store_keys_each(s->store, service_load_key, s));
+    for (size_t i = 0; i < s->n_stale_keys; i++) TRY_OUT(tve_store_key_del(s->store, s->stale_keys[i]));
     TRY_OUT(tve_pool_create(threads, &s->pool));
     *out = s;
     return VEIL_OK;

@@ -429,6 +429,7 @@ veil_status tve_handle_commit_block(tve_service *s, const Veil__Tve__CommitBlock
         TRY(commit_next(s, req));
         r->tx_count = (uint32_t)req->n_txids;
     }
+    if (req->keys != NULL) TRY(tve_apply_key_window(s, req->keys));
     r->height = h;
     resp->response_case = VEIL__TVE__RESPONSE__RESPONSE_COMMIT_BLOCK;
     resp->commit_block = r;

@@ -116,13 +116,15 @@ veil_status tve_handle_import_key(tve_service *s, const Veil__Tve__ImportKeyRequ
                                   veil_arena *a, Veil__Tve__Response *resp)
 {
     TRY(tve_require_initialized(s));
-    /* Only the key the chain named at init-chain, and only while waiting for it. */
-    ENSURE(s->meta.awaiting && req->epoch == 0, VEIL_ERR_TVE_NOT_AWAITING);
+    /* Only a key the chain named (at init-chain, or in the last key window), and only
+     * while waiting for it. */
+    bool by_window = s->win_awaiting && req->epoch == s->win_awaited_epoch;
+    ENSURE(by_window || (s->meta.awaiting && req->epoch == 0), VEIL_ERR_TVE_NOT_AWAITING);
     ENSURE(req->sealed.len >= 1 && req->sealed.len <= 256, VEIL_ERR_MALFORMED);
     Veil__Tve__Enclave__ImportKeyCall call = VEIL__TVE__ENCLAVE__IMPORT_KEY_CALL__INIT;
     call.epoch = req->epoch;
     call.sealed = req->sealed;
-    call.key_commitment.data = s->meta.awaited_commitment;
+    call.key_commitment.data = by_window ? s->win_awaited_commitment : s->meta.awaited_commitment;
     call.key_commitment.len = 32;
     Veil__Tve__Enclave__KeyResult *kr;
     TRY(tve_enclave_key_call(s, TVE_E_KEY_IMPORT, &call.base, &kr));
@@ -130,8 +132,13 @@ veil_status tve_handle_import_key(tve_service *s, const Veil__Tve__ImportKeyRequ
     ENSURE(kr->epoch == req->epoch && kr->sealed_key.len > 0, VEIL_ERR_TEE_ENCLAVE_FAULT);
     /* The enclave uses the key from now on; the store keeps it for restarts. A crash
      * before this commit leaves the TVE waiting again, and the TDBE fetches it again. */
-    TRY(tve_store_key_put(s->store, kr->epoch, kr->sealed_key.data, kr->sealed_key.len));
-    s->meta.awaiting = false;
+    if (by_window) {
+        TRY(tve_store_key_add(s->store, kr->epoch, kr->sealed_key.data, kr->sealed_key.len));
+        s->win_awaiting = false;
+    } else {
+        TRY(tve_store_key_put(s->store, kr->epoch, kr->sealed_key.data, kr->sealed_key.len));
+        s->meta.awaiting = false;
+    }
     veil_log(VEIL_LOG_INFO, "holds the chain's key of epoch %llu now (from a peer, via the TDBE)",
              (unsigned long long)kr->epoch);
     Veil__Tve__ImportKeyResponse *r = VEIL_ARENA_NEW(a, Veil__Tve__ImportKeyResponse);
@@ -142,6 +149,73 @@ veil_status tve_handle_import_key(tve_service *s, const Veil__Tve__ImportKeyRequ
     resp->response_case = VEIL__TVE__RESPONSE__RESPONSE_IMPORT_KEY;
     resp->import_key = r;
     return VEIL_OK;
+}
+
+/* --- key epochs (docs/key-epochs.md) ------------------------------------------------ */
+veil_status tve_handle_draw_key(tve_service *s, const Veil__Tve__DrawKeyRequest *req,
+                                veil_arena *a, Veil__Tve__Response *resp)
+{
+    TRY(tve_require_initialized(s));
+    Veil__Tve__Enclave__GenerateKeyCall call = VEIL__TVE__ENCLAVE__GENERATE_KEY_CALL__INIT;
+    call.epoch = req->epoch;
+    Veil__Tve__Enclave__KeyResult *kr;
+    TRY(tve_enclave_key_call(s, TVE_E_DRAW_KEY, &call.base, &kr));
+    TRY(veil_arena_keep(a, &kr->base));
+    ENSURE(kr->epoch == req->epoch && kr->key_commitment.len == 32, VEIL_ERR_TEE_ENCLAVE_FAULT);
+    /* Stored before the commitment leaves: a key on chain is never one only memory had. */
+    if (kr->sealed_key.len > 0)
+        TRY(tve_store_key_add(s->store, kr->epoch, kr->sealed_key.data, kr->sealed_key.len));
+    Veil__Tve__DrawKeyResponse *r = VEIL_ARENA_NEW(a, Veil__Tve__DrawKeyResponse);
+    ENSURE(r != NULL, VEIL_ERR_NOMEM);
+    veil__tve__draw_key_response__init(r);
+    r->epoch = kr->epoch;
+    r->key_commitment = kr->key_commitment;
+    resp->response_case = VEIL__TVE__RESPONSE__RESPONSE_DRAW_KEY;
+    resp->draw_key = r;
+    return VEIL_OK;
+}
+
+veil_status tve_apply_key_window(tve_service *s, const Veil__Tve__KeyWindow *w)
+{
+    size_t in_len = veil__tve__key_window__get_packed_size(w), out_len = 0;
+    uint8_t in[512], out[512];
+    ENSURE(in_len <= sizeof in, VEIL_ERR_TOO_LARGE);
+    veil__tve__key_window__pack(w, in);
+    TRY(tee_enclave_call(s->enclave, TVE_E_KEY_WINDOW, in, in_len, out, sizeof out, &out_len));
+    Veil__Tve__Enclave__KeyWindowResult *r =
+        veil__tve__enclave__key_window_result__unpack(NULL, out_len, out);
+    ENSURE(r != NULL, VEIL_ERR_TEE_ENCLAVE_FAULT);
+    veil_status st = VEIL_OK;
+    /* The enclave has wiped them and moved its floor: the copies are dead bytes now,
+     * deleted so nothing of them stays on this machine. */
+    for (size_t i = 0; i < r->n_destroyed && st == VEIL_OK; i++) {
+        st = tve_store_key_del(s->store, r->destroyed[i]);
+        if (st == VEIL_OK)
+            veil_log(VEIL_LOG_INFO, "destroyed the key of epoch %llu (its grace period is over)",
+                     (unsigned long long)r->destroyed[i]);
+    }
+    for (size_t i = 0; i < r->n_dropped && st == VEIL_OK; i++) {
+        st = tve_store_key_del(s->store, r->dropped[i]);
+        if (st == VEIL_OK)
+            veil_log(VEIL_LOG_INFO, "dropped the key it drew for epoch %llu (the chain committed "
+                                    "another proposer's)",
+                     (unsigned long long)r->dropped[i]);
+    }
+    if (st == VEIL_OK) {
+        bool was = s->win_awaiting;
+        s->win_awaiting = r->awaiting && r->awaited_commitment.len == 32;
+        if (s->win_awaiting) {
+            s->win_awaited_epoch = r->awaited_epoch;
+            memcpy(s->win_awaited_commitment, r->awaited_commitment.data, 32);
+            if (!was)
+                veil_log(VEIL_LOG_INFO, "awaits the chain's key of epoch %llu (its TDBE fetches "
+                                        "it from a peer)",
+                         (unsigned long long)r->awaited_epoch);
+        }
+        s->meta.key_epoch = w->current_epoch;
+    }
+    veil__tve__enclave__key_window_result__free_unpacked(r, NULL);
+    return st;
 }
 
 /* --- encrypt ----------------------------------------------------------------------- */

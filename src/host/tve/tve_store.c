@@ -322,10 +322,11 @@ out:
     return st;
 }
 
-veil_status tve_store_key_put(tve_store *s, uint64_t epoch, const uint8_t *sealed_key,
-                              size_t sealed_key_len)
+/* One durable transaction: put (sealed_key not NULL) or delete the key of epoch, and
+ * with clear_awaited drop "awaited_key". */
+static veil_status key_write(tve_store *s, uint64_t epoch, const uint8_t *sealed_key,
+                             size_t sealed_key_len, bool clear_awaited)
 {
-    ENSURE(sealed_key != NULL && sealed_key_len > 0, VEIL_ERR_ARG);
     MDB_txn *txn;
     veil_status st = VEIL_OK;
     int rc = mdb_txn_begin(s->env, NULL, 0, &txn);
@@ -333,17 +334,38 @@ veil_status tve_store_key_put(tve_store *s, uint64_t epoch, const uint8_t *seale
     uint8_t ek[8];
     veil_put_u64(ek, epoch);
     MDB_val k = val_of(ek, sizeof ek), d = val_of(sealed_key, sealed_key_len);
-    rc = mdb_put(txn, s->keys, &k, &d, 0);
-    ENSURE_OUT(rc == 0, store_err("put", rc));
-    k = key_str(META_AWAITED_KEY);
-    rc = mdb_del(txn, s->meta, &k, NULL);
-    ENSURE_OUT(rc == 0 || rc == MDB_NOTFOUND, store_err("del", rc));
+    rc = sealed_key != NULL ? mdb_put(txn, s->keys, &k, &d, 0) : mdb_del(txn, s->keys, &k, NULL);
+    ENSURE_OUT(rc == 0 || (sealed_key == NULL && rc == MDB_NOTFOUND), store_err("put", rc));
+    if (clear_awaited) {
+        k = key_str(META_AWAITED_KEY);
+        rc = mdb_del(txn, s->meta, &k, NULL);
+        ENSURE_OUT(rc == 0 || rc == MDB_NOTFOUND, store_err("del", rc));
+    }
     rc = mdb_txn_commit(txn);
     txn = NULL;
     ENSURE_OUT(rc == 0, store_err("commit", rc));
 out:
     if (txn != NULL) mdb_txn_abort(txn);
     return st;
+}
+
+veil_status tve_store_key_del(tve_store *s, uint64_t epoch)
+{
+    return key_write(s, epoch, NULL, 0, false);
+}
+
+veil_status tve_store_key_add(tve_store *s, uint64_t epoch, const uint8_t *sealed_key,
+                              size_t sealed_key_len)
+{
+    ENSURE(sealed_key != NULL && sealed_key_len > 0, VEIL_ERR_ARG);
+    return key_write(s, epoch, sealed_key, sealed_key_len, false);
+}
+
+veil_status tve_store_key_put(tve_store *s, uint64_t epoch, const uint8_t *sealed_key,
+                              size_t sealed_key_len)
+{
+    ENSURE(sealed_key != NULL && sealed_key_len > 0, VEIL_ERR_ARG);
+    return key_write(s, epoch, sealed_key, sealed_key_len, true);
 }
 
 veil_status tve_store_keys_each(tve_store *s, tve_store_key_fn fn, void *ctx)

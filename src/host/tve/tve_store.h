@@ -104,6 +104,13 @@ VEIL_MUST_CHECK veil_status tve_store_init_chain(tve_store *s, const char *chain
 VEIL_MUST_CHECK veil_status tve_store_key_put(tve_store *s, uint64_t epoch,
                                               const uint8_t *sealed_key, size_t sealed_key_len);
 
+/* Deletes the sealed copy of an epoch key (destroyed or dropped), durably. Deleting
+ * one that is not there succeeds. */
+VEIL_MUST_CHECK veil_status tve_store_key_del(tve_store *s, uint64_t epoch);
+/* Stores a key this TVE drew for the chain's next epoch (awaited_key untouched). */
+VEIL_MUST_CHECK veil_status tve_store_key_add(tve_store *s, uint64_t epoch,
+                                              const uint8_t *sealed_key, size_t sealed_key_len);
+
 /* Calls fn for every stored epoch key, in ascending epoch order; stops at fn's first
  * error and returns it. */
 typedef veil_status (*tve_store_key_fn)(void *ctx, uint64_t epoch, const uint8_t *sealed,

@@ -20,6 +20,11 @@ enum tve_ecall {
     TVE_E_KEY_EXPORT = 8,
     /* in: ImportKeyCall; out: KeyResult (the key sealed to the signer, its commitment) */
     TVE_E_KEY_IMPORT = 9,
+    /* in: GenerateKeyCall (the chain's next epoch); out: KeyResult (sealed_key empty
+     * when drawn before) */
+    TVE_E_DRAW_KEY = 10,
+    /* in: veil.tve.KeyWindow; out: KeyWindowResult (docs/key-epochs.md) */
+    TVE_E_KEY_WINDOW = 11,
 };
 
 enum tve_ocall {

@@ -31,6 +31,16 @@
 static atomic_flag g_lock = ATOMIC_FLAG_INIT; /* guards the key table and bloom height */
 static veil_tx_epoch_key g_keys[MAX_EPOCH_KEYS];
 static size_t g_n_keys;
+/* The chain's current epoch, once the node told its window (E_KEY_WINDOW); before,
+ * the newest key held is current (a chain that never rotated). */
+static bool g_has_window;
+static uint64_t g_current_epoch;
+/* The key floor: a platform counter whose value is the lowest epoch whose key may
+ * still be loaded. Its id is drawn with the first key and sealed with every key, so a
+ * sealed copy of a destroyed key the host kept never opens again. */
+static bool g_has_floor_id;
+static uint8_t g_floor_id[TEE_COUNTER_ID_LEN];
+#define FLOOR_STEP_MAX 1024u /* epochs one window may destroy at once */
 
 static uint64_t g_bloom_height;
 static _Atomic uint64_t g_bloom_words[VEIL_BLOOM_BYTES / 8];
@@ -146,17 +156,27 @@ static size_t keys_copy(veil_tx_epoch_key out[static MAX_EPOCH_KEYS])
     return n;
 }
 
+/* The key wallets' txs are encrypted under: the chain's current epoch's. */
 static bool keys_current(veil_tx_epoch_key *out)
 {
-    veil_tx_epoch_key all[MAX_EPOCH_KEYS];
-    size_t n = keys_copy(all);
-    if (n == 0) return false;
-    size_t best = 0;
-    for (size_t i = 1; i < n; i++)
-        if (all[i].epoch > all[best].epoch) best = i;
-    *out = all[best];
-    veil_wipe(all, sizeof all);
-    return true;
+    lock();
+    size_t best = g_n_keys;
+    for (size_t i = 0; i < g_n_keys; i++) {
+        if (g_has_window ? g_keys[i].epoch == g_current_epoch
+                         : best == g_n_keys || g_keys[i].epoch > g_keys[best].epoch)
+            best = i;
+    }
+    if (best < g_n_keys) *out = g_keys[best];
+    unlock();
+    return best < g_n_keys;
+}
+
+/* Removes entry i from the table, wiping it (lock held). */
+static void keys_remove_locked(size_t i)
+{
+    g_n_keys--;
+    if (i != g_n_keys) g_keys[i] = g_keys[g_n_keys];
+    veil_wipe(&g_keys[g_n_keys], sizeof g_keys[g_n_keys]);
 }
 
 /* --- host lookups (ocalls) ------------------------------------------------------ */
@@ -299,7 +319,23 @@ static veil_status e_status(const uint8_t *in, size_t in_len, uint8_t *out, size
     ENSURE(in_len == 0, VEIL_ERR_TRAILING);
     Veil__Tve__Enclave__StatusResult r = VEIL__TVE__ENCLAVE__STATUS_RESULT__INIT;
     veil_tx_epoch_key k;
-    uint8_t c[32];
+    uint8_t c[32], id[TEE_COUNTER_ID_LEN];
+    uint64_t held[MAX_EPOCH_KEYS];
+    bool has_id;
+    lock();
+    r.n_held_epochs = g_n_keys;
+    for (size_t i = 0; i < g_n_keys; i++) held[i] = g_keys[i].epoch;
+    has_id = g_has_floor_id;
+    memcpy(id, g_floor_id, sizeof id);
+    unlock();
+    for (size_t i = 1; i < r.n_held_epochs; i++) /* ascending */
+        for (size_t j = i; j > 0 && held[j - 1] > held[j]; j--) {
+            uint64_t t = held[j];
+            held[j] = held[j - 1];
+            held[j - 1] = t;
+        }
+    r.held_epochs = held;
+    if (has_id) TRY(tee_counter_read(id, &r.destroyed_below));
     if (keys_current(&k)) {
         r.has_key = true;
         r.key_epoch = k.epoch;
@@ -326,17 +362,53 @@ static veil_status key_result(uint64_t epoch, const uint8_t key[static VEIL_AEAD
     return tve_pack_out(&r.base, out, out_cap, out_len);
 }
 
+/* The key floor's id: the one the keys loaded so far carry, or (with `want` NULL and
+ * none yet) a fresh one. A key carrying another id than the table's is refused. */
+static veil_status floor_id_use(const uint8_t *want, uint8_t id[static TEE_COUNTER_ID_LEN])
+{
+    uint8_t fresh[TEE_COUNTER_ID_LEN];
+    if (want == NULL) TRY(tee_random(fresh, sizeof fresh));
+    veil_status st = VEIL_OK;
+    lock();
+    if (!g_has_floor_id) {
+        memcpy(g_floor_id, want != NULL ? want : fresh, TEE_COUNTER_ID_LEN);
+        g_has_floor_id = true;
+    } else if (want != NULL && !veil_ct_equal(g_floor_id, want, TEE_COUNTER_ID_LEN)) {
+        st = VEIL_ERR_TVE_STORE_DAMAGED; /* keys of two stores mixed */
+    }
+    memcpy(id, g_floor_id, TEE_COUNTER_ID_LEN);
+    unlock();
+    return st;
+}
+
+/* Whether a key of epoch may still live here: at or above the floor. */
+static veil_status floor_admits(const uint8_t id[static TEE_COUNTER_ID_LEN], uint64_t epoch)
+{
+    uint64_t floor;
+    TRY(tee_counter_read(id, &floor));
+    return epoch >= floor ? VEIL_OK : VEIL_ERR_TVE_KEY_DESTROYED;
+}
+
 /* A key new to this enclave (drawn here, or received from a peer): sealed to the signer
- * for the host's store (AAD binds the epoch), added to the table, answered as KeyResult. */
+ * for the host's store with the floor id (AAD binds the epoch), added to the table,
+ * answered as KeyResult. */
 static veil_status key_adopt(uint64_t epoch, const uint8_t key[static VEIL_AEAD_KEY_LEN],
                              uint8_t *out, size_t out_cap, size_t *out_len)
 {
-    uint8_t aad[32], sealed[TEE_SEAL_OVERHEAD_MAX + VEIL_AEAD_KEY_LEN];
+    uint8_t aad[32], pt[VEIL_AEAD_KEY_LEN + TEE_COUNTER_ID_LEN];
+    uint8_t sealed[TEE_SEAL_OVERHEAD_MAX + sizeof pt];
     size_t sealed_len, aad_len = epoch_key_aad(epoch, aad);
-    TRY(tee_seal(TEE_POLICY_MRSIGNER, aad, aad_len, key, VEIL_AEAD_KEY_LEN, sealed, sizeof sealed,
-                 &sealed_len));
-    TRY(keys_add(epoch, key));
-    return key_result(epoch, key, sealed, sealed_len, out, out_cap, out_len);
+    veil_status st;
+    TRY_OUT(floor_id_use(NULL, pt + VEIL_AEAD_KEY_LEN));
+    TRY_OUT(floor_admits(pt + VEIL_AEAD_KEY_LEN, epoch));
+    memcpy(pt, key, VEIL_AEAD_KEY_LEN);
+    TRY_OUT(tee_seal(TEE_POLICY_MRSIGNER, aad, aad_len, pt, sizeof pt, sealed, sizeof sealed,
+                     &sealed_len));
+    TRY_OUT(keys_add(epoch, key));
+    st = key_result(epoch, key, sealed, sealed_len, out, out_cap, out_len);
+out:
+    veil_wipe(pt, sizeof pt);
+    return st;
 }
 
 static veil_status e_generate_key(const uint8_t *in, size_t in_len, uint8_t *out, size_t out_cap,
@@ -367,12 +439,16 @@ static veil_status e_load_key(const uint8_t *in, size_t in_len, uint8_t *out, si
     Veil__Tve__Enclave__LoadKeyCall *call;
     DECODE(LoadKeyCall, veil__tve__enclave__load_key_call__unpack, in, in_len, call);
     veil_status st;
-    uint8_t key[VEIL_AEAD_KEY_LEN], aad[32];
+    uint8_t key[VEIL_AEAD_KEY_LEN + TEE_COUNTER_ID_LEN + 1], aad[32], id[TEE_COUNTER_ID_LEN];
     size_t key_len = 0, aad_len = epoch_key_aad(call->epoch, aad);
     /* The AAD binds the epoch: a key sealed for one epoch cannot be loaded as another. */
     TRY_OUT(tee_unseal(call->sealed_key.data, call->sealed_key.len, aad, aad_len, key, sizeof key,
                        &key_len));
-    ENSURE_OUT(key_len == sizeof key, VEIL_ERR_MALFORMED);
+    ENSURE_OUT(key_len == VEIL_AEAD_KEY_LEN + TEE_COUNTER_ID_LEN, VEIL_ERR_MALFORMED);
+    /* A destroyed key's copy still opens (the signer's sealing key is the same); the
+     * floor it carries the id of is what refuses it. */
+    TRY_OUT(floor_id_use(key + VEIL_AEAD_KEY_LEN, id));
+    TRY_OUT(floor_admits(id, call->epoch));
     TRY_OUT(keys_add(call->epoch, key));
     st = key_result(call->epoch, key, NULL, 0, out, out_cap, out_len);
 out:
@@ -431,6 +507,123 @@ out:
     veil_wipe(k, sizeof k);
     veil_wipe(key, sizeof key);
     protobuf_c_message_free_unpacked(&call->base, &tve_alloc);
+    return st;
+}
+
+/* E_DRAW_KEY: the key of the chain's next epoch, drawn here for this node's key-epoch
+ * tx; drawn once (a later round of the same height gets the same commitment). */
+static veil_status e_draw_key(const uint8_t *in, size_t in_len, uint8_t *out, size_t out_cap,
+                              size_t *out_len)
+{
+    Veil__Tve__Enclave__GenerateKeyCall *call;
+    DECODE(GenerateKeyCall, veil__tve__enclave__generate_key_call__unpack, in, in_len, call);
+    uint64_t epoch = call->epoch;
+    protobuf_c_message_free_unpacked(&call->base, &tve_alloc);
+    ENSURE(epoch > 0, VEIL_ERR_ARG);
+    veil_tx_epoch_key all[MAX_EPOCH_KEYS];
+    size_t n = keys_copy(all);
+    veil_status st = VEIL_OK;
+    bool have = false;
+    for (size_t i = 0; i < n && st == VEIL_OK; i++) {
+        if (all[i].epoch == epoch) {
+            have = true;
+            st = key_result(epoch, all[i].key, NULL, 0, out, out_cap, out_len);
+        } else if (all[i].epoch > epoch) {
+            st = VEIL_ERR_EXISTS; /* the chain is past that epoch */
+        }
+    }
+    veil_wipe(all, sizeof all);
+    if (have || st != VEIL_OK) return st;
+    uint8_t key[VEIL_AEAD_KEY_LEN];
+    TRY(tee_random(key, sizeof key));
+    st = key_adopt(epoch, key, out, out_cap, out_len);
+    veil_wipe(key, sizeof key);
+    return st;
+}
+
+/* Shape of the node's window: 1..3 ascending epochs, the current one among them,
+ * commitments empty or 32 bytes. */
+static veil_status window_check(const Veil__Tve__KeyWindow *w)
+{
+    ENSURE(w->n_epochs >= 1 && w->n_epochs <= 3, VEIL_ERR_DECODE);
+    bool has_current = false;
+    for (size_t i = 0; i < w->n_epochs; i++) {
+        const Veil__Tve__KeyEpochInfo *e = w->epochs[i];
+        ENSURE(e != NULL && (e->commitment.len == 0 || e->commitment.len == 32), VEIL_ERR_DECODE);
+        ENSURE(i == 0 || e->epoch == w->epochs[i - 1]->epoch + 1, VEIL_ERR_DECODE);
+        has_current |= e->epoch == w->current_epoch;
+    }
+    ENSURE(has_current, VEIL_ERR_DECODE);
+    return VEIL_OK;
+}
+
+/* E_KEY_WINDOW: the chain's epochs for the next block. Keys below the window are
+ * destroyed: the floor counter moves past them first (their sealed copies never open
+ * again, whatever the host keeps), then they are wiped and named for the host to
+ * delete. A key whose commitment is not the chain's for its epoch (a draw that lost)
+ * is dropped. The newest committed epoch of the window whose key is missing is named
+ * as awaited (the TDBE fetches it). The host chooses the window (it is the node's
+ * consensus state, docs/key-epochs.md); a lie can only destroy keys early, which
+ * stops this validator, or keep them, which it could by not asking. */
+static veil_status e_key_window(const uint8_t *in, size_t in_len, uint8_t *out, size_t out_cap,
+                                size_t *out_len)
+{
+    Veil__Tve__KeyWindow *w;
+    DECODE(KeyWindow, veil__tve__key_window__unpack, in, in_len, w);
+    Veil__Tve__Enclave__KeyWindowResult r = VEIL__TVE__ENCLAVE__KEY_WINDOW_RESULT__INIT;
+    uint64_t destroyed[MAX_EPOCH_KEYS], dropped[MAX_EPOCH_KEYS], floor = 0, v;
+    uint8_t id[TEE_COUNTER_ID_LEN], c[32], awaited_c[32];
+    veil_status st;
+    TRY_OUT(window_check(w));
+    uint64_t low = w->epochs[0]->epoch;
+    TRY_OUT(floor_id_use(NULL, id));
+    TRY_OUT(tee_counter_read(id, &floor));
+    ENSURE_OUT(low <= floor || low - floor <= FLOOR_STEP_MAX, VEIL_ERR_ARG);
+    for (v = floor; v < low;) TRY_OUT(tee_counter_increment(id, &v));
+
+    lock();
+    for (size_t i = 0; i < g_n_keys;) {
+        uint64_t e = g_keys[i].epoch;
+        const Veil__Tve__KeyEpochInfo *info = NULL;
+        for (size_t j = 0; j < w->n_epochs; j++)
+            if (w->epochs[j]->epoch == e) info = w->epochs[j];
+        if (e < low) {
+            destroyed[r.n_destroyed++] = e;
+            keys_remove_locked(i);
+            continue;
+        }
+        if (info != NULL && info->commitment.len == 32) {
+            commitment(e, g_keys[i].key, c);
+            if (!veil_ct_equal(c, info->commitment.data, 32)) {
+                dropped[r.n_dropped++] = e;
+                keys_remove_locked(i);
+                continue;
+            }
+        }
+        i++;
+    }
+    g_has_window = true;
+    g_current_epoch = w->current_epoch;
+    for (size_t j = w->n_epochs; j-- > 0;) {
+        const Veil__Tve__KeyEpochInfo *info = w->epochs[j];
+        bool held = false;
+        for (size_t i = 0; i < g_n_keys; i++) held |= g_keys[i].epoch == info->epoch;
+        if (!held && info->commitment.len == 32) {
+            r.awaiting = true;
+            r.awaited_epoch = info->epoch;
+            memcpy(awaited_c, info->commitment.data, 32);
+            r.awaited_commitment.data = awaited_c;
+            r.awaited_commitment.len = 32;
+            break;
+        }
+    }
+    unlock();
+    r.destroyed = destroyed;
+    r.dropped = dropped;
+    st = tve_pack_out(&r.base, out, out_cap, out_len);
+out:
+    veil_wipe(c, sizeof c);
+    protobuf_c_message_free_unpacked(&w->base, &tve_alloc);
     return st;
 }
 
@@ -603,4 +796,5 @@ out:
 }
 
 TEE_ENCLAVE_DEFINE(NULL, e_status, e_generate_key, e_load_key, e_verify, e_end_block, e_encrypt,
-                   tve_e_handoff, tve_e_export, e_key_export, e_key_import);
+                   tve_e_handoff, tve_e_export, e_key_export, e_key_import, e_draw_key,
+                   e_key_window);
