@@ -25,6 +25,8 @@ enum tve_ecall {
     TVE_E_DRAW_KEY = 10,
     /* in: veil.tve.KeyWindow; out: KeyWindowResult (docs/key-epochs.md) */
     TVE_E_KEY_WINDOW = 11,
+    /* Test images only (VEIL_TVE_TEST_BREACH): in: epoch (u64 BE); out: its raw key */
+    TVE_E_TEST_BREACH = 12,
 };
 
 enum tve_ocall {

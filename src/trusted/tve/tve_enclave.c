@@ -795,6 +795,33 @@ out:
     return st;
 }
 
+#ifdef VEIL_TVE_TEST_BREACH
+/* Test images only (veil_tve_enclave_breach, signed by the test signer, never
+ * installed): what an attacker who breaks into this enclave at one moment takes away,
+ * the raw key of an epoch it holds then. in: epoch (u64 BE); out: the key. The breach
+ * test (tests/test_key_epochs.c) shows what that key opens on chain and what not. */
+static veil_status e_test_breach(const uint8_t *in, size_t in_len, uint8_t *out, size_t out_cap,
+                                 size_t *out_len)
+{
+    ENSURE(in_len == 8 && out_cap >= VEIL_AEAD_KEY_LEN, VEIL_ERR_ARG);
+    uint64_t epoch = veil_get_u64(in);
+    veil_tx_epoch_key all[MAX_EPOCH_KEYS];
+    size_t n = keys_copy(all);
+    veil_status st = VEIL_ERR_TVE_NO_KEY;
+    for (size_t i = 0; i < n; i++) {
+        if (all[i].epoch != epoch) continue;
+        memcpy(out, all[i].key, VEIL_AEAD_KEY_LEN);
+        *out_len = VEIL_AEAD_KEY_LEN;
+        st = VEIL_OK;
+    }
+    veil_wipe(all, sizeof all);
+    return st;
+}
+#define TVE_TEST_ECALLS , e_test_breach
+#else
+#define TVE_TEST_ECALLS
+#endif
+
 TEE_ENCLAVE_DEFINE(NULL, e_status, e_generate_key, e_load_key, e_verify, e_end_block, e_encrypt,
                    tve_e_handoff, tve_e_export, e_key_export, e_key_import, e_draw_key,
-                   e_key_window);
+                   e_key_window TVE_TEST_ECALLS);
