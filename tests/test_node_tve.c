@@ -271,6 +271,9 @@ static struct {
     int64_t power[8];
 } g_updates;
 
+/* The proposer FinalizeBlock names (20 bytes), if not NULL. */
+static const uint8_t *g_proposer;
+
 /* FinalizeBlock: codes[i] per tx, the app hash and the bloom; returns false if the
  * node answered with an exception. */
 static bool abci_finalize(inst *in, uint64_t height, const blk *b, uint32_t *codes,
@@ -289,6 +292,10 @@ static bool abci_finalize(inst *in, uint64_t height, const blk *b, uint32_t *cod
     fb.height = (int64_t)height;
     fb.n_txs = b->n;
     fb.txs = txs;
+    if (g_proposer != NULL) {
+        fb.proposer_address.data = (uint8_t *)g_proposer;
+        fb.proposer_address.len = 20;
+    }
     req.value_case = TENDERMINT__ABCI__REQUEST__VALUE_FINALIZE_BLOCK;
     req.finalize_block = &fb;
     Tendermint__Abci__Response *r = NULL;
@@ -1256,6 +1263,147 @@ static void test_keyless_validator(void **state)
     inst_stop(&k);
 }
 
+
+/* PrepareProposal by `proposer` with no mempool txs: the key-epoch tx it adds, if any
+ * (malloc'd into *tx), else *tx NULL. */
+static void prepare_by(inst *in, uint64_t height, const uint8_t proposer[20], uint8_t **tx,
+                       size_t *len)
+{
+    Tendermint__Abci__Request req = TENDERMINT__ABCI__REQUEST__INIT;
+    Tendermint__Abci__RequestPrepareProposal pp = TENDERMINT__ABCI__REQUEST_PREPARE_PROPOSAL__INIT;
+    Google__Protobuf__Timestamp ts = GOOGLE__PROTOBUF__TIMESTAMP__INIT;
+    ts.seconds = (int64_t)block_time(height);
+    pp.time = &ts;
+    pp.height = (int64_t)height;
+    pp.max_tx_bytes = 1 << 20;
+    pp.proposer_address.data = (uint8_t *)proposer;
+    pp.proposer_address.len = 20;
+    req.value_case = TENDERMINT__ABCI__REQUEST__VALUE_PREPARE_PROPOSAL;
+    req.prepare_proposal = &pp;
+    Tendermint__Abci__Response *r = call(in, &req);
+    *tx = NULL;
+    *len = 0;
+    assert_true(r->prepare_proposal->n_txs <= 1);
+    if (r->prepare_proposal->n_txs == 1) {
+        *len = r->prepare_proposal->txs[0].len;
+        *tx = malloc(*len);
+        memcpy(*tx, r->prepare_proposal->txs[0].data, *len);
+    }
+    abci_response_free(r);
+}
+
+static uint64_t tve_status_epochs(inst *in, size_t *n_held, uint64_t *floor)
+{
+    tve_client *c;
+    assert_int_equal(tve_client_open(in->tve_ep, 20000, &c), VEIL_OK);
+    Veil__Tve__Request req = VEIL__TVE__REQUEST__INIT;
+    Veil__Tve__StatusRequest sr = VEIL__TVE__STATUS_REQUEST__INIT;
+    req.request_case = VEIL__TVE__REQUEST__REQUEST_STATUS;
+    req.status = &sr;
+    Veil__Tve__Response *r;
+    assert_int_equal(tve_client_call(c, &req, VEIL__TVE__RESPONSE__RESPONSE_STATUS, 0, &r), VEIL_OK);
+    uint64_t e = r->status->key_epoch;
+    *n_held = r->status->n_held_epochs;
+    *floor = r->status->destroyed_below;
+    veil__tve__response__free_unpacked(r, NULL);
+    tve_client_close(c);
+    return e;
+}
+
+/* Key epochs through the node (docs/key-epochs.md): the proposer's key-epoch tx, its
+ * rules, the switch after the grace period, old-epoch txs refused after the next. */
+static void test_key_epochs(void **state)
+{
+    (void)state;
+    inst k;
+    inst_init(&k, "epochs");
+    tve_start(&k);
+    node_start(&k);
+    char g[2300];
+    const char *base = genesis_json();
+    const char *at = strstr(base, "\"key_epoch_blocks\":\"10000\"");
+    assert_non_null(at);
+    snprintf(g, sizeof g, "%.*s\"key_epoch_blocks\":\"4\",\"key_grace_blocks\":\"2\"%s",
+             (int)(at - base), base, at + strlen("\"key_epoch_blocks\":\"10000\""));
+    uint8_t h[32], bloom[256];
+    abci_init_chain_with(&k, g, h);
+    uint8_t p[20], q[20];
+    memset(p, 0xa1, 20);
+    memset(q, 0xb2, 20);
+    blk empty = {0};
+    uint32_t codes[8];
+    /* Epoch 0 starts at 1: epoch 1 is due at block 5; before, a proposer adds nothing. */
+    uint8_t *et;
+    size_t el;
+    for (uint64_t height = 1; height <= 4; height++) {
+        prepare_by(&k, height, p, &et, &el);
+        assert_null(et);
+        run_block(&k, height, &empty, codes, h, bloom);
+    }
+    prepare_by(&k, 5, p, &et, &el);
+    assert_non_null(et);
+    /* Never from the mempool. */
+    assert_int_equal(abci_check_tx(&k, et, el), VEIL_ERR_NODE_KEY_EPOCH_TX);
+    /* In a block another proposer built: refused. */
+    blk b = {.n = 1, .tx = {et}, .len = {el}};
+    uint32_t want[1] = {VEIL_ERR_NODE_KEY_EPOCH_TX};
+    g_proposer = q;
+    run_block(&k, 5, &b, want, h, bloom);
+    /* Its own proposer's, the next height: the same key (drawn once), committed. */
+    uint8_t *et2;
+    size_t el2;
+    prepare_by(&k, 6, p, &et2, &el2);
+    assert_non_null(et2);
+    assert_int_equal(el2, el);
+    assert_memory_equal(et2, et, el);
+    free(et2);
+    g_proposer = p;
+    want[0] = 0;
+    run_block(&k, 6, &b, want, h, bloom);
+    /* Once committed, no proposer adds another, and a second one is refused. */
+    prepare_by(&k, 7, p, &et2, &el2);
+    assert_null(et2);
+    want[0] = VEIL_ERR_NODE_KEY_EPOCH_TX;
+    /* An epoch-0 withdraw encrypted now, while epoch 0 is still current. */
+    blk w0 = {0};
+    uint8_t txid[32];
+    withdraw_a(&k, block_time(7), txid, &w0.tx[0], &w0.len[0]);
+    w0.n = 1;
+    run_block(&k, 7, &b, want, h, bloom);
+    free(et);
+    size_t held;
+    uint64_t floor;
+    /* Epoch 1 is current from block 8 (6 + 2); epoch 0 is admitted up to block 9. */
+    assert_int_equal(tve_status_epochs(&k, &held, &floor), 1);
+    assert_int_equal(held, 2);
+    assert_int_equal(floor, 0);
+    run_block(&k, 8, &empty, codes, h, bloom);
+    run_block(&k, 9, &empty, codes, h, bloom);
+    /* Block 10: epoch 0's grace period is over. Its txs are refused with their own code,
+     * before any enclave sees them, and every TVE has destroyed the key. */
+    assert_int_equal(tve_status_epochs(&k, &held, &floor), 1);
+    assert_int_equal(held, 1);
+    assert_int_equal(floor, 1);
+    assert_int_equal(abci_check_tx(&k, w0.tx[0], w0.len[0]), VEIL_ERR_TX_KEY_EPOCH_EXPIRED);
+    want[0] = VEIL_ERR_TX_KEY_EPOCH_EXPIRED;
+    run_block(&k, 10, &w0, want, h, bloom);
+    blk_free(&w0);
+    /* The same withdraw encrypted again, under epoch 1: accepted. */
+    withdraw_a(&k, block_time(11), txid, &w0.tx[0], &w0.len[0]);
+    w0.n = 1;
+    want[0] = 0;
+    run_block(&k, 11, &w0, want, h, bloom);
+    blk_free(&w0);
+    /* The TVE, restarted, loads only the live key (the destroyed one's copy is gone). */
+    proc_kill(&k.tve, SIGTERM);
+    tve_start(&k);
+    assert_int_equal(tve_status_epochs(&k, &held, &floor), 1);
+    assert_int_equal(held, 1);
+    assert_true(log_contains(k.tve.log, "destroyed the key of epoch 0"));
+    g_proposer = NULL;
+    inst_stop(&k);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1266,6 +1414,7 @@ int main(void)
         cmocka_unit_test(test_wrong_tve_identity),
         cmocka_unit_test(test_keyless_validator),
         cmocka_unit_test(test_validator_updates),
+        cmocka_unit_test(test_key_epochs),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -135,7 +135,7 @@ void node_block_result_free(node_block_result *r);
 /* FinalizeBlock for height (last + 1) at block time `time` (unix seconds), proposed
  * by `proposer` (20 bytes; NULL: unknown, and no key-epoch tx is valid). A repeat for
  * the same height before commit starts over. A validator whose TVE lacks the key of an
- * epoch the chain admits fails with VEIL_ERR_TVE_NO_KEY rather than judge. */
+ * epoch the chain admits waits for it (its TDBE fetches it) rather than judge. */
 VEIL_MUST_CHECK veil_status node_app_finalize_block(node_app *a, uint64_t height, uint64_t time,
                                                     const uint8_t *proposer,
                                                     const uint8_t *const *txs, const size_t *lens,

@@ -640,6 +640,39 @@ veil_status node_app_finalize_block(node_app *a, uint64_t height, uint64_t time,
     ENSURE_OUT(vb_bytes != NULL, VEIL_ERR_NOMEM);
     veil__tve__verify_block_request__pack(&vb, vb_bytes);
     TRY_OUT(node_tve_run_block(a, &vb, &r, out->bloom));
+    /* A TVE without the key of an epoch the chain admits (the public checks above let
+     * only those through) cannot judge those txs; every validator that holds the key
+     * can. A verdict would fork this node off: it waits for the key instead, which its
+     * TDBE fetches from a peer, and stops validating meanwhile. */
+    for (long long waited_ms = 0, logged = -1;;) {
+        uint64_t missing = UINT64_MAX;
+        for (size_t k = 0; k < n_jobs && k < r->verify_block->n_results; k++) {
+            const Veil__Tve__TxResult *x = r->verify_block->results[k];
+            if (x->result_case == VEIL__TVE__TX_RESULT__RESULT_ERROR && x->error != NULL &&
+                veil_status_from_wire(x->error->code) == VEIL_ERR_TX_UNKNOWN_KEY_EPOCH)
+                missing = jobs[k].wire->key_epoch;
+        }
+        if (missing == UINT64_MAX) break;
+        if (logged < 0 || waited_ms - logged >= 10000) {
+            node_log(a, "block %llu: this node's TVE does not hold the key of epoch %llu, which "
+                        "the chain admits: it stops validating confidential txs until its TDBE "
+                        "fetches the key from a peer (docs/key-epochs.md)",
+                     (unsigned long long)height, (unsigned long long)missing);
+            logged = waited_ms;
+        }
+        if (a->cfg.stop != NULL && *a->cfg.stop) {
+            veil_error_detail_set("stopped while waiting for the key of epoch %llu",
+                                  (unsigned long long)missing);
+            st = VEIL_ERR_TVE_NO_KEY;
+            goto out;
+        }
+        struct timespec pause = {0, 200 * 1000000L};
+        nanosleep(&pause, NULL);
+        waited_ms += 200;
+        veil__tve__response__free_unpacked(r, NULL);
+        r = NULL;
+        TRY_OUT(node_tve_run_block(a, &vb, &r, out->bloom));
+    }
 
     /* Phase 3: outcomes, in block order. Under the per-block account rule no tx read
      * what these change, so applying them after the public txs is the same as in
@@ -652,18 +685,6 @@ veil_status node_app_finalize_block(node_app *a, uint64_t height, uint64_t time,
         if (x->result_case == VEIL__TVE__TX_RESULT__RESULT_OK && x->ok != NULL) {
             TRY_OUT(apply_outcome(a, height, &jobs[k], x->ok));
             memcpy(a->accepted[a->n_accepted++], jobs[k].wire->txid, 32);
-        } else if (x->result_case == VEIL__TVE__TX_RESULT__RESULT_ERROR && x->error != NULL &&
-                   veil_status_from_wire(x->error->code) == VEIL_ERR_TX_UNKNOWN_KEY_EPOCH) {
-            /* The chain admits the epoch (checked above), so every other validator
-             * holds its key: a verdict here would fork this node off. */
-            veil_error_detail_set(
-                "this node's TVE does not hold the key of epoch %llu, which the chain admits "
-                "at block %llu: it stops validating confidential txs until its TDBE fetches "
-                "the key from a peer (docs/key-epochs.md)",
-                (unsigned long long)jobs[k].wire->key_epoch, (unsigned long long)height);
-            node_log(a, "%s", veil_error_detail());
-            st = VEIL_ERR_TVE_NO_KEY;
-            goto out;
         } else if (x->result_case == VEIL__TVE__TX_RESULT__RESULT_ERROR && x->error != NULL &&
                    veil_status_is_tx_verdict(veil_status_from_wire(x->error->code))) {
             node_result_set(res, veil_status_from_wire(x->error->code), NULL);
