@@ -23,3 +23,7 @@ set_tests_properties(test_cometbft PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 300)
 add_test(NAME test_testnet COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/testnet_check.sh
          $<TARGET_FILE:veil> ${CMAKE_SOURCE_DIR})
 set_tests_properties(test_testnet PROPERTIES SKIP_RETURN_CODE 77 RUN_SERIAL TRUE TIMEOUT 300)
+# Key epochs on that testnet: three rotations under load (docs/key-epochs.md).
+add_test(NAME test_testnet_epochs COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/testnet_epochs.sh
+         $<TARGET_FILE:veil> ${CMAKE_SOURCE_DIR})
+set_tests_properties(test_testnet_epochs PROPERTIES SKIP_RETURN_CODE 77 RUN_SERIAL TRUE TIMEOUT 600)

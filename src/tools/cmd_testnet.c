@@ -30,6 +30,7 @@
 
 #include <jansson.h>
 
+#include "chain/node_records.h"
 #include "common/hex.h"
 #include "crypto/crypto.h"
 #include "crypto/crypto_host.h"
@@ -350,13 +351,24 @@ static int testnet_init(int argc, char **argv)
                                          {"home", required_argument, NULL, 'H'},
                                          {"chain-id", required_argument, NULL, 'c'},
                                          {"cometbft", required_argument, NULL, 'C'},
+                                         {"key-epoch-blocks", required_argument, NULL, 'E'},
+                                         {"key-grace-blocks", required_argument, NULL, 'G'},
                                          {"help", no_argument, NULL, 'h'},
                                          {NULL, 0, NULL, 0}};
     const char *home = NULL, *chain = DEFAULT_CHAIN, *cmt_given = NULL;
-    uint64_t n = 4;
+    uint64_t n = 4, epoch_blocks = 10000, grace_blocks = 0;
     int c;
     while ((c = getopt_long(argc, argv, "n:H:c:C:h", opts, NULL)) != -1) {
         switch (c) {
+        case 'E':
+            if (!cli_parse_u64(optarg, NODE_KEY_EPOCH_BLOCKS_MAX, &epoch_blocks) || epoch_blocks < 2)
+                return cli_usage_error("--key-epoch-blocks must be 2..%llu",
+                                       (unsigned long long)NODE_KEY_EPOCH_BLOCKS_MAX);
+            break;
+        case 'G':
+            if (!cli_parse_u64(optarg, NODE_KEY_EPOCH_BLOCKS_MAX, &grace_blocks) || grace_blocks == 0)
+                return cli_usage_error("--key-grace-blocks must be at least 1");
+            break;
         case 'n':
             if (!cli_parse_u64(optarg, MAX_VALIDATORS, &n) || n == 0)
                 return cli_usage_error("--validators must be 1..%d", MAX_VALIDATORS);
@@ -366,7 +378,8 @@ static int testnet_init(int argc, char **argv)
         case 'C': cmt_given = optarg; break;
         case 'h':
             printf("usage: veil testnet init --home DIR [--validators N] [--chain-id ID]\n"
-                   "                         [--cometbft PATH]\n\n"
+                   "                         [--cometbft PATH] [--key-epoch-blocks N]\n"
+                   "                         [--key-grace-blocks N]\n\n"
                    "Writes a testnet of N validators (default 4, at most %d) on this machine:\n"
                    "per validator DIR/vI/ a simulated platform (one shared provisioning\n"
                    "authority in DIR/authority), a TVE store, a node store and a CometBFT home;\n"
@@ -382,13 +395,20 @@ static int testnet_init(int argc, char **argv)
                    "accept this build's TDBE signer, verified against DIR/authority's\n"
                    "collateral (docs/testnet.md).\n"
                    "  --cometbft PATH  the cometbft binary (default: $VEIL_COMETBFT, the\n"
-                   "                   project's .deps/bin/cometbft, else cometbft on PATH)\n",
+                   "                   project's .deps/bin/cometbft, else cometbft on PATH)\n"
+                   "  --key-epoch-blocks N  blocks between key rotations (default 10000)\n"
+                   "  --key-grace-blocks N  blocks a new key waits before use, and the old one\n"
+                   "                   stays accepted after (default: a quarter of an epoch;\n"
+                   "                   docs/key-epochs.md)\n",
                    MAX_VALIDATORS, TESTNET_FILE, TESTNET_SPARES);
             return 0;
         default: return cli_bad_option("testnet init", argv);
         }
     }
     if (home == NULL || optind != argc) return cli_usage_error("testnet init needs --home DIR");
+    if (grace_blocks == 0) grace_blocks = epoch_blocks / 4 ? epoch_blocks / 4 : 1;
+    if (grace_blocks > epoch_blocks)
+        return cli_usage_error("--key-grace-blocks must not exceed --key-epoch-blocks");
     if (strlen(home) > HOME_MAX) return cli_usage_error("--home: at most %d bytes", HOME_MAX);
     char cmt[PATH_MAX], veil[PATH_MAX], path[PATH_MAX + 64], log[PATH_MAX + 64];
     cometbft_path(cmt_given, cmt, sizeof cmt);
@@ -458,13 +478,16 @@ static int testnet_init(int argc, char **argv)
     }
     /* Node joins bind a TDBE (this signer's product 3) whose quote verifies against the
      * testnet authority's collateral. */
+    char epochs[24], grace[24];
+    pf(epochs, sizeof epochs, "%llu", (unsigned long long)epoch_blocks);
+    pf(grace, sizeof grace, "%llu", (unsigned long long)grace_blocks);
     json_object_set_new(
         genesis, "app_state",
-        json_pack("{s:{s:s, s:s, s:s, s:s, s:s, s:o, s:o}, s:o, s:[], s:s}", "params",
+        json_pack("{s:{s:s, s:s, s:s, s:s, s:s, s:s, s:o, s:o}, s:o, s:[], s:s}", "params",
                   "fee_rule", "at_least", "fee_base", "1000", "fee_per_byte", "1",
-                  "unbonding_period", "86400", "key_epoch_blocks", "10000", "accepted_enclaves",
-                  pins, "attestation_collateral", coll, "accounts", accounts, "outputs",
-                  "key_commitment", commitment));
+                  "unbonding_period", "86400", "key_epoch_blocks", epochs, "key_grace_blocks",
+                  grace, "accepted_enclaves", pins, "attestation_collateral", coll, "accounts",
+                  accounts, "outputs", "key_commitment", commitment));
     char peers[MAX_VALIDATORS * 96] = "";
     for (size_t i = 0; i < n; i++) {
         size_t l = strlen(peers);

@@ -378,8 +378,8 @@ veil_status tdbe_fetch_at(tdbe *t, const char *peer, uint64_t epoch,
     return st;
 }
 
-/* While the TVE waits for the chain's key: ask the peers in turn, hand the first key
- * the enclave accepts to the TVE. */
+/* While the TVE waits for a key of the chain (epoch 0's at genesis, or a later epoch's
+ * it missed): ask the peers in turn, hand the first key the enclave accepts to the TVE. */
 static void fetch_round(tdbe *t)
 {
     Veil__Tve__StatusRequest sr = VEIL__TVE__STATUS_REQUEST__INIT;
@@ -390,6 +390,7 @@ static void fetch_round(tdbe *t)
     if (tve_call(t, &req, VEIL__TVE__RESPONSE__RESPONSE_STATUS, &resp) != VEIL_OK) return;
     uint8_t commitment[32];
     bool waiting = resp->status->awaited_key_commitment.len == 32;
+    uint64_t epoch = resp->status->awaited_key_epoch;
     if (waiting) memcpy(commitment, resp->status->awaited_key_commitment.data, 32);
     veil__tve__response__free_unpacked(resp, NULL);
     veil_metric_set(&m_waiting, waiting ? 1 : 0);
@@ -407,7 +408,7 @@ static void fetch_round(tdbe *t)
     veil_status st = VEIL_ERR_TDBE_UNAVAILABLE;
     for (size_t i = 0; i < t->cfg.n_peers && !atomic_load(&t->stopping); i++) {
         uint32_t code = 0;
-        st = tdbe_fetch(t, t->cfg.peers[i], 0, commitment, sealed, sizeof sealed, &len, &code);
+        st = tdbe_fetch(t, t->cfg.peers[i], epoch, commitment, sealed, sizeof sealed, &len, &code);
         veil_metric_add(&m_fetches, 1);
         if (st == VEIL_OK) break;
         veil_metric_add(&m_fetch_failed, 1);
@@ -421,7 +422,7 @@ static void fetch_round(tdbe *t)
     t->last_fetch = st;
     if (st != VEIL_OK) return;
     Veil__Tve__ImportKeyRequest ir = VEIL__TVE__IMPORT_KEY_REQUEST__INIT;
-    ir.epoch = 0;
+    ir.epoch = epoch;
     ir.sealed.data = sealed;
     ir.sealed.len = len;
     req.request_case = VEIL__TVE__REQUEST__REQUEST_IMPORT_KEY;
@@ -430,7 +431,8 @@ static void fetch_round(tdbe *t)
     if (st == VEIL_OK) {
         char c[65];
         veil_hex_encode(c, commitment, 32);
-        veil_log(VEIL_LOG_INFO, "handed the chain's key (epoch 0, commitment %s) to the TVE", c);
+        veil_log(VEIL_LOG_INFO, "handed the chain's key (epoch %llu, commitment %s) to the TVE",
+                 (unsigned long long)epoch, c);
         veil_metric_add(&m_handed, 1);
         veil_metric_set(&m_waiting, 0);
         veil__tve__response__free_unpacked(resp, NULL);
