@@ -100,6 +100,7 @@ struct tve_service {
     bool win_awaiting;
     uint64_t win_awaited_epoch;
     uint8_t win_awaited_commitment[32];
+    uint64_t keys_destroyed; /* since start (metric) */
     /* Stored keys the enclave refused as destroyed at start, deleted after loading. */
 #define TVE_STALE_KEYS_MAX 16
     size_t n_stale_keys;

@@ -144,12 +144,29 @@ static veil_metric m_store = {.name = "veil_tve_store_bytes",
                               .help = "Bytes the sealed-tx store uses.", .type = VEIL_METRIC_GAUGE,
                               .sample = sample_store};
 
+static uint64_t sample_epoch(void *ctx) { return tve_service_key_epoch(ctx); }
+static veil_metric m_epoch = {.name = "veil_tve_key_epoch",
+                              .help = "Current obfuscation key epoch (docs/key-epochs.md).",
+                              .type = VEIL_METRIC_GAUGE, .sample = sample_epoch};
+static uint64_t sample_awaited(void *ctx) { return tve_service_key_awaited(ctx); }
+static veil_metric m_awaited = {.name = "veil_tve_key_awaited",
+                                .help = "1 while the TVE waits for a key of the chain its TDBE "
+                                        "fetches from peers.",
+                                .type = VEIL_METRIC_GAUGE, .sample = sample_awaited};
+static uint64_t sample_destroyed(void *ctx) { return tve_service_keys_destroyed(ctx); }
+static veil_metric m_destroyed = {.name = "veil_tve_keys_destroyed_total",
+                                  .help = "Epoch keys destroyed after their grace period.",
+                                  .type = VEIL_METRIC_COUNTER, .sample = sample_destroyed};
+
 void tve_server_metrics_register(tve_service *svc)
 {
     m_height.sample_ctx = svc;
     m_store.sample_ctx = svc;
+    m_epoch.sample_ctx = svc;
+    m_awaited.sample_ctx = svc;
+    m_destroyed.sample_ctx = svc;
     veil_metric *all[] = {&m_requests, &m_errors, &m_verify_us, &m_verify_n, &m_verify_txs,
-                          &m_decodes, &m_height, &m_store};
+                          &m_decodes, &m_height, &m_store, &m_epoch, &m_awaited, &m_destroyed};
     for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) veil_metric_register(all[i]);
 }
 

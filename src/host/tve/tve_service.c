@@ -466,6 +466,12 @@ void tve_service_close(tve_service *s)
 
 void tve_service_identity(const tve_service *s, tee_identity *out) { *out = s->identity; }
 uint64_t tve_service_last_height(const tve_service *s) { return s->meta.last_height; }
+uint64_t tve_service_key_epoch(const tve_service *s) { return s->meta.key_epoch; }
+uint64_t tve_service_key_awaited(const tve_service *s)
+{
+    return s->win_awaiting || s->meta.awaiting;
+}
+uint64_t tve_service_keys_destroyed(const tve_service *s) { return s->keys_destroyed; }
 unsigned tve_service_threads(const tve_service *s) { return s->threads; }
 
 uint64_t tve_service_store_bytes(tve_service *s) { return tve_store_bytes(s->store); }

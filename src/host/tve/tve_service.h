@@ -82,6 +82,11 @@ size_t tve_response_static_error(veil_status st, uint8_t *out, size_t cap);
 void tve_service_identity(const tve_service *s, tee_identity *out);
 /* Last committed height (0: none). */
 uint64_t tve_service_last_height(const tve_service *s);
+/* Key epochs (docs/key-epochs.md): the current epoch as the last window named it, whether
+ * a key is awaited (1) or not (0), and how many keys this TVE destroyed since it started. */
+uint64_t tve_service_key_epoch(const tve_service *s);
+uint64_t tve_service_key_awaited(const tve_service *s);
+uint64_t tve_service_keys_destroyed(const tve_service *s);
 /* Bytes the service's store uses. */
 uint64_t tve_service_store_bytes(tve_service *s);
 unsigned tve_service_threads(const tve_service *s);

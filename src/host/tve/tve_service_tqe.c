@@ -190,9 +190,11 @@ veil_status tve_apply_key_window(tve_service *s, const Veil__Tve__KeyWindow *w)
      * deleted so nothing of them stays on this machine. */
     for (size_t i = 0; i < r->n_destroyed && st == VEIL_OK; i++) {
         st = tve_store_key_del(s->store, r->destroyed[i]);
-        if (st == VEIL_OK)
+        if (st == VEIL_OK) {
+            s->keys_destroyed++;
             veil_log(VEIL_LOG_INFO, "destroyed the key of epoch %llu (its grace period is over)",
                      (unsigned long long)r->destroyed[i]);
+        }
     }
     for (size_t i = 0; i < r->n_dropped && st == VEIL_OK; i++) {
         st = tve_store_key_del(s->store, r->dropped[i]);
