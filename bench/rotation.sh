@@ -30,9 +30,9 @@ handed() { grep -l "handed the chain's key (epoch $1," "$d"/net/v*/tdbe.log 2>/d
 for _ in $(seq 1 400); do [[ $(handed 2) -ge 3 ]] && break; sleep 1; done
 [[ $(handed 2) -ge 3 ]] || { echo "veil-bench-rotation: epoch 2 never reached every validator" >&2; exit 1; }
 
-python3 - "$d/net" "$GRACE" <<'PY'
-import datetime, glob, json, re, sys, urllib.request
-net, grace = sys.argv[1], int(sys.argv[2])
+python3 - "$d/net" "$GRACE" "$src" <<'PY'
+import datetime, glob, json, re, subprocess, sys
+net, grace, src = sys.argv[1], int(sys.argv[2]), sys.argv[3]
 m = json.load(open(net + "/testnet.json"))
 rpc = m["validators"][0]["rpc_port"]
 def ts(line):
@@ -49,23 +49,9 @@ def height_at(t):
     return max((h for h, x in bt.items() if x <= t), default=0)
 worst_blocks, worst_s = 0, 0.0
 for e in (1, 2):
-    q = 'http://127.0.0.1:%d/abci_query?path="/key_epoch/%d"' % (rpc, e)
-    val = json.load(urllib.request.urlopen(q, timeout=5))["result"]["response"]["value"]
-    import base64
-    b = base64.b64decode(val)
-    # KeyEpoch: field 2 start_height (varint) after field 1 epoch (varint)
-    i, f = 0, {}
-    while i < len(b):
-        tag = b[i]; i += 1
-        if tag & 7 == 0:
-            x = s = 0
-            while True:
-                c = b[i]; i += 1; x |= (c & 0x7f) << s; s += 7
-                if c < 0x80: break
-            f[tag >> 3] = x
-        else:
-            n = b[i]; i += 1; f[tag >> 3] = b[i:i + n].hex(); i += n
-    start = f[2]
+    out = subprocess.run([sys.executable, src + "/tests/support/key_epoch_record.py", str(rpc),
+                          str(e)], capture_output=True, text=True, check=True).stdout.split()
+    start = int(out[0])
     commit_h = start - grace
     t_commit = bt[commit_h]
     last = 0.0

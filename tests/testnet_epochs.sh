@@ -57,27 +57,9 @@ PY
 }
 # The chain's record of key epoch $1 as v0's node answers it: "start_height commitment".
 epoch_record() {
-  python3 - "$d/net/testnet.json" "$1" <<'PY'
-import base64, json, sys, urllib.request
-m = json.load(open(sys.argv[1]))
-url = 'http://127.0.0.1:%d/abci_query?path="/key_epoch/%s"' % (m["validators"][0]["rpc_port"], sys.argv[2])
-v = json.load(urllib.request.urlopen(url, timeout=3))["result"]["response"].get("value")
-if not v: sys.exit(1)
-b = base64.b64decode(v)
-# KeyEpoch: 1 epoch, 2 start_height (varints), 3 commitment (32 bytes)
-i, f = 0, {}
-while i < len(b):
-    tag = b[i]; i += 1
-    if tag & 7 == 0:
-        x = s = 0
-        while True:
-            c = b[i]; i += 1; x |= (c & 0x7f) << s; s += 7
-            if c < 0x80: break
-        f[tag >> 3] = x
-    else:
-        n = b[i]; i += 1; f[tag >> 3] = b[i:i + n].hex(); i += n
-print(f.get(2, 0), f.get(3, ""))
-PY
+  local port
+  port=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["validators"][0]["rpc_port"])' "$d/net/testnet.json")
+  python3 "$src/tests/support/key_epoch_record.py" "$port" "$1"
 }
 
 wait_all 3 >/dev/null || fail "the validators did not all reach height 3"

@@ -54,6 +54,18 @@ int cli_trust_option(int c, const char *arg, bool *has_trust, int64_t *height,
                      uint8_t hash[static 32], lc_params *lc);
 int cli_trust_check(bool has_trust, int64_t height);
 
+/* The key-epoch options of `veil devnet` and `veil testnet init` (docs/key-epochs.md):
+ * --key-epoch-blocks N (2..2^40) and --key-grace-blocks N (1..), getopt_long entries
+ * 'E' and 'G'. cli_key_epoch_option handles one of them like cli_trust_option (0, a
+ * usage error's exit code, or CLI_TRUST_NOT_MINE). cli_key_epoch_check, after parsing:
+ * an unset grace (0) becomes a quarter of the epoch (at least 1); grace must not
+ * exceed the epoch. */
+#define CLI_KEY_EPOCH_LONG_OPTIONS                                                       \
+    {"key-epoch-blocks", required_argument, NULL, 'E'},                                  \
+        {"key-grace-blocks", required_argument, NULL, 'G'}
+int cli_key_epoch_option(int c, const char *arg, uint64_t *epoch_blocks, uint64_t *grace_blocks);
+int cli_key_epoch_check(uint64_t epoch_blocks, uint64_t *grace_blocks);
+
 /* True if argv contains -h or --help. */
 bool cli_wants_help(int argc, char **argv);
 

@@ -28,7 +28,6 @@
 #include <curl/curl.h>
 #include <jansson.h>
 
-#include "chain/node_records.h"
 #include "common/hex.h"
 #include "crypto/crypto.h"
 #include "host/ratls/ratls_verify.h"
@@ -148,24 +147,19 @@ static int devnet_start(int argc, char **argv)
     static const struct option opts[] = {
         {"home", required_argument, NULL, 'H'},      {"block-time", required_argument, NULL, 'b'},
         {"rpc-port", required_argument, NULL, 'r'}, {"tqe-port", required_argument, NULL, 'q'},
-        {"key-epoch-blocks", required_argument, NULL, 'E'},
-        {"key-grace-blocks", required_argument, NULL, 'G'},
+        CLI_KEY_EPOCH_LONG_OPTIONS,
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0}};
     const char *home = NULL, *block_time = "1s";
-    uint64_t port = 26657, tqe_port = 0, epoch_blocks = 0, grace_blocks = 0;
-    int c;
+    uint64_t port = 26657, tqe_port = 0, epoch_blocks = 100000, grace_blocks = 0;
+    int c, rc;
     while ((c = getopt_long(argc, argv, "H:b:r:q:h", opts, NULL)) != -1) {
+        if ((rc = cli_key_epoch_option(c, optarg, &epoch_blocks, &grace_blocks)) !=
+            CLI_TRUST_NOT_MINE) {
+            if (rc != 0) return rc;
+            continue;
+        }
         switch (c) {
-        case 'E':
-            if (!cli_parse_u64(optarg, NODE_KEY_EPOCH_BLOCKS_MAX, &epoch_blocks) || epoch_blocks < 2)
-                return cli_usage_error("--key-epoch-blocks must be 2..%llu",
-                                       (unsigned long long)NODE_KEY_EPOCH_BLOCKS_MAX);
-            break;
-        case 'G':
-            if (!cli_parse_u64(optarg, NODE_KEY_EPOCH_BLOCKS_MAX, &grace_blocks) || grace_blocks == 0)
-                return cli_usage_error("--key-grace-blocks must be at least 1");
-            break;
         case 'H':
             home = optarg;
             break;
@@ -212,6 +206,7 @@ static int devnet_start(int argc, char **argv)
         }
     }
     if (home == NULL || optind != argc) return cli_usage_error("devnet needs --home DIR");
+    if ((rc = cli_key_epoch_check(epoch_blocks, &grace_blocks)) != 0) return rc;
     veil_status st = veil_crypto_init();
     /* The lock before anything else: a second devnet on this home must not touch the
      * running one's sockets, logs or configuration. Held until this process exits. */
@@ -222,8 +217,6 @@ static int devnet_start(int argc, char **argv)
     devnet_layout l;
     if (st == VEIL_OK) st = devnet_layout_init(&l, home, (uint16_t)port);
     l.tqe_port = tqe_port != 0 ? (uint16_t)tqe_port : devnet_default_tqe_port((uint16_t)port);
-    if (grace_blocks > (epoch_blocks ? epoch_blocks : 100000))
-        return cli_usage_error("--key-grace-blocks must not exceed --key-epoch-blocks");
     l.key_epoch_blocks = epoch_blocks;
     l.key_grace_blocks = grace_blocks;
     if (st == VEIL_OK) st = devnet_prepare(&l, block_time);
@@ -323,7 +316,7 @@ static int devnet_start(int argc, char **argv)
            l.chain_id, home, l.logs);
     fflush(stdout);
 
-    int rc = 0;
+    rc = 0;
     while (!g_stop) {
         for (size_t i = 0; i < 4; i++) {
             int status;

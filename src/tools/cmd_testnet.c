@@ -30,7 +30,6 @@
 
 #include <jansson.h>
 
-#include "chain/node_records.h"
 #include "common/hex.h"
 #include "crypto/crypto.h"
 #include "crypto/crypto_host.h"
@@ -351,24 +350,19 @@ static int testnet_init(int argc, char **argv)
                                          {"home", required_argument, NULL, 'H'},
                                          {"chain-id", required_argument, NULL, 'c'},
                                          {"cometbft", required_argument, NULL, 'C'},
-                                         {"key-epoch-blocks", required_argument, NULL, 'E'},
-                                         {"key-grace-blocks", required_argument, NULL, 'G'},
+                                         CLI_KEY_EPOCH_LONG_OPTIONS,
                                          {"help", no_argument, NULL, 'h'},
                                          {NULL, 0, NULL, 0}};
     const char *home = NULL, *chain = DEFAULT_CHAIN, *cmt_given = NULL;
     uint64_t n = 4, epoch_blocks = 10000, grace_blocks = 0;
-    int c;
+    int c, rc;
     while ((c = getopt_long(argc, argv, "n:H:c:C:h", opts, NULL)) != -1) {
+        if ((rc = cli_key_epoch_option(c, optarg, &epoch_blocks, &grace_blocks)) !=
+            CLI_TRUST_NOT_MINE) {
+            if (rc != 0) return rc;
+            continue;
+        }
         switch (c) {
-        case 'E':
-            if (!cli_parse_u64(optarg, NODE_KEY_EPOCH_BLOCKS_MAX, &epoch_blocks) || epoch_blocks < 2)
-                return cli_usage_error("--key-epoch-blocks must be 2..%llu",
-                                       (unsigned long long)NODE_KEY_EPOCH_BLOCKS_MAX);
-            break;
-        case 'G':
-            if (!cli_parse_u64(optarg, NODE_KEY_EPOCH_BLOCKS_MAX, &grace_blocks) || grace_blocks == 0)
-                return cli_usage_error("--key-grace-blocks must be at least 1");
-            break;
         case 'n':
             if (!cli_parse_u64(optarg, MAX_VALIDATORS, &n) || n == 0)
                 return cli_usage_error("--validators must be 1..%d", MAX_VALIDATORS);
@@ -406,9 +400,7 @@ static int testnet_init(int argc, char **argv)
         }
     }
     if (home == NULL || optind != argc) return cli_usage_error("testnet init needs --home DIR");
-    if (grace_blocks == 0) grace_blocks = epoch_blocks / 4 ? epoch_blocks / 4 : 1;
-    if (grace_blocks > epoch_blocks)
-        return cli_usage_error("--key-grace-blocks must not exceed --key-epoch-blocks");
+    if ((rc = cli_key_epoch_check(epoch_blocks, &grace_blocks)) != 0) return rc;
     if (strlen(home) > HOME_MAX) return cli_usage_error("--home: at most %d bytes", HOME_MAX);
     char cmt[PATH_MAX], veil[PATH_MAX], path[PATH_MAX + 64], log[PATH_MAX + 64];
     cometbft_path(cmt_given, cmt, sizeof cmt);
@@ -424,7 +416,7 @@ static int testnet_init(int argc, char **argv)
     pf(authority, sizeof authority, "%s/authority", home);
     val v[MAX_VALIDATORS];
     memset(v, 0, sizeof v);
-    int rc = 1;
+    rc = 1;
     json_t *genesis = NULL, *manifest = NULL;
     char commitment[65] = "";
     for (size_t i = 0; i < n; i++) {

@@ -191,12 +191,8 @@ static veil_status app_state_write(const devnet_layout *l, const char *path)
     json_t *pins = json_pack("[{s:s, s:i, s:i}]", "mrsigner", l->tve_mrsigner_hex, "prodid",
                              TVE_PRODID, "min_svn", TVE_SVN);
     char epoch_blocks[24], grace_blocks[24];
-    snprintf(epoch_blocks, sizeof epoch_blocks, "%llu",
-             (unsigned long long)(l->key_epoch_blocks ? l->key_epoch_blocks : 100000));
-    snprintf(grace_blocks, sizeof grace_blocks, "%llu",
-             (unsigned long long)(l->key_grace_blocks ? l->key_grace_blocks
-                                                      : (l->key_epoch_blocks ? l->key_epoch_blocks
-                                                                             : 100000) / 4));
+    snprintf(epoch_blocks, sizeof epoch_blocks, "%llu", (unsigned long long)l->key_epoch_blocks);
+    snprintf(grace_blocks, sizeof grace_blocks, "%llu", (unsigned long long)l->key_grace_blocks);
     json_t *doc = json_pack("{s:{s:s, s:s, s:s, s:s, s:s, s:s, s:o}, s:o, s:[]}", "params",
                             "fee_rule", "at_least", "fee_base", "1000", "fee_per_byte", "10",
                             "unbonding_period", "4", "key_epoch_blocks", epoch_blocks,

@@ -45,7 +45,7 @@ typedef struct devnet_layout {
     char accounts_file[PATH_MAX];
     uint16_t rpc_port;
     uint16_t tqe_port; /* the TQE's TCP port on 127.0.0.1 (wallets) */
-    /* Genesis key-epoch parameters (first start only; 0: defaults, docs/key-epochs.md). */
+    /* Genesis key-epoch parameters (first start only; docs/key-epochs.md). */
     uint64_t key_epoch_blocks, key_grace_blocks;
     char chain_id[64];
     char tve_mrsigner_hex[65]; /* MRSIGNER the node requires of the TVE */

@@ -379,28 +379,29 @@ veil_status tdbe_fetch_at(tdbe *t, const char *peer, uint64_t epoch,
 }
 
 /* While the TVE waits for a key of the chain (epoch 0's at genesis, or a later epoch's
- * it missed): ask the peers in turn, hand the first key the enclave accepts to the TVE. */
-static void fetch_round(tdbe *t)
+ * it missed): ask the peers in turn, hand the first key the enclave accepts to the TVE.
+ * False when a key is awaited and no peer served it (the next round waits retry_ms). */
+static bool fetch_round(tdbe *t)
 {
     Veil__Tve__StatusRequest sr = VEIL__TVE__STATUS_REQUEST__INIT;
     Veil__Tve__Request req = VEIL__TVE__REQUEST__INIT;
     req.request_case = VEIL__TVE__REQUEST__REQUEST_STATUS;
     req.status = &sr;
     Veil__Tve__Response *resp;
-    if (tve_call(t, &req, VEIL__TVE__RESPONSE__RESPONSE_STATUS, &resp) != VEIL_OK) return;
+    if (tve_call(t, &req, VEIL__TVE__RESPONSE__RESPONSE_STATUS, &resp) != VEIL_OK) return false;
     uint8_t commitment[32];
     bool waiting = resp->status->awaited_key_commitment.len == 32;
     uint64_t epoch = resp->status->awaited_key_epoch;
     if (waiting) memcpy(commitment, resp->status->awaited_key_commitment.data, 32);
     veil__tve__response__free_unpacked(resp, NULL);
     veil_metric_set(&m_waiting, waiting ? 1 : 0);
-    if (!waiting || t->cfg.n_peers == 0) return;
+    if (!waiting || t->cfg.n_peers == 0) return !waiting;
     if (!t->cfg.has_account) {
         if (t->last_fetch != VEIL_ERR_ARG)
             veil_log(VEIL_LOG_WARN, "the TVE waits for the chain's key, but peers serve only "
                                     "members and this TDBE has no --operator-key to name one");
         t->last_fetch = VEIL_ERR_ARG;
-        return;
+        return false;
     }
 
     uint8_t sealed[TDBE_RESULT_MAX];
@@ -420,7 +421,7 @@ static void fetch_round(tdbe *t)
                      veil_status_str(st), veil_status_name(st));
     }
     t->last_fetch = st;
-    if (st != VEIL_OK) return;
+    if (st != VEIL_OK) return false;
     Veil__Tve__ImportKeyRequest ir = VEIL__TVE__IMPORT_KEY_REQUEST__INIT;
     ir.epoch = epoch;
     ir.sealed.data = sealed;
@@ -440,6 +441,7 @@ static void fetch_round(tdbe *t)
         veil_log(VEIL_LOG_WARN, "the TVE refused the fetched key: %s (%s)", veil_status_str(st),
                  veil_status_name(st));
     }
+    return st == VEIL_OK;
 }
 
 /* --- the light client ------------------------------------------------------------------ */
@@ -628,15 +630,23 @@ void tdbe_identity(const tdbe *t, tee_identity *out) { tee_enclave_identity(t->e
 
 /* Fetching runs beside serving: two members fetching from each other must not wait
  * for each other's accept loop. */
+#define TDBE_POLL_MS 250u
 static void *fetch_main(void *arg)
 {
     tdbe *t = arg;
+    /* The TVE is asked every TDBE_POLL_MS whether it awaits a key (a new epoch's key is
+     * wanted within its grace blocks); after a round no peer served, and for the join,
+     * the next try waits retry_ms. */
+    unsigned join_in = 0, fetch_in = 0;
     while (!atomic_load(&t->stopping)) {
-        join_round(t);
-        fetch_round(t);
-        for (unsigned waited = 0; waited < t->cfg.retry_ms && !atomic_load(&t->stopping);
-             waited += 100)
-            usleep(100000);
+        if (join_in == 0) {
+            join_round(t);
+            join_in = t->cfg.retry_ms;
+        }
+        if (fetch_in == 0) fetch_in = fetch_round(t) ? TDBE_POLL_MS : t->cfg.retry_ms;
+        usleep(TDBE_POLL_MS * 1000);
+        join_in = join_in > TDBE_POLL_MS ? join_in - TDBE_POLL_MS : 0;
+        fetch_in = fetch_in > TDBE_POLL_MS ? fetch_in - TDBE_POLL_MS : 0;
     }
     return NULL;
 }

@@ -9,10 +9,11 @@
  *    checks its membership against the node's state (TDBE_O_MEMBERSHIP: the account's
  *    record with its SMT proof and the app hash, from the node's RPC) and answers a
  *    key request with the key its TVE exports under the channel key;
- *  - fetches: while its TVE waits for the chain's key (the TVE's status names the
- *    awaited commitment), it asks the peers in turn, every `retry_ms`, and hands the key
- *    its enclave accepted to the TVE (ImportKeyRequest), which checks the commitment
- *    again.
+ *  - fetches: while its TVE waits for a key of the chain (the TVE's status, asked every
+ *    250 ms, names the awaited epoch and commitment: the genesis key, or a later epoch's,
+ *    docs/key-epochs.md), it asks the peers in turn, again `retry_ms` after a round no
+ *    peer served, and hands the key its enclave accepted to the TVE (ImportKeyRequest),
+ *    which checks the commitment again.
  * The host sees only ciphertext and sealed blobs. Limits: at most max_peers
  * connections at once (more are closed at once); a connection that has not verified
  * its peer within handshake_ms, or is idle for timeout_ms, is closed.
