@@ -164,7 +164,8 @@ static tdbe_config member_config(member *m, const char *home, const char *tdbe_i
     tdbe_config tc = {.listen = "127.0.0.1:0", .tve_endpoint = m->ep, .home = home,
                       .platform_dir = m->plat, .collateral = collateral,
                       .enclave_path = tdbe_img, .timeout_ms = 5000, .handshake_ms = 5000,
-                      .retry_ms = 3600000, .state_proof = reg_source, .has_account = true,
+                      .retry_ms = 3600000, .poll_ms = 3600000, .state_proof = reg_source,
+                      .has_account = true,
                       .has_trust = true, .trust_height = 1, .light_block = chain_block,
                       .latest_height = chain_latest};
     memcpy(tc.account, m->account, 32);

@@ -36,6 +36,8 @@
 #include "veil/tve.pb-c.h"
 #include "wallet/wallet_rpc.h"
 
+#define TDBE_POLL_MS 250u /* default poll_ms */
+
 #define READ_MAX (16u * 1024u)
 #define RENEW_CHECK_SECONDS 600
 
@@ -576,6 +578,7 @@ veil_status tdbe_open(const tdbe_config *cfg, tdbe **out)
     if (t->cfg.timeout_ms == 0) t->cfg.timeout_ms = 10000;
     if (t->cfg.handshake_ms == 0) t->cfg.handshake_ms = 5000;
     if (t->cfg.retry_ms == 0) t->cfg.retry_ms = 2000;
+    if (t->cfg.poll_ms == 0) t->cfg.poll_ms = TDBE_POLL_MS;
     t->listen_fd = -1;
     t->last_fetch = VEIL_OK;
     t->last_join = VEIL_OK;
@@ -630,23 +633,23 @@ void tdbe_identity(const tdbe *t, tee_identity *out) { tee_enclave_identity(t->e
 
 /* Fetching runs beside serving: two members fetching from each other must not wait
  * for each other's accept loop. */
-#define TDBE_POLL_MS 250u
 static void *fetch_main(void *arg)
 {
     tdbe *t = arg;
-    /* The TVE is asked every TDBE_POLL_MS whether it awaits a key (a new epoch's key is
+    /* The TVE is asked every poll_ms whether it awaits a key (a new epoch's key is
      * wanted within its grace blocks); after a round no peer served, and for the join,
-     * the next try waits retry_ms. */
+     * the next try waits retry_ms. Ticks of 50 ms keep the stop prompt. */
     unsigned join_in = 0, fetch_in = 0;
+    const unsigned tick = 50;
     while (!atomic_load(&t->stopping)) {
         if (join_in == 0) {
             join_round(t);
             join_in = t->cfg.retry_ms;
         }
-        if (fetch_in == 0) fetch_in = fetch_round(t) ? TDBE_POLL_MS : t->cfg.retry_ms;
-        usleep(TDBE_POLL_MS * 1000);
-        join_in = join_in > TDBE_POLL_MS ? join_in - TDBE_POLL_MS : 0;
-        fetch_in = fetch_in > TDBE_POLL_MS ? fetch_in - TDBE_POLL_MS : 0;
+        if (fetch_in == 0) fetch_in = fetch_round(t) ? t->cfg.poll_ms : t->cfg.retry_ms;
+        usleep(tick * 1000);
+        join_in = join_in > tick ? join_in - tick : 0;
+        fetch_in = fetch_in > tick ? fetch_in - tick : 0;
     }
     return NULL;
 }

@@ -43,7 +43,8 @@ typedef struct tdbe_config {
     unsigned max_peers;    /* concurrent served connections; 0: 16 */
     unsigned timeout_ms;   /* 0: 10000 */
     unsigned handshake_ms; /* 0: 5000 */
-    unsigned retry_ms;     /* between fetch rounds; 0: 2000 */
+    unsigned retry_ms;     /* after a fetch round no peer served; 0: 2000 */
+    unsigned poll_ms;      /* between asking the TVE whether it awaits a key; 0: 250 */
     /* The node's RPC (CometBFT's or the dev chain's): membership proofs and the node
      * join. Required unless `state_proof` is set. */
     const char *rpc;
