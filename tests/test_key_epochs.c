@@ -415,6 +415,38 @@ static void test_hostile_windows(void **state)
     assert_int_equal(floor, floor_before);
 }
 
+/* A key sealed before key floors existed (the key alone) still loads: adopted under
+ * the enclave's floor and answered sealed again in today's form for the store. */
+static void test_legacy_copy_upgraded(void **state)
+{
+    (void)state;
+    tee_enclave *e;
+    assert_int_equal(tee_enclave_load(g_p, TVE_IMG, &g_ocall_table, 0, &e), VEIL_OK);
+    uint8_t in[8 + 32], legacy[256], key[32];
+    size_t legacy_len = 0;
+    veil_put_u64(in, 0);
+    memset(in + 8, 0x6b, 32);
+    assert_int_equal(tee_enclave_call(e, TVE_E_TEST_SEAL_LEGACY, in, sizeof in, legacy,
+                                      sizeof legacy, &legacy_len),
+                     VEIL_OK);
+    sealed_key old = {.len = legacy_len};
+    memcpy(old.blob, legacy, legacy_len);
+    assert_int_equal(load(e, 0, &old), VEIL_OK);
+    sealed_key now;
+    key_result(&now, 0);
+    assert_int_equal(now.len, TEE_SEAL_OVERHEAD_MAX + 32 + TEE_COUNTER_ID_LEN);
+    assert_int_equal(breach(e, 0, key), VEIL_OK);
+    assert_memory_equal(key, in + 8, 32);
+    tee_enclave_destroy(e);
+    /* The new copy loads in another instance, as today's copies do (no copy again). */
+    assert_int_equal(tee_enclave_load(g_p, TVE_IMG, &g_ocall_table, 0, &e), VEIL_OK);
+    assert_int_equal(load(e, 0, &now), VEIL_OK);
+    sealed_key again;
+    key_result(&again, 0);
+    assert_int_equal(again.len, 0);
+    tee_enclave_destroy(e);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -422,6 +454,7 @@ int main(void)
         cmocka_unit_test(test_breach_containment),
         cmocka_unit_test(test_lost_draw_dropped),
         cmocka_unit_test(test_hostile_windows),
+        cmocka_unit_test(test_legacy_copy_upgraded),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -82,6 +82,12 @@ typedef struct tve_call_ctx {
 } tve_call_ctx;
 
 /* --- the service ------------------------------------------------------------------- */
+typedef struct tve_resealed {
+    uint64_t epoch;
+    size_t len;
+    uint8_t sealed[256];
+} tve_resealed;
+
 struct tve_service {
     tee_platform *platform;
     tee_enclave *enclave;
@@ -105,6 +111,9 @@ struct tve_service {
 #define TVE_STALE_KEYS_MAX 16
     size_t n_stale_keys;
     uint64_t stale_keys[TVE_STALE_KEYS_MAX];
+    /* Stored keys in the form before key floors, sealed anew at start, rewritten after. */
+    size_t n_resealed;
+    tve_resealed resealed[TVE_STALE_KEYS_MAX];
 };
 
 /* The node's key window of a committed block, applied (tve_service_tqe.c): keys below

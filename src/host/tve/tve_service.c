@@ -412,6 +412,17 @@ static veil_status service_load_key(void *ctx, uint64_t epoch, const uint8_t *se
         return st;
     }
     st = kr->epoch == epoch ? VEIL_OK : VEIL_ERR_TEE_ENCLAVE_FAULT;
+    if (st == VEIL_OK && kr->sealed_key.len > 0) {
+        /* Sealed anew (a copy in the form before key floors): stored in its place once
+         * the keys are loaded. */
+        tve_resealed *r = s->n_resealed < TVE_STALE_KEYS_MAX ? &s->resealed[s->n_resealed] : NULL;
+        if (r != NULL && kr->sealed_key.len <= sizeof r->sealed) {
+            r->epoch = epoch;
+            r->len = kr->sealed_key.len;
+            memcpy(r->sealed, kr->sealed_key.data, r->len);
+            s->n_resealed++;
+        }
+    }
     veil__tve__enclave__key_result__free_unpacked(kr, NULL);
     return st;
 }
@@ -444,6 +455,12 @@ veil_status tve_service_open(const tve_service_config *cfg, tve_service **out)
     TRY_OUT(identity_check(cfg, &s->identity));
     TRY_OUT(tve_store_keys_each(s->store, service_load_key, s));
     for (size_t i = 0; i < s->n_stale_keys; i++) TRY_OUT(tve_store_key_del(s->store, s->stale_keys[i]));
+    for (size_t i = 0; i < s->n_resealed; i++) {
+        TRY_OUT(tve_store_key_add(s->store, s->resealed[i].epoch, s->resealed[i].sealed,
+                                  s->resealed[i].len));
+        veil_log(VEIL_LOG_INFO, "sealed the stored key of epoch %llu again with its key floor",
+                 (unsigned long long)s->resealed[i].epoch);
+    }
     TRY_OUT(tve_pool_create(threads, &s->pool));
     *out = s;
     return VEIL_OK;

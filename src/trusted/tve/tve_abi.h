@@ -27,6 +27,9 @@ enum tve_ecall {
     TVE_E_KEY_WINDOW = 11,
     /* Test images only (VEIL_TVE_TEST_BREACH): in: epoch (u64 BE); out: its raw key */
     TVE_E_TEST_BREACH = 12,
+    /* Test images only: in: epoch || key; out: the key sealed in the form before key
+     * floors (the key alone) */
+    TVE_E_TEST_SEAL_LEGACY = 13,
 };
 
 enum tve_ocall {

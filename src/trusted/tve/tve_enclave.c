@@ -444,6 +444,13 @@ static veil_status e_load_key(const uint8_t *in, size_t in_len, uint8_t *out, si
     /* The AAD binds the epoch: a key sealed for one epoch cannot be loaded as another. */
     TRY_OUT(tee_unseal(call->sealed_key.data, call->sealed_key.len, aad, aad_len, key, sizeof key,
                        &key_len));
+    if (key_len == VEIL_AEAD_KEY_LEN) {
+        /* A copy sealed before key floors existed (the key alone): adopted under this
+         * enclave's floor and answered sealed again in today's form, which the host
+         * stores in its place. */
+        st = key_adopt(call->epoch, key, out, out_cap, out_len);
+        goto out;
+    }
     ENSURE_OUT(key_len == VEIL_AEAD_KEY_LEN + TEE_COUNTER_ID_LEN, VEIL_ERR_MALFORMED);
     /* A destroyed key's copy still opens (the signer's sealing key is the same); the
      * floor it carries the id of is what refuses it. */
@@ -817,7 +824,18 @@ static veil_status e_test_breach(const uint8_t *in, size_t in_len, uint8_t *out,
     veil_wipe(all, sizeof all);
     return st;
 }
-#define TVE_TEST_ECALLS , e_test_breach
+/* in: epoch (u64 BE) || key (32); out: the key sealed as copies were before key
+ * floors (the key alone), to test their upgrade on load. */
+static veil_status e_test_seal_legacy(const uint8_t *in, size_t in_len, uint8_t *out,
+                                      size_t out_cap, size_t *out_len)
+{
+    ENSURE(in_len == 8 + VEIL_AEAD_KEY_LEN, VEIL_ERR_ARG);
+    uint8_t aad[32];
+    size_t aad_len = epoch_key_aad(veil_get_u64(in), aad);
+    return tee_seal(TEE_POLICY_MRSIGNER, aad, aad_len, in + 8, VEIL_AEAD_KEY_LEN, out, out_cap,
+                    out_len);
+}
+#define TVE_TEST_ECALLS , e_test_breach, e_test_seal_legacy
 #else
 #define TVE_TEST_ECALLS
 #endif
