@@ -137,14 +137,22 @@ static int confidential(wopts *o, tx_kind kind)
     }
     /* Only now, with a signed tx in hand, talk to the TQE: its attestation is verified
      * in the handshake before the payload leaves this process. */
-    TRY_OUT(wcli_tqe_open(o, t));
-    st = t->iface.encrypt(t->iface.ctx, b->payload, b->payload_len, b->fee, wire,
-                          VEIL_TX_MAX_WIRE_LEN, &wire_len);
-    wallet_tqe_close(t->client);
-    t->client = NULL;
+    /* A key rotation between the encrypt and the block (its previous key's grace period
+     * ended: 739) refuses the tx without committing anything; it is encrypted again
+     * under the new key (same body, same txid) and sent once more. */
+    for (unsigned attempt = 0;; attempt++) {
+        uint32_t refused = 0;
+        TRY_OUT(wcli_tqe_open(o, t));
+        st = t->iface.encrypt(t->iface.ctx, b->payload, b->payload_len, b->fee, wire,
+                              VEIL_TX_MAX_WIRE_LEN, &wire_len);
+        wallet_tqe_close(t->client);
+        t->client = NULL;
+        TRY_OUT(st);
+        TRY_OUT(node_confidential_tx_encode(wire, wire_len, tx, NODE_CHAIN_TX_MAX, &tx_len));
+        st = wallet_rpc_broadcast(&r, tx, tx_len, &height, &refused);
+        if (st == VEIL_OK || refused != VEIL_ERR_TX_KEY_EPOCH_EXPIRED || attempt == 2) break;
+    }
     TRY_OUT(st);
-    TRY_OUT(node_confidential_tx_encode(wire, wire_len, tx, NODE_CHAIN_TX_MAX, &tx_len));
-    TRY_OUT(wallet_rpc_broadcast(&r, tx, tx_len, &height));
     /* Committed: spends, change and history now, not at the next sync. */
     TRY_OUT(wallet_record_committed(&w, b, height));
     TRY_OUT(wcli_save(o, &w, &kdf));
@@ -217,7 +225,7 @@ int c_unbond(wopts *o)
     pub->amount = amount;
     TRY_OUT(node_public_tx_sign(pub, cid, w.keys.spend_sk));
     TRY_OUT(node_public_tx_encode(pub, tx, NODE_CHAIN_TX_MAX, &tx_len));
-    TRY_OUT(wallet_rpc_broadcast(&r, tx, tx_len, &height));
+    TRY_OUT(wallet_rpc_broadcast(&r, tx, tx_len, &height, NULL));
     if (o->json) {
         wcli_emit(json_pack("{s:o, s:I}", "unbonded", wcli_jamount(amount), "height", (json_int_t)height));
     } else {

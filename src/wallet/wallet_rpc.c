@@ -178,8 +178,9 @@ veil_status wallet_rpc_fee(const wallet_rpc *r, wallet_fee *fee)
 }
 
 veil_status wallet_rpc_broadcast(const wallet_rpc *r, const uint8_t *tx, size_t len,
-                                 uint64_t *height)
+                                 uint64_t *height, uint32_t *refused)
 {
+    if (refused != NULL) *refused = 0;
     ENSURE(len <= NODE_CHAIN_TX_MAX, VEIL_ERR_TOO_LARGE);
     size_t cap = 2 * len + 64;
     char *q = malloc(cap);
@@ -199,6 +200,7 @@ veil_status wallet_rpc_broadcast(const wallet_rpc *r, const uint8_t *tx, size_t 
         const char *log = json_string_value(json_object_get(ccode != 0 ? check : txr, "log"));
         veil_error_detail_set("the node refused the tx (code %lld): %s",
                               (long long)(ccode != 0 ? ccode : dcode), log ? log : "");
+        if (refused != NULL) *refused = (uint32_t)(ccode != 0 ? ccode : dcode);
         st = VEIL_ERR_NET;
     } else if (height != NULL) {
         const char *h = json_string_value(json_object_get(res, "height"));

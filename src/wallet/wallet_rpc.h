@@ -29,10 +29,10 @@ VEIL_MUST_CHECK veil_status wallet_rpc_tip(void *r, uint64_t *height, uint64_t *
 VEIL_MUST_CHECK veil_status wallet_rpc_account(const wallet_rpc *r, const uint8_t addr[static 32],
                                                Veil__Node__Account **out);
 VEIL_MUST_CHECK veil_status wallet_rpc_fee(const wallet_rpc *r, wallet_fee *fee);
-/* broadcast_tx_commit: VEIL_OK only if both CheckTx and the block accepted it; else
- * VEIL_ERR_TX_MALFORMED-or-the-node's-code... reported as VEIL_ERR_NET with the node's
- * log as detail. *height (may be NULL) is the block it landed in. */
+/* broadcast_tx_commit: VEIL_OK only if both CheckTx and the block accepted it; a
+ * refusal is VEIL_ERR_NET with the node's log as detail and its code in *refused (may
+ * be NULL; 0 otherwise). *height (may be NULL) is the block it landed in. */
 VEIL_MUST_CHECK veil_status wallet_rpc_broadcast(const wallet_rpc *r, const uint8_t *tx, size_t len,
-                                                 uint64_t *height);
+                                                 uint64_t *height, uint32_t *refused);
 
 #endif

@@ -521,7 +521,7 @@ static veil_status join_try(tdbe *t, uint64_t *height)
     size_t len = 0;
     TRY_OUT(node_public_tx_sign(tx, chain_id, t->cfg.account_sk));
     TRY_OUT(node_public_tx_encode(tx, enc, NODE_CHAIN_TX_MAX, &len));
-    st = wallet_rpc_broadcast(&r, enc, len, height);
+    st = wallet_rpc_broadcast(&r, enc, len, height, NULL);
     if (st == VEIL_OK && *height == 0) *height = tip + 1;
 out:
     if (acc != NULL) veil__node__account__free_unpacked(acc, NULL);
