@@ -166,8 +166,9 @@ static veil_status window(tee_enclave *e, uint64_t first, size_t n, uint64_t cur
     memset(out, 0, sizeof *out);
     out->n_destroyed = r->n_destroyed;
     out->n_dropped = r->n_dropped;
-    memcpy(out->destroyed, r->destroyed, r->n_destroyed * 8);
-    memcpy(out->dropped, r->dropped, r->n_dropped * 8);
+    assert_true(r->n_destroyed <= 8 && r->n_dropped <= 8);
+    for (size_t i = 0; i < r->n_destroyed; i++) out->destroyed[i] = r->destroyed[i];
+    for (size_t i = 0; i < r->n_dropped; i++) out->dropped[i] = r->dropped[i];
     out->awaiting = r->awaiting;
     out->awaited = r->awaited_epoch;
     veil__tve__enclave__key_window_result__free_unpacked(r, NULL);
