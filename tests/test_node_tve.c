@@ -1404,6 +1404,93 @@ static void test_key_epochs(void **state)
     inst_stop(&k);
 }
 
+
+/* A validator whose TVE missed a rotation (no TDBE here to fetch the key) does not
+ * judge the first block with a tx under the new epoch: it waits, says why, and stops
+ * cleanly on SIGTERM, at the height before. */
+static void test_missed_rotation_waits(void **state)
+{
+    (void)state;
+    inst d, k;
+    inst_init(&d, "drawer");
+    inst_init(&k, "missed");
+    tve_start(&d);
+    node_start(&d);
+    tve_start(&k);
+    node_start(&k);
+    char g[2300];
+    const char *base = genesis_json();
+    const char *at = strstr(base, "\"key_epoch_blocks\":\"10000\"");
+    assert_non_null(at);
+    snprintf(g, sizeof g, "%.*s\"key_epoch_blocks\":\"2\",\"key_grace_blocks\":\"1\"%s",
+             (int)(at - base), base, at + strlen("\"key_epoch_blocks\":\"10000\""));
+    uint8_t hd[32], hk[32], bloom[256];
+    abci_init_chain_with(&d, g, hd);
+    abci_init_chain_with(&k, g, hk);
+    assert_memory_equal(hd, hk, 32);
+    uint8_t p[20];
+    memset(p, 0xd1, 20);
+    g_proposer = p;
+    blk empty = {0};
+    uint32_t codes[8];
+    run_block(&d, 1, &empty, codes, hd, bloom);
+    run_block(&k, 1, &empty, codes, hk, bloom);
+    /* Block 3: epoch 1 due (1 + 2); the drawer's TVE draws it, both nodes commit it. */
+    run_block(&d, 2, &empty, codes, hd, bloom);
+    run_block(&k, 2, &empty, codes, hk, bloom);
+    blk b = {0};
+    prepare_by(&d, 3, p, &b.tx[0], &b.len[0]);
+    assert_non_null(b.tx[0]);
+    b.n = 1;
+    uint32_t ok[1] = {0};
+    run_block(&d, 3, &b, ok, hd, bloom);
+    run_block(&k, 3, &b, ok, hk, bloom);
+    assert_memory_equal(hd, hk, 32);
+    blk_free(&b);
+    /* Block 4 (3 + 1): epoch 1 current. A withdraw encrypted under it by the drawer. */
+    uint8_t txid[32];
+    withdraw_a(&d, block_time(4), txid, &b.tx[0], &b.len[0]);
+    b.n = 1;
+    run_block(&d, 4, &b, ok, hd, bloom);
+    size_t held;
+    uint64_t floor;
+    /* The other node's TVE knows epoch 1 is current but holds epoch 0's key only: it
+     * neither records a verdict nor stops. */
+    assert_int_equal(tve_status_epochs(&k, &held, &floor), 1);
+    assert_int_equal(held, 1);
+    Tendermint__Abci__Request req = TENDERMINT__ABCI__REQUEST__INIT;
+    Tendermint__Abci__RequestFinalizeBlock fb = TENDERMINT__ABCI__REQUEST_FINALIZE_BLOCK__INIT;
+    Google__Protobuf__Timestamp ts = GOOGLE__PROTOBUF__TIMESTAMP__INIT;
+    ProtobufCBinaryData txs[1] = {{b.len[0], b.tx[0]}};
+    ts.seconds = (int64_t)block_time(4);
+    fb.time = &ts;
+    fb.height = 4;
+    fb.n_txs = 1;
+    fb.txs = txs;
+    fb.proposer_address.data = p;
+    fb.proposer_address.len = 20;
+    req.value_case = TENDERMINT__ABCI__REQUEST__VALUE_FINALIZE_BLOCK;
+    req.finalize_block = &fb;
+    abci_client *waiter;
+    abci_client_config wc = {.addr = k.abci, .timeout_ms = 3000};
+    assert_int_equal(abci_client_connect(&wc, &waiter), VEIL_OK);
+    Tendermint__Abci__Response *r = NULL;
+    assert_int_equal(abci_client_call(waiter, &req, &r), VEIL_ERR_TIMEOUT);
+    assert_null(r);
+    abci_client_close(waiter);
+    assert_true(log_contains(k.node.log, "block 4: this node's TVE does not hold the key of "
+                                         "epoch 1, which the chain admits: it stops validating"));
+    blk_free(&b);
+    g_proposer = NULL;
+    inst_stop(&d);
+    inst_stop(&k);
+    /* Stopped at height 3: nothing of block 4 was recorded. */
+    tve_start(&k);
+    node_start(&k);
+    assert_int_equal(abci_info(&k, hk), 3);
+    inst_stop(&k);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1415,6 +1502,7 @@ int main(void)
         cmocka_unit_test(test_keyless_validator),
         cmocka_unit_test(test_validator_updates),
         cmocka_unit_test(test_key_epochs),
+        cmocka_unit_test(test_missed_rotation_waits),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
