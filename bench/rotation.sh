@@ -17,7 +17,7 @@ d=$(mktemp -d /tmp/veil-bench-rotation-XXXXXX)
 pid=
 cleanup() {
   [[ -n $pid ]] && kill -TERM "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
-  rm -rf "$d"
+  [[ -n ${KEEP:-} ]] || rm -rf "$d"
 }
 trap cleanup EXIT
 EPOCH=12 GRACE=6

@@ -338,16 +338,34 @@ static veil_status check_member(conn *c, const uint8_t account[static TDBE_ACCOU
     return st;
 }
 
+/* The last (epoch, commitment) proven on chain: a chain never changes an epoch's
+ * commitment, so asking the next peer of a round need not wait for another header. */
+static bool g_epoch_proven;
+static uint64_t g_proven_epoch;
+static uint8_t g_proven_commitment[32];
+
 /* Before fetching: the commitment this platform's TVE awaits must be the chain's, as
  * proven against this enclave's light client (tdbe_epoch_check). */
 static veil_status check_epoch(uint64_t epoch, const uint8_t commitment[static 32])
 {
+    lock();
+    bool known = g_epoch_proven && g_proven_epoch == epoch &&
+                 veil_ct_equal(g_proven_commitment, commitment, 32);
+    unlock();
+    if (known) return VEIL_OK;
     uint8_t ep[8], app[32], *proof = NULL;
     size_t n = 0;
     veil_put_u64(ep, epoch);
     veil_status st = proven(TDBE_O_EPOCH_PROOF, ep, sizeof ep, &proof, &n, app);
     if (st == VEIL_OK) st = tdbe_epoch_check(&g_alloc, proof, n, app, epoch, commitment);
     tee_free(proof);
+    if (st == VEIL_OK) {
+        lock();
+        g_epoch_proven = true;
+        g_proven_epoch = epoch;
+        memcpy(g_proven_commitment, commitment, 32);
+        unlock();
+    }
     return st;
 }
 
