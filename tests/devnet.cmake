@@ -7,3 +7,8 @@ add_test(NAME test_demo COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/demo_check.sh ${CMAK
          ${CMAKE_BINARY_DIR})
 set_tests_properties(test_demo PROPERTIES TIMEOUT 900 RUN_SERIAL TRUE
   PASS_REGULAR_EXPRESSION "demo: story complete")
+# Key epochs on a devnet: three rotations while two wallets pay each other, no payment
+# lost, each key drawn once and destroyed after its grace period, old payments readable
+# after a restart.
+add_test(NAME test_key_epochs_e2e COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/key_epochs_e2e.sh $<TARGET_FILE:veil>)
+set_tests_properties(test_key_epochs_e2e PROPERTIES TIMEOUT 300 RUN_SERIAL TRUE)
