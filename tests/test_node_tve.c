@@ -542,8 +542,8 @@ static void join_validator(const uint8_t sk[32], const uint8_t pk[32], uint64_t 
     free(p);
 }
 
-/* The TVE's committed height and app hash, asked directly. */
-static uint64_t tve_height(inst *in, uint8_t hash[32])
+/* The TVE's status, asked directly (free with veil__tve__response__free_unpacked). */
+static Veil__Tve__Response *tve_status(inst *in)
 {
     tve_client *c;
     assert_int_equal(tve_client_open(in->tve_ep, 20000, &c), VEIL_OK);
@@ -553,12 +553,56 @@ static uint64_t tve_height(inst *in, uint8_t hash[32])
     req.status = &sr;
     Veil__Tve__Response *r;
     assert_int_equal(tve_client_call(c, &req, VEIL__TVE__RESPONSE__RESPONSE_STATUS, 0, &r), VEIL_OK);
+    tve_client_close(c);
+    return r;
+}
+
+/* The TVE's committed height and app hash. */
+static uint64_t tve_height(inst *in, uint8_t hash[32])
+{
+    Veil__Tve__Response *r = tve_status(in);
     uint64_t h = r->status->last_height;
     memset(hash, 0, 32);
     if (r->status->last_app_hash.len == 32) memcpy(hash, r->status->last_app_hash.data, 32);
     veil__tve__response__free_unpacked(r, NULL);
-    tve_client_close(c);
     return h;
+}
+
+/* FinalizeBlock of b at height (proposer may be NULL) on a fresh connection: true if
+ * the node has not answered within 3 s (it waits, as a node without a key must). */
+static bool finalize_waits(inst *in, uint64_t height, const blk *b, const uint8_t *proposer)
+{
+    Tendermint__Abci__Request req = TENDERMINT__ABCI__REQUEST__INIT;
+    Tendermint__Abci__RequestFinalizeBlock fb = TENDERMINT__ABCI__REQUEST_FINALIZE_BLOCK__INIT;
+    Google__Protobuf__Timestamp ts = GOOGLE__PROTOBUF__TIMESTAMP__INIT;
+    ProtobufCBinaryData txs[8];
+    for (size_t i = 0; i < b->n; i++) txs[i] = (ProtobufCBinaryData){b->len[i], b->tx[i]};
+    ts.seconds = (int64_t)block_time(height);
+    fb.time = &ts;
+    fb.height = (int64_t)height;
+    fb.n_txs = b->n;
+    fb.txs = txs;
+    if (proposer != NULL) fb.proposer_address = (ProtobufCBinaryData){20, (uint8_t *)proposer};
+    req.value_case = TENDERMINT__ABCI__REQUEST__VALUE_FINALIZE_BLOCK;
+    req.finalize_block = &fb;
+    abci_client *waiter;
+    abci_client_config wc = {.addr = in->abci, .timeout_ms = 3000};
+    assert_int_equal(abci_client_connect(&wc, &waiter), VEIL_OK);
+    Tendermint__Abci__Response *r = NULL;
+    veil_status st = abci_client_call(waiter, &req, &r);
+    if (r != NULL) abci_response_free(r);
+    abci_client_close(waiter);
+    return st == VEIL_ERR_TIMEOUT && r == NULL;
+}
+
+/* The test genesis with key_epoch_blocks and key_grace_blocks set as given. */
+static void genesis_epochs(char *g, size_t cap, const char *epoch_blocks, const char *grace)
+{
+    const char *base = genesis_json(), *field = "\"key_epoch_blocks\":\"10000\"";
+    const char *at = strstr(base, field);
+    assert_non_null(at);
+    snprintf(g, cap, "%.*s\"key_epoch_blocks\":\"%s\",\"key_grace_blocks\":\"%s\"%s",
+             (int)(at - base), base, epoch_blocks, grace, at + strlen(field));
 }
 
 /* Both sides at `height` with the same app hash. */
@@ -1232,28 +1276,11 @@ static void test_keyless_validator(void **state)
     b.n = 1;
     assert_true(abci_finalize(&d, 2, &b, codes, hd, bloom));
     assert_int_equal(codes[0], 0);
-    Tendermint__Abci__Request req = TENDERMINT__ABCI__REQUEST__INIT;
-    Tendermint__Abci__RequestFinalizeBlock fb = TENDERMINT__ABCI__REQUEST_FINALIZE_BLOCK__INIT;
-    Google__Protobuf__Timestamp ts = GOOGLE__PROTOBUF__TIMESTAMP__INIT;
-    ProtobufCBinaryData txs[1] = {{b.len[0], b.tx[0]}};
-    ts.seconds = (int64_t)block_time(2);
-    fb.time = &ts;
-    fb.height = 2;
-    fb.n_txs = 1;
-    fb.txs = txs;
-    req.value_case = TENDERMINT__ABCI__REQUEST__VALUE_FINALIZE_BLOCK;
-    req.finalize_block = &fb;
     /* Its mempool refuses the tx with its own code (a local answer, not consensus). */
     assert_int_equal(abci_check_tx(&k, b.tx[0], b.len[0]), VEIL_ERR_TVE_NO_KEY);
     /* The block: the keyless node neither records a verdict nor stops; it waits for the
      * chain's key (which its TDBE would fetch: test_tdbe, test_testnet). */
-    abci_client *waiter;
-    abci_client_config wc = {.addr = k.abci, .timeout_ms = 3000};
-    assert_int_equal(abci_client_connect(&wc, &waiter), VEIL_OK);
-    Tendermint__Abci__Response *r = NULL;
-    assert_int_equal(abci_client_call(waiter, &req, &r), VEIL_ERR_TIMEOUT);
-    assert_null(r);
-    abci_client_close(waiter);
+    assert_true(finalize_waits(&k, 2, &b, NULL));
     static const char waiting[] = "does not hold the chain's key yet: waiting";
     assert_true(file_contains(k.node.log, (const uint8_t *)waiting, sizeof waiting - 1));
 
@@ -1262,7 +1289,6 @@ static void test_keyless_validator(void **state)
     /* SIGTERM ends the wait: the node stops cleanly, at height 1. */
     inst_stop(&k);
 }
-
 
 /* PrepareProposal by `proposer` with no mempool txs: the key-epoch tx it adds, if any
  * (malloc'd into *tx), else *tx NULL. */
@@ -1294,19 +1320,11 @@ static void prepare_by(inst *in, uint64_t height, const uint8_t proposer[20], ui
 
 static uint64_t tve_status_epochs(inst *in, size_t *n_held, uint64_t *floor)
 {
-    tve_client *c;
-    assert_int_equal(tve_client_open(in->tve_ep, 20000, &c), VEIL_OK);
-    Veil__Tve__Request req = VEIL__TVE__REQUEST__INIT;
-    Veil__Tve__StatusRequest sr = VEIL__TVE__STATUS_REQUEST__INIT;
-    req.request_case = VEIL__TVE__REQUEST__REQUEST_STATUS;
-    req.status = &sr;
-    Veil__Tve__Response *r;
-    assert_int_equal(tve_client_call(c, &req, VEIL__TVE__RESPONSE__RESPONSE_STATUS, 0, &r), VEIL_OK);
+    Veil__Tve__Response *r = tve_status(in);
     uint64_t e = r->status->key_epoch;
     *n_held = r->status->n_held_epochs;
     *floor = r->status->destroyed_below;
     veil__tve__response__free_unpacked(r, NULL);
-    tve_client_close(c);
     return e;
 }
 
@@ -1320,11 +1338,7 @@ static void test_key_epochs(void **state)
     tve_start(&k);
     node_start(&k);
     char g[2300];
-    const char *base = genesis_json();
-    const char *at = strstr(base, "\"key_epoch_blocks\":\"10000\"");
-    assert_non_null(at);
-    snprintf(g, sizeof g, "%.*s\"key_epoch_blocks\":\"4\",\"key_grace_blocks\":\"2\"%s",
-             (int)(at - base), base, at + strlen("\"key_epoch_blocks\":\"10000\""));
+    genesis_epochs(g, sizeof g, "4", "2");
     uint8_t h[32], bloom[256];
     abci_init_chain_with(&k, g, h);
     uint8_t p[20], q[20];
@@ -1419,11 +1433,7 @@ static void test_missed_rotation_waits(void **state)
     tve_start(&k);
     node_start(&k);
     char g[2300];
-    const char *base = genesis_json();
-    const char *at = strstr(base, "\"key_epoch_blocks\":\"10000\"");
-    assert_non_null(at);
-    snprintf(g, sizeof g, "%.*s\"key_epoch_blocks\":\"2\",\"key_grace_blocks\":\"1\"%s",
-             (int)(at - base), base, at + strlen("\"key_epoch_blocks\":\"10000\""));
+    genesis_epochs(g, sizeof g, "2", "1");
     uint8_t hd[32], hk[32], bloom[256];
     abci_init_chain_with(&d, g, hd);
     abci_init_chain_with(&k, g, hk);
@@ -1458,26 +1468,7 @@ static void test_missed_rotation_waits(void **state)
      * neither records a verdict nor stops. */
     assert_int_equal(tve_status_epochs(&k, &held, &floor), 1);
     assert_int_equal(held, 1);
-    Tendermint__Abci__Request req = TENDERMINT__ABCI__REQUEST__INIT;
-    Tendermint__Abci__RequestFinalizeBlock fb = TENDERMINT__ABCI__REQUEST_FINALIZE_BLOCK__INIT;
-    Google__Protobuf__Timestamp ts = GOOGLE__PROTOBUF__TIMESTAMP__INIT;
-    ProtobufCBinaryData txs[1] = {{b.len[0], b.tx[0]}};
-    ts.seconds = (int64_t)block_time(4);
-    fb.time = &ts;
-    fb.height = 4;
-    fb.n_txs = 1;
-    fb.txs = txs;
-    fb.proposer_address.data = p;
-    fb.proposer_address.len = 20;
-    req.value_case = TENDERMINT__ABCI__REQUEST__VALUE_FINALIZE_BLOCK;
-    req.finalize_block = &fb;
-    abci_client *waiter;
-    abci_client_config wc = {.addr = k.abci, .timeout_ms = 3000};
-    assert_int_equal(abci_client_connect(&wc, &waiter), VEIL_OK);
-    Tendermint__Abci__Response *r = NULL;
-    assert_int_equal(abci_client_call(waiter, &req, &r), VEIL_ERR_TIMEOUT);
-    assert_null(r);
-    abci_client_close(waiter);
+    assert_true(finalize_waits(&k, 4, &b, p));
     assert_true(log_contains(k.node.log, "block 4: this node's TVE does not hold the key of "
                                          "epoch 1, which the chain admits: it stops validating"));
     blk_free(&b);
