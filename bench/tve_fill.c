@@ -70,7 +70,7 @@ veil_status tve_fill(const tve_fill_spec *spec, uint64_t *last_height)
             TRY_OUT(tve_store_open(spec->home, false, &store));
         }
         rng_bytes(&rng, app_hash, sizeof app_hash);
-        TRY_OUT(tve_store_commit_block(store, height, app_hash, sizeof app_hash, bloom, txs, n));
+        TRY_OUT(tve_store_commit_block(store, height, app_hash, sizeof app_hash, bloom, txs, n, NULL, 0));
         done += n;
     }
     *last_height = height;

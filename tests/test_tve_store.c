@@ -52,7 +52,7 @@ static void outpoint(uint8_t op[TVE_OUTPOINT_LEN], const uint8_t txid[32], uint3
 static veil_status commit(tve_store *s, uint64_t height, tve_store_tx *txs, size_t n)
 {
     static const uint8_t bloom[TVE_STORE_BLOOM_LEN];
-    return tve_store_commit_block(s, height, (const uint8_t *)"ah", 2, bloom, txs, n);
+    return tve_store_commit_block(s, height, (const uint8_t *)"ah", 2, bloom, txs, n, NULL, 0);
 }
 
 static void assert_sealed(tve_store *s, const uint8_t txid[32], const char *want)

@@ -40,6 +40,11 @@ typedef struct tve_staging {
     size_t n, cap;
     veil_keymap by_txid; /* txid -> position in txs */
     veil_keymap spends;  /* outpoint -> index of the staged tx consuming it */
+    /* The verdict (0 or a status code) of each tx the block's verify-block asked about,
+     * kept in the block record so a replay answers the same; n_codes 0: not known (a
+     * block built by verify-tx). */
+    uint32_t *codes;
+    size_t n_codes;
 } tve_staging;
 
 void tve_staging_init(tve_staging *g);
@@ -54,6 +59,8 @@ VEIL_MUST_CHECK veil_status tve_staging_add(tve_staging *g, uint32_t index,
                                             const uint8_t *sealed, size_t sealed_len,
                                             const uint8_t *outcome, size_t outcome_len,
                                             const veil_tx_outpoint *inputs, size_t n_inputs);
+/* Records the block's verdicts (copied). */
+VEIL_MUST_CHECK veil_status tve_staging_set_codes(tve_staging *g, const uint32_t *codes, size_t n);
 /* Puts txs back in block order after a batch added them wave by wave. */
 VEIL_MUST_CHECK veil_status tve_staging_sort(tve_staging *g);
 /* The staged tx with this txid and index below `visible`, or NULL. */
@@ -121,6 +128,11 @@ struct tve_service {
 VEIL_MUST_CHECK veil_status tve_apply_key_window(tve_service *s, const Veil__Tve__KeyWindow *w);
 veil_status tve_handle_draw_key(tve_service *s, const Veil__Tve__DrawKeyRequest *req,
                                 veil_arena *a, Veil__Tve__Response *resp);
+/* Bootstrap (tve_service_boot.c). */
+veil_status tve_handle_export_blocks(tve_service *s, const Veil__Tve__ExportBlocksRequest *req,
+                                     veil_arena *a, Veil__Tve__Response *resp);
+veil_status tve_handle_import_blocks(tve_service *s, const Veil__Tve__ImportBlocksRequest *req,
+                                     veil_arena *a, Veil__Tve__Response *resp);
 
 /* The ocall table the enclave is loaded with (tve_verify.c); its ctx is
  * s->committed_view, for calls that pass none. */

@@ -257,6 +257,10 @@ static const char *request_name(Veil__Tve__Request__RequestCase c)
         return "import-key";
     case VEIL__TVE__REQUEST__REQUEST_DRAW_KEY:
         return "draw-key";
+    case VEIL__TVE__REQUEST__REQUEST_EXPORT_BLOCKS:
+        return "export-blocks";
+    case VEIL__TVE__REQUEST__REQUEST_IMPORT_BLOCKS:
+        return "import-blocks";
     default:
         return "invalid";
     }
@@ -292,6 +296,10 @@ static veil_status service_dispatch(tve_service *s, const Veil__Tve__Request *re
         return tve_handle_import_key(s, req->import_key, a, resp);
     case VEIL__TVE__REQUEST__REQUEST_DRAW_KEY:
         return tve_handle_draw_key(s, req->draw_key, a, resp);
+    case VEIL__TVE__REQUEST__REQUEST_EXPORT_BLOCKS:
+        return tve_handle_export_blocks(s, req->export_blocks, a, resp);
+    case VEIL__TVE__REQUEST__REQUEST_IMPORT_BLOCKS:
+        return tve_handle_import_blocks(s, req->import_blocks, a, resp);
     default:
         return VEIL_ERR_TVE_UNKNOWN_REQUEST;
     }
@@ -332,8 +340,9 @@ veil_status tve_service_handle(tve_service *s, const uint8_t *req, size_t req_le
     info->name = "invalid";
     info->n_items = 0;
     /* Limits first: nothing is decoded from a frame over its limit. Only a verify-block
-     * may be large, and it says so in its first byte. */
-    if (req_len > TVE_BLOCK_FRAME_MAX || (req_len > TVE_FRAME_MAX && req[0] != TVE_BLOCK_TAG)) {
+     * or an import-blocks may be large, and it says so in its first byte. */
+    if (req_len > TVE_BLOCK_FRAME_MAX ||
+        (req_len > TVE_FRAME_MAX && req[0] != TVE_BLOCK_TAG && req[0] != TVE_IMPORT_TAG)) {
         st = VEIL_ERR_TOO_LARGE;
         goto reply;
     }
@@ -344,7 +353,8 @@ veil_status tve_service_handle(tve_service *s, const uint8_t *req, size_t req_le
     }
     info->name = request_name(r->request_case);
     /* A later field can override the oneof: a big frame must really be a block. */
-    if (req_len > TVE_FRAME_MAX && r->request_case != VEIL__TVE__REQUEST__REQUEST_VERIFY_BLOCK) {
+    if (req_len > TVE_FRAME_MAX && r->request_case != VEIL__TVE__REQUEST__REQUEST_VERIFY_BLOCK &&
+        r->request_case != VEIL__TVE__REQUEST__REQUEST_IMPORT_BLOCKS) {
         st = VEIL_ERR_TOO_LARGE;
         goto reply;
     }
@@ -492,3 +502,5 @@ uint64_t tve_service_keys_destroyed(const tve_service *s) { return s->keys_destr
 unsigned tve_service_threads(const tve_service *s) { return s->threads; }
 
 uint64_t tve_service_store_bytes(tve_service *s) { return tve_store_bytes(s->store); }
+
+tee_enclave *tve_service_enclave(tve_service *s) { return s->enclave; }

@@ -25,6 +25,7 @@
 #define TVE_FRAME_MAX (1u << 20)        /* any request */
 #define TVE_BLOCK_FRAME_MAX (32u << 20) /* a request whose first byte is TVE_BLOCK_TAG */
 #define TVE_BLOCK_TAG 0x2a              /* Request.verify_block: field 5, length-delimited */
+#define TVE_IMPORT_TAG 0x7a             /* Request.import_blocks: field 15, length-delimited */
 /* Items per request. */
 #define TVE_BLOCK_MAX_TXS 10000u      /* verify-block batch; also txs staged per height */
 #define TVE_GET_SEALED_MAX_TXIDS 256u /* get-sealed-txs */
@@ -65,6 +66,8 @@ typedef struct tve_request_info {
  * mismatch, with veil_error_detail saying which field), opens the store and loads
  * every stored epoch key into the enclave. */
 VEIL_MUST_CHECK veil_status tve_service_open(const tve_service_config *cfg, tve_service **out);
+/* The loaded enclave (tests: the test image's hooks). */
+struct tee_enclave *tve_service_enclave(tve_service *s);
 void tve_service_close(tve_service *s);
 
 /* Handles one request frame. On VEIL_OK, *resp (malloc'd; caller frees) holds an

@@ -99,6 +99,7 @@ static veil_status verify_tx_deliver(tve_service *s, const Veil__Tve__VerifyTxRe
         ENSURE(!exists, VEIL_ERR_TVE_TX_EXISTS);
     }
     g->height = h;
+    g->n_codes = 0; /* a block built tx by tx keeps no verdicts */
     job->index = (uint32_t)g->n;
     tve_job_verify(s, job, VEIL__TVE__MODE__DELIVER, h, req->params);
     TRY(job->st);
@@ -204,17 +205,41 @@ static veil_status result_set(veil_arena *a, Veil__Tve__TxResult *res, veil_stat
     return VEIL_OK;
 }
 
+/* With the block's verdicts kept: tx i of the request gets verdict i, an accepted one
+ * the next outcome in order, provided the txids agree (a request of another length or
+ * order than the first execution's gets 806 throughout). */
+static veil_status replay_at(const tve_replay *rp, size_t n_txs, size_t i, size_t *k,
+                             const tve_tx_job *job, Veil__Tve__TxOutcome **out)
+{
+    if (n_txs != rp->block.n_codes) return VEIL_ERR_TVE_STAGING_MISMATCH;
+    uint32_t code = rp->block.codes[i];
+    if (code != 0) {
+        veil_status st = (veil_status)code;
+        return veil_status_is_tx_verdict(st) ? st : VEIL_ERR_TVE_STAGING_MISMATCH;
+    }
+    size_t at = (*k)++;
+    ENSURE(at < rp->block.n && job->shaped, VEIL_ERR_TVE_STAGING_MISMATCH);
+    ENSURE(memcmp(rp->outcomes[at]->txid.data, job->wire->txid, TVE_TXID_LEN) == 0,
+           VEIL_ERR_TVE_STAGING_MISMATCH);
+    *out = rp->outcomes[at];
+    return VEIL_OK;
+}
+
 static veil_status verify_block_replay(tve_service *s, const Veil__Tve__VerifyBlockRequest *req,
                                        veil_arena *a, Veil__Tve__VerifyBlockResponse *r)
 {
     tve_replay rp;
     veil_status st;
+    size_t k = 0;
     TRY(replay_open(s, req->height, &rp));
     for (size_t i = 0; i < req->n_txs; i++) {
         Veil__Tve__TxOutcome *o = NULL;
         tve_tx_job job = {.ctx = req->txs[i]};
         veil_status tx_st = tve_job_prepare(&job);
-        if (tx_st == VEIL_OK) tx_st = replay_find(&rp, &job, &o);
+        if (rp.block.n_codes > 0)
+            tx_st = replay_at(&rp, req->n_txs, i, &k, &job, &o);
+        else if (tx_st == VEIL_OK)
+            tx_st = replay_find(&rp, &job, &o);
         tve_job_release(&job);
         ENSURE_OUT(tx_st != VEIL_ERR_NOMEM, VEIL_ERR_NOMEM);
         if (tx_st == VEIL_OK) {
@@ -226,6 +251,19 @@ static veil_status verify_block_replay(tve_service *s, const Veil__Tve__VerifyBl
     st = VEIL_OK;
 out:
     replay_free(&rp);
+    return st;
+}
+
+/* Keeps the verdicts of the block being built for its record. */
+static veil_status record_codes(tve_service *s, const tve_tx_job *jobs, size_t n)
+{
+    uint32_t *codes = calloc(n ? n : 1, sizeof *codes);
+    ENSURE(codes != NULL, VEIL_ERR_NOMEM);
+    for (size_t i = 0; i < n; i++) codes[i] = (uint32_t)jobs[i].st;
+    pthread_rwlock_wrlock(&s->staging_lock);
+    veil_status st = tve_staging_set_codes(&s->staging, codes, n);
+    pthread_rwlock_unlock(&s->staging_lock);
+    free(codes);
     return st;
 }
 
@@ -295,6 +333,7 @@ veil_status tve_handle_verify_block(tve_service *s, const Veil__Tve__VerifyBlock
         for (size_t i = 0; st == VEIL_OK && i < req->n_txs; i++)
             st = result_set(a, r->results[i], jobs[i].st,
                             jobs[i].st == VEIL_OK ? jobs[i].result->outcome : NULL);
+        if (st == VEIL_OK) st = record_codes(s, jobs, req->n_txs);
         for (size_t i = 0; i < req->n_txs; i++) tve_job_release(&jobs[i]);
         free(jobs);
         TRY(st);
@@ -366,6 +405,9 @@ static veil_status commit_next(tve_service *s, const Veil__Tve__CommitBlockReque
         g->have_bloom = true;
         g->height = req->height;
     }
+    size_t accepted = 0;
+    for (size_t i = 0; i < g->n_codes; i++) accepted += g->codes[i] == 0;
+    bool codes_ok = g->height == req->height && accepted == n;
     txs = calloc(n ? n : 1, sizeof *txs);
     ENSURE(txs != NULL, VEIL_ERR_NOMEM);
     for (size_t i = 0; i < n; i++) {
@@ -379,7 +421,7 @@ static veil_status commit_next(tve_service *s, const Veil__Tve__CommitBlockReque
                                 .outcome_len = x->outcome_len};
     }
     TRY_OUT(tve_store_commit_block(s->store, req->height, req->app_hash.data, req->app_hash.len,
-                                   g->bloom, txs, n));
+                                   g->bloom, txs, n, g->codes, codes_ok ? g->n_codes : 0));
     s->meta.last_height = req->height;
     if (req->app_hash.len > 0) memcpy(s->meta.last_app_hash, req->app_hash.data, req->app_hash.len);
     s->meta.last_app_hash_len = req->app_hash.len;

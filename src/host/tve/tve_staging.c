@@ -26,6 +26,7 @@ void tve_staging_reset(tve_staging *g)
 {
     for (size_t i = 0; i < g->n; i++) staged_free(&g->txs[i]);
     g->n = 0;
+    g->n_codes = 0;
     g->height = 0;
     g->closed = false;
     g->have_bloom = false;
@@ -38,9 +39,24 @@ void tve_staging_free(tve_staging *g)
 {
     tve_staging_reset(g);
     free(g->txs);
+    free(g->codes);
     veil_keymap_free(&g->by_txid);
     veil_keymap_free(&g->spends);
     memset(g, 0, sizeof *g);
+}
+
+veil_status tve_staging_set_codes(tve_staging *g, const uint32_t *codes, size_t n)
+{
+    uint32_t *c = NULL;
+    if (n > 0) {
+        c = malloc(n * sizeof *c);
+        ENSURE(c != NULL, VEIL_ERR_NOMEM);
+        memcpy(c, codes, n * sizeof *c);
+    }
+    free(g->codes);
+    g->codes = c;
+    g->n_codes = n;
+    return VEIL_OK;
 }
 
 static void *dup_bytes(const uint8_t *p, size_t n)

@@ -452,11 +452,13 @@ veil_status tve_store_is_spent(tve_store *s, const uint8_t outpoint[static TVE_O
 /* Serialises a block record (layout in tve_store.h). */
 static veil_status block_record_build(const uint8_t *app_hash, size_t app_hash_len,
                                       const uint8_t bloom[TVE_STORE_BLOOM_LEN],
-                                      const tve_store_tx *txs, size_t n, uint8_t **rec,
-                                      size_t *rec_len)
+                                      const tve_store_tx *txs, size_t n, const uint32_t *codes,
+                                      size_t n_codes, uint8_t **rec, size_t *rec_len)
 {
-    ENSURE(app_hash_len <= TVE_APP_HASH_MAX && n <= TVE_STORE_BLOCK_MAX_TXS, VEIL_ERR_ARG);
-    size_t len = 1 + app_hash_len + TVE_STORE_BLOOM_LEN + 4;
+    ENSURE(app_hash_len <= TVE_APP_HASH_MAX && n <= TVE_STORE_BLOCK_MAX_TXS &&
+               n_codes <= TVE_STORE_BLOCK_MAX_TXS,
+           VEIL_ERR_ARG);
+    size_t len = 1 + app_hash_len + TVE_STORE_BLOOM_LEN + 4 + (n_codes > 0 ? 4 + 4 * n_codes : 0);
     for (size_t i = 0; i < n; i++) {
         ENSURE(txs[i].outcome_len <= UINT32_MAX, VEIL_ERR_ARG);
         ENSURE(!veil_add_overflows(len, 4 + txs[i].outcome_len, &len), VEIL_ERR_OVERFLOW);
@@ -473,6 +475,10 @@ static veil_status block_record_build(const uint8_t *app_hash, size_t app_hash_l
         TRY_OUT(veil_write_u32(&w, (uint32_t)txs[i].outcome_len));
         TRY_OUT(veil_write_bytes(&w, txs[i].outcome, txs[i].outcome_len));
     }
+    if (n_codes > 0) {
+        TRY_OUT(veil_write_u32(&w, (uint32_t)n_codes));
+        for (size_t i = 0; i < n_codes; i++) TRY_OUT(veil_write_u32(&w, codes[i]));
+    }
     *rec = p;
     *rec_len = w.len;
     p = NULL;
@@ -484,7 +490,8 @@ out:
 veil_status tve_store_commit_block(tve_store *s, uint64_t height, const uint8_t *app_hash,
                                    size_t app_hash_len,
                                    const uint8_t bloom[static TVE_STORE_BLOOM_LEN],
-                                   const tve_store_tx *txs, size_t n)
+                                   const tve_store_tx *txs, size_t n, const uint32_t *codes,
+                                   size_t n_codes)
 {
     uint8_t *rec = NULL;
     size_t rec_len;
@@ -496,7 +503,13 @@ veil_status tve_store_commit_block(tve_store *s, uint64_t height, const uint8_t 
     veil_keymap_init(&block, TVE_TXID_LEN);
 
     ENSURE(height <= UINT32_MAX && n <= TVE_STORE_BLOCK_MAX_TXS, VEIL_ERR_ARG);
-    TRY(block_record_build(app_hash, app_hash_len, bloom, txs, n, &rec, &rec_len));
+    if (n_codes > 0) {
+        /* The verdicts name every tx the block asked about; the accepted ones are txs. */
+        size_t ok = 0;
+        for (size_t i = 0; i < n_codes; i++) ok += codes[i] == 0;
+        ENSURE(ok == n, VEIL_ERR_ARG);
+    }
+    TRY(block_record_build(app_hash, app_hash_len, bloom, txs, n, codes, n_codes, &rec, &rec_len));
     TRY_OUT(veil_keymap_reserve(&block, n));
     for (size_t i = 0; i < n; i++) {
         bool exists;
@@ -582,28 +595,16 @@ out:
     return st;
 }
 
-veil_status tve_store_block_get(tve_store *s, uint64_t height, tve_store_block *out)
+/* Parses a block record (ours, or a peer's in a bootstrap) into out, which takes rec.
+ * Bounded; anything else than the layout is VEIL_ERR_DB. */
+static veil_status block_parse(uint8_t *rec, size_t rec_len, tve_store_block *out)
 {
-    MDB_txn *txn;
-    veil_status st = VEIL_OK;
-    uint8_t *rec = NULL;
-
-    memset(out, 0, sizeof *out);
-    TRY(read_begin(s, &txn));
-    uint8_t hk[8];
-    veil_put_u64(hk, height);
-    MDB_val k = val_of(hk, sizeof hk), d;
-    int rc = mdb_get(txn, s->blocks, &k, &d);
-    ENSURE_OUT(rc != MDB_NOTFOUND, VEIL_ERR_NOT_FOUND);
-    ENSURE_OUT(rc == 0, store_err("get", rc));
-    rec = malloc(d.mv_size ? d.mv_size : 1);
-    ENSURE_OUT(rec != NULL, VEIL_ERR_NOMEM);
-    if (d.mv_size > 0) memcpy(rec, d.mv_data, d.mv_size);
-
-    /* Our own record, but parsed like any bytes read from disk: bounded. */
-    veil_reader r = veil_reader_init(rec, d.mv_size);
+    veil_status st;
+    veil_reader r = veil_reader_init(rec, rec_len);
     uint8_t hl;
     uint32_t n;
+    memset(out, 0, sizeof *out);
+    out->record = rec;
     st = veil_read_u8(&r, &hl);
     if (st == VEIL_OK && hl > TVE_APP_HASH_MAX) st = VEIL_ERR_DB;
     if (st == VEIL_OK) st = veil_read_bytes(&r, out->app_hash, hl);
@@ -621,14 +622,137 @@ veil_status tve_store_block_get(tve_store *s, uint64_t height, tve_store_block *
         ENSURE_OUT(veil_read_view(&r, len, &out->outcomes[i]) == VEIL_OK, VEIL_ERR_DB);
         out->outcome_lens[i] = len;
     }
-    ENSURE_OUT(veil_reader_finish(&r) == VEIL_OK, VEIL_ERR_DB);
     out->n = n;
-    out->record = rec;
+    if (r.pos < r.len) {
+        /* Optional (older records lack it): the verdict of every tx the block asked
+         * about, in the order asked. */
+        uint32_t m, ok = 0;
+        ENSURE_OUT(veil_read_u32(&r, &m) == VEIL_OK && m > 0 && m <= TVE_STORE_BLOCK_MAX_TXS,
+                   VEIL_ERR_DB);
+        out->codes = calloc(m, sizeof *out->codes);
+        ENSURE_OUT(out->codes != NULL, VEIL_ERR_NOMEM);
+        for (uint32_t i = 0; i < m; i++) {
+            ENSURE_OUT(veil_read_u32(&r, &out->codes[i]) == VEIL_OK, VEIL_ERR_DB);
+            ok += out->codes[i] == 0;
+        }
+        ENSURE_OUT(ok == n, VEIL_ERR_DB);
+        out->n_codes = m;
+    }
+    ENSURE_OUT(veil_reader_finish(&r) == VEIL_OK, VEIL_ERR_DB);
+    return VEIL_OK;
+out:
+    tve_store_block_free(out);
+    return st;
+}
+
+veil_status tve_store_block_parse(const uint8_t *rec, size_t rec_len, tve_store_block *out)
+{
+    memset(out, 0, sizeof *out);
+    uint8_t *copy = malloc(rec_len ? rec_len : 1);
+    ENSURE(copy != NULL, VEIL_ERR_NOMEM);
+    if (rec_len > 0) memcpy(copy, rec, rec_len);
+    return block_parse(copy, rec_len, out);
+}
+
+veil_status tve_store_block_get(tve_store *s, uint64_t height, tve_store_block *out)
+{
+    MDB_txn *txn;
+    veil_status st = VEIL_OK;
+    uint8_t *rec = NULL;
+
+    memset(out, 0, sizeof *out);
+    TRY(read_begin(s, &txn));
+    uint8_t hk[8];
+    veil_put_u64(hk, height);
+    MDB_val k = val_of(hk, sizeof hk), d;
+    int rc = mdb_get(txn, s->blocks, &k, &d);
+    ENSURE_OUT(rc != MDB_NOTFOUND, VEIL_ERR_NOT_FOUND);
+    ENSURE_OUT(rc == 0, store_err("get", rc));
+    rec = malloc(d.mv_size ? d.mv_size : 1);
+    ENSURE_OUT(rec != NULL, VEIL_ERR_NOMEM);
+    if (d.mv_size > 0) memcpy(rec, d.mv_data, d.mv_size);
+    /* Our own record, but parsed like any bytes read from disk: bounded. */
+    st = block_parse(rec, d.mv_size, out);
     rec = NULL;
 out:
     mdb_txn_abort(txn);
     free(rec);
-    if (st != VEIL_OK) tve_store_block_free(out);
+    return st;
+}
+
+veil_status tve_store_blocks_each(tve_store *s, uint64_t from, uint64_t to,
+                                  tve_store_block_fn fn, void *ctx)
+{
+    MDB_txn *txn;
+    MDB_cursor *bc = NULL, *tc = NULL, *ic = NULL;
+    veil_status st = VEIL_OK;
+    const uint8_t **sealed = NULL, **txids = NULL;
+    size_t *lens = NULL, cap = 0;
+    TRY(read_begin(s, &txn));
+    int rc = mdb_cursor_open(txn, s->blocks, &bc);
+    if (rc == 0) rc = mdb_cursor_open(txn, s->txs, &tc);
+    if (rc == 0) rc = mdb_cursor_open(txn, s->txids, &ic);
+    ENSURE_OUT(rc == 0, store_err("cursor", rc));
+    uint8_t hk[8];
+    veil_put_u64(hk, from);
+    MDB_val k = val_of(hk, sizeof hk), d;
+    rc = mdb_cursor_get(bc, &k, &d, MDB_SET_RANGE);
+    while (rc == 0) {
+        ENSURE_OUT(k.mv_size == 8, VEIL_ERR_DB);
+        uint64_t h = veil_get_u64(k.mv_data);
+        if (h > to) break;
+        veil_reader r = veil_reader_init(d.mv_data, d.mv_size);
+        uint8_t hl;
+        uint32_t n;
+        const uint8_t *skip;
+        ENSURE_OUT(veil_read_u8(&r, &hl) == VEIL_OK && veil_read_view(&r, hl, &skip) == VEIL_OK &&
+                       veil_read_view(&r, TVE_STORE_BLOOM_LEN, &skip) == VEIL_OK &&
+                       veil_read_u32(&r, &n) == VEIL_OK && n <= TVE_STORE_BLOCK_MAX_TXS,
+                   VEIL_ERR_DB);
+        if (n > cap) {
+            const uint8_t **ns = realloc(sealed, n * sizeof *ns);
+            if (ns != NULL) sealed = ns;
+            const uint8_t **ni = realloc(txids, n * sizeof *ni);
+            if (ni != NULL) txids = ni;
+            size_t *nl = realloc(lens, n * sizeof *nl);
+            if (nl != NULL) lens = nl;
+            ENSURE_OUT(ns != NULL && ni != NULL && nl != NULL, VEIL_ERR_NOMEM);
+            cap = n;
+        }
+        for (uint32_t i = 0; i < n; i++) {
+            uint8_t pos[POS_LEN];
+            veil_put_u64(pos, h);
+            veil_put_u32(pos + 8, i);
+            MDB_val tk = val_of(pos, POS_LEN), td;
+            int trc = mdb_cursor_get(tc, &tk, &td, i == 0 ? MDB_SET_KEY : MDB_NEXT);
+            ENSURE_OUT(trc == 0 && tk.mv_size == POS_LEN && memcmp(tk.mv_data, pos, POS_LEN) == 0,
+                       VEIL_ERR_DB);
+            sealed[i] = td.mv_data;
+            lens[i] = td.mv_size;
+            MDB_val ik = val_of(pos, POS_LEN), id;
+            trc = mdb_cursor_get(ic, &ik, &id, i == 0 ? MDB_SET_KEY : MDB_NEXT);
+            ENSURE_OUT(trc == 0 && ik.mv_size == POS_LEN && memcmp(ik.mv_data, pos, POS_LEN) == 0 &&
+                           id.mv_size == TVE_TXID_LEN,
+                       VEIL_ERR_DB);
+            txids[i] = id.mv_data;
+        }
+        st = fn(ctx, h, d.mv_data, d.mv_size, txids, sealed, lens, n);
+        if (st == VEIL_ERR_LIMIT) {
+            st = VEIL_OK;
+            break;
+        }
+        TRY_OUT(st);
+        rc = mdb_cursor_get(bc, &k, &d, MDB_NEXT);
+    }
+    ENSURE_OUT(rc == 0 || rc == MDB_NOTFOUND, store_err("get", rc));
+out:
+    if (ic != NULL) mdb_cursor_close(ic);
+    if (tc != NULL) mdb_cursor_close(tc);
+    if (bc != NULL) mdb_cursor_close(bc);
+    mdb_txn_abort(txn);
+    free(sealed);
+    free(txids);
+    free(lens);
     return st;
 }
 
@@ -637,6 +761,7 @@ void tve_store_block_free(tve_store_block *b)
     if (b == NULL) return;
     free(b->outcomes);
     free(b->outcome_lens);
+    free(b->codes);
     free(b->record);
     memset(b, 0, sizeof *b);
 }

@@ -15,11 +15,17 @@
  *   txs     pos (12)        -> sealed tx (TxPayload sealed to the signer); pos = height
  *                              u64 BE || index u32 BE, the tx's place among its block's
  *                              confidential txs: appended, never inserted
- *   txids   txid (32)       -> pos (12)
+ *   txids   pos (12)        -> txid (32): a log in place order, read into an in-memory
+ *                              txid -> pos index at open
  *   spent   pos || output index u32 BE (16) -> empty: an output of the tx at pos that a
  *                              committed tx consumed
  *   blocks  height u64 BE   -> u8 app_hash_len || app_hash || bloom (256) || u32 BE n ||
  *                              n x (u32 BE len || TxOutcome encoding)
+ *                              [|| u32 BE m || m x u32 BE code]: the verdict (0: accepted,
+ *                              else the refusal's status code) of each of the m txs the
+ *                              block asked about, in order, so a replay of the height
+ *                              answers as the first execution did; absent when m = 0 and
+ *                              in records written before verdicts were kept
  *
  * Per committed tx: two appends (txs, blocks), one random-key insert into the small
  * txid index, and spent entries next to the spent outputs' (mostly recent) places.
@@ -82,6 +88,8 @@ typedef struct tve_store_block {
     size_t n;
     const uint8_t **outcomes;
     size_t *outcome_lens;
+    uint32_t *codes; /* n_codes verdicts (0: none kept); the zeros are the n outcomes */
+    size_t n_codes;
     uint8_t *record; /* the raw value the pointers above point into */
 } tve_store_block;
 
@@ -138,11 +146,27 @@ VEIL_MUST_CHECK veil_status tve_store_is_spent(tve_store *s,
 VEIL_MUST_CHECK veil_status tve_store_commit_block(tve_store *s, uint64_t height,
                                                    const uint8_t *app_hash, size_t app_hash_len,
                                                    const uint8_t bloom[static TVE_STORE_BLOOM_LEN],
-                                                   const tve_store_tx *txs, size_t n);
+                                                   const tve_store_tx *txs, size_t n,
+                                                   const uint32_t *codes, size_t n_codes);
 
 /* The record of a committed block. VEIL_ERR_NOT_FOUND if none. */
 VEIL_MUST_CHECK veil_status tve_store_block_get(tve_store *s, uint64_t height,
                                                 tve_store_block *out);
+/* Parses a block record's bytes (a peer's, in a bootstrap) as block_get does: anything
+ * but the layout above is VEIL_ERR_DB. */
+VEIL_MUST_CHECK veil_status tve_store_block_parse(const uint8_t *rec, size_t rec_len,
+                                                  tve_store_block *out);
+/* Calls fn for each committed block from height `from` up to `to` (inclusive), in order,
+ * inside one read transaction: its raw record and its txs' txids and sealed blobs in
+ * place order (borrowed: valid during the call). fn's VEIL_ERR_LIMIT stops the walk with VEIL_OK;
+ * another error stops it and is returned. A block whose txs are not all there is
+ * VEIL_ERR_DB. */
+typedef veil_status (*tve_store_block_fn)(void *ctx, uint64_t height, const uint8_t *rec,
+                                          size_t rec_len, const uint8_t *const *txids,
+                                          const uint8_t *const *sealed,
+                                          const size_t *sealed_lens, size_t n);
+VEIL_MUST_CHECK veil_status tve_store_blocks_each(tve_store *s, uint64_t from, uint64_t to,
+                                                  tve_store_block_fn fn, void *ctx);
 void tve_store_block_free(tve_store_block *b);
 
 /* Bytes the store's data file uses (pages in use times the page size). */

@@ -25,11 +25,21 @@ enum tve_ecall {
     TVE_E_DRAW_KEY = 10,
     /* in: veil.tve.KeyWindow; out: KeyWindowResult (docs/key-epochs.md) */
     TVE_E_KEY_WINDOW = 11,
+    /* Bootstrap, serving side (tve_enclave_tdbe.c). in: from_height u64 BE || entries
+     * {height u64 BE, index u32 BE, txid (32), len u32 BE, stored sealed tx}; out: the
+     * payloads as a tx stream (tve_txstream.h) sealed under the TDBE<->TVE channel key,
+     * label TVE_CHANNEL_TX_EXPORT_LABEL, binding from_height u64 BE. */
+    TVE_E_TX_EXPORT = 12,
+    /* Bootstrap, fetching side. in: first_height u64 BE || a tx stream sealed by this
+     * platform's TDBE (label TVE_CHANNEL_TX_IMPORT_LABEL, binding first_height); out:
+     * entries {height u64 BE, index u32 BE, txid (32), n_spends u32 BE, n_spends x
+     * outpoint (txid || index u32 BE), len u32 BE, the payload sealed to the signer}. */
+    TVE_E_TX_IMPORT = 13,
     /* Test images only (VEIL_TVE_TEST_BREACH): in: epoch (u64 BE); out: its raw key */
-    TVE_E_TEST_BREACH = 12,
+    TVE_E_TEST_BREACH = 14,
     /* Test images only: in: epoch || key; out: the key sealed in the form before key
      * floors (the key alone) */
-    TVE_E_TEST_SEAL_LEGACY = 13,
+    TVE_E_TEST_SEAL_LEGACY = 15,
 };
 
 enum tve_ocall {
@@ -55,5 +65,7 @@ enum tve_ocall {
 /* Output capacity for E_EXPORT (256 txids at most). */
 #define TVE_EXPORT_OUT_MAX (256u * (TVE_SEALED_TX_MAX + 64u))
 #define TVE_KEY_COMMITMENT_TAG "veil/key-commitment/v1"
+/* Bootstrap: the most stream bytes one E_TX_EXPORT or E_TX_IMPORT takes. */
+#define TVE_TXDATA_MAX (8u << 20)
 
 #endif

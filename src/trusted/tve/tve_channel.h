@@ -39,6 +39,8 @@
 /* TDBE<->TVE: an epoch key leaving the TVE for a peer, and one arriving from a peer. */
 #define TVE_CHANNEL_KEY_EXPORT_LABEL "veil/tve-key-export/v1"
 #define TVE_CHANNEL_KEY_IMPORT_LABEL "veil/tdbe-key-import/v1"
+#define TVE_CHANNEL_TX_EXPORT_LABEL "veil/tve-tx-export/v1"
+#define TVE_CHANNEL_TX_IMPORT_LABEL "veil/tdbe-tx-import/v1"
 #define TVE_EPOCH_KEY_LEN 32
 
 /* The channel key's derivation label per product (tve_channel_key in the TVE): the TQE

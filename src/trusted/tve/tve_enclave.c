@@ -842,4 +842,4 @@ static veil_status e_test_seal_legacy(const uint8_t *in, size_t in_len, uint8_t 
 
 TEE_ENCLAVE_DEFINE(NULL, e_status, e_generate_key, e_load_key, e_verify, e_end_block, e_encrypt,
                    tve_e_handoff, tve_e_export, e_key_export, e_key_import, e_draw_key,
-                   e_key_window TVE_TEST_ECALLS);
+                   e_key_window, tve_e_tx_export, tve_e_tx_import TVE_TEST_ECALLS);

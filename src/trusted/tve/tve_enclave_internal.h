@@ -44,4 +44,10 @@ veil_status tve_e_handoff(const uint8_t *in, size_t in_len, uint8_t *out, size_t
 veil_status tve_e_export(const uint8_t *in, size_t in_len, uint8_t *out, size_t out_cap,
                          size_t *out_len);
 
+/* Ecalls TVE_E_TX_EXPORT and TVE_E_TX_IMPORT (tve_enclave_tdbe.c). */
+veil_status tve_e_tx_export(const uint8_t *in, size_t in_len, uint8_t *out, size_t out_cap,
+                            size_t *out_len);
+veil_status tve_e_tx_import(const uint8_t *in, size_t in_len, uint8_t *out, size_t out_cap,
+                            size_t *out_len);
+
 #endif
