@@ -232,6 +232,12 @@
       "a state proof does not verify against the verified app hash")                     \
     X(VEIL_ERR_TDBE_COMMITMENT, 967,                                                     \
       "the awaited key commitment is not the one on chain")                              \
+    X(VEIL_ERR_TDBE_TX_MISMATCH, 968,                                                    \
+      "a peer served tx data that disagrees with its block record")                      \
+    X(VEIL_ERR_TDBE_TX_NOT_ON_CHAIN, 969,                                                \
+      "a peer served a tx the verified chain state does not hold there")                 \
+    X(VEIL_ERR_TDBE_STREAM, 970,                                                         \
+      "a peer's tx-data stream skipped, repeated or overran the heights asked")          \
     /* light client (10xx) */                                                            \
     X(VEIL_ERR_LC_MALFORMED, 1000, "a light block does not decode")                      \
     X(VEIL_ERR_LC_HEADER, 1001, "a header fails basic validation")                       \

@@ -30,7 +30,9 @@ static void usage(void)
            "peers whose enclave key a node join bound to a staked, unjailed account (proven\n"
            "against an app hash its enclave's light client verified). While this TVE waits\n"
            "for the chain's key, the service fetches it from its peers, checks it against\n"
-           "the chain's commitment and hands it to the TVE (docs/tdbe.md).\n"
+           "the chain's commitment and hands it to the TVE. While the TVE lags the verified\n"
+           "chain, it fetches the blocks' sealed tx data from its peers, checks every tx\n"
+           "against the chain and commits them to the TVE: the bootstrap (docs/tdbe.md).\n"
            "  --listen HOST:PORT  TCP address peers connect to (port 0: any)\n"
            "  --tve ENDPOINT      this platform's TVE (ipc://PATH or tcp://HOST:PORT)\n"
            "  --home DIR          state directory (created 0700; tdbe-cert.der)\n"
@@ -62,9 +64,13 @@ static void usage(void)
            "                      next to the veil executable)\n"
            "  --max-peers N       concurrent served connections (default 16)\n"
            "  --timeout SECONDS   idle timeout per connection (default 10)\n"
-           "  --retry SECONDS     between rounds of asking peers (default 2)\n" DAEMON_HELP
+           "  --retry SECONDS     between rounds of asking peers (default 2)\n"
+           "  --bootstrap-lag N   bootstrap when the TVE is more than N blocks behind the\n"
+           "                      verified chain (default %u), or behind at all while it\n"
+           "                      waits for a key\n"
+           "  --no-bootstrap      never fetch tx data (still serves it)\n" DAEMON_HELP
            "SIGINT or SIGTERM stops the service once open connections end.\n",
-           NODE_STAKE_PER_POWER, TDBE_MAX_PEERS, TDBE_ENCLAVE_IMAGE);
+           NODE_STAKE_PER_POWER, TDBE_MAX_PEERS, TDBE_ENCLAVE_IMAGE, TDBE_BOOTSTRAP_LAG);
 }
 
 /* The operator's staking account from its seed file (private, 64 hex digits). */
@@ -136,18 +142,20 @@ int cmd_tdbe(int argc, char **argv)
                                          {"operator-key", required_argument, NULL, 'k'},
                                          {"join-rpc", required_argument, NULL, 'J'},
                                          {"validator-key", required_argument, NULL, 'V'},
+                                         {"bootstrap-lag", required_argument, NULL, 'B'},
+                                         {"no-bootstrap", no_argument, NULL, 'N'},
                                          CLI_TRUST_LONG_OPTIONS,
                                          DAEMON_LONG_OPTIONS,
                                          {"help", no_argument, NULL, 'h'},
                                          {NULL, 0, NULL, 0}};
     char enclave[PATH_MAX] = "";
     const char *operator_key = NULL, *validator_key = NULL;
-    tdbe_config cfg = {0};
+    tdbe_config cfg = {.bootstrap = true};
     uint64_t v;
     int c, rc;
     static daemon_ctx dm;
     daemon_init(&dm, "tdbe");
-    while ((c = getopt_long(argc, argv, "l:T:H:C:P:p:e:m:t:r:R:k:J:V:y:x:g:h", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "l:T:H:C:P:p:e:m:t:r:R:k:J:V:B:Ny:x:g:h", opts, NULL)) != -1) {
         switch (c) {
         case 'l':
             cfg.listen = optarg;
@@ -198,6 +206,14 @@ int cmd_tdbe(int argc, char **argv)
             break;
         case 'V':
             validator_key = optarg;
+            break;
+        case 'B':
+            if (!cli_parse_u64(optarg, 1000000, &v) || v == 0)
+                return cli_usage_error("--bootstrap-lag must be 1..1000000 blocks");
+            cfg.bootstrap_lag = (unsigned)v;
+            break;
+        case 'N':
+            cfg.bootstrap = false;
             break;
         case 'h':
             usage();

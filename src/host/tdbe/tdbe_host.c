@@ -60,6 +60,10 @@ struct tdbe {
     bool joined;
     char lc_path[4096];
     lc_follow *follower; /* the enclave's light client (lc_follow.h) */
+    /* The bootstrap in progress (fetch thread only): target 0 when none. */
+    uint64_t boot_target, boot_height, boot_first, boot_txs, boot_bytes;
+    double boot_start, boot_logged;
+    size_t boot_peer; /* the peer the next round asks first */
 };
 
 static double now_s(void)
@@ -106,8 +110,22 @@ static veil_status o_key_export(void *ctx, const uint8_t *in, size_t in_len, uin
  * after height H is in the app hash of header H + 1). Then waits (a block interval or
  * so, at most half the connection timeout) until the enclave's light client has
  * verified the header the proof is against. */
+static veil_status state_proof_at(tdbe *t, uint8_t ns, const uint8_t *id, size_t id_len,
+                                  const char *path, bool wait, uint8_t *out, size_t out_cap,
+                                  size_t *out_len, int64_t *proof_height);
+
 static veil_status state_proof(tdbe *t, uint8_t ns, const uint8_t *id, size_t id_len,
                                const char *path, uint8_t *out, size_t out_cap, size_t *out_len)
+{
+    int64_t h;
+    return state_proof_at(t, ns, id, id_len, path, true, out, out_cap, out_len, &h);
+}
+
+/* The same; without `wait`, the caller waits for *proof_height itself (one wait for a
+ * batch of proofs, not a block interval each). */
+static veil_status state_proof_at(tdbe *t, uint8_t ns, const uint8_t *id, size_t id_len,
+                                  const char *path, bool wait, uint8_t *out, size_t out_cap,
+                                  size_t *out_len, int64_t *proof_height)
 {
     veil_status st;
     if (t->cfg.state_proof != NULL) {
@@ -126,7 +144,8 @@ static veil_status state_proof(tdbe *t, uint8_t ns, const uint8_t *id, size_t id
     }
     int64_t height = 0;
     if (st == VEIL_OK) st = tdbe_member_height(out, *out_len, &height);
-    if (st == VEIL_OK) st = lc_follow_wait(t->follower, height, t->cfg.timeout_ms / 2);
+    *proof_height = height;
+    if (st == VEIL_OK && wait) st = lc_follow_wait(t->follower, height, t->cfg.timeout_ms / 2);
     if (st != VEIL_OK)
         veil_log(VEIL_LOG_WARN, "state proof of %s: %s (%s)", path, veil_status_str(st),
                  veil_error_detail());
@@ -154,7 +173,67 @@ static veil_status o_epoch_proof(void *ctx, const uint8_t *in, size_t in_len, ui
     return state_proof(ctx, VEIL_SMT_NS_KEY_EPOCH, in, 8, path, out, out_cap, out_len);
 }
 
-static const tee_ocall_fn g_ocalls[] = {o_key_export, o_membership, o_epoch_proof};
+/* TDBE_O_TX_EXPORT: the TVE's next blocks for a peer (ExportBlocksRequest). */
+static veil_status o_tx_export(void *ctx, const uint8_t *in, size_t in_len, uint8_t *out,
+                               size_t out_cap, size_t *out_len)
+{
+    tdbe *t = ctx;
+    ENSURE(in_len == 20, VEIL_ERR_MALFORMED);
+    Veil__Tve__ExportBlocksRequest er = VEIL__TVE__EXPORT_BLOCKS_REQUEST__INIT;
+    er.from_height = veil_get_u64(in);
+    er.to_height = veil_get_u64(in + 8);
+    er.max_bytes = veil_get_u32(in + 16);
+    Veil__Tve__Request req = VEIL__TVE__REQUEST__INIT;
+    req.request_case = VEIL__TVE__REQUEST__REQUEST_EXPORT_BLOCKS;
+    req.export_blocks = &er;
+    Veil__Tve__Response *resp;
+    TRY(tve_call(t, &req, VEIL__TVE__RESPONSE__RESPONSE_EXPORT_BLOCKS, &resp));
+    const Veil__Tve__ExportBlocksResponse *r = resp->export_blocks;
+    veil_writer w = veil_writer_init(out, out_cap);
+    veil_status st = veil_write_u64(&w, r->last_height);
+    if (st == VEIL_OK) st = veil_write_u32(&w, (uint32_t)r->n_records);
+    for (size_t i = 0; st == VEIL_OK && i < r->n_records; i++) {
+        st = veil_write_u32(&w, (uint32_t)r->records[i].len);
+        if (st == VEIL_OK) st = veil_write_bytes(&w, r->records[i].data, r->records[i].len);
+    }
+    if (st == VEIL_OK) st = veil_write_bytes(&w, r->sealed.data, r->sealed.len);
+    if (st != VEIL_OK) st = VEIL_ERR_BUFFER_TOO_SMALL;
+    *out_len = w.len;
+    veil__tve__response__free_unpacked(resp, NULL);
+    if (st == VEIL_OK && t->cfg.export_filter != NULL)
+        t->cfg.export_filter(t->cfg.export_filter_ctx, out, out_len, out_cap);
+    return st;
+}
+
+/* TDBE_O_OUTPUT_PROOFS: the output record of each txid with its proof. */
+static veil_status o_output_proofs(void *ctx, const uint8_t *in, size_t in_len, uint8_t *out,
+                                   size_t out_cap, size_t *out_len)
+{
+    ENSURE(in_len >= 32 && in_len % 32 == 0 && in_len / 32 <= TDBE_PROOF_BATCH, VEIL_ERR_MALFORMED);
+    tdbe *t = ctx;
+    size_t at = 0;
+    int64_t newest = 0;
+    for (size_t i = 0; i < in_len / 32; i++) {
+        char path[96], hex[65];
+        size_t n = 0;
+        int64_t h = 0;
+        ENSURE(out_cap - at >= 4, VEIL_ERR_BUFFER_TOO_SMALL);
+        veil_hex_encode(hex, in + 32 * i, 32);
+        snprintf(path, sizeof path, "/output/%s", hex);
+        TRY(state_proof_at(t, VEIL_SMT_NS_OUTPUT, in + 32 * i, 32, path, false, out + at + 4,
+                           out_cap - at - 4, &n, &h));
+        if (h > newest) newest = h;
+        veil_put_u32(out + at, (uint32_t)n);
+        at += 4 + n;
+    }
+    /* The headers the proofs are against, verified before the enclave looks. */
+    TRY(lc_follow_wait(t->follower, newest, t->cfg.timeout_ms / 2));
+    *out_len = at;
+    return VEIL_OK;
+}
+
+static const tee_ocall_fn g_ocalls[] = {o_key_export, o_membership, o_epoch_proof, o_tx_export,
+                                        o_output_proofs};
 
 static veil_status identity_refresh(tdbe *t)
 {
@@ -192,8 +271,33 @@ static veil_metric m_lc_height = {.name = "veil_tdbe_lightclient_height",
                                   .help = "Latest header the enclave's light client verified.",
                                   .type = VEIL_METRIC_GAUGE};
 
+static veil_metric m_boot_height = {.name = "veil_tdbe_bootstrap_height",
+                                    .help = "The TVE's last committed height, as the bootstrap last saw it",
+                                    .type = VEIL_METRIC_GAUGE};
+static veil_metric m_boot_target = {.name = "veil_tdbe_bootstrap_target_height",
+                                    .help = "The verified height the bootstrap fetches up to (0: not bootstrapping)",
+                                    .type = VEIL_METRIC_GAUGE};
+static veil_metric m_boot_txs = {.name = "veil_tdbe_bootstrap_txs_total",
+                                 .help = "Txs fetched from peers, checked and committed to the TVE",
+                                 .type = VEIL_METRIC_COUNTER};
+static veil_metric m_boot_blocks = {.name = "veil_tdbe_bootstrap_blocks_total",
+                                    .help = "Blocks fetched from peers, checked and committed to the TVE",
+                                    .type = VEIL_METRIC_COUNTER};
+static veil_metric m_boot_bytes = {.name = "veil_tdbe_bootstrap_bytes_total",
+                                   .help = "Bytes of checked tx data handed to the TVE",
+                                   .type = VEIL_METRIC_COUNTER};
+static veil_metric m_boot_failed = {.name = "veil_tdbe_bootstrap_peer_failures_total",
+                                    .help = "Tx-data streams from a peer that ended in a refusal or a failed check",
+                                    .type = VEIL_METRIC_COUNTER};
+
 void tdbe_metrics_register(void)
 {
+    veil_metric_register(&m_boot_height);
+    veil_metric_register(&m_boot_target);
+    veil_metric_register(&m_boot_txs);
+    veil_metric_register(&m_boot_blocks);
+    veil_metric_register(&m_boot_bytes);
+    veil_metric_register(&m_boot_failed);
     veil_metric_register(&m_served);
     veil_metric_register(&m_busy);
     veil_metric_register(&m_fetches);
@@ -206,9 +310,17 @@ void tdbe_metrics_register(void)
 /* --- moving bytes ------------------------------------------------------------------- */
 
 
+/* What a FETCH_DATA connection does with each checked batch (TDBE_FEED_DATA). */
+typedef struct data_sink {
+    veil_status (*take)(tdbe *t, const uint8_t handle[4], void *ctx);
+    void *ctx;
+} data_sink;
+
 /* Feeds `n` bytes (already after the handle in buf) and sends what the enclave answers,
- * draining queued output. *flags gets the last flags. */
-static veil_status feed(tdbe *t, int fd, uint8_t *buf, size_t n, uint8_t *out, uint8_t *flags)
+ * draining queued output and handing checked batches to `sink`. *flags gets the last
+ * flags. */
+static veil_status feed(tdbe *t, int fd, uint8_t *buf, size_t n, uint8_t *out, uint8_t *flags,
+                        const data_sink *sink)
 {
     size_t len = 4 + n, got = 0;
     for (;;) {
@@ -216,14 +328,29 @@ static veil_status feed(tdbe *t, int fd, uint8_t *buf, size_t n, uint8_t *out, u
         ENSURE(got >= 1, VEIL_ERR_TEE_ENCLAVE_FAULT);
         *flags = out[0];
         ENSURE(veil_tcp_send_all(fd, out + 1, got - 1), VEIL_ERR_IO);
-        if ((*flags & TDBE_FEED_CLOSE) || !(*flags & TDBE_FEED_MORE)) return VEIL_OK;
+        if (*flags & TDBE_FEED_DATA) {
+            ENSURE(sink != NULL, VEIL_ERR_TEE_ENCLAVE_FAULT);
+            TRY(sink->take(t, buf, sink->ctx));
+            len = 4;
+            continue; /* the enclave reads the next message now */
+        }
+        /* Queued output goes out even after the close (a stream's last batches). */
+        if (!(*flags & TDBE_FEED_MORE)) return VEIL_OK;
         len = 4;
     }
 }
 
 /* Runs one connection until the enclave closes it or a deadline passes. A FETCH
  * connection speaks first (its ClientHello). */
+static veil_status pump_sink(tdbe *t, int fd, const uint8_t handle[4], bool speak_first,
+                             const data_sink *sink);
 static veil_status pump(tdbe *t, int fd, const uint8_t handle[4], bool speak_first)
+{
+    return pump_sink(t, fd, handle, speak_first, NULL);
+}
+
+static veil_status pump_sink(tdbe *t, int fd, const uint8_t handle[4], bool speak_first,
+                             const data_sink *sink)
 {
     uint8_t *in = malloc(4 + READ_MAX), *out = malloc(TDBE_FEED_OUT_MAX), flags = 0;
     veil_status st = VEIL_OK;
@@ -231,7 +358,7 @@ static veil_status pump(tdbe *t, int fd, const uint8_t handle[4], bool speak_fir
     memcpy(in, handle, 4);
     double start = now_s(), handshake_until = start + t->cfg.handshake_ms / 1000.0;
     double idle_until = start + t->cfg.timeout_ms / 1000.0;
-    if (speak_first) TRY_OUT(feed(t, fd, in, 0, out, &flags));
+    if (speak_first) TRY_OUT(feed(t, fd, in, 0, out, &flags, sink));
     while (!(flags & TDBE_FEED_CLOSE)) {
         double now = now_s();
         ENSURE_OUT(now < idle_until && ((flags & TDBE_FEED_ESTABLISHED) || now < handshake_until),
@@ -245,8 +372,8 @@ static veil_status pump(tdbe *t, int fd, const uint8_t handle[4], bool speak_fir
         ssize_t r = recv(fd, in + 4, READ_MAX, 0);
         if (r < 0 && errno == EINTR) continue;
         ENSURE_OUT(r > 0, VEIL_ERR_IO); /* the peer closed or failed before we were done */
-        idle_until = now_s() + t->cfg.timeout_ms / 1000.0;
-        TRY_OUT(feed(t, fd, in, (size_t)r, out, &flags));
+        TRY_OUT(feed(t, fd, in, (size_t)r, out, &flags, sink));
+        idle_until = now_s() + t->cfg.timeout_ms / 1000.0; /* a batch's import is not idleness */
     }
 out:
     free(in);
@@ -446,6 +573,301 @@ static bool fetch_round(tdbe *t)
     return st == VEIL_OK;
 }
 
+/* --- bootstrap of tx data (docs/tdbe.md, "Bootstrap") ------------------------------------- */
+
+/* A stream's checked batches go to the TVE on a thread of their own, so that the
+ * enclave checks batch k + 1 while the TVE commits batch k (its fsyncs). One batch waits
+ * at most: the enclave reads the next message only once the previous batch was taken. */
+typedef struct boot_ctx {
+    tdbe *t;
+    uint8_t *res; /* E_RESULT buffer, TDBE_DATA_RESULT_MAX */
+    tdbe_data_report *rep;
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    uint8_t *pending; /* a batch for the TVE (malloc'ed), or NULL */
+    size_t pending_len;
+    bool closing;
+    veil_status failed; /* the TVE's refusal of a batch: the stream stops */
+    pthread_t th;
+} boot_ctx;
+
+/* The progress line, at most every 5 s and at the end of a stream. */
+static void boot_progress(tdbe *t, bool final)
+{
+    double now = now_s();
+    if (!final && now < t->boot_logged + 5.0) return;
+    t->boot_logged = now;
+    double secs = now - t->boot_start;
+    double rate = secs > 0 ? (double)t->boot_bytes / secs : 0;
+    uint64_t left = t->boot_target > t->boot_height ? t->boot_target - t->boot_height : 0;
+    double blocks_rate = secs > 0 ? (double)(t->boot_height - t->boot_first + 1) / secs : 0;
+    char eta[32] = "-";
+    if (blocks_rate > 0 && left > 0) snprintf(eta, sizeof eta, "%.0f s", (double)left / blocks_rate);
+    veil_log(VEIL_LOG_INFO,
+             "bootstrap: height %llu of %llu, %llu txs, %.1f MB, %.1f MB/s, ETA %s",
+             (unsigned long long)t->boot_height, (unsigned long long)t->boot_target,
+             (unsigned long long)t->boot_txs, (double)t->boot_bytes / 1e6, rate / 1e6, eta);
+}
+
+/* One checked batch (TDBE_RESULT_DATA || first || n || records || sealed) to the TVE. */
+static veil_status import_batch(boot_ctx *b, const uint8_t *res, size_t n)
+{
+    tdbe *t = b->t;
+    ProtobufCBinaryData *recs = NULL;
+    Veil__Tve__Response *resp = NULL;
+    veil_status st;
+    veil_reader r = veil_reader_init(res, n);
+    uint8_t kind;
+    uint64_t first;
+    uint32_t k;
+    ENSURE(veil_read_u8(&r, &kind) == VEIL_OK && kind == TDBE_RESULT_DATA &&
+               veil_read_u64(&r, &first) == VEIL_OK && veil_read_u32(&r, &k) == VEIL_OK &&
+               k >= 1 && k <= 65536,
+           VEIL_ERR_TEE_ENCLAVE_FAULT);
+    recs = calloc(k, sizeof *recs);
+    ENSURE(recs != NULL, VEIL_ERR_NOMEM);
+    for (uint32_t i = 0; i < k; i++) {
+        uint32_t len;
+        const uint8_t *rec;
+        ENSURE_OUT(veil_read_u32(&r, &len) == VEIL_OK && veil_read_view(&r, len, &rec) == VEIL_OK,
+                   VEIL_ERR_TEE_ENCLAVE_FAULT);
+        recs[i] = (ProtobufCBinaryData){.len = len, .data = (uint8_t *)rec};
+    }
+    Veil__Tve__ImportBlocksRequest ir = VEIL__TVE__IMPORT_BLOCKS_REQUEST__INIT;
+    ir.records = recs;
+    ir.n_records = k;
+    ir.first_height = first;
+    ir.sealed.data = (uint8_t *)r.p + r.pos;
+    ir.sealed.len = r.len - r.pos;
+    Veil__Tve__Request req = VEIL__TVE__REQUEST__INIT;
+    req.request_case = VEIL__TVE__REQUEST__REQUEST_IMPORT_BLOCKS;
+    req.import_blocks = &ir;
+    TRY_OUT(tve_call(t, &req, VEIL__TVE__RESPONSE__RESPONSE_IMPORT_BLOCKS, &resp));
+    const Veil__Tve__ImportBlocksResponse *ib = resp->import_blocks;
+    pthread_mutex_lock(&b->lock);
+    b->rep->blocks += ib->blocks;
+    b->rep->txs += ib->txs;
+    b->rep->bytes += n;
+    b->rep->last_height = ib->last_height;
+    pthread_mutex_unlock(&b->lock);
+    veil_metric_add(&m_boot_blocks, ib->blocks);
+    veil_metric_add(&m_boot_txs, ib->txs);
+    veil_metric_add(&m_boot_bytes, n);
+    veil_metric_set(&m_boot_height, ib->last_height);
+    t->boot_height = ib->last_height;
+    t->boot_txs += ib->txs;
+    t->boot_bytes += n;
+    if (t->boot_target != 0) boot_progress(t, false);
+out:
+    if (resp != NULL) veil__tve__response__free_unpacked(resp, NULL);
+    free(recs);
+    return st;
+}
+
+static void *import_main(void *arg)
+{
+    boot_ctx *b = arg;
+    pthread_mutex_lock(&b->lock);
+    for (;;) {
+        while (b->pending == NULL && !b->closing) pthread_cond_wait(&b->cond, &b->lock);
+        if (b->pending == NULL) break;
+        uint8_t *batch = b->pending;
+        size_t len = b->pending_len;
+        pthread_mutex_unlock(&b->lock);
+        veil_status st = b->failed == VEIL_OK ? import_batch(b, batch, len) : VEIL_OK;
+        free(batch);
+        pthread_mutex_lock(&b->lock);
+        if (st != VEIL_OK && b->failed == VEIL_OK) b->failed = st;
+        b->pending = NULL;
+        pthread_cond_broadcast(&b->cond);
+    }
+    pthread_mutex_unlock(&b->lock);
+    return NULL;
+}
+
+/* TDBE_FEED_DATA: takes the checked batch from the enclave and queues it for the TVE,
+ * once the previous one is committed. */
+static veil_status take_batch(tdbe *t, const uint8_t handle[4], void *vctx)
+{
+    boot_ctx *b = vctx;
+    size_t n = 0;
+    TRY(tee_enclave_call(t->enclave, TDBE_E_RESULT, handle, 4, b->res, TDBE_DATA_RESULT_MAX, &n));
+    uint8_t *copy = malloc(n ? n : 1);
+    ENSURE(copy != NULL, VEIL_ERR_NOMEM);
+    memcpy(copy, b->res, n);
+    pthread_mutex_lock(&b->lock);
+    while (b->pending != NULL && b->failed == VEIL_OK) pthread_cond_wait(&b->cond, &b->lock);
+    veil_status st = b->failed;
+    if (st == VEIL_OK) {
+        b->pending = copy;
+        b->pending_len = n;
+        copy = NULL;
+        pthread_cond_broadcast(&b->cond);
+    }
+    pthread_mutex_unlock(&b->lock);
+    free(copy);
+    return st;
+}
+
+/* Waits for the last batch's commit and ends the import thread. */
+static void import_finish(boot_ctx *b)
+{
+    pthread_mutex_lock(&b->lock);
+    b->closing = true;
+    pthread_cond_broadcast(&b->cond);
+    pthread_mutex_unlock(&b->lock);
+    pthread_join(b->th, NULL);
+    if (b->failed != VEIL_OK) b->rep->tve_refused = b->failed;
+}
+
+veil_status tdbe_fetch_data(tdbe *t, const char *peer, uint64_t from, uint64_t to,
+                            tdbe_data_report *rep)
+{
+    int fd;
+    memset(rep, 0, sizeof *rep);
+    ENSURE(t->cfg.has_account && from >= 1 && from <= to, VEIL_ERR_ARG);
+    if (veil_tcp_connect(peer, (int)t->cfg.timeout_ms, &fd) != VEIL_OK) return VEIL_ERR_IO;
+    uint8_t open_in[9 + 8 + 8 + 32], handle[4];
+    open_in[0] = TDBE_ROLE_FETCH_DATA;
+    veil_put_u64(open_in + 1, (uint64_t)time(NULL));
+    veil_put_u64(open_in + 9, from);
+    veil_put_u64(open_in + 17, to);
+    memcpy(open_in + 25, t->cfg.account, 32);
+    boot_ctx b = {.t = t, .res = malloc(TDBE_DATA_RESULT_MAX), .rep = rep};
+    pthread_mutex_init(&b.lock, NULL);
+    pthread_cond_init(&b.cond, NULL);
+    data_sink sink = {take_batch, &b};
+    veil_status st = b.res != NULL ? VEIL_OK : VEIL_ERR_NOMEM;
+    if (st == VEIL_OK && pthread_create(&b.th, NULL, import_main, &b) != 0) st = VEIL_ERR_INTERNAL;
+    bool importing = st == VEIL_OK;
+    if (st == VEIL_OK) st = conn_open(t, open_in, sizeof open_in, handle);
+    if (st == VEIL_OK) {
+        veil_status pst = pump_sink(t, fd, handle, true, &sink);
+        size_t n = 0;
+        import_finish(&b);
+        importing = false;
+        if (rep->tve_refused != VEIL_OK) {
+            st = rep->tve_refused;
+        } else {
+            st = tee_enclave_call(t->enclave, TDBE_E_RESULT, handle, 4, b.res, TDBE_DATA_RESULT_MAX,
+                                  &n);
+            /* Before the end: the transport's word (a stall, a truncated stream). */
+            if (st == VEIL_ERR_OUT_OF_ORDER) st = pst != VEIL_OK ? pst : VEIL_ERR_TDBE_STREAM;
+        }
+        if (st == VEIL_OK && n == 9 && b.res[0] == TDBE_RESULT_END) {
+            rep->peer_last = veil_get_u64(b.res + 1);
+        } else if (st == VEIL_OK && n == 5 && b.res[0] == TDBE_RESULT_REFUSED) {
+            rep->peer_code = veil_get_u32(b.res + 1);
+            st = VEIL_ERR_TDBE_REFUSED;
+        } else if (st == VEIL_OK && n == 17 && b.res[0] == TDBE_RESULT_FAILED) {
+            st = (veil_status)veil_get_u32(b.res + 1);
+            rep->fail_height = veil_get_u64(b.res + 5);
+            rep->fail_index = veil_get_u32(b.res + 13);
+            rep->failed_check = true;
+            if (st == VEIL_OK) st = VEIL_ERR_TEE_ENCLAVE_FAULT;
+        } else if (st == VEIL_OK) {
+            st = VEIL_ERR_TEE_ENCLAVE_FAULT;
+        }
+        conn_close(t, handle);
+    }
+    if (importing) import_finish(&b);
+    pthread_mutex_destroy(&b.lock);
+    pthread_cond_destroy(&b.cond);
+    free(b.res);
+    close(fd);
+    return st;
+}
+
+/* Logs one stream's end: a peer's refusal, a failed check (the block and tx), a
+ * transport failure. */
+static void boot_log_failure(tdbe *t, const char *peer, veil_status st, const tdbe_data_report *r)
+{
+    veil_metric_add(&m_boot_failed, 1);
+    if (st == VEIL_ERR_TDBE_REFUSED)
+        veil_log(VEIL_LOG_WARN, "tx data from peer %s: refused with code %u (%s)", peer,
+                 r->peer_code, veil_status_name((veil_status)r->peer_code));
+    else if (r->failed_check && r->fail_index != 0xffffffffu)
+        veil_log(VEIL_LOG_WARN,
+                 "tx data from peer %s: block %llu, tx %u: %s (%s); nothing of that batch kept",
+                 peer, (unsigned long long)r->fail_height, r->fail_index, veil_status_str(st),
+                 veil_status_name(st));
+    else if (r->failed_check)
+        veil_log(VEIL_LOG_WARN, "tx data from peer %s: block %llu: %s (%s); nothing of that batch kept",
+                 peer, (unsigned long long)r->fail_height, veil_status_str(st), veil_status_name(st));
+    else
+        veil_log(VEIL_LOG_WARN, "tx data from peer %s: %s (%s)", peer, veil_status_str(st),
+                 veil_status_name(st));
+    (void)t;
+}
+
+/* While this platform's TVE lags the verified chain by more than bootstrap_lag blocks,
+ * or at all while it waits for a key: fetch the blocks it lacks from the peers, from the first one on, each stream
+ * resuming where the TVE's store stands (so a kill at any point loses nothing and
+ * repeats nothing). A peer that fails hands over to the next. False when a round
+ * ended with no peer serving. */
+static bool boot_round(tdbe *t)
+{
+    if (!t->cfg.bootstrap || t->cfg.n_peers == 0 || !t->cfg.has_account) return true;
+    if (t->cfg.has_account_sk && !t->joined) return true; /* peers serve members only */
+    int64_t lc = tdbe_lc_height(t);
+    if (lc < 2) return true;
+    uint64_t target = (uint64_t)lc - 1; /* the state height whose app hash is verified */
+    Veil__Tve__StatusRequest sr = VEIL__TVE__STATUS_REQUEST__INIT;
+    Veil__Tve__Request req = VEIL__TVE__REQUEST__INIT;
+    req.request_case = VEIL__TVE__REQUEST__REQUEST_STATUS;
+    req.status = &sr;
+    Veil__Tve__Response *resp;
+    if (tve_call(t, &req, VEIL__TVE__RESPONSE__RESPONSE_STATUS, &resp) != VEIL_OK) return false;
+    bool ready = resp->status->initialized;
+    uint64_t last = resp->status->last_height;
+    /* A TVE that waits for a key cannot judge the next block by itself: the key may be
+     * one the chain destroyed already (a node that fell behind), so the blocks it lacks
+     * come from peers then, however few. */
+    bool waiting = resp->status->awaited_key_commitment.len == 32;
+    veil__tve__response__free_unpacked(resp, NULL);
+    veil_metric_set(&m_boot_height, last);
+    if (!ready || last >= target || (!waiting && last + t->cfg.bootstrap_lag >= target)) {
+        if (t->boot_target != 0) {
+            veil_log(VEIL_LOG_INFO, "bootstrap done: the TVE is at height %llu", (unsigned long long)last);
+            t->boot_target = 0;
+            veil_metric_set(&m_boot_target, 0);
+        }
+        return true;
+    }
+    if (t->boot_target == 0) {
+        t->boot_start = now_s();
+        t->boot_first = last + 1;
+        t->boot_txs = t->boot_bytes = 0;
+        t->boot_logged = t->boot_start;
+        veil_log(VEIL_LOG_INFO, "bootstrap: the TVE is at height %llu, the verified chain at %llu: "
+                                "fetching tx data from peers",
+                 (unsigned long long)last, (unsigned long long)target);
+    }
+    t->boot_target = target;
+    t->boot_height = last;
+    veil_metric_set(&m_boot_target, target);
+    bool got = false;
+    for (size_t k = 0; k < t->cfg.n_peers && !atomic_load(&t->stopping); k++) {
+        const char *peer = t->cfg.peers[(t->boot_peer + k) % t->cfg.n_peers];
+        tdbe_data_report rep;
+        uint64_t from = t->boot_height + 1;
+        if (from > target) break;
+        veil_status st = tdbe_fetch_data(t, peer, from, target, &rep);
+        if (rep.last_height > t->boot_height) t->boot_height = rep.last_height;
+        if (rep.blocks > 0) got = true;
+        if (st == VEIL_OK) {
+            got = true;
+            boot_progress(t, true);
+            if (t->boot_height >= target) break;
+            /* The peer has no more (it is behind): the next one may. */
+        } else {
+            boot_log_failure(t, peer, st, &rep);
+            t->boot_peer = (t->boot_peer + k + 1) % t->cfg.n_peers;
+        }
+    }
+    return got;
+}
+
 /* --- the light client ------------------------------------------------------------------ */
 
 int64_t tdbe_lc_height(const tdbe *t) { return lc_follow_height(t->follower); }
@@ -579,6 +1001,7 @@ veil_status tdbe_open(const tdbe_config *cfg, tdbe **out)
     if (t->cfg.handshake_ms == 0) t->cfg.handshake_ms = 5000;
     if (t->cfg.retry_ms == 0) t->cfg.retry_ms = 2000;
     if (t->cfg.poll_ms == 0) t->cfg.poll_ms = TDBE_POLL_MS;
+    if (t->cfg.bootstrap_lag == 0) t->cfg.bootstrap_lag = TDBE_BOOTSTRAP_LAG;
     t->listen_fd = -1;
     t->last_fetch = VEIL_OK;
     t->last_join = VEIL_OK;
@@ -590,7 +1013,7 @@ veil_status tdbe_open(const tdbe_config *cfg, tdbe **out)
     TRY_OUT(veil_mkdir_p(cfg->home, 0700));
     TRY_OUT(veil_path_join(t->cert_path, sizeof t->cert_path, cfg->home, "tdbe-cert.der"));
     TRY_OUT(veil_path_join(t->lc_path, sizeof t->lc_path, cfg->home, "lc-state.sealed"));
-    TRY_OUT(tve_client_open(cfg->tve_endpoint, 0, &t->tve));
+    TRY_OUT(tve_client_open(cfg->tve_endpoint, (int)cfg->tve_timeout_ms, &t->tve));
     TRY_OUT(tee_platform_open(cfg->platform_dir, &t->platform));
     TRY_OUT(tee_platform_set_collateral(t->platform, cfg->collateral));
     TRY_OUT(tee_enclave_load(t->platform, cfg->enclave_path, &ocalls, TDBE_ENCLAVE_MEMORY,
@@ -631,6 +1054,8 @@ const char *tdbe_address(const tdbe *t) { return t->address; }
 
 void tdbe_identity(const tdbe *t, tee_identity *out) { tee_enclave_identity(t->enclave, out); }
 
+tee_enclave *tdbe_enclave(const tdbe *t) { return t->enclave; }
+
 /* Fetching runs beside serving: two members fetching from each other must not wait
  * for each other's accept loop. */
 static void *fetch_main(void *arg)
@@ -646,7 +1071,11 @@ static void *fetch_main(void *arg)
             join_round(t);
             join_in = t->cfg.retry_ms;
         }
-        if (fetch_in == 0) fetch_in = fetch_round(t) ? t->cfg.poll_ms : t->cfg.retry_ms;
+        if (fetch_in == 0) {
+            bool ok = boot_round(t);
+            ok = fetch_round(t) && ok;
+            fetch_in = ok ? t->cfg.poll_ms : t->cfg.retry_ms;
+        }
         usleep(tick * 1000);
         join_in = join_in > tick ? join_in - tick : 0;
         fetch_in = fetch_in > tick ? fetch_in - tick : 0;

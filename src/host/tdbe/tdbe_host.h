@@ -30,6 +30,7 @@
 #include "trusted/lightclient/lc.h"
 
 #define TDBE_MAX_PEERS 64u
+#define TDBE_BOOTSTRAP_LAG 10u
 
 typedef struct tdbe_config {
     const char *listen;       /* HOST:PORT (port 0: any free port) */
@@ -45,6 +46,7 @@ typedef struct tdbe_config {
     unsigned handshake_ms; /* 0: 5000 */
     unsigned retry_ms;     /* after a fetch round no peer served; 0: 2000 */
     unsigned poll_ms;      /* between asking the TVE whether it awaits a key; 0: 250 */
+    unsigned tve_timeout_ms; /* an answer of the TVE; 0: the 0MQ client's default (30 s) */
     /* The node's RPC (CometBFT's or the dev chain's): membership proofs and the node
      * join. Required unless `state_proof` is set. */
     const char *rpc;
@@ -71,6 +73,12 @@ typedef struct tdbe_config {
     int64_t trust_height;
     uint8_t trust_hash[32];
     lc_params lc;
+    /* Bootstrap of tx data (docs/tdbe.md, "Bootstrap"): while the TVE lags the
+     * light client's verified height by more than bootstrap_lag blocks (0: 10), or at
+     * all while it waits for a key, fetch the blocks it lacks from the peers. Needs an
+     * account (has_account), joined when this TDBE joins it. */
+    bool bootstrap;
+    unsigned bootstrap_lag;
     /* Tests: light blocks from here instead of the RPC. */
     veil_status (*light_block)(void *ctx, int64_t height, lc_light_block *out);
     veil_status (*latest_height)(void *ctx, int64_t *height);
@@ -80,6 +88,11 @@ typedef struct tdbe_config {
     veil_status (*state_proof)(void *ctx, uint8_t ns, const uint8_t *id, size_t id_len,
                                uint8_t *out, size_t cap, size_t *out_len);
     void *state_proof_ctx;
+    /* Tests: a serving host that lies. Called with the answer to the enclave's
+     * TDBE_O_TX_EXPORT (its length in *len, room for cap bytes) before the enclave sees
+     * it; may rewrite it. */
+    void (*export_filter)(void *ctx, uint8_t *answer, size_t *len, size_t cap);
+    void *export_filter_ctx;
 } tdbe_config;
 
 typedef struct tdbe tdbe;
@@ -105,6 +118,27 @@ VEIL_MUST_CHECK veil_status tdbe_fetch_at(tdbe *t, const char *peer, uint64_t ep
                                           const uint8_t commitment[static 32], int64_t now,
                                           uint8_t *sealed, size_t cap, size_t *sealed_len,
                                           uint32_t *peer_code);
+/* What one tx-data stream from a peer did. */
+typedef struct tdbe_data_report {
+    uint64_t blocks, txs, bytes; /* checked and committed to the TVE */
+    uint64_t last_height;        /* the TVE's, after the last batch (0: none) */
+    uint64_t peer_last;          /* the peer's last height, as it said at the end */
+    uint32_t peer_code;          /* VEIL_ERR_TDBE_REFUSED: the code the peer gave */
+    bool failed_check;           /* the enclave refused what the peer served: */
+    uint64_t fail_height;        /*   in this block, */
+    uint32_t fail_index;         /*   this tx (0xffffffff: the block as a whole) */
+    veil_status tve_refused;     /* the TVE refused a checked batch (its code) */
+} tdbe_data_report;
+
+/* One stream of the tx data of blocks from..to (inclusive) from `peer`, each checked
+ * batch committed to the TVE before the next is read. VEIL_OK when the peer ended the
+ * stream (it may have had fewer blocks: rep->peer_last); else the connection's error,
+ * the peer's refusal (VEIL_ERR_TDBE_REFUSED), a failed check (968-970, 966; rep says
+ * where), VEIL_ERR_TDBE_STREAM for a stream cut before its end; what was committed
+ * before stays. */
+VEIL_MUST_CHECK veil_status tdbe_fetch_data(tdbe *t, const char *peer, uint64_t from, uint64_t to,
+                                            tdbe_data_report *rep);
+
 /* The node join's content for `chain_id` and this node's account: the enclave key
  * (DER SubjectPublicKeyInfo, *spki_len bytes, at most 128) and a quote binding it
  * (*quote_len bytes, at most 8192). */
@@ -112,6 +146,8 @@ VEIL_MUST_CHECK veil_status tdbe_join_quote(tdbe *t, const char *chain_id, uint8
                                             size_t *spki_len, uint8_t *quote, size_t *quote_len);
 /* The height of the latest header the enclave's light client verified (0: none yet). */
 int64_t tdbe_lc_height(const tdbe *t);
+/* The loaded enclave (benchmarks: its memory). */
+tee_enclave *tdbe_enclave(const tdbe *t);
 /* Registers the TDBE's metrics (served by --metrics; docs/tdbe.md). */
 void tdbe_metrics_register(void);
 

@@ -38,9 +38,9 @@ veil_status tdbe_member_proof_encode(int64_t height, const uint8_t *record, size
 
 /* The record an answer proves at (ns, id) under app_hash: *record NULL when the proof
  * shows it absent. */
-static veil_status proven_record(const uint8_t *proof, size_t proof_len,
-                                 const uint8_t app_hash[static 32], uint8_t ns, const uint8_t *id,
-                                 size_t id_len, const uint8_t **record, size_t *record_len)
+veil_status tdbe_proven_record(const uint8_t *proof, size_t proof_len,
+                               const uint8_t app_hash[static 32], uint8_t ns, const uint8_t *id,
+                               size_t id_len, const uint8_t **record, size_t *record_len)
 {
     ENSURE(proof_len >= HEAD && proof_len <= TDBE_MEMBER_PROOF_MAX,
            VEIL_ERR_TDBE_MEMBERSHIP_PROOF);
@@ -66,7 +66,7 @@ veil_status tdbe_member_check(ProtobufCAllocator *a, const uint8_t *proof, size_
 {
     const uint8_t *record;
     size_t record_len;
-    TRY(proven_record(proof, proof_len, app_hash, VEIL_SMT_NS_ACCOUNT, account, 32, &record,
+    TRY(tdbe_proven_record(proof, proof_len, app_hash, VEIL_SMT_NS_ACCOUNT, account, 32, &record,
                       &record_len));
     ENSURE(record != NULL, VEIL_ERR_TDBE_NOT_MEMBER); /* proven absent */
     Veil__Node__Account *acc = veil__node__account__unpack(a, record_len, record);
@@ -96,7 +96,7 @@ veil_status tdbe_epoch_check(ProtobufCAllocator *a, const uint8_t *proof, size_t
     veil_put_u64(id, epoch);
     const uint8_t *record;
     size_t record_len;
-    TRY(proven_record(proof, proof_len, app_hash, VEIL_SMT_NS_KEY_EPOCH, id, sizeof id, &record,
+    TRY(tdbe_proven_record(proof, proof_len, app_hash, VEIL_SMT_NS_KEY_EPOCH, id, sizeof id, &record,
                       &record_len));
     ENSURE(record != NULL, VEIL_ERR_TDBE_COMMITMENT); /* no such epoch on chain */
     Veil__Node__KeyEpoch *e = veil__node__key_epoch__unpack(a, record_len, record);

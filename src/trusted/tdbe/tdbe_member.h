@@ -46,6 +46,14 @@ VEIL_MUST_CHECK veil_status tdbe_epoch_check(ProtobufCAllocator *a, const uint8_
                                              uint64_t epoch,
                                              const uint8_t commitment[static 32]);
 
+/* The record an answer proves at (ns, id) under app_hash: *record (pointing into
+ * proof) NULL when the proof shows it absent. VEIL_ERR_TDBE_MEMBERSHIP_PROOF for an
+ * answer that does not decode or verify. */
+VEIL_MUST_CHECK veil_status tdbe_proven_record(const uint8_t *proof, size_t proof_len,
+                                               const uint8_t app_hash[static 32], uint8_t ns,
+                                               const uint8_t *id, size_t id_len,
+                                               const uint8_t **record, size_t *record_len);
+
 /* Builds an answer (hosts and tests): record NULL for a proven absence. */
 VEIL_MUST_CHECK veil_status tdbe_member_proof_encode(int64_t height, const uint8_t *record,
                                                      size_t record_len, const uint8_t *smt_proof,
