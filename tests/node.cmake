@@ -27,3 +27,9 @@ set_tests_properties(test_testnet PROPERTIES SKIP_RETURN_CODE 77 RUN_SERIAL TRUE
 add_test(NAME test_testnet_epochs COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/testnet_epochs.sh
          $<TARGET_FILE:veil> ${CMAKE_SOURCE_DIR})
 set_tests_properties(test_testnet_epochs PROPERTIES SKIP_RETURN_CODE 77 RUN_SERIAL TRUE TIMEOUT 600)
+# A full node that joins after two key rotations bootstraps the old blocks' tx data
+# from the validators' TDBEs (docs/tdbe.md, "Bootstrap"), replays every block to their
+# app hashes and finds the old payments through its own TQE.
+add_test(NAME test_bootstrap_e2e COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/bootstrap_e2e.sh
+  $<TARGET_FILE:veil> ${CMAKE_SOURCE_DIR})
+set_tests_properties(test_bootstrap_e2e PROPERTIES SKIP_RETURN_CODE 77 RUN_SERIAL TRUE TIMEOUT 600)

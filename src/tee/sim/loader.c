@@ -42,6 +42,7 @@ struct sim_cpu {
     tee_ocall_table ocalls;
     size_t heap_max;
     atomic_size_t heap_used;
+    atomic_size_t heap_peak; /* the most heap_used has been */
 };
 
 struct tee_enclave {
@@ -173,6 +174,9 @@ static void *cpu_alloc(sim_cpu *cpu, size_t n)
     if (h == NULL) {
         atomic_fetch_sub(&cpu->heap_used, total);
         return NULL;
+    }
+    size_t peak = atomic_load(&cpu->heap_peak);
+    while (used + total > peak && !atomic_compare_exchange_weak(&cpu->heap_peak, &peak, used + total)) {
     }
     h->size = total;
     return h + 1;
@@ -323,6 +327,7 @@ veil_status tee_enclave_load(tee_platform *p, const char *signed_image_path,
     if (ocalls != NULL) e->cpu.ocalls = *ocalls;
     e->cpu.heap_max = max_memory ? max_memory : DEFAULT_ENCLAVE_MEMORY;
     atomic_init(&e->cpu.heap_used, 0);
+    atomic_init(&e->cpu.heap_peak, 0);
     TRY_OUT(image_open_verified(file, (size_t)sig.image_len, &e->dl, &e->memfd));
 
     /* The image exports one entry point; everything else is reached through it. */
@@ -403,4 +408,9 @@ veil_status tee_image_identity(const char *signed_image_path, tee_identity *out)
     TRY(st);
     sim_sigstruct_identity(&sig, out);
     return VEIL_OK;
+}
+
+size_t sim_enclave_heap_peak(const tee_enclave *e)
+{
+    return e == NULL ? 0 : atomic_load(&((tee_enclave *)e)->cpu.heap_peak);
 }

@@ -66,6 +66,11 @@ VEIL_MUST_CHECK veil_status sim_cpu_derive(const tee_platform *p, tee_key_name n
 /* The quoting enclave's fixed identity on every sim platform. */
 void sim_qe_target_info(tee_target_info *out);
 
+/* The most heap the enclave has held at once since it was loaded (its allocations and
+ * the copies of ecall and ocall buffers, which count against its budget): what a
+ * benchmark reports beside the enclave's memory limit. */
+size_t sim_enclave_heap_peak(const tee_enclave *e);
+
 /* The quoting service: verifies a report targeted at the QE and makes an SGX ECDSA
  * quote v3 of its body (docs/attestation.md). */
 VEIL_MUST_CHECK veil_status sim_qe_quote(const tee_platform *p, const tee_report *report,
