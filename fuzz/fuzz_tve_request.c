@@ -7,7 +7,9 @@
  * set; an Error carries a known status code with its fixed name and message; an input
  * that does not decode as a Request, or is over its size limit, gets an Error.
  * Corpus: fuzz/corpus/tve_request/ (written by tests/test_tve with
- * VEIL_TVE_WRITE_CORPUS=<dir>; docs/tve-protocol.md). */
+ * VEIL_TVE_WRITE_CORPUS=<dir>; docs/tve-protocol.md). The export_blocks and
+ * import_blocks seeds are made by hand: an import's sealed stream there is random bytes,
+ * since only this platform's TDBE can seal one the enclave opens. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -20,8 +20,10 @@ static veil_status tx_check(ProtobufCAllocator *a, const ProtobufCBinaryData *pa
                             veil_bloom *bloom, tdbe_tx_claim *claim)
 {
     uint8_t txid[VEIL_TX_ID_LEN];
-    ENSURE(veil_tx_payload_open(payload->data, payload->len, a, body, txid) == VEIL_OK,
-           VEIL_ERR_TDBE_TX_MISMATCH);
+    veil_status st = veil_tx_payload_open(payload->data, payload->len, a, body, txid);
+    /* Out of memory is this enclave's trouble, not the peer's lie. */
+    ENSURE(st != VEIL_ERR_NOMEM && st != VEIL_ERR_TEE_OUT_OF_MEMORY, st);
+    ENSURE(st == VEIL_OK, VEIL_ERR_TDBE_TX_MISMATCH);
     Veil__Tve__TxOutcome *o = veil__tve__tx_outcome__unpack(a, outcome_len, outcome);
     ENSURE(o != NULL, VEIL_ERR_TDBE_PROTOCOL);
     bool account = body->kind != VEIL_TX_KIND_TRANSFER;
@@ -57,6 +59,7 @@ veil_status tdbe_block_check(ProtobufCAllocator *a, uint64_t height, const uint8
     ENSURE(n == n_payloads, VEIL_ERR_TDBE_TX_MISMATCH);
     veil_bloom bloom;
     veil_bloom_clear(&bloom);
+    ENSURE(a != NULL, VEIL_ERR_ARG);
     veil_tx_body *body = a->alloc(a->allocator_data, sizeof *body);
     ENSURE(body != NULL, VEIL_ERR_NOMEM);
     veil_status st = VEIL_OK;

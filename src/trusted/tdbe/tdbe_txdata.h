@@ -24,7 +24,8 @@ typedef struct tdbe_tx_claim {
     uint32_t index; /* its place in the block */
 } tdbe_tx_claim;
 
-/* Checks one served block of height `height`: the record (the TVE's block record,
+/* `a` allocates the decoders' memory (the enclave's heap; not NULL: VEIL_ERR_ARG).
+ * Checks one served block of height `height`: the record (the TVE's block record,
  * docs/tve-protocol.md "Store layout") decodes; the payloads are exactly its accepted
  * txs in order, each TxPayload opening as validation opens it, with the txid of its
  * body, and the outcome's kind, output count and account (deposit, withdraw), deposit
@@ -33,7 +34,8 @@ typedef struct tdbe_tx_claim {
  * claims[i] (room for n_payloads) holds what the chain must prove of payload i.
  * Errors: VEIL_ERR_TDBE_TX_MISMATCH (*bad: the payload that disagreed, or n_payloads
  * for the block as a whole: count, verdicts, bloom), VEIL_ERR_TDBE_PROTOCOL for a
- * record that does not decode. */
+ * record that does not decode, VEIL_ERR_NOMEM (or the TEE's out-of-memory code) when a
+ * payload cannot be opened for want of memory. */
 VEIL_MUST_CHECK veil_status tdbe_block_check(ProtobufCAllocator *a, uint64_t height,
                                              const uint8_t *record, size_t record_len,
                                              const ProtobufCBinaryData *payloads,
