@@ -417,6 +417,51 @@ static uint8_t *abci_query_proved(inst *in, const char *path, uint8_t ns, const 
     return v;
 }
 
+/* A bootstrapping TDBE's batch query (`/outputs/`): a record and an absence in one
+ * answer, each proof verifying under the same root; a malformed list is refused. */
+static void query_outputs_check(inst *in, const uint8_t there[32], const uint8_t absent[32],
+                                const uint8_t root[32])
+{
+    char path[9 + 2 * 65];
+    memcpy(path, "/outputs/", 9);
+    veil_hex_encode(path + 9, there, 32);
+    path[9 + 64] = ',';
+    veil_hex_encode(path + 9 + 65, absent, 32);
+    Tendermint__Abci__Request req = TENDERMINT__ABCI__REQUEST__INIT;
+    Tendermint__Abci__RequestQuery q = TENDERMINT__ABCI__REQUEST_QUERY__INIT;
+    q.path = path;
+    q.prove = true;
+    req.value_case = TENDERMINT__ABCI__REQUEST__VALUE_QUERY;
+    req.query = &q;
+    Tendermint__Abci__Response *r = call(in, &req);
+    Tendermint__Abci__ResponseQuery *qr = r->query;
+    assert_int_equal(qr->code, 0);
+    assert_int_equal(qr->proof_ops->n_ops, 2);
+    const uint8_t *v = qr->value.data;
+    size_t at = 0;
+    for (int i = 0; i < 2; i++) {
+        veil_smt_proof *p = malloc(sizeof *p);
+        assert_int_equal(veil_smt_proof_decode(qr->proof_ops->ops[i]->data.data,
+                                               qr->proof_ops->ops[i]->data.len, p),
+                         VEIL_OK);
+        assert_true(at + 5 <= qr->value.len);
+        uint8_t present = v[at];
+        uint32_t len = veil_get_u32(v + at + 1);
+        assert_int_equal(present, i == 0 ? 1 : 0);
+        assert_int_equal(veil_smt_verify_record(root, VEIL_SMT_NS_OUTPUT, i == 0 ? there : absent, 32,
+                                                present ? v + at + 5 : NULL, len, p),
+                         VEIL_OK);
+        at += 5 + len;
+        free(p);
+    }
+    assert_int_equal(at, qr->value.len);
+    abci_response_free(r);
+    path[9 + 64] = ';'; /* not a list */
+    r = call(in, &req);
+    assert_int_equal(r->query->code, VEIL_ERR_ARG);
+    abci_response_free(r);
+}
+
 /* --- confidential txs ------------------------------------------------------------------ */
 /* Seals the builder's payload in the TQE and has inst's TVE encrypt it. */
 static void encrypt_tx(inst *in, txb *b, uint64_t at_time, const uint8_t *acc_addr,
@@ -806,6 +851,7 @@ static void test_chain_and_determinism(void **state)
     veil_hex_encode(hex, pk_s, 32); /* no such tx: proof of absence */
     snprintf(path, sizeof path, "/output/%s", hex);
     assert_null(abci_query_proved(&x, path, VEIL_SMT_NS_OUTPUT, pk_s, 32, hx, &vlen));
+    query_outputs_check(&x, w_id, pk_s, hx);
 
     /* block 2: R pays S; the same output spent again in the block; a public tx with a
      * bad signature; a malformed tx */

@@ -8,6 +8,7 @@
 #include <curl/curl.h>
 #include <sodium.h>
 
+#include "common/hex.h"
 #include "hostutil/fileio.h"
 
 typedef struct body {
@@ -115,10 +116,14 @@ static veil_status b64_dup(const char *b64, uint8_t **out, size_t *len)
 static veil_status abci_query_get(const char *base_url, const char *path, bool prove,
                                   long timeout_ms, json_t **r, json_t **resp)
 {
-    char q[512];
-    int n = snprintf(q, sizeof q, "abci_query?path=%%22%s%%22%s", path, prove ? "&prove=true" : "");
-    ENSURE(n > 0 && (size_t)n < sizeof q, VEIL_ERR_TOO_LARGE);
-    TRY(veil_rpc_get(base_url, q, timeout_ms, 4u << 20, r));
+    size_t cap = strlen(path) + 64;
+    char *q = malloc(cap);
+    ENSURE(q != NULL, VEIL_ERR_NOMEM);
+    int n = snprintf(q, cap, "abci_query?path=%%22%s%%22%s", path, prove ? "&prove=true" : "");
+    veil_status st = n > 0 && (size_t)n < cap ? VEIL_OK : VEIL_ERR_TOO_LARGE;
+    if (st == VEIL_OK) st = veil_rpc_get(base_url, q, timeout_ms, 16u << 20, r);
+    free(q);
+    TRY(st);
     *resp = json_object_get(*r, "response");
     json_int_t code = json_integer_value(json_object_get(*resp, "code"));
     if (code == 0) return VEIL_OK;
@@ -185,6 +190,52 @@ veil_status veil_rpc_abci_proof(const char *base_url, const char *path, long tim
         free(*value);
         *value = NULL;
         veil_error_detail_set("query %s: the answer carries no proof, or does not decode", path);
+    }
+    json_decref(r);
+    return st;
+}
+
+veil_status veil_rpc_abci_outputs(const char *base_url, const uint8_t (*txids)[32], size_t n,
+                                  long timeout_ms, int64_t *height, uint8_t **value,
+                                  size_t *value_len, uint8_t **proofs, size_t *proof_lens)
+{
+    json_t *r, *resp;
+    *value = NULL;
+    for (size_t i = 0; i < n; i++) proofs[i] = NULL;
+    ENSURE(n >= 1, VEIL_ERR_ARG);
+    char *path = malloc(9 + 65 * n);
+    ENSURE(path != NULL, VEIL_ERR_NOMEM);
+    memcpy(path, "/outputs/", 9);
+    for (size_t i = 0; i < n; i++) {
+        veil_hex_encode(path + 9 + 65 * i, txids[i], 32);
+        path[9 + 65 * i + 64] = i + 1 < n ? ',' : '\0';
+    }
+    veil_status st = abci_query_get(base_url, path, true, timeout_ms, &r, &resp);
+    free(path);
+    TRY(st);
+    const char *h = json_string_value(json_object_get(resp, "height"));
+    json_t *ops = json_object_get(json_object_get(resp, "proofOps"), "ops");
+    char *end = NULL;
+    unsigned long long hv = h != NULL ? strtoull(h, &end, 10) : 0;
+    st = json_array_size(ops) == n && end != NULL && *end == '\0' && end != h && hv <= INT64_MAX
+             ? VEIL_OK
+             : VEIL_ERR_DECODE;
+    if (st == VEIL_OK) st = b64_dup(json_string_value(json_object_get(resp, "value")), value, value_len);
+    for (size_t i = 0; st == VEIL_OK && i < n; i++) {
+        const char *pb64 = json_string_value(json_object_get(json_array_get(ops, i), "data"));
+        st = pb64 != NULL ? b64_dup(pb64, &proofs[i], &proof_lens[i]) : VEIL_ERR_DECODE;
+    }
+    if (st == VEIL_OK) {
+        *height = (int64_t)hv;
+    } else {
+        free(*value);
+        *value = NULL;
+        for (size_t i = 0; i < n; i++) {
+            free(proofs[i]);
+            proofs[i] = NULL;
+        }
+        veil_error_detail_set("query /outputs/ (%zu txids): the answer carries no proofs, or does "
+                              "not decode", n);
     }
     json_decref(r);
     return st;

@@ -40,4 +40,14 @@ VEIL_MUST_CHECK veil_status veil_rpc_abci_proof(const char *base_url, const char
                                                 uint8_t **value, size_t *value_len,
                                                 uint8_t **proof, size_t *proof_len);
 
+/* The output records of n txids (1..256) and their proofs in one query
+ * (`/outputs/<hex>,<hex>,...`, docs/node.md "Queries"): *value holds per txid u8
+ * present || u32 BE length || record; proofs[i] (proof_lens[i] bytes) the encoded proof
+ * of txid i; all in the state after *height. malloc'd; errors as veil_rpc_abci_proof. */
+VEIL_MUST_CHECK veil_status veil_rpc_abci_outputs(const char *base_url,
+                                                  const uint8_t (*txids)[32], size_t n,
+                                                  long timeout_ms, int64_t *height,
+                                                  uint8_t **value, size_t *value_len,
+                                                  uint8_t **proofs, size_t *proof_lens);
+
 #endif

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/cursor.h"
 #include "common/hex.h"
 #include "hostutil/fileio.h"
 #include "chain/node_tx.h"
@@ -251,6 +252,69 @@ static veil_status cb_commit(void *ctx, abci_call *call, const Tendermint__Abci_
     return VEIL_OK;
 }
 
+/* `/outputs/<hex txid>,<hex txid>,...` (at most NODE_QUERY_OUTPUTS_MAX): every output
+ * record of the committed state at once, for a bootstrapping TDBE (docs/node.md §4):
+ * value = per txid u8 present || u32 BE length || the record; with prove, one proof op
+ * per txid in the same order. App callbacks run one at a time: every proof is against
+ * the same app hash. */
+static veil_status query_outputs(node_app *a, abci_call *call, const char *list, bool prove,
+                                 Tendermint__Abci__ResponseQuery *resp)
+{
+    size_t len = strlen(list), n = (len + 1) / 65;
+    ENSURE(len >= 64 && (len + 1) % 65 == 0 && n <= NODE_QUERY_OUTPUTS_MAX, VEIL_ERR_ARG);
+    node_query_result *q = calloc(n, sizeof *q);
+    ENSURE(q != NULL, VEIL_ERR_NOMEM);
+    veil_status st = VEIL_OK;
+    size_t value_len = 0;
+    for (size_t i = 0; i < n && st == VEIL_OK; i++) {
+        char path[8 + 64 + 1] = "/output/";
+        if (i + 1 < n && list[65 * i + 64] != ',') st = VEIL_ERR_ARG;
+        memcpy(path + 8, list + 65 * i, 64);
+        path[72] = '\0';
+        if (st == VEIL_OK) st = node_app_query(a, path, prove, &q[i]);
+        value_len += 5 + q[i].value_len;
+    }
+    uint8_t *value = st == VEIL_OK ? abci_call_alloc(call, value_len) : NULL;
+    Tendermint__Crypto__ProofOps *ops = NULL;
+    Tendermint__Crypto__ProofOp **opv = NULL;
+    if (st == VEIL_OK && (value == NULL || (prove && ((ops = ABCI_CALL_NEW(call, Tendermint__Crypto__ProofOps, tendermint__crypto__proof_ops__init)) == NULL ||
+                                                       (opv = abci_call_calloc(call, n, sizeof *opv)) == NULL))))
+        st = VEIL_ERR_NOMEM;
+    for (size_t i = 0, at = 0; i < n && st == VEIL_OK; i++) {
+        value[at] = q[i].value != NULL;
+        veil_put_u32(value + at + 1, (uint32_t)q[i].value_len);
+        if (q[i].value_len > 0) memcpy(value + at + 5, q[i].value, q[i].value_len);
+        at += 5 + q[i].value_len;
+        if (!prove) continue;
+        Tendermint__Crypto__ProofOp *op =
+            ABCI_CALL_NEW(call, Tendermint__Crypto__ProofOp, tendermint__crypto__proof_op__init);
+        uint8_t *enc = abci_call_alloc(call, VEIL_SMT_PROOF_MAX_LEN);
+        size_t enc_len = 0;
+        st = op != NULL && enc != NULL ? veil_smt_proof_encode(&q[i].proof, enc, VEIL_SMT_PROOF_MAX_LEN, &enc_len)
+                                       : VEIL_ERR_NOMEM;
+        if (st == VEIL_OK) st = abci_call_bytes(call, q[i].key, 32, &op->key);
+        if (st != VEIL_OK) break;
+        op->type = (char *)NODE_ABCI_PROOF_OP;
+        op->data.data = enc;
+        op->data.len = enc_len;
+        opv[i] = op;
+    }
+    if (st == VEIL_OK) {
+        resp->height = (int64_t)q[0].height;
+        resp->value.data = value;
+        resp->value.len = value_len;
+        st = abci_call_bytes(call, q[0].key, 32, &resp->key);
+        if (prove) {
+            ops->ops = opv;
+            ops->n_ops = n;
+            resp->proof_ops = ops;
+        }
+    }
+    for (size_t i = 0; i < n; i++) node_query_result_free(&q[i]);
+    free(q);
+    return st;
+}
+
 static veil_status cb_query(void *ctx, abci_call *call, const Tendermint__Abci__RequestQuery *req,
                             Tendermint__Abci__ResponseQuery *resp)
 {
@@ -265,6 +329,15 @@ static veil_status cb_query(void *ctx, abci_call *call, const Tendermint__Abci__
         resp->code = VEIL_ERR_ARG;
         resp->log = (char *)"only the last committed height can be queried";
         return VEIL_OK;
+    }
+    if (req->path != NULL && strncmp(req->path, "/outputs/", 9) == 0) {
+        veil_status st = query_outputs(a, call, req->path + 9, req->prove, resp);
+        if (st == VEIL_ERR_ARG || st == VEIL_ERR_BAD_HEX) {
+            resp->code = (uint32_t)st;
+            resp->log = (char *)"/outputs/ takes 1 to 256 txids (64 hex digits each), comma-separated";
+            return VEIL_OK;
+        }
+        return st;
     }
     veil_status st = node_app_query(a, req->path ? req->path : "", req->prove, &q);
     if (st != VEIL_OK) {

@@ -10,6 +10,7 @@
 #define NODE_ABCI_EVENT_BLOCK "veil.block"
 #define NODE_ABCI_ATTR_BLOOM "bloom"
 #define NODE_ABCI_PROOF_OP "veil/smt/v2" /* the proof format of app-hash format 2 */
+#define NODE_QUERY_OUTPUTS_MAX 256 /* txids in one /outputs/ query */
 
 /* The callback table for `a` (a must outlive every server using it). */
 abci_app node_abci_app(node_app *a);

@@ -211,20 +211,57 @@ static veil_status o_output_proofs(void *ctx, const uint8_t *in, size_t in_len, 
 {
     ENSURE(in_len >= 32 && in_len % 32 == 0 && in_len / 32 <= TDBE_PROOF_BATCH, VEIL_ERR_MALFORMED);
     tdbe *t = ctx;
-    size_t at = 0;
+    size_t at = 0, n = in_len / 32;
     int64_t newest = 0;
-    for (size_t i = 0; i < in_len / 32; i++) {
+    if (t->cfg.state_proof == NULL) {
+        /* One query for the batch: every proof against one app hash. */
+        uint8_t *value = NULL, *proofs[TDBE_PROOF_BATCH];
+        size_t value_len = 0, plens[TDBE_PROOF_BATCH];
+        veil_status st = veil_rpc_abci_outputs(t->cfg.rpc, (const uint8_t(*)[32])in, n,
+                                               (long)t->cfg.timeout_ms, &newest, &value,
+                                               &value_len, proofs, plens);
+        if (st != VEIL_OK) {
+            veil_log(VEIL_LOG_WARN, "output proofs: %s (%s)", veil_status_str(st), veil_error_detail());
+            return st;
+        }
+        veil_reader r = veil_reader_init(value, value_len);
+        for (size_t i = 0; i < n && st == VEIL_OK; i++) {
+            uint8_t present;
+            uint32_t len;
+            const uint8_t *rec;
+            size_t k = 0;
+            st = veil_read_u8(&r, &present) == VEIL_OK && veil_read_u32(&r, &len) == VEIL_OK &&
+                         veil_read_view(&r, len, &rec) == VEIL_OK && present <= 1
+                     ? VEIL_OK
+                     : VEIL_ERR_DECODE;
+            if (st == VEIL_OK && out_cap - at < 4) st = VEIL_ERR_BUFFER_TOO_SMALL;
+            if (st == VEIL_OK)
+                st = tdbe_member_proof_encode(newest + 1, present ? rec : NULL, len, proofs[i],
+                                              plens[i], out + at + 4, out_cap - at - 4, &k);
+            if (st == VEIL_OK) {
+                veil_put_u32(out + at, (uint32_t)k);
+                at += 4 + k;
+            }
+        }
+        free(value);
+        for (size_t i = 0; i < n; i++) free(proofs[i]);
+        TRY(st);
+        TRY(lc_follow_wait(t->follower, newest + 1, t->cfg.timeout_ms / 2));
+        *out_len = at;
+        return VEIL_OK;
+    }
+    for (size_t i = 0; i < n; i++) {
         char path[96], hex[65];
-        size_t n = 0;
+        size_t k = 0;
         int64_t h = 0;
         ENSURE(out_cap - at >= 4, VEIL_ERR_BUFFER_TOO_SMALL);
         veil_hex_encode(hex, in + 32 * i, 32);
         snprintf(path, sizeof path, "/output/%s", hex);
         TRY(state_proof_at(t, VEIL_SMT_NS_OUTPUT, in + 32 * i, 32, path, false, out + at + 4,
-                           out_cap - at - 4, &n, &h));
+                           out_cap - at - 4, &k, &h));
         if (h > newest) newest = h;
-        veil_put_u32(out + at, (uint32_t)n);
-        at += 4 + n;
+        veil_put_u32(out + at, (uint32_t)k);
+        at += 4 + k;
     }
     /* The headers the proofs are against, verified before the enclave looks. */
     TRY(lc_follow_wait(t->follower, newest, t->cfg.timeout_ms / 2));
