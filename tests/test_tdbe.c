@@ -12,6 +12,7 @@
 #include <pthread.h>
 #include <sys/socket.h>
 #include <setjmp.h>
+#include <stdatomic.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -1147,6 +1148,7 @@ typedef struct boot_run {
     member *b;
     const char *peer;
     veil_status st;
+    atomic_bool done;
 } boot_run;
 
 static void *boot_run_main(void *arg)
@@ -1154,6 +1156,7 @@ static void *boot_run_main(void *arg)
     boot_run *r = arg;
     tdbe_data_report rep;
     r->st = tdbe_fetch_data(r->b->t, r->peer, 1, g_boot.height, &rep);
+    atomic_store(&r->done, true);
     return NULL;
 }
 
@@ -1165,7 +1168,7 @@ static void test_bootstrap_kill(void **state)
     (void)state;
     member a, b, c;
     const char *names[3] = {"ka", "kb", "kc"};
-    boot_world(names, 40, &a, &b, &c); /* about 7 MB: several batches */
+    boot_world(names, 60, &a, &b, &c); /* about 10 MB: several batches */
     member_stop(&c);
     /* b's TVE becomes a process of its own; its TDBE (here) talks to it over 0MQ. */
     tdbe_down(&b);
@@ -1185,16 +1188,21 @@ static void test_bootstrap_kill(void **state)
     unsigned seed = (unsigned)time(NULL);
     uint64_t seen[10];
     int midway = 0;
+    uint64_t before = 0;
     for (int i = 0; i < 10; i++) {
         boot_run run = {.b = &b, .peer = tdbe_address(a.t)};
         pthread_t th;
         assert_int_equal(pthread_create(&th, NULL, boot_run_main, &run), 0);
-        usleep((useconds_t)(15 + rand_r(&seed) % 90) * 1000);
+        /* Once this round has committed something (or finished), a random moment
+         * later: the kill falls anywhere in a batch's import or in the stream. */
+        for (int k = 0; k < 5000 && !atomic_load(&run.done) && boot_last(&b) <= before; k++)
+            usleep(2000);
+        usleep((useconds_t)(rand_r(&seed) % 15) * 1000);
         kill(tve, SIGKILL);
         waitpid(tve, NULL, 0);
         pthread_join(th, NULL);
         tve = boot_tve_daemon(&b, "kb");
-        seen[i] = boot_last(&b);
+        seen[i] = before = boot_last(&b);
         midway += seen[i] > 0 && seen[i] < g_boot.height;
     }
     /* The last resume completes; nothing twice, nothing lost. */
