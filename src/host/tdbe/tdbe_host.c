@@ -884,8 +884,9 @@ static bool boot_round(tdbe *t)
     t->boot_height = last;
     veil_metric_set(&m_boot_target, target);
     bool got = false;
+    size_t first = t->boot_peer;
     for (size_t k = 0; k < t->cfg.n_peers && !atomic_load(&t->stopping); k++) {
-        const char *peer = t->cfg.peers[(t->boot_peer + k) % t->cfg.n_peers];
+        const char *peer = t->cfg.peers[(first + k) % t->cfg.n_peers];
         tdbe_data_report rep;
         uint64_t from = t->boot_height + 1;
         if (from > target) break;
@@ -899,7 +900,7 @@ static bool boot_round(tdbe *t)
             /* The peer has no more (it is behind): the next one may. */
         } else {
             boot_log_failure(t, peer, st, &rep);
-            t->boot_peer = (t->boot_peer + k + 1) % t->cfg.n_peers;
+            t->boot_peer = (first + k + 1) % t->cfg.n_peers; /* the next round starts after it */
         }
     }
     return got;

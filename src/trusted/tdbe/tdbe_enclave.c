@@ -474,6 +474,21 @@ static veil_status fetched(conn *c)
 #define SERVE_LOW_WATER (512u << 10) /* queued TLS output below which the next batch goes */
 #define NO_INDEX 0xffffffffu
 
+/* The next entry of a tx stream (tve_enclave_tdbe.c) whose heights must lie in
+ * [first, first + n). */
+static veil_status stream_next(veil_reader *t, uint64_t first, uint32_t n, uint64_t *h,
+                               uint32_t *idx, ProtobufCBinaryData *payload)
+{
+    uint32_t len;
+    const uint8_t *p;
+    ENSURE(veil_read_u64(t, h) == VEIL_OK && veil_read_u32(t, idx) == VEIL_OK &&
+               veil_read_u32(t, &len) == VEIL_OK && veil_read_view(t, len, &p) == VEIL_OK &&
+               *h >= first && *h - first < n,
+           VEIL_ERR_MALFORMED);
+    *payload = (ProtobufCBinaryData){.len = len, .data = (uint8_t *)p};
+    return VEIL_OK;
+}
+
 /* Server: the next batch of blocks from this platform's TVE (TDBE_O_TX_EXPORT), sent as
  * one TxData message; the last one says `end`. The payloads are opened here and leave
  * only inside TLS. */
@@ -532,12 +547,9 @@ static veil_status serve_batch(conn *c)
         veil_reader t = veil_reader_init(pt, pt_len);
         while (t.pos < t.len) {
             uint64_t h;
-            uint32_t idx, len;
-            const uint8_t *p;
-            ENSURE_OUT(veil_read_u64(&t, &h) == VEIL_OK && veil_read_u32(&t, &idx) == VEIL_OK &&
-                           veil_read_u32(&t, &len) == VEIL_OK &&
-                           veil_read_view(&t, len, &p) == VEIL_OK && h >= c->next &&
-                           h - c->next < n,
+            uint32_t idx;
+            ProtobufCBinaryData p;
+            ENSURE_OUT(stream_next(&t, c->next, n, &h, &idx, &p) == VEIL_OK,
                        VEIL_ERR_TDBE_UNAVAILABLE);
             blocks[h - c->next].n_payloads++;
             m++;
@@ -553,16 +565,13 @@ static veil_status serve_batch(conn *c)
         t = veil_reader_init(pt, pt_len);
         while (t.pos < t.len) {
             uint64_t h;
-            uint32_t idx, len;
-            const uint8_t *p;
-            /* The first pass read these same bytes. */
-            ENSURE_OUT(veil_read_u64(&t, &h) == VEIL_OK && veil_read_u32(&t, &idx) == VEIL_OK &&
-                           veil_read_u32(&t, &len) == VEIL_OK &&
-                           veil_read_view(&t, len, &p) == VEIL_OK,
+            uint32_t idx;
+            ProtobufCBinaryData p;
+            ENSURE_OUT(stream_next(&t, c->next, n, &h, &idx, &p) == VEIL_OK,
                        VEIL_ERR_TDBE_UNAVAILABLE);
             Veil__Tdbe__TxBlock *b = &blocks[h - c->next];
             ENSURE_OUT(idx == b->n_payloads, VEIL_ERR_TDBE_UNAVAILABLE);
-            b->payloads[b->n_payloads++] = (ProtobufCBinaryData){.len = len, .data = (uint8_t *)p};
+            b->payloads[b->n_payloads++] = p;
         }
     }
     Veil__Tdbe__TxData d = VEIL__TDBE__TX_DATA__INIT;
