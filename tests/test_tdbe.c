@@ -974,7 +974,8 @@ static void relay_stop(relay *rl)
     close(rl->listen_fd);
 }
 
-static void boot_world(const char *names[3], int blocks, member *a, member *b, member *c)
+static void boot_world(const char *names[3], int blocks, size_t txs, member *a, member *b,
+                       member *c)
 {
     member_start(a, names[0], BREACH_TVE, TS_TDBE, g_auth, 1, g_coll);
     member_start(b, names[1], BREACH_TVE, TS_TDBE, g_auth, 1, g_coll);
@@ -999,7 +1000,7 @@ static void boot_world(const char *names[3], int blocks, member *a, member *b, m
     g_boot.nonce = 0;
     /* Some blocks empty, one with a refused tx among accepted ones; 12 blocks are about
      * 2 MB, so that the stream takes more than one batch. */
-    for (int i = 0; i < blocks; i++) boot_block(a, i % 4 == 1 ? 0 : 250, i == 2);
+    for (int i = 0; i < blocks; i++) boot_block(a, i % 4 == 1 ? 0 : txs, i == 2);
 }
 
 /* A node that joined late fetches every committed block from a peer: every tx checked
@@ -1010,7 +1011,7 @@ static void test_bootstrap(void **state)
     (void)state;
     member a, b, c;
     const char *names[3] = {"ba", "bb", "bc"};
-    boot_world(names, 12, &a, &b, &c);
+    boot_world(names, 12, 250, &a, &b, &c);
     tdbe_data_report rep;
     assert_int_equal(tdbe_fetch_data(b.t, tdbe_address(a.t), 1, g_boot.height, &rep), VEIL_OK);
     assert_int_equal(rep.blocks, g_boot.height);
@@ -1038,7 +1039,7 @@ static void test_bootstrap_hostile(void **state)
     (void)state;
     member a, b, c;
     const char *names[3] = {"ha", "hb", "hc"};
-    boot_world(names, 12, &a, &b, &c);
+    boot_world(names, 12, 250, &a, &b, &c);
     /* a's host lies: every lie is caught before anything is sealed. */
     tdbe_config lying = member_config(&a, "", TS_TDBE, g_coll);
     char home[160];
@@ -1109,6 +1110,47 @@ static void test_bootstrap_hostile(void **state)
     member_stop(&a);
 }
 
+/* Several peers at once: the range split between them, each stream checked on its own,
+ * the TVE committing in height order; a peer that fails early leaves the later range's
+ * batches nowhere to go, and the next attempt resumes where the TVE stands. */
+static void test_bootstrap_parallel(void **state)
+{
+    (void)state;
+    member a, b, c;
+    const char *names[3] = {"pa", "pb", "pc"};
+    boot_world(names, 140, 8, &a, &b, &c); /* two ranges of at least 64 blocks */
+    tdbe_data_report reps[2];
+    assert_int_equal(tdbe_fetch_data(c.t, tdbe_address(a.t), 1, g_boot.height, &reps[0]), VEIL_OK);
+    const char *both[2] = {tdbe_address(a.t), tdbe_address(c.t)};
+    assert_int_equal(tdbe_fetch_data_peers(b.t, both, 2, 1, g_boot.height, reps), VEIL_OK);
+    assert_true(reps[0].blocks >= 64 && reps[1].blocks >= 64);
+    assert_int_equal(reps[0].blocks + reps[1].blocks, g_boot.height);
+    assert_int_equal(reps[0].txs + reps[1].txs, g_boot.txs);
+    boot_same(&a, &b);
+    member_stop(&b);
+    /* A fresh member whose first peer cuts its stream at once. */
+    member d;
+    member_start(&d, "pd", BREACH_TVE, TS_TDBE, g_auth, 1, g_coll);
+    uint8_t commit[32];
+    bool awaiting;
+    (void)status_key(&a, commit, &awaiting);
+    init_chain(&d, commit, NULL);
+    relay rl;
+    relay_start(&rl, tdbe_address(a.t), 3000, false);
+    const char *cut[2] = {rl.address, tdbe_address(c.t)};
+    veil_status st = tdbe_fetch_data_peers(d.t, cut, 2, 1, g_boot.height, reps);
+    relay_stop(&rl);
+    assert_true(st == VEIL_ERR_IO || st == VEIL_ERR_TDBE_STREAM);
+    assert_int_not_equal(reps[0].status, VEIL_OK);
+    assert_int_equal(boot_last(&d), reps[0].last_height); /* nothing past a gap */
+    uint64_t from = boot_last(&d) + 1;
+    assert_int_equal(tdbe_fetch_data(d.t, tdbe_address(c.t), from, g_boot.height, &reps[0]), VEIL_OK);
+    boot_same(&a, &d);
+    member_stop(&d);
+    member_stop(&c);
+    member_stop(&a);
+}
+
 /* The fetching member's TVE as its own process (`veil tve`), started on its home. */
 static pid_t boot_tve_daemon(member *m, const char *name)
 {
@@ -1168,7 +1210,7 @@ static void test_bootstrap_kill(void **state)
     (void)state;
     member a, b, c;
     const char *names[3] = {"ka", "kb", "kc"};
-    boot_world(names, 60, &a, &b, &c); /* about 10 MB: several batches */
+    boot_world(names, 60, 250, &a, &b, &c); /* about 10 MB: several batches */
     member_stop(&c);
     /* b's TVE becomes a process of its own; its TDBE (here) talks to it over 0MQ. */
     tdbe_down(&b);
@@ -1230,6 +1272,7 @@ int main(void)
         cmocka_unit_test(test_collateral_of_another_root),
         cmocka_unit_test(test_bootstrap),
         cmocka_unit_test(test_bootstrap_hostile),
+        cmocka_unit_test(test_bootstrap_parallel),
         cmocka_unit_test(test_bootstrap_kill),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

@@ -612,21 +612,51 @@ static bool fetch_round(tdbe *t)
 
 /* --- bootstrap of tx data (docs/tdbe.md, "Bootstrap") ------------------------------------- */
 
-/* A stream's checked batches go to the TVE on a thread of their own, so that the
- * enclave checks batch k + 1 while the TVE commits batch k (its fsyncs). One batch waits
- * at most: the enclave reads the next message only once the previous batch was taken. */
-typedef struct boot_ctx {
+/* Checked batches go to the TVE on a thread of their own, the committer, so that an
+ * enclave checks batch k + 1 while the TVE commits batch k (its fsyncs). Several streams
+ * (one per peer, each a range of heights) may feed it: the TVE commits in height order
+ * only, so the committer takes the batch that starts where the TVE stands and holds
+ * later ones, up to BOOT_QUEUE_MAX bytes; a stream whose batch is not next waits beyond
+ * that. If no running stream can bring the next height any more (its peer failed),
+ * later batches are dropped and their streams end: the next round fetches from where
+ * the TVE stands. */
+#define BOOT_QUEUE_MAX ((size_t)64 << 20)
+#define BOOT_STREAMS_MAX 4u
+#define BOOT_SEGMENT_MIN 64u /* blocks: a range shorter than two of these is one stream */
+
+typedef struct boot_batch {
+    uint64_t first, last;
+    uint8_t *data;
+    size_t len;
+    tdbe_data_report *rep; /* its stream's */
+    struct boot_batch *next;
+} boot_batch;
+
+typedef struct committer {
     tdbe *t;
-    uint8_t *res; /* E_RESULT buffer, TDBE_DATA_RESULT_MAX */
-    tdbe_data_report *rep;
     pthread_mutex_t lock;
     pthread_cond_t cond;
-    uint8_t *pending; /* a batch for the TVE (malloc'ed), or NULL */
-    size_t pending_len;
+    boot_batch *queue; /* by first height */
+    size_t queued;     /* bytes */
+    uint64_t next;     /* the first height the TVE lacks, as far as known */
+    size_t n_streams;
+    struct {
+        uint64_t from, to;
+        bool live;
+    } streams[BOOT_STREAMS_MAX];
     bool closing;
-    veil_status failed; /* the TVE's refusal of a batch: the stream stops */
+    veil_status failed; /* the TVE refused a batch: everything stops */
     pthread_t th;
-} boot_ctx;
+    bool started;
+} committer;
+
+/* A stream's handle on the committer (the data sink's context). */
+typedef struct stream_ctx {
+    committer *c;
+    size_t slot;
+    uint8_t *res; /* E_RESULT buffer, TDBE_DATA_RESULT_MAX */
+    tdbe_data_report *rep;
+} stream_ctx;
 
 /* The progress line, at most every 5 s and at the end of a stream. */
 static void boot_progress(tdbe *t, bool final)
@@ -646,14 +676,13 @@ static void boot_progress(tdbe *t, bool final)
              (unsigned long long)t->boot_txs, (double)t->boot_bytes / 1e6, rate / 1e6, eta);
 }
 
-/* One checked batch (TDBE_RESULT_DATA || first || n || records || sealed) to the TVE. */
-static veil_status import_batch(boot_ctx *b, const uint8_t *res, size_t n)
+/* One checked batch (TDBE_RESULT_DATA || first || n || records || sealed) to the TVE;
+ * *ib gets its answer (free with veil__tve__response__free_unpacked on *resp). */
+static veil_status import_batch(tdbe *t, const boot_batch *bt, Veil__Tve__Response **resp)
 {
-    tdbe *t = b->t;
     ProtobufCBinaryData *recs = NULL;
-    Veil__Tve__Response *resp = NULL;
     veil_status st;
-    veil_reader r = veil_reader_init(res, n);
+    veil_reader r = veil_reader_init(bt->data, bt->len);
     uint8_t kind;
     uint64_t first;
     uint32_t k;
@@ -679,127 +708,184 @@ static veil_status import_batch(boot_ctx *b, const uint8_t *res, size_t n)
     Veil__Tve__Request req = VEIL__TVE__REQUEST__INIT;
     req.request_case = VEIL__TVE__REQUEST__REQUEST_IMPORT_BLOCKS;
     req.import_blocks = &ir;
-    TRY_OUT(tve_call(t, &req, VEIL__TVE__RESPONSE__RESPONSE_IMPORT_BLOCKS, &resp));
-    const Veil__Tve__ImportBlocksResponse *ib = resp->import_blocks;
-    pthread_mutex_lock(&b->lock);
-    b->rep->blocks += ib->blocks;
-    b->rep->txs += ib->txs;
-    b->rep->bytes += n;
-    b->rep->last_height = ib->last_height;
-    pthread_mutex_unlock(&b->lock);
-    veil_metric_add(&m_boot_blocks, ib->blocks);
-    veil_metric_add(&m_boot_txs, ib->txs);
-    veil_metric_add(&m_boot_bytes, n);
-    veil_metric_set(&m_boot_height, ib->last_height);
-    t->boot_height = ib->last_height;
-    t->boot_txs += ib->txs;
-    t->boot_bytes += n;
-    if (t->boot_target != 0) boot_progress(t, false);
+    st = tve_call(t, &req, VEIL__TVE__RESPONSE__RESPONSE_IMPORT_BLOCKS, resp);
 out:
-    if (resp != NULL) veil__tve__response__free_unpacked(resp, NULL);
     free(recs);
     return st;
 }
 
-static void *import_main(void *arg)
+static void *commit_main(void *arg)
 {
-    boot_ctx *b = arg;
-    pthread_mutex_lock(&b->lock);
+    committer *c = arg;
+    tdbe *t = c->t;
+    pthread_mutex_lock(&c->lock);
     for (;;) {
-        while (b->pending == NULL && !b->closing) pthread_cond_wait(&b->cond, &b->lock);
-        if (b->pending == NULL) break;
-        uint8_t *batch = b->pending;
-        size_t len = b->pending_len;
-        pthread_mutex_unlock(&b->lock);
-        veil_status st = b->failed == VEIL_OK ? import_batch(b, batch, len) : VEIL_OK;
-        free(batch);
-        pthread_mutex_lock(&b->lock);
-        if (st != VEIL_OK && b->failed == VEIL_OK) b->failed = st;
-        b->pending = NULL;
-        pthread_cond_broadcast(&b->cond);
+        while (!(c->queue != NULL && c->queue->first <= c->next) && !c->closing &&
+               c->failed == VEIL_OK)
+            pthread_cond_wait(&c->cond, &c->lock);
+        if (c->failed != VEIL_OK || !(c->queue != NULL && c->queue->first <= c->next)) break;
+        boot_batch *bt = c->queue;
+        c->queue = bt->next;
+        pthread_mutex_unlock(&c->lock); /* streams keep queueing while the TVE commits */
+        Veil__Tve__Response *resp = NULL;
+        veil_status st = import_batch(t, bt, &resp);
+        pthread_mutex_lock(&c->lock);
+        if (st == VEIL_OK) {
+            const Veil__Tve__ImportBlocksResponse *ib = resp->import_blocks;
+            if (ib->last_height + 1 > c->next) c->next = ib->last_height + 1;
+            bt->rep->blocks += ib->blocks;
+            bt->rep->txs += ib->txs;
+            bt->rep->bytes += bt->len;
+            bt->rep->last_height = ib->last_height;
+            veil_metric_add(&m_boot_blocks, ib->blocks);
+            veil_metric_add(&m_boot_txs, ib->txs);
+            veil_metric_add(&m_boot_bytes, bt->len);
+            veil_metric_set(&m_boot_height, ib->last_height);
+            t->boot_height = ib->last_height;
+            t->boot_txs += ib->txs;
+            t->boot_bytes += bt->len;
+            if (t->boot_target != 0) boot_progress(t, false);
+        } else {
+            c->failed = st;
+            bt->rep->tve_refused = st;
+        }
+        if (resp != NULL) veil__tve__response__free_unpacked(resp, NULL);
+        c->queued -= bt->len;
+        free(bt->data);
+        free(bt);
+        pthread_cond_broadcast(&c->cond);
     }
-    pthread_mutex_unlock(&b->lock);
+    /* What cannot follow the TVE's height is dropped: fetched again next round. */
+    while (c->queue != NULL) {
+        boot_batch *bt = c->queue;
+        c->queue = bt->next;
+        c->queued -= bt->len;
+        free(bt->data);
+        free(bt);
+    }
+    pthread_cond_broadcast(&c->cond);
+    pthread_mutex_unlock(&c->lock);
     return NULL;
 }
 
-/* TDBE_FEED_DATA: takes the checked batch from the enclave and queues it for the TVE,
- * once the previous one is committed. */
+static veil_status committer_start(committer *c, tdbe *t, uint64_t next)
+{
+    memset(c, 0, sizeof *c);
+    c->t = t;
+    c->next = next;
+    pthread_mutex_init(&c->lock, NULL);
+    pthread_cond_init(&c->cond, NULL);
+    ENSURE(pthread_create(&c->th, NULL, commit_main, c) == 0, VEIL_ERR_INTERNAL);
+    c->started = true;
+    return VEIL_OK;
+}
+
+/* Commits what follows the TVE's height, drops the rest, ends the thread. */
+static void committer_close(committer *c)
+{
+    if (c->started) {
+        pthread_mutex_lock(&c->lock);
+        c->closing = true;
+        pthread_cond_broadcast(&c->cond);
+        pthread_mutex_unlock(&c->lock);
+        pthread_join(c->th, NULL);
+    }
+    pthread_mutex_destroy(&c->lock);
+    pthread_cond_destroy(&c->cond);
+}
+
+/* Whether a running stream may still bring height `next` (with the lock). */
+static bool next_coming(const committer *c)
+{
+    for (size_t i = 0; i < c->n_streams; i++)
+        if (c->streams[i].live && c->next >= c->streams[i].from && c->next <= c->streams[i].to)
+            return true;
+    return false;
+}
+
+/* TDBE_FEED_DATA: takes the checked batch from the enclave and queues it for the TVE. */
 static veil_status take_batch(tdbe *t, const uint8_t handle[4], void *vctx)
 {
-    boot_ctx *b = vctx;
+    stream_ctx *sc = vctx;
+    committer *c = sc->c;
     size_t n = 0;
-    TRY(tee_enclave_call(t->enclave, TDBE_E_RESULT, handle, 4, b->res, TDBE_DATA_RESULT_MAX, &n));
-    uint8_t *copy = malloc(n ? n : 1);
-    ENSURE(copy != NULL, VEIL_ERR_NOMEM);
-    memcpy(copy, b->res, n);
-    pthread_mutex_lock(&b->lock);
-    while (b->pending != NULL && b->failed == VEIL_OK) pthread_cond_wait(&b->cond, &b->lock);
-    veil_status st = b->failed;
-    if (st == VEIL_OK) {
-        b->pending = copy;
-        b->pending_len = n;
-        copy = NULL;
-        pthread_cond_broadcast(&b->cond);
+    TRY(tee_enclave_call(t->enclave, TDBE_E_RESULT, handle, 4, sc->res, TDBE_DATA_RESULT_MAX, &n));
+    ENSURE(n >= 13 && sc->res[0] == TDBE_RESULT_DATA, VEIL_ERR_TEE_ENCLAVE_FAULT);
+    boot_batch *bt = calloc(1, sizeof *bt);
+    uint8_t *copy = malloc(n);
+    if (bt == NULL || copy == NULL) {
+        free(bt);
+        free(copy);
+        return VEIL_ERR_NOMEM;
     }
-    pthread_mutex_unlock(&b->lock);
-    free(copy);
+    memcpy(copy, sc->res, n);
+    bt->first = veil_get_u64(copy + 1);
+    bt->last = bt->first + veil_get_u32(copy + 9) - 1;
+    bt->data = copy;
+    bt->len = n;
+    bt->rep = sc->rep;
+    veil_status st = VEIL_OK;
+    pthread_mutex_lock(&c->lock);
+    /* The batch the TVE needs next always gets in; a later one waits while the queue is
+     * full and the next height may still come. */
+    while (c->failed == VEIL_OK && bt->first > c->next && c->queued + n > BOOT_QUEUE_MAX &&
+           next_coming(c))
+        pthread_cond_wait(&c->cond, &c->lock);
+    if (c->failed != VEIL_OK) {
+        st = c->failed;
+    } else if (bt->first > c->next && !next_coming(c)) {
+        st = VEIL_ERR_TDBE_STREAM; /* an earlier range's peer failed: this one waits in vain */
+    } else {
+        boot_batch **at = &c->queue;
+        while (*at != NULL && (*at)->first < bt->first) at = &(*at)->next;
+        bt->next = *at;
+        *at = bt;
+        c->queued += n;
+        bt = NULL;
+        pthread_cond_broadcast(&c->cond);
+    }
+    pthread_mutex_unlock(&c->lock);
+    if (bt != NULL) {
+        free(bt->data);
+        free(bt);
+    }
     return st;
 }
 
-/* Waits for the last batch's commit and ends the import thread. */
-static void import_finish(boot_ctx *b)
+/* One stream of blocks from..to from `peer` into the committer's slot. */
+static veil_status stream_fetch(tdbe *t, const char *peer, uint64_t from, uint64_t to,
+                                tdbe_data_report *rep, committer *c, size_t slot)
 {
-    pthread_mutex_lock(&b->lock);
-    b->closing = true;
-    pthread_cond_broadcast(&b->cond);
-    pthread_mutex_unlock(&b->lock);
-    pthread_join(b->th, NULL);
-    if (b->failed != VEIL_OK) b->rep->tve_refused = b->failed;
-}
-
-veil_status tdbe_fetch_data(tdbe *t, const char *peer, uint64_t from, uint64_t to,
-                            tdbe_data_report *rep)
-{
-    int fd;
-    memset(rep, 0, sizeof *rep);
-    ENSURE(t->cfg.has_account && from >= 1 && from <= to, VEIL_ERR_ARG);
-    if (veil_tcp_connect(peer, (int)t->cfg.timeout_ms, &fd) != VEIL_OK) return VEIL_ERR_IO;
+    int fd = -1;
     uint8_t open_in[9 + 8 + 8 + 32], handle[4];
+    stream_ctx sc = {.c = c, .slot = slot, .res = malloc(TDBE_DATA_RESULT_MAX), .rep = rep};
+    data_sink sink = {take_batch, &sc};
+    veil_status st = sc.res != NULL ? VEIL_OK : VEIL_ERR_NOMEM;
+    /* A transport failure, not a verdict (the detail says which). */
+    if (st == VEIL_OK && veil_tcp_connect(peer, (int)t->cfg.timeout_ms, &fd) != VEIL_OK)
+        st = VEIL_ERR_IO;
     open_in[0] = TDBE_ROLE_FETCH_DATA;
     veil_put_u64(open_in + 1, (uint64_t)time(NULL));
     veil_put_u64(open_in + 9, from);
     veil_put_u64(open_in + 17, to);
     memcpy(open_in + 25, t->cfg.account, 32);
-    boot_ctx b = {.t = t, .res = malloc(TDBE_DATA_RESULT_MAX), .rep = rep};
-    pthread_mutex_init(&b.lock, NULL);
-    pthread_cond_init(&b.cond, NULL);
-    data_sink sink = {take_batch, &b};
-    veil_status st = b.res != NULL ? VEIL_OK : VEIL_ERR_NOMEM;
-    if (st == VEIL_OK && pthread_create(&b.th, NULL, import_main, &b) != 0) st = VEIL_ERR_INTERNAL;
-    bool importing = st == VEIL_OK;
     if (st == VEIL_OK) st = conn_open(t, open_in, sizeof open_in, handle);
     if (st == VEIL_OK) {
         veil_status pst = pump_sink(t, fd, handle, true, &sink);
         size_t n = 0;
-        import_finish(&b);
-        importing = false;
-        if (rep->tve_refused != VEIL_OK) {
-            st = rep->tve_refused;
-        } else {
-            st = tee_enclave_call(t->enclave, TDBE_E_RESULT, handle, 4, b.res, TDBE_DATA_RESULT_MAX,
-                                  &n);
-            /* Before the end: the transport's word (a stall, a truncated stream). */
-            if (st == VEIL_ERR_OUT_OF_ORDER) st = pst != VEIL_OK ? pst : VEIL_ERR_TDBE_STREAM;
-        }
-        if (st == VEIL_OK && n == 9 && b.res[0] == TDBE_RESULT_END) {
-            rep->peer_last = veil_get_u64(b.res + 1);
-        } else if (st == VEIL_OK && n == 5 && b.res[0] == TDBE_RESULT_REFUSED) {
-            rep->peer_code = veil_get_u32(b.res + 1);
+        st = tee_enclave_call(t->enclave, TDBE_E_RESULT, handle, 4, sc.res, TDBE_DATA_RESULT_MAX, &n);
+        /* Before the end: the transport's word (a stall, a truncated stream) or the
+         * committer's (the TVE refused a batch, an earlier range failed). */
+        if (st == VEIL_ERR_OUT_OF_ORDER) st = pst != VEIL_OK ? pst : VEIL_ERR_TDBE_STREAM;
+        if (st == VEIL_OK && n == 9 && sc.res[0] == TDBE_RESULT_END) {
+            rep->peer_last = veil_get_u64(sc.res + 1);
+        } else if (st == VEIL_OK && n == 5 && sc.res[0] == TDBE_RESULT_REFUSED) {
+            rep->peer_code = veil_get_u32(sc.res + 1);
             st = VEIL_ERR_TDBE_REFUSED;
-        } else if (st == VEIL_OK && n == 17 && b.res[0] == TDBE_RESULT_FAILED) {
-            st = (veil_status)veil_get_u32(b.res + 1);
-            rep->fail_height = veil_get_u64(b.res + 5);
-            rep->fail_index = veil_get_u32(b.res + 13);
+        } else if (st == VEIL_OK && n == 17 && sc.res[0] == TDBE_RESULT_FAILED) {
+            st = (veil_status)veil_get_u32(sc.res + 1);
+            rep->fail_height = veil_get_u64(sc.res + 5);
+            rep->fail_index = veil_get_u32(sc.res + 13);
             rep->failed_check = true;
             if (st == VEIL_OK) st = VEIL_ERR_TEE_ENCLAVE_FAULT;
         } else if (st == VEIL_OK) {
@@ -807,12 +893,84 @@ veil_status tdbe_fetch_data(tdbe *t, const char *peer, uint64_t from, uint64_t t
         }
         conn_close(t, handle);
     }
-    if (importing) import_finish(&b);
-    pthread_mutex_destroy(&b.lock);
-    pthread_cond_destroy(&b.cond);
-    free(b.res);
-    close(fd);
+    pthread_mutex_lock(&c->lock);
+    c->streams[slot].live = false;
+    pthread_cond_broadcast(&c->cond);
+    pthread_mutex_unlock(&c->lock);
+    free(sc.res);
+    if (fd >= 0) close(fd);
     return st;
+}
+
+typedef struct stream_job {
+    tdbe *t;
+    const char *peer;
+    uint64_t from, to;
+    tdbe_data_report *rep;
+    committer *c;
+    size_t slot;
+    veil_status st;
+} stream_job;
+
+static void *stream_main(void *arg)
+{
+    stream_job *j = arg;
+    j->st = stream_fetch(j->t, j->peer, j->from, j->to, j->rep, j->c, j->slot);
+    j->rep->status = j->st;
+    return NULL;
+}
+
+veil_status tdbe_fetch_data_peers(tdbe *t, const char *const *peers, size_t n_peers, uint64_t from,
+                                  uint64_t to, tdbe_data_report *reps)
+{
+    ENSURE(t->cfg.has_account && from >= 1 && from <= to && n_peers >= 1, VEIL_ERR_ARG);
+    size_t k = n_peers < BOOT_STREAMS_MAX ? n_peers : BOOT_STREAMS_MAX;
+    while (k > 1 && (to - from + 1) / k < BOOT_SEGMENT_MIN) k--;
+    for (size_t i = 0; i < n_peers; i++) memset(&reps[i], 0, sizeof reps[i]);
+    committer c;
+    TRY(committer_start(&c, t, from));
+    stream_job jobs[BOOT_STREAMS_MAX];
+    pthread_t th[BOOT_STREAMS_MAX];
+    bool running[BOOT_STREAMS_MAX] = {false};
+    uint64_t span = (to - from + 1) / k;
+    pthread_mutex_lock(&c.lock);
+    c.n_streams = k;
+    for (size_t i = 0; i < k; i++) {
+        c.streams[i].from = from + i * span;
+        c.streams[i].to = i + 1 == k ? to : from + (i + 1) * span - 1;
+        c.streams[i].live = true;
+    }
+    pthread_mutex_unlock(&c.lock);
+    for (size_t i = 0; i < k; i++)
+        jobs[i] = (stream_job){.t = t, .peer = peers[i], .from = c.streams[i].from,
+                               .to = c.streams[i].to, .rep = &reps[i], .c = &c, .slot = i};
+    /* The first range on this thread, the others beside it. */
+    for (size_t i = 1; i < k; i++) {
+        running[i] = pthread_create(&th[i], NULL, stream_main, &jobs[i]) == 0;
+        if (!running[i]) {
+            jobs[i].st = reps[i].status = VEIL_ERR_INTERNAL;
+            pthread_mutex_lock(&c.lock);
+            c.streams[i].live = false;
+            pthread_cond_broadcast(&c.cond);
+            pthread_mutex_unlock(&c.lock);
+        }
+    }
+    stream_main(&jobs[0]);
+    for (size_t i = 1; i < k; i++)
+        if (running[i]) pthread_join(th[i], NULL);
+    committer_close(&c);
+    /* The TVE's refusal first, else the first stream's failure in height order. */
+    veil_status st = VEIL_OK;
+    for (size_t i = 0; i < k && st == VEIL_OK; i++) st = reps[i].tve_refused;
+    for (size_t i = 0; i < k && st == VEIL_OK; i++) st = jobs[i].st;
+    return st;
+}
+
+veil_status tdbe_fetch_data(tdbe *t, const char *peer, uint64_t from, uint64_t to,
+                            tdbe_data_report *rep)
+{
+    const char *peers[1] = {peer};
+    return tdbe_fetch_data_peers(t, peers, 1, from, to, rep);
 }
 
 /* Logs one stream's end: a peer's refusal, a failed check (the block and tx), a
@@ -883,26 +1041,25 @@ static bool boot_round(tdbe *t)
     t->boot_target = target;
     t->boot_height = last;
     veil_metric_set(&m_boot_target, target);
-    bool got = false;
-    size_t first = t->boot_peer;
-    for (size_t k = 0; k < t->cfg.n_peers && !atomic_load(&t->stopping); k++) {
-        const char *peer = t->cfg.peers[(first + k) % t->cfg.n_peers];
-        tdbe_data_report rep;
-        uint64_t from = t->boot_height + 1;
-        if (from > target) break;
-        veil_status st = tdbe_fetch_data(t, peer, from, target, &rep);
-        if (rep.last_height > t->boot_height) t->boot_height = rep.last_height;
-        if (rep.blocks > 0) got = true;
-        if (st == VEIL_OK) {
-            got = true;
-            boot_progress(t, true);
-            if (t->boot_height >= target) break;
-            /* The peer has no more (it is behind): the next one may. */
-        } else {
-            boot_log_failure(t, peer, st, &rep);
-            t->boot_peer = (first + k + 1) % t->cfg.n_peers; /* the next round starts after it */
-        }
+    /* The peers from the one after the last that failed; the range split among up to
+     * four of them (tdbe_fetch_data_peers). */
+    const char *order[TDBE_MAX_PEERS];
+    tdbe_data_report reps[TDBE_MAX_PEERS];
+    size_t n = t->cfg.n_peers, first = t->boot_peer % n;
+    for (size_t k = 0; k < n; k++) order[k] = t->cfg.peers[(first + k) % n];
+    veil_status st = tdbe_fetch_data_peers(t, order, n, last + 1, target, reps);
+    bool got = false, failed = false;
+    for (size_t k = 0; k < n; k++) {
+        if (reps[k].blocks > 0) got = true;
+        if (reps[k].status == VEIL_OK) continue;
+        /* Each peer whose stream failed is named (not the later ranges an earlier
+         * failure stopped); the next round starts after the first. */
+        if (!(failed && reps[k].status == VEIL_ERR_TDBE_STREAM && !reps[k].failed_check))
+            boot_log_failure(t, order[k], reps[k].status, &reps[k]);
+        if (!failed) t->boot_peer = (first + k + 1) % n;
+        failed = true;
     }
+    if (st == VEIL_OK) boot_progress(t, true);
     return got;
 }
 

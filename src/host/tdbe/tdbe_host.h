@@ -128,6 +128,7 @@ typedef struct tdbe_data_report {
     uint64_t fail_height;        /*   in this block, */
     uint32_t fail_index;         /*   this tx (0xffffffff: the block as a whole) */
     veil_status tve_refused;     /* the TVE refused a checked batch (its code) */
+    veil_status status;          /* how this stream ended (VEIL_OK: the peer's end) */
 } tdbe_data_report;
 
 /* One stream of the tx data of blocks from..to (inclusive) from `peer`, each checked
@@ -138,6 +139,15 @@ typedef struct tdbe_data_report {
  * before stays. */
 VEIL_MUST_CHECK veil_status tdbe_fetch_data(tdbe *t, const char *peer, uint64_t from, uint64_t to,
                                             tdbe_data_report *rep);
+/* The same from several peers at once: from..to split into up to 4 ranges of at least
+ * 64 blocks, one per peer (the first ones given), each a stream of its own; the TVE
+ * commits their batches in height order. reps[i] (room for n_peers) reports peer i's
+ * stream. Returns the TVE's refusal, else the first failing stream's status in height
+ * order (VEIL_ERR_TDBE_STREAM for a later range whose batches could no longer follow);
+ * what follows the TVE's height when that happened is committed, the rest dropped. */
+VEIL_MUST_CHECK veil_status tdbe_fetch_data_peers(tdbe *t, const char *const *peers,
+                                                  size_t n_peers, uint64_t from, uint64_t to,
+                                                  tdbe_data_report *reps);
 
 /* The node join's content for `chain_id` and this node's account: the enclave key
  * (DER SubjectPublicKeyInfo, *spki_len bytes, at most 128) and a quote binding it
