@@ -1123,7 +1123,11 @@ static void test_bootstrap_parallel(void **state)
     assert_int_equal(tdbe_fetch_data(c.t, tdbe_address(a.t), 1, g_boot.height, &reps[0]), VEIL_OK);
     const char *both[2] = {tdbe_address(a.t), tdbe_address(c.t)};
     assert_int_equal(tdbe_fetch_data_peers(b.t, both, 2, 1, g_boot.height, reps), VEIL_OK);
-    assert_true(reps[0].blocks >= 64 && reps[1].blocks >= 64);
+    if (!(reps[0].blocks >= 64 && reps[1].blocks >= 64))
+        fail_msg("blocks %llu + %llu, status %d %d, last %llu %llu, peer_last %llu %llu", (unsigned long long)reps[0].blocks,
+                 (unsigned long long)reps[1].blocks, (int)reps[0].status, (int)reps[1].status,
+                 (unsigned long long)reps[0].last_height, (unsigned long long)reps[1].last_height,
+                 (unsigned long long)reps[0].peer_last, (unsigned long long)reps[1].peer_last);
     assert_int_equal(reps[0].blocks + reps[1].blocks, g_boot.height);
     assert_int_equal(reps[0].txs + reps[1].txs, g_boot.txs);
     boot_same(&a, &b);

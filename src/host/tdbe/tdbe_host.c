@@ -645,6 +645,7 @@ typedef struct committer {
         bool live;
     } streams[BOOT_STREAMS_MAX];
     bool closing;
+    bool importing; /* a batch is with the TVE */
     veil_status failed; /* the TVE refused a batch: everything stops */
     pthread_t th;
     bool started;
@@ -654,6 +655,7 @@ typedef struct committer {
 typedef struct stream_ctx {
     committer *c;
     size_t slot;
+    veil_status refused; /* a batch the committer would not take */
     uint8_t *res; /* E_RESULT buffer, TDBE_DATA_RESULT_MAX */
     tdbe_data_report *rep;
 } stream_ctx;
@@ -726,10 +728,12 @@ static void *commit_main(void *arg)
         if (c->failed != VEIL_OK || !(c->queue != NULL && c->queue->first <= c->next)) break;
         boot_batch *bt = c->queue;
         c->queue = bt->next;
+        c->importing = true;
         pthread_mutex_unlock(&c->lock); /* streams keep queueing while the TVE commits */
         Veil__Tve__Response *resp = NULL;
         veil_status st = import_batch(t, bt, &resp);
         pthread_mutex_lock(&c->lock);
+        c->importing = false;
         if (st == VEIL_OK) {
             const Veil__Tve__ImportBlocksResponse *ib = resp->import_blocks;
             if (ib->last_height + 1 > c->next) c->next = ib->last_height + 1;
@@ -794,9 +798,12 @@ static void committer_close(committer *c)
     pthread_cond_destroy(&c->cond);
 }
 
-/* Whether a running stream may still bring height `next` (with the lock). */
+/* Whether height `next` may still come (with the lock): a batch is being imported (it
+ * moves `next`), a batch that starts there is queued (a stream may end before its last
+ * batches are committed), or a running stream covers it. */
 static bool next_coming(const committer *c)
 {
+    if (c->importing || (c->queue != NULL && c->queue->first <= c->next)) return true;
     for (size_t i = 0; i < c->n_streams; i++)
         if (c->streams[i].live && c->next >= c->streams[i].from && c->next <= c->streams[i].to)
             return true;
@@ -849,6 +856,7 @@ static veil_status take_batch(tdbe *t, const uint8_t handle[4], void *vctx)
         free(bt->data);
         free(bt);
     }
+    if (st != VEIL_OK) sc->refused = st;
     return st;
 }
 
@@ -891,6 +899,8 @@ static veil_status stream_fetch(tdbe *t, const char *peer, uint64_t from, uint64
         } else if (st == VEIL_OK) {
             st = VEIL_ERR_TEE_ENCLAVE_FAULT;
         }
+        /* The peer ended, but a batch it sent went nowhere. */
+        if (st == VEIL_OK && sc.refused != VEIL_OK) st = sc.refused;
         conn_close(t, handle);
     }
     pthread_mutex_lock(&c->lock);
