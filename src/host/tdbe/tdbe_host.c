@@ -625,7 +625,7 @@ static bool fetch_round(tdbe *t)
 #define BOOT_SEGMENT_MIN 64u /* blocks: a range shorter than two of these is one stream */
 
 typedef struct boot_batch {
-    uint64_t first, last;
+    uint64_t first;
     uint8_t *data;
     size_t len;
     tdbe_data_report *rep; /* its stream's */
@@ -654,9 +654,7 @@ typedef struct committer {
 /* A stream's handle on the committer (the data sink's context). */
 typedef struct stream_ctx {
     committer *c;
-    size_t slot;
     veil_status refused; /* a batch the committer would not take */
-    uint8_t *res; /* E_RESULT buffer, TDBE_DATA_RESULT_MAX */
     tdbe_data_report *rep;
 } stream_ctx;
 
@@ -816,22 +814,23 @@ static veil_status take_batch(tdbe *t, const uint8_t handle[4], void *vctx)
     stream_ctx *sc = vctx;
     committer *c = sc->c;
     size_t n = 0;
-    TRY(tee_enclave_call(t->enclave, TDBE_E_RESULT, handle, 4, sc->res, TDBE_DATA_RESULT_MAX, &n));
-    ENSURE(n >= 13 && sc->res[0] == TDBE_RESULT_DATA, VEIL_ERR_TEE_ENCLAVE_FAULT);
+    /* The enclave writes the batch straight into the buffer the queue keeps. */
     boot_batch *bt = calloc(1, sizeof *bt);
-    uint8_t *copy = malloc(n);
-    if (bt == NULL || copy == NULL) {
+    uint8_t *data = malloc(TDBE_DATA_RESULT_MAX);
+    veil_status st = bt != NULL && data != NULL ? VEIL_OK : VEIL_ERR_NOMEM;
+    if (st == VEIL_OK)
+        st = tee_enclave_call(t->enclave, TDBE_E_RESULT, handle, 4, data, TDBE_DATA_RESULT_MAX, &n);
+    if (st == VEIL_OK && !(n >= 13 && data[0] == TDBE_RESULT_DATA)) st = VEIL_ERR_TEE_ENCLAVE_FAULT;
+    if (st != VEIL_OK) {
         free(bt);
-        free(copy);
-        return VEIL_ERR_NOMEM;
+        free(data);
+        return st;
     }
-    memcpy(copy, sc->res, n);
-    bt->first = veil_get_u64(copy + 1);
-    bt->last = bt->first + veil_get_u32(copy + 9) - 1;
-    bt->data = copy;
+    uint8_t *fit = realloc(data, n);
+    bt->data = fit != NULL ? fit : data;
+    bt->first = veil_get_u64(bt->data + 1);
     bt->len = n;
     bt->rep = sc->rep;
-    veil_status st = VEIL_OK;
     pthread_mutex_lock(&c->lock);
     /* The batch the TVE needs next always gets in; a later one waits while the queue is
      * full and the next height may still come. */
@@ -865,13 +864,12 @@ static veil_status stream_fetch(tdbe *t, const char *peer, uint64_t from, uint64
                                 tdbe_data_report *rep, committer *c, size_t slot)
 {
     int fd = -1;
-    uint8_t open_in[9 + 8 + 8 + 32], handle[4];
-    stream_ctx sc = {.c = c, .slot = slot, .res = malloc(TDBE_DATA_RESULT_MAX), .rep = rep};
+    uint8_t open_in[9 + 8 + 8 + 32], handle[4], res[17]; /* the stream's end */
+    stream_ctx sc = {.c = c, .rep = rep};
     data_sink sink = {take_batch, &sc};
-    veil_status st = sc.res != NULL ? VEIL_OK : VEIL_ERR_NOMEM;
+    veil_status st = VEIL_OK;
     /* A transport failure, not a verdict (the detail says which). */
-    if (st == VEIL_OK && veil_tcp_connect(peer, (int)t->cfg.timeout_ms, &fd) != VEIL_OK)
-        st = VEIL_ERR_IO;
+    if (veil_tcp_connect(peer, (int)t->cfg.timeout_ms, &fd) != VEIL_OK) st = VEIL_ERR_IO;
     open_in[0] = TDBE_ROLE_FETCH_DATA;
     veil_put_u64(open_in + 1, (uint64_t)time(NULL));
     veil_put_u64(open_in + 9, from);
@@ -881,19 +879,19 @@ static veil_status stream_fetch(tdbe *t, const char *peer, uint64_t from, uint64
     if (st == VEIL_OK) {
         veil_status pst = pump_sink(t, fd, handle, true, &sink);
         size_t n = 0;
-        st = tee_enclave_call(t->enclave, TDBE_E_RESULT, handle, 4, sc.res, TDBE_DATA_RESULT_MAX, &n);
+        st = tee_enclave_call(t->enclave, TDBE_E_RESULT, handle, 4, res, sizeof res, &n);
         /* Before the end: the transport's word (a stall, a truncated stream) or the
          * committer's (the TVE refused a batch, an earlier range failed). */
         if (st == VEIL_ERR_OUT_OF_ORDER) st = pst != VEIL_OK ? pst : VEIL_ERR_TDBE_STREAM;
-        if (st == VEIL_OK && n == 9 && sc.res[0] == TDBE_RESULT_END) {
-            rep->peer_last = veil_get_u64(sc.res + 1);
-        } else if (st == VEIL_OK && n == 5 && sc.res[0] == TDBE_RESULT_REFUSED) {
-            rep->peer_code = veil_get_u32(sc.res + 1);
+        if (st == VEIL_OK && n == 9 && res[0] == TDBE_RESULT_END) {
+            rep->peer_last = veil_get_u64(res + 1);
+        } else if (st == VEIL_OK && n == 5 && res[0] == TDBE_RESULT_REFUSED) {
+            rep->peer_code = veil_get_u32(res + 1);
             st = VEIL_ERR_TDBE_REFUSED;
-        } else if (st == VEIL_OK && n == 17 && sc.res[0] == TDBE_RESULT_FAILED) {
-            st = (veil_status)veil_get_u32(sc.res + 1);
-            rep->fail_height = veil_get_u64(sc.res + 5);
-            rep->fail_index = veil_get_u32(sc.res + 13);
+        } else if (st == VEIL_OK && n == 17 && res[0] == TDBE_RESULT_FAILED) {
+            st = (veil_status)veil_get_u32(res + 1);
+            rep->fail_height = veil_get_u64(res + 5);
+            rep->fail_index = veil_get_u32(res + 13);
             rep->failed_check = true;
             if (st == VEIL_OK) st = VEIL_ERR_TEE_ENCLAVE_FAULT;
         } else if (st == VEIL_OK) {
@@ -907,7 +905,6 @@ static veil_status stream_fetch(tdbe *t, const char *peer, uint64_t from, uint64
     c->streams[slot].live = false;
     pthread_cond_broadcast(&c->cond);
     pthread_mutex_unlock(&c->lock);
-    free(sc.res);
     if (fd >= 0) close(fd);
     return st;
 }

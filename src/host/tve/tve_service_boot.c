@@ -15,6 +15,7 @@
 /* --- export -------------------------------------------------------------------------- */
 typedef struct export_ctx {
     veil_arena *a;
+    uint64_t from;
     size_t max_bytes;
     ProtobufCBinaryData *records;
     size_t n, cap;
@@ -40,6 +41,8 @@ static veil_status export_block(void *vctx, uint64_t height, const uint8_t *rec,
                                 const size_t *lens, size_t n)
 {
     export_ctx *x = vctx;
+    /* A gap in the store would make the peer's stream skip a height. */
+    ENSURE(height == x->from + x->n, VEIL_ERR_DB);
     size_t block_bytes = rec_len;
     for (size_t i = 0; i < n; i++) block_bytes += lens[i] + 48;
     /* Whole blocks only; the first always, however large (the stream's limit decides). */
@@ -80,7 +83,8 @@ veil_status tve_handle_export_blocks(tve_service *s, const Veil__Tve__ExportBloc
     ENSURE(req->max_bytes <= TVE_TXDATA_MAX, VEIL_ERR_TOO_LARGE);
     uint64_t last = s->meta.last_height;
     uint64_t to = req->to_height == 0 || req->to_height > last ? last : req->to_height;
-    export_ctx x = {.a = a, .max_bytes = req->max_bytes ? req->max_bytes : EXPORT_DEFAULT_BYTES};
+    export_ctx x = {.a = a, .from = req->from_height,
+                    .max_bytes = req->max_bytes ? req->max_bytes : EXPORT_DEFAULT_BYTES};
     veil_status st = VEIL_OK;
     Veil__Tve__ExportBlocksResponse *r = VEIL_ARENA_NEW(a, Veil__Tve__ExportBlocksResponse);
     ENSURE(r != NULL, VEIL_ERR_NOMEM);
@@ -91,8 +95,6 @@ veil_status tve_handle_export_blocks(tve_service *s, const Veil__Tve__ExportBloc
         veil_put_u64(x.in, req->from_height);
         x.in_len = 8;
         TRY_OUT(tve_store_blocks_each(s->store, req->from_height, to, export_block, &x));
-        /* A gap would make the peer's stream skip a height. */
-        ENSURE_OUT(x.n == 0 || x.n <= to - req->from_height + 1, VEIL_ERR_DB);
         size_t cap = x.in_len + TVE_CHANNEL_OVERHEAD, out_len = 0;
         uint8_t *out = veil_arena_alloc(a, cap);
         ENSURE_OUT(out != NULL, VEIL_ERR_NOMEM);

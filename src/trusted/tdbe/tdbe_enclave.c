@@ -656,7 +656,7 @@ out:
 
 /* Client: the batch for the host, once every block and tx of a message passed: the
  * records (public) and the txs sealed for this platform's TVE. */
-static veil_status batch_out(conn *c, const Veil__Tdbe__TxData *d, size_t m)
+static veil_status batch_out(conn *c, const Veil__Tdbe__TxData *d)
 {
     size_t rec_bytes = 0, pt_len = 0, sealed_len = 0;
     for (size_t i = 0; i < d->n_blocks; i++) {
@@ -664,7 +664,6 @@ static veil_status batch_out(conn *c, const Veil__Tdbe__TxData *d, size_t m)
         for (size_t j = 0; j < d->blocks[i]->n_payloads; j++)
             pt_len += 16 + d->blocks[i]->payloads[j].len;
     }
-    (void)m;
     size_t head = 1 + 8 + 4 + rec_bytes, cap = head + pt_len + TVE_CHANNEL_OVERHEAD;
     ENSURE(cap <= TDBE_DATA_RESULT_MAX, VEIL_ERR_TOO_LARGE);
     uint8_t *out = tee_alloc(cap), *pt = tee_alloc(pt_len ? pt_len : 1), k[TVE_CHANNEL_KEY_LEN];
@@ -737,7 +736,7 @@ static veil_status fetched_data(conn *c)
         at += b->n_payloads;
     }
     TRY_OUT(check_claims(c, claims, m));
-    if (d->n_blocks > 0) TRY_OUT(batch_out(c, d, m));
+    if (d->n_blocks > 0) TRY_OUT(batch_out(c, d));
     c->next += d->n_blocks;
     if (d->end) {
         c->done = true;
