@@ -274,12 +274,17 @@ static veil_status query_outputs(node_app *a, abci_call *call, const char *list,
         if (st == VEIL_OK) st = node_app_query(a, path, prove, &q[i]);
         value_len += 5 + q[i].value_len;
     }
-    uint8_t *value = st == VEIL_OK ? abci_call_alloc(call, value_len) : NULL;
+    uint8_t *value = NULL;
     Tendermint__Crypto__ProofOps *ops = NULL;
     Tendermint__Crypto__ProofOp **opv = NULL;
-    if (st == VEIL_OK && (value == NULL || (prove && ((ops = ABCI_CALL_NEW(call, Tendermint__Crypto__ProofOps, tendermint__crypto__proof_ops__init)) == NULL ||
-                                                       (opv = abci_call_calloc(call, n, sizeof *opv)) == NULL))))
-        st = VEIL_ERR_NOMEM;
+    if (st == VEIL_OK) {
+        value = abci_call_alloc(call, value_len);
+        if (prove) {
+            ops = ABCI_CALL_NEW(call, Tendermint__Crypto__ProofOps, tendermint__crypto__proof_ops__init);
+            opv = abci_call_calloc(call, n, sizeof *opv);
+        }
+        if (value == NULL || (prove && (ops == NULL || opv == NULL))) st = VEIL_ERR_NOMEM;
+    }
     for (size_t i = 0, at = 0; i < n && st == VEIL_OK; i++) {
         value[at] = q[i].value != NULL;
         veil_put_u32(value + at + 1, (uint32_t)q[i].value_len);

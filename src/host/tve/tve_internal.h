@@ -59,8 +59,8 @@ VEIL_MUST_CHECK veil_status tve_staging_add(tve_staging *g, uint32_t index,
                                             const uint8_t *sealed, size_t sealed_len,
                                             const uint8_t *outcome, size_t outcome_len,
                                             const veil_tx_outpoint *inputs, size_t n_inputs);
-/* Records the block's verdicts (copied). */
-VEIL_MUST_CHECK veil_status tve_staging_set_codes(tve_staging *g, const uint32_t *codes, size_t n);
+/* Records the block's verdicts, taking `codes` (malloc'ed, n of them). */
+void tve_staging_take_codes(tve_staging *g, uint32_t *codes, size_t n);
 /* Puts txs back in block order after a batch added them wave by wave. */
 VEIL_MUST_CHECK veil_status tve_staging_sort(tve_staging *g);
 /* The staged tx with this txid and index below `visible`, or NULL. */

@@ -261,10 +261,9 @@ static veil_status record_codes(tve_service *s, const tve_tx_job *jobs, size_t n
     ENSURE(codes != NULL, VEIL_ERR_NOMEM);
     for (size_t i = 0; i < n; i++) codes[i] = (uint32_t)jobs[i].st;
     pthread_rwlock_wrlock(&s->staging_lock);
-    veil_status st = tve_staging_set_codes(&s->staging, codes, n);
+    tve_staging_take_codes(&s->staging, codes, n);
     pthread_rwlock_unlock(&s->staging_lock);
-    free(codes);
-    return st;
+    return VEIL_OK;
 }
 
 veil_status tve_handle_verify_block(tve_service *s, const Veil__Tve__VerifyBlockRequest *req,

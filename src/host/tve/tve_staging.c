@@ -45,18 +45,11 @@ void tve_staging_free(tve_staging *g)
     memset(g, 0, sizeof *g);
 }
 
-veil_status tve_staging_set_codes(tve_staging *g, const uint32_t *codes, size_t n)
+void tve_staging_take_codes(tve_staging *g, uint32_t *codes, size_t n)
 {
-    uint32_t *c = NULL;
-    if (n > 0) {
-        c = malloc(n * sizeof *c);
-        ENSURE(c != NULL, VEIL_ERR_NOMEM);
-        memcpy(c, codes, n * sizeof *c);
-    }
     free(g->codes);
-    g->codes = c;
+    g->codes = codes;
     g->n_codes = n;
-    return VEIL_OK;
 }
 
 static void *dup_bytes(const uint8_t *p, size_t n)
