@@ -49,6 +49,9 @@
 #define CHAIN "tdbe-test"
 
 static char g_dir[64], g_auth[128], g_coll[160];
+/* The TVE daemon test_bootstrap_kill runs (0: none), stopped by teardown if a failed
+ * assertion left it. */
+static pid_t g_daemon;
 
 /* --- the chain's state: accounts and their node bindings ------------------------------ */
 static struct {
@@ -345,6 +348,10 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     (void)state;
+    if (g_daemon > 0) {
+        kill(g_daemon, SIGKILL);
+        waitpid(g_daemon, NULL, 0);
+    }
     node_state_close(g_reg.st);
     lc_testchain_free(&g_reg.chain);
     if (getenv("VEIL_TEST_KEEP")) return 0;
@@ -1171,6 +1178,7 @@ static pid_t boot_tve_daemon(member *m, const char *name)
               (char *)NULL);
         _exit(127);
     }
+    g_daemon = pid;
     /* Serving once it answers a status request. */
     for (int i = 0; i < 200; i++) {
         Veil__Tve__StatusRequest sr = VEIL__TVE__STATUS_REQUEST__INIT;
@@ -1264,6 +1272,7 @@ static void test_bootstrap_kill(void **state)
     tve_client_close(b.cli);
     kill(tve, SIGTERM);
     waitpid(tve, NULL, 0);
+    g_daemon = 0;
     member_stop(&a);
 }
 
